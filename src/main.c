@@ -1,0 +1,113 @@
+/*
+ * main.c: smshook's start. FastCGI when fd 0 is a listening socket (or
+ * systemd passed one), CGI when a web server set GATEWAY_INTERFACE, and
+ * "smshook -n" checks a configuration. In CGI mode argv is ignored: a web
+ * server may fill it from the query string.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "log.h"
+#include "transport.h"
+
+#ifndef VERSION
+#define VERSION "unknown"
+#endif
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: smshook [-nV] [-c file]\n");
+	exit(2);
+}
+
+/* systemd socket activation: move the passed socket to fd 0. */
+static void
+take_systemd_socket(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	char self[32];
+
+	snprintf(self, sizeof(self), "%ld", (long)getpid());
+	if (pid == NULL || fds == NULL || strcmp(pid, self) != 0 ||
+	    strcmp(fds, "1") != 0)
+		return;
+	if (dup2(3, STDIN_FILENO) == STDIN_FILENO)
+		close(3);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+}
+
+/* -n: parse the configuration, say what it is, exit. */
+static int
+check(const char *path)
+{
+	struct server s;
+	char err[512];
+
+	if (server_init(&s, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "smshook: %s\n", err);
+		return 1;
+	}
+	printf("%s: ok (spool_dir %s, %zu key%s, timezone %s)\n", path,
+	    s.conf.spool_dir, s.conf.nkeys, s.conf.nkeys == 1 ? "" : "s",
+	    s.conf.timezone);
+	server_free(&s);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *confpath = NULL;
+	struct server s;
+	char err[512];
+	int ch, nflag = 0, rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	umask(027);
+	take_systemd_socket();
+	if (!FCGX_IsCGI()) {
+		/* FastCGI: fall through to options */
+	} else if (getenv("GATEWAY_INTERFACE") != NULL)
+		return cgi_run(conf_path(NULL));
+	while ((ch = getopt(argc, argv, "c:nV")) != -1) {
+		switch (ch) {
+		case 'c':
+			confpath = optarg;
+			break;
+		case 'n':
+			nflag = 1;
+			break;
+		case 'V':
+			printf("smshook %s\n", VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	confpath = conf_path(confpath);
+	if (nflag)
+		return check(confpath);
+	if (FCGX_IsCGI()) {
+		fprintf(stderr, "smshook: not started by a web server "
+		    "(no FastCGI socket on stdin, no GATEWAY_INTERFACE)\n");
+		usage();
+	}
+	if (server_init(&s, confpath, err, sizeof(err)) == -1) {
+		fprintf(stderr, "smshook: %s\n", err);
+		return 1;
+	}
+	rc = fcgi_run(&s);
+	server_free(&s);
+	return rc;
+}

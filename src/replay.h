@@ -1,0 +1,28 @@
+/* replay.h: the on-disk memory of accepted tokens, shared by all processes. */
+#ifndef SMSHOOK_REPLAY_H
+#define SMSHOOK_REPLAY_H
+
+#include <stddef.h>
+
+#define REPLAY_FILE	".replay"
+
+struct replay {
+	int	fd;
+	long long window_ms;
+};
+
+/*
+ * Open (creating if needed) <dir>/.replay and take its exclusive lock,
+ * which the caller holds while it stores the event; a store that is not
+ * ours is set aside and a fresh one made. -1 with err set on failure.
+ */
+int	replay_lock(struct replay *, const char *dir, long long window_s,
+	    char *err, size_t errlen);
+/* 1 if token was accepted within the window before now_ms, 0 if not, -1. */
+int	replay_seen(struct replay *, const char *token, long long now_ms);
+/* Remember token as accepted at now_ms; -1 on I/O error. */
+int	replay_add(struct replay *, const char *token, long long now_ms);
+/* Drop the lock and close. */
+void	replay_unlock(struct replay *);
+
+#endif

@@ -1,0 +1,82 @@
+/* response.c: every answer is JSON; error texts are escaped by cJSON. */
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "response.h"
+
+static const struct {
+	int		 code;
+	const char	*reason;
+} reasons[] = {
+	{ 200, "OK" }, { 400, "Bad Request" }, { 401, "Unauthorized" },
+	{ 403, "Forbidden" }, { 405, "Method Not Allowed" },
+	{ 413, "Payload Too Large" }, { 415, "Unsupported Media Type" },
+	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },
+};
+
+static const char *
+reason(int code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reasons[i].code == code)
+			return reasons[i].reason;
+	return "Error";
+}
+
+int
+response_status(struct response *rs, enum answer a)
+{
+	static const char *const bodies[] = {
+		[ANSWER_OK] = "{\"status\":\"ok\"}",
+		[ANSWER_SUCCESS] = "{\"status\":\"success\"}",
+		[ANSWER_DUPLICATE] = "{\"status\":\"duplicate\"}",
+	};
+
+	rs->status = 200;
+	rs->body = bodies[a];
+	rs->body_len = strlen(rs->body);
+	return 200;
+}
+
+int
+response_error(struct response *rs, int status, const char *msg,
+    const char *field)
+{
+	char text[256];
+	cJSON *o;
+
+	rs->status = status;
+	if (field != NULL)
+		snprintf(text, sizeof(text), "%s (%s)", msg, field);
+	else
+		snprintf(text, sizeof(text), "%s", msg);
+	if ((o = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(o, "error", text) == NULL ||
+	    !cJSON_PrintPreallocated(o, rs->buf, sizeof(rs->buf), 0))
+		snprintf(rs->buf, sizeof(rs->buf), "{\"error\":\"error\"}");
+	cJSON_Delete(o);
+	rs->body = rs->buf;
+	rs->body_len = strlen(rs->buf);
+	return status;
+}
+
+int
+response_head(const struct response *rs, char *out, size_t outlen)
+{
+	int n;
+
+	n = snprintf(out, outlen, "Status: %d %s\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: %lu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "%s%s"
+	    "\r\n", rs->status, reason(rs->status),
+	    (unsigned long)rs->body_len,
+	    rs->header != NULL ? rs->header : "",
+	    rs->header != NULL ? "\r\n" : "");
+	return n < 0 || (size_t)n >= outlen ? -1 : n;
+}

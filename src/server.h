@@ -1,0 +1,29 @@
+/* server.h: what a receiver process prepares once and reuses per request. */
+#ifndef SMSHOOK_SERVER_H
+#define SMSHOOK_SERVER_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "request.h"
+#include "response.h"
+
+struct server {
+	struct conf	 conf;
+	struct verifier	*verifier;	/* NULL when no key is configured */
+	char		*body;		/* request body buffer, reused */
+	size_t		 bodycap;
+	char		*line;		/* spool line buffer, reused */
+	size_t		 linecap;
+};
+
+/*
+ * Read the config at path and prepare keys, time zone and spool dir.
+ * Returns 0, or -1 with the reason in err (the server is then empty).
+ */
+int	server_init(struct server *, const char *path, char *err, size_t errlen);
+void	server_free(struct server *);
+/* Answer one request; returns the HTTP status also set in rs. */
+int	handle(struct server *, const struct request *, struct response *);
+
+#endif

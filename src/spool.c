@@ -1,0 +1,148 @@
+/*
+ * spool.c: the one place that writes day files. Every writer (CGI
+ * processes, FastCGI workers) takes the file's exclusive flock around
+ * write + sync + cut-back, so a failed append can be undone without
+ * touching anyone else's line; readers take a shared lock.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "spool.h"
+
+void
+spool_day(time_t t, char day[SPOOL_DAY_LEN + 1])
+{
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(day, SPOOL_DAY_LEN + 1, "%Y-%m-%d", &tm);
+}
+
+static int
+fail(char *err, size_t errlen, const char *what, const char *path)
+{
+	snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+	return -1;
+}
+
+/* Open the day file for appending, creating the directory if missing. */
+static int
+open_day(const char *dir, const char *path)
+{
+	int fd, flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
+
+	if ((fd = open(path, flags, 0640)) == -1 && errno == ENOENT &&
+	    (mkdir(dir, 0750) == 0 || errno == EEXIST))
+		fd = open(path, flags, 0640);
+	return fd;
+}
+
+/*
+ * A last line without '\n' is a writer killed mid-write: it was never
+ * acknowledged, so cut it off rather than glue the next line to it.
+ * Returns the file's length after the repair, or -1.
+ */
+static off_t
+cut_torn_tail(int fd, off_t size, const char *path)
+{
+	char buf[4096];
+	off_t end = size, from;
+	ssize_t n, i;
+
+	while (end > 0) {
+		from = end > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf) : 0;
+		if ((n = pread(fd, buf, (size_t)(end - from), from)) <= 0)
+			return -1;
+		if (end == size && buf[n - 1] == '\n')
+			return size;		/* the usual case */
+		for (i = n - 1; i >= 0; i--)
+			if (buf[i] == '\n')
+				break;
+		if (i >= 0) {
+			end = from + i + 1;
+			break;
+		}
+		end = from;
+	}
+	if (ftruncate(fd, end) == -1)
+		return -1;
+	logmsg(LOG_WARN, "%s: removed %lld bytes of an unfinished line",
+	    path, (long long)(size - end));
+	return end;
+}
+
+/* fsync the directory so a newly created day file survives a crash. */
+static int
+sync_dir(const char *dir)
+{
+	int fd, rc;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+spool_append(const char *dir, const char *day, const char *line, size_t len,
+    int sync, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	off_t before = -1;
+	ssize_t n;
+	int fd, rc = -1, saved;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.jsonl", dir, day) >=
+	    sizeof(path)) {
+		snprintf(err, errlen, "spool path too long");
+		return -1;
+	}
+	if ((fd = open_day(dir, path)) == -1)
+		return fail(err, errlen, "open", path);
+	while (flock(fd, LOCK_EX) == -1)
+		if (errno != EINTR) {
+			fail(err, errlen, "lock", path);
+			goto out;
+		}
+	if (fstat(fd, &st) == -1) {
+		fail(err, errlen, "stat", path);
+		goto out;
+	}
+	if ((before = st.st_size) > 0 &&
+	    (before = cut_torn_tail(fd, st.st_size, path)) == -1) {
+		fail(err, errlen, "repair", path);
+		goto out;
+	}
+	if ((n = write(fd, line, len)) != (ssize_t)len) {
+		if (n >= 0)
+			errno = ENOSPC;		/* short write: out of space */
+		fail(err, errlen, "write", path);
+		goto undo;
+	}
+	if (sync && (fdatasync(fd) == -1 || (before == 0 && sync_dir(dir) == -1))) {
+		fail(err, errlen, "sync", path);
+		goto undo;
+	}
+	rc = 0;
+	goto out;
+ undo:
+	saved = errno;
+	if (ftruncate(fd, before) == -1 || (sync && fdatasync(fd) == -1))
+		logmsg(LOG_ERR, "%s: cannot cut back to %lld bytes: %s", path,
+		    (long long)before, strerror(errno));
+	errno = saved;
+ out:
+	close(fd);			/* also drops the lock */
+	return rc;
+}

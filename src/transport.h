@@ -1,0 +1,12 @@
+/* transport.h: the two ways a request reaches handle(). */
+#ifndef SMSHOOK_TRANSPORT_H
+#define SMSHOOK_TRANSPORT_H
+
+#include "server.h"
+
+/* Serve FastCGI requests on fd 0 until told to stop; exit status. */
+int	fcgi_run(struct server *);
+/* Serve the one CGI request in the environment and stdin; exit status. */
+int	cgi_run(const char *confpath);
+
+#endif
