@@ -20,27 +20,32 @@ ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) \
               -DVERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
               $(shell $(PKG_CONFIG) --cflags fcgi libcjson libcrypto)
 RECV_LIBS   = $(shell $(PKG_CONFIG) --libs fcgi libcjson libcrypto) -lm
+CTL_CFLAGS  = $(shell $(PKG_CONFIG) --cflags sqlite3 libpq zlib)
+CTL_LIBS    = $(shell $(PKG_CONFIG) --libs libcjson libcrypto sqlite3 libpq zlib) -lm
 TEST_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka)
 
 COMMON_SRC  = log conf cidr utf8 json_scan form event payload verify spool \
               replay record request response server handler
 RECV_SRC    = main fcgi_main cgi_main
-UNIT_TESTS  = test_cidr test_conf test_utf8 test_json_scan test_form \
-              test_payload test_verify test_spool test_replay test_request \
-              test_handler
+CTL_SRC     = $(basename $(notdir $(wildcard src/ctl_*.c)))
+UNIT_TESTS  = $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 
 COMMON_OBJ  = $(COMMON_SRC:%=$(BUILD)/%.o)
 RECV_OBJ    = $(RECV_SRC:%=$(BUILD)/%.o)
+CTL_OBJ     = $(CTL_SRC:%=$(BUILD)/%.o)
 LIB         = $(BUILD)/libsmshook.a
 UNIT_BIN    = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 .PHONY: all deps run test unit e2e lint-man check check-asan check-valgrind \
         install uninstall clean
 
-all: $(BUILD)/smshook
+all: $(BUILD)/smshook $(BUILD)/smshookctl
 
 $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/ctl_%.o: src/ctl_%.c src/*.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $(CTL_CFLAGS) -c -o $@ $<
 
 $(BUILD) $(BUILD)/tests:
 	mkdir -p $@
@@ -52,9 +57,16 @@ $(LIB): $(COMMON_OBJ)
 $(BUILD)/smshook: $(RECV_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(RECV_OBJ) $(LIB) $(RECV_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/*.h $(LIB) | $(BUILD)/tests
-	$(CC) $(ALL_CFLAGS) -Isrc $(shell $(PKG_CONFIG) --cflags cmocka) \
-	    -o $@ $< $(LIB) $(RECV_LIBS) $(TEST_LIBS)
+$(BUILD)/smshookctl: $(CTL_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CTL_OBJ) $(LIB) $(CTL_LIBS)
+
+# Unit tests link the shared library plus smshookctl's objects but main.
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB) \
+    $(filter-out $(BUILD)/ctl_main.o,$(CTL_OBJ)) | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) $(CTL_CFLAGS) -Isrc \
+	    $(shell $(PKG_CONFIG) --cflags cmocka) -o $@ $< \
+	    $(filter-out $(BUILD)/ctl_main.o,$(CTL_OBJ)) $(LIB) \
+	    $(RECV_LIBS) $(CTL_LIBS) $(TEST_LIBS)
 
 # Install whatever Debian packages are missing (needs root or sudo).
 deps:
@@ -86,7 +98,10 @@ check-valgrind: all $(UNIT_BIN)
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/smshook
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(BUILD)/smshook $(DESTDIR)$(SBINDIR)/smshook
+	install -m 0755 $(BUILD)/smshookctl $(DESTDIR)$(BINDIR)/smshookctl
+	install -m 0644 man/smshookctl.1 $(DESTDIR)$(MANDIR)/man1/smshookctl.1
 	install -m 0644 man/smshook.8 $(DESTDIR)$(MANDIR)/man8/smshook.8
 	install -m 0644 man/smshook.conf.5 $(DESTDIR)$(MANDIR)/man5/smshook.conf.5
 	install -m 0640 conf-examples/smshook.conf \
@@ -94,6 +109,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/smshook $(DESTDIR)$(MANDIR)/man8/smshook.8 \
+	    $(DESTDIR)$(BINDIR)/smshookctl $(DESTDIR)$(MANDIR)/man1/smshookctl.1 \
 	    $(DESTDIR)$(MANDIR)/man5/smshook.conf.5 \
 	    $(DESTDIR)$(SYSCONFDIR)/smshook/smshook.conf.example
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/smshook

@@ -1,0 +1,69 @@
+#!/bin/sh
+# Run the test suites and print one closing "N passed, N failed" line.
+#   tests/run.sh BUILD [unit|e2e|man ...]     (default: all)
+# SMSHOOK_VALGRIND=1 runs unit tests and the receiver under valgrind.
+set -u
+BUILD=${1:-build}
+shift || true
+SUITES=${*:-unit man e2e}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+export TOP BUILD
+pass=0
+fail=0
+failed=""
+
+# Add the counts a suite printed ("N passed, N failed" or cmocka's).
+tally() {	# name rc logfile
+	p=$(sed -n 's/^.*\[  PASSED  \] \([0-9]*\) test.*/\1/p; s/^\([a-z0-9_-]*: \)\{0,1\}\([0-9]*\) passed, [0-9]* failed.*/\2/p' "$3" | tail -n 1)
+	f=$(sed -n 's/^.*\[  FAILED  \] \([0-9]*\) test.*/\1/p; s/^\([a-z0-9_-]*: \)\{0,1\}[0-9]* passed, \([0-9]*\) failed.*/\2/p' "$3" | tail -n 1)
+	p=${p:-0}
+	f=${f:-0}
+	if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1		# crashed or failed without saying how many
+	fi
+	pass=$((pass + p))
+	fail=$((fail + f))
+	[ "$f" -eq 0 ] || failed="$failed $1"
+}
+
+run() {		# name command...
+	name=$1
+	shift
+	log=$(mktemp)
+	echo "== $name"
+	"$@" >"$log" 2>&1
+	rc=$?
+	cat "$log"
+	tally "$name" "$rc" "$log"
+	rm -f "$log"
+}
+
+for suite in $SUITES; do
+	case $suite in
+	unit)
+		for t in "$BUILD"/tests/test_*; do
+			[ -x "$t" ] || continue
+			if [ -n "${SMSHOOK_VALGRIND:-}" ]; then
+				run "$(basename "$t")" valgrind -q --error-exitcode=99 \
+				    --leak-check=full --errors-for-leak-kinds=definite \
+				    --trace-children=no "$t"
+			else
+				run "$(basename "$t")" "$t"
+			fi
+		done ;;
+	man)
+		run man-lint sh "$TOP/tests/lint-man.sh" ;;
+	e2e)
+		for t in "$TOP"/tests/e2e/test_*.py; do
+			[ -f "$t" ] || continue
+			run "$(basename "$t" .py)" python3 "$t"
+		done ;;
+	*)
+		echo "unknown suite $suite" >&2
+		exit 2 ;;
+	esac
+done
+
+[ -z "$failed" ] || echo "failed suites:$failed"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
