@@ -116,3 +116,6 @@ uninstall:
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# Fragments for fuzzing, benchmarks and other optional targets.
+-include mk/*.mk

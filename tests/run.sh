@@ -5,7 +5,7 @@
 set -u
 BUILD=${1:-build}
 shift || true
-SUITES=${*:-unit man e2e}
+SUITES=${*:-unit man e2e ctl reliability}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 export TOP BUILD
 pass=0
@@ -53,8 +53,8 @@ for suite in $SUITES; do
 		done ;;
 	man)
 		run man-lint sh "$TOP/tests/lint-man.sh" ;;
-	e2e)
-		for t in "$TOP"/tests/e2e/test_*.py; do
+	e2e|ctl|reliability)
+		for t in "$TOP"/tests/$suite/test_*.py; do
 			[ -f "$t" ] || continue
 			run "$(basename "$t" .py)" python3 "$t"
 		done ;;

@@ -1,0 +1,242 @@
+"""Shared helpers for smshook's Python test suites (stdlib only).
+
+Import with:
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+    import smshooktest as t
+"""
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import socket
+import string
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.parse
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("BUILD", "build")
+if not os.path.isabs(BUILD):
+    BUILD = os.path.join(TOP, BUILD)
+SMSHOOK = os.path.join(BUILD, "smshook")
+SMSHOOKCTL = os.path.join(BUILD, "smshookctl")
+KEY = "test-app-key-0123456789"
+
+# ---------------------------------------------------------------- events
+
+def sign(key, timestamp, token):
+    """hex(HMAC-SHA256(key, timestamp text + token)), as SendCloud does."""
+    msg = (str(timestamp) + token).encode()
+    return hmac.new(key.encode(), msg, hashlib.sha256).hexdigest()
+
+
+def new_token():
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(50))
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+SAMPLES = {
+    "requested": {"event": "Requested", "eventType": 1, "message": "request",
+                  "userId": 19999, "smsUser": "App",
+                  "smsIds": ["1652150994014_9373_14466_36735_99drnc$13888888888"],
+                  "templateId": 29999, "phones": ["13888888888"],
+                  "customArgs": {}},
+    "delivered": {"event": "Delivered", "eventType": 20, "message": "deliver",
+                  "smsId": "1652117371408_19999_376_4631_qrwnpq$13888888888",
+                  "phone": "13888888888", "userId": 19999, "smsUser": "App",
+                  "templateId": 29999, "outboundTime": "2022-05-10 01:29:31",
+                  "receiptTime": "2022-05-10 01:29:34", "msgCount": 1,
+                  "customArgs": {"order": "A-1"}},
+    "suppressed": {"event": "Suppressed", "eventType": 4,
+                   "smsId": "1652117371408_19999_376_4631_qrwnpq$13888888889",
+                   "phone": "13888888889", "userId": 19999, "smsUser": "App",
+                   "templateId": 29999, "message": "blocked",
+                   "encodeMessage": "5L2g5aW9", "statusCode": 412,
+                   "outboundTime": "2022-05-10 01:29:31", "customArgs": {}},
+    "failed": {"event": "Failed", "eventType": 5,
+               "smsId": "1652117371408_19999_376_4631_qrwnpq$13888888890",
+               "phone": "13888888890", "userId": 19999, "smsUser": "App",
+               "templateId": 29999, "message": "failed",
+               "encodeMessage": "5L2g5aW9", "statusCode": 500,
+               "outboundTime": "2022-05-10 01:29:31",
+               "receiptTime": "2022-05-10 01:29:40", "msgCount": 1,
+               "customArgs": {}},
+    "template": {"event": "Template Verify", "eventType": 8, "userId": 19999,
+                 "templateId": 29999, "name": "verify code",
+                 "verfiyResult": 1, "verfiyComment": "ok"},
+}
+
+
+def event(kind="delivered", key=KEY, token=None, timestamp=None, **extra):
+    """A signed event as a dict (JSON order: fields, then the signed trio)."""
+    ev = json.loads(json.dumps(SAMPLES[kind]))
+    ev.update(extra)
+    token = token or new_token()
+    timestamp = now_ms() if timestamp is None else timestamp
+    ev["timestamp"] = timestamp
+    ev["token"] = token
+    ev["signature"] = sign(key, timestamp, token)
+    return ev
+
+
+def json_body(ev):
+    return json.dumps(ev, ensure_ascii=False).encode()
+
+
+def form_body(ev):
+    """Form encoding as the provider's email webhook does: lists and
+    objects as JSON text inside a field, everything else as text."""
+    pairs = []
+    for k, v in ev.items():
+        if isinstance(v, (list, dict)):
+            v = json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+        pairs.append((k, str(v)))
+    return urllib.parse.urlencode(pairs).encode()
+
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+# ---------------------------------------------------------------- setup
+
+def tmpdir(prefix="smshook-test-"):
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(d, 0o755)
+    return d
+
+
+def write_conf(directory, extra="", key=KEY, spool=None, name="smshook.conf"):
+    """Write a config (mode 0600) and return its path; spool defaults to
+    directory/spool."""
+    spool = spool or os.path.join(directory, "spool")
+    path = os.path.join(directory, name)
+    lines = []
+    if key is not None:
+        lines.append("app_key = %s" % key)
+    lines.append("spool_dir = %s" % spool)
+    lines.append(extra)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, timeout=10.0, host="127.0.0.1"):
+    """Readiness check: wait until something accepts on host:port."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection((host, port), 0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError("nothing listening on %s:%d" % (host, port))
+
+
+def spool_lines(spool):
+    """Every line of every day file in spool, parsed, with its file name."""
+    out = []
+    if not os.path.isdir(spool):
+        return out
+    for name in sorted(os.listdir(spool)):
+        if not name.endswith(".jsonl"):
+            continue
+        with open(os.path.join(spool, name), "rb") as f:
+            for raw in f.read().split(b"\n")[:-1]:
+                out.append((name, json.loads(raw)))
+    return out
+
+
+def spool_bytes(spool):
+    """A snapshot of the day files' contents, to assert 'nothing written'."""
+    snap = {}
+    if os.path.isdir(spool):
+        for name in sorted(os.listdir(spool)):
+            if name.endswith(".jsonl") or name.endswith(".jsonl.gz"):
+                with open(os.path.join(spool, name), "rb") as f:
+                    snap[name] = f.read()
+    return snap
+
+# ---------------------------------------------------------------- CGI
+
+def cgi(conf, method="POST", body=b"", ctype=JSON, remote="127.0.0.1",
+        length=None, env=None, binary=None):
+    """Run smshook as a CGI program; returns (status, headers, body)."""
+    e = {"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": method,
+         "REMOTE_ADDR": remote, "SMSHOOK_CONFIG": conf,
+         "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    if ctype is not None:
+        e["CONTENT_TYPE"] = ctype
+    if length is None and body:
+        length = len(body)
+    if length is not None:
+        e["CONTENT_LENGTH"] = str(length)
+    e.update(env or {})
+    p = subprocess.run([binary or SMSHOOK], input=body, env=e,
+                       capture_output=True, timeout=30)
+    return parse_cgi(p.stdout) + (p.stderr.decode(errors="replace"),)
+
+
+def parse_cgi(out):
+    head, _, body = out.partition(b"\r\n\r\n")
+    headers = {}
+    status = None
+    for line in head.split(b"\r\n"):
+        k, _, v = line.decode().partition(":")
+        v = v.strip()
+        if k.lower() == "status":
+            status = int(v.split()[0])
+        headers[k.lower()] = v
+    return status, headers, body
+
+# ---------------------------------------------------------------- runner
+
+class Runner:
+    """Minimal test runner: r.check(name, fn) ... sys.exit(r.finish())."""
+
+    def __init__(self, suite):
+        self.suite = suite
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name, fn, *args, **kw):
+        try:
+            fn(*args, **kw)
+        except Exception:  # noqa: BLE001 - report every failure
+            self.failed += 1
+            print("FAIL %s" % name)
+            traceback.print_exc(file=sys.stdout)
+        else:
+            self.passed += 1
+            print("ok   %s" % name)
+
+    def finish(self):
+        print("%s: %d passed, %d failed" % (self.suite, self.passed,
+                                            self.failed))
+        return 0 if self.failed == 0 else 1
+
+
+def expect(cond, msg="expectation failed"):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def eq(a, b, msg=""):
+    if a != b:
+        raise AssertionError("%r != %r %s" % (a, b, msg))
