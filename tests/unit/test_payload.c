@@ -1,0 +1,574 @@
+/*
+ * test_payload.c: payload_parse for every event type in both encodings,
+ * both generations of names and codes, verbatim payloads, and every way
+ * a body is refused.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "payload.h"
+
+#define TOK	"Tk0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL"	/* 50 */
+#define TS	"1652117371408"
+#define SIG	"0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+#define SIGNED	"\"timestamp\":" TS ",\"token\":\"" TOK "\",\"signature\":\"" \
+		SIG "\""
+#define FSIGNED	"timestamp=" TS "&token=" TOK "&signature=" SIG
+
+/* Parse body, expect success, return ev filled (caller frees). */
+static void
+parse_ok(struct event *ev, const char *body, enum payload_encoding enc)
+{
+	const char *why = NULL, *field = NULL;
+	int rc;
+
+	rc = payload_parse(ev, body, strlen(body), enc, &why, &field);
+	if (rc != 0)
+		fail_msg("expected success for <%s>: rc %d, %s (%s)", body, rc,
+		    why ? why : "-", field ? field : "-");
+	assert_non_null(ev->payload);
+	assert_int_equal(strlen(ev->payload), ev->payload_len);
+	assert_int_equal(ev->encoding, enc);
+}
+
+/*
+ * Parse body, expect -1 with a reason containing want (if set) and the
+ * field wantfield (NULL: none; "?name": name or none).
+ */
+static void
+parse_bad(const char *body, size_t len, enum payload_encoding enc,
+    const char *want, const char *wantfield)
+{
+	struct event ev;
+	const char *why = NULL, *field = "unset";
+	int rc;
+
+	rc = payload_parse(&ev, body, len, enc, &why, &field);
+	if (rc != -1)
+		fail_msg("expected failure for <%.200s>, got rc %d", body, rc);
+	assert_non_null(why);
+	if (want != NULL && strstr(why, want) == NULL)
+		fail_msg("<%.200s>: reason \"%s\", wanted \"%s\"", body, why,
+		    want);
+	if (wantfield == NULL)
+		assert_null(field);
+	else if (*wantfield == '?') {	/* "?name": name or none */
+		if (field != NULL)
+			assert_string_equal(field, wantfield + 1);
+	} else {
+		assert_non_null(field);
+		assert_string_equal(field, wantfield);
+	}
+	/* nothing left to free after a failure */
+	assert_null(ev.payload);
+	assert_null(ev.token);
+	assert_null(ev.signature);
+}
+
+static void
+parse_bad_str(const char *body, enum payload_encoding enc, const char *want,
+    const char *wantfield)
+{
+	parse_bad(body, strlen(body), enc, want, wantfield);
+}
+
+static const struct typecase {
+	const char	*json;
+	const char	*compact;	/* expected payload */
+	int		 type;
+} json_cases[] = {
+	{ "{ \"event\": \"Requested\", \"eventType\": 1, \"message\": \"request\","
+	  " \"userId\": 19999, \"smsUser\": \"App\", \"smsIds\": "
+	  "[\"1652150994014_9373_14466_36735_99drnc$13888888888\"],"
+	  " \"templateId\": 29999, \"phones\": [\"13888888888\"],"
+	  " \"customArgs\": {}, \"msgCount\": 1, \"msgType\": 0, " SIGNED " }",
+	  "{\"event\":\"Requested\",\"eventType\":1,\"message\":\"request\","
+	  "\"userId\":19999,\"smsUser\":\"App\",\"smsIds\":"
+	  "[\"1652150994014_9373_14466_36735_99drnc$13888888888\"],"
+	  "\"templateId\":29999,\"phones\":[\"13888888888\"],"
+	  "\"customArgs\":{},\"msgCount\":1,\"msgType\":0," SIGNED "}", 1 },
+	{ "{\"event\":\"Delivered\",\"eventType\":20,\"message\":\"deliver\","
+	  "\"smsId\":\"1652117371408_19999_376_4631_qrwnpq$13888888888\","
+	  "\"phone\":\"13888888888\",\"userId\":19999,\"smsUser\":\"App\","
+	  "\"templateId\":29999,\"outboundTime\":\"2022-05-10 01:29:31\","
+	  "\"receiptTime\":\"2022-05-10 01:29:34\",\"msgCount\":1,"
+	  "\"customArgs\":{\"order\":\"A-1\"}," SIGNED "}\n",
+	  "{\"event\":\"Delivered\",\"eventType\":20,\"message\":\"deliver\","
+	  "\"smsId\":\"1652117371408_19999_376_4631_qrwnpq$13888888888\","
+	  "\"phone\":\"13888888888\",\"userId\":19999,\"smsUser\":\"App\","
+	  "\"templateId\":29999,\"outboundTime\":\"2022-05-10 01:29:31\","
+	  "\"receiptTime\":\"2022-05-10 01:29:34\",\"msgCount\":1,"
+	  "\"customArgs\":{\"order\":\"A-1\"}," SIGNED "}", 20 },
+	{ "{\"event\":\"deliver\",\"eventType\":2," SIGNED "}",
+	  "{\"event\":\"deliver\",\"eventType\":2," SIGNED "}", 20 },
+	{ "{\"event\":\"Suppressed\",\"eventType\":4,\"smsId\":\"x$1\","
+	  "\"phone\":\"13888888889\",\"encodeMessage\":\"aGVsbG8=\","
+	  "\"statusCode\":\"501\",\"outboundTime\":null,\"customArgs\":null,"
+	  SIGNED "}",
+	  "{\"event\":\"Suppressed\",\"eventType\":4,\"smsId\":\"x$1\","
+	  "\"phone\":\"13888888889\",\"encodeMessage\":\"aGVsbG8=\","
+	  "\"statusCode\":\"501\",\"outboundTime\":null,\"customArgs\":null,"
+	  SIGNED "}", 4 },
+	{ "{\"event\":\"Failed\",\"eventType\":5,\"smsId\":\"x$1\","
+	  "\"statusCode\":6001,\"receiptTime\":\"2022-05-10 01:29:34\","
+	  "\"msgCount\":2," SIGNED "}",
+	  "{\"event\":\"Failed\",\"eventType\":5,\"smsId\":\"x$1\","
+	  "\"statusCode\":6001,\"receiptTime\":\"2022-05-10 01:29:34\","
+	  "\"msgCount\":2," SIGNED "}", 5 },
+	{ "{\"event\":\"Template Verify\",\"eventType\":8,\"userId\":19999,"
+	  "\"templateId\":29999,\"name\":\"t\",\"verfiyResult\":-1,"
+	  "\"verfiyComment\":\"\\u4e0d\\u901a\\u8fc7\"," SIGNED "}",
+	  "{\"event\":\"Template Verify\",\"eventType\":8,\"userId\":19999,"
+	  "\"templateId\":29999,\"name\":\"t\",\"verfiyResult\":-1,"
+	  "\"verfiyComment\":\"\\u4e0d\\u901a\\u8fc7\"," SIGNED "}", 8 },
+	/* names only, both generations */
+	{ "{\"event\":\"request\"," SIGNED "}",
+	  "{\"event\":\"request\"," SIGNED "}", 1 },
+	{ "{\"event\":\"workererror\"," SIGNED "}",
+	  "{\"event\":\"workererror\"," SIGNED "}", 4 },
+	{ "{\"event\":\"delivererror\"," SIGNED "}",
+	  "{\"event\":\"delivererror\"," SIGNED "}", 5 },
+	{ "{\"event\":\"templateVerify\"," SIGNED "}",
+	  "{\"event\":\"templateVerify\"," SIGNED "}", 8 },
+	{ "{\"event\":\"Delivered\"," SIGNED "}",
+	  "{\"event\":\"Delivered\"," SIGNED "}", 20 },
+	/* codes as strings, and the code wins over the name */
+	{ "{\"eventType\":\"2\"," SIGNED "}",
+	  "{\"eventType\":\"2\"," SIGNED "}", 20 },
+	{ "{\"eventType\":20," SIGNED "}",
+	  "{\"eventType\":20," SIGNED "}", 20 },
+	/* no type at all: still an event (kept), type 0 */
+	{ "{" SIGNED "}", "{" SIGNED "}", 0 },
+};
+
+static void
+test_json_event_types(void **state)
+{
+	struct event ev;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(json_cases) / sizeof(json_cases[0]); i++) {
+		parse_ok(&ev, json_cases[i].json, PAYLOAD_JSON);
+		assert_string_equal(ev.payload, json_cases[i].compact);
+		assert_int_equal(ev.event_type, json_cases[i].type);
+		assert_string_equal(ev.token, TOK);
+		assert_string_equal(ev.signature, SIG);
+		assert_string_equal(ev.timestamp, TS);
+		assert_true(ev.timestamp_ms == 1652117371408LL);
+		payload_free(&ev);
+		assert_null(ev.payload);
+	}
+}
+
+static const struct formcase {
+	const char	*body;
+	const char	*payload;
+	int		 type;
+} form_cases[] = {
+	{ "event=Requested&eventType=1&message=request&userId=19999"
+	  "&smsIds=%5B%221652150994014_9373%2413888888888%22%2C%22b%22%5D"
+	  "&phones=%5B%2213888888888%22%5D&customArgs=%7B%7D&" FSIGNED,
+	  "{\"event\":\"Requested\",\"eventType\":\"1\",\"message\":\"request\","
+	  "\"userId\":\"19999\",\"smsIds\":"
+	  "\"[\\\"1652150994014_9373$13888888888\\\",\\\"b\\\"]\","
+	  "\"phones\":\"[\\\"13888888888\\\"]\",\"customArgs\":\"{}\","
+	  "\"timestamp\":\"" TS "\",\"token\":\"" TOK "\",\"signature\":\""
+	  SIG "\"}", 1 },
+	{ "event=Delivered&eventType=20&smsId=1652117371408_19999_376_4631"
+	  "_qrwnpq%2413888888888&outboundTime=2022-05-10+01%3A29%3A31&" FSIGNED,
+	  "{\"event\":\"Delivered\",\"eventType\":\"20\",\"smsId\":"
+	  "\"1652117371408_19999_376_4631_qrwnpq$13888888888\","
+	  "\"outboundTime\":\"2022-05-10 01:29:31\",\"timestamp\":\"" TS
+	  "\",\"token\":\"" TOK "\",\"signature\":\"" SIG "\"}", 20 },
+	{ "event=deliver&eventType=2&" FSIGNED,
+	  "{\"event\":\"deliver\",\"eventType\":\"2\",\"timestamp\":\"" TS
+	  "\",\"token\":\"" TOK "\",\"signature\":\"" SIG "\"}", 20 },
+	{ FSIGNED "&event=Suppressed&eventType=4&encodeMessage=aGVsbG8%3D",
+	  "{\"timestamp\":\"" TS "\",\"token\":\"" TOK "\",\"signature\":\""
+	  SIG "\",\"event\":\"Suppressed\",\"eventType\":\"4\","
+	  "\"encodeMessage\":\"aGVsbG8=\"}", 4 },
+	{ FSIGNED "&event=Failed&eventType=5&statusCode=6001",
+	  "{\"timestamp\":\"" TS "\",\"token\":\"" TOK "\",\"signature\":\""
+	  SIG "\",\"event\":\"Failed\",\"eventType\":\"5\","
+	  "\"statusCode\":\"6001\"}", 5 },
+	{ FSIGNED "&event=Template+Verify&eventType=8&verfiyResult=1",
+	  "{\"timestamp\":\"" TS "\",\"token\":\"" TOK "\",\"signature\":\""
+	  SIG "\",\"event\":\"Template Verify\",\"eventType\":\"8\","
+	  "\"verfiyResult\":\"1\"}", 8 },
+	{ FSIGNED "&event=deliver",
+	  "{\"timestamp\":\"" TS "\",\"token\":\"" TOK "\",\"signature\":\""
+	  SIG "\",\"event\":\"deliver\"}", 20 },
+	/* unknown fields and repeated unknown fields are kept */
+	{ FSIGNED "&eventType=77&x-extra=1&tag=a&tag=b",
+	  "{\"timestamp\":\"" TS "\",\"token\":\"" TOK "\",\"signature\":\""
+	  SIG "\",\"eventType\":\"77\",\"x-extra\":\"1\","
+	  "\"tag\":[\"a\",\"b\"]}", 0 },
+};
+
+static void
+test_form_event_types(void **state)
+{
+	struct event ev;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(form_cases) / sizeof(form_cases[0]); i++) {
+		parse_ok(&ev, form_cases[i].body, PAYLOAD_FORM);
+		assert_string_equal(ev.payload, form_cases[i].payload);
+		assert_int_equal(ev.event_type, form_cases[i].type);
+		assert_string_equal(ev.token, TOK);
+		assert_string_equal(ev.signature, SIG);
+		assert_string_equal(ev.timestamp, TS);
+		assert_true(ev.timestamp_ms == 1652117371408LL);
+		payload_free(&ev);
+	}
+}
+
+/* Unknown fields and codes are kept verbatim, number text unchanged. */
+static void
+test_verbatim(void **state)
+{
+	struct event ev;
+	const char *body =
+	    "{\"eventType\" : 99, \"mystery\": {\"a\": [1, 2.50, true, null]},"
+	    " \"msgCount\": 1.50e3, \"userId\": 12345678901234567890,"
+	    " \"big\": -0.0E-7, \"s\": \"a  b\\n\\u00e9\\/\", " SIGNED "}";
+	const char *want =
+	    "{\"eventType\":99,\"mystery\":{\"a\":[1,2.50,true,null]},"
+	    "\"msgCount\":1.50e3,\"userId\":12345678901234567890,"
+	    "\"big\":-0.0E-7,\"s\":\"a  b\\n\\u00e9\\/\"," SIGNED "}";
+
+	(void)state;
+	parse_ok(&ev, body, PAYLOAD_JSON);
+	assert_string_equal(ev.payload, want);
+	assert_int_equal(ev.event_type, 0);
+	payload_free(&ev);
+}
+
+/* The timestamp is the digits exactly as sent; no signature is fine. */
+static void
+test_timestamp_capture(void **state)
+{
+	struct event ev;
+
+	(void)state;
+	/* a nested "timestamp" must not be the one captured */
+	parse_ok(&ev, "{\"x\":{\"timestamp\":1},\"token\":\"t\","
+	    "\"timestamp\":\t1700000000123}", PAYLOAD_JSON);
+	assert_string_equal(ev.timestamp, "1700000000123");
+	assert_true(ev.timestamp_ms == 1700000000123LL);
+	assert_null(ev.signature);
+	assert_string_equal(ev.token, "t");
+	payload_free(&ev);
+
+	parse_ok(&ev, "{\"token\":\"t\",\"timestamp\":0}", PAYLOAD_JSON);
+	assert_string_equal(ev.timestamp, "0");
+	assert_true(ev.timestamp_ms == 0);
+	payload_free(&ev);
+
+	/* form: leading zeros are text, kept exactly (the signed text) */
+	parse_ok(&ev, "token=t&timestamp=01700000000123", PAYLOAD_FORM);
+	assert_string_equal(ev.timestamp, "01700000000123");
+	assert_true(ev.timestamp_ms == 1700000000123LL);
+	payload_free(&ev);
+}
+
+static void
+test_missing(void **state)
+{
+	(void)state;
+	parse_bad_str("{\"timestamp\":" TS ",\"signature\":\"" SIG "\"}",
+	    PAYLOAD_JSON, "missing token", NULL);
+	parse_bad_str("{\"token\":\"" TOK "\",\"signature\":\"" SIG "\"}",
+	    PAYLOAD_JSON, "missing timestamp", NULL);
+	parse_bad_str("timestamp=" TS "&signature=" SIG, PAYLOAD_FORM,
+	    "missing token", NULL);
+	parse_bad_str("token=" TOK, PAYLOAD_FORM, "missing timestamp", NULL);
+	parse_bad_str("{\"eventType\":1}", PAYLOAD_JSON, "missing", NULL);
+}
+
+static void
+test_bad_timestamp(void **state)
+{
+	static const char *const json[] = {
+		"{\"token\":\"t\",\"timestamp\":\"1652117371408\"}",
+		"{\"token\":\"t\",\"timestamp\":1652117371408.5}",
+		"{\"token\":\"t\",\"timestamp\":1652117371408.0}",
+		"{\"token\":\"t\",\"timestamp\":1.652117371408e12}",
+		"{\"token\":\"t\",\"timestamp\":-1652117371408}",
+		"{\"token\":\"t\",\"timestamp\":1234567890123456789}",
+		"{\"token\":\"t\",\"timestamp\":12345678901234567890123}",
+		"{\"token\":\"t\",\"timestamp\":null}",
+		"{\"token\":\"t\",\"timestamp\":true}",
+		"{\"token\":\"t\",\"timestamp\":[1]}",
+	};
+	static const char *const form[] = {
+		"token=t&timestamp=1652117371408.5",
+		"token=t&timestamp=-1652117371408",
+		"token=t&timestamp=1234567890123456789",
+		"token=t&timestamp=",
+		"token=t&timestamp=+1",
+		"token=t&timestamp=1e3",
+		"token=t&timestamp=%201",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(json) / sizeof(json[0]); i++)
+		parse_bad_str(json[i], PAYLOAD_JSON, NULL, "?timestamp");
+	for (i = 0; i < sizeof(form) / sizeof(form[0]); i++)
+		parse_bad_str(form[i], PAYLOAD_FORM, NULL, "?timestamp");
+	parse_bad_str(json[0], PAYLOAD_JSON, "wrong type", "timestamp");
+}
+
+static void
+test_token_length(void **state)
+{
+	char body[1024], tok[TOKEN_MAX + 2];
+	struct event ev;
+
+	(void)state;
+	parse_bad_str("{\"token\":\"\",\"timestamp\":" TS "}", PAYLOAD_JSON,
+	    "token must be 1 to 256 bytes", NULL);
+	parse_bad_str("token=&timestamp=" TS, PAYLOAD_FORM,
+	    "token must be 1 to 256 bytes", NULL);
+
+	memset(tok, 'a', sizeof(tok));
+	tok[TOKEN_MAX] = '\0';		/* exactly 256: accepted */
+	snprintf(body, sizeof(body), "{\"token\":\"%s\",\"timestamp\":" TS "}",
+	    tok);
+	parse_ok(&ev, body, PAYLOAD_JSON);
+	assert_int_equal(strlen(ev.token), TOKEN_MAX);
+	payload_free(&ev);
+
+	tok[TOKEN_MAX] = 'a';
+	tok[TOKEN_MAX + 1] = '\0';	/* 257: refused */
+	snprintf(body, sizeof(body), "{\"token\":\"%s\",\"timestamp\":" TS "}",
+	    tok);
+	parse_bad_str(body, PAYLOAD_JSON, "token must be 1 to 256 bytes",
+	    NULL);
+	snprintf(body, sizeof(body), "token=%s&timestamp=" TS, tok);
+	parse_bad_str(body, PAYLOAD_FORM, "token must be 1 to 256 bytes",
+	    NULL);
+}
+
+static void
+test_wrong_types(void **state)
+{
+	static const struct {
+		const char	*body;
+		const char	*field;
+	} cases[] = {
+		{ "{\"smsIds\":{\"a\":1}," SIGNED "}", "smsIds" },
+		{ "{\"phones\":{}," SIGNED "}", "phones" },
+		{ "{\"token\":12345,\"timestamp\":" TS "}", "token" },
+		{ "{\"token\":null,\"timestamp\":" TS "}", "token" },
+		{ "{\"token\":[\"a\"],\"timestamp\":" TS "}", "token" },
+		{ "{\"token\":\"t\",\"timestamp\":" TS ",\"signature\":42}",
+		  "signature" },
+		{ "{\"token\":\"t\",\"timestamp\":" TS ",\"signature\":null}",
+		  "signature" },
+		{ "{\"event\":5," SIGNED "}", "event" },
+		{ "{\"eventType\":true," SIGNED "}", "eventType" },
+		{ "{\"eventType\":2.5," SIGNED "}", "eventType" },
+		{ "{\"eventType\":\"two\"," SIGNED "}", "eventType" },
+		{ "{\"message\":[]," SIGNED "}", "message" },
+		{ "{\"smsId\":1," SIGNED "}", "smsId" },
+		{ "{\"verfiyResult\":\"yes\"," SIGNED "}", "verfiyResult" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		parse_bad_str(cases[i].body, PAYLOAD_JSON, NULL,
+		    cases[i].field);
+	parse_bad_str("{\"smsIds\":{\"a\":1}," SIGNED "}", PAYLOAD_JSON,
+	    "wrong type for field", "smsIds");
+}
+
+static void
+test_not_an_object(void **state)
+{
+	static const char *const bodies[] = {
+		"[]", "[{\"token\":\"t\",\"timestamp\":1}]", "42", "\"str\"",
+		"null", "true", "  [ ]  ",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+		parse_bad_str(bodies[i], PAYLOAD_JSON, NULL, NULL);
+	parse_bad_str("[1,2]", PAYLOAD_JSON, "body must be a JSON object",
+	    NULL);
+}
+
+static void
+test_duplicate_names(void **state)
+{
+	(void)state;
+	parse_bad_str("{\"token\":\"a\",\"token\":\"b\",\"timestamp\":" TS "}",
+	    PAYLOAD_JSON, "duplicate member name", NULL);
+	parse_bad_str("{\"timestamp\":1,\"token\":\"a\",\"timestamp\":" TS "}",
+	    PAYLOAD_JSON, "duplicate member name", NULL);
+	parse_bad_str("{\"x\":1,\"x\":2," SIGNED "}", PAYLOAD_JSON,
+	    "duplicate member name", NULL);
+	parse_bad_str("{" SIGNED ",\"signature\":\"" SIG "\"}", PAYLOAD_JSON,
+	    "duplicate member name", NULL);
+}
+
+static void
+test_malformed(void **state)
+{
+	static const char *const bodies[] = {
+		"{", "}", "{\"token\":", "{\"token\":\"t\",}",
+		"{\"token\" \"t\"}", "{'token':'t'}", "{\"a\":01}",
+		"{\"a\":1.}", "{\"a\":.5}", "{\"a\":+1}", "{\"a\":tru}",
+		"{\"a\":\"unterminated}", "{\"a\":\"\\x\"}",
+		"{\"a\":\"\\ud800\"}", "{\"a\":\"\\u0000\"}", "{\"a\":1}{}",
+		"{\"a\":1}]", "{\"a\":NaN}", "{\"a\":\"\xff\"}",
+		"{\"a\":\"\xc0\xaf\"}", "{\"a\":\"tab\there\"}",
+		"{\"a\":1,\"token\":\"t\",\"timestamp\":1} x",
+	};
+	static const char nul[] = "{\"a\":\"x\0y\",\"token\":\"t\","
+	    "\"timestamp\":1}";
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+		parse_bad_str(bodies[i], PAYLOAD_JSON, NULL, NULL);
+	parse_bad(nul, sizeof(nul) - 1, PAYLOAD_JSON, NULL, NULL);
+	parse_bad(nul, sizeof(nul) - 1, PAYLOAD_FORM, NULL, NULL);
+	parse_bad_str("token=t&timestamp=1&a=%zz", PAYLOAD_FORM, NULL, NULL);
+	parse_bad_str("token=t&timestamp=1&a=%00", PAYLOAD_FORM, NULL, NULL);
+	parse_bad_str("token=t&timestamp=1&a=%ff", PAYLOAD_FORM, NULL, NULL);
+	parse_bad_str("token=t&timestamp=1&=x", PAYLOAD_FORM, NULL, NULL);
+}
+
+/* 10000 levels of nesting: refused, without recursion blowing the stack. */
+static void
+test_deep_nesting(void **state)
+{
+	const size_t depth = 10000;
+	size_t i, o = 0;
+	char *b;
+
+	(void)state;
+	b = malloc(2 * depth + 64);
+	assert_non_null(b);
+	o += (size_t)sprintf(b, "{\"token\":\"t\",\"timestamp\":1,\"a\":");
+	for (i = 0; i < depth; i++)
+		b[o++] = '[';
+	for (i = 0; i < depth; i++)
+		b[o++] = ']';
+	b[o++] = '}';
+	parse_bad(b, o, PAYLOAD_JSON, NULL, NULL);
+
+	free(b);
+
+	b = malloc(6 * depth + 64);
+	assert_non_null(b);
+	o = 0;
+	for (i = 0; i < depth; i++) {
+		memcpy(b + o, "{\"a\":", 5);
+		o += 5;
+	}
+	b[o++] = '1';
+	for (i = 0; i < depth; i++)
+		b[o++] = '}';
+	parse_bad(b, o, PAYLOAD_JSON, NULL, NULL);
+	/* unbalanced: only openers */
+	parse_bad(b, 5 * depth, PAYLOAD_JSON, NULL, NULL);
+	free(b);
+}
+
+static void
+test_form_repeated(void **state)
+{
+	(void)state;
+	parse_bad_str("token=a&token=b&timestamp=" TS, PAYLOAD_FORM,
+	    "more than once", "token");
+	parse_bad_str("token=a&timestamp=" TS "&timestamp=" TS, PAYLOAD_FORM,
+	    "more than once", "timestamp");
+	parse_bad_str("token=a&timestamp=" TS "&signature=x&signature=y",
+	    PAYLOAD_FORM, "more than once", "signature");
+	parse_bad_str("token=a&timestamp=" TS "&eventType=1&eventType=2",
+	    PAYLOAD_FORM, "more than once", "eventType");
+}
+
+/* An object or form without any field is the dashboard's test: 1. */
+static void
+test_empty(void **state)
+{
+	static const struct {
+		const char		*body;
+		enum payload_encoding	 enc;
+	} cases[] = {
+		{ "{}", PAYLOAD_JSON }, { " { \n } ", PAYLOAD_JSON },
+		{ "", PAYLOAD_FORM }, { "&", PAYLOAD_FORM },
+		{ "&&&", PAYLOAD_FORM },
+	};
+	struct event ev;
+	const char *why = NULL, *field = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(payload_parse(&ev, cases[i].body,
+		    strlen(cases[i].body), cases[i].enc, &why, &field), 1);
+		assert_null(ev.payload);
+		assert_null(ev.token);
+	}
+}
+
+static void
+test_payload_int(void **state)
+{
+	long long v;
+
+	(void)state;
+	assert_int_equal(payload_int("0", &v), 0);
+	assert_true(v == 0);
+	assert_int_equal(payload_int("-42", &v), 0);
+	assert_true(v == -42);
+	assert_int_equal(payload_int("999999999999999999", &v), 0);
+	assert_true(v == 999999999999999999LL);
+	assert_int_equal(payload_int("1000000000000000000", &v), -1);
+	assert_int_equal(payload_int("", &v), -1);
+	assert_int_equal(payload_int("-", &v), -1);
+	assert_int_equal(payload_int("+1", &v), -1);
+	assert_int_equal(payload_int("1 ", &v), -1);
+	assert_int_equal(payload_int("1.0", &v), -1);
+	assert_int_equal(payload_int("99999999999999999999999999999", &v), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_json_event_types),
+		cmocka_unit_test(test_form_event_types),
+		cmocka_unit_test(test_verbatim),
+		cmocka_unit_test(test_timestamp_capture),
+		cmocka_unit_test(test_missing),
+		cmocka_unit_test(test_bad_timestamp),
+		cmocka_unit_test(test_token_length),
+		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_not_an_object),
+		cmocka_unit_test(test_duplicate_names),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_form_repeated),
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_payload_int),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
