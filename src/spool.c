@@ -34,11 +34,11 @@ fail(char *err, size_t errlen, const char *what, const char *path)
 	return -1;
 }
 
-/* Open the day file for appending, creating the directory if missing. */
+/* Open the day file for appending (and pread of its tail), creating the directory if missing. */
 static int
 open_day(const char *dir, const char *path)
 {
-	int fd, flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
+	int fd, flags = O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
 
 	if ((fd = open(path, flags, 0640)) == -1 && errno == ENOENT &&
 	    (mkdir(dir, 0750) == 0 || errno == EEXIST))
