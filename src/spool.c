@@ -34,7 +34,10 @@ fail(char *err, size_t errlen, const char *what, const char *path)
 	return -1;
 }
 
-/* Open the day file for appending (and pread of its tail), creating the directory if missing. */
+/*
+ * Open the day file for appending and for reading its tail (cut_torn_tail),
+ * creating the directory if missing.
+ */
 static int
 open_day(const char *dir, const char *path)
 {
