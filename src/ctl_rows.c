@@ -12,6 +12,7 @@
 
 #include "ctl_rows.h"
 #include "event.h"
+#include "json_scan.h"
 #include "payload.h"
 #include "utf8.h"
 
@@ -130,6 +131,22 @@ payload_span(const char *s, size_t len, size_t *off, size_t *plen, int *nul)
 		else
 			return found ? 0 : -1;
 	}
+}
+
+/* 1 if s is YYYY-MM-DDTHH:MM:SS, optional fraction, then Z. */
+static int
+iso_stamp(const char *s)
+{
+	static const char pat[] = "dddd-dd-ddTdd:dd:dd";
+	size_t i;
+
+	for (i = 0; pat[i] != '\0'; i++)
+		if (pat[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != pat[i])
+			return 0;
+	if (s[i] == '.')
+		for (i++; s[i] >= '0' && s[i] <= '9'; i++)
+			;
+	return strcmp(s + i, "Z") == 0;
 }
 
 /* Format an integral double exactly; -1 if it is not an integer. */
@@ -296,6 +313,9 @@ ctl_line_parse(struct ctl_line *l, const char *line, size_t len,
 	size_t off = 0, plen = 0;
 	long long type = 0;
 	int has_type = 0, nul = 0, rc = -1;
+	struct json_scan js;
+	char *scratch = NULL;
+	size_t slen;
 
 	memset(l, 0, sizeof(*l));
 	*why = "out of memory";
@@ -307,6 +327,12 @@ ctl_line_parse(struct ctl_line *l, const char *line, size_t len,
 		*why = "invalid UTF-8 or NUL byte";
 		goto out;
 	}
+	/* the receiver's own strict check: a database takes what it takes */
+	if ((scratch = malloc(len + 1)) == NULL)
+		goto out;
+	memset(&js, 0, sizeof(js));
+	if (json_scan(line, len, scratch, &slen, &js, why) == -1)
+		goto out;
 	if ((o = cJSON_ParseWithLength(line, len)) == NULL) {
 		*why = "not JSON";
 		goto out;
@@ -327,7 +353,7 @@ ctl_line_parse(struct ctl_line *l, const char *line, size_t len,
 		goto out;
 	}
 	it = get(o, "received_at");
-	if (!cJSON_IsString(it)) {
+	if (!cJSON_IsString(it) || !iso_stamp(it->valuestring)) {
 		*why = "no received_at";
 		goto out;
 	}
@@ -350,6 +376,7 @@ ctl_line_parse(struct ctl_line *l, const char *line, size_t len,
 		goto out;
 	rc = 0;
  out:
+	free(scratch);
 	cJSON_Delete(o);
 	return rc;
 }
