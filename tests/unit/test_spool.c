@@ -1,0 +1,586 @@
+/*
+ * test_spool.c: day names in two time zones, modes, whole-line appends
+ * from many processes at once, torn tails cut off, and failures (no
+ * permission, path too long, no space) that leave the file as it was.
+ */
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "spool.h"
+
+#define DAY	"2026-11-26"
+#define NPROC	8
+#define NLINES	500
+#define BIGLINE	65536
+#define SKIPPED	77		/* a child's exit status: cannot test here */
+
+struct fixture {
+	char	 tmp[64];	/* mkdtemp directory */
+	char	 dir[128];	/* spool dir inside it, not yet created */
+	char	 file[160];	/* dir/DAY.jsonl */
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -1;
+	snprintf(f->tmp, sizeof(f->tmp), "/tmp/test_spool.XXXXXX");
+	if (mkdtemp(f->tmp) == NULL || chmod(f->tmp, 0755) == -1) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->dir, sizeof(f->dir), "%s/spool", f->tmp);
+	snprintf(f->file, sizeof(f->file), "%s/%s.jsonl", f->dir, DAY);
+	umask(027);			/* as main() does */
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	chmod(f->dir, 0750);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->tmp);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", f->tmp);
+	free(f);
+	return 0;
+}
+
+/* The whole file in a new NUL-terminated buffer; *len its length. */
+static char *
+slurp(const char *path, size_t *len)
+{
+	struct stat st;
+	char *b;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1 || (b = malloc((size_t)st.st_size + 1)) ==
+	    NULL) {
+		close(fd);
+		return NULL;
+	}
+	*len = (size_t)st.st_size;
+	if (read(fd, b, *len) != (ssize_t)*len) {
+		free(b);
+		b = NULL;
+	} else
+		b[*len] = '\0';
+	close(fd);
+	return b;
+}
+
+static off_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == -1 ? -1 : st.st_size;
+}
+
+static void
+write_file(const char *path, const char *s, size_t n)
+{
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, s, n), (ssize_t)n);
+	close(fd);
+}
+
+static int
+append(const struct fixture *f, const char *line)
+{
+	char err[256] = "";
+	int rc;
+
+	rc = spool_append(f->dir, DAY, line, strlen(line), 0, err,
+	    sizeof(err));
+	if (rc != 0)
+		fail_msg("spool_append: %s", err);
+	return rc;
+}
+
+static time_t
+utc(int y, int mo, int d, int h, int mi, int s)
+{
+	struct tm tm = { 0 };
+
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = s;
+	return timegm(&tm);
+}
+
+static void
+test_day(void **state)
+{
+	static const struct {
+		const char	*tz;
+		int		 hms[3];	/* UTC time on 2026-11-26 */
+		const char	*want;
+	} cases[] = {
+		{ "UTC", { 0, 0, 0 }, "2026-11-26" },
+		{ "UTC", { 23, 59, 59 }, "2026-11-26" },
+		{ "UTC", { 24, 0, 0 }, "2026-11-27" },
+		{ "UTC", { -1, 59, 59 }, "2026-11-25" },
+		{ "Asia/Shanghai", { 15, 59, 59 }, "2026-11-26" },
+		{ "Asia/Shanghai", { 16, 0, 0 }, "2026-11-27" },
+		{ "Asia/Shanghai", { -8, 0, 0 }, "2026-11-26" },
+		{ "Asia/Shanghai", { -8, 0, -1 }, "2026-11-25" },
+		{ "Asia/Shanghai", { 23, 59, 59 }, "2026-11-27" },
+	};
+	char day[SPOOL_DAY_LEN + 1];
+	const char *old = getenv("TZ");
+	char *saved = old != NULL ? strdup(old) : NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(setenv("TZ", cases[i].tz, 1), 0);
+		tzset();
+		memset(day, 'X', sizeof(day));
+		spool_day(utc(2026, 11, 26, cases[i].hms[0], cases[i].hms[1],
+		    cases[i].hms[2]), day);
+		if (strcmp(day, cases[i].want) != 0)
+			fail_msg("%s case %zu: %s, wanted %s", cases[i].tz, i,
+			    day, cases[i].want);
+	}
+	/* year end in Shanghai */
+	setenv("TZ", "Asia/Shanghai", 1);
+	tzset();
+	spool_day(utc(2026, 12, 31, 16, 0, 0), day);
+	assert_string_equal(day, "2027-01-01");
+	if (saved != NULL)
+		setenv("TZ", saved, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	free(saved);
+}
+
+static void
+test_create_modes(void **state)
+{
+	const struct fixture *f = *state;
+	struct stat st;
+	char *b, err[256];
+	size_t n;
+
+	assert_int_equal(stat(f->dir, &st), -1);
+	append(f, "{\"n\":1}\n");
+	assert_int_equal(stat(f->dir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0750);
+	assert_int_equal(stat(f->file, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0640);
+
+	assert_int_equal(spool_append(f->dir, DAY, "{\"n\":2}\n", 8, 1, err,
+	    sizeof(err)), 0);			/* with sync */
+	append(f, "{\"n\":3}\n");
+	b = slurp(f->file, &n);
+	assert_non_null(b);
+	assert_string_equal(b, "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n");
+	free(b);
+	/* another day, same dir */
+	assert_int_equal(spool_append(f->dir, "2026-11-27", "{}\n", 3, 0,
+	    err, sizeof(err)), 0);
+	assert_int_equal(file_size(f->file), 24);
+}
+
+/* Line i of process p: its length and fill char make interleaving show. */
+static size_t
+pad_len(int p, int i)
+{
+	if (p == 3 && i == 250)
+		return BIGLINE;
+	if (i % 37 == 0)
+		return 4096 + (size_t)p * 100 + (size_t)i;
+	return (size_t)((p * 37 + i * 13) % 400);
+}
+
+static char *
+make_line(int p, int i, size_t *len)
+{
+	size_t n = pad_len(p, i), o;
+	char *b;
+
+	if ((b = malloc(n + 64)) == NULL)
+		return NULL;
+	o = (size_t)snprintf(b, 64, "{\"p\":%d,\"i\":%d,\"pad\":\"", p, i);
+	memset(b + o, 'a' + p, n);
+	o += n;
+	memcpy(b + o, "\"}\n", 4);
+	*len = o + 3;
+	return b;
+}
+
+static int
+writer(const struct fixture *f, int p)
+{
+	char err[256];
+	size_t len;
+	char *line;
+	int i;
+
+	for (i = 0; i < NLINES; i++) {
+		if ((line = make_line(p, i, &len)) == NULL)
+			return 1;
+		if (spool_append(f->dir, DAY, line, len, i % 100 == 0, err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "writer %d: %s\n", p, err);
+			free(line);
+			return 1;
+		}
+		free(line);
+	}
+	return 0;
+}
+
+static void
+test_concurrent(void **state)
+{
+	const struct fixture *f = *state;
+	static unsigned char seen[NPROC][NLINES];
+	pid_t pids[NPROC];
+	char *b, *line, *nl;
+	size_t n, count = 0, k;
+	int p, st, i;
+
+	memset(seen, 0, sizeof(seen));
+	for (p = 0; p < NPROC; p++) {
+		if ((pids[p] = fork()) == 0)
+			_exit(writer(f, p));
+		assert_true(pids[p] > 0);
+	}
+	for (p = 0; p < NPROC; p++) {
+		assert_int_equal(waitpid(pids[p], &st, 0), pids[p]);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+	b = slurp(f->file, &n);
+	assert_non_null(b);
+	assert_true(n > 0 && b[n - 1] == '\n');
+	for (line = b; line < b + n; line = nl + 1) {
+		cJSON *o, *jp, *ji, *jpad;
+
+		nl = memchr(line, '\n', (size_t)(b + n - line));
+		assert_non_null(nl);
+		*nl = '\0';
+		if ((o = cJSON_Parse(line)) == NULL)
+			fail_msg("line %zu is not JSON: %.80s...", count, line);
+		jp = cJSON_GetObjectItemCaseSensitive(o, "p");
+		ji = cJSON_GetObjectItemCaseSensitive(o, "i");
+		jpad = cJSON_GetObjectItemCaseSensitive(o, "pad");
+		assert_true(cJSON_IsNumber(jp) && cJSON_IsNumber(ji) &&
+		    cJSON_IsString(jpad));
+		p = jp->valueint;
+		i = ji->valueint;
+		assert_true(p >= 0 && p < NPROC && i >= 0 && i < NLINES);
+		assert_int_equal(strlen(jpad->valuestring), pad_len(p, i));
+		for (k = 0; jpad->valuestring[k] != '\0'; k++)
+			if (jpad->valuestring[k] != 'a' + p)
+				fail_msg("line p=%d i=%d mixed at %zu", p, i, k);
+		if (seen[p][i]++ != 0)
+			fail_msg("line p=%d i=%d twice", p, i);
+		cJSON_Delete(o);
+		count++;
+	}
+	free(b);
+	assert_int_equal(count, NPROC * NLINES);
+	for (p = 0; p < NPROC; p++)
+		for (i = 0; i < NLINES; i++)
+			assert_int_equal(seen[p][i], 1);
+}
+
+static void
+test_torn_tail(void **state)
+{
+	const struct fixture *f = *state;
+	char *b, *big;
+	size_t n;
+
+	assert_int_equal(mkdir(f->dir, 0750), 0);
+	/* complete lines then a writer's unfinished one */
+	write_file(f->file, "{\"a\":1}\n{\"b\":2}\n{\"torn\":", 24);
+	append(f, "{\"c\":3}\n");
+	b = slurp(f->file, &n);
+	assert_non_null(b);
+	assert_string_equal(b, "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n");
+	free(b);
+
+	/* a torn line longer than one read buffer, after a good line */
+	big = malloc(10001);
+	assert_non_null(big);
+	memcpy(big, "{\"a\":1}\n", 8);
+	memset(big + 8, 'x', 10000 - 8);
+	write_file(f->file, big, 10000);
+	append(f, "{\"d\":4}\n");
+	b = slurp(f->file, &n);
+	assert_string_equal(b, "{\"a\":1}\n{\"d\":4}\n");
+	free(b);
+
+	/* nothing but a torn line: cut to nothing */
+	write_file(f->file, big + 8, 9000);
+	append(f, "{\"e\":5}\n");
+	b = slurp(f->file, &n);
+	assert_string_equal(b, "{\"e\":5}\n");
+	free(b);
+	free(big);
+}
+
+/* Run fn in a child as an unprivileged user; its exit status. */
+static int
+as_nobody(const struct fixture *f, int (*fn)(const struct fixture *))
+{
+	pid_t pid;
+	int st;
+
+	if ((pid = fork()) == 0) {
+		if (geteuid() == 0 && (setgroups(0, NULL) == -1 ||
+		    setgid(65534) == -1 || setuid(65534) == -1))
+			_exit(SKIPPED);
+		if (geteuid() == 0)
+			_exit(SKIPPED);
+		_exit(fn(f));
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static int
+denied(const struct fixture *f)
+{
+	char err[256] = "";
+	char other[200];
+
+	/* the dir is ours but read-only: no new day file */
+	if (spool_append(f->dir, "2026-11-27", "{}\n", 3, 1, err,
+	    sizeof(err)) != -1)
+		return 2;
+	if (strstr(err, "Permission denied") == NULL ||
+	    strstr(err, "2026-11-27.jsonl") == NULL)
+		return 3;
+	/* the existing day file is read-only: refused, unchanged */
+	err[0] = '\0';
+	if (spool_append(f->dir, DAY, "{\"new\":1}\n", 10, 1, err,
+	    sizeof(err)) != -1 || strstr(err, "Permission denied") == NULL)
+		return 4;
+	/* a spool dir that cannot be created */
+	snprintf(other, sizeof(other), "%s/sub/spool", f->dir);
+	err[0] = '\0';
+	if (spool_append(other, DAY, "{}\n", 3, 0, err, sizeof(err)) != -1 ||
+	    err[0] == '\0')
+		return 5;
+	return 0;
+}
+
+static void
+test_unwritable(void **state)
+{
+	const struct fixture *f = *state;
+	struct stat st;
+	char *b;
+	size_t n;
+	int rc;
+
+	append(f, "{\"a\":1}\n");
+	assert_int_equal(chown(f->dir, 65534, 65534) == 0 || geteuid() != 0,
+	    1);
+	assert_int_equal(chown(f->file, 65534, 65534) == 0 || geteuid() != 0,
+	    1);
+	assert_int_equal(chmod(f->file, 0440), 0);
+	assert_int_equal(chmod(f->dir, 0500), 0);
+	rc = as_nobody(f, denied);
+	chmod(f->dir, 0750);
+	if (rc == SKIPPED)
+		skip();
+	if (rc != 0)
+		fail_msg("check %d failed as an unprivileged user", rc);
+	b = slurp(f->file, &n);
+	assert_non_null(b);
+	assert_string_equal(b, "{\"a\":1}\n");
+	free(b);
+	errno = 0;
+	assert_int_equal(stat(f->tmp, &st), 0);
+	{
+		char path[200];
+
+		snprintf(path, sizeof(path), "%s/2026-11-27.jsonl", f->dir);
+		assert_int_equal(stat(path, &st), -1);
+	}
+}
+
+static void
+test_too_long(void **state)
+{
+	const struct fixture *f = *state;
+	char *dir, err[1024];
+	size_t n;
+
+	(void)f;
+	/* longer than PATH_MAX */
+	n = PATH_MAX + 10;
+	dir = malloc(n + 1);
+	assert_non_null(dir);
+	memset(dir, 'd', n);
+	dir[0] = '/';
+	dir[n] = '\0';
+	err[0] = '\0';
+	assert_int_equal(spool_append(dir, DAY, "{}\n", 3, 0, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "spool path too long");
+	/* just over: dir fits, dir + "/DAY.jsonl" does not */
+	dir[PATH_MAX - 10] = '\0';
+	err[0] = '\0';
+	assert_int_equal(spool_append(dir, DAY, "{}\n", 3, 0, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "spool path too long");
+	free(dir);
+
+	/* fits PATH_MAX but a name component is over NAME_MAX */
+	dir = malloc(600);
+	assert_non_null(dir);
+	n = (size_t)snprintf(dir, 600, "%s/", f->tmp);
+	memset(dir + n, 'n', 400);
+	dir[n + 400] = '\0';
+	err[0] = '\0';
+	assert_int_equal(spool_append(dir, DAY, "{}\n", 3, 0, err,
+	    sizeof(err)), -1);
+	if (strstr(err, "too long") == NULL)
+		fail_msg("err: %s", err);
+	free(dir);
+}
+
+/* In a private mount namespace: fill a 64 KiB tmpfs, expect clean -1s. */
+static int
+fill(const struct fixture *f)
+{
+	char mnt[128], dir[160], file[200], err[256], *line;
+	const size_t len = 10000;
+	off_t before, after;
+	int i, failed = 0;
+
+	snprintf(mnt, sizeof(mnt), "%s/small", f->tmp);
+	snprintf(dir, sizeof(dir), "%s/spool", mnt);
+	snprintf(file, sizeof(file), "%s/%s.jsonl", dir, DAY);
+	if (mkdir(mnt, 0700) == -1)
+		return 2;
+	if (unshare(CLONE_NEWNS) == -1 ||
+	    mount("none", "/", "none", MS_REC | MS_PRIVATE, "") == -1 ||
+	    mount("tmpfs", mnt, "tmpfs", 0, "size=64k,mode=0700") == -1)
+		return SKIPPED;
+	if ((line = malloc(len)) == NULL)
+		return 3;
+	memset(line, 'z', len);
+	memcpy(line, "{\"z\":\"", 6);
+	memcpy(line + len - 3, "\"}\n", 3);
+	for (i = 0; i < 100 && !failed; i++) {
+		before = file_size(file);
+		err[0] = '\0';
+		if (spool_append(dir, DAY, line, len, i % 2, err,
+		    sizeof(err)) == 0) {
+			if (file_size(file) != before + (off_t)len &&
+			    !(before == -1 && file_size(file) == (off_t)len))
+				return 4;
+			continue;
+		}
+		failed = 1;
+		after = file_size(file);
+		if (before == -1 ? after > 0 : after != before)
+			return 5;	/* a partial line was left */
+		if (strstr(err, "No space left") == NULL) {
+			fprintf(stderr, "fill: %s\n", err);
+			return 6;
+		}
+		if (after % (off_t)len != 0 || after == 0)
+			return 7;
+	}
+	free(line);
+	if (!failed)
+		return 8;
+	/* a small line that still fits goes in whole */
+	if (spool_append(dir, DAY, "{\"s\":1}\n", 8, 1, err,
+	    sizeof(err)) == 0 && file_size(file) % (off_t)len != 8)
+		return 9;
+	umount(mnt);
+	return 0;
+}
+
+static void
+test_no_space(void **state)
+{
+	const struct fixture *f = *state;
+	pid_t pid;
+	int st;
+
+	if (geteuid() != 0)
+		skip();
+	if ((pid = fork()) == 0)
+		_exit(fill(f));
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) == SKIPPED) {
+		fprintf(stderr, "no_space: cannot mount a tmpfs here, "
+		    "skipped\n");
+		skip();
+	}
+	if (WEXITSTATUS(st) != 0)
+		fail_msg("no-space check %d failed", WEXITSTATUS(st));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_day),
+		cmocka_unit_test_setup_teardown(test_create_modes, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_torn_tail, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unwritable, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_too_long, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_space, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
