@@ -205,6 +205,51 @@ def parse_cgi(out):
         headers[k.lower()] = v
     return status, headers, body
 
+# ---------------------------------------------------------------- HTTP
+
+def http(url, method="POST", body=None, ctype=JSON, headers=None,
+         timeout=10):
+    """One HTTP request; returns (status, headers (lower-case), body)."""
+    import http.client
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    h = dict(headers or {})
+    if body is not None and ctype is not None:
+        h.setdefault("Content-Type", ctype)
+    try:
+        conn.request(method, u.path + ("?" + u.query if u.query else ""),
+                     body=body, headers=h)
+        r = conn.getresponse()
+        data = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+    finally:
+        conn.close()
+
+
+def post(url, ev, form=False, **kw):
+    """POST a signed event dict as JSON (or form); returns http()'s tuple."""
+    if form:
+        return http(url, body=form_body(ev), ctype=FORM, **kw)
+    return http(url, body=json_body(ev), ctype=JSON, **kw)
+
+
+def answer(resp):
+    """The JSON body of an http()/cgi() answer, checking Content-Type."""
+    status, headers, body = resp[0], resp[1], resp[2]
+    eq(headers.get("content-type", "").split(";")[0], "application/json",
+       "(content type of a %s answer)" % status)
+    return json.loads(body)
+
+
+def form_payload(ev):
+    """What the spool holds for ev sent as a form: strings, lists as JSON."""
+    out = {}
+    for k, v in ev.items():
+        if isinstance(v, (list, dict)):
+            v = json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+        out[k] = str(v)
+    return out
+
 # ---------------------------------------------------------------- runner
 
 class Runner:

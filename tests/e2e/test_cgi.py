@@ -1,0 +1,104 @@
+"""The HTTP contract with smshook run directly as a CGI program (CGI
+environment variables and stdin), plus what only CGI can show."""
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import contract  # noqa: E402
+import smshooktest as t  # noqa: E402
+from smshooktest import eq, expect  # noqa: E402
+
+BASE = "max_body = 64k"
+
+
+class Target:
+    def __init__(self, extra=BASE, key=t.KEY):
+        self.dir = t.tmpdir("smshook-cgi-")
+        self.spool = os.path.join(self.dir, "spool")
+        self.conf = t.write_conf(self.dir, extra=extra, key=key)
+        self.logs = []
+
+    def send(self, method, body, ctype, headers, **kw):
+        env = {}
+        for k, v in (headers or {}).items():
+            env["HTTP_" + k.upper().replace("-", "_")] = v
+        status, h, b, err = t.cgi(self.conf, method, body or b"", ctype,
+                                  env=env, **kw)
+        self.logs.append(err)
+        return status, h, b
+
+    def log(self):
+        return "".join(self.logs)
+
+    def make(self, extra, key=t.KEY):
+        return Target(BASE + "\n" + extra, key)
+
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def check_length_lies(target):
+    """CONTENT_LENGTH longer than the body: 400; garbage: 400."""
+    body = t.json_body(t.event())
+    before = t.spool_bytes(target.spool)
+    contract.rejected(target, target.send("POST", body, t.JSON, None,
+                                          length=len(body) + 10), 400, "short")
+    contract.rejected(target, target.send("POST", body, t.JSON, None,
+                                          length="12x"), 400, "garbage")
+    contract.unchanged(target, before, "a lying CONTENT_LENGTH")
+
+
+def check_bad_config(target):
+    """A broken config answers 500 JSON and logs file:line."""
+    bad = os.path.join(target.dir, "bad.conf")
+    with open(bad, "w") as f:
+        f.write("spool_dir = /tmp\nno_such_key = 1\n")
+    status, headers, body, err = t.cgi(bad, "GET")
+    eq(status, 500)
+    eq(t.answer((status, headers, body)), {"error": "configuration error"})
+    expect(bad + ":2: unknown key" in err, err)
+
+
+def check_argv_ignored(target):
+    """Apache passes an '='-less query string as argv: it must not
+    choose the config."""
+    e = dict(os.environ, GATEWAY_INTERFACE="CGI/1.1", REQUEST_METHOD="GET",
+             REMOTE_ADDR="127.0.0.1", SMSHOOK_CONFIG=target.conf)
+    p = subprocess.run([t.SMSHOOK, "-c", "/etc/passwd"], env=e,
+                       capture_output=True, timeout=10)
+    eq(t.parse_cgi(p.stdout)[0], 200, p.stderr)
+
+
+def check_forwarded_for(target):
+    """X-Forwarded-For counts only from a trusted proxy."""
+    proxied = target.make("trusted_proxies = 127.0.0.0/8\n"
+                          "allow_from = 203.0.113.0/24")
+    try:
+        xff = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9"}
+        r = proxied.send("POST", t.json_body(t.event()), t.JSON, xff)
+        eq(r[0], 200)
+        eq(t.spool_lines(proxied.spool)[-1][1]["remote_addr"], "203.0.113.9")
+        r = proxied.send("POST", t.json_body(t.event()), t.JSON,
+                         {"X-Forwarded-For": "198.51.100.7"})
+        eq(r[0], 403)
+    finally:
+        proxied.close()
+
+
+def main():
+    r = t.Runner("e2e-cgi")
+    target = Target()
+    try:
+        contract.run_all(r, target)
+        for c in (check_length_lies, check_bad_config, check_argv_ignored,
+                  check_forwarded_for):
+            r.check(c.__name__, c, target)
+    finally:
+        target.close()
+    return r.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Start conf-examples/lighttpd.conf for real, rendered with only its
+placeholders substituted, with smshook under mod_fastcgi."""
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import time
+
+import smshooktest as t
+
+EXAMPLE = os.path.join(t.TOP, "conf-examples", "lighttpd.conf")
+WORKER = "www-data"
+
+
+def render(template, values):
+    with open(template) as f:
+        text = f.read()
+    for k, v in values.items():
+        text = text.replace("@%s@" % k, str(v))
+    if "@" in "".join(l for l in text.splitlines() if not l.startswith("#")):
+        raise RuntimeError("unsubstituted placeholder in " + template)
+    return text
+
+
+def chown_worker(*paths):
+    """Give paths to the worker user when running as root."""
+    if os.getuid() != 0:
+        return
+    pw = pwd.getpwnam(WORKER)
+    for p in paths:
+        os.chown(p, pw.pw_uid, pw.pw_gid)
+
+
+class Lighttpd:
+    """lighttpd + smshook in a temp dir; use as a context manager."""
+
+    def __init__(self, conf_extra="", key=t.KEY, port=None):
+        self.dir = t.tmpdir("smshook-lighttpd-")
+        self.spool = os.path.join(self.dir, "spool")
+        self.docroot = os.path.join(self.dir, "htdocs")
+        self.rundir = os.path.join(self.dir, "run")
+        for d in (self.spool, self.docroot, self.rundir):
+            os.mkdir(d, 0o750 if d == self.spool else 0o755)
+        self.conf = t.write_conf(self.dir, extra=conf_extra, key=key)
+        os.chmod(self.conf, 0o640)
+        chown_worker(self.spool, self.rundir, self.conf)
+        self.port = port or t.free_port()
+        user = WORKER if os.getuid() == 0 else pwd.getpwuid(os.getuid()).pw_name
+        self.lconf = os.path.join(self.dir, "lighttpd.conf")
+        with open(self.lconf, "w") as f:
+            f.write(render(EXAMPLE, {
+                "SBINDIR": t.BUILD, "CONF": self.conf, "PORT": self.port,
+                "DOCROOT": self.docroot, "RUNDIR": self.rundir,
+                "USER": user}))
+        self.url = "http://127.0.0.1:%d/smshook" % self.port
+        self.proc = None
+
+    def start(self):
+        # lighttpd hands its own stderr to the FastCGI workers it spawns:
+        # that is where smshook's log lines go (the journal under systemd)
+        with open(os.path.join(self.dir, "stderr.log"), "ab") as err:
+            self.proc = subprocess.Popen(["lighttpd", "-D", "-f", self.lconf],
+                                         stdout=subprocess.DEVNULL,
+                                         stderr=err)
+        try:
+            t.wait_port(self.port)
+        except RuntimeError:
+            self.stop()
+            raise RuntimeError("lighttpd did not start: " + self.log())
+        return self
+
+    def log(self):
+        """lighttpd's error log followed by the workers' stderr."""
+        text = ""
+        for p in (os.path.join(self.rundir, "error.log"),
+                  os.path.join(self.dir, "stderr.log")):
+            if os.path.exists(p):
+                with open(p, errors="replace") as f:
+                    text += f.read()
+        return text
+
+    def workers(self):
+        """PIDs of the smshook FastCGI processes lighttpd started."""
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid), "-x",
+                              "smshook"], capture_output=True, text=True)
+        return [int(p) for p in out.stdout.split()]
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()
