@@ -45,12 +45,17 @@ class Lighttpd:
         self.conf = t.write_conf(self.dir, extra=conf_extra, key=key)
         os.chmod(self.conf, 0o640)
         chown_worker(self.spool, self.rundir, self.conf)
+        # the worker user may not traverse the checkout (CI clones
+        # anywhere): run a copy of the binary from the temp dir
+        self.sbindir = os.path.join(self.dir, "sbin")
+        os.mkdir(self.sbindir, 0o755)
+        shutil.copy2(t.SMSHOOK, os.path.join(self.sbindir, "smshook"))
         self.port = port or t.free_port()
         user = WORKER if os.getuid() == 0 else pwd.getpwuid(os.getuid()).pw_name
         self.lconf = os.path.join(self.dir, "lighttpd.conf")
         with open(self.lconf, "w") as f:
             f.write(render(EXAMPLE, {
-                "SBINDIR": t.BUILD, "CONF": self.conf, "PORT": self.port,
+                "SBINDIR": self.sbindir, "CONF": self.conf, "PORT": self.port,
                 "DOCROOT": self.docroot, "RUNDIR": self.rundir,
                 "USER": user}))
         self.url = "http://127.0.0.1:%d/smshook" % self.port
