@@ -1,0 +1,238 @@
+/*
+ * ctl_db_pg.c: PostgreSQL through libpq, prepared statements inside one
+ * transaction per batch. payload is jsonb, received_at timestamptz.
+ * Concurrent importers from several hosts are safe: "on conflict do
+ * nothing" waits for the other's transaction on the same key.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "ctl_db.h"
+
+struct pg_db {
+	struct ctl_db	 db;		/* first: the generic part */
+	PGconn		*c;
+};
+
+static const char schema[] =
+	"BEGIN;"
+	"SET LOCAL client_min_messages = warning;"
+	"SELECT pg_advisory_xact_lock(7262917);"	/* one creator at a time */
+	"CREATE TABLE IF NOT EXISTS sms_events ("
+	" id bigserial PRIMARY KEY,"
+	" event_type bigint, event text, sms_id text, phone text,"
+	" user_id text, sms_user text, template_id text, message text,"
+	" status_code bigint, event_time bigint, received_at timestamptz,"
+	" payload jsonb NOT NULL);"
+	"CREATE UNIQUE INDEX IF NOT EXISTS sms_events_message"
+	" ON sms_events (event_type, sms_id) WHERE sms_id IS NOT NULL;"
+	"CREATE UNIQUE INDEX IF NOT EXISTS sms_events_template"
+	" ON sms_events (event_type, template_id, event_time)"
+	" WHERE sms_id IS NULL;"
+	"CREATE INDEX IF NOT EXISTS sms_events_time ON sms_events (event_time);"
+	"CREATE TABLE IF NOT EXISTS smshook_positions ("
+	" source text NOT NULL, day text NOT NULL,"
+	" byte_offset bigint NOT NULL, gz_size bigint,"
+	" PRIMARY KEY (source, day));"
+	"CREATE TABLE IF NOT EXISTS smshook_rejects ("
+	" source text NOT NULL, day text NOT NULL, byte_offset bigint NOT NULL,"
+	" reason text NOT NULL, line text NOT NULL,"
+	" PRIMARY KEY (source, day, byte_offset));"
+	"COMMIT;";
+
+static const struct {
+	const char	*name;
+	const char	*sql;
+	int		 nparams;
+} stmts[] = {
+	{ "smshook_row", "INSERT INTO sms_events (event_type, event, sms_id,"
+	    " phone, user_id, sms_user, template_id, message, status_code,"
+	    " event_time, received_at, payload) VALUES ($1,$2,$3,$4,$5,$6,$7,"
+	    "$8,$9,$10,$11,$12) ON CONFLICT DO NOTHING", NCOLS },
+	{ "smshook_reject", "INSERT INTO smshook_rejects (source, day,"
+	    " byte_offset, reason, line) VALUES ($1,$2,$3,$4,$5)"
+	    " ON CONFLICT DO NOTHING", 5 },
+	{ "smshook_getpos", "SELECT byte_offset, gz_size FROM"
+	    " smshook_positions WHERE source = $1 AND day = $2", 2 },
+	{ "smshook_setpos", "INSERT INTO smshook_positions (source, day,"
+	    " byte_offset, gz_size) VALUES ($1,$2,$3,$4) ON CONFLICT (source,"
+	    " day) DO UPDATE SET byte_offset = EXCLUDED.byte_offset,"
+	    " gz_size = EXCLUDED.gz_size", 4 },
+};
+
+/* Keep the server's notices off stderr: cron mails whatever is printed. */
+static void
+quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+/* Check res for want; on failure record the reason. Clears res. */
+static int
+pg_check(struct pg_db *p, PGresult *res, ExecStatusType want,
+    const char *what)
+{
+	const char *m;
+	int rc = 0;
+
+	if (res == NULL || PQresultStatus(res) != want) {
+		m = res != NULL ? PQresultErrorMessage(res) : "";
+		if (*m == '\0')
+			m = PQerrorMessage(p->c);
+		snprintf(p->db.err, sizeof(p->db.err), "postgresql: %s: %.*s",
+		    what, (int)strcspn(m, "\n"), m);
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int
+pg_exec(struct pg_db *p, const char *q)
+{
+	return pg_check(p, PQexec(p->c, q), PGRES_COMMAND_OK, q);
+}
+
+static int
+pg_begin(struct ctl_db *db)
+{
+	return pg_exec((struct pg_db *)db, "BEGIN");
+}
+
+static int
+pg_commit(struct ctl_db *db)
+{
+	return pg_exec((struct pg_db *)db, "COMMIT");
+}
+
+static int
+pg_rollback(struct ctl_db *db)
+{
+	struct pg_db *p = (struct pg_db *)db;
+
+	if (PQtransactionStatus(p->c) == PQTRANS_IDLE)
+		return 0;
+	return pg_exec(p, "ROLLBACK");
+}
+
+static int
+pg_get_pos(struct ctl_db *db, const char *day, long long *off,
+    long long *gz_size)
+{
+	struct pg_db *p = (struct pg_db *)db;
+	const char *v[2] = { db->source, day };
+	PGresult *res;
+	int rc = -1;
+
+	*off = 0;
+	*gz_size = -1;
+	res = PQexecPrepared(p->c, "smshook_getpos", 2, v, NULL, NULL, 0);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+		return pg_check(p, res, PGRES_TUPLES_OK, "read position");
+	if (PQntuples(res) == 1) {
+		*off = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		if (!PQgetisnull(res, 0, 1))
+			*gz_size = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	}
+	rc = 0;
+	PQclear(res);
+	return rc;
+}
+
+static int
+pg_set_pos(struct ctl_db *db, const char *day, long long off,
+    long long gz_size)
+{
+	struct pg_db *p = (struct pg_db *)db;
+	char o[32], g[32];
+	const char *v[4] = { db->source, day, o, gz_size >= 0 ? g : NULL };
+
+	snprintf(o, sizeof(o), "%lld", off);
+	snprintf(g, sizeof(g), "%lld", gz_size);
+	return pg_check(p, PQexecPrepared(p->c, "smshook_setpos", 4, v, NULL,
+	    NULL, 0), PGRES_COMMAND_OK, "store position");
+}
+
+static int
+pg_insert_row(struct ctl_db *db, const struct ctl_line *l,
+    const struct ctl_row *r, int *inserted)
+{
+	struct pg_db *p = (struct pg_db *)db;
+	char bufs[NCOLS][32];
+	const char *v[NCOLS];
+	PGresult *res;
+	int c;
+
+	for (c = 0; c < NCOLS; c++)
+		v[c] = ctl_row_text(l, r, c, bufs[c], sizeof(bufs[c]));
+	res = PQexecPrepared(p->c, "smshook_row", NCOLS, v, NULL, NULL, 0);
+	if (res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK)
+		*inserted = strcmp(PQcmdTuples(res), "0") != 0;
+	return pg_check(p, res, PGRES_COMMAND_OK, "insert row");
+}
+
+static int
+pg_insert_reject(struct ctl_db *db, const char *day, long long off,
+    const char *reason, const char *line)
+{
+	struct pg_db *p = (struct pg_db *)db;
+	char o[32];
+	const char *v[5] = { db->source, day, o, reason, line };
+
+	snprintf(o, sizeof(o), "%lld", off);
+	return pg_check(p, PQexecPrepared(p->c, "smshook_reject", 5, v, NULL,
+	    NULL, 0), PGRES_COMMAND_OK, "insert reject");
+}
+
+static void
+pg_close(struct ctl_db *db)
+{
+	struct pg_db *p = (struct pg_db *)db;
+
+	PQfinish(p->c);
+	free(p);
+}
+
+static const struct ctl_db_ops pg_ops = {
+	pg_begin, pg_get_pos, pg_set_pos, pg_insert_row, pg_insert_reject,
+	pg_commit, pg_rollback, pg_close
+};
+
+struct ctl_db *
+db_pg_open(const char *conninfo, char *err, size_t errlen)
+{
+	struct pg_db *p;
+	const char *m;
+	size_t i;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->db.ops = &pg_ops;
+	p->c = PQconnectdb(conninfo);
+	if (PQstatus(p->c) != CONNECTION_OK) {
+		m = PQerrorMessage(p->c);
+		snprintf(err, errlen, "postgresql: %.*s", (int)strcspn(m, "\n"),
+		    m);
+		goto fail;
+	}
+	PQsetNoticeProcessor(p->c, quiet, NULL);
+	if (pg_check(p, PQexec(p->c, schema), PGRES_COMMAND_OK,
+	    "create schema") == -1)
+		goto fail_db;
+	for (i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)
+		if (pg_check(p, PQprepare(p->c, stmts[i].name, stmts[i].sql,
+		    stmts[i].nparams, NULL), PGRES_COMMAND_OK, "prepare") == -1)
+			goto fail_db;
+	return &p->db;
+ fail_db:
+	snprintf(err, errlen, "%s", p->db.err);
+ fail:
+	pg_close(&p->db);
+	return NULL;
+}
