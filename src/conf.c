@@ -227,14 +227,15 @@ p_key(struct pctx *p, const char *v, void *dst)
 	return add_key(p, v, strlen(v));
 }
 
-/* The key is the file's first line, without trailing white space. */
+/* The key is the file's whole first line, without trailing white space. */
 static int
 p_keyfile(struct pctx *p, const char *v, void *dst)
 {
-	char *path = NULL, buf[1024];
+	char *path = NULL, *line = NULL;
 	struct stat st;
 	FILE *f = NULL;
-	size_t n;
+	size_t cap = 0;
+	ssize_t n;
 	int rc = -1;
 
 	(void)dst;
@@ -248,16 +249,24 @@ p_keyfile(struct pctx *p, const char *v, void *dst)
 		fail(p, "key file %s is readable by others (chmod o-r)", path);
 		goto out;
 	}
-	if (fgets(buf, sizeof(buf), f) == NULL) {
-		fail(p, "key file %s is empty", path);
+	if ((n = getline(&line, &cap, f)) == -1) {
+		if (ferror(f))
+			fail(p, "cannot read key file %s", path);
+		else
+			fail(p, "key file %s is empty", path);
 		goto out;
 	}
-	n = strlen(buf);
-	while (n > 0 && isspace((unsigned char)buf[n - 1]))
+	if (memchr(line, '\0', (size_t)n) != NULL) {
+		fail(p, "key file %s holds a NUL byte", path);
+		goto out;
+	}
+	while (n > 0 && isspace((unsigned char)line[n - 1]))
 		n--;
-	rc = add_key(p, buf, n);
-	explicit_bzero(buf, sizeof(buf));
+	rc = add_key(p, line, (size_t)n);
  out:
+	if (line != NULL)
+		explicit_bzero(line, cap);
+	free(line);
 	if (f != NULL)
 		fclose(f);
 	free(path);
