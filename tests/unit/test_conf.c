@@ -1,0 +1,780 @@
+/* test_conf.c: conf_parse defaults, every key, every error, key files. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+#include "log.h"
+
+/* The minimum valid file: two lines, so a line added below is line 3. */
+#define BASE	"spool_dir = /var/spool/smshook\napp_key = k\n"
+
+struct fx {
+	char	dir[64];	/* a fresh mkdtemp directory */
+	char	path[128];	/* dir/smshook.conf */
+	char	err[512];
+	struct conf c;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_conf.XXXXXX");
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof(f->path), "%s/smshook.conf", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	conf_free(&f->c);
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* Write text to dir/name with exactly mode (whatever the umask). */
+static void
+put(struct fx *f, const char *name, mode_t mode, const char *text)
+{
+	char path[256];
+	size_t len = strlen(text);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+	unlink(path);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) != -1);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	assert_int_equal(fchmod(fd, mode), 0);
+	assert_int_equal(close(fd), 0);
+}
+
+/* Write the config with mode and parse it into f->c (freed first). */
+static int
+parse_mode(struct fx *f, mode_t mode, const char *text)
+{
+	conf_free(&f->c);
+	put(f, "smshook.conf", mode, text);
+	f->err[0] = '\0';
+	return conf_parse(&f->c, f->path, f->err, sizeof(f->err));
+}
+
+/* Parse a mode 0600 config that must be accepted. */
+static struct conf *
+good(struct fx *f, const char *text)
+{
+	if (parse_mode(f, 0600, text) != 0)
+		fail_msg("rejected:\n%s\nerror: %s", text, f->err);
+	return &f->c;
+}
+
+/* Assert the error names the file, line (0: no line) and has want in it. */
+static void
+check_err(struct fx *f, unsigned long line, const char *want)
+{
+	char prefix[256];
+
+	if (line > 0)
+		snprintf(prefix, sizeof(prefix), "%s:%lu: ", f->path, line);
+	else
+		snprintf(prefix, sizeof(prefix), "%s: ", f->path);
+	if (strncmp(f->err, prefix, strlen(prefix)) != 0)
+		fail_msg("error \"%s\" does not start with \"%s\"", f->err,
+		    prefix);
+	if (strstr(f->err + strlen(prefix), want) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\"", f->err, want);
+}
+
+/* Parse a mode 0600 config that must be refused at line with want. */
+static void
+bad(struct fx *f, const char *text, unsigned long line, const char *want)
+{
+	if (parse_mode(f, 0600, text) != -1)
+		fail_msg("accepted:\n%s", text);
+	check_err(f, line, want);
+}
+
+/* BASE plus one "key = value" line that must be refused at line 3. */
+static void
+bad_value(struct fx *f, const char *key, const char *value, const char *want)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), BASE "%s = %s\n", key, value);
+	bad(f, text, 3, want);
+}
+
+/* BASE plus one line that must be accepted; returns the conf. */
+static struct conf *
+good_line(struct fx *f, const char *line)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), BASE "%s\n", line);
+	return good(f, text);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c = good(f, BASE);
+
+	assert_string_equal(c->path, f->path);
+	assert_string_equal(c->spool_dir, "/var/spool/smshook");
+	assert_int_equal(c->nkeys, 1);
+	assert_int_equal(c->keys[0].len, 1);
+	assert_memory_equal(c->keys[0].data, "k", 1);
+	assert_string_equal(c->timezone, "UTC");
+	assert_int_equal(c->fsync, 1);
+	assert_int_equal(c->max_body, 1048576);
+	assert_int_equal(c->require_signature, 1);
+	assert_int_equal(c->timestamp_tolerance, 0);
+	assert_int_equal(c->allow_from.n, 0);
+	assert_int_equal(c->trusted_proxies.n, 0);
+	assert_int_equal(c->replay_window, 1296000);
+	assert_int_equal(c->log_level, LOG_INFO);
+	assert_null(c->database);
+}
+
+static void
+test_every_key(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c;
+
+	c = good(f,
+	    "# smshook.conf\n"
+	    "\n"
+	    "   # indented comment\n"
+	    "app_key = first key\n"
+	    "spool_dir=/srv/spool\n"
+	    "timezone = Asia/Shanghai\n"
+	    "fsync = no\n"
+	    "max_body = 64k\n"
+	    "require_signature = yes\n"
+	    "timestamp_tolerance = 2d\n"
+	    "allow_from = 192.0.2.0/24, 2001:db8::/32\n"
+	    "trusted_proxies = 127.0.0.1 ::1\n"
+	    "replay_window = 3h\n"
+	    "log_level = debug\n"
+	    "database = postgresql://smshook@db/smshook?sslmode=require\n"
+	    "\t app_key \t=\t  second  \t\r\n");
+	assert_string_equal(c->spool_dir, "/srv/spool");
+	assert_string_equal(c->timezone, "Asia/Shanghai");
+	assert_int_equal(c->fsync, 0);
+	assert_int_equal(c->max_body, 65536);
+	assert_int_equal(c->require_signature, 1);
+	assert_int_equal(c->timestamp_tolerance, 2 * 86400);
+	assert_int_equal(c->allow_from.n, 2);
+	assert_int_equal(c->allow_from.v[0].prefix, 96 + 24);
+	assert_int_equal(c->allow_from.v[1].prefix, 32);
+	assert_int_equal(c->trusted_proxies.n, 2);
+	assert_int_equal(c->replay_window, 3 * 3600);
+	assert_int_equal(c->log_level, LOG_DEBUG);
+	assert_string_equal(c->database,
+	    "postgresql://smshook@db/smshook?sslmode=require");
+	/* keys in order, inner spaces kept, outer white space dropped */
+	assert_int_equal(c->nkeys, 2);
+	assert_int_equal(c->keys[0].len, 9);
+	assert_memory_equal(c->keys[0].data, "first key", 9);
+	assert_int_equal(c->keys[1].len, 6);
+	assert_memory_equal(c->keys[1].data, "second", 6);
+}
+
+static void
+test_values(void **state)
+{
+	static const struct { const char *line; size_t off; unsigned long long
+	    want; } nums[] = {
+#define O(m) offsetof(struct conf, m)
+		{ "max_body = 1", O(max_body), 1 },
+		{ "max_body = 1048576", O(max_body), 1048576 },
+		{ "max_body = 1k", O(max_body), 1024 },
+		{ "max_body = 1K", O(max_body), 1024 },
+		{ "max_body = 3m", O(max_body), 3 << 20 },
+		{ "max_body = 3M", O(max_body), 3 << 20 },
+		{ "max_body = 1g", O(max_body), 1ULL << 30 },
+		{ "max_body = 1073741824", O(max_body), 1ULL << 30 },
+		{ "max_body = 1048576k", O(max_body), 1ULL << 30 },
+		{ "max_body = 007", O(max_body), 7 },
+		{ "timestamp_tolerance = 0", O(timestamp_tolerance), 0 },
+		{ "timestamp_tolerance = 300", O(timestamp_tolerance), 300 },
+		{ "timestamp_tolerance = 300s", O(timestamp_tolerance), 300 },
+		{ "timestamp_tolerance = 5m", O(timestamp_tolerance), 300 },
+		{ "timestamp_tolerance = 5M", O(timestamp_tolerance), 300 },
+		{ "timestamp_tolerance = 48h", O(timestamp_tolerance), 172800 },
+		{ "replay_window = 0", O(replay_window), 0 },
+		{ "replay_window = 15d", O(replay_window), 1296000 },
+		{ "replay_window = 36500d", O(replay_window), 3153600000ULL },
+#undef O
+	};
+	static const struct { const char *v; int want; } bools[] = {
+		{ "yes", 1 }, { "YES", 1 }, { "true", 1 }, { "True", 1 },
+		{ "on", 1 }, { "1", 1 }, { "no", 0 }, { "No", 0 },
+		{ "false", 0 }, { "off", 0 }, { "OFF", 0 }, { "0", 0 },
+	};
+	static const struct { const char *v; int want; } levels[] = {
+		{ "error", LOG_ERR }, { "warn", LOG_WARN }, { "info", LOG_INFO },
+		{ "debug", LOG_DEBUG },
+	};
+	struct fx *f = *state;
+	struct conf *c;
+	char line[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		c = good_line(f, nums[i].line);
+		if (*(unsigned long long *)((char *)c + nums[i].off) !=
+		    nums[i].want)
+			fail_msg("\"%s\" gave %llu", nums[i].line,
+			    *(unsigned long long *)((char *)c + nums[i].off));
+	}
+	for (i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
+		snprintf(line, sizeof(line), "fsync = %s", bools[i].v);
+		assert_int_equal(good_line(f, line)->fsync, bools[i].want);
+		snprintf(line, sizeof(line), "require_signature = %s",
+		    bools[i].v);
+		assert_int_equal(good_line(f, line)->require_signature,
+		    bools[i].want);
+	}
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		snprintf(line, sizeof(line), "log_level = %s", levels[i].v);
+		assert_int_equal(good_line(f, line)->log_level, levels[i].want);
+	}
+	assert_string_equal(good_line(f, "timezone = UTC")->timezone, "UTC");
+	assert_string_equal(good_line(f, "timezone = America/Argentina/"
+	    "Buenos_Aires")->timezone, "America/Argentina/Buenos_Aires");
+	assert_string_equal(good_line(f, "timezone = Etc/GMT+8")->timezone,
+	    "Etc/GMT+8");
+	assert_string_equal(good_line(f, "database = sqlite:/var/db/s.db")->
+	    database, "sqlite:/var/db/s.db");
+}
+
+static void
+test_relative_spool(void **state)
+{
+	struct fx *f = *state;
+	char want[256];
+
+	snprintf(want, sizeof(want), "%s/spool/day", f->dir);
+	assert_string_equal(good(f, "app_key = k\nspool_dir = spool/day\n")->
+	    spool_dir, want);
+}
+
+static void
+test_bad_lines(void **state)
+{
+	struct fx *f = *state;
+
+	bad(f, BASE "# ok\n\nfrobnicate = 1\n", 5, "unknown key \"frobnicate\"");
+	bad(f, "app_key = k\nspool_dir\n", 2, "key = value");
+	bad(f, BASE "= value\n", 3, "key = value");
+	bad(f, BASE "spool dir = x\n", 3, "key = value");
+	bad(f, BASE "Spool_Dir = x\n", 3, "");
+	bad(f, BASE "spool_dir2 = x\n", 3, "");
+	bad(f, BASE "spool_dir: /x\n", 3, "key = value");
+	bad(f, "app_key = k\nspool_dir =\n", 2, "empty value");
+	bad(f, "app_key = k\nspool_dir =   \t \n", 2, "empty value");
+	bad(f, "spool_dir = /x\napp_key=\n", 2, "empty value");
+	bad(f, BASE "allow_from =\n", 3, "empty value");
+	bad_value(f, "timezone", "", "empty value");
+}
+
+static void
+test_duplicates(void **state)
+{
+	static const char *const once[] = {
+		"spool_dir = /b", "timezone = UTC", "fsync = yes",
+		"max_body = 1k", "require_signature = yes",
+		"timestamp_tolerance = 1", "replay_window = 1",
+		"log_level = info", "database = sqlite:x",
+	};
+	struct fx *f = *state;
+	char text[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
+		snprintf(text, sizeof(text), BASE "%s\n# between\n%s\n",
+		    once[i], once[i]);
+		if (i == 0)	/* BASE already has spool_dir */
+			bad(f, text, 3, "duplicate key \"spool_dir\"");
+		else
+			bad(f, text, 5, "duplicate key");
+	}
+}
+
+static void
+test_repeatable(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c;
+	uint8_t a[16];
+
+	put(f, "k2", 0600, "key-two\n");
+	c = good(f, BASE
+	    "app_key = key-one\n"
+	    "app_key_file = k2\n"
+	    "app_key = key-three\n"
+	    "allow_from = 10.0.0.0/8\n"
+	    "allow_from = 192.0.2.0/24, 2001:db8::/32\n"
+	    "trusted_proxies = 127.0.0.1\n"
+	    "trusted_proxies = ::1\n");
+	assert_int_equal(c->nkeys, 4);
+	assert_memory_equal(c->keys[0].data, "k", 1);
+	assert_int_equal(c->keys[1].len, 7);
+	assert_memory_equal(c->keys[1].data, "key-one", 7);
+	assert_int_equal(c->keys[2].len, 7);
+	assert_memory_equal(c->keys[2].data, "key-two", 7);
+	assert_int_equal(c->keys[3].len, 9);
+	assert_memory_equal(c->keys[3].data, "key-three", 9);
+	assert_int_equal(c->allow_from.n, 3);
+	assert_int_equal(c->trusted_proxies.n, 2);
+	assert_int_equal(cidr_addr_parse("10.1.2.3", a), 0);
+	assert_int_equal(cidr_list_match(&c->allow_from, a), 1);
+	assert_int_equal(cidr_list_match(&c->trusted_proxies, a), 0);
+	assert_int_equal(cidr_addr_parse("::1", a), 0);
+	assert_int_equal(cidr_list_match(&c->trusted_proxies, a), 1);
+}
+
+static void
+test_bad_bool(void **state)
+{
+	static const char *const v[] = { "maybe", "y", "n", "yes please",
+	    "2", "-1", "enable", "\"yes\"" };
+	struct fx *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		bad_value(f, "fsync", v[i], "expected yes or no");
+		bad_value(f, "require_signature", v[i], "expected yes or no");
+	}
+}
+
+static void
+test_bad_size(void **state)
+{
+	static const char *const v[] = {
+		"0", "0k", "-1", "-1k", "+1", "1 k", "1kb", "1t",
+		"1s", "1.5k", "1e3", "0x10", "k", "m", "1024x", "2g",
+		"1073741825", "1048577k", "1025m", "4294967296",
+		"18446744073709551615", "18446744073709551616",
+		"99999999999999999999999", "18014398509481984k", "one",
+	};
+	struct fx *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		bad_value(f, "max_body", v[i], "expected a size");
+}
+
+static void
+test_bad_seconds(void **state)
+{
+	static const char *const v[] = {
+		"-1", "+1", "1w", "1y", "1ms", "1.5h", "1k", "1 s", "h", "s",
+		"36501d", "3153600001", "876001h", "52560001m",
+		"18446744073709551615", "18446744073709551616",
+		"99999999999999999999999", "213503982334601d", "soon",
+	};
+	struct fx *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		bad_value(f, "timestamp_tolerance", v[i], "expected seconds");
+		bad_value(f, "replay_window", v[i], "expected seconds");
+	}
+}
+
+static void
+test_bad_cidr(void **state)
+{
+	struct fx *f = *state;
+
+	bad_value(f, "allow_from", "10.0.0.1/8", "\"10.0.0.1/8\"");
+	bad_value(f, "allow_from", "192.0.2.0/24, nonsense", "\"nonsense\"");
+	bad_value(f, "allow_from", "0.0.0.0/33", "bad address range");
+	bad_value(f, "trusted_proxies", "::1/129", "\"::1/129\"");
+	bad_value(f, "trusted_proxies", "localhost", "bad address range");
+	bad_value(f, "trusted_proxies", "*", "bad address range");
+}
+
+static void
+test_bad_log_level(void **state)
+{
+	struct fx *f = *state;
+
+	bad_value(f, "log_level", "verbose", "expected error, warn, info");
+	bad_value(f, "log_level", "warning", "expected error, warn, info");
+	bad_value(f, "log_level", "3", "expected error, warn, info");
+}
+
+static void
+test_bad_timezone(void **state)
+{
+	struct fx *f = *state;
+
+	bad_value(f, "timezone", "Mars/Olympus_Mons", "unknown time zone");
+	bad_value(f, "timezone", "Europe", "unknown time zone");
+	bad_value(f, "timezone", "../../../etc/passwd", "time zone");
+	bad_value(f, "timezone", "Europe/../UTC", "time zone");
+	bad_value(f, "timezone", "..", "time zone");
+	bad_value(f, "timezone", "/etc/localtime", "time zone");
+	bad_value(f, "timezone", "/usr/share/zoneinfo/UTC", "time zone");
+	bad_value(f, "timezone", "Asia/Shanghai junk", "time zone");
+	bad_value(f, "timezone", "Asia\\Shanghai", "time zone");
+	bad_value(f, "timezone", "UTC;rm", "time zone");
+}
+
+static void
+test_timezone_tzdir(void **state)
+{
+	struct fx *f = *state;
+	char zdir[128];
+	const char *old = getenv("TZDIR");
+	char *saved = old != NULL ? strdup(old) : NULL;
+	int rc;
+
+	snprintf(zdir, sizeof(zdir), "%s/zones", f->dir);
+	assert_int_equal(mkdir(zdir, 0700), 0);
+	put(f, "zones/Test_Zone", 0644, "TZif");
+	assert_int_equal(setenv("TZDIR", zdir, 1), 0);
+	rc = parse_mode(f, 0600, BASE "timezone = Test_Zone\n");
+	if (rc == 0)
+		rc = strcmp(f->c.timezone, "Test_Zone") == 0 ? 0 : -2;
+	if (rc == 0)	/* a real zone absent from TZDIR is unknown there */
+		rc = parse_mode(f, 0600, BASE "timezone = Asia/Shanghai\n") ==
+		    -1 ? 0 : -3;
+	if (saved != NULL)
+		setenv("TZDIR", saved, 1);
+	else
+		unsetenv("TZDIR");
+	free(saved);
+	assert_int_equal(rc, 0);
+	check_err(f, 3, "unknown time zone");
+}
+
+static void
+test_required(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c;
+
+	bad(f, "app_key = k\n", 0, "spool_dir is required");
+	bad(f, "# nothing\n", 0, "spool_dir is required");
+	bad(f, "", 0, "spool_dir is required");
+	bad(f, "spool_dir = /x\n", 0, "app_key or app_key_file is required");
+	bad(f, "spool_dir = /x\nrequire_signature = yes\n", 0,
+	    "app_key or app_key_file is required");
+	c = good(f, "spool_dir = /x\nrequire_signature = no\n");
+	assert_int_equal(c->nkeys, 0);
+	assert_int_equal(c->require_signature, 0);
+	/* no is fine with a key too */
+	c = good(f, BASE "require_signature = off\n");
+	assert_int_equal(c->nkeys, 1);
+}
+
+static void
+test_missing_file(void **state)
+{
+	struct fx *f = *state;
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/absent.conf", f->dir);
+	assert_int_equal(conf_parse(&f->c, path, f->err, sizeof(f->err)), -1);
+	assert_int_equal(strncmp(f->err, path, strlen(path)), 0);
+	assert_non_null(strstr(f->err, strerror(ENOENT)));
+	conf_free(&f->c);
+	/* a directory is not a config file */
+	assert_int_equal(conf_parse(&f->c, f->dir, f->err, sizeof(f->err)),
+	    -1);
+	assert_int_equal(strncmp(f->err, f->dir, strlen(f->dir)), 0);
+}
+
+static void
+test_mode(void **state)
+{
+	struct fx *f = *state;
+
+	/* app_key in a world-readable file: refused */
+	assert_int_equal(parse_mode(f, 0644, BASE), -1);
+	check_err(f, 0, "readable by others");
+	assert_int_equal(parse_mode(f, 0604, BASE), -1);
+	check_err(f, 0, "readable by others");
+	/* group-readable is how the web server's group reads it */
+	assert_int_equal(parse_mode(f, 0640, BASE), 0);
+	assert_int_equal(parse_mode(f, 0600, BASE), 0);
+	assert_int_equal(parse_mode(f, 0400, BASE), 0);
+	/* without app_key in it the file may be world-readable */
+	put(f, "key", 0600, "secret\n");
+	assert_int_equal(parse_mode(f, 0644,
+	    "spool_dir = /x\napp_key_file = key\n"), 0);
+	assert_int_equal(f->c.nkeys, 1);
+	assert_int_equal(parse_mode(f, 0644,
+	    "spool_dir = /x\nrequire_signature = no\n"), 0);
+}
+
+static void
+test_key_file(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c;
+	char text[512];
+
+	/* relative to the config's directory; trailing newline stripped */
+	put(f, "app.key", 0600, "s3cr3t-key\n");
+	c = good(f, "spool_dir = /x\napp_key_file = app.key\n");
+	assert_int_equal(c->nkeys, 1);
+	assert_int_equal(c->keys[0].len, 10);
+	assert_memory_equal(c->keys[0].data, "s3cr3t-key", 10);
+	/* absolute, no newline at all */
+	put(f, "abs.key", 0640, "abc");
+	snprintf(text, sizeof(text), "spool_dir = /x\napp_key_file = %s/abs.key\n",
+	    f->dir);
+	c = good(f, text);
+	assert_int_equal(c->keys[0].len, 3);
+	assert_memory_equal(c->keys[0].data, "abc", 3);
+	/* CRLF and trailing blanks go; only the first line counts */
+	put(f, "crlf.key", 0600, "k e y \t\r\nsecond line\n");
+	c = good(f, "spool_dir = /x\napp_key_file = crlf.key\n");
+	assert_int_equal(c->keys[0].len, 5);
+	assert_memory_equal(c->keys[0].data, "k e y", 5);
+	/* in a subdirectory */
+	snprintf(text, sizeof(text), "%s/keys", f->dir);
+	assert_int_equal(mkdir(text, 0700), 0);
+	put(f, "keys/one", 0600, "one\n");
+	c = good(f, "spool_dir = /x\napp_key_file = keys/one\n");
+	assert_memory_equal(c->keys[0].data, "one", 3);
+}
+
+static void
+test_key_file_bad(void **state)
+{
+	struct fx *f = *state;
+
+	put(f, "open.key", 0644, "secret\n");
+	bad(f, "spool_dir = /x\n\napp_key_file = open.key\n", 3,
+	    "readable by others");
+	put(f, "open.key", 0604, "secret\n");
+	bad(f, "spool_dir = /x\napp_key_file = open.key\n", 2,
+	    "readable by others");
+	put(f, "empty.key", 0600, "");
+	bad(f, "spool_dir = /x\napp_key_file = empty.key\n", 2, "empty");
+	put(f, "blank.key", 0600, "\n");
+	bad(f, "spool_dir = /x\napp_key_file = blank.key\n", 2, "empty");
+	put(f, "blank.key", 0600, "  \t\r\n");
+	bad(f, "spool_dir = /x\napp_key_file = blank.key\n", 2, "empty");
+	bad(f, "spool_dir = /x\napp_key_file = absent.key\n", 2,
+	    "cannot read key file");
+	bad(f, "spool_dir = /x\napp_key_file = .\n", 2, "key file");
+	/* a NUL would cut the key short */
+	{
+		char path[256];
+		FILE *kf;
+
+		snprintf(path, sizeof(path), "%s/nul.key", f->dir);
+		assert_non_null(kf = fopen(path, "w"));
+		assert_int_equal(fwrite("ab\0cd\n", 1, 6, kf), 6);
+		assert_int_equal(fclose(kf), 0);
+		assert_int_equal(chmod(path, 0600), 0);
+		bad(f, "spool_dir = /x\napp_key_file = nul.key\n", 2, "NUL");
+	}
+}
+
+static void
+test_key_file_long(void **state)
+{
+	struct fx *f = *state;
+	char key[4001];
+	struct conf *c;
+	int rc;
+
+	/* a key longer than any line buffer is read whole or refused,
+	 * never silently cut to a different key */
+	memset(key, 'x', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	put(f, "long.key", 0600, key);
+	rc = parse_mode(f, 0600, "spool_dir = /x\napp_key_file = long.key\n");
+	if (rc == 0) {
+		c = &f->c;
+		assert_int_equal(c->keys[0].len, sizeof(key) - 1);
+		assert_memory_equal(c->keys[0].data, key, sizeof(key) - 1);
+	} else
+		check_err(f, 2, "long.key");
+	/* an inline key of the same length is kept whole */
+	{
+		char *text;
+		size_t n = sizeof(key) + 64;
+
+		assert_non_null(text = malloc(n));
+		snprintf(text, n, "spool_dir = /x\napp_key = %s\n", key);
+		c = good(f, text);
+		free(text);
+		assert_int_equal(c->keys[0].len, sizeof(key) - 1);
+	}
+}
+
+static void
+test_number(void **state)
+{
+	unsigned long long v;
+
+	(void)state;
+	v = 42;
+	assert_int_equal(conf_number("0", 1, 100, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(conf_number("100", 1, 100, &v), 0);
+	assert_int_equal(v, 100);
+	assert_int_equal(conf_number("101", 1, 100, &v), -1);
+	assert_int_equal(v, 100);		/* untouched on failure */
+	assert_int_equal(conf_number("1m", 1, 60, &v), 0);
+	assert_int_equal(v, 60);
+	assert_int_equal(conf_number("1m", 1, 59, &v), -1);
+	assert_int_equal(conf_number("1m", 0, 1 << 20, &v), 0);
+	assert_int_equal(v, 1 << 20);
+	assert_int_equal(conf_number("1d", 0, ~0ULL, &v), -1);
+	assert_int_equal(conf_number("1s", 0, ~0ULL, &v), -1);
+	assert_int_equal(conf_number("1g", 1, ~0ULL, &v), -1);
+	assert_int_equal(conf_number("1k", 1, ~0ULL, &v), -1);
+	assert_int_equal(conf_number("1D", 1, ~0ULL, &v), 0);
+	assert_int_equal(v, 86400);
+	assert_int_equal(conf_number("1G", 0, ~0ULL, &v), 0);
+	assert_int_equal(v, 1ULL << 30);
+	/* the full unsigned range, and one past it */
+	assert_int_equal(conf_number("18446744073709551615", 0, ~0ULL, &v), 0);
+	assert_true(v == ~0ULL);
+	assert_int_equal(conf_number("18446744073709551616", 0, ~0ULL, &v), -1);
+	/* a suffix that would overflow */
+	assert_int_equal(conf_number("18014398509481984k", 0, ~0ULL, &v), -1);
+	assert_int_equal(conf_number("18014398509481983k", 0, ~0ULL, &v), 0);
+	assert_true(v == 18014398509481983ULL * 1024);
+	assert_int_equal(conf_number("213503982334602d", 1, ~0ULL, &v), -1);
+	assert_int_equal(conf_number("213503982334601d", 1, ~0ULL, &v), 0);
+	/* text that is not a plain number */
+	assert_int_equal(conf_number("", 1, 100, &v), -1);
+	assert_int_equal(conf_number("s", 1, 100, &v), -1);
+	assert_int_equal(conf_number("-0", 1, 100, &v), -1);
+	assert_int_equal(conf_number("+5", 1, 100, &v), -1);
+	assert_int_equal(conf_number(" 5", 1, 100, &v), -1);
+	assert_int_equal(conf_number("5 ", 1, 100, &v), -1);
+	assert_int_equal(conf_number("5ss", 1, 100, &v), -1);
+	assert_int_equal(conf_number("5s5", 1, 100, &v), -1);
+	assert_int_equal(conf_number("0x5", 1, 100, &v), -1);
+	assert_int_equal(conf_number("5.0", 1, 100, &v), -1);
+	assert_int_equal(conf_number("\xef\xbc\x95", 1, 100, &v), -1);
+	assert_int_equal(conf_number("007", 1, 100, &v), 0);
+	assert_int_equal(v, 7);
+	/* max 0 allows only zero */
+	assert_int_equal(conf_number("0", 0, 0, &v), 0);
+	assert_int_equal(conf_number("1", 0, 0, &v), -1);
+}
+
+static void
+test_path(void **state)
+{
+	const char *old = getenv("SMSHOOK_CONFIG");
+	char *saved = old != NULL ? strdup(old) : NULL;
+	const char *a, *b, *c, *d, *e;
+
+	(void)state;
+	assert_int_equal(setenv("SMSHOOK_CONFIG", "/env/smshook.conf", 1), 0);
+	a = conf_path("/opt/x.conf");
+	b = conf_path(NULL);
+	assert_int_equal(setenv("SMSHOOK_CONFIG", "", 1), 0);
+	c = conf_path(NULL);
+	d = conf_path("rel.conf");
+	assert_int_equal(unsetenv("SMSHOOK_CONFIG"), 0);
+	e = conf_path(NULL);
+	if (saved != NULL)
+		setenv("SMSHOOK_CONFIG", saved, 1);
+	free(saved);
+	assert_string_equal(a, "/opt/x.conf");
+	assert_string_equal(b, "/env/smshook.conf");
+	assert_string_equal(c, CONF_DEFAULT_PATH);
+	assert_string_equal(d, "rel.conf");
+	assert_string_equal(e, CONF_DEFAULT_PATH);
+	assert_non_null(strstr(CONF_DEFAULT_PATH, "/smshook/smshook.conf"));
+}
+
+static void
+test_free_twice(void **state)
+{
+	struct fx *f = *state;
+
+	/* conf_free leaves a conf that can be freed again or re-parsed */
+	good(f, BASE "allow_from = 10.0.0.0/8\ndatabase = sqlite:x\n");
+	conf_free(&f->c);
+	conf_free(&f->c);
+	assert_null(f->c.keys);
+	assert_null(f->c.spool_dir);
+	/* a failed parse leaves only what conf_free releases */
+	bad(f, BASE "allow_from = 10.0.0.0/8\ntimezone = UTC\nfsync = ?\n", 5,
+	    "expected yes or no");
+	conf_free(&f->c);
+}
+
+int
+main(void)
+{
+#define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_defaults),
+		T(test_every_key),
+		T(test_values),
+		T(test_relative_spool),
+		T(test_bad_lines),
+		T(test_duplicates),
+		T(test_repeatable),
+		T(test_bad_bool),
+		T(test_bad_size),
+		T(test_bad_seconds),
+		T(test_bad_cidr),
+		T(test_bad_log_level),
+		T(test_bad_timezone),
+		T(test_timezone_tzdir),
+		T(test_required),
+		T(test_missing_file),
+		T(test_mode),
+		T(test_key_file),
+		T(test_key_file_bad),
+		T(test_key_file_long),
+		T(test_number),
+		T(test_path),
+		T(test_free_twice),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
