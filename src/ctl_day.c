@@ -1,35 +1,49 @@
-/* ctl_day.c: see ctl_day.h. */
-#include <ctype.h>
+/* ctl_day.c: calendar arithmetic on day names, done in UTC at noon. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "ctl_day.h"
 
 int
-ctl_day_valid(const char *s)
+day_valid(const char *s)
 {
-	static const char pat[] = "dddd-dd-dd";
 	struct tm tm;
-	time_t t;
-	size_t i;
+	char back[11];
+	const char *end;
 
-	if (strlen(s) != sizeof(pat) - 1)
+	if (strlen(s) != 10)
 		return 0;
-	for (i = 0; i < sizeof(pat) - 1; i++)
-		if (pat[i] == 'd' ? !isdigit((unsigned char)s[i]) :
-		    s[i] != pat[i])
-			return 0;
 	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 +
-	    (s[2] - '0') * 10 + (s[3] - '0') - 1900;
-	tm.tm_mon = (s[5] - '0') * 10 + (s[6] - '0') - 1;
-	tm.tm_mday = (s[8] - '0') * 10 + (s[9] - '0');
+	if ((end = strptime(s, "%Y-%m-%d", &tm)) == NULL || *end != '\0')
+		return 0;
+	/* strptime takes 2026-02-31: a round trip rejects it */
 	tm.tm_hour = 12;
-	/* timegm normalises 2026-02-30 to March: a real day survives as is */
-	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1)
+	if (timegm(&tm) == -1)
 		return 0;
-	i = (size_t)tm.tm_mon;
-	if ((t = timegm(&tm)) == (time_t)-1)
-		return 0;
-	return (size_t)tm.tm_mon == i;
+	strftime(back, sizeof(back), "%Y-%m-%d", &tm);
+	return strcmp(back, s) == 0;
+}
+
+int
+day_before_today(const char *tz, int n, char out[11])
+{
+	struct tm tm, d;
+	time_t now, t;
+
+	if (tz != NULL && setenv("TZ", tz, 1) == -1)
+		return -1;
+	tzset();
+	if ((now = time(NULL)) == (time_t)-1 || localtime_r(&now, &tm) == NULL)
+		return -1;
+	memset(&d, 0, sizeof(d));
+	d.tm_year = tm.tm_year;
+	d.tm_mon = tm.tm_mon;
+	d.tm_mday = tm.tm_mday - n;
+	d.tm_hour = 12;
+	if ((t = timegm(&d)) == (time_t)-1 || gmtime_r(&t, &d) == NULL)
+		return -1;
+	strftime(out, 11, "%Y-%m-%d", &d);
+	return 0;
 }

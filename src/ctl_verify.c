@@ -16,6 +16,7 @@
 
 #include "ctl.h"
 #include "ctl_day.h"
+#include "ctl_rows.h"
 #include "ctl_spool.h"
 #include "payload.h"
 #include "replay.h"
@@ -90,15 +91,20 @@ member_ok(const struct member *m, const cJSON *it)
 	return 0;
 }
 
-/* NULL if line is a v1 envelope around an event, else why it is not. */
+/*
+ * NULL if line is a v1 envelope around an event, else why it is not:
+ * first what import would refuse, then the envelope's every member.
+ */
 static const char *
 line_problem(const char *line, size_t len, char *why, size_t whylen)
 {
 	const cJSON *p, *it;
+	struct ctl_line l;
 	cJSON *o = NULL;
 	const char *r = why;
 	long long ms;
 	size_t i;
+	int bad;
 
 	if (len == 0)
 		return "empty line";
@@ -106,6 +112,14 @@ line_problem(const char *line, size_t len, char *why, size_t whylen)
 		return "invalid UTF-8 or NUL byte";
 	if ((o = cJSON_ParseWithLength(line, len)) == NULL)
 		return "not JSON";
+	bad = ctl_line_parse(&l, line, len, &r);
+	ctl_line_free(&l);
+	if (bad) {
+		snprintf(why, whylen, "%s", r);
+		r = why;
+		goto out;
+	}
+	r = why;
 	if (!cJSON_IsObject(o)) {
 		r = "not a JSON object";
 		goto out;
@@ -200,7 +214,7 @@ name_known(const char *name)
 		return 0;
 	memcpy(day, name, 10);
 	day[10] = '\0';
-	if (!ctl_day_valid(day))
+	if (!day_valid(day))
 		return 0;
 	rest = name + 10;
 	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
@@ -262,7 +276,7 @@ cmd_verify(struct ctl *ctl, int argc, char *argv[])
 		}
 	}
 	for (a = optind; a < argc; a++)
-		if (!ctl_day_valid(argv[a])) {
+		if (!day_valid(argv[a])) {
 			fprintf(stderr, "smshookctl verify: \"%s\" is not a "
 			    "day (YYYY-MM-DD)\n", argv[a]);
 			usage(stderr);
