@@ -1,0 +1,424 @@
+#!/usr/bin/env python3
+"""Disk faults: the receiver never answers 200 for an event it has not
+stored, never leaves a partial line, and does not remember the token of
+an event it refused, so the provider's retry gets it in.
+
+- spool on a tiny tmpfs filled to ENOSPC (needs root to mount; skipped
+  with a message otherwise);
+- EIO and short writes, failed fdatasync/fsync, injected with libfiu;
+- read-only spool (mode 0555 as nobody; tmpfs remounted read-only);
+- a missing spool dir (created 0750);
+- replay table corrupted (set aside) or unusable (events still stored).
+
+SMSHOOK_LONG=1 posts more events in each scenario.
+"""
+import glob
+import json
+import os
+import pwd
+import shutil
+import stat
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import smshooktest as t  # noqa: E402
+
+LONG = os.environ.get("SMSHOOK_LONG") == "1"
+N = 200 if LONG else 12
+FIU = shutil.which("fiu-run")
+FIGURES = []
+
+
+def run(conf, body, ctype=t.JSON, wrap=None, user=None):
+    e = {"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "POST",
+         "REMOTE_ADDR": "127.0.0.1", "SMSHOOK_CONFIG": conf,
+         "CONTENT_TYPE": ctype, "CONTENT_LENGTH": str(len(body)),
+         "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    p = subprocess.run((wrap or []) + [t.SMSHOOK], input=body, env=e,
+                       capture_output=True, timeout=60, user=user)
+    st, hd, rb = t.parse_cgi(p.stdout)
+    return st, hd, rb, p.stderr.decode(errors="replace")
+
+
+def fiu(point, extra=""):
+    """fiu-run prefix failing the first call through point with EIO."""
+    return [FIU, "-x", "-f", "", "-c",
+            "enable name=%s,onetime=1,failinfo=5%s" % (point, extra)]
+
+
+def events(n, kind="delivered"):
+    out = []
+    for i in range(n):
+        ev = t.event(kind)
+        form = i % 3 == 2
+        out.append((ev["token"], t.form_body(ev) if form else t.json_body(ev),
+                    t.FORM if form else t.JSON))
+    return out
+
+
+def spool_tokens(spool):
+    """Every token on disk; also checks every file ends in '\\n' and
+    every line parses (spool_lines raises otherwise)."""
+    for name, data in t.spool_bytes(spool).items():
+        t.expect(data == b"" or data.endswith(b"\n"),
+                 "%s ends with a partial line: %r" % (name, data[-80:]))
+    toks = [line["payload"]["token"] for _, line in t.spool_lines(spool)]
+    return toks
+
+
+def expect_503(st, hd, rb, err, what):
+    t.eq(st, 503, "%s: %s %s" % (what, rb, err))
+    t.eq(hd.get("retry-after"), "120", "Retry-After")
+    t.eq(json.loads(rb), {"error": "spool unavailable"})
+    t.expect("503 from" in err, "rejection logged")
+
+
+def expect_success(st, rb, err, what):
+    t.eq(st, 200, "%s: %s %s" % (what, rb, err))
+    t.eq(json.loads(rb), {"status": "success"}, what)
+
+
+# ------------------------------------------------------------ ENOSPC
+
+def fill(path):
+    """Write path until the file system says ENOSPC; returns bytes."""
+    n = 0
+    with open(path, "wb", buffering=0) as f:
+        for chunk in (65536, 4096, 512, 1):
+            while True:
+                try:
+                    f.write(b"x" * chunk)
+                    n += chunk
+                except OSError:
+                    break
+    return n
+
+
+def enospc(mnt, d):
+    spool = os.path.join(mnt, "spool")
+    conf = t.write_conf(d, spool=spool, name="enospc.conf")
+    # one event first: spool dir and replay table exist from now on
+    tok, body, ct = events(1)[0]
+    st, hd, rb, err = run(conf, body, ct)
+    expect_success(st, rb, err, "first event")
+    stored = [tok]
+    day = glob.glob(os.path.join(spool, "*.jsonl"))
+    t.eq(len(day), 1)
+    # a fresh day file needs a page of its own: move the old one off
+    # the file system so the next append must allocate
+    kept = open(day[0], "rb").read()
+    os.unlink(day[0])
+    filler = os.path.join(mnt, "filler")
+    filled = fill(filler)
+    evs = events(N)
+    for tok, body, ct in evs:
+        st, hd, rb, err = run(conf, body, ct)
+        expect_503(st, hd, rb, err, "disk full")
+        t.expect("No space left on device" in err, err)
+        t.expect(tok not in spool_tokens(spool), "refused event on disk")
+    t.eq(spool_tokens(spool), [], "nothing stored while full")
+    os.unlink(filler)
+    for tok, body, ct in evs:       # the provider's retry, same tokens
+        st, hd, rb, err = run(conf, body, ct)
+        expect_success(st, rb, err, "retry after space returned")
+        stored.append(tok)
+    # and now they are remembered
+    st, hd, rb, err = run(conf, evs[0][1], evs[0][2])
+    t.eq(json.loads(rb), {"status": "duplicate"})
+    got = spool_tokens(spool)
+    t.eq(sorted(got), sorted(stored[1:]), "exactly the retried events")
+    FIGURES.append("ENOSPC: tmpfs 256 KiB, filler %d bytes; %d POSTs while "
+                   "full -> %d x 503, 0 lines; %d retries after freeing "
+                   "space -> %d x 200, %d lines" % (
+                       filled, N, N, N, N, len(got)))
+    _ = kept
+
+
+def enospc_midway(mnt, d):
+    """Space runs out in the middle of a run: the set of events answered
+    200 is exactly the set on disk, every file ends in '\\n'."""
+    spool = os.path.join(mnt, "spool2")
+    conf = t.write_conf(d, spool=spool, name="midway.conf")
+    filler = os.path.join(mnt, "filler2")
+    fill(filler)
+    os.truncate(filler, max(0, os.path.getsize(filler) - 24 * 1024))
+    ok, refused = [], []
+    evs = events(max(N, 40) * 2)
+    streak = 0
+    for tok, body, ct in evs:
+        st, hd, rb, err = run(conf, body, ct)
+        if st == 200:
+            expect_success(st, rb, err, "midway")
+            ok.append(tok)
+            streak = 0
+        else:
+            expect_503(st, hd, rb, err, "midway")
+            refused.append((tok, body, ct))
+            streak += 1
+        t.eq(sorted(spool_tokens(spool)), sorted(ok), "200 <=> on disk")
+        if streak >= 5 and len(refused) >= N:
+            break
+    t.expect(ok and refused, "both outcomes seen (%d ok, %d refused)"
+             % (len(ok), len(refused)))
+    os.unlink(filler)
+    for tok, body, ct in refused:
+        st, hd, rb, err = run(conf, body, ct)
+        expect_success(st, rb, err, "retry")
+        ok.append(tok)
+    t.eq(sorted(spool_tokens(spool)), sorted(ok))
+    FIGURES.append("ENOSPC midway: %d accepted before space ran out, %d "
+                   "refused (503) and all %d accepted on retry; lines on "
+                   "disk == 200 answers" % (len(ok) - len(refused),
+                                            len(refused), len(refused)))
+
+
+def readonly_remount(mnt, d):
+    spool = os.path.join(mnt, "spool3")
+    conf = t.write_conf(d, spool=spool, name="ro.conf")
+    tok, body, ct = events(1)[0]
+    st, hd, rb, err = run(conf, body, ct)
+    expect_success(st, rb, err, "before remount")
+    subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
+    try:
+        evs = events(3)
+        for tok2, body2, ct2 in evs:
+            st, hd, rb, err = run(conf, body2, ct2)
+            expect_503(st, hd, rb, err, "read-only file system")
+            t.expect("Read-only file system" in err, err)
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", mnt], check=True)
+    t.eq(spool_tokens(spool), [tok])
+    for tok2, body2, ct2 in evs:
+        st, hd, rb, err = run(conf, body2, ct2)
+        expect_success(st, rb, err, "after remount rw")
+    FIGURES.append("read-only remount: 3 POSTs -> 3 x 503; accepted after "
+                   "remount rw")
+
+
+def tmpfs_suite(r, d):
+    mnt = os.path.join(d, "mnt")
+    os.mkdir(mnt)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0755",
+                        "tmpfs", mnt], capture_output=True, text=True)
+    if p.returncode != 0:
+        print("SKIP tmpfs scenarios: mount failed (%s)" % p.stderr.strip())
+        return
+    try:
+        r.check("ENOSPC: 503, no partial line, retry accepted", enospc,
+                mnt, d)
+        for f in os.listdir(mnt):
+            if f.startswith("filler"):
+                os.unlink(os.path.join(mnt, f))
+        r.check("ENOSPC midway: 200 <=> stored", enospc_midway, mnt, d)
+        r.check("read-only remount: 503", readonly_remount, mnt, d)
+    finally:
+        subprocess.run(["umount", "-l", mnt])
+
+# ------------------------------------------------------------ libfiu
+
+def injected(d, point, errtext, extra=""):
+    spool = os.path.join(d, "fiu-" + point.replace("/", "_"))
+    conf = t.write_conf(d, spool=spool, name="fiu.conf")
+    # a first event, so the day file and replay table exist
+    tok0, body0, ct0 = events(1)[0]
+    st, hd, rb, err = run(conf, body0, ct0)
+    expect_success(st, rb, err, "setup")
+    before = t.spool_bytes(spool)
+    evs = events(max(2, N // 4))
+    for tok, body, ct in evs:
+        st, hd, rb, err = run(conf, body, ct, wrap=fiu(point, extra))
+        expect_503(st, hd, rb, err, point)
+        t.expect(errtext in err, "%s: %r" % (point, err))
+        t.eq(t.spool_bytes(spool), before, "cut back to the old length")
+    for tok, body, ct in evs:
+        st, hd, rb, err = run(conf, body, ct)
+        expect_success(st, rb, err, "retry after " + point)
+    t.eq(sorted(spool_tokens(spool)), sorted([tok0] + [e[0] for e in evs]))
+    FIGURES.append("libfiu %s: %d POSTs -> %d x 503, spool byte-identical; "
+                   "all accepted on retry" % (point, len(evs), len(evs)))
+
+
+def new_day_dir_sync(d):
+    """The first line of a new day file also syncs the directory."""
+    spool = os.path.join(d, "fiu-dirsync")
+    conf = t.write_conf(d, spool=spool, name="fiu-dir.conf")
+    tok, body, ct = events(1)[0]
+    st, hd, rb, err = run(conf, body, ct,
+                          wrap=fiu("posix/io/sync/fsync"))
+    expect_503(st, hd, rb, err, "directory fsync")
+    t.eq(spool_tokens(spool), [])
+    st, hd, rb, err = run(conf, body, ct)
+    expect_success(st, rb, err, "retry")
+    t.eq(spool_tokens(spool), [tok])
+
+
+def double_fault(d):
+    """Short write and a failed cut-back: the torn tail is left, but the
+    answer is 503, and the next writer removes it before appending."""
+    spool = os.path.join(d, "fiu-double")
+    conf = t.write_conf(d, spool=spool, name="fiu-double.conf")
+    tok0, body0, ct0 = events(1)[0]
+    st, hd, rb, err = run(conf, body0, ct0)
+    expect_success(st, rb, err, "setup")
+    tok1, body1, ct1 = events(1)[0]
+    wrap = [FIU, "-x", "-f", "",
+            "-c", "enable name=posix/io/rw/write/reduce,onetime=1",
+            "-c", "enable name=posix/io/rw/ftruncate,onetime=1,failinfo=5"]
+    st, hd, rb, err = run(conf, body1, ct1, wrap=wrap)
+    expect_503(st, hd, rb, err, "short write + failed cut-back")
+    t.expect("cannot cut back" in err, err)
+    data = list(t.spool_bytes(spool).values())[0]
+    torn = not data.endswith(b"\n")
+    # readers ignore an unterminated last line; the next append cuts it
+    tok2, body2, ct2 = events(1)[0]
+    st, hd, rb, err = run(conf, body2, ct2)
+    expect_success(st, rb, err, "next writer")
+    if torn:
+        t.expect("unfinished line" in err, err)
+    t.eq(spool_tokens(spool), [tok0, tok2])
+    st, hd, rb, err = run(conf, body1, ct1)
+    expect_success(st, rb, err, "retry")
+    t.eq(spool_tokens(spool), [tok0, tok2, tok1])
+    FIGURES.append("libfiu short write + failed ftruncate: 503; torn tail "
+                   "%s, removed by the next append; retry accepted"
+                   % ("left" if torn else "not left"))
+
+
+def fiu_suite(r, d):
+    if FIU is None:
+        print("SKIP libfiu scenarios: fiu-run not installed (fiu-utils)")
+        return
+    r.check("EIO on write: 503, no partial line", injected, d,
+            "posix/io/rw/write", "Input/output error")
+    r.check("short write: 503, cut back", injected, d,
+            "posix/io/rw/write/reduce", "write ")
+    r.check("EIO on fdatasync: 503, cut back", injected, d,
+            "posix/io/sync/fdatasync", "sync ")
+    r.check("EIO on directory fsync of a new day: 503", new_day_dir_sync, d)
+    r.check("short write + failed cut-back: repaired next", double_fault, d)
+
+# ------------------------------------------------------------ modes
+
+def nobody():
+    return pwd.getpwnam("nobody")
+
+
+def readonly_dir(d):
+    pw = nobody()
+    sub = os.path.join(d, "ro")
+    os.mkdir(sub)
+    spool = os.path.join(sub, "spool")
+    os.mkdir(spool, 0o555)
+    os.chmod(spool, 0o555)
+    conf = t.write_conf(sub, spool=spool)
+    os.chown(conf, pw.pw_uid, pw.pw_gid)
+    evs = events(3)
+    for tok, body, ct in evs:
+        st, hd, rb, err = run(conf, body, ct, user="nobody")
+        expect_503(st, hd, rb, err, "spool mode 0555")
+        t.expect("Permission denied" in err, err)
+    t.eq(os.listdir(spool), [])
+    os.chown(spool, pw.pw_uid, pw.pw_gid)
+    os.chmod(spool, 0o750)
+    for tok, body, ct in evs:
+        st, hd, rb, err = run(conf, body, ct, user="nobody")
+        expect_success(st, rb, err, "after chmod")
+    t.eq(sorted(spool_tokens(spool)), sorted(e[0] for e in evs))
+
+
+def missing_dir(d):
+    sub = os.path.join(d, "missing")
+    os.mkdir(sub)
+    spool = os.path.join(sub, "not", "yet")
+    os.mkdir(os.path.dirname(spool))
+    conf = t.write_conf(sub, spool=spool)
+    tok, body, ct = events(1)[0]
+    st, hd, rb, err = run(conf, body, ct)
+    expect_success(st, rb, err, "missing spool dir")
+    t.eq(stat.S_IMODE(os.stat(spool).st_mode), 0o750, "spool dir mode")
+    for f in glob.glob(os.path.join(spool, "*.jsonl")):
+        t.eq(stat.S_IMODE(os.stat(f).st_mode), 0o640, "day file mode")
+    t.eq(spool_tokens(spool), [tok])
+    # parent missing too: cannot be created -> 503, nothing claimed
+    conf2 = t.write_conf(sub, spool=os.path.join(sub, "a", "b"),
+                         name="deep.conf")
+    st, hd, rb, err = run(conf2, body, ct)
+    expect_503(st, hd, rb, err, "spool parent missing")
+
+
+def replay_corrupt(d):
+    sub = os.path.join(d, "corrupt")
+    os.mkdir(sub)
+    spool = os.path.join(sub, "spool")
+    os.mkdir(spool, 0o750)
+    conf = t.write_conf(sub, spool=spool)
+    with open(os.path.join(spool, ".replay"), "wb") as f:
+        f.write(b"this is not a replay table\n" * 10)
+    tok, body, ct = events(1)[0]
+    st, hd, rb, err = run(conf, body, ct)
+    expect_success(st, rb, err, "corrupt replay table")
+    t.expect("not a replay table" in err, err)
+    bad = glob.glob(os.path.join(spool, ".replay.bad-*"))
+    t.eq(len(bad), 1, "set aside")
+    t.eq(open(bad[0], "rb").read()[:11], b"this is not")
+    t.eq(spool_tokens(spool), [tok])
+    st, hd, rb, err = run(conf, body, ct)
+    t.eq(json.loads(rb), {"status": "duplicate"}, "fresh table works")
+
+
+def replay_unusable(d):
+    pw = nobody()
+    sub = os.path.join(d, "unusable")
+    os.mkdir(sub)
+    spool = os.path.join(sub, "spool")
+    os.mkdir(spool, 0o750)
+    conf = t.write_conf(sub, spool=spool)
+    # a directory where the table should be: open(O_RDWR) fails
+    os.mkdir(os.path.join(spool, ".replay"))
+    tok, body, ct = events(1)[0]
+    st, hd, rb, err = run(conf, body, ct)
+    expect_success(st, rb, err, ".replay is a directory")
+    t.expect("storing without duplicate check" in err, err)
+    t.eq(spool_tokens(spool), [tok])
+    # unreadable for the worker user
+    spool2 = os.path.join(sub, "spool2")
+    os.mkdir(spool2, 0o750)
+    os.chown(spool2, pw.pw_uid, pw.pw_gid)
+    conf2 = t.write_conf(sub, spool=spool2, name="nobody.conf")
+    os.chown(conf2, pw.pw_uid, pw.pw_gid)
+    rp = os.path.join(spool2, ".replay")
+    with open(rp, "wb") as f:
+        f.write(b"x")
+    os.chmod(rp, 0o000)
+    tok2, body2, ct2 = events(1)[0]
+    st, hd, rb, err = run(conf2, body2, ct2, user="nobody")
+    expect_success(st, rb, err, ".replay unreadable")
+    t.expect("Permission denied" in err and "replay" in err, err)
+    t.eq(spool_tokens(spool2), [tok2])
+
+
+def main():
+    r = t.Runner("test_disk_faults")
+    if os.geteuid() != 0:
+        print("SKIP test_disk_faults: needs root (mount, chown, run as "
+              "nobody)")
+        sys.exit(r.finish())
+    d = t.tmpdir()
+    try:
+        tmpfs_suite(r, d)
+        fiu_suite(r, d)
+        r.check("read-only spool dir (0555, as nobody): 503", readonly_dir, d)
+        r.check("missing spool dir: created 0750, 200", missing_dir, d)
+        r.check("corrupt replay table: set aside, 200", replay_corrupt, d)
+        r.check("unusable replay table: stored anyway, logged",
+                replay_unusable, d)
+        for f in FIGURES:
+            print("figures: " + f)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    sys.exit(r.finish())
+
+
+if __name__ == "__main__":
+    main()
