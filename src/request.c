@@ -34,7 +34,7 @@ int
 request_client(const struct conf *cf, const struct request *rq,
     struct client *c)
 {
-	const char *xff = rq->forwarded_for, *end, *start;
+	const char *xff = rq->forwarded_for, *end, *start, *seg;
 	struct client hop;
 
 	if (rq->remote_addr == NULL ||
@@ -48,6 +48,7 @@ request_client(const struct conf *cf, const struct request *rq,
 		start = end;
 		while (start > xff && start[-1] != ',')
 			start--;
+		seg = start;
 		while (start < end && isspace((unsigned char)*start))
 			start++;
 		while (end > start && isspace((unsigned char)end[-1]))
@@ -57,7 +58,7 @@ request_client(const struct conf *cf, const struct request *rq,
 		*c = hop;
 		if (!cidr_list_match(&cf->trusted_proxies, hop.addr))
 			break;
-		end = start > xff ? start - 1 : xff;
+		end = seg > xff ? seg - 1 : xff;	/* before the comma */
 	}
 	return 0;
 }
