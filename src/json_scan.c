@@ -102,6 +102,13 @@ string(struct scan *s)
 	return -1;
 }
 
+/* 1 if c may end a number or a literal (true, false, null). */
+static int
+word_char(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z');
+}
+
 /* Skip a run of digits; returns how many. */
 static size_t
 digits(struct scan *s)
@@ -154,7 +161,7 @@ json_scan(const char *in, size_t len, char *out, size_t *outlen,
 {
 	struct scan s = { (const unsigned char *)in, len, 0, out, 0, NULL };
 	size_t depth = 0, key_off = 0, key_len = 0, klen;
-	int expect_key = 0, capture = 0;
+	int expect_key = 0, capture = 0, spaced = 0;
 	unsigned char c;
 
 	klen = js->capture_key != NULL ? strlen(js->capture_key) : 0;
@@ -163,8 +170,16 @@ json_scan(const char *in, size_t len, char *out, size_t *outlen,
 		c = s.in[s.i];
 		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
 			s.i++;
+			spaced = 1;
 			continue;
 		}
+		/* "1 2" or "tr ue" must not become "12" or "true" */
+		if (spaced && s.o > 0 && word_char(s.out[s.o - 1]) &&
+		    (c == '-' || word_char(c))) {
+			s.why = "invalid JSON";
+			goto fail;
+		}
+		spaced = 0;
 		if (c == '"') {
 			size_t at = s.o;
 
