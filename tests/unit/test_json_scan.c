@@ -251,6 +251,22 @@ test_structure(void **state)
 	rejects("{\"a\":#1}");
 	rejects("{\"a\":1;}");
 	rejects("{\"a\":TRUE}");
+	/* removing white space must not join two tokens into one */
+	rejects("{\"a\":1 2}");
+	rejects("{\"timestamp\":1662393600 123}");
+	rejects("[1\n2]");
+	rejects("[-0 1]");
+	rejects("[1.5 0]");
+	rejects("[1 e5]");
+	rejects("[1e5 0]");
+	rejects("{\"a\":tr ue}");
+	rejects("[nu\tll]");
+	rejects("[true false]");
+	rejects("[1 true]");
+	rejects("[null -1]");
+	compacts("[ 1 , 2 , true , null ]", "[1,2,true,null]");
+	compacts("{ \"a\" : 1 } ", "{\"a\":1}");
+	compacts("[\"a\" , 1 , \"b\" ]", "[\"a\",1,\"b\"]");
 	/* opening without closing is left to cJSON: no crash, no read past */
 	{
 		struct result r = scan("{\"a\":[1,{");
