@@ -1,0 +1,406 @@
+"""Real web servers for the e2e suites: Apache (mod_fcgid, mod_cgi with
+.htaccess) and nginx (spawn-fcgi, systemd socket activation), each run
+from conf-examples/ rendered with only its placeholders substituted.
+
+Every server runs from its own temp dir, on 127.0.0.1 and a free port,
+with www-data as the worker user when the suite runs as root."""
+import os
+import pwd
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import smshooktest as t
+
+EXAMPLES = os.path.join(t.TOP, "conf-examples")
+WORKER = "www-data"
+APACHE_MODULES = "/usr/lib/apache2/modules"
+PLACEHOLDER = re.compile(r"@[A-Z_]+@")
+
+
+def render(name, values, text=None):
+    """conf-examples/name with @KEY@ replaced by values[KEY], nothing else
+    changed; an unknown placeholder left outside comments is an error."""
+    if text is None:
+        with open(os.path.join(EXAMPLES, name)) as f:
+            text = f.read()
+    for k, v in values.items():
+        text = text.replace("@%s@" % k, str(v))
+    for line in text.splitlines():
+        if not line.lstrip().startswith("#") and PLACEHOLDER.search(line):
+            raise RuntimeError("%s: unsubstituted placeholder: %s"
+                               % (name, line))
+    return text
+
+
+def write(path, text, mode=0o644):
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def worker_ids():
+    """(uid, gid, name) the servers' workers run as."""
+    if os.getuid() == 0:
+        pw = pwd.getpwnam(WORKER)
+    else:
+        pw = pwd.getpwuid(os.getuid())
+    return pw.pw_uid, pw.pw_gid, pw.pw_name
+
+
+def give(path, owner=True, group=True):
+    """chown path to the worker user and/or group (root only)."""
+    if os.getuid() != 0:
+        return
+    uid, gid, _ = worker_ids()
+    os.chown(path, uid if owner else -1, gid if group else -1)
+
+
+class Site:
+    """A temp dir with the layout the README recommends: smshook.conf
+    root:www-data 0640, spool www-data 0750, a document root."""
+
+    def __init__(self, prefix, conf_extra=""):
+        self.dir = t.tmpdir(prefix)
+        self.spool = os.path.join(self.dir, "spool")
+        self.docroot = os.path.join(self.dir, "htdocs")
+        self.rundir = os.path.join(self.dir, "run")
+        os.mkdir(self.spool, 0o750)
+        os.mkdir(self.docroot, 0o755)
+        os.mkdir(self.rundir, 0o755)
+        give(self.spool)
+        self.conf = t.write_conf(self.dir, extra=conf_extra)
+        os.chmod(self.conf, 0o640)
+        give(self.conf, owner=False)
+        self.port = t.free_port()
+        self.user = worker_ids()[2]
+
+    def values(self, **more):
+        v = {"ADDR": "127.0.0.1", "PORT": self.port, "DOCROOT": self.docroot,
+             "SBINDIR": t.BUILD, "CONF": self.conf, "SPOOL": self.spool,
+             "RUNDIR": self.rundir, "USER": self.user, "WEBUSER": self.user}
+        v.update(more)
+        return v
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def read_log(path):
+    if not os.path.exists(path):
+        return ""
+    with open(path, errors="replace") as f:
+        return f.read()
+
+
+def stop_proc(proc, sig=signal.SIGTERM, timeout=15):
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def kill_pids(pids):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def children_named(ppid, name):
+    out = subprocess.run(["pgrep", "-P", str(ppid), "-x", name],
+                         capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def all_named(name, needle):
+    """PIDs of processes called name whose command line or environment
+    holds needle (a temp dir path: only this test's processes)."""
+    pids = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % p, "rb") as f:
+                cmd = f.read()
+            with open("/proc/%s/environ" % p, "rb") as f:
+                cmd += b" " + f.read()
+            cmd = cmd.replace(b"\0", b" ").decode(errors="replace")
+            with open("/proc/%s/comm" % p) as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        if comm == name and needle in cmd:
+            pids.append(int(p))
+    return pids
+
+# ---------------------------------------------------------------- Apache
+
+APACHE_TOP = """# test harness: the minimum around the rendered example
+ServerRoot "{dir}"
+ServerName 127.0.0.1
+Listen 127.0.0.1:{port}
+PidFile "{dir}/apache2.pid"
+DefaultRuntimeDir "{dir}/run"
+Mutex file:{dir}/run default
+ErrorLog "{dir}/error.log"
+LogLevel {loglevel}
+User {user}
+Group {group}
+{modules}
+TypesConfig /etc/mime.types
+{mpm}
+<Directory />
+	Options None
+	AllowOverride None
+	Require all denied
+</Directory>
+AccessFileName .htaccess
+<FilesMatch "^\\.ht">
+	Require all denied
+</FilesMatch>
+{extra}
+Include "{example}"
+{after}
+"""
+
+
+class Apache:
+    """apache2 -DFOREGROUND in a temp dir around one rendered example.
+    kind "fcgid": conf-examples/apache-mod_fcgid.conf as the vhost;
+    kind "cgi": the vhost from conf-examples/apache-cgi.htaccess's
+    comments, and that .htaccess in the document root. after: lines for
+    the top-level config after the example (or a function of the Site)."""
+
+    def __init__(self, kind, conf_extra="", after=""):
+        self.kind = kind
+        self.site = Site("smshook-apache-%s-" % kind, conf_extra)
+        s = self.site
+        self.dir, self.spool, self.port = s.dir, s.spool, s.port
+        self.conf = s.conf
+        self.docroot = s.docroot
+        mods = ["authz_core", "mime", "alias", "dir", "env"]
+        if kind == "fcgid":
+            mods += ["mpm_event", "fcgid"]
+            mpm = ("StartServers 2\nFcgidIPCDir \"%s/fcgid\"\n"
+                   "FcgidProcessTableFile \"%s/fcgid/shm\"" % (s.dir, s.dir))
+            vhost = render("apache-mod_fcgid.conf", s.values())
+            self.url = "http://127.0.0.1:%d/smshook" % s.port
+        elif kind == "cgi":
+            mods += ["mpm_prefork", "cgi"]
+            mpm = "StartServers 2"
+            vhost = render("apache-cgi.htaccess", s.values(),
+                           self.htaccess_vhost())
+            write(os.path.join(s.docroot, ".htaccess"),
+                  render("apache-cgi.htaccess", s.values()))
+            shutil.copy(t.SMSHOOK, os.path.join(s.docroot, "smshook.cgi"))
+            os.chmod(os.path.join(s.docroot, "smshook.cgi"), 0o755)
+            self.url = "http://127.0.0.1:%d/smshook.cgi" % s.port
+        else:
+            raise ValueError(kind)
+        self.example = write(os.path.join(s.dir, "example.conf"), vhost)
+        uid, gid, name = worker_ids()
+        self.httpd_conf = write(os.path.join(s.dir, "httpd.conf"),
+                                APACHE_TOP.format(
+            dir=s.dir, port=s.port, user=name,
+            group=name if os.getuid() == 0 else "#%d" % gid,
+            loglevel="warn fcgid:info" if kind == "fcgid" else "warn",
+            modules="\n".join(
+                "LoadModule %s_module %s/mod_%s.so" % (m, APACHE_MODULES, m)
+                for m in mods),
+            mpm=mpm, extra="", example=self.example,
+            after=after(s) if callable(after) else after))
+        self.proc = None
+
+    @staticmethod
+    def htaccess_vhost():
+        """The vhost documented in the .htaccess header, uncommented."""
+        with open(os.path.join(EXAMPLES, "apache-cgi.htaccess")) as f:
+            text = f.read()
+        m = re.search(r"^# --- vhost ---\n(.*?)^# --- end ---$", text,
+                      re.M | re.S)
+        if m is None:
+            raise RuntimeError("apache-cgi.htaccess: no vhost block")
+        return "".join(l[2:] + "\n" for l in m.group(1).splitlines())
+
+    def apache(self, *args, check=True):
+        return subprocess.run(["apache2", "-f", self.httpd_conf] + list(args),
+                              capture_output=True, text=True, timeout=30,
+                              check=check)
+
+    def start(self):
+        r = self.apache("-t", check=False)
+        if r.returncode != 0:
+            raise RuntimeError("apache2 -t: " + r.stderr)
+        self.proc = subprocess.Popen(
+            ["apache2", "-f", self.httpd_conf, "-DFOREGROUND"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True)
+        try:
+            t.wait_port(self.port)
+        except RuntimeError:
+            self.stop()
+            raise RuntimeError("apache2 did not start: " + self.log())
+        return self
+
+    def graceful(self):
+        """apache2 -k graceful with this config (signals the PidFile)."""
+        self.apache("-k", "graceful")
+
+    def log(self):
+        return read_log(os.path.join(self.dir, "error.log"))
+
+    def workers(self):
+        return all_named("smshook", self.dir) + all_named("smshook.cgi",
+                                                          self.dir)
+
+
+    def stop(self):
+        stop_proc(self.proc)
+        # mod_fcgid's processes go with Apache; make sure of it
+        kill_pids(self.workers())
+        kill_pids(all_named("apache2", self.httpd_conf))
+
+    def cleanup(self):
+        self.stop()
+        self.site.cleanup()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+# ---------------------------------------------------------------- checks
+
+KINDS = ["requested", "delivered", "suppressed", "failed", "template"]
+
+
+def json_answer(resp, status, body):
+    """resp is (status, headers, body): check all three."""
+    t.eq(resp[0], status, "status (body %r)" % resp[2][:200])
+    t.eq(resp[1].get("content-type", "").split(";")[0].strip(),
+         "application/json", "Content-Type of a %d answer" % resp[0])
+    if body is not None:
+        import json
+        t.eq(json.loads(resp[2]), body)
+
+
+def check_basic(url, spool):
+    """On a fresh spool: one signed event of each type as JSON and as a
+    form, a bad signature, a GET, an empty POST; the spool then holds
+    exactly the accepted events, payloads equal field by field."""
+    t.eq(t.spool_lines(spool), [], "spool not fresh")
+    sent = []
+    for kind in KINDS:
+        for form in (False, True):
+            ev = t.event(kind)
+            r = t.post(url, ev, form=form)
+            json_answer(r, 200, {"status": "success"})
+            sent.append((ev, form))
+    bad = t.event("delivered", key="not the key")
+    json_answer(t.post(url, bad), 401, {"error": "Invalid signature"})
+    json_answer(t.post(url, t.event("failed", key="x"), form=True), 401,
+                {"error": "Invalid signature"})
+    json_answer(t.http(url, "GET", ctype=None), 200, {"status": "ok"})
+    json_answer(t.http(url, "POST", body=b"", ctype=t.JSON), 200,
+                {"status": "ok"})
+    json_answer(t.http(url, "POST", body=b"", ctype=None), 200,
+                {"status": "ok"})
+    lines = [l for _, l in t.spool_lines(spool)]
+    t.eq(len(lines), len(sent), "spool lines")
+    for (ev, form), line in zip(sent, lines):
+        t.eq(line["encoding"], "form" if form else "json")
+        t.eq(line["verified"], True)
+        t.eq(line["remote_addr"], "127.0.0.1")
+        want = t.form_payload(ev) if form else ev
+        t.eq(sorted(line["payload"]), sorted(want), "payload fields")
+        for k in want:
+            t.eq(line["payload"][k], want[k], "payload field " + k)
+
+
+def check_body_limits(url, spool, too_big=None):
+    """Default max_body (1 MiB): an event just under it is stored, just
+    over it smshook itself answers 413 in JSON (the server lets it
+    through); too_big (above the server's own limit) is refused and
+    nothing is stored."""
+    ev = t.event("delivered")
+    room = 1048576 - len(t.json_body(ev)) - len(', "pad": ""') - 100
+    ev = t.event("delivered", pad="x" * room)
+    body = t.json_body(ev)
+    t.expect(1048476 <= len(body) <= 1048576, len(body))
+    before = len(t.spool_lines(spool))
+    json_answer(t.http(url, body=body), 200, {"status": "success"})
+    lines = t.spool_lines(spool)
+    t.eq(len(lines), before + 1)
+    t.eq(lines[-1][1]["payload"], ev, "1 MiB payload")
+    over = t.event("delivered", pad="x" * (room + 200))
+    body = t.json_body(over)
+    t.expect(len(body) > 1048576, len(body))
+    json_answer(t.http(url, body=body), 413, None)
+    if too_big is not None:
+        big = t.event("delivered", pad="x" * too_big)
+        try:
+            r = t.http(url, body=t.json_body(big))
+            t.expect(r[0] >= 400, "a %d-byte body got %d" % (too_big, r[0]))
+        except OSError:
+            pass            # the server may close the connection
+    t.eq(len(t.spool_lines(spool)), before + 1, "nothing else stored")
+
+
+def plant_secrets(docroot, conf, spool):
+    """Copies of the config and of spool files under docroot, as an
+    operator might misplace them; returns [(url path, secret bytes)]."""
+    with open(conf, "rb") as f:
+        conf_bytes = f.read()
+    day = None
+    for name in sorted(os.listdir(spool)):
+        if name.endswith(".jsonl"):
+            day = name
+    t.expect(day is not None, "no spool file to plant")
+    with open(os.path.join(spool, day), "rb") as f:
+        day_bytes = f.read()
+    token = day_bytes.split(b'"token":"')[1][:50]
+    sub = os.path.join(docroot, "spool")
+    os.makedirs(sub, exist_ok=True)
+    planted = []
+    for rel, data, secret in [
+            ("smshook.conf", conf_bytes, t.KEY.encode()),
+            ("smshook.conf.example", conf_bytes, t.KEY.encode()),
+            ("spool/" + day, day_bytes, token),
+            ("spool/" + day + ".gz", day_bytes, token),
+            ("spool/.replay", day_bytes, token),
+            (".replay", day_bytes, token),
+            ("spool/smshook.db", day_bytes, token)]:
+        with open(os.path.join(docroot, rel), "wb") as f:
+            f.write(data)
+        planted.append(("/" + rel, secret))
+    planted.append(("/spool/", token))
+    planted.append(("/spool", token))
+    with open(os.path.join(docroot, "index.html"), "w") as f:
+        f.write("public page\n")
+    return planted
+
+
+def check_unreachable(base, planted):
+    """Nothing planted is served: 403 or 404, never the content; a
+    plain page next to it is (so the refusals come from the rules)."""
+    r = t.http(base + "/index.html", "GET", ctype=None)
+    t.eq(r[0], 200, "control page")
+    t.eq(r[2], b"public page\n")
+    for path, secret in planted:
+        r = t.http(base + path, "GET", ctype=None)
+        t.expect(r[0] in (301, 403, 404), "%s answered %d" % (path, r[0]))
+        t.expect(secret not in r[2], "%s leaked its content" % path)
+        if r[0] == 301:             # /spool -> /spool/, refused above
+            t.expect(r[1].get("location", "").endswith("/spool/"), path)
