@@ -114,6 +114,10 @@ test_malformed(void **state)
 		"0x7617ae4ec221c7da7581e1562c8c92e0fe5d6ad8a25200b1238b3cb26301",
 		"dhf2rsdMIcfadYHhVizIkuD+XWrYolIAsSOLPLJjAVT/",	/* base64 */
 		"0000000000000000000000000000000000000000000000000000000000000000",
+		/* 64 characters, one of them not hex */
+		"7617ae4ec221c7da7581e1562c8c92e0fe5d6ad8a25200b1238b3cb2630154:f",
+		"7617ae4ec221c7da7581e1562c8c92e0fe5d6ad8a25200b1238b3cb2630154 f",
+		"7617ae4ec221c7da7581e1562c8c92e0-e5d6ad8a25200b1238b3cb2630154ff",
 	};
 	struct conf_key keys[] = { { k1, sizeof(k1) - 1 } };
 	struct verifier *v = make(keys, 1);
