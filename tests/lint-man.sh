@@ -4,6 +4,29 @@ set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 pass=0
 fail=0
+
+# mandoc checks every .Xr against its manpath and complains about pages
+# it cannot find there (our own, before "make install") or finds without
+# a mandoc.db (most hosts have none). So lint against a private manpath
+# holding our pages and the system pages they name, with its own index.
+MP=$(mktemp -d)
+trap 'rm -rf "$MP"' EXIT
+for m in "$TOP"/man/*.[0-9]; do
+	[ -f "$m" ] || continue
+	mkdir -p "$MP/man${m##*.}" && cp "$m" "$MP/man${m##*.}/"
+done
+sed -n 's/^\.Xr \([^ ]*\) \([0-9]\).*/\1 \2/p' "$TOP"/man/*.[0-9] |
+    sort -u | while read -r n s; do
+	[ -e "$MP/man$s/$n.$s" ] && continue
+	for f in /usr/share/man/man$s/$n.$s /usr/share/man/man$s/$n.$s.gz; do
+		[ -e "$f" ] && mkdir -p "$MP/man$s" && cp "$f" "$MP/man$s/" &&
+		    break
+	done
+done
+makewhatis "$MP" >/dev/null 2>&1
+MANPATH=$MP
+export MANPATH
+
 for m in "$TOP"/man/*.[0-9]; do
 	[ -f "$m" ] || continue
 	if out=$(mandoc -T lint -W style "$m" 2>&1) && [ -z "$out" ]; then
