@@ -4,12 +4,14 @@
  * The samples use the provider's example values (SPEC §2 field lists);
  * the signature comes from verify.c, the same code that checks it.
  */
+#include <sys/time.h>
+
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/rand.h>
@@ -133,7 +135,8 @@ put_escaped(FILE *f, const char *s)
 
 /*
  * Write ev as an urlencoded form to f: strings as themselves, numbers as
- * their JSON text, lists and objects as JSON text. -1 on allocation failure.
+ * their JSON text, lists and objects as JSON text; a final newline only
+ * for a terminal. -1 on allocation failure.
  */
 static int
 put_form(FILE *f, const cJSON *ev)
@@ -155,7 +158,9 @@ put_form(FILE *f, const cJSON *ev)
 		put_escaped(f, text != NULL ? text : it->valuestring);
 		cJSON_free(text);
 	}
-	fputc('\n', f);
+	/* no '\n' into a pipe: curl --data-binary @- would send it */
+	if (isatty(fileno(f)))
+		fputc('\n', f);
 	return 0;
 }
 

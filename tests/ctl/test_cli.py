@@ -1,0 +1,457 @@
+"""smshookctl check, sign, verify, stats and every command's --help.
+
+sign's output goes through the real receiver (CGI mode) for every event
+type and both encodings; verify and stats run on spools it produced.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import smshooktest as t  # noqa: E402
+
+CTL = t.SMSHOOKCTL
+TYPES = ["requested", "delivered", "suppressed", "failed", "template"]
+CODES = {"requested": 1, "delivered": 20, "suppressed": 4, "failed": 5,
+         "template": 8}
+COMMANDS = ["check", "sign", "verify", "stats", "import", "export",
+            "compress", "purge"]
+NOBODY = 65534
+
+
+def ctl(conf, *args, user=None, env=None):
+    """Run smshookctl -c conf args...; returns CompletedProcess (text)."""
+    cmd = [CTL] + (["-c", conf] if conf else []) + list(args)
+    if user is not None:
+        cmd = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user,
+               "--clear-groups"] + cmd
+    e = dict(os.environ)
+    e.pop("SMSHOOK_CONFIG", None)
+    e.update(env or {})
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60,
+                          env=e)
+
+
+def setup(extra="fsync = no"):
+    d = t.tmpdir()
+    conf = t.write_conf(d, extra)
+    return d, conf, os.path.join(d, "spool")
+
+
+def post(conf, body, form=False):
+    status, _, out, err = t.cgi(conf, body=body,
+                                ctype=t.FORM if form else t.JSON)
+    return status, out, err
+
+
+def day_files(spool):
+    return sorted(n for n in os.listdir(spool) if n.endswith(".jsonl"))
+
+
+def sign_and_post(conf, kind, form=False, *extra):
+    p = ctl(conf, "sign", "--event", kind, *(["--form"] if form else []),
+            *extra)
+    t.eq(p.returncode, 0, p.stderr)
+    if form:	# no newline into a pipe: it would end the signature
+        t.expect("\n" not in p.stdout, "form: %r" % p.stdout)
+    else:
+        t.expect(p.stdout.endswith("\n") and p.stdout.count("\n") == 1,
+                 "one line: %r" % p.stdout)
+    return p.stdout, post(conf, p.stdout.encode(), form)
+
+# ---------------------------------------------------------------- sign
+
+
+def test_sign_every_type_json_and_form():
+    d, conf, spool = setup()
+    try:
+        n = 0
+        for kind in TYPES:
+            for form in (False, True):
+                body, (status, out, err) = sign_and_post(conf, kind, form)
+                t.eq(status, 200, "%s form=%s: %s %s" % (kind, form, out,
+                                                          err))
+                t.eq(json.loads(out), {"status": "success"})
+                n += 1
+                lines = t.spool_lines(spool)
+                t.eq(len(lines), n)
+                rec = lines[-1][1]
+                t.eq(rec["verified"], True)
+                t.eq(rec["encoding"], "form" if form else "json")
+                p = rec["payload"]
+                t.eq(str(p["eventType"]), str(CODES[kind]))
+                t.eq(len(p["token"]), 50)
+                t.expect(p["token"].isalnum(), p["token"])
+                t.eq(len(str(p["timestamp"])), 13)
+                # every field of the provider's sample is there
+                for field in t.SAMPLES[kind]:
+                    t.expect(field in p, "%s lacks %s" % (kind, field))
+    finally:
+        shutil.rmtree(d)
+
+
+def test_sign_json_fields_and_signature():
+    d, conf, _ = setup()
+    try:
+        p = ctl(conf, "sign", "--event", "requested", "--token", "T" * 50,
+                "--timestamp", "1652150994087")
+        t.eq(p.returncode, 0, p.stderr)
+        ev = json.loads(p.stdout)
+        t.eq(ev["event"], "Requested")
+        t.eq(ev["eventType"], 1)
+        t.eq(ev["smsIds"],
+             ["1652150994014_9373_14466_36735_99drnc$13888888888"])
+        t.eq(ev["phones"], ["13888888888"])
+        t.eq(ev["customArgs"], {})
+        t.eq(ev["timestamp"], 1652150994087)
+        t.eq(ev["token"], "T" * 50)
+        t.eq(ev["signature"], t.sign(t.KEY, 1652150994087, "T" * 50))
+    finally:
+        shutil.rmtree(d)
+
+
+def test_sign_form_encoding():
+    d, conf, _ = setup()
+    try:
+        p = ctl(conf, "sign", "--event", "requested", "--form",
+                "--timestamp", "1652150994087")
+        t.eq(p.returncode, 0, p.stderr)
+        body = p.stdout.strip()
+        t.expect("$" not in body and " " not in body and "[" not in body,
+                 "not percent-encoded: %s" % body)
+        f = dict(urllib.parse.parse_qsl(body, strict_parsing=True))
+        t.eq(json.loads(f["smsIds"]),
+             ["1652150994014_9373_14466_36735_99drnc$13888888888"])
+        t.eq(json.loads(f["customArgs"]), {})
+        t.eq(f["eventType"], "1")
+        t.eq(f["timestamp"], "1652150994087")
+        t.eq(f["signature"], t.sign(t.KEY, "1652150994087", f["token"]))
+    finally:
+        shutil.rmtree(d)
+
+
+def test_sign_provider_names():
+    d, conf, _ = setup()
+    try:
+        for name, code in [("Delivered", 20), ("deliver", 20), ("2", 20),
+                           ("Template Verify", 8), ("templateVerify", 8),
+                           ("workererror", 4), ("delivererror", 5),
+                           ("request", 1)]:
+            p = ctl(conf, "sign", "--event", name)
+            t.eq(p.returncode, 0, name + p.stderr)
+            t.eq(json.loads(p.stdout)["eventType"], code, name)
+        p = ctl(conf, "sign", "--event", "bounced")
+        t.eq(p.returncode, 2)
+        t.expect("usage" in p.stderr, p.stderr)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_sign_key_without_config():
+    p = ctl(None, "sign", "-k", "other", "--token", "abc", "--timestamp",
+            "1700000000000", env={"SMSHOOK_CONFIG": "/nonexistent/x.conf"})
+    t.eq(p.returncode, 0, p.stderr)
+    t.eq(json.loads(p.stdout)["signature"],
+         t.sign("other", 1700000000000, "abc"))
+    p = ctl(None, "sign", env={"SMSHOOK_CONFIG": "/nonexistent/x.conf"})
+    t.eq(p.returncode, 1, "no key and no config must fail")
+    t.expect("/nonexistent/x.conf" in p.stderr, p.stderr)
+
+
+def test_sign_wrong_key_401():
+    d, conf, spool = setup()
+    try:
+        for form in (False, True):
+            _, (status, out, _) = sign_and_post(conf, "delivered", form,
+                                                "-k", "not-the-key")
+            t.eq(status, 401, out)
+        t.eq(t.spool_lines(spool), [])
+    finally:
+        shutil.rmtree(d)
+
+
+def test_sign_pipe_to_curl_shape():
+    """sign's JSON line is exactly a body: the receiver takes it as is."""
+    d, conf, spool = setup()
+    try:
+        p = ctl(conf, "sign")
+        ev = json.loads(p.stdout)
+        t.eq(ev["event"], "Delivered")
+        status, out, _ = post(conf, p.stdout.encode())
+        t.eq(status, 200, out)
+        status, out, _ = post(conf, p.stdout.encode())
+        t.eq(json.loads(out), {"status": "duplicate"})
+        t.eq(len(t.spool_lines(spool)), 1)
+    finally:
+        shutil.rmtree(d)
+
+# ---------------------------------------------------------------- verify
+
+
+def filled_spool(n_each=1):
+    d, conf, spool = setup()
+    posted = {k: 0 for k in TYPES}
+    for kind in TYPES:
+        for i in range(n_each):
+            _, (status, out, _) = sign_and_post(conf, kind, i % 2 == 1)
+            t.eq(status, 200, out)
+            posted[kind] += 1
+    return d, conf, spool, posted
+
+
+def test_verify_clean():
+    d, conf, spool, _ = filled_spool()
+    try:
+        p = ctl(conf, "verify")
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+        t.expect("5 lines" in p.stdout and "0 invalid" in p.stdout,
+                 p.stdout)
+        day = day_files(spool)[0][:10]
+        p = ctl(conf, "verify", day)
+        t.eq(p.returncode, 0, p.stdout)
+        p = ctl(conf, "verify", "2001-01-01")
+        t.eq(p.returncode, 1, "a missing day is an error")
+        p = ctl(conf, "verify", "2001-02-30")
+        t.eq(p.returncode, 2, "not a day: usage")
+    finally:
+        shutil.rmtree(d)
+
+
+def test_verify_problems():
+    d, conf, spool, _ = filled_spool()
+    try:
+        path = os.path.join(spool, day_files(spool)[0])
+        garbage_at = os.path.getsize(path)
+        env = {"v": 1, "received_at": "2026-11-26T16:29:42.123Z",
+               "remote_addr": "203.0.113.9", "encoding": "json",
+               "verified": True, "payload": {"token": "x"}}
+        with open(path, "ab") as f:
+            f.write(b"this is not json\n")
+            nonenv_at = garbage_at + len(b"this is not json\n")
+            nonenv = json.dumps({"hello": "world"}).encode() + b"\n"
+            f.write(nonenv)
+            nots_at = nonenv_at + len(nonenv)
+            f.write(json.dumps(env).encode() + b"\n")
+        foreign = os.path.join(spool, "notes.txt")
+        with open(foreign, "w") as f:
+            f.write("hi\n")
+        p = ctl(conf, "verify")
+        t.eq(p.returncode, 1, p.stdout)
+        out = p.stdout
+        t.expect("%s:%d: invalid" % (path, garbage_at) in out, out)
+        t.expect("%s:%d: invalid" % (path, nonenv_at) in out, out)
+        t.expect("%s:%d: invalid" % (path, nots_at) in out, out)
+        t.expect("timestamp" in out, out)
+        t.expect("%s:0: foreign" % foreign in out, out)
+        t.expect("3 invalid" in out and "1 foreign" in out, out)
+        # our own dotfiles are not foreign
+        os.unlink(foreign)
+        with open(path, "rb") as f:
+            good = f.read()[:garbage_at]
+        with open(path, "wb") as f:
+            f.write(good)
+        for name in (".smshookctl.lock", ".replay.bad-1700000000"):
+            open(os.path.join(spool, name), "w").close()
+        p = ctl(conf, "verify")
+        t.eq(p.returncode, 0, p.stdout)
+        # a foreign file alone fails too
+        os.mkdir(os.path.join(spool, "old"))
+        p = ctl(conf, "verify")
+        t.eq(p.returncode, 1, p.stdout)
+        t.expect(os.path.join(spool, "old") + ":0: foreign" in p.stdout,
+                 p.stdout)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_verify_incomplete_last_line():
+    d, conf, spool, _ = filled_spool()
+    try:
+        path = os.path.join(spool, day_files(spool)[0])
+        at = os.path.getsize(path)
+        with open(path, "ab") as f:
+            f.write(b'{"v":1,"received_at":"2026-')
+        p = ctl(conf, "verify")
+        t.eq(p.returncode, 0, p.stdout)
+        t.expect("%s:%d: incomplete last line" % (path, at) in p.stdout,
+                 p.stdout)
+        t.expect("1 incomplete" in p.stdout, p.stdout)
+    finally:
+        shutil.rmtree(d)
+
+# ---------------------------------------------------------------- stats
+
+
+def stats_fixture():
+    d, conf, spool, posted = filled_spool(2)
+    # an unknown code, an older code (2 -> delivered), an unverified line
+    day = day_files(spool)[0][:10]
+    extra = os.path.join(spool, "2020-01-02.jsonl")
+    rec = {"v": 1, "received_at": "2020-01-02T00:00:00.000Z",
+           "remote_addr": "127.0.0.1", "encoding": "json", "verified": False,
+           "payload": {"eventType": 99, "token": "a", "timestamp": 1}}
+    with open(extra, "w") as f:
+        f.write(json.dumps(rec) + "\n")
+        rec["payload"] = {"eventType": 2, "token": "b", "timestamp": 2}
+        rec["verified"] = True
+        f.write(json.dumps(rec) + "\n")
+    return d, conf, spool, posted, day
+
+
+def test_stats_table():
+    d, conf, spool, posted, day = stats_fixture()
+    try:
+        p = ctl(conf, "stats")
+        t.eq(p.returncode, 0, p.stderr)
+        rows = [r.split() for r in p.stdout.strip().split("\n")]
+        head = rows[0]
+        t.eq(head[0], "day")
+        t.expect("99" in head, head)
+        body = {r[0]: dict(zip(head[1:], map(int, r[1:]))) for r in rows[1:]}
+        for kind in TYPES:
+            t.eq(body[day][kind], posted[kind], kind)
+        t.eq(body[day]["total"], sum(posted.values()))
+        t.eq(body[day]["unverified"], 0)
+        t.eq(body["2020-01-02"]["99"], 1)
+        t.eq(body["2020-01-02"]["delivered"], 1)
+        t.eq(body["2020-01-02"]["unverified"], 1)
+        t.eq(body["all"]["total"], sum(posted.values()) + 2)
+        # columns are aligned: every line as long as the header
+        lens = {len(r) for r in p.stdout.rstrip("\n").split("\n")}
+        t.eq(len(lens), 1, p.stdout)
+        p = ctl(conf, "stats", "--from", day)
+        t.expect("2020-01-02" not in p.stdout, p.stdout)
+        p = ctl(conf, "stats", "--to", "2020-01-02")
+        t.expect(day not in p.stdout and "2020-01-02" in p.stdout, p.stdout)
+        t.eq(ctl(conf, "stats", "--from", "2020-13-01").returncode, 2)
+        t.eq(ctl(conf, "stats", "--from", day, "--to", "2020-01-01")
+             .returncode, 2)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_stats_json():
+    d, conf, spool, posted, day = stats_fixture()
+    try:
+        p = ctl(conf, "stats", "--json")
+        t.eq(p.returncode, 0, p.stderr)
+        doc = json.loads(p.stdout)
+        days = {x["day"]: x for x in doc["days"]}
+        t.eq(sorted(days), ["2020-01-02", day])
+        for kind in TYPES:
+            t.eq(days[day]["events"][kind], posted[kind])
+        t.eq(days["2020-01-02"]["events"]["99"], 1)
+        t.eq(days["2020-01-02"]["unverified"], 1)
+        t.eq(doc["all"]["total"], sum(posted.values()) + 2)
+        p = ctl(conf, "stats", "--json", "--from", day)
+        t.eq([x["day"] for x in json.loads(p.stdout)["days"]], [day])
+    finally:
+        shutil.rmtree(d)
+
+
+def test_stats_prometheus():
+    d, conf, spool, posted, day = stats_fixture()
+    try:
+        prom = os.path.join(d, "smshook.prom")
+        with open(prom, "w") as f:
+            f.write("stale\n")
+        p = ctl(conf, "stats", "--prometheus", prom)
+        t.eq(p.returncode, 0, p.stderr)
+        t.eq(p.stdout, "", "quiet with --prometheus")
+        t.expect(not os.path.exists(prom + ".tmp"), "tmp left behind")
+        text = open(prom).read()
+        t.expect("stale" not in text)
+        t.expect("# TYPE smshook_events_total counter" in text, text)
+        for kind in TYPES:
+            t.expect('smshook_events_total{day="%s",event="%s"} %d\n'
+                     % (day, kind, posted[kind]) in text, text)
+        t.expect('smshook_events_total{day="2020-01-02",event="99"} 1\n'
+                 in text, text)
+        t.expect('smshook_unverified_events_total{day="2020-01-02"} 1\n'
+                 in text, text)
+        for line in text.splitlines():
+            t.expect(line.startswith("#") or len(line.split(" ")) == 2,
+                     line)
+        p = ctl(conf, "stats", "--prometheus",
+                os.path.join(d, "missing-dir", "x.prom"))
+        t.eq(p.returncode, 1)
+    finally:
+        shutil.rmtree(d)
+
+# ---------------------------------------------------------------- check
+
+
+def test_check_ok():
+    d, conf, spool = setup()
+    try:
+        p = ctl(conf, "check")
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+        t.expect(os.path.isdir(spool), "spool_dir created")
+        t.expect("ok" in p.stdout, p.stdout)
+        t.eq(os.listdir(spool), [], "temp file left behind")
+        sign_and_post(conf, "delivered")
+        p = ctl(conf, "check")
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+        t.expect("1 token" in p.stdout, p.stdout)
+        with open(os.path.join(spool, ".replay"), "r+b") as f:
+            f.write(b"garbage!")
+        p = ctl(conf, "check")
+        t.eq(p.returncode, 1, "a foreign replay table is a fault")
+    finally:
+        shutil.rmtree(d)
+
+
+def test_check_unwritable_spool():
+    d, conf, spool = setup()
+    try:
+        os.mkdir(spool, 0o755)		# root's: nobody cannot write it
+        os.chown(conf, NOBODY, NOBODY)	# but can read the config
+        p = ctl(conf, "check", user=NOBODY)
+        t.eq(p.returncode, 1, p.stdout + p.stderr)
+        t.expect("not writable" in p.stderr and spool in p.stderr, p.stderr)
+        p = ctl(conf, "check", "--bogus")
+        t.eq(p.returncode, 2)
+        bad = t.write_conf(d, "no_such_key = 1", name="bad.conf")
+        p = ctl(bad, "check")
+        t.eq(p.returncode, 1)
+        t.expect("bad.conf" in p.stderr, p.stderr)
+    finally:
+        shutil.rmtree(d)
+
+# ---------------------------------------------------------------- usage
+
+
+def test_help_and_usage():
+    d, conf, _ = setup()
+    try:
+        for cmd in COMMANDS:
+            p = ctl(None, cmd, "--help",
+                    env={"SMSHOOK_CONFIG": "/nonexistent/x.conf"})
+            t.eq(p.returncode, 0, "%s --help: %s" % (cmd, p.stderr))
+            t.expect(p.stdout.startswith("usage: smshookctl " + cmd),
+                     "%s --help: %r" % (cmd, p.stdout))
+            p = ctl(conf, cmd, "--no-such-option")
+            t.eq(p.returncode, 2, "%s bad option" % cmd)
+            t.expect("usage:" in p.stderr and p.stdout == "",
+                     "%s: %r %r" % (cmd, p.stdout, p.stderr))
+        p = ctl(conf, "frobnicate")
+        t.eq(p.returncode, 2)
+        p = ctl(conf, "stats", "extra")
+        t.eq(p.returncode, 2)
+    finally:
+        shutil.rmtree(d)
+
+
+def main():
+    r = t.Runner("test_cli")
+    for name, fn in sorted(globals().items()):
+        if name.startswith("test_") and callable(fn):
+            r.check(name, fn)
+    return r.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
