@@ -328,6 +328,50 @@ def check_case(spool, conf, name, kw, status, answer):
     _ = env
 
 
+def fcgi_pass(r, cases):
+    """The same corpus through lighttpd + mod_fastcgi, for the cases HTTP
+    can express (POST/GET/HEAD, honest Content-Length, up to 64 KiB)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+    try:
+        import lighttpd
+    except ImportError:
+        print("SKIP FastCGI pass: tests/lib/lighttpd.py missing")
+        return 0
+    if shutil.which("lighttpd") is None or not os.path.exists(
+            lighttpd.EXAMPLE):
+        print("SKIP FastCGI pass: no lighttpd or conf-examples")
+        return 0
+    n = 0
+    with lighttpd.Lighttpd() as srv:
+        for name, kw, status, answer in cases:
+            method = kw.get("method", "POST")
+            body = kw.get("body", b"")
+            if set(kw) - {"body", "ctype", "method"} or \
+                    method not in ("POST", "GET", "HEAD") or \
+                    len(body) > 65536 or "replay" in name:
+                continue
+            n += 1
+            r.check("fcgi: " + name, fcgi_case, srv, name, method, body,
+                    kw.get("ctype", t.JSON), status, answer)
+    return n
+
+
+def fcgi_case(srv, name, method, body, ctype, status, answer):
+    before = t.spool_bytes(srv.spool)
+    st, hd, rb = t.http(srv.url, method, body if method == "POST" else None,
+                        ctype, None)
+    after = t.spool_bytes(srv.spool)
+    t.eq(st, status, "%s: %r %s" % (name, rb[:200], srv.log()[-500:]))
+    t.eq(hd.get("content-type"), "application/json", name)
+    if method != "HEAD" and status == 200 and answer:
+        t.eq(json.loads(rb), {"status": answer}, name)
+    if answer == "success":
+        t.eq(sum(v.count(b"\n") for v in after.values()) -
+             sum(v.count(b"\n") for v in before.values()), 1, name)
+    else:
+        t.expect(before == after, "%s: spool changed" % name)
+
+
 def mutate(rng, b):
     b = bytearray(b)
     for _ in range(rng.randint(1, 4)):
@@ -401,6 +445,11 @@ def main():
         print("corpus: %d requests in %.1f s; by expected status: %s" % (
             len(cases), time.time() - started,
             ", ".join("%d x%d" % (k, v) for k, v in sorted(tally.items()))))
+
+        started = time.time()
+        nf = fcgi_pass(r, cases)
+        print("fastcgi: %d corpus requests through lighttpd in %.1f s"
+              % (nf, time.time() - started))
 
         # allow_from and tolerance need their own configurations
         d2 = os.path.join(d, "allow")
