@@ -72,11 +72,13 @@ usage(FILE *f)
 	const struct event_def *d;
 
 	fprintf(f, "usage: smshookctl sign [--event NAME] [--form] [-k KEY] "
-	    "[--token T] [--timestamp MS]\n"
-	    "  --event NAME    event type (default delivered):");
+	    "[--token T]\n"
+	    "                       [--timestamp MS]\n"
+	    "  --event NAME    event type (default delivered):\n"
+	    "                 ");
 	for (d = event_defs; d->code != 0; d++)
 		fprintf(f, " %s", d->slug);
-	fprintf(f, "\n"
+	fprintf(f, ",\n"
 	    "                  or the provider's name or code\n"
 	    "  --form          urlencoded form body instead of JSON\n"
 	    "  -k, --key KEY   sign with KEY (default: the config's first "
