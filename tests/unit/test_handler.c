@@ -1,0 +1,992 @@
+/*
+ * test_handler.c: handle() against the HTTP contract of SPEC section 3,
+ * through a fake request over a temporary config and spool; then the
+ * header block (response_head) and the spool line (record_line).
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "payload.h"
+#include "record.h"
+#include "response.h"
+#include "server.h"
+#include "spool.h"
+
+#define KEY	"test-app-key-0123456789"
+#define KEY2	"rotated-key-ABCDEFGHIJ"
+#define CLIENT	"203.0.113.9"
+
+struct fixture {
+	char		 tmp[64];
+	char		 spool[96];
+	char		 conf[96];
+	char		 logpath[96];
+	struct server	 s;
+	int		 up;
+	char		 log[8192];	/* stderr of the last call */
+	int		 seq;		/* for unique tokens */
+};
+
+/* The body a fake request hands out, in small pieces. */
+struct io {
+	const char	*data;
+	size_t		 len, off;
+};
+
+static ssize_t
+io_read(void *v, char *buf, size_t len)
+{
+	struct io *io = v;
+	size_t n = io->len - io->off;
+
+	if (n > len)
+		n = len;
+	if (n > 7)
+		n = 7;
+	memcpy(buf, io->data + io->off, n);
+	io->off += n;
+	return (ssize_t)n;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -1;
+	snprintf(f->tmp, sizeof(f->tmp), "/tmp/test_handler.XXXXXX");
+	if (mkdtemp(f->tmp) == NULL) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->spool, sizeof(f->spool), "%s/spool", f->tmp);
+	snprintf(f->conf, sizeof(f->conf), "%s/smshook.conf", f->tmp);
+	snprintf(f->logpath, sizeof(f->logpath), "%s/stderr", f->tmp);
+	umask(027);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	if (f->up)
+		server_free(&f->s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->tmp);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", f->tmp);
+	free(f);
+	return 0;
+}
+
+/* (Re)start the server on a config of spool_dir plus the given lines. */
+static void
+start(struct fixture *f, const char *lines)
+{
+	char err[512];
+	FILE *fp;
+
+	if (f->up)
+		server_free(&f->s);
+	f->up = 0;
+	fp = fopen(f->conf, "w");
+	assert_non_null(fp);
+	assert_int_equal(fchmod(fileno(fp), 0600), 0);
+	fprintf(fp, "# test\nspool_dir = %s\nfsync = no\n%s\n", f->spool,
+	    lines);
+	fclose(fp);
+	if (server_init(&f->s, f->conf, err, sizeof(err)) != 0)
+		fail_msg("server_init: %s", err);
+	f->up = 1;
+}
+
+/* hex(HMAC-SHA256(key, ts + token)), computed apart from verify.c. */
+static void
+sign(const char *key, const char *ts, const char *tok, char out[65])
+{
+	unsigned char mac[EVP_MAX_MD_SIZE], msg[512];
+	unsigned int n = 0, i;
+	size_t tl = strlen(ts), kl = strlen(tok);
+
+	assert_true(tl + kl < sizeof(msg));
+	memcpy(msg, ts, tl);
+	memcpy(msg + tl, tok, kl);
+	assert_non_null(HMAC(EVP_sha256(), key, (int)strlen(key), msg, tl + kl,
+	    mac, &n));
+	assert_int_equal(n, 32);
+	for (i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", mac[i]);
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A signed delivered event (compact JSON); token and timestamp out. */
+static void
+event(struct fixture *f, const char *key, long long ms, char *body,
+    size_t cap, char tok[64])
+{
+	char ts[32], sig[65];
+
+	snprintf(tok, 64, "tok%02d-%040d", f->seq++, 7);
+	snprintf(ts, sizeof(ts), "%lld", ms);
+	if (key != NULL)
+		sign(key, ts, tok, sig);
+	snprintf(body, cap, "{\"event\":\"Delivered\",\"eventType\":20,"
+	    "\"smsId\":\"1652117371408_19999_376_4631_qrwnpq$13888888888\","
+	    "\"msgCount\":1.50e3,\"userId\":12345678901234567890,"
+	    "\"timestamp\":%s,\"token\":\"%s\"%s%s%s}", ts, tok,
+	    key != NULL ? ",\"signature\":\"" : "", key != NULL ? sig : "",
+	    key != NULL ? "\"" : "");
+}
+
+/*
+ * Run one request; stderr goes to f->log meanwhile. cl is the
+ * CONTENT_LENGTH text, "auto" for the body's length.
+ */
+static int
+call(struct fixture *f, const char *method, const char *ct, const char *cl,
+    const char *body, const char *remote, struct response *rs)
+{
+	struct request rq;
+	struct io io = { body != NULL ? body : "", 0, 0 };
+	char len[32];
+	int saved, fd, st;
+	ssize_t n;
+
+	io.len = strlen(io.data);
+	memset(&rq, 0, sizeof(rq));
+	rq.method = method;
+	rq.content_type = ct;
+	if (cl != NULL && strcmp(cl, "auto") == 0) {
+		snprintf(len, sizeof(len), "%zu", io.len);
+		cl = len;
+	}
+	rq.content_length = cl;
+	rq.remote_addr = remote != NULL ? remote : CLIENT;
+	rq.read = io_read;
+	rq.io = &io;
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(f->logpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved != -1 && fd != -1);
+	dup2(fd, 2);
+	st = handle(&f->s, &rq, rs);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, f->log, sizeof(f->log) - 1, 0);
+	f->log[n > 0 ? n : 0] = '\0';
+	close(fd);
+	assert_int_equal(st, rs->status);
+	assert_non_null(rs->body);
+	assert_int_equal(strlen(rs->body), rs->body_len);
+	return st;
+}
+
+static int
+post(struct fixture *f, const char *body, struct response *rs)
+{
+	return call(f, "POST", "application/json", "auto", body, NULL, rs);
+}
+
+/* Concatenation of every day file in the spool (NULL if none). */
+static char *
+spool_text(const struct fixture *f, size_t *nlines)
+{
+	DIR *d;
+	struct dirent *e;
+	char path[512], *all = NULL, buf[4096];
+	size_t len = 0, k;
+	ssize_t n;
+	int fd;
+
+	*nlines = 0;
+	if ((d = opendir(f->spool)) == NULL)
+		return NULL;
+	while ((e = readdir(d)) != NULL) {
+		size_t nl = strlen(e->d_name);
+
+		if (nl < 6 || strcmp(e->d_name + nl - 6, ".jsonl") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", f->spool, e->d_name);
+		if ((fd = open(path, O_RDONLY)) == -1)
+			continue;
+		while ((n = read(fd, buf, sizeof(buf))) > 0) {
+			all = realloc(all, len + (size_t)n + 1);
+			assert_non_null(all);
+			memcpy(all + len, buf, (size_t)n);
+			len += (size_t)n;
+			all[len] = '\0';
+		}
+		close(fd);
+	}
+	closedir(d);
+	for (k = 0; k < len; k++)
+		if (all[k] == '\n')
+			(*nlines)++;
+	return all;
+}
+
+static size_t
+spool_count(const struct fixture *f)
+{
+	size_t n;
+
+	free(spool_text(f, &n));
+	return n;
+}
+
+/* Names in the spool dir other than . and .. */
+static int
+spool_entries(const struct fixture *f)
+{
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	if ((d = opendir(f->spool)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+assert_body(const struct response *rs, int status, const char *body)
+{
+	if (rs->status != status || strcmp(rs->body, body) != 0)
+		fail_msg("got %d %s, wanted %d %s", rs->status, rs->body,
+		    status, body);
+}
+
+/* The error text of a JSON {"error":...} answer must contain want. */
+static void
+assert_error(const struct response *rs, int status, const char *want)
+{
+	cJSON *o, *e;
+
+	if (rs->status != status)
+		fail_msg("got %d %s, wanted %d", rs->status, rs->body, status);
+	o = cJSON_Parse(rs->body);
+	assert_non_null(o);
+	e = cJSON_GetObjectItemCaseSensitive(o, "error");
+	assert_true(cJSON_IsString(e));
+	if (want != NULL && strstr(e->valuestring, want) == NULL)
+		fail_msg("error \"%s\", wanted \"%s\"", e->valuestring, want);
+	assert_int_equal(cJSON_GetArraySize(o), 1);
+	cJSON_Delete(o);
+}
+
+static void
+test_get_head(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+
+	start(f, "app_key = " KEY);
+	assert_int_equal(call(f, "GET", NULL, NULL, NULL, NULL, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"ok\"}");
+	assert_null(rs.header);
+	assert_int_equal(call(f, "HEAD", NULL, NULL, NULL, NULL, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"ok\"}");
+	/* a GET with a body (and any type) is still just a check */
+	assert_int_equal(call(f, "GET", "text/xml", "auto", "<x/>", NULL,
+	    &rs), 200);
+	assert_int_equal(spool_entries(f), 0);
+}
+
+static void
+test_empty_post(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+
+	start(f, "app_key = " KEY);
+	assert_int_equal(call(f, "POST", NULL, "0", "", NULL, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"ok\"}");
+	assert_int_equal(call(f, "POST", NULL, NULL, "", NULL, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"ok\"}");
+	assert_int_equal(call(f, "POST", "application/json", "auto", " \r\n",
+	    NULL, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"ok\"}");
+	assert_int_equal(post(f, "{}", &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"ok\"}");
+	assert_int_equal(call(f, "POST", "application/x-www-form-urlencoded",
+	    "auto", "&", NULL, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"ok\"}");
+	assert_int_equal(spool_entries(f), 0);
+}
+
+/* The payload member of a spool line, as raw text. */
+static void
+check_line(const char *line, const char *payload, const char *encoding,
+    int verified)
+{
+	char want[4096];
+	cJSON *o, *it;
+
+	o = cJSON_Parse(line);
+	if (o == NULL)
+		fail_msg("spool line is not JSON: %s", line);
+	it = cJSON_GetObjectItemCaseSensitive(o, "v");
+	assert_true(cJSON_IsNumber(it) && it->valueint == 1);
+	it = cJSON_GetObjectItemCaseSensitive(o, "remote_addr");
+	assert_true(cJSON_IsString(it));
+	assert_string_equal(it->valuestring, CLIENT);
+	it = cJSON_GetObjectItemCaseSensitive(o, "encoding");
+	assert_true(cJSON_IsString(it));
+	assert_string_equal(it->valuestring, encoding);
+	it = cJSON_GetObjectItemCaseSensitive(o, "verified");
+	assert_true(verified ? cJSON_IsTrue(it) : cJSON_IsFalse(it));
+	it = cJSON_GetObjectItemCaseSensitive(o, "received_at");
+	assert_true(cJSON_IsString(it));
+	assert_int_equal(strlen(it->valuestring), 24);
+	assert_true(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(o,
+	    "payload")));
+	cJSON_Delete(o);
+	/* verbatim: the same text, number spellings included */
+	snprintf(want, sizeof(want), ",\"payload\":%s}\n", payload);
+	assert_true(strlen(line) > strlen(want));
+	assert_string_equal(line + strlen(line) - strlen(want), want);
+}
+
+static void
+test_valid_and_duplicate(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char body[1024], tok[64], *text;
+	size_t n;
+
+	start(f, "app_key = " KEY);
+	event(f, KEY, now_ms(), body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"success\"}");
+	text = spool_text(f, &n);
+	assert_int_equal(n, 1);
+	check_line(text, body, "json", 1);
+	free(text);
+
+	/* the same event again (a retry, or a replay) */
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"duplicate\"}");
+	assert_int_equal(spool_count(f), 1);
+	/* also after a restart: the memory is on disk */
+	start(f, "app_key = " KEY);
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"duplicate\"}");
+	assert_int_equal(spool_count(f), 1);
+
+	/* pretty-printed JSON: stored compact, values untouched */
+	event(f, KEY, now_ms(), body, sizeof(body), tok);
+	{
+		char pretty[1200], *p = pretty;
+		const char *q;
+
+		for (q = body; *q != '\0'; q++) {
+			*p++ = *q;
+			if (*q == ',' || *q == '{')
+				*p++ = '\n', *p++ = ' ';
+		}
+		*p = '\0';
+		assert_int_equal(post(f, pretty, &rs), 200);
+		assert_body(&rs, 200, "{\"status\":\"success\"}");
+	}
+	text = spool_text(f, &n);
+	assert_int_equal(n, 2);
+	check_line(strchr(text, '\n') + 1, body, "json", 1);
+	free(text);
+}
+
+static void
+test_form(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char body[1024], ts[32], sig[65], want[1024], *text;
+	size_t n;
+
+	start(f, "app_key = " KEY);
+	snprintf(ts, sizeof(ts), "%lld", now_ms());
+	sign(KEY, ts, "formtoken", sig);
+	snprintf(body, sizeof(body), "event=Requested&eventType=1"
+	    "&smsIds=%%5B%%22a%%22%%2C%%22b%%22%%5D&timestamp=%s"
+	    "&token=formtoken&signature=%s", ts, sig);
+	assert_int_equal(call(f, "POST",
+	    "application/x-www-form-urlencoded; charset=UTF-8", "auto", body,
+	    NULL, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"success\"}");
+	snprintf(want, sizeof(want), "{\"event\":\"Requested\","
+	    "\"eventType\":\"1\",\"smsIds\":\"[\\\"a\\\",\\\"b\\\"]\","
+	    "\"timestamp\":\"%s\",\"token\":\"formtoken\","
+	    "\"signature\":\"%s\"}", ts, sig);
+	text = spool_text(f, &n);
+	assert_int_equal(n, 1);
+	check_line(text, want, "form", 1);
+	free(text);
+	/* without a content type, sniffed as a form */
+	assert_int_equal(call(f, "POST", NULL, "auto", body, NULL, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"duplicate\"}");
+}
+
+static void
+test_bad_requests(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char body[1024], tok[64], ts[32];
+
+	start(f, "app_key = " KEY);
+	assert_int_equal(post(f, "{\"token\":", &rs), 400);
+	assert_error(&rs, 400, NULL);
+	assert_int_equal(post(f, "[1,2]", &rs), 400);
+	assert_int_equal(post(f, "{\"token\":\"t\",\"timestamp\":\"1\","
+	    "\"signature\":\"x\"}", &rs), 400);
+	assert_error(&rs, 400, "timestamp");
+	assert_int_equal(post(f, "{\"token\":\"t\",\"timestamp\":1,"
+	    "\"smsIds\":{}}", &rs), 400);
+	assert_error(&rs, 400, "(smsIds)");
+	assert_int_equal(post(f, "{\"token\":\"t\",\"timestamp\":1,"
+	    "\"a\":\"\xff\"}", &rs), 400);
+	assert_int_equal(post(f, "{\"timestamp\":1,\"signature\":\"x\"}", &rs),
+	    400);
+	assert_error(&rs, 400, "missing token");
+	/* missing signature */
+	event(f, NULL, now_ms(), body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 400);
+	assert_error(&rs, 400, "missing signature");
+	/* rejections are logged with the reason and the client */
+	assert_non_null(strstr(f->log, "missing signature"));
+	assert_non_null(strstr(f->log, CLIENT));
+	/* a NUL byte in the body */
+	{
+		static const char nul[] = "{\"token\":\"t\",\"timestamp\":1,"
+		    "\"a\":\"x\0\"}";
+		struct request rq;
+		struct io io = { nul, sizeof(nul) - 1, 0 };
+		char len[16];
+
+		snprintf(len, sizeof(len), "%zu", sizeof(nul) - 1);
+		memset(&rq, 0, sizeof(rq));
+		rq.method = "POST";
+		rq.content_type = "application/json";
+		rq.content_length = len;
+		rq.remote_addr = CLIENT;
+		rq.read = io_read;
+		rq.io = &io;
+		assert_int_equal(handle(&f->s, &rq, &rs), 400);
+	}
+	/* bad Content-Length */
+	assert_int_equal(call(f, "POST", "application/json", "12x", "{}", NULL,
+	    &rs), 400);
+	/* short body */
+	event(f, KEY, now_ms(), body, sizeof(body), tok);
+	snprintf(ts, sizeof(ts), "%zu", strlen(body) + 10);
+	assert_int_equal(call(f, "POST", "application/json", ts, body, NULL,
+	    &rs), 400);
+	assert_error(&rs, 400, "shorter");
+	/* XML */
+	assert_int_equal(call(f, "POST", "text/xml", "auto", "<e/>", NULL,
+	    &rs), 415);
+	assert_error(&rs, 415, NULL);
+	assert_int_equal(call(f, "POST", "multipart/form-data; boundary=x",
+	    "auto", body, NULL, &rs), 415);
+	assert_int_equal(spool_count(f), 0);
+}
+
+static void
+test_bad_signature(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char body[1024], tok[64], ts[32], good[65], *p;
+	long long ms = now_ms();
+
+	start(f, "app_key = " KEY);
+	event(f, "some-other-key", ms, body, sizeof(body), tok);
+	snprintf(ts, sizeof(ts), "%lld", ms);
+	sign(KEY, ts, tok, good);
+	assert_int_equal(post(f, body, &rs), 401);
+	assert_body(&rs, 401, "{\"error\":\"Invalid signature\"}");
+	assert_null(strstr(rs.body, good));
+	assert_null(strstr(f->log, good));
+	assert_null(strstr(f->log, KEY));
+	/* upper case hex of the right one is fine */
+	event(f, KEY, ms, body, sizeof(body), tok);
+	p = strstr(body, "\"signature\":\"") + 13;
+	for (; *p != '"'; p++)
+		if (*p >= 'a' && *p <= 'f')
+			*p = (char)(*p - 'a' + 'A');
+	assert_int_equal(post(f, body, &rs), 200);
+	/* truncated and non-hex signatures */
+	event(f, KEY, ms, body, sizeof(body), tok);
+	p = strstr(body, "\"signature\":\"") + 13;
+	memmove(p + 10, p + 11, strlen(p + 11) + 1);
+	assert_int_equal(post(f, body, &rs), 401);
+	event(f, KEY, ms, body, sizeof(body), tok);
+	p = strstr(body, "\"signature\":\"") + 13;
+	p[3] = 'g';
+	assert_int_equal(post(f, body, &rs), 401);
+	/* the signature covers the timestamp text */
+	event(f, KEY, ms, body, sizeof(body), tok);
+	snprintf(ts, sizeof(ts), "%lld", ms);
+	p = strstr(body, ts) + strlen(ts) - 1;
+	*p = *p == '9' ? '0' : (char)(*p + 1);
+	assert_int_equal(post(f, body, &rs), 401);
+	assert_int_equal(spool_count(f), 1);
+}
+
+static void
+test_allow_from(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char body[1024], tok[64];
+
+	start(f, "app_key = " KEY "\nallow_from = 10.0.0.0/8, 2001:db8::/32");
+	event(f, KEY, now_ms(), body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 403);
+	assert_error(&rs, 403, NULL);
+	assert_int_equal(call(f, "GET", NULL, NULL, NULL, NULL, &rs), 403);
+	assert_int_equal(call(f, "POST", NULL, "auto", body, "10.1.2.3", &rs),
+	    200);
+	assert_body(&rs, 200, "{\"status\":\"success\"}");
+	assert_int_equal(call(f, "GET", NULL, NULL, NULL, "2001:db8::7", &rs),
+	    200);
+	assert_int_equal(call(f, "GET", NULL, NULL, NULL, "garbage", &rs),
+	    403);
+	assert_int_equal(spool_count(f), 1);
+
+	/* behind a trusted proxy, the forwarded client is the one checked */
+	start(f, "app_key = " KEY "\nallow_from = 198.51.100.0/24\n"
+	    "trusted_proxies = 127.0.0.1");
+	event(f, KEY, now_ms(), body, sizeof(body), tok);
+	{
+		struct request rq;
+		struct io io = { body, strlen(body), 0 };
+		char len[16];
+
+		snprintf(len, sizeof(len), "%zu", strlen(body));
+		memset(&rq, 0, sizeof(rq));
+		rq.method = "POST";
+		rq.content_length = len;
+		rq.remote_addr = "127.0.0.1";
+		rq.forwarded_for = "203.0.113.50, 198.51.100.7";
+		rq.read = io_read;
+		rq.io = &io;
+		assert_int_equal(handle(&f->s, &rq, &rs), 200);
+		assert_body(&rs, 200, "{\"status\":\"success\"}");
+		rq.forwarded_for = "198.51.100.7, 203.0.113.50";
+		assert_int_equal(handle(&f->s, &rq, &rs), 403);
+	}
+}
+
+static void
+test_tolerance(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char body[1024], tok[64];
+
+	start(f, "app_key = " KEY "\ntimestamp_tolerance = 5m");
+	event(f, KEY, now_ms() - 3600 * 1000LL, body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 403);
+	assert_error(&rs, 403, "timestamp");
+	event(f, KEY, now_ms() + 3600 * 1000LL, body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 403);
+	event(f, KEY, now_ms() - 60 * 1000LL, body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_int_equal(spool_count(f), 1);
+	/* off by default: a 40-hour-late retry is stored */
+	start(f, "app_key = " KEY);
+	event(f, KEY, now_ms() - 40 * 3600 * 1000LL, body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_int_equal(spool_count(f), 2);
+}
+
+static void
+test_methods(void **state)
+{
+	static const char *const others[] = { "PUT", "DELETE", "PATCH",
+	    "OPTIONS", "get", "" };
+	struct fixture *f = *state;
+	struct response rs;
+	size_t i;
+
+	start(f, "app_key = " KEY);
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		assert_int_equal(call(f, others[i], NULL, NULL, NULL, NULL,
+		    &rs), 405);
+		assert_error(&rs, 405, NULL);
+		assert_non_null(rs.header);
+		assert_string_equal(rs.header, "Allow: GET, HEAD, POST");
+	}
+	assert_int_equal(call(f, NULL, NULL, NULL, NULL, NULL, &rs), 405);
+}
+
+static void
+test_too_large(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char body[4096], tok[64];
+	size_t n;
+
+	start(f, "app_key = " KEY "\nmax_body = 1k");
+	event(f, KEY, now_ms(), body, sizeof(body), tok);
+	n = strlen(body);
+	/* pad with an unknown field to 1025 bytes */
+	body[n - 1] = '\0';
+	strcat(body, ",\"pad\":\"");
+	n = strlen(body);
+	memset(body + n, 'p', 1025 - n - 2);
+	memcpy(body + 1025 - 2, "\"}", 3);
+	assert_int_equal(strlen(body), 1025);
+	assert_int_equal(post(f, body, &rs), 413);
+	assert_error(&rs, 413, NULL);
+	/* unknown length: read to the end, stopped past max_body */
+	assert_int_equal(call(f, "POST", "application/json", NULL, body, NULL,
+	    &rs), 413);
+	/* a huge CONTENT_LENGTH is refused before reading */
+	assert_int_equal(call(f, "POST", "application/json",
+	    "99999999999999999999999999", body, NULL, &rs), 413);
+	/* exactly max_body is fine */
+	memcpy(body + 1024 - 2, "\"}", 3);
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_int_equal(call(f, "POST", "application/json", NULL, body, NULL,
+	    &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"duplicate\"}");
+	assert_int_equal(spool_count(f), 1);
+}
+
+/* Make today's (and, near midnight, tomorrow's) day file unwritable. */
+static void
+block_days(const struct fixture *f, int block)
+{
+	char day[SPOOL_DAY_LEN + 1], path[256];
+	time_t t = time(NULL);
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		spool_day(t + k * 120, day);
+		snprintf(path, sizeof(path), "%s/%s.jsonl", f->spool, day);
+		if (block)
+			assert_true(mkdir(path, 0700) == 0 ||
+			    (k == 1 && access(path, F_OK) == 0));
+		else
+			rmdir(path);
+	}
+}
+
+static void
+test_spool_unwritable(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char body[1024], tok[64], *text;
+	size_t n;
+
+	start(f, "app_key = " KEY);
+	block_days(f, 1);
+	event(f, KEY, now_ms(), body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 503);
+	assert_error(&rs, 503, NULL);
+	assert_non_null(rs.header);
+	assert_string_equal(rs.header, "Retry-After: 120");
+	/* the reason is logged, for the operator */
+	assert_non_null(strstr(f->log, "503"));
+	assert_non_null(strstr(f->log, ".jsonl"));
+	/* the provider retries: again 503, not "duplicate" */
+	assert_int_equal(post(f, body, &rs), 503);
+	block_days(f, 0);
+	/* fixed: the same event is accepted and stored once */
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"success\"}");
+	text = spool_text(f, &n);
+	assert_int_equal(n, 1);
+	check_line(text, body, "json", 1);
+	free(text);
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"duplicate\"}");
+}
+
+static void
+test_spool_dir_missing(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char body[1024], tok[64], cmd[256];
+	FILE *fp;
+
+	start(f, "app_key = " KEY);
+	/* the spool dir is a file: nothing can be stored there */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->spool);
+	assert_int_equal(system(cmd), 0);
+	fp = fopen(f->spool, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	event(f, KEY, now_ms(), body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 503);
+	assert_string_equal(rs.header, "Retry-After: 120");
+	unlink(f->spool);
+	/* gone altogether: created again (mode 0750) on the next POST */
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"success\"}");
+	assert_int_equal(spool_count(f), 1);
+}
+
+static void
+test_no_signature_required(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char body[1024], tok[64], *text, *line;
+	size_t n;
+
+	start(f, "require_signature = no");
+	event(f, NULL, now_ms(), body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"success\"}");
+	text = spool_text(f, &n);
+	assert_int_equal(n, 1);
+	check_line(text, body, "json", 0);
+	free(text);
+
+	/* with a key: good signatures verify, bad ones are kept unverified */
+	start(f, "require_signature = no\napp_key = " KEY);
+	event(f, KEY, now_ms(), body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 200);
+	event(f, "wrong", now_ms(), body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 200);
+	text = spool_text(f, &n);
+	assert_int_equal(n, 3);
+	line = strchr(text, '\n') + 1;
+	assert_non_null(strstr(line, "\"verified\":true"));
+	line = strchr(line, '\n') + 1;
+	assert_non_null(strstr(line, "\"verified\":false"));
+	free(text);
+}
+
+static void
+test_key_rotation(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char body[1024], tok[64], keyfile[128];
+	FILE *fp;
+
+	snprintf(keyfile, sizeof(keyfile), "%s/key3", f->tmp);
+	fp = fopen(keyfile, "w");
+	assert_non_null(fp);
+	fchmod(fileno(fp), 0600);
+	fputs("file-key-xyz\n", fp);
+	fclose(fp);
+	start(f, "app_key = " KEY "\napp_key = " KEY2 "\napp_key_file = key3");
+	event(f, KEY, now_ms(), body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 200);
+	event(f, KEY2, now_ms(), body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 200);
+	event(f, "file-key-xyz", now_ms(), body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 200);
+	event(f, "retired-key", now_ms(), body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 401);
+	assert_int_equal(spool_count(f), 3);
+	/* the old key dropped */
+	start(f, "app_key = " KEY2);
+	event(f, KEY, now_ms(), body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 401);
+	event(f, KEY2, now_ms(), body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 200);
+}
+
+static void
+test_response_head(void **state)
+{
+	struct response rs;
+	char out[512];
+	int n;
+
+	(void)state;
+	memset(&rs, 0, sizeof(rs));
+	response_status(&rs, ANSWER_SUCCESS);
+	n = response_head(&rs, out, sizeof(out));
+	assert_string_equal(out, "Status: 200 OK\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: 20\r\n"
+	    "Cache-Control: no-store\r\n\r\n");
+	assert_int_equal(n, (int)strlen(out));
+
+	memset(&rs, 0, sizeof(rs));
+	response_error(&rs, 405, "method not allowed", NULL);
+	rs.header = "Allow: GET, HEAD, POST";
+	n = response_head(&rs, out, sizeof(out));
+	assert_string_equal(out, "Status: 405 Method Not Allowed\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: 30\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "Allow: GET, HEAD, POST\r\n\r\n");
+	assert_string_equal(rs.body, "{\"error\":\"method not allowed\"}");
+	assert_int_equal(rs.body_len, 30);
+	(void)n;
+
+	memset(&rs, 0, sizeof(rs));
+	response_error(&rs, 503, "spool unavailable", NULL);
+	rs.header = "Retry-After: 120";
+	assert_true(response_head(&rs, out, sizeof(out)) > 0);
+	assert_non_null(strstr(out, "Status: 503 Service Unavailable\r\n"));
+	assert_non_null(strstr(out, "\r\nRetry-After: 120\r\n\r\n"));
+
+	/* error texts are escaped JSON, with the field named */
+	memset(&rs, 0, sizeof(rs));
+	response_error(&rs, 400, "bad \"thing\"\n", "smsIds");
+	assert_string_equal(rs.body,
+	    "{\"error\":\"bad \\\"thing\\\"\\n (smsIds)\"}");
+	for (n = 0; n < 6; n++) {
+		static const int codes[] = { 400, 401, 403, 413, 415, 500 };
+		static const char *const names[] = { "400 Bad Request",
+		    "401 Unauthorized", "403 Forbidden",
+		    "413 Payload Too Large", "415 Unsupported Media Type",
+		    "500 Internal Server Error" };
+		char want[64];
+
+		response_error(&rs, codes[n], "x", NULL);
+		rs.header = NULL;
+		assert_true(response_head(&rs, out, sizeof(out)) > 0);
+		snprintf(want, sizeof(want), "Status: %s\r\n", names[n]);
+		assert_int_equal(strncmp(out, want, strlen(want)), 0);
+	}
+	/* too small a buffer: -1, never a cut header */
+	response_status(&rs, ANSWER_OK);
+	assert_int_equal(response_head(&rs, out, 20), -1);
+}
+
+static void
+test_record_line(void **state)
+{
+	struct event ev;
+	struct timespec now;
+	char *buf = NULL, *payload;
+	size_t cap = 0, len;
+	cJSON *o, *it;
+	const char *p = "{\"eventType\":2,\"n\":1.50e3,\"big\":12345678901234567890,"
+	    "\"s\":\"\\u00e9\\/x\",\"a\":[]}";
+
+	(void)state;
+	memset(&ev, 0, sizeof(ev));
+	payload = strdup(p);
+	assert_non_null(payload);
+	ev.payload = payload;
+	ev.payload_len = strlen(p);
+	ev.encoding = PAYLOAD_JSON;
+	now.tv_sec = 1795710582;		/* 2026-11-26T16:29:42Z */
+	now.tv_nsec = 123999999;
+	len = record_line(&ev, &now, "203.0.113.9", 1, &buf, &cap);
+	assert_true(len > 0);
+	assert_int_equal(strlen(buf), len);
+	assert_true(cap > len);
+	assert_string_equal(buf, "{\"v\":1,\"received_at\":"
+	    "\"2026-11-26T16:29:42.123Z\",\"remote_addr\":\"203.0.113.9\","
+	    "\"encoding\":\"json\",\"verified\":true,\"payload\":" "{\"eventType\":2,\"n\":1.50e3,\"big\":12345678901234567890,"
+	    "\"s\":\"\\u00e9\\/x\",\"a\":[]}}\n");
+	buf[len - 1] = '\0';
+	o = cJSON_Parse(buf);
+	assert_non_null(o);
+	it = cJSON_GetObjectItemCaseSensitive(o, "received_at");
+	assert_string_equal(it->valuestring, "2026-11-26T16:29:42.123Z");
+	cJSON_Delete(o);
+
+	/* form, unverified, a reused buffer, midnight and .000 */
+	ev.encoding = PAYLOAD_FORM;
+	now.tv_sec = 1795737600;		/* 2026-11-27T00:00:00Z */
+	now.tv_nsec = 0;
+	len = record_line(&ev, &now, "2001:db8::1", 0, &buf, &cap);
+	assert_true(len > 0);
+	assert_non_null(strstr(buf, "\"received_at\":"
+	    "\"2026-11-27T00:00:00.000Z\""));
+	assert_non_null(strstr(buf, "\"encoding\":\"form\",\"verified\":false"));
+	assert_non_null(strstr(buf, "\"remote_addr\":\"2001:db8::1\""));
+	now.tv_nsec = 999999999;
+	len = record_line(&ev, &now, "x", 0, &buf, &cap);
+	assert_non_null(strstr(buf, "T00:00:00.999Z\""));
+
+	/* a large payload grows the buffer; the address is escaped */
+	free(payload);
+	payload = malloc(100000);
+	assert_non_null(payload);
+	memset(payload, 'q', 100000 - 1);
+	memcpy(payload, "{\"q\":\"", 6);
+	memcpy(payload + 100000 - 3, "\"}", 3);
+	ev.payload = payload;
+	ev.payload_len = strlen(payload);
+	len = record_line(&ev, &now, "a\"b\\c", 1, &buf, &cap);
+	assert_true(len > 100000);
+	assert_true(cap > len);
+	assert_int_equal(buf[len - 1], '\n');
+	buf[len - 1] = '\0';
+	o = cJSON_Parse(buf);
+	assert_non_null(o);
+	it = cJSON_GetObjectItemCaseSensitive(o, "remote_addr");
+	assert_string_equal(it->valuestring, "a\"b\\c");
+	it = cJSON_GetObjectItemCaseSensitive(o, "payload");
+	assert_int_equal(strlen(cJSON_GetObjectItemCaseSensitive(it,
+	    "q")->valuestring), 100000 - 9);
+	cJSON_Delete(o);
+	free(payload);
+	free(buf);
+}
+
+int
+main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_get_head),
+		T(test_empty_post),
+		T(test_valid_and_duplicate),
+		T(test_form),
+		T(test_bad_requests),
+		T(test_bad_signature),
+		T(test_allow_from),
+		T(test_tolerance),
+		T(test_methods),
+		T(test_too_large),
+		T(test_spool_unwritable),
+		T(test_spool_dir_missing),
+		T(test_no_signature_required),
+		T(test_key_rotation),
+		cmocka_unit_test(test_response_head),
+		cmocka_unit_test(test_record_line),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
