@@ -1,0 +1,740 @@
+#!/usr/bin/env python3
+"""smshook benchmarks (issue 6): run by "make bench", see BENCHMARKS.md.
+
+Every figure that has a target is a ratio to a reference measured in the
+same run, in interleaved rounds (A B C A B C A B C), and the median of the
+per-round ratios is reported: the machine is shared and noisy.
+
+    run.py [--build DIR] [--out DIR] [--only SECTIONS] [--rounds N]
+           [--duration S] [--mem-requests N] [--import-lines N]
+
+SECTIONS (comma-separated): sweep, headline, latency, fsync, cgi, memory,
+replay (part of headline), import. Default: all of them.
+"""
+import argparse
+import json
+import os
+import platform
+import pwd
+import re
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+import smshooktest as t  # noqa: E402
+
+WORKER = "www-data"
+KEY = t.KEY
+CONC = [1, 2, 4, 8, 16, 32]
+RESULT_RE = re.compile(r"RESULT (.*)")
+
+ARGS = None
+WORK = None
+BUILD = None
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True,
+                          **kw).stdout
+
+
+# ---------------------------------------------------------------- setup
+
+def as_worker():
+    """subprocess kwargs to run as the worker user when we are root."""
+    if os.getuid() != 0:
+        return {}
+    return {"user": WORKER, "group": WORKER}
+
+
+def chown_worker(*paths):
+    if os.getuid() != 0:
+        return
+    pw = pwd.getpwnam(WORKER)
+    for p in paths:
+        os.chown(p, pw.pw_uid, pw.pw_gid)
+
+
+def fresh_dir(name):
+    d = os.path.join(WORK, name)
+    if os.path.exists(d):
+        shutil.rmtree(d)
+    os.mkdir(d, 0o750)
+    chown_worker(d)
+    return d
+
+
+def machine():
+    def first(path, key):
+        with open(path) as f:
+            for line in f:
+                if line.startswith(key):
+                    return line.split(":", 1)[1].strip()
+        return "?"
+    df = sh(["df", "-T", WORK]).splitlines()[-1].split()
+    mnt = sh(["findmnt", "-n", "-o", "SOURCE,FSTYPE,OPTIONS", "-T", WORK])
+    versions = {}
+    for name, cmd in (("lighttpd", ["lighttpd", "-v"]),
+                      ("wrk", ["wrk", "-v"]),
+                      ("php-cgi", ["php-cgi", "-v"]),
+                      ("node", ["node", "--version"]),
+                      ("sqlite3", ["python3", "-c",
+                                   "import sqlite3;print(sqlite3.sqlite_version)"]),
+                      ("psql", ["psql", "--version"])):
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        versions[name] = ((p.stdout or p.stderr).splitlines() or ["?"])[0]
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": first("/proc/cpuinfo", "model name"),
+        "kernel": platform.release(),
+        "memory": first("/proc/meminfo", "MemTotal"),
+        "spool_fs": "%s %s (%s)" % (df[0], df[1], mnt.strip()),
+        "spool_dir_parent": WORK,
+        "loadavg_start": open("/proc/loadavg").read().strip(),
+        "versions": versions,
+    }
+
+
+def gen_bodies(n, name):
+    path = os.path.join(WORK, name)
+    subprocess.run([sys.executable, os.path.join(HERE, "gen_bodies.py"),
+                    str(n), path], check=True)
+    return path
+
+
+def smshook_conf(d, fsync="no", replay=None, extra=""):
+    lines = ["app_key = %s" % KEY, "spool_dir = %s" % os.path.join(d, "spool"),
+             "fsync = %s" % fsync, "log_level = warn"]
+    if replay is not None:
+        lines.append("replay_window = %d" % replay)
+    if extra:
+        lines.append(extra)
+    path = os.path.join(d, "smshook.conf")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.chmod(path, 0o640)
+    chown_worker(path)
+    return path
+
+
+# ---------------------------------------------------------------- servers
+
+class Lighttpd:
+    """lighttpd on 127.0.0.1:free port, from a temp dir, with one FastCGI
+    application spawned by lighttpd itself (bin-path), max-procs procs."""
+
+    def __init__(self, app, procs=2, fsync="no", replay=None):
+        self.app = app
+        self.dir = fresh_dir("srv-" + app)
+        self.spool = os.path.join(self.dir, "spool")
+        os.mkdir(self.spool, 0o750)
+        chown_worker(self.spool)
+        docroot = os.path.join(self.dir, "htdocs")
+        os.mkdir(docroot, 0o755)
+        self.port = t.free_port()
+        env = {}
+        if app == "smshook":
+            binpath = os.path.join(self.dir, "smshook")
+            shutil.copy2(os.path.join(BUILD, "smshook"), binpath)
+            env["SMSHOOK_CONFIG"] = smshook_conf(self.dir, fsync, replay)
+            path = "/smshook"
+        elif app == "hello":
+            binpath = os.path.join(self.dir, "hello_fcgi")
+            shutil.copy2(os.path.join(BUILD, "bench", "hello_fcgi"), binpath)
+            path = "/hello"
+        elif app == "php":
+            binpath = shutil.which("php-cgi")
+            shutil.copy2(os.path.join(HERE, "receiver.php"),
+                         os.path.join(docroot, "hook.php"))
+            env = {"PHP_FCGI_CHILDREN": "0",
+                   "PHP_FCGI_MAX_REQUESTS": "100000",
+                   "SMSHOOK_KEY": KEY, "SMSHOOK_SPOOL": self.spool}
+            path = "/hook.php"
+        else:
+            raise ValueError(app)
+        self.url = "http://127.0.0.1:%d%s" % (self.port, path)
+        user = WORKER if os.getuid() == 0 else pwd.getpwuid(os.getuid()).pw_name
+        envtext = ", ".join('"%s" => "%s"' % kv for kv in env.items())
+        self.conf = os.path.join(self.dir, "lighttpd.conf")
+        with open(self.conf, "w") as f:
+            f.write("""server.modules = ( "mod_fastcgi" )
+server.document-root = "%(docroot)s"
+server.bind = "127.0.0.1"
+server.port = %(port)d
+server.username = "%(user)s"
+server.groupname = "%(user)s"
+server.errorlog = "%(dir)s/error.log"
+server.max-request-size = 1100
+server.max-keep-alive-requests = 100000
+fastcgi.server = ( "%(path)s" => ((
+	"bin-path" => "%(bin)s",
+	"bin-environment" => ( %(env)s ),
+	"socket" => "%(dir)s/fcgi.sock",
+	"check-local" => "%(local)s",
+	"min-procs" => %(procs)d,
+	"max-procs" => %(procs)d,
+	"connect-timeout" => 2,
+	"read-timeout" => 3,
+)) )
+""" % {"docroot": docroot, "port": self.port, "user": user,
+       "dir": self.dir, "path": path, "bin": binpath, "env": envtext,
+       "procs": procs, "local": "enable" if app == "php" else "disable"})
+        chown_worker(self.dir)
+        self.proc = None
+
+    def start(self):
+        with open(os.path.join(self.dir, "stderr.log"), "ab") as err:
+            self.proc = subprocess.Popen(["lighttpd", "-D", "-f", self.conf],
+                                         stdout=subprocess.DEVNULL,
+                                         stderr=err)
+        t.wait_port(self.port)
+        st, _, body = t.http(self.url, method="GET")
+        if st != 200:
+            raise RuntimeError("%s: GET answered %d %r" % (self.app, st, body))
+        return self
+
+    def workers(self):
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
+                             capture_output=True, text=True)
+        return [int(p) for p in out.stdout.split()]
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def log(self):
+        text = ""
+        for n in ("error.log", "stderr.log"):
+            p = os.path.join(self.dir, n)
+            if os.path.exists(p):
+                text += open(p, errors="replace").read()
+        return text
+
+
+class Node:
+    """receiver.js run directly (no lighttpd), cluster of procs workers."""
+
+    def __init__(self, procs=2):
+        self.app = "node"
+        self.procs = procs
+        self.dir = fresh_dir("srv-node")
+        self.spool = os.path.join(self.dir, "spool")
+        os.mkdir(self.spool, 0o750)
+        chown_worker(self.spool)
+        self.port = t.free_port()
+        self.url = "http://127.0.0.1:%d/hook" % self.port
+        self.proc = None
+
+    def start(self):
+        env = dict(os.environ, SMSHOOK_KEY=KEY, SMSHOOK_SPOOL=self.spool)
+        with open(os.path.join(self.dir, "stderr.log"), "ab") as err:
+            self.proc = subprocess.Popen(
+                ["node", os.path.join(HERE, "receiver.js"), str(self.port),
+                 str(self.procs)], env=env, stdout=subprocess.DEVNULL,
+                stderr=err, **as_worker())
+        t.wait_port(self.port)
+        return self
+
+    def workers(self):
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
+                             capture_output=True, text=True)
+        return [int(p) for p in out.stdout.split()]
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def log(self):
+        p = os.path.join(self.dir, "stderr.log")
+        return open(p, errors="replace").read() if os.path.exists(p) else ""
+
+
+RECEIVERS = {
+    "hello": lambda: Lighttpd("hello"),
+    "smshook": lambda: Lighttpd("smshook", fsync="no"),
+    "smshook-fsync": lambda: Lighttpd("smshook", fsync="yes"),
+    "smshook-noreplay": lambda: Lighttpd("smshook", fsync="no", replay=0),
+    "php": lambda: Lighttpd("php"),
+    "node": lambda: Node(),
+}
+
+
+def spool_count(spool):
+    n = 0
+    for name in os.listdir(spool):
+        if name.endswith(".jsonl"):
+            with open(os.path.join(spool, name), "rb") as f:
+                n += f.read().count(b"\n")
+    return n
+
+
+# ---------------------------------------------------------------- wrk
+
+def wrk(url, conns, secs, bodies, delay=0, threads=None, timeout=3):
+    threads = threads or min(ARGS.wrk_threads, conns)
+    cmd = ["wrk", "-t", str(threads), "-c", str(conns), "-d", "%ds" % secs,
+           "--timeout", "%ds" % timeout, "-s", os.path.join(HERE, "post.lua"),
+           url, "--", bodies, str(threads), str(delay)]
+    out = sh(cmd)
+    m = RESULT_RE.search(out)
+    if not m:
+        raise RuntimeError("no RESULT from wrk:\n" + out)
+    r = {}
+    for kv in m.group(1).split():
+        k, v = kv.split("=")
+        r[k] = float(v) if "." in v else int(v)
+    r["errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
+    r["cmd"] = " ".join(cmd)
+    return r
+
+
+def measure(name, conns, secs, delay=0):
+    """Start a fresh receiver (fresh spool: every token new), warm it up
+    with 1 s of other bodies, measure, check the spool, stop it."""
+    srv = RECEIVERS[name]().start()
+    try:
+        wrk(srv.url, min(conns, 8), 1, WARM)
+        before = spool_count(srv.spool)
+        r = wrk(srv.url, conns, secs, BODIES, delay=delay)
+        stored = spool_count(srv.spool) - before
+    finally:
+        srv.stop()
+    r["stored"] = stored
+    # every answered request must be a stored line (200 success)
+    if r["status"] or r["errors"] or r["wrapped"]:
+        log("  WARNING %s c=%d: status=%d errors=%d wrapped=%d\n%s" % (
+            name, conns, r["status"], r["errors"], r["wrapped"],
+            srv.log()[-2000:]))
+    if name != "hello" and stored < r["requests"]:
+        log("  WARNING %s c=%d: %d requests answered, %d lines stored" % (
+            name, conns, r["requests"], stored))
+    shutil.rmtree(srv.dir, ignore_errors=True)
+    return r
+
+
+def write_csv(name, header, rows):
+    path = os.path.join(ARGS.out, name)
+    with open(path, "w") as f:
+        f.write(",".join(header) + "\n")
+        for row in rows:
+            f.write(",".join(str(row[h]) for h in header) + "\n")
+    return path
+
+
+# ---------------------------------------------------------------- sections
+
+def sweep(res):
+    """Requests/s vs concurrency for the four receivers (one pass)."""
+    log("== sweep: requests/s vs connections, %d s each" % ARGS.sweep_secs)
+    rows = []
+    for c in CONC:
+        for name in ("hello", "smshook", "php", "node"):
+            r = measure(name, c, ARGS.sweep_secs)
+            log("  %-8s c=%-3d %8.0f req/s  p99 %6.2f ms  max %7.2f ms" % (
+                name, c, r["rps"], r["p99_us"] / 1e3, r["max_us"] / 1e3))
+            rows.append(dict(receiver=name, connections=c, rps=r["rps"],
+                             p50_us=r["p50_us"], p99_us=r["p99_us"],
+                             max_us=r["max_us"], errors=r["errors"],
+                             non200=r["status"]))
+    write_csv("sweep.csv", ["receiver", "connections", "rps", "p50_us",
+                            "p99_us", "max_us", "errors", "non200"], rows)
+    res["sweep"] = rows
+    res["max_us_all"] = max([res.get("max_us_all", 0)] +
+                            [r["max_us"] for r in rows])
+    plot()
+
+
+def plot():
+    p = subprocess.run(["gnuplot", "-e", "datafile='%s'; outfile='%s'" % (
+        os.path.join(ARGS.out, "sweep.csv"),
+        os.path.join(ARGS.out, "throughput.png")),
+        os.path.join(HERE, "throughput.gp")], capture_output=True, text=True)
+    if p.returncode != 0:
+        log("  gnuplot failed: " + p.stderr)
+
+
+def headline(res):
+    """Interleaved rounds at one concurrency: the throughput ratios."""
+    names = ["hello", "smshook", "smshook-noreplay", "php", "node"]
+    c = ARGS.conns
+    log("== headline: %d rounds at %d connections, %d s each" % (
+        ARGS.rounds, c, ARGS.duration))
+    rows = []
+    for rnd in range(ARGS.rounds):
+        got = {}
+        for name in names:
+            r = measure(name, c, ARGS.duration)
+            got[name] = r
+            rows.append(dict(round=rnd + 1, receiver=name, connections=c,
+                             rps=r["rps"], p50_us=r["p50_us"],
+                             p99_us=r["p99_us"], max_us=r["max_us"],
+                             errors=r["errors"], non200=r["status"]))
+        log("  round %d: " % (rnd + 1) + "  ".join(
+            "%s %.0f" % (n, got[n]["rps"]) for n in names))
+    write_csv("headline.csv", ["round", "receiver", "connections", "rps",
+                               "p50_us", "p99_us", "max_us", "errors",
+                               "non200"], rows)
+    by = {}
+    for row in rows:
+        by.setdefault(row["round"], {})[row["receiver"]] = row["rps"]
+    ratio = lambda a, b: median([v[a] / v[b] for v in by.values()])  # noqa
+    res["headline"] = {
+        "connections": c,
+        "rps": {n: median([v[n] for v in by.values()]) for n in names},
+        "smshook/hello": ratio("smshook", "hello"),
+        "smshook/php": ratio("smshook", "php"),
+        "smshook/node": ratio("smshook", "node"),
+        "replay_on/off": ratio("smshook", "smshook-noreplay"),
+    }
+    res["max_us_all"] = max([res.get("max_us_all", 0)] +
+                            [r["max_us"] for r in rows])
+
+
+def latency(res):
+    """p99 at half of smshook's peak rate: every connection waits a fixed
+    delay after each answer (wrk's delay() hook), so the offered rate is
+    connections / (delay + service time); connections are chosen from the
+    measured peak and the achieved rate is reported."""
+    peak = res.get("peak_rps") or res.get("headline", {}).get(
+        "rps", {}).get("smshook")
+    if not peak:
+        r = measure("smshook", ARGS.conns, ARGS.duration)
+        peak = r["rps"]
+    res["peak_rps"] = peak
+    target = peak / 2
+    delay = 10                                    # ms
+    conns = max(1, round(target * delay / 1000.0))
+    log("== latency: smshook at half its peak (%.0f of %.0f req/s): "
+        "%d connections, %d ms between requests each" % (
+            target, peak, conns, delay))
+    rows = []
+    for rnd in range(ARGS.rounds):
+        r = measure("smshook", conns, ARGS.latency_secs, delay=delay)
+        # one correction step if the achieved rate is off by > 10 %
+        if rnd == 0 and abs(r["rps"] - target) > 0.1 * target:
+            conns = max(1, round(conns * target / r["rps"]))
+            log("  achieved %.0f req/s, retrying with %d connections" % (
+                r["rps"], conns))
+            r = measure("smshook", conns, ARGS.latency_secs, delay=delay)
+        log("  round %d: %.0f req/s, p50 %.2f ms, p99 %.2f ms, max %.2f ms"
+            % (rnd + 1, r["rps"], r["p50_us"] / 1e3, r["p99_us"] / 1e3,
+               r["max_us"] / 1e3))
+        rows.append(dict(round=rnd + 1, connections=conns, delay_ms=delay,
+                         rps=r["rps"], p50_us=r["p50_us"], p90_us=r["p90_us"],
+                         p99_us=r["p99_us"], max_us=r["max_us"],
+                         errors=r["errors"]))
+    write_csv("latency.csv", ["round", "connections", "delay_ms", "rps",
+                              "p50_us", "p90_us", "p99_us", "max_us",
+                              "errors"], rows)
+    res["latency"] = {"target_rps": target, "connections": conns,
+                      "delay_ms": delay,
+                      "rps": median([r["rps"] for r in rows]),
+                      "p99_ms": median([r["p99_us"] for r in rows]) / 1e3,
+                      "max_ms": max(r["max_us"] for r in rows) / 1e3}
+    res["max_us_all"] = max([res.get("max_us_all", 0)] +
+                            [r["max_us"] for r in rows])
+
+
+def fsync(res):
+    """smshook fsync = yes against write + fdatasync in a C loop, same
+    directory's file system, 2 writers (one per FastCGI worker)."""
+    c = ARGS.conns
+    log("== fsync: smshook fsync=yes (%d connections) vs fsync_loop "
+        "(2 writers), %d rounds, %d s each" % (c, ARGS.rounds, ARGS.duration))
+    rows = []
+    for rnd in range(ARGS.rounds):
+        r = measure("smshook-fsync", c, ARGS.duration)
+        d = fresh_dir("fsync-loop")
+        out = {}
+        for lock in (False, True):
+            f = os.path.join(d, "lock.jsonl" if lock else "nolock.jsonl")
+            cmd = [os.path.join(BUILD, "bench", "fsync_loop"), "-p", "2",
+                   "-t", str(ARGS.duration), "-b", "560"] + \
+                (["-l"] if lock else []) + [f]
+            line = sh(cmd)
+            out[lock] = float(re.search(r"rate=([0-9.]+)", line).group(1))
+        shutil.rmtree(d, ignore_errors=True)
+        log("  round %d: smshook %.0f req/s, fsync_loop %.0f lines/s, "
+            "fsync_loop -l (flock) %.0f lines/s" % (
+                rnd + 1, r["rps"], out[False], out[True]))
+        rows.append(dict(round=rnd + 1, smshook_rps=r["rps"],
+                         loop_rate=out[False], loop_flock_rate=out[True],
+                         p99_us=r["p99_us"], max_us=r["max_us"]))
+    write_csv("fsync.csv", ["round", "smshook_rps", "loop_rate",
+                            "loop_flock_rate", "p99_us", "max_us"], rows)
+    res["fsync"] = {
+        "smshook_rps": median([r["smshook_rps"] for r in rows]),
+        "loop_rate": median([r["loop_rate"] for r in rows]),
+        "loop_flock_rate": median([r["loop_flock_rate"] for r in rows]),
+        "ratio": median([r["smshook_rps"] / r["loop_rate"] for r in rows]),
+        "ratio_flock": median([r["smshook_rps"] / r["loop_flock_rate"]
+                               for r in rows]),
+    }
+    res["max_us_all"] = max([res.get("max_us_all", 0)] +
+                            [r["max_us"] for r in rows])
+
+
+def cgi(res):
+    """Wall time per CGI request: fork + exec + body on stdin + answer."""
+    d = fresh_dir("cgi")
+    spool = os.path.join(d, "spool")
+    os.mkdir(spool, 0o750)
+    conf = smshook_conf(d, fsync="no")
+    php = os.path.join(d, "hook.php")
+    shutil.copy2(os.path.join(HERE, "receiver.php"), php)
+    base = {"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "POST",
+            "CONTENT_TYPE": "application/json", "REMOTE_ADDR": "127.0.0.1",
+            "SERVER_PROTOCOL": "HTTP/1.1", "PATH": "/usr/bin:/bin",
+            "SMSHOOK_CONFIG": conf, "SMSHOOK_KEY": KEY, "SMSHOOK_SPOOL": spool,
+            "SCRIPT_FILENAME": php, "REDIRECT_STATUS": "200"}
+    loop = os.path.join(BUILD, "bench", "cgi_loop")
+    progs = {"hello": ([os.path.join(BUILD, "bench", "hello_cgi")], "ok"),
+             "smshook": ([os.path.join(BUILD, "smshook")], "success"),
+             "php": ([shutil.which("php-cgi")], "success")}
+    n = {"hello": ARGS.cgi_requests, "smshook": ARGS.cgi_requests,
+         "php": max(100, ARGS.cgi_requests // 5)}
+    log("== cgi: wall time per request, %d rounds (%d/%d/%d requests)" % (
+        ARGS.rounds, n["hello"], n["smshook"], n["php"]))
+    rows = []
+    for rnd in range(ARGS.rounds):
+        got = {}
+        for name, (argv, match) in progs.items():
+            bodies = gen_bodies(n[name], "cgi-bodies.jsonl")
+            cmd = [loop, "-n", str(n[name]), "-m", match, bodies] + argv
+            out = sh(cmd, env=base)
+            m = dict(kv.split("=") for kv in out.split())
+            if int(m["matched"]) != n[name]:
+                raise RuntimeError("%s CGI: %s of %d answers matched %r" % (
+                    name, m["matched"], n[name], match))
+            got[name] = float(m["us_per_request"])
+            rows.append(dict(round=rnd + 1, program=name, requests=n[name],
+                             us_per_request=got[name]))
+        log("  round %d: hello %.0f us, smshook %.0f us, php-cgi %.0f us" % (
+            rnd + 1, got["hello"], got["smshook"], got["php"]))
+    write_csv("cgi.csv", ["round", "program", "requests", "us_per_request"],
+              rows)
+    by = {}
+    for row in rows:
+        by.setdefault(row["round"], {})[row["program"]] = row["us_per_request"]
+    res["cgi"] = {
+        "us": {p: median([v[p] for v in by.values()]) for p in progs},
+        "smshook/hello": median([v["smshook"] / v["hello"]
+                                 for v in by.values()]),
+        "smshook/php": median([v["smshook"] / v["php"] for v in by.values()]),
+        "cmd": "env GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=POST ... "
+               "cgi_loop -n N -m MATCH BODIES PROGRAM",
+    }
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def vmrss(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return None
+
+
+def memory(res):
+    """One FastCGI worker (max-procs 1, so it sees every request): VmRSS
+    after 10,000 requests and after --mem-requests."""
+    total = ARGS.mem_requests
+    log("== memory: one smshook worker, VmRSS at 10,000 and %d requests" %
+        total)
+    bodies = gen_bodies(total + 20000, "mem-bodies.jsonl")
+    srv = Lighttpd("smshook", procs=1, fsync="no").start()
+    samples = []
+    try:
+        pid = srv.workers()[0]
+        day = None
+        pos = count = 0
+        cmd = ["wrk", "-t", "1", "-c", "8", "-d", "3600s", "--timeout", "3s",
+               "-s", os.path.join(HERE, "post.lua"), srv.url, "--", bodies,
+               "1", "0"]
+        w = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        marks = [10000, 50000, 100000] + list(range(200000, total + 1,
+                                                    100000))
+        marks = [m for m in marks if m <= total]
+        if total not in marks:
+            marks.append(total)
+        start = time.time()
+        while marks:
+            time.sleep(0.05)
+            if day is None:
+                names = [n for n in os.listdir(srv.spool)
+                         if n.endswith(".jsonl")]
+                if not names:
+                    continue
+                day = open(os.path.join(srv.spool, names[0]), "rb")
+            chunk = day.read()
+            count += chunk.count(b"\n")
+            if count >= marks[0]:
+                samples.append(dict(requests=count, rss_kib=vmrss(pid),
+                                    seconds=round(time.time() - start, 1)))
+                log("  %8d requests: VmRSS %d KiB" % (count,
+                                                      samples[-1]["rss_kib"]))
+                marks.pop(0)
+            if w.poll() is not None:
+                raise RuntimeError("wrk ended early: " + w.stdout.read())
+        w.send_signal(signal.SIGINT)
+        w.communicate(timeout=30)
+        if srv.workers() != [pid]:
+            raise RuntimeError("the worker was restarted: %r" % srv.workers())
+    finally:
+        srv.stop()
+    write_csv("memory.csv", ["requests", "rss_kib", "seconds"], samples)
+    first, last = samples[0], samples[-1]
+    res["memory"] = {"requests_first": first["requests"],
+                     "rss_first_kib": first["rss_kib"],
+                     "requests_last": last["requests"],
+                     "rss_last_kib": last["rss_kib"],
+                     "growth_kib": last["rss_kib"] - first["rss_kib"]}
+    shutil.rmtree(srv.dir, ignore_errors=True)
+    os.unlink(bodies)
+
+
+def import_(res):
+    import bench_import
+    res["import"] = bench_import.run(ARGS, WORK, BUILD, log, write_csv)
+
+
+# ---------------------------------------------------------------- report
+
+def verdict(ok):
+    return "met" if ok else "NOT MET"
+
+
+def report(res):
+    lines = []
+    add = lines.append
+    h = res.get("headline")
+    if h:
+        add("Throughput at %d connections (median of %d rounds), req/s: %s" % (
+            h["connections"], ARGS.rounds, ", ".join(
+                "%s %.0f" % kv for kv in h["rps"].items())))
+        add("  smshook fsync=no / hello-world FastCGI = %.2f (>= 0.9: %s)" % (
+            h["smshook/hello"], verdict(h["smshook/hello"] >= 0.9)))
+        add("  smshook fsync=no / PHP (php-cgi FastCGI) = %.2f (>= 2: %s)" % (
+            h["smshook/php"], verdict(h["smshook/php"] >= 2)))
+        add("  smshook fsync=no / Node.js cluster = %.2f (>= 2: %s)" % (
+            h["smshook/node"], verdict(h["smshook/node"] >= 2)))
+        add("  replay on / replay_window = 0 = %.2f (>= 0.8: %s)" % (
+            h["replay_on/off"], verdict(h["replay_on/off"] >= 0.8)))
+    lt = res.get("latency")
+    if lt:
+        add("Latency at half the peak (%.0f req/s achieved, target %.0f, "
+            "%d connections, %d ms delay): p99 %.2f ms (<= 5 ms: %s)" % (
+                lt["rps"], lt["target_rps"], lt["connections"],
+                lt["delay_ms"], lt["p99_ms"], verdict(lt["p99_ms"] <= 5)))
+    if "max_us_all" in res:
+        add("Slowest request in any wrk run: %.1f ms (< 3 s: %s)" % (
+            res["max_us_all"] / 1e3, verdict(res["max_us_all"] < 3e6)))
+    f = res.get("fsync")
+    if f:
+        add("fsync = yes: smshook %.0f req/s, fsync_loop %.0f lines/s "
+            "(with flock %.0f): ratio %.2f (>= 0.8: %s); vs flock loop %.2f"
+            % (f["smshook_rps"], f["loop_rate"], f["loop_flock_rate"],
+               f["ratio"], verdict(f["ratio"] >= 0.8), f["ratio_flock"]))
+    c = res.get("cgi")
+    if c:
+        add("CGI per request: hello %.0f us, smshook %.0f us, php-cgi %.0f us"
+            % (c["us"]["hello"], c["us"]["smshook"], c["us"]["php"]))
+        add("  smshook / hello CGI = %.2f (<= 3: %s)" % (
+            c["smshook/hello"], verdict(c["smshook/hello"] <= 3)))
+        add("  smshook / php-cgi = %.2f (<= 0.25: %s)" % (
+            c["smshook/php"], verdict(c["smshook/php"] <= 0.25)))
+    m = res.get("memory")
+    if m:
+        add("Memory: VmRSS %d KiB after %d requests, %d KiB after %d: "
+            "growth %d KiB (<= 64: %s), under 6 MiB: %s" % (
+                m["rss_first_kib"], m["requests_first"], m["rss_last_kib"],
+                m["requests_last"], m["growth_kib"],
+                verdict(m["growth_kib"] <= 64),
+                verdict(m["rss_last_kib"] < 6 * 1024)))
+    im = res.get("import")
+    if im:
+        for line in im.get("report", []):
+            add(line)
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(ARGS.out, "summary.txt"), "w") as fh:
+        fh.write(text)
+    log("\n== summary\n" + text)
+
+
+def main():
+    global ARGS, WORK, BUILD, BODIES, WARM
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--only", default="sweep,headline,latency,fsync,cgi,"
+                    "memory,import")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=5)
+    ap.add_argument("--sweep-secs", type=int, default=3)
+    ap.add_argument("--latency-secs", type=int, default=10)
+    ap.add_argument("--conns", type=int, default=8)
+    ap.add_argument("--wrk-threads", type=int, default=1)
+    ap.add_argument("--bodies", type=int, default=200000)
+    ap.add_argument("--cgi-requests", type=int, default=1000)
+    ap.add_argument("--mem-requests", type=int, default=200000)
+    ap.add_argument("--import-lines", type=int, default=1000000)
+    ARGS = ap.parse_args()
+    BUILD = os.path.abspath(ARGS.build)
+    os.makedirs(ARGS.out, exist_ok=True)
+    WORK = tempfile.mkdtemp(prefix="smshook-bench-")
+    os.chmod(WORK, 0o755)
+    res = {}
+    try:
+        res["machine"] = machine()
+        log("machine: " + json.dumps(res["machine"]))
+        log("generating %d signed bodies" % ARGS.bodies)
+        BODIES = gen_bodies(ARGS.bodies, "bodies.jsonl")
+        WARM = gen_bodies(30000, "warm.jsonl")
+        sections = ARGS.only.split(",")
+        for name, fn in (("sweep", sweep), ("headline", headline),
+                         ("latency", latency), ("fsync", fsync),
+                         ("cgi", cgi), ("memory", memory),
+                         ("import", import_)):
+            if name in sections:
+                t0 = time.time()
+                fn(res)
+                log("  (%s: %.0f s)" % (name, time.time() - t0))
+        res["machine"]["loadavg_end"] = open("/proc/loadavg").read().strip()
+    finally:
+        with open(os.path.join(ARGS.out, "results.json"), "w") as f:
+            json.dump(res, f, indent=1)
+        report(res)
+        shutil.rmtree(WORK, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, HERE)
+    main()

@@ -1,0 +1,37 @@
+# mk/bench.mk: benchmarks against the baseline and the peers (issue 6).
+# Not part of "make test" or CI. See BENCHMARKS.md.
+#   make bench           the default run (~10 min): throughput vs concurrency,
+#                        the headline ratios (median of 3), latency at half
+#                        the peak rate, fsync, CGI, memory (200,000 requests),
+#                        replay store, import of 1,000,000 lines
+#   make bench-long      the same with the 1,000,000-request memory run
+#   make bench-build     the C helpers only
+# Results: bench/results/*.csv, bench/results/throughput.png,
+# bench/results/summary.txt. BENCH_FLAGS passes options to bench/run.py.
+
+BENCH_BUILD  = $(BUILD)/bench
+BENCH_FLAGS ?=
+BENCH_BINS   = $(BENCH_BUILD)/hello_fcgi $(BENCH_BUILD)/hello_cgi \
+               $(BENCH_BUILD)/fsync_loop $(BENCH_BUILD)/cgi_loop
+
+.PHONY: bench bench-long bench-build
+
+bench-build: $(BENCH_BINS)
+
+$(BENCH_BUILD):
+	mkdir -p $@
+
+$(BENCH_BUILD)/hello_fcgi: bench/hello_fcgi.c | $(BENCH_BUILD)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) \
+	    $(shell $(PKG_CONFIG) --cflags fcgi) -o $@ $< \
+	    $(shell $(PKG_CONFIG) --libs fcgi)
+
+$(BENCH_BUILD)/%: bench/%.c | $(BENCH_BUILD)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $<
+
+bench: all bench-build
+	python3 bench/run.py --build $(BUILD) $(BENCH_FLAGS)
+
+bench-long: all bench-build
+	python3 bench/run.py --build $(BUILD) --mem-requests 1000000 \
+	    $(BENCH_FLAGS)
