@@ -151,8 +151,13 @@ check_replay(const struct conf *c)
 		    path, strerror(errno ? errno : EIO));
 		goto out;
 	}
-	printf("replay table %s: ok, %lld token%s within the %llu s "
-	    "window\n", path, live, live == 1 ? "" : "s", c->replay_window);
+	if (c->replay_window == 0)
+		printf("replay table %s: ok, but replay_window = 0: "
+		    "duplicates are not detected\n", path);
+	else
+		printf("replay table %s: ok, %lld token%s within the %llu s "
+		    "window\n", path, live, live == 1 ? "" : "s",
+		    c->replay_window);
 	rc = 0;
  bad:
 	/* tables set aside earlier: worth a look, not a fault */

@@ -234,7 +234,8 @@ collect(struct stats *s, const char *dir, const char *from, const char *to)
 	for (d = event_defs; d->code != 0; d++)	/* always shown */
 		if (col_index(s, d->slug) == -1)
 			goto nomem;
-	if (spool_list(dir, from, to, &files, &n) == -1) {
+	/* no spool_dir yet: nothing received, all counts zero */
+	if (spool_list(dir, from, to, &files, &n) == -1 && errno != ENOENT) {
 		fprintf(stderr, "smshookctl stats: %s: %s\n", dir,
 		    strerror(errno));
 		goto out;

@@ -286,13 +286,18 @@ cmd_verify(struct ctl *ctl, int argc, char *argv[])
 	if (optind == argc) {
 		if (spool_list(ctl->conf.spool_dir, NULL, NULL, &files,
 		    &n) == -1) {
-			fprintf(stderr, "smshookctl verify: %s: %s\n",
-			    ctl->conf.spool_dir, strerror(errno));
-			goto out;
+			if (errno != ENOENT) {
+				fprintf(stderr, "smshookctl verify: %s: %s\n",
+				    ctl->conf.spool_dir, strerror(errno));
+				goto out;
+			}
+			/* nothing received yet: nothing wrong either */
+			printf("%s: no spool yet\n", ctl->conf.spool_dir);
+		} else {
+			for (i = 0; i < n; i++)
+				verify_file(&files[i], &st);
+			find_foreign(ctl->conf.spool_dir, &st);
 		}
-		for (i = 0; i < n; i++)
-			verify_file(&files[i], &st);
-		find_foreign(ctl->conf.spool_dir, &st);
 	}
 	for (a = optind; a < argc; a++) {
 		free(files);

@@ -220,6 +220,39 @@ def test_verify_clean():
         shutil.rmtree(d)
 
 
+def test_no_spool_yet():
+    d, conf, spool = setup()
+    try:
+        t.expect(not os.path.exists(spool))
+        p = ctl(conf, "verify")
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+        p = ctl(conf, "stats", "--json")
+        t.eq(p.returncode, 0, p.stderr)
+        t.eq(json.loads(p.stdout)["all"]["total"], 0)
+        t.expect(not os.path.exists(spool), "read-only commands mkdir'd")
+    finally:
+        shutil.rmtree(d)
+
+
+def test_verify_compressed_day():
+    d, conf, spool, _ = filled_spool()
+    try:
+        path = os.path.join(spool, "2020-01-03.jsonl")
+        shutil.copy(os.path.join(spool, day_files(spool)[0]), path)
+        with open(path, "ab") as f:
+            f.write(b"garbage\n")
+        size = os.path.getsize(path)
+        subprocess.run(["gzip", "-n", path], check=True)
+        p = ctl(conf, "verify")
+        t.eq(p.returncode, 1, p.stdout)
+        t.expect("%s.gz:%d: invalid line: not JSON" % (path, size - 8)
+                 in p.stdout, p.stdout)
+        t.expect("2 files, 11 lines, 1 invalid" in p.stdout.splitlines()[-1],
+                 p.stdout)
+    finally:
+        shutil.rmtree(d)
+
+
 def test_verify_problems():
     d, conf, spool, _ = filled_spool()
     try:
