@@ -69,7 +69,7 @@ payload_int(const char *s, long long *out)
 	long long v = 0;
 	int neg = *s == '-', n = 0;
 
-	for (s += neg; *s >= '0' && *s <= '9' && n <= 18; s++, n++)
+	for (s += neg; *s >= '0' && *s <= '9' && n < 18; s++, n++)
 		v = v * 10 + (*s - '0');
 	if (*s != '\0' || n == 0 || n > 18)
 		return -1;
