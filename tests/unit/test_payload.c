@@ -314,6 +314,8 @@ test_bad_timestamp(void **state)
 		"token=t&timestamp=1652117371408.5",
 		"token=t&timestamp=-1652117371408",
 		"token=t&timestamp=1234567890123456789",
+		"token=t&timestamp=99999999999999999999",
+		"token=t&timestamp=-99999999999999999999",
 		"token=t&timestamp=",
 		"token=t&timestamp=+1",
 		"token=t&timestamp=1e3",
@@ -501,6 +503,9 @@ test_form_repeated(void **state)
 	    PAYLOAD_FORM, "more than once", "signature");
 	parse_bad_str("token=a&timestamp=" TS "&eventType=1&eventType=2",
 	    PAYLOAD_FORM, "more than once", "eventType");
+	/* integer fields in a form: 19 and more digits never overflow */
+	parse_bad_str("token=a&timestamp=" TS "&eventType=99999999999999999999",
+	    PAYLOAD_FORM, "integer", "eventType");
 }
 
 /* An object or form without any field is the dashboard's test: 1. */
@@ -547,6 +552,10 @@ test_payload_int(void **state)
 	assert_int_equal(payload_int("1 ", &v), -1);
 	assert_int_equal(payload_int("1.0", &v), -1);
 	assert_int_equal(payload_int("99999999999999999999999999999", &v), -1);
+	assert_int_equal(payload_int("9999999999999999999", &v), -1);
+	assert_int_equal(payload_int("-9999999999999999999", &v), -1);
+	assert_int_equal(payload_int("-999999999999999999", &v), 0);
+	assert_true(v == -999999999999999999LL);
 }
 
 int
