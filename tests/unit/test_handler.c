@@ -113,8 +113,8 @@ start(struct fixture *f, const char *lines)
 	fp = fopen(f->conf, "w");
 	assert_non_null(fp);
 	assert_int_equal(fchmod(fileno(fp), 0600), 0);
-	fprintf(fp, "# test\nspool_dir = %s\nfsync = no\n%s\n", f->spool,
-	    lines);
+	fprintf(fp, "# test\nspool_dir = %s\n%s%s\n", f->spool,
+	    strstr(lines, "fsync") == NULL ? "fsync = no\n" : "", lines);
 	fclose(fp);
 	if (server_init(&f->s, f->conf, err, sizeof(err)) != 0)
 		fail_msg("server_init: %s", err);
@@ -828,6 +828,25 @@ test_key_rotation(void **state)
 	assert_int_equal(post(f, body, &rs), 200);
 }
 
+/* replay_window = 0: no memory of tokens, every copy is stored. */
+static void
+test_no_replay_window(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char body[1024], tok[64], path[160];
+
+	start(f, "app_key = " KEY "\nreplay_window = 0\nfsync = yes");
+	event(f, KEY, now_ms(), body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"success\"}");
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"success\"}");
+	assert_int_equal(spool_count(f), 2);
+	snprintf(path, sizeof(path), "%s/.replay", f->spool);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
 static void
 test_response_head(void **state)
 {
@@ -983,6 +1002,7 @@ main(void)
 		T(test_spool_dir_missing),
 		T(test_no_signature_required),
 		T(test_key_rotation),
+		T(test_no_replay_window),
 		cmocka_unit_test(test_response_head),
 		cmocka_unit_test(test_record_line),
 	};
