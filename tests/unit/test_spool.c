@@ -549,8 +549,11 @@ test_no_space(void **state)
 	pid_t pid;
 	int st;
 
-	if (geteuid() != 0)
+	if (geteuid() != 0) {
+		fprintf(stderr, "no_space: needs root to mount a tmpfs, "
+		    "skipped\n");
 		skip();
+	}
 	if ((pid = fork()) == 0)
 		_exit(fill(f));
 	assert_true(pid > 0);
