@@ -1,0 +1,222 @@
+"""smshook behind a real nginx, configured by conf-examples/nginx.conf,
+with its FastCGI workers started by conf-examples/spawn-fcgi.sh, and by
+conf-examples/smshook.socket + smshook.service (run as systemd would)."""
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import contract  # noqa: E402
+import servers  # noqa: E402
+import smshooktest as t  # noqa: E402
+from smshooktest import eq, expect  # noqa: E402
+
+
+class Target:
+    """What tests/lib/contract.py drives."""
+
+    def __init__(self, nginx):
+        self.server = nginx
+        self.spool = nginx.spool
+
+    def send(self, method, body, ctype, headers):
+        return t.http(self.server.url, method, body, ctype, headers)
+
+    def log(self):
+        return self.server.log()
+
+    def make(self, extra, key=t.KEY):
+        return None                 # config variations: see test_cgi
+
+
+CONTRACT = [contract.check_get_head, contract.check_empty_post,
+            contract.check_all_kinds, contract.check_spellings_and_unknowns,
+            contract.check_bad_input, contract.check_bad_signature,
+            contract.check_methods, contract.check_spool_failure]
+
+
+def check_too_large_for_nginx(nginx):
+    """Above client_max_body_size nginx answers, in JSON too."""
+    before = t.spool_bytes(nginx.spool)
+    ev = t.event("delivered", pad="x" * (2 * 1048576))
+    servers.json_answer(t.post(nginx.url, ev), 413,
+                        {"error": "Request body too large"})
+    eq(t.spool_bytes(nginx.spool), before)
+
+
+def stream(url, threads=4, per_thread=50, during=None):
+    """Signed events from several threads; during() runs once a third
+    are answered. Returns (sent, acked, other answers)."""
+    sent, acked, other = [], [], {}
+    cv = threading.Condition()
+
+    def client():
+        for _ in range(per_thread):
+            ev = t.event("delivered")
+            with cv:
+                sent.append(ev["token"])
+            try:
+                r = t.post(url, ev, timeout=30)
+                ok = r[0] == 200 and b'"success"' in r[2]
+                status = r[0]
+            except OSError as e:
+                ok, status = False, type(e).__name__
+            with cv:
+                if ok:
+                    acked.append(ev["token"])
+                else:
+                    other[status] = other.get(status, 0) + 1
+                cv.notify_all()
+
+    pool = [threading.Thread(target=client) for _ in range(threads)]
+    for th in pool:
+        th.start()
+    if during is not None:
+        with cv:
+            cv.wait_for(lambda: len(acked) + sum(other.values()) >=
+                        threads * per_thread // 3, timeout=60)
+        during()
+    for th in pool:
+        th.join(120)
+    return sent, acked, other
+
+
+def check_stored_once(spool, before, sent, acked, label, extra=()):
+    """The lines after the first before ones: every acknowledged token
+    once, nothing twice, nothing that was not sent."""
+    tokens = [l["payload"]["token"] for _, l in t.spool_lines(spool)]
+    tokens = tokens[before:]
+    have = set(tokens)
+    lost = [x for x in acked if x not in have]
+    print("%s: sent=%d acked=%d found=%d lost=%d duplicated=%d"
+          % (label, len(sent), len(acked), len(acked) - len(lost),
+             len(lost), len(tokens) - len(have)))
+    eq(lost, [], "acknowledged but not stored")
+    eq(len(tokens), len(have), "stored twice")
+    expect(have <= set(sent) | set(extra), "a token nobody sent")
+
+
+def check_concurrent(nginx):
+    before = len(t.spool_lines(nginx.spool))
+    sent, acked, other = stream(nginx.url)
+    eq(other, {}, "non-200 answers")
+    eq(len(acked), len(sent))
+    eq(len(t.spool_lines(nginx.spool)), before + len(sent))
+    check_stored_once(nginx.spool, before, sent, acked, "concurrent")
+
+
+def check_backend_down(nginx):
+    """spawn-fcgi.sh stop ends the workers; nginx then answers a JSON 503
+    with Retry-After (SendCloud retries); start brings them back."""
+    nginx.backend.stop()
+    before = t.spool_bytes(nginx.spool)
+    r = t.post(nginx.url, t.event("delivered"))
+    servers.json_answer(r, 503, {"error": "Service unavailable"})
+    expect(r[1].get("retry-after", "").isdigit(), "no Retry-After")
+    eq(t.spool_bytes(nginx.spool), before)
+    nginx.backend.start()
+    servers.json_answer(t.post(nginx.url, t.event("delivered")), 200,
+                        {"status": "success"})
+
+
+def check_worker_identity(nginx):
+    """Workers run as the unit's / script's user, with umask 027: the
+    day file they create is 0640."""
+    pids = nginx.backend.pids()
+    expect(pids, "no workers")
+    for pid in pids:
+        st = os.stat("/proc/%d" % pid)
+        eq(st.st_uid, servers.worker_ids()[0], "worker uid")
+    for name in os.listdir(nginx.spool):
+        if name.endswith(".jsonl"):
+            mode = os.stat(os.path.join(nginx.spool, name)).st_mode & 0o777
+            eq(mode, 0o640, name)
+
+
+def check_units(nginx):
+    b = nginx.backend
+    b.verify()
+    sv = b.units["smshook.service"]["Service"]
+    eq(sv["ReadWritePaths"], nginx.spool, "ReadWritePaths is the spool")
+    for k in ("NoNewPrivileges", "PrivateTmp", "ProtectHome"):
+        eq(sv.get(k), "yes", k)
+    eq(sv.get("ProtectSystem"), "strict")
+
+
+def check_restart_keeps_requests(nginx):
+    """The socket outlives the service: SIGTERM during a stream loses no
+    acknowledged event, and requests that arrive while the service is
+    down wait in the socket until it is started again."""
+    b = nginx.backend
+    queued = {}
+
+    def late():
+        ev = t.event("template")
+        queued["ev"] = ev
+        queued["r"] = t.post(nginx.url, ev, timeout=30)
+
+    def restart():
+        b.stop()
+        th = threading.Thread(target=late)
+        th.start()
+        b.start_service()
+        th.join(60)
+
+    before = len(t.spool_lines(nginx.spool))
+    sent, acked, other = stream(nginx.url, during=restart)
+    check_stored_once(nginx.spool, before, sent, acked, "restart",
+                      [queued["ev"]["token"]])
+    expect(len(acked) >= len(sent) * 0.9, "too few acknowledged")
+    servers.json_answer(queued["r"], 200, {"status": "success"})
+    tokens = [l["payload"]["token"] for _, l in t.spool_lines(nginx.spool)]
+    eq(tokens.count(queued["ev"]["token"]), 1)
+
+
+def run(r, backend):
+    nginx = servers.Nginx(backend)
+    name = backend
+    try:
+        if backend == "systemd":
+            r.check("systemd: units verify, hardening", check_units, nginx)
+        nginx.start()
+        base = "http://127.0.0.1:%d" % nginx.port
+        r.check(name + ": basic exchange, spool exact",
+                servers.check_basic, nginx.url, nginx.spool)
+        planted = servers.plant_secrets(nginx.docroot, nginx.conf,
+                                        nginx.spool)
+        r.check(name + ": config and spool not fetchable",
+                servers.check_unreachable, base, planted)
+        r.check(name + ": body limits", servers.check_body_limits,
+                nginx.url, nginx.spool)
+        r.check(name + ": body above client_max_body_size",
+                check_too_large_for_nginx, nginx)
+        r.check(name + ": worker user and file modes",
+                check_worker_identity, nginx)
+        target = Target(nginx)
+        for c in CONTRACT:
+            r.check("%s: %s" % (name, c.__name__), c, target)
+        r.check(name + ": 4 concurrent clients", check_concurrent, nginx)
+        if backend == "spawn":
+            r.check("spawn: workers down, JSON 503, back up",
+                    check_backend_down, nginx)
+        else:
+            r.check("systemd: service restart behind the socket",
+                    check_restart_keeps_requests, nginx)
+    except Exception as e:  # noqa: BLE001 - a server that did not start
+        r.check(name + ": server", lambda: (_ for _ in ()).throw(e))
+    finally:
+        nginx.cleanup()
+
+
+def main():
+    r = t.Runner("test_nginx")
+    start = time.time()
+    for backend in ("spawn", "systemd"):
+        run(r, backend)
+    print("test_nginx: %.1f s" % (time.time() - start))
+    sys.exit(r.finish())
+
+
+if __name__ == "__main__":
+    main()
