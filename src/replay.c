@@ -112,8 +112,8 @@ open_locked(const char *path)
 		}
 		if (table_ok(fd))
 			return fd;
-		snprintf(aside, sizeof(aside), "%s.bad-%lld", path,
-		    (long long)time(NULL));
+		snprintf(aside, sizeof(aside), "%s.bad-%lld-%ld", path,
+		    (long long)time(NULL), (long)getpid());
 		if (rename(path, aside) == 0)
 			logmsg(LOG_ERR, "%s: not a replay table, moved to %s",
 			    path, aside);
@@ -135,7 +135,10 @@ replay_lock(struct replay *r, const char *dir, long long window_s,
 		snprintf(err, errlen, "replay path too long");
 		return -1;
 	}
-	if ((r->fd = open_locked(path)) == -1) {
+	if ((r->fd = open_locked(path)) == -1 && errno == ENOENT &&
+	    mkdir(dir, 0750) == 0)	/* the spool dir itself was gone */
+		r->fd = open_locked(path);
+	if (r->fd == -1) {
 		snprintf(err, errlen, "replay table %s: %s", path,
 		    strerror(errno));
 		return -1;
