@@ -177,6 +177,7 @@ check_replay(const struct conf *c)
 	return rc;
 }
 
+/* smshookctl check: see the top of this file and ctl.h. */
 int
 cmd_check(struct ctl *ctl, int argc, char *argv[])
 {

@@ -229,6 +229,7 @@ build_event(const struct event_def *d, struct verifier *v, const char *ts,
 	return NULL;
 }
 
+/* smshookctl sign: print one signed sample event on stdout. */
 int
 cmd_sign(struct ctl *ctl, int argc, char *argv[])
 {

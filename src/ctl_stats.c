@@ -495,6 +495,7 @@ day_arg(const char *opt, const char *v)
 	return -1;
 }
 
+/* smshookctl stats: count, then print a table or JSON or write metrics. */
 int
 cmd_stats(struct ctl *ctl, int argc, char *argv[])
 {

@@ -257,6 +257,7 @@ find_foreign(const char *dir, struct vstats *st)
 	closedir(d);
 }
 
+/* smshookctl verify: report problems; CTL_FAIL if any line or file is bad. */
 int
 cmd_verify(struct ctl *ctl, int argc, char *argv[])
 {
