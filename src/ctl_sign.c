@@ -29,7 +29,8 @@ static const struct sample {
 	const char	*fields;	/* JSON object text */
 } samples[] = {
 	{ 1, "{\"message\":\"request\",\"userId\":19999,\"smsUser\":\"App\","
-	    "\"smsIds\":[\"1652150994014_9373_14466_36735_99drnc$13888888888\"],"
+	    "\"smsIds\":"
+	    "[\"1652150994014_9373_14466_36735_99drnc$13888888888\"],"
 	    "\"templateId\":29999,\"phones\":[\"13888888888\"],"
 	    "\"customArgs\":{}}" },
 	{ 20, "{\"message\":\"deliver\","
@@ -284,8 +285,8 @@ cmd_sign(struct ctl *ctl, int argc, char *argv[])
 	}
 	if (opt_token != NULL && (*opt_token == '\0' ||
 	    strlen(opt_token) > TOKEN_MAX)) {
-		fprintf(stderr, "smshookctl sign: token must be 1 to %d bytes\n",
-		    TOKEN_MAX);
+		fprintf(stderr, "smshookctl sign: token must be 1 to %d "
+		    "bytes\n", TOKEN_MAX);
 		return CTL_USAGE;
 	}
 	if (opt_ts != NULL && (payload_int(opt_ts, &ms) == -1 || ms < 0)) {

@@ -535,8 +535,8 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 		return CTL_USAGE;
 	}
 	if (from != NULL && to != NULL && strcmp(from, to) > 0) {
-		fprintf(stderr, "smshookctl stats: --from %s is after --to %s\n",
-		    from, to);
+		fprintf(stderr, "smshookctl stats: --from %s is after "
+		    "--to %s\n", from, to);
 		return CTL_USAGE;
 	}
 	if (collect(&s, ctl->conf.spool_dir, from, to) == -1)
