@@ -45,6 +45,8 @@ def run_server_checks(r, apache, name):
     planted = servers.plant_secrets(apache.docroot, apache.conf, apache.spool)
     r.check(name + ": config and spool not fetchable",
             servers.check_unreachable, base, planted)
+    r.check(name + ": smshookctl sign | POST", servers.check_ctl_sign,
+            apache.url, apache.conf, apache.spool)
     r.check(name + ": body limits", servers.check_body_limits, apache.url,
             apache.spool, too_big=3 * 1048576 if name == "fcgid" else None)
     target = Target(apache)

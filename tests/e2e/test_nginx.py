@@ -167,6 +167,7 @@ def check_restart_keeps_requests(nginx):
     sent, acked, other = stream(nginx.url, during=restart)
     check_stored_once(nginx.spool, before, sent, acked, "restart",
                       [queued["ev"]["token"]])
+    print("restart: other answers %r" % other)
     expect(len(acked) >= len(sent) * 0.9, "too few acknowledged")
     servers.json_answer(queued["r"], 200, {"status": "success"})
     tokens = [l["payload"]["token"] for _, l in t.spool_lines(nginx.spool)]
@@ -187,6 +188,8 @@ def run(r, backend):
                                         nginx.spool)
         r.check(name + ": config and spool not fetchable",
                 servers.check_unreachable, base, planted)
+        r.check(name + ": smshookctl sign | POST", servers.check_ctl_sign,
+                nginx.url, nginx.conf, nginx.spool)
         r.check(name + ": body limits", servers.check_body_limits,
                 nginx.url, nginx.spool)
         r.check(name + ": body above client_max_body_size",
