@@ -1,5 +1,6 @@
 -- post.lua: POST pre-signed bodies (one JSON per line of a file), each
 -- body sent once per run: with T threads, thread k sends lines k, k+T, ...
+-- Lines are read as they are needed, so a big file costs nothing at start.
 --   wrk -s post.lua URL -- BODIES THREADS [DELAY_MS]
 -- DELAY_MS > 0 makes every connection wait that long after each answer
 -- (used to hold a rate below the peak). done() prints one RESULT line.
@@ -13,32 +14,39 @@ function setup(thread)
 end
 
 function init(args)
-	local file, nthreads = args[1], tonumber(args[2])
 	local wait = tonumber(args[3] or "0")
-	local path = wrk.path
-	local hdr = { ["Content-Type"] = "application/json" }
-	local i = 0
-	reqs = {}
-	for line in io.lines(file) do
-		if i % nthreads == tid then
-			reqs[#reqs + 1] = wrk.format("POST", path, hdr, line)
-		end
-		i = i + 1
-	end
-	idx = 0
+	file = io.open(args[1], "r")
+	nthreads = tonumber(args[2])
+	path = wrk.path
+	hdr = { ["Content-Type"] = "application/json" }
 	wrapped = 0
+	for i = 1, tid do
+		file:read("*l")
+	end
 	if wait > 0 then
 		delay = function() return wait end
 	end
 end
 
-function request()
-	idx = idx + 1
-	if idx > #reqs then
-		idx = 1
+-- The next line of this thread's share (starting over at the end).
+local function nextline()
+	local line = file:read("*l")
+	if line == nil then
 		wrapped = wrapped + 1
+		file:seek("set", 0)
+		for i = 1, tid do
+			file:read("*l")
+		end
+		line = file:read("*l")
 	end
-	return reqs[idx]
+	for i = 2, nthreads do
+		file:read("*l")
+	end
+	return line
+end
+
+function request()
+	return wrk.format("POST", path, hdr, nextline())
 end
 
 function done(summary, latency, requests)

@@ -423,8 +423,9 @@ def latency(res):
     delay after each answer (wrk's delay() hook), so the offered rate is
     connections / (delay + service time); connections are chosen from the
     measured peak and the achieved rate is reported."""
-    peak = res.get("peak_rps") or res.get("headline", {}).get(
-        "rps", {}).get("smshook")
+    peak = max([r["rps"] for r in res.get("sweep", [])
+                if r["receiver"] == "smshook"] +
+               [res.get("headline", {}).get("rps", {}).get("smshook", 0)])
     if not peak:
         r = measure("smshook", ARGS.conns, ARGS.duration)
         peak = r["rps"]
@@ -706,7 +707,10 @@ def main():
     ap.add_argument("--cgi-requests", type=int, default=1000)
     ap.add_argument("--mem-requests", type=int, default=200000)
     ap.add_argument("--import-lines", type=int, default=1000000)
+    ap.add_argument("--import-rounds", type=int, default=1)
     ARGS = ap.parse_args()
+    # make "kill PID" run the finally clauses: servers stopped, temp removed
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
     BUILD = os.path.abspath(ARGS.build)
     os.makedirs(ARGS.out, exist_ok=True)
     WORK = tempfile.mkdtemp(prefix="smshook-bench-")

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""py_import.py: the straightforward Python importer smshookctl import is
+measured against: stdlib json + sqlite3, one transaction, the same table,
+indexes and normalisation (one row per message; event type 2 -> 20;
+current event names; ids as text; event_time from "timestamp").
+    py_import.py SPOOL_DIR sqlite.db       load every *.jsonl day
+    py_import.py SPOOL_DIR --csv out.csv   write the rows as CSV instead
+                                           (the input of psql \\copy)"""
+import csv
+import json
+import os
+import sqlite3
+import sys
+
+COLS = ("event_type", "event", "sms_id", "phone", "user_id", "sms_user",
+        "template_id", "message", "status_code", "event_time", "received_at",
+        "payload")
+# code -> (normalised code, current name); older names map to codes
+EVENTS = {1: (1, "Requested"), 20: (20, "Delivered"), 2: (20, "Delivered"),
+          4: (4, "Suppressed"), 5: (5, "Failed"), 8: (8, "Template Verify")}
+NAMES = {"Requested": 1, "request": 1, "Delivered": 20, "deliver": 2,
+         "Suppressed": 4, "workererror": 4, "Failed": 5, "delivererror": 5,
+         "Template Verify": 8, "templateVerify": 8}
+SCHEMA = """
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=NORMAL;
+CREATE TABLE IF NOT EXISTS sms_events (
+ id INTEGER PRIMARY KEY,
+ event_type INTEGER, event TEXT, sms_id TEXT, phone TEXT,
+ user_id TEXT, sms_user TEXT, template_id TEXT, message TEXT,
+ status_code INTEGER, event_time INTEGER, received_at TEXT,
+ payload TEXT NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS sms_events_message
+ ON sms_events (event_type, sms_id) WHERE sms_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS sms_events_template
+ ON sms_events (event_type, template_id, event_time) WHERE sms_id IS NULL;
+CREATE INDEX IF NOT EXISTS sms_events_time ON sms_events (event_time);
+"""
+
+
+def text(v):
+    if v is None or isinstance(v, (dict, list, bool)):
+        return None
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def integer(v):
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str) and v.lstrip("-").isdigit():
+        return int(v)
+    return None
+
+
+def listof(v):
+    if isinstance(v, list):
+        return v
+    if isinstance(v, str) and v.lstrip().startswith("["):
+        try:
+            a = json.loads(v)
+            if isinstance(a, list):
+                return a
+        except ValueError:
+            pass
+    if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+        return [v]
+    return None
+
+
+def rows(line):
+    o = json.loads(line)
+    p = o["payload"]
+    code = integer(p.get("eventType"))
+    if code is None and p.get("event") in NAMES:
+        code = NAMES[p["event"]]
+    code, name = EVENTS.get(code, (code, p.get("event")))
+    common = (text(p.get("userId")), text(p.get("smsUser")),
+              text(p.get("templateId")), text(p.get("message")),
+              integer(p.get("statusCode")), integer(p.get("timestamp")),
+              o["received_at"],
+              json.dumps(p, ensure_ascii=False, separators=(",", ":")))
+    ids = listof(p.get("smsIds")) if "smsIds" in p else None
+    if ids:
+        phones = listof(p.get("phones")) or []
+        for i, sid in enumerate(ids):
+            yield (code, name, text(sid),
+                   text(phones[i]) if i < len(phones) else None) + common
+    else:
+        yield (code, name, text(p.get("smsId")), text(p.get("phone"))) + \
+            common
+
+
+def days(spool):
+    for name in sorted(os.listdir(spool)):
+        if name.endswith(".jsonl"):
+            with open(os.path.join(spool, name), encoding="utf-8") as f:
+                for line in f:
+                    if line.endswith("\n"):
+                        yield from rows(line)
+
+
+def main():
+    spool = sys.argv[1]
+    if sys.argv[2] == "--csv":
+        with open(sys.argv[3], "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows(days(spool))
+        return
+    db = sqlite3.connect(sys.argv[2], isolation_level=None)
+    db.executescript(SCHEMA)
+    db.execute("BEGIN")
+    db.executemany("INSERT INTO sms_events (%s) VALUES (%s) "
+                   "ON CONFLICT DO NOTHING" % (", ".join(COLS),
+                                               ", ".join("?" * len(COLS))),
+                   days(spool))
+    db.execute("COMMIT")
+    db.close()
+
+
+if __name__ == "__main__":
+    main()
