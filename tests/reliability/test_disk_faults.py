@@ -26,6 +26,9 @@ import smshooktest as t  # noqa: E402
 
 LONG = os.environ.get("SMSHOOK_LONG") == "1"
 N = 200 if LONG else 12
+# each new token may touch a fresh 4 KiB page of the sparse replay table:
+# room for N events (and their tokens) once the filler is gone
+TMPFS = "4m" if LONG else "256k"
 FIU = shutil.which("fiu-run")
 FIGURES = []
 
@@ -128,7 +131,7 @@ def enospc(mnt, d):
     t.eq(json.loads(rb), {"status": "duplicate"})
     got = spool_tokens(spool)
     t.eq(sorted(got), sorted(stored[1:]), "exactly the retried events")
-    FIGURES.append("ENOSPC: tmpfs 256 KiB, filler %d bytes; %d POSTs while "
+    FIGURES.append("ENOSPC: tmpfs " + TMPFS + ", filler %d bytes; %d POSTs while "
                    "full -> %d x 503, 0 lines; %d retries after freeing "
                    "space -> %d x 200, %d lines" % (
                        filled, N, N, N, N, len(got)))
@@ -199,7 +202,7 @@ def readonly_remount(mnt, d):
 def tmpfs_suite(r, d):
     mnt = os.path.join(d, "mnt")
     os.mkdir(mnt)
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0755",
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s,mode=0755" % TMPFS,
                         "tmpfs", mnt], capture_output=True, text=True)
     if p.returncode != 0:
         print("SKIP tmpfs scenarios: mount failed (%s)" % p.stderr.strip())
