@@ -62,9 +62,9 @@ db_set_pos(struct ctl_db *db, const char *day, long long off,
 
 int
 db_insert_row(struct ctl_db *db, const struct ctl_line *l,
-    const struct ctl_row *r, int *inserted)
+    const struct ctl_row *r)
 {
-	return db->ops->insert_row(db, l, r, inserted);
+	return db->ops->insert_row(db, l, r);
 }
 
 int

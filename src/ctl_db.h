@@ -22,7 +22,7 @@ struct ctl_db_ops {
 	int	(*set_pos)(struct ctl_db *, const char *day, long long off,
 		    long long gz_size);
 	int	(*insert_row)(struct ctl_db *, const struct ctl_line *,
-		    const struct ctl_row *, int *inserted);
+		    const struct ctl_row *);
 	int	(*insert_reject)(struct ctl_db *, const char *day, long long off,
 		    const char *reason, const char *line);
 	int	(*commit)(struct ctl_db *);
@@ -34,6 +34,7 @@ struct ctl_db {
 	const struct ctl_db_ops	*ops;
 	char			 source[512];	/* host:spool_dir */
 	char			 err[512];	/* the last error */
+	unsigned long long	 inserted;	/* rows committed as new */
 };
 
 /*
@@ -60,8 +61,9 @@ int	db_get_pos(struct ctl_db *, const char *day, long long *off,
 	    long long *gz_size);
 int	db_set_pos(struct ctl_db *, const char *day, long long off,
 	    long long gz_size);
+/* Queue one row; db->inserted counts the new ones by the next commit. */
 int	db_insert_row(struct ctl_db *, const struct ctl_line *,
-	    const struct ctl_row *, int *inserted);
+	    const struct ctl_row *);
 int	db_insert_reject(struct ctl_db *, const char *day, long long off,
 	    const char *reason, const char *line);
 int	db_commit(struct ctl_db *);

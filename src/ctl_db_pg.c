@@ -1,8 +1,11 @@
 /*
- * ctl_db_pg.c: PostgreSQL through libpq, prepared statements inside one
- * transaction per batch. payload is jsonb, received_at timestamptz.
- * Concurrent importers from several hosts are safe: "on conflict do
- * nothing" waits for the other's transaction on the same key.
+ * ctl_db_pg.c: PostgreSQL through libpq. Rows stream with COPY into a
+ * temporary staging table (no round trip per row) and move into
+ * sms_events with one INSERT ... SELECT ... ON CONFLICT DO NOTHING before
+ * anything else runs in the transaction (position, reject, commit).
+ * payload is jsonb, received_at timestamptz. Concurrent importers from
+ * several hosts are safe: "on conflict do nothing" waits for the other's
+ * transaction on the same key.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +18,22 @@
 struct pg_db {
 	struct ctl_db	 db;		/* first: the generic part */
 	PGconn		*c;
+	int		 copying;	/* a COPY into the stage is open */
+	int		 staged;	/* rows in the stage */
+	unsigned long long pending;	/* new rows in the open transaction */
+	char		*buf;		/* one COPY row */
+	size_t		 cap;
 };
+
+#define COLS_SQL "event_type, event, sms_id, phone, user_id, sms_user," \
+	" template_id, message, status_code, event_time, received_at, payload"
+
+static const char stage[] =
+	"CREATE TEMP TABLE smshook_stage (seq bigserial,"
+	" event_type bigint, event text, sms_id text, phone text,"
+	" user_id text, sms_user text, template_id text, message text,"
+	" status_code bigint, event_time bigint, received_at timestamptz,"
+	" payload jsonb NOT NULL)";
 
 static const char schema[] =
 	"BEGIN;"
@@ -48,10 +66,6 @@ static const struct {
 	const char	*sql;
 	int		 nparams;
 } stmts[] = {
-	{ "smshook_row", "INSERT INTO sms_events (event_type, event, sms_id,"
-	    " phone, user_id, sms_user, template_id, message, status_code,"
-	    " event_time, received_at, payload) VALUES ($1,$2,$3,$4,$5,$6,$7,"
-	    "$8,$9,$10,$11,$12) ON CONFLICT DO NOTHING", NCOLS },
 	{ "smshook_reject", "INSERT INTO smshook_rejects (source, day,"
 	    " byte_offset, reason, line) VALUES ($1,$2,$3,$4,$5)"
 	    " ON CONFLICT DO NOTHING", 5 },
@@ -97,23 +111,72 @@ pg_exec(struct pg_db *p, const char *q)
 	return pg_check(p, PQexec(p->c, q), PGRES_COMMAND_OK, q);
 }
 
+/* End an open COPY and move the staged rows into sms_events. */
+static int
+pg_flush(struct pg_db *p)
+{
+	PGresult *res;
+	int rc = 0;
+
+	if (p->copying) {
+		p->copying = 0;
+		if (PQputCopyEnd(p->c, NULL) != 1)
+			return pg_check(p, NULL, PGRES_COMMAND_OK, "copy end");
+		while ((res = PQgetResult(p->c)) != NULL)
+			if (pg_check(p, res, PGRES_COMMAND_OK, "copy") == -1)
+				rc = -1;
+		if (rc == -1)
+			return -1;
+	}
+	if (p->staged == 0)
+		return 0;
+	res = PQexec(p->c, "INSERT INTO sms_events (" COLS_SQL ") SELECT "
+	    COLS_SQL " FROM smshook_stage ORDER BY seq ON CONFLICT DO NOTHING");
+	if (res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK)
+		p->pending += strtoull(PQcmdTuples(res), NULL, 10);
+	if (pg_check(p, res, PGRES_COMMAND_OK, "insert rows") == -1 ||
+	    pg_exec(p, "TRUNCATE smshook_stage") == -1)
+		return -1;
+	p->staged = 0;
+	return 0;
+}
+
 static int
 pg_begin(struct ctl_db *db)
 {
-	return pg_exec((struct pg_db *)db, "BEGIN");
+	struct pg_db *p = (struct pg_db *)db;
+
+	p->pending = 0;
+	p->staged = 0;
+	return pg_exec(p, "BEGIN");
 }
 
 static int
 pg_commit(struct ctl_db *db)
 {
-	return pg_exec((struct pg_db *)db, "COMMIT");
+	struct pg_db *p = (struct pg_db *)db;
+
+	if (pg_flush(p) == -1 || pg_exec(p, "COMMIT") == -1)
+		return -1;
+	db->inserted += p->pending;
+	p->pending = 0;
+	return 0;
 }
 
 static int
 pg_rollback(struct ctl_db *db)
 {
 	struct pg_db *p = (struct pg_db *)db;
+	PGresult *res;
 
+	if (p->copying) {
+		p->copying = 0;
+		PQputCopyEnd(p->c, "rollback");
+		while ((res = PQgetResult(p->c)) != NULL)
+			PQclear(res);
+	}
+	p->pending = 0;
+	p->staged = 0;
 	if (PQtransactionStatus(p->c) == PQTRANS_IDLE)
 		return 0;
 	return pg_exec(p, "ROLLBACK");
@@ -151,28 +214,84 @@ pg_set_pos(struct ctl_db *db, const char *day, long long off,
 	char o[32], g[32];
 	const char *v[4] = { db->source, day, o, gz_size >= 0 ? g : NULL };
 
+	if (pg_flush(p) == -1)
+		return -1;
 	snprintf(o, sizeof(o), "%lld", off);
 	snprintf(g, sizeof(g), "%lld", gz_size);
 	return pg_check(p, PQexecPrepared(p->c, "smshook_setpos", 4, v, NULL,
 	    NULL, 0), PGRES_COMMAND_OK, "store position");
 }
 
+/* Append v to the COPY row in p->buf at *o, escaped for COPY text. */
+static int
+copy_field(struct pg_db *p, size_t *o, const char *v)
+{
+	size_t need = (v != NULL ? 2 * strlen(v) : 2) + 2;
+	char *nb;
+
+	if (*o + need > p->cap) {
+		if ((nb = realloc(p->buf, *o + need + 4096)) == NULL)
+			return -1;
+		p->buf = nb;
+		p->cap = *o + need + 4096;
+	}
+	if (v == NULL) {
+		memcpy(p->buf + *o, "\\N", 2);
+		*o += 2;
+		return 0;
+	}
+	for (; *v != '\0'; v++) {
+		switch (*v) {
+		case '\\':
+			p->buf[(*o)++] = '\\';
+			p->buf[(*o)++] = '\\';
+			break;
+		case '\n':
+			p->buf[(*o)++] = '\\';
+			p->buf[(*o)++] = 'n';
+			break;
+		case '\r':
+			p->buf[(*o)++] = '\\';
+			p->buf[(*o)++] = 'r';
+			break;
+		case '\t':
+			p->buf[(*o)++] = '\\';
+			p->buf[(*o)++] = 't';
+			break;
+		default:
+			p->buf[(*o)++] = *v;
+		}
+	}
+	return 0;
+}
+
 static int
 pg_insert_row(struct ctl_db *db, const struct ctl_line *l,
-    const struct ctl_row *r, int *inserted)
+    const struct ctl_row *r)
 {
 	struct pg_db *p = (struct pg_db *)db;
-	char bufs[NCOLS][32];
-	const char *v[NCOLS];
-	PGresult *res;
+	char num[32];
+	size_t o = 0;
 	int c;
 
-	for (c = 0; c < NCOLS; c++)
-		v[c] = ctl_row_text(l, r, c, bufs[c], sizeof(bufs[c]));
-	res = PQexecPrepared(p->c, "smshook_row", NCOLS, v, NULL, NULL, 0);
-	if (res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK)
-		*inserted = strcmp(PQcmdTuples(res), "0") != 0;
-	return pg_check(p, res, PGRES_COMMAND_OK, "insert row");
+	if (!p->copying) {
+		if (pg_check(p, PQexec(p->c, "COPY smshook_stage (" COLS_SQL
+		    ") FROM STDIN"), PGRES_COPY_IN, "copy") == -1)
+			return -1;
+		p->copying = 1;
+	}
+	for (c = 0; c < NCOLS; c++) {
+		if (copy_field(p, &o, ctl_row_text(l, r, c, num,
+		    sizeof(num))) == -1) {
+			snprintf(db->err, sizeof(db->err), "out of memory");
+			return -1;
+		}
+		p->buf[o++] = c + 1 < NCOLS ? '\t' : '\n';
+	}
+	if (PQputCopyData(p->c, p->buf, (int)o) != 1)
+		return pg_check(p, NULL, PGRES_COMMAND_OK, "copy data");
+	p->staged++;
+	return 0;
 }
 
 static int
@@ -183,6 +302,8 @@ pg_insert_reject(struct ctl_db *db, const char *day, long long off,
 	char o[32];
 	const char *v[5] = { db->source, day, o, reason, line };
 
+	if (pg_flush(p) == -1)
+		return -1;
 	snprintf(o, sizeof(o), "%lld", off);
 	return pg_check(p, PQexecPrepared(p->c, "smshook_reject", 5, v, NULL,
 	    NULL, 0), PGRES_COMMAND_OK, "insert reject");
@@ -194,6 +315,7 @@ pg_close(struct ctl_db *db)
 	struct pg_db *p = (struct pg_db *)db;
 
 	PQfinish(p->c);
+	free(p->buf);
 	free(p);
 }
 
@@ -222,8 +344,12 @@ db_pg_open(const char *conninfo, char *err, size_t errlen)
 		goto fail;
 	}
 	PQsetNoticeProcessor(p->c, quiet, NULL);
+	if (PQsetClientEncoding(p->c, "UTF8") != 0) {
+		snprintf(err, errlen, "postgresql: cannot use UTF8");
+		goto fail;
+	}
 	if (pg_check(p, PQexec(p->c, schema), PGRES_COMMAND_OK,
-	    "create schema") == -1)
+	    "create schema") == -1 || pg_exec(p, stage) == -1)
 		goto fail_db;
 	for (i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)
 		if (pg_check(p, PQprepare(p->c, stmts[i].name, stmts[i].sql,

@@ -15,6 +15,7 @@ struct sqlite_db {
 	struct ctl_db	 db;		/* first: the generic part */
 	sqlite3		*h;
 	sqlite3_stmt	*st[5];
+	unsigned long long pending;	/* new rows in the open transaction */
 };
 
 enum { ST_ROW, ST_REJECT, ST_GETPOS, ST_SETPOS, ST_BEGIN };
@@ -100,7 +101,13 @@ sq_begin(struct ctl_db *db)
 static int
 sq_commit(struct ctl_db *db)
 {
-	return sq_exec((struct sqlite_db *)db, "COMMIT");
+	struct sqlite_db *s = (struct sqlite_db *)db;
+
+	if (sq_exec(s, "COMMIT") == -1)
+		return -1;
+	db->inserted += s->pending;
+	s->pending = 0;
+	return 0;
 }
 
 static int
@@ -108,6 +115,7 @@ sq_rollback(struct ctl_db *db)
 {
 	struct sqlite_db *s = (struct sqlite_db *)db;
 
+	s->pending = 0;
 	if (sqlite3_get_autocommit(s->h))
 		return 0;		/* nothing open */
 	return sq_exec(s, "ROLLBACK");
@@ -156,7 +164,7 @@ sq_set_pos(struct ctl_db *db, const char *day, long long off,
 
 static int
 sq_insert_row(struct ctl_db *db, const struct ctl_line *l,
-    const struct ctl_row *r, int *inserted)
+    const struct ctl_row *r)
 {
 	struct sqlite_db *s = (struct sqlite_db *)db;
 	sqlite3_stmt *st = s->st[ST_ROW];
@@ -174,7 +182,7 @@ sq_insert_row(struct ctl_db *db, const struct ctl_line *l,
 	}
 	if (sq_step_done(s, st, "insert row") == -1)
 		return -1;
-	*inserted = sqlite3_changes(s->h) > 0;
+	s->pending += sqlite3_changes(s->h) > 0;
 	return 0;
 }
 

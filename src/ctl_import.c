@@ -26,7 +26,7 @@
 struct import {
 	struct ctl_db	*db;
 	int		 tty;
-	unsigned long long files, lines, rows, inserted, rejects;
+	unsigned long long files, lines, rows, rejects;
 	char		*clean;		/* a rejected line made valid UTF-8 */
 	size_t		 cleancap;
 	struct timespec	 t0, last;
@@ -100,7 +100,7 @@ import_line(struct import *im, const char *day, const char *line, size_t len,
 	struct ctl_line l;
 	const char *why, *text;
 	size_t i;
-	int ins, rc = -1;
+	int rc = -1;
 
 	if (ctl_line_parse(&l, line, len, &why) == -1) {
 		if ((text = clean_text(im, line, len)) == NULL) {
@@ -116,10 +116,9 @@ import_line(struct import *im, const char *day, const char *line, size_t len,
 		goto out;
 	}
 	for (i = 0; i < l.nrows; i++) {
-		if (db_insert_row(im->db, &l, &l.rows[i], &ins) == -1)
+		if (db_insert_row(im->db, &l, &l.rows[i]) == -1)
 			goto out;
 		im->rows++;
-		im->inserted += ins;
 	}
 	rc = 0;
  out:
@@ -288,7 +287,7 @@ cmd_import(struct ctl *c, int argc, char *argv[])
 	if (verbose)
 		printf("import: %llu files, %llu lines, %llu rows inserted, "
 		    "%llu duplicates, %llu rejected\n", im.files, im.lines,
-		    im.inserted, im.rows - im.inserted, im.rejects);
+		    im.db->inserted, im.rows - im.db->inserted, im.rejects);
 	rc = failed ? CTL_FAIL : CTL_OK;
  out:
 	free(files);

@@ -285,3 +285,57 @@ def expect(cond, msg="expectation failed"):
 def eq(a, b, msg=""):
     if a != b:
         raise AssertionError("%r != %r %s" % (a, b, msg))
+
+# ---------------------------------------------------------------- smshookctl, databases
+
+def ctl(conf, *args, timeout=120, env=None):
+    """Run smshookctl -c conf args...; returns the CompletedProcess (text)."""
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([SMSHOOKCTL, "-c", conf] + [str(a) for a in args],
+                          capture_output=True, text=True, timeout=timeout,
+                          env=e)
+
+
+def v1_line(payload, received_at="2026-01-02T03:04:05.678Z", encoding="json",
+            verified=True, remote="127.0.0.1"):
+    """A spool line (bytes, with '\\n') as the receiver writes it."""
+    env = {"v": 1, "received_at": received_at, "remote_addr": remote,
+           "encoding": encoding, "verified": verified, "payload": payload}
+    return (json.dumps(env, ensure_ascii=False, separators=(",", ":")) +
+            "\n").encode()
+
+
+def pg_start():
+    """Start a throwaway PostgreSQL (scripts/pg-test.sh); returns (dir, url).
+    Always pair with pg_stop(dir) in a finally."""
+    d = tempfile.mkdtemp(prefix="smshook-pg-")
+    p = subprocess.run(["sh", os.path.join(TOP, "scripts", "pg-test.sh"),
+                        "start", d], capture_output=True, text=True,
+                       timeout=120)
+    if p.returncode != 0:
+        pg_stop(d)
+        raise RuntimeError("pg-test.sh start: " + p.stderr)
+    return d, p.stdout.strip()
+
+
+def pg_stop(d):
+    subprocess.run(["sh", os.path.join(TOP, "scripts", "pg-test.sh"), "stop",
+                    d], capture_output=True, timeout=120)
+
+
+def psql(url, sql):
+    """Run sql through psql; returns its unaligned, tuples-only output."""
+    p = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
+                        "-d", url, "-c", sql], capture_output=True,
+                       text=True, timeout=60)
+    if p.returncode != 0:
+        raise RuntimeError("psql: " + p.stderr)
+    return p.stdout
+
+
+def pg_new_db(url, name):
+    """Create database name on the server of url; returns its URL."""
+    psql(url, "CREATE DATABASE %s" % name)
+    base, _, query = url.partition("?")
+    return base.rsplit("/", 1)[0] + "/" + name + ("?" + query if query else "")

@@ -1,0 +1,305 @@
+"""Shared by the tests/ctl suites: an independent Python model of what
+smshookctl import must load (SPEC §4), readers for both databases, and
+spool line generators. Not a suite itself (no test_ prefix)."""
+import fcntl
+import gzip
+import json
+import os
+import random
+import re
+import sqlite3
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import smshooktest as t  # noqa: E402
+
+COLS = ("event_type", "event", "sms_id", "phone", "user_id", "sms_user",
+        "template_id", "message", "status_code", "event_time", "received_at",
+        "payload")
+
+# code or name -> (normalised code, current name)
+TYPES = {1: (1, "Requested"), 2: (20, "Delivered"), 20: (20, "Delivered"),
+         4: (4, "Suppressed"), 5: (5, "Failed"), 8: (8, "Template Verify")}
+NAMES = {"requested": 1, "request": 1, "delivered": 20, "deliver": 20,
+         "suppressed": 4, "workererror": 4, "failed": 5, "delivererror": 5,
+         "template verify": 8, "templateverify": 8}
+STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+
+
+def _text(v):
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return None
+
+
+def _int(v):
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, str) and re.fullmatch(r"-?\d{1,18}", v):
+        return int(v)
+    return None
+
+
+def _list(v):
+    if isinstance(v, list):
+        return v
+    if isinstance(v, str) and v.lstrip(" \t").startswith("["):
+        try:
+            x = json.loads(v)
+            if isinstance(x, list):
+                return x
+        except ValueError:
+            pass
+    if v is None or isinstance(v, (dict, list, bool)):
+        return None
+    return [v]
+
+
+def line_rows(raw):
+    """The rows of one spool line (bytes without '\\n'), or None if it is
+    not a v1 envelope."""
+    try:
+        env = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        return None
+    if (not isinstance(env, dict) or env.get("v") != 1 or
+            not isinstance(env.get("payload"), dict) or
+            not isinstance(env.get("received_at"), str) or
+            not STAMP.match(env["received_at"])):
+        return None
+    p = env["payload"]
+    code = _int(p.get("eventType"))
+    name = None
+    if code is not None:
+        if code in TYPES:
+            code, name = TYPES[code]
+    elif isinstance(p.get("event"), str) and p["event"].lower() in NAMES:
+        code, name = TYPES[NAMES[p["event"].lower()]]
+    if name is None and isinstance(p.get("event"), str):
+        name = p["event"]
+    common = dict(user_id=_text(p.get("userId")),
+                  sms_user=_text(p.get("smsUser")),
+                  template_id=_text(p.get("templateId")),
+                  message=_text(p.get("message")),
+                  status_code=_int(p.get("statusCode")),
+                  event_time=_int(p.get("timestamp")),
+                  received_at=env["received_at"],
+                  payload=canon(p))
+    ids = _list(p.get("smsIds")) if "smsIds" in p else None
+    pairs = []
+    if ids:
+        phones = _list(p.get("phones")) or []
+        for i, sid in enumerate(ids):
+            pairs.append((_text(sid),
+                          _text(phones[i]) if i < len(phones) else None))
+    else:
+        pairs.append((_text(p.get("smsId")), _text(p.get("phone"))))
+    rows = []
+    for sid, phone in pairs:
+        r = dict(common, event_type=code, event=name, sms_id=sid, phone=phone)
+        rows.append(tuple(r[c] for c in COLS))
+    return rows
+
+
+def canon(payload):
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False)
+
+
+def day_files(spool):
+    """(day, path) per day file; a day with both keeps the .jsonl."""
+    found = {}
+    for name in sorted(os.listdir(spool)):
+        m = re.fullmatch(r"(\d{4}-\d\d-\d\d)\.jsonl(\.gz)?", name)
+        if m and (m.group(1) not in found or not m.group(2)):
+            found[m.group(1)] = os.path.join(spool, name)
+    return sorted(found.items())
+
+
+def read_day(path):
+    if path.endswith(".gz"):
+        with gzip.open(path, "rb") as f:
+            return f.read()
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def reference(spool):
+    """Rows in import order, duplicates dropped by the uniqueness rules."""
+    seen = set()
+    out = []
+    for _, path in day_files(spool):
+        for raw in read_day(path).split(b"\n")[:-1]:
+            for r in line_rows(raw) or []:
+                et, sid, tpl, tm = r[0], r[2], r[6], r[9]
+                key = None
+                if et is not None and sid is not None:
+                    key = ("m", et, sid)
+                elif et is not None and tpl is not None and tm is not None:
+                    key = ("t", et, tpl, tm)
+                if key is not None:
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                out.append(r)
+    return out
+
+
+def rejects_expected(spool):
+    """(day, offset) of every complete line that is not a v1 envelope."""
+    out = []
+    for day, path in day_files(spool):
+        off = 0
+        for raw in read_day(path).split(b"\n")[:-1]:
+            if line_rows(raw) is None:
+                out.append((day, off))
+            off += len(raw) + 1
+    return out
+
+# ---------------------------------------------------------------- databases
+
+
+class SqliteDB:
+    kind = "sqlite"
+
+    def __init__(self, directory, name="smshook.db"):
+        self.path = os.path.join(directory, name)
+        self.url = "sqlite:" + self.path
+
+    def _q(self, sql):
+        if not os.path.exists(self.path):
+            return []
+        c = sqlite3.connect(self.path)
+        try:
+            return list(c.execute(sql))
+        finally:
+            c.close()
+
+    def rows(self):
+        out = []
+        for r in self._q("SELECT %s FROM sms_events ORDER BY id" %
+                         ", ".join(COLS)):
+            r = list(r)
+            r[-1] = canon(json.loads(r[-1]))
+            out.append(tuple(r))
+        return out
+
+    def rejects(self):
+        return self._q("SELECT day, byte_offset, reason, line FROM "
+                       "smshook_rejects ORDER BY day, byte_offset")
+
+    def positions(self):
+        return dict(self._q("SELECT day, byte_offset FROM smshook_positions"))
+
+
+class PgDB:
+    kind = "pg"
+    counter = 0
+
+    def __init__(self, server_url):
+        PgDB.counter += 1
+        self.url = t.pg_new_db(server_url, "t%d_%d" % (os.getpid(),
+                                                        PgDB.counter))
+
+    def _json(self, sql):
+        out = t.psql(self.url, "SELECT coalesce(json_agg(x), '[]') FROM "
+                     "(%s) x" % sql)
+        return json.loads(out) if out.strip() else []
+
+    def _exists(self):
+        return t.psql(self.url, "SELECT to_regclass('sms_events') IS NOT "
+                      "NULL").strip() == "t"
+
+    def rows(self):
+        if not self._exists():
+            return []
+        cols = list(COLS)
+        cols[COLS.index("received_at")] = (
+            "to_char(received_at AT TIME ZONE 'UTC', "
+            "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS received_at")
+        out = []
+        for r in self._json("SELECT %s FROM sms_events ORDER BY id" %
+                            ", ".join(cols)):
+            v = [r[c] for c in COLS]
+            v[-1] = canon(v[-1])
+            out.append(tuple(v))
+        return out
+
+    def rejects(self):
+        if not self._exists():
+            return []
+        return [(r["day"], r["byte_offset"], r["reason"], r["line"])
+                for r in self._json("SELECT day, byte_offset, reason, line "
+                                    "FROM smshook_rejects ORDER BY day, "
+                                    "byte_offset")]
+
+    def positions(self):
+        if not self._exists():
+            return {}
+        return {r["day"]: r["byte_offset"] for r in
+                self._json("SELECT day, byte_offset FROM smshook_positions")}
+
+# ---------------------------------------------------------------- spool
+
+
+def append(spool, day, data):
+    """Append bytes to a day file under the receiver's exclusive lock."""
+    os.makedirs(spool, exist_ok=True)
+    path = os.path.join(spool, day + ".jsonl")
+    with open(path, "ab") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        f.write(data)
+        f.flush()
+    return path
+
+
+def gen_lines(n, seed, base_ms=1767225600000, dup_rate=0.05, day_tag=""):
+    """n spool lines (bytes) of mixed events: JSON and form encodings,
+    requested with 1-3 smsIds, old codes, retries (repeated events)."""
+    rnd = random.Random(seed)
+    out = []
+    made = []
+    for i in range(n):
+        if made and rnd.random() < dup_rate:
+            out.append(rnd.choice(made))
+            continue
+        kind = rnd.choice(["requested", "delivered", "suppressed", "failed",
+                           "template", "delivered_old"])
+        uid = "%s%d_%d" % (day_tag, seed, i)
+        ts = base_ms + i
+        if kind == "requested":
+            k = rnd.randint(1, 3)
+            p = dict(t.SAMPLES["requested"],
+                     smsIds=["%s_%d$1390000%04d" % (uid, j, j)
+                             for j in range(k)],
+                     phones=["1390000%04d" % j for j in range(k)])
+        elif kind == "delivered_old":
+            p = dict(t.SAMPLES["delivered"], eventType=2, event="deliver",
+                     smsId=uid + "$138")
+        elif kind == "template":
+            p = dict(t.SAMPLES["template"], templateId=rnd.randint(1, 10**6))
+        else:
+            p = dict(t.SAMPLES[kind], smsId=uid + "$139")
+        tok = "".join(rnd.choices("abcdefghijklmnopqrstuvwxyz0123456789",
+                                  k=20))
+        p.update(timestamp=ts, token=tok + uid,
+                 signature="0" * 64)
+        rec = "2026-01-01T00:%02d:%02d.%03dZ" % (i // 60000 % 60,
+                                                 i // 1000 % 60, i % 1000)
+        if rnd.random() < 0.3:
+            line = t.v1_line(t.form_payload(p), received_at=rec,
+                             encoding="form")
+        else:
+            line = t.v1_line(p, received_at=rec)
+        made.append(line)
+        out.append(line)
+    return out

@@ -1,0 +1,342 @@
+"""smshookctl import: exactly-once loading into SQLite and PostgreSQL.
+
+Every scenario runs against SQLite and against a real PostgreSQL server
+started (and stopped) here with scripts/pg-test.sh. The expected rows are
+computed independently from the spool by ctlref.reference()."""
+import fcntl
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import ctlref as ref  # noqa: E402
+from ctlref import t  # noqa: E402
+
+QUICK = os.environ.get("SMSHOOK_QUICK") == "1"
+KILL_ROUNDS = 8 if QUICK else 30
+KILL_LINES = 4000 if QUICK else 20000
+
+
+class Env:
+    """A temp dir with config, spool and a fresh database of one kind."""
+
+    def __init__(self, kind, pg_url, db_in_conf=True):
+        self.dir = t.tmpdir("smshook-ctl-")
+        self.spool = os.path.join(self.dir, "spool")
+        os.makedirs(self.spool)
+        self.db = ref.SqliteDB(self.dir) if kind == "sqlite" else \
+            ref.PgDB(pg_url)
+        extra = "database = %s" % self.db.url if db_in_conf else ""
+        self.conf = t.write_conf(self.dir, extra=extra)
+
+    def ctl(self, *args, **kw):
+        return t.ctl(self.conf, *args, **kw)
+
+    def imp(self, *args):
+        p = self.ctl("import", *args)
+        t.eq(p.returncode, 0, "import failed: %s" % p.stderr)
+        return p
+
+    def check_reference(self, ordered=True):
+        """The database holds exactly the reference rows (in import order
+        when days were imported one after the other)."""
+        want = ref.reference(self.spool)
+        got = rows = self.db.rows()
+        t.eq(len(got), len(want), "(row count)")
+        if not ordered:
+            key = lambda r: [("" if v is None else str(v)) for v in r]
+            got, want = sorted(got, key=key), sorted(want, key=key)
+        for i, (g, w) in enumerate(zip(got, want)):
+            t.eq(g, w, "(row %d)" % i)
+        return rows
+
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def scenario(fn):
+    def run(kind, pg_url):
+        e = Env(kind, pg_url)
+        try:
+            fn(e)
+        finally:
+            e.close()
+    run.__name__ = fn.__name__
+    return run
+
+# ---------------------------------------------------------------- scenarios
+
+
+@scenario
+def through_receiver(e):
+    """Events posted through the real receiver (CGI), JSON and form."""
+    ids = ["1652150994014_9373_1_1_aaaaaa$1388888880%d" % i for i in range(3)]
+    posts = [
+        (t.json_body(t.event("requested", smsIds=ids,
+                             phones=["1388888880%d" % i for i in range(3)])),
+         t.JSON),
+        (t.form_body(t.event("requested", smsIds=["f1$1", "f2$2"],
+                             phones=["1", "2"])), t.FORM),
+        (t.form_body(t.event("delivered", eventType=2, event="deliver",
+                             smsId="old$1")), t.FORM),
+        (t.json_body(t.event("template")), t.JSON),
+        (t.json_body(t.event("suppressed")), t.JSON),
+        (t.json_body(t.event("failed")), t.JSON),
+    ]
+    for body, ctype in posts:
+        st = t.cgi(e.conf, body=body, ctype=ctype)[0]
+        t.eq(st, 200, "(receiver answer)")
+    p = e.imp()
+    t.eq(p.stdout + p.stderr, "", "(import is quiet on success)")
+    rows = e.check_reference()
+    t.eq(len(rows), 3 + 2 + 1 + 1 + 1 + 1)
+    req = [r for r in rows if r[0] == 1]
+    t.eq([(r[2], r[3]) for r in req[:3]],
+         [(ids[i], "1388888880%d" % i) for i in range(3)], "(pairs)")
+    t.eq([(r[2], r[3]) for r in req[3:]], [("f1$1", "1"), ("f2$2", "2")],
+         "(form smsIds decoded)")
+    old = [r for r in rows if r[2] == "old$1"]
+    t.eq([(r[0], r[1]) for r in old], [(20, "Delivered")], "(2 -> 20)")
+    fail = [r for r in rows if r[0] == 5]
+    t.eq([r[8] for r in fail], [500], "(status_code)")
+    tpl = [r for r in rows if r[0] == 8]
+    t.eq(len(tpl), 1)
+    t.expect(tpl[0][9] > 10**12, "event_time in ms")
+    before = e.db.rows()
+    e.imp()
+    t.eq(e.db.rows(), before, "(a second import changes nothing)")
+    p = e.imp("-v")
+    t.expect("0 rows inserted" in p.stdout, p.stdout)
+
+
+@scenario
+def duplicates(e):
+    ev = dict(t.SAMPLES["delivered"], timestamp=1767225600000, token="x" * 50,
+              signature="0" * 64)
+    tp = dict(t.SAMPLES["template"], timestamp=1767225600001, token="y" * 50,
+              signature="0" * 64)
+    line = t.v1_line(ev)
+    ref.append(e.spool, "2026-01-01", line + line + t.v1_line(tp))
+    ref.append(e.spool, "2026-01-02", line + t.v1_line(tp) +
+               t.v1_line(t.form_payload(ev), encoding="form"))
+    e.imp()
+    rows = e.check_reference()
+    t.eq(len(rows), 2, "(one delivered row, one template row)")
+    t.eq(len(e.db.rejects()), 0)
+
+
+@scenario
+def numeric_ids(e):
+    """Ids sent as numbers or as strings both become text."""
+    p = dict(t.SAMPLES["failed"], smsId=12345, phone=13999999999,
+             userId="19999", templateId=7, statusCode="412",
+             timestamp="1767225600000", token="z" * 50, signature="0" * 64)
+    q = dict(t.SAMPLES["requested"], smsIds=[1, "2"], phones=[13800000001],
+             timestamp=1767225600002, token="w" * 50, signature="0" * 64)
+    ref.append(e.spool, "2026-01-02", t.v1_line(p) + t.v1_line(q))
+    e.imp()
+    rows = e.check_reference()
+    t.eq([(r[2], r[3], r[4], r[6], r[8], r[9]) for r in rows],
+         [("12345", "13999999999", "19999", "7", 412, 1767225600000),
+          ("1", "13800000001", "19999", "29999", None, 1767225600002),
+          ("2", None, "19999", "29999", None, 1767225600002)])
+
+
+@scenario
+def torn_line(e):
+    lines = ref.gen_lines(20, 7, dup_rate=0)
+    last = lines[-1]
+    cut = len(last) // 2
+    path = ref.append(e.spool, "2026-01-03", b"".join(lines[:-1]) +
+                      last[:cut])
+    e.imp()
+    n = len(e.db.rows())
+    t.eq(n, len(ref.reference(e.spool)), "(torn tail not imported)")
+    t.eq(e.db.positions()["2026-01-03"], os.path.getsize(path) - cut,
+         "(position stops before the torn line)")
+    ref.append(e.spool, "2026-01-03", last[cut:])
+    e.imp()
+    e.check_reference()
+    t.expect(len(e.db.rows()) > n, "the completed line is imported")
+    e.imp()
+    e.check_reference()
+
+
+@scenario
+def rejects(e):
+    good = ref.gen_lines(5, 3, dup_rate=0)
+    bad = [b"garbage\n", b'{"v":2,"payload":{}}\n', b"\xff\xfe bad utf8\n",
+           b'{"v":1,"received_at":"x","payload":{}}\n', b"\n"]
+    data = good[0] + bad[0] + good[1] + bad[1] + bad[2] + good[2] + \
+        bad[3] + bad[4] + b"".join(good[3:])
+    ref.append(e.spool, "2026-01-04", data)
+    p = e.ctl("import")
+    t.eq(p.returncode, 0, p.stderr)
+    t.expect("5 lines rejected" in p.stderr, p.stderr)
+    e.check_reference()
+    got = [(d, o) for d, o, _, _ in e.db.rejects()]
+    t.eq(got, ref.rejects_expected(e.spool), "(rejects with file+offset)")
+    rj = e.db.rejects()
+    t.eq(rj[0][3], "garbage")
+    t.expect(all(r[2] for r in rj), "every reject has a reason")
+    t.expect("\ufffd" in rj[2][3], "invalid UTF-8 stored replaced")
+    p = e.ctl("import")
+    t.eq((p.returncode, p.stderr), (0, ""), "(rejects are not re-read)")
+    t.eq(len(e.db.rejects()), 5)
+
+
+@scenario
+def written_while_importing(e):
+    """A writer appends to two days while imports run over and over."""
+    lines = ref.gen_lines(3000, 11, dup_rate=0.1)
+    stop = threading.Event()
+
+    def writer():
+        i = 0
+        while i < len(lines):
+            day = "2026-01-05" if i % 2 else "2026-01-06"
+            ref.append(e.spool, day, b"".join(lines[i:i + 7]))
+            i += 7
+            time.sleep(0.002)
+        stop.set()
+    th = threading.Thread(target=writer)
+    th.start()
+    runs = 0
+    try:
+        while not stop.is_set() or runs < 2:
+            e.imp()
+            runs += 1
+    finally:
+        th.join()
+    e.imp()
+    t.expect(runs >= 2, "imports ran during the writes")
+    e.check_reference(ordered=False)
+
+
+@scenario
+def kill_nine(e):
+    """kill -9 the importer at random points, again and again; a clean
+    run afterwards must give exactly the reference rows."""
+    rnd = random.Random(42)
+    days = ["2026-02-0%d" % d for d in range(1, 5)]
+    per = KILL_LINES // len(days)
+    for k, day in enumerate(days):
+        ref.append(e.spool, day, b"".join(
+            ref.gen_lines(per, 100 + k, day_tag="d%d" % k)))
+    # how long one full import takes, measured on a scratch copy
+    scratch = Env(e.db.kind, getattr(kill_nine, "pg_url", None),
+                  db_in_conf=False)
+    try:
+        shutil.rmtree(scratch.spool)
+        shutil.copytree(e.spool, scratch.spool)
+        t0 = time.time()
+        p = scratch.ctl("import", "--db", scratch.db.url)
+        t.eq(p.returncode, 0, p.stderr)
+        full = time.time() - t0
+    finally:
+        scratch.close()
+    total = sum(os.path.getsize(p) for _, p in ref.day_files(e.spool))
+    killed = 0
+    for rnd_i in range(KILL_ROUNDS):
+        # the spool keeps growing (new lines and retries) between runs
+        more = ref.gen_lines(KILL_LINES // 20, 1000 + rnd_i,
+                             day_tag="k%d" % rnd_i, dup_rate=0.2)
+        more.append(rnd.choice(more))
+        ref.append(e.spool, days[rnd_i % len(days)], b"".join(more))
+        # kill somewhere within the time this run needs for what is left
+        pos = e.db.positions()
+        pending = sum(os.path.getsize(p) - pos.get(d, 0)
+                      for d, p in ref.day_files(e.spool))
+        window = 0.02 + full * pending / total
+        proc = subprocess.Popen([t.SMSHOOKCTL, "-c", e.conf, "import"],
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        time.sleep(rnd.uniform(0, window))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed += 1
+        proc.wait()
+        err = proc.stderr.read().decode()
+        proc.stderr.close()
+        t.eq(err, "", "(importer stderr)")
+    e.imp()
+    rows = e.check_reference(ordered=False)
+    t.expect(len(rows) > KILL_LINES, "rows: %d" % len(rows))
+    e.imp()
+    t.expect(e.db.rows() == rows, "a rerun after the kills changes nothing")
+    print("     (%s: %d of %d runs killed, %d rows, full import %.2fs)" %
+          (e.db.kind, killed, KILL_ROUNDS, len(rows), full))
+
+
+@scenario
+def lock_held(e):
+    ref.append(e.spool, "2026-01-07", b"".join(ref.gen_lines(3, 5)))
+    with open(os.path.join(e.spool, ".smshookctl.lock"), "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        t0 = time.time()
+        p = e.ctl("import")
+        waited = time.time() - t0
+    t.eq(p.returncode, 1)
+    t.expect("another smshookctl is running" in p.stderr, p.stderr)
+    t.expect(4 <= waited < 15, "waited %.1fs" % waited)
+    t.eq(e.db.rows(), [])
+    e.imp()
+    e.check_reference()
+
+
+def no_database():
+    d = t.tmpdir()
+    try:
+        conf = t.write_conf(d)
+        os.makedirs(os.path.join(d, "spool"))
+        p = t.ctl(conf, "import")
+        t.eq(p.returncode, 1)
+        t.expect("database" in p.stderr and "--db" in p.stderr, p.stderr)
+        p = t.ctl(conf, "import", "--db", "mysql://x")
+        t.eq(p.returncode, 1)
+        t.expect("expected sqlite:PATH" in p.stderr, p.stderr)
+        p = t.ctl(conf, "import", "--bogus")
+        t.eq(p.returncode, 2)
+        p = t.ctl(conf, "import", "--help")
+        t.eq(p.returncode, 0)
+        t.expect("usage" in p.stdout, p.stdout)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+SCENARIOS = [through_receiver, duplicates, numeric_ids, torn_line, rejects,
+             written_while_importing, kill_nine, lock_held]
+
+
+def main():
+    r = t.Runner("ctl-import")
+    r.check("no database configured", no_database)
+    only = os.environ.get("SMSHOOK_CTL_ONLY")
+    scenarios = [s for s in SCENARIOS if not only or s.__name__ == only]
+    for s in scenarios:
+        r.check("sqlite: " + s.__name__, s, "sqlite", None)
+    pgdir = None
+    try:
+        try:
+            pgdir, url = t.pg_start()
+        except Exception as exc:  # noqa: BLE001
+            r.check("postgresql server starts", lambda: (_ for _ in ()).throw(exc))
+            url = None
+        if url is not None:
+            kill_nine.pg_url = url
+            for s in scenarios:
+                r.check("postgresql: " + s.__name__, s, "pg", url)
+    finally:
+        if pgdir is not None:
+            t.pg_stop(pgdir)
+    return r.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
