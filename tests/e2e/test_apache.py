@@ -54,6 +54,24 @@ def run_server_checks(r, apache, name):
         r.check("%s: %s" % (name, c.__name__), c, target)
 
 
+def EXPOSE_SPOOL(site):
+    """A server-wide mistake the vhost must survive: the real spool
+    mapped into URL space and granted."""
+    return ('Alias /exposed-spool "%s"\n<Directory "%s">\n'
+            '\tRequire all granted\n</Directory>' % (site.spool, site.spool))
+
+
+def check_spool_dir_denied(apache):
+    """The example's <Directory @SPOOL@> rule refuses the spool even so."""
+    base = "http://127.0.0.1:%d/exposed-spool/" % apache.port
+    names = [n for n in os.listdir(apache.spool) if n.endswith(".jsonl")]
+    expect(names, "empty spool")
+    for name in names + [".replay", ""]:
+        r = t.http(base + name, "GET", ctype=None)
+        expect(r[0] in (403, 404), "%s: %d" % (name, r[0]))
+        expect(b'"token"' not in r[2], name + " leaked")
+
+
 def check_fcgid_env(apache):
     """Each smshook process was started with the example's environment
     (SMSHOOK_CONFIG) by mod_fcgid, not found some other way."""
@@ -122,7 +140,8 @@ def graceful_stream(per_thread=250, threads=4):
             with lock:
                 sent.append(ev["token"])
             try:
-                r = t.post(apache.url, ev, timeout=30)
+                # SendCloud waits 3 s; a stalled request is a non-200
+                r = t.post(apache.url, ev, timeout=15)
                 status = r[0]
                 ok = status == 200 and b'"success"' in r[2]
             except OSError as e:
@@ -162,6 +181,10 @@ def graceful_stream(per_thread=250, threads=4):
               % (len(sent), len(acked), len(found), lost, dup,
                  len(lines) - len(found), other, spawned, recycled,
                  restarts))
+        if other:       # what the server said about the failures
+            for l in log.splitlines():
+                if ":error]" in l or ":warn]" in l:
+                    print("  " + l[:300])
         eq(len(sent), total)
         eq(lost, 0, "acknowledged but not stored")
         eq(dup, 0, "stored twice")
@@ -182,11 +205,14 @@ def main():
     r = t.Runner("test_apache")
     start = time.time()
     for kind in ("fcgid", "cgi"):
-        apache = servers.Apache(kind)
+        apache = servers.Apache(kind, extra=EXPOSE_SPOOL if kind == "fcgid"
+                                else "")
         try:
             apache.start()
             run_server_checks(r, apache, kind)
             if kind == "fcgid":
+                r.check("fcgid: spool dir refused even when mapped",
+                        check_spool_dir_denied, apache)
                 r.check("fcgid: processes started by mod_fcgid with the "
                         "example's environment", check_fcgid_env,
                         apache)

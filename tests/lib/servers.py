@@ -180,10 +180,11 @@ class Apache:
     """apache2 -DFOREGROUND in a temp dir around one rendered example.
     kind "fcgid": conf-examples/apache-mod_fcgid.conf as the vhost;
     kind "cgi": the vhost from conf-examples/apache-cgi.htaccess's
-    comments, and that .htaccess in the document root. after: lines for
-    the top-level config after the example (or a function of the Site)."""
+    comments, and that .htaccess in the document root. extra, after:
+    lines for the top-level config before and after the example (or
+    functions of the Site that return them)."""
 
-    def __init__(self, kind, conf_extra="", after=""):
+    def __init__(self, kind, conf_extra="", after="", extra=""):
         self.kind = kind
         self.site = Site("smshook-apache-%s-" % kind, conf_extra)
         s = self.site
@@ -219,7 +220,8 @@ class Apache:
             modules="\n".join(
                 "LoadModule %s_module %s/mod_%s.so" % (m, APACHE_MODULES, m)
                 for m in mods),
-            mpm=mpm, extra="", example=self.example,
+            mpm=mpm, extra=extra(s) if callable(extra) else extra,
+            example=self.example,
             after=after(s) if callable(after) else after))
         self.proc = None
 
