@@ -118,12 +118,6 @@ def kill_pids(pids):
             pass
 
 
-def children_named(ppid, name):
-    out = subprocess.run(["pgrep", "-P", str(ppid), "-x", name],
-                         capture_output=True, text=True)
-    return [int(p) for p in out.stdout.split()]
-
-
 def all_named(name, needle):
     """PIDs of processes called name whose command line or environment
     holds needle (a temp dir path: only this test's processes)."""
