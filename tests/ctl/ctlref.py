@@ -133,11 +133,14 @@ def read_day(path):
         return f.read()
 
 
-def reference(spool):
-    """Rows in import order, duplicates dropped by the uniqueness rules."""
+def reference(spool, days=None):
+    """Rows in import order, duplicates dropped by the uniqueness rules
+    (only the given days, if any)."""
     seen = set()
     out = []
-    for _, path in day_files(spool):
+    for day, path in day_files(spool):
+        if days is not None and day not in days:
+            continue
         for raw in read_day(path).split(b"\n")[:-1]:
             for r in line_rows(raw) or []:
                 et, sid, tpl, tm = r[0], r[2], r[6], r[9]

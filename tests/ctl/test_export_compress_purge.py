@@ -1,0 +1,228 @@
+"""smshookctl export, compress and purge, against SQLite and PostgreSQL
+where a database is involved (purge asks it what was imported)."""
+import csv
+import gzip
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import zoneinfo
+from datetime import datetime, timedelta
+
+sys.path.insert(0, os.path.dirname(__file__))
+import ctlref as ref  # noqa: E402
+from ctlref import t  # noqa: E402
+from test_import import Env, scenario  # noqa: E402
+
+OLD = time.time() - 7200		# "not modified for two hours"
+
+
+def old_days(e, days, n=30, seed=1):
+    for k, day in enumerate(days):
+        path = ref.append(e.spool, day, b"".join(
+            ref.gen_lines(n, seed + k, day_tag=day)))
+        os.utime(path, (OLD, OLD))
+
+
+def as_text(v):
+    return "" if v is None else str(v)
+
+
+@scenario
+def export_formats(e):
+    days = ["2026-01-01", "2026-01-02", "2026-01-03"]
+    old_days(e, days)
+    tricky = dict(t.SAMPLES["failed"], smsId="q$1", timestamp=1767225600000,
+                  message='comma, "quote"\nnew line\r\ttab \u4f60\u597d',
+                  token="q" * 50, signature="0" * 64)
+    ref.append(e.spool, "2026-01-02", t.v1_line(tricky) + b"not json\n")
+    want = ref.reference(e.spool)
+    p = subprocess.run([t.SMSHOOKCTL, "-c", e.conf, "export"],
+                       capture_output=True, timeout=60)
+    t.eq(p.returncode, 0, p.stderr)
+    t.expect(b"skipped 1 line" in p.stderr, p.stderr)
+    t.expect(p.stdout.startswith((",".join(ref.COLS) + "\r\n").encode()),
+             "CSV header with CRLF")
+    got = list(csv.reader(io.StringIO(p.stdout.decode(), newline="")))
+    t.eq(got[0], list(ref.COLS))
+    t.eq(len(got) - 1, len(want), "(csv rows)")
+    for g, w in zip(got[1:], want):
+        w = [as_text(v) for v in w]
+        g[-1] = ref.canon(json.loads(g[-1]))
+        t.eq(g, w)
+    t.expect(any(r[7] == tricky["message"] for r in got), "quoted message")
+    p = e.ctl("export", "--format", "jsonl", "--from", "2026-01-02",
+              "--to", "2026-01-02")
+    t.eq(p.returncode, 0, p.stderr)
+    lines = p.stdout.splitlines()
+    want2 = ref.reference(e.spool, days={"2026-01-02"})
+    t.eq(len(lines), len(want2), "(jsonl rows for one day)")
+    for g, w in zip(lines, want2):
+        o = json.loads(g)
+        t.eq(list(o), list(ref.COLS), "(jsonl keys)")
+        o["payload"] = ref.canon(o["payload"])
+        t.eq(tuple(o[c] for c in ref.COLS), w)
+    # the export equals what import loads
+    e.imp()
+    t.eq(e.db.rows(), want, "(export == import)")
+    p = e.ctl("export", "--format", "xml")
+    t.eq(p.returncode, 2)
+    p = e.ctl("export", "--from", "2026-13-01")
+    t.eq(p.returncode, 2)
+
+
+@scenario
+def compress_then_import(e):
+    tz = "Pacific/Kiritimati"		# UTC+14: "today" is not UTC's today
+    with open(e.conf, "a") as f:
+        f.write("timezone = %s\n" % tz)
+    now = datetime.now(zoneinfo.ZoneInfo(tz))
+    today = now.strftime("%Y-%m-%d")
+    yday = (now - timedelta(days=1)).strftime("%Y-%m-%d")
+    days = ["2020-01-01", "2020-01-02", "2020-01-03", yday, today]
+    old_days(e, days)
+    recent = ref.append(e.spool, "2020-01-04", b"".join(
+        ref.gen_lines(10, 77, day_tag="r")))	# modified just now
+    e.imp()
+    # more lines for one old day after the import: read later from the .gz
+    path = ref.append(e.spool, "2020-01-02", b"".join(
+        ref.gen_lines(15, 99, day_tag="late")) + b'{"v":1,"torn')
+    os.utime(path, (OLD, OLD))
+    before = {d: ref.read_day(p) for d, p in ref.day_files(e.spool)}
+    p = e.ctl("compress", "-v")
+    t.eq(p.returncode, 0, p.stderr)
+    t.eq(p.stderr, "")
+    names = sorted(os.listdir(e.spool))
+    for d in ["2020-01-01", "2020-01-02", "2020-01-03", yday]:
+        t.expect(d + ".jsonl.gz" in names and d + ".jsonl" not in names,
+                 "%s compressed: %s" % (d, names))
+        with gzip.open(os.path.join(e.spool, d + ".jsonl.gz")) as f:
+            t.eq(f.read(), before[d], "(%s: same bytes)" % d)
+    for d in [today, "2020-01-04"]:
+        t.expect(d + ".jsonl" in names and d + ".jsonl.gz" not in names,
+                 "%s left alone: %s" % (d, names))
+    t.expect(not any(n.endswith(".tmp") for n in names), names)
+    t.eq(os.path.exists(recent), True)
+    p = e.ctl("import", "-v")
+    t.eq(p.returncode, 0, p.stderr)
+    t.expect("15 lines" in p.stdout, p.stdout)
+    e.check_reference(ordered=False)
+    p = e.ctl("import", "-v")
+    t.expect("0 files, 0 lines" in p.stdout, p.stdout)
+    p = e.ctl("compress", "--after", "0")	# today never, even so
+    t.eq(p.returncode, 0, p.stderr)
+    t.expect(today + ".jsonl" in os.listdir(e.spool), "today kept")
+    p = e.ctl("compress", "--after", "x")
+    t.eq(p.returncode, 2)
+
+
+@scenario
+def purge_guard(e):
+    days = ["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-04"]
+    old_days(e, days)
+    today = datetime.utcnow().strftime("%Y-%m-%d")
+    ref.append(e.spool, today, b"".join(ref.gen_lines(3, 5, day_tag="t")))
+    # a torn tail is not an un-imported line
+    path = ref.append(e.spool, "2020-01-01", b'{"v":1,"half')
+    os.utime(path, (OLD, OLD))
+    e.imp()
+    # un-imported lines: one day then compressed, one still plain
+    path = ref.append(e.spool, "2020-01-02", b"".join(
+        ref.gen_lines(2, 9, day_tag="new")))
+    os.utime(path, (OLD, OLD))
+    ref.append(e.spool, "2020-01-04", b"".join(
+        ref.gen_lines(2, 8, day_tag="new")))
+    p = e.ctl("compress")
+    t.eq(p.returncode, 0, p.stderr)
+    t.eq(sorted(n for n in os.listdir(e.spool) if n.endswith(".gz")),
+         ["2020-01-0%d.jsonl.gz" % d for d in (1, 2, 3)])
+    rows = e.db.rows()
+    p = e.ctl("purge", "--keep-days", "1")
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect("2020-01-02.jsonl.gz is not fully imported" in p.stderr,
+             p.stderr)
+    t.expect("2020-01-04.jsonl is not fully imported" in p.stderr, p.stderr)
+    names = sorted(os.listdir(e.spool))
+    t.eq([n for n in names if n.startswith("20")],
+         ["2020-01-02.jsonl.gz", "2020-01-04.jsonl", today + ".jsonl"])
+    t.eq(e.db.rows(), rows, "(purge never touches rows)")
+    p = e.ctl("purge", "--keep-days", "1", "--force", "-v")
+    t.eq(p.returncode, 0, p.stderr)
+    t.expect("2020-01-02.jsonl.gz" in p.stdout, p.stdout)
+    t.eq([n for n in os.listdir(e.spool) if n.startswith("20")],
+         [today + ".jsonl"])
+    p = e.ctl("purge", "--keep-days", "0")
+    t.eq(p.returncode, 0, p.stderr)
+    t.expect(today + ".jsonl" in os.listdir(e.spool), "today is kept")
+
+
+def purge_usage():
+    d = t.tmpdir()
+    try:
+        conf = t.write_conf(d)
+        os.makedirs(os.path.join(d, "spool"))
+        p = t.ctl(conf, "purge")
+        t.eq(p.returncode, 2)
+        p = t.ctl(conf, "purge", "--keep-days", "3")
+        t.eq(p.returncode, 1)
+        t.expect("--force" in p.stderr and "database" in p.stderr, p.stderr)
+        p = t.ctl(conf, "purge", "--keep-days", "-1")
+        t.eq(p.returncode, 2)
+    finally:
+        import shutil
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@scenario
+def crontab_example(e):
+    """conf-examples/crontab, placeholders filled in, each command run as
+    cron would: exit 0 and no output (cron mails any output)."""
+    with open(os.path.join(t.TOP, "conf-examples", "crontab")) as f:
+        text = f.read()
+    text = (text.replace("@BINDIR@", os.path.dirname(t.SMSHOOKCTL))
+            .replace("@CONF@", e.conf).replace("@USER@", "root"))
+    cmds = [ln.split(None, 5)[5] for ln in text.splitlines()
+            if ln and not ln.startswith("#") and "=" not in ln.split()[0]]
+    t.eq([c.split()[3] for c in cmds], ["import", "compress", "purge"])
+    old_days(e, ["2020-01-01", "2020-01-02"])
+    want = ref.reference(e.spool)
+    for c in cmds:
+        p = subprocess.run(["sh", "-c", c], capture_output=True, text=True,
+                           timeout=60)
+        t.eq((p.returncode, p.stdout, p.stderr), (0, "", ""), "(%s)" % c)
+    t.eq(e.db.rows(), want)
+    t.eq(os.listdir(e.spool), [".smshookctl.lock"],
+         "(imported, compressed, then purged)")
+
+
+SCENARIOS = [export_formats, compress_then_import, purge_guard,
+             crontab_example]
+
+
+def main():
+    r = t.Runner("ctl-export-compress-purge")
+    r.check("purge usage", purge_usage)
+    for s in SCENARIOS:
+        r.check("sqlite: " + s.__name__, s, "sqlite", None)
+    pgdir = None
+    try:
+        try:
+            pgdir, url = t.pg_start()
+        except Exception as exc:  # noqa: BLE001
+            def fail():
+                raise exc
+            r.check("postgresql server starts", fail)
+            url = None
+        if url is not None:
+            for s in SCENARIOS:
+                r.check("postgresql: " + s.__name__, s, "pg", url)
+    finally:
+        if pgdir is not None:
+            t.pg_stop(pgdir)
+    return r.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
