@@ -1,9 +1,17 @@
 /*
  * fcgi_main.c: the FastCGI accept loop, and nothing else. It uses the
  * FCGX_*_r interface so the process environment is never replaced.
- * SIGTERM, SIGINT and SIGUSR1 while idle end the process at once; during
- * a request they end it after the answer, so no line is ever torn.
+ *
+ * SIGTERM, SIGINT and SIGUSR1 are blocked except while the worker waits
+ * in poll(2) for a connection: a request, once accepted, is always read,
+ * stored and answered before the worker exits, and libfcgi never sees an
+ * EINTR. The listening socket is non-blocking so a worker that loses the
+ * race for a connection to another worker goes back to poll(2), where it
+ * can be stopped, instead of blocking in accept(2).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,16 +22,28 @@
 #include "log.h"
 #include "transport.h"
 
-static volatile sig_atomic_t idle = 1;
 static volatile sig_atomic_t stopping = 0;
 
 static void
 on_stop(int sig)
 {
 	(void)sig;
-	if (idle)
-		_exit(0);
 	stopping = 1;
+}
+
+/* Wait, signals open, until fd 0 has a connection: 1, or 0 to stop. */
+static int
+wait_connection(const sigset_t *stops)
+{
+	struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
+	int n;
+
+	sigprocmask(SIG_UNBLOCK, stops, NULL);
+	do
+		n = stopping ? 0 : poll(&pfd, 1, -1);
+	while (n == -1 && errno == EINTR && !stopping);
+	sigprocmask(SIG_BLOCK, stops, NULL);
+	return n > 0 && !stopping;
 }
 
 static ssize_t
@@ -66,28 +86,39 @@ fcgi_run(struct server *s)
 {
 	FCGX_Request fr;
 	struct sigaction sa;
+	sigset_t stops;
+	int rc, flags;
 
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &stops, NULL);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
-	sa.sa_flags = SA_RESTART;	/* libfcgi does not retry on EINTR */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
+	if ((flags = fcntl(STDIN_FILENO, F_GETFL)) == -1 ||
+	    fcntl(STDIN_FILENO, F_SETFL, flags | O_NONBLOCK) == -1 ||
+	    FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
 		logmsg(LOG_ERR, "cannot initialise FastCGI");
 		return 1;
 	}
 	logmsg(LOG_INFO, "FastCGI worker ready, spool %s", s->conf.spool_dir);
-	while (!stopping) {
-		idle = 1;
-		if (stopping || FCGX_Accept_r(&fr) < 0)
+	while (wait_connection(&stops)) {
+		if ((rc = FCGX_Accept_r(&fr)) == -EAGAIN || rc == -EWOULDBLOCK ||
+		    rc == -EINTR)
+			continue;		/* another worker took it */
+		if (rc < 0) {
+			logmsg(LOG_ERR, "FastCGI accept failed: %s",
+			    strerror(-rc));
 			break;
-		idle = 0;
+		}
 		serve(s, &fr);
 		FCGX_Finish_r(&fr);
 	}
-	idle = 1;
 	FCGX_Free(&fr, 1);
 	return 0;
 }
