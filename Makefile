@@ -36,16 +36,23 @@ CTL_OBJ     = $(CTL_SRC:%=$(BUILD)/%.o)
 LIB         = $(BUILD)/libsmshook.a
 UNIT_BIN    = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
-.PHONY: all deps run test unit e2e lint-man check check-asan check-valgrind \
+.PHONY: FORCE all deps run test unit e2e lint-man check check-asan check-valgrind \
         install uninstall clean
 
 all: $(BUILD)/smshook $(BUILD)/smshookctl
 
-$(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
+$(BUILD)/%.o: src/%.c src/*.h $(BUILD)/.flags
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/ctl_%.o: src/ctl_%.c src/*.h | $(BUILD)
+$(BUILD)/ctl_%.o: src/ctl_%.c src/*.h $(BUILD)/.flags
 	$(CC) $(ALL_CFLAGS) $(CTL_CFLAGS) -c -o $@ $<
+
+# Rebuild when a setting compiled in changes (make install SYSCONFDIR=…).
+FLAGS_NOW = $(SYSCONFDIR) $(VERSION) $(CFLAGS) $(SAN)
+$(BUILD)/.flags: FORCE | $(BUILD)
+	@printf '%s\n' "$(FLAGS_NOW)" | cmp -s - $@ || \
+	    printf '%s\n' "$(FLAGS_NOW)" > $@
+FORCE:
 
 $(BUILD) $(BUILD)/tests:
 	mkdir -p $@
