@@ -18,6 +18,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 static char path[] = "/tmp/smshook-fuzz-conf-XXXXXX";
 static int fd = -1;
 
+/* Remove the temporary file when libFuzzer exits. */
+static void
+cleanup(void)
+{
+	unlink(path);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -25,6 +32,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	if ((fd = mkstemp(path)) == -1)
 		abort();
+	atexit(cleanup);
 	return 0;
 }
 

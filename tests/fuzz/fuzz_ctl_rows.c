@@ -26,6 +26,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 static char dir[] = "/tmp/smshook-fuzz-rows-XXXXXX";
 static struct spool_file file, gzfile;
 
+/* Remove the temporary day files and directory when libFuzzer exits. */
+static void
+cleanup(void)
+{
+	unlink(file.path);
+	unlink(gzfile.path);
+	rmdir(dir);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -40,6 +49,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(gzfile.path, sizeof(gzfile.path), "%s/2026-01-01.jsonl.gz",
 	    dir);
 	gzfile.gz = 1;
+	atexit(cleanup);
 	return 0;
 }
 
