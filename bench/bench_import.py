@@ -92,13 +92,12 @@ def sqlite_rows(path):
         db.close()
 
 
-def run(args, work, build, log, write_csv):
+def run(args, work, ctl, log, write_csv):
     n = args.import_lines
     rounds = args.import_rounds
     d = os.path.join(work, "import")
     spool = os.path.join(d, "spool")
     os.makedirs(d)
-    ctl = os.path.join(build, "smshookctl")
     p = subprocess.run([ctl, "import", "--help"], capture_output=True,
                        text=True)
     if p.returncode != 0:

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +63,7 @@ one(char *const argv[], const char *body, size_t len, const char *match,
 	close(in[0]);
 	close(o[1]);
 	if (write(in[1], body, len) != (ssize_t)len)
-		perror("write body");
+		perror("write body");	/* the program did not read it */
 	close(in[1]);
 	while ((n = read(o[0], out + got, sizeof(out) - 1 - got)) > 0)
 		got += (size_t)n;
@@ -107,6 +108,7 @@ main(int argc, char *argv[])
 	}
 	if (n < 1 || argc - optind < 2)
 		usage();
+	signal(SIGPIPE, SIG_IGN);	/* a program that exits unread */
 	if ((f = fopen(argv[optind], "r")) == NULL) {
 		perror(argv[optind]);
 		return 1;

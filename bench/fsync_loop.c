@@ -2,8 +2,10 @@
  * fsync_loop.c: the disk's limit for a synced spool. P processes append
  * one line each time to the same file (O_APPEND) and fdatasync it, for S
  * seconds; prints the total lines per second. -l takes an exclusive flock
- * around write + fdatasync, as smshook's spool does.
- *   fsync_loop [-l] [-p procs] [-t seconds] [-b bytes] file
+ * around write + fdatasync, as smshook's spool does; -w takes it around
+ * the write only and syncs after unlocking (lets syncs of several writers
+ * share one journal commit).
+ *   fsync_loop [-lw] [-p procs] [-t seconds] [-b bytes] file
  */
 #include <sys/file.h>
 #include <sys/wait.h>
@@ -20,7 +22,7 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: fsync_loop [-l] [-p procs] [-t seconds] "
+	fprintf(stderr, "usage: fsync_loop [-lw] [-p procs] [-t seconds] "
 	    "[-b bytes] file\n");
 	exit(2);
 }
@@ -48,7 +50,10 @@ now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* One writer: append + fdatasync until the deadline; lines written. */
+/*
+ * One writer: append + fdatasync until the deadline; lines written.
+ * lock: 0 none, 1 around write + sync, 2 around the write only.
+ */
 static long
 writer(const char *path, int lock, size_t bytes, double until)
 {
@@ -65,13 +70,19 @@ writer(const char *path, int lock, size_t bytes, double until)
 	while (now() < until) {
 		if (lock && flock(fd, LOCK_EX) == -1)
 			break;
-		if (write(fd, line, bytes) != (ssize_t)bytes ||
-		    fdatasync(fd) == -1) {
-			perror("write/fdatasync");
+		if (write(fd, line, bytes) != (ssize_t)bytes) {
+			perror("write");
 			n = -1;
 			break;
 		}
-		if (lock)
+		if (lock == 2)
+			flock(fd, LOCK_UN);
+		if (fdatasync(fd) == -1) {
+			perror("fdatasync");
+			n = -1;
+			break;
+		}
+		if (lock == 1)
 			flock(fd, LOCK_UN);
 		n++;
 	}
@@ -87,10 +98,13 @@ main(int argc, char *argv[])
 	double start, until;
 	pid_t pid;
 
-	while ((ch = getopt(argc, argv, "lp:t:b:")) != -1) {
+	while ((ch = getopt(argc, argv, "lwp:t:b:")) != -1) {
 		switch (ch) {
 		case 'l':
 			lock = 1;
+			break;
+		case 'w':
+			lock = 2;
 			break;
 		case 'p':
 			procs = number(optarg, 1, 256);

@@ -39,6 +39,8 @@ RESULT_RE = re.compile(r"RESULT (.*)")
 ARGS = None
 WORK = None
 BUILD = None
+SMSHOOK = None      # a copy taken at start: others rebuild build/ meanwhile
+SMSHOOKCTL = None
 
 
 def log(*a):
@@ -151,7 +153,7 @@ class Lighttpd:
         env = {}
         if app == "smshook":
             binpath = os.path.join(self.dir, "smshook")
-            shutil.copy2(os.path.join(BUILD, "smshook"), binpath)
+            shutil.copy2(SMSHOOK, binpath)
             env["SMSHOOK_CONFIG"] = smshook_conf(self.dir, fsync, replay)
             path = "/smshook"
         elif app == "hello":
@@ -316,6 +318,19 @@ def wrk(url, conns, secs, bodies, delay=0, threads=None, timeout=3):
     return r
 
 
+def cpu_ticks(pids):
+    """utime + stime of pids, in clock ticks (0 for a vanished one)."""
+    n = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            n += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return n
+
+
 def measure(name, conns, secs, delay=0):
     """Start a fresh receiver (fresh spool: every token new), warm it up
     with 1 s of other bodies, measure, check the spool, stop it."""
@@ -323,11 +338,23 @@ def measure(name, conns, secs, delay=0):
     try:
         wrk(srv.url, min(conns, 8), 1, WARM)
         before = spool_count(srv.spool)
+        pids = srv.workers()
+        c0 = cpu_ticks(pids)
+        f0 = cpu_ticks([srv.proc.pid]) if srv.app != "node" else 0
         r = wrk(srv.url, conns, secs, BODIES, delay=delay)
+        c1 = cpu_ticks(pids)
+        f1 = cpu_ticks([srv.proc.pid]) if srv.app != "node" else 0
         stored = spool_count(srv.spool) - before
     finally:
         srv.stop()
     r["stored"] = stored
+    # CPU time of the receiver's worker processes (and of lighttpd) per
+    # request: far less sensitive to other load than requests/s
+    hz = os.sysconf("SC_CLK_TCK")
+    r["worker_cpu_us"] = round((c1 - c0) * 1e6 / hz / max(1, r["requests"]),
+                               1)
+    r["front_cpu_us"] = round((f1 - f0) * 1e6 / hz / max(1, r["requests"]),
+                              1)
     # every answered request must be a stored line (200 success)
     if r["status"] or r["errors"] or r["wrapped"]:
         log("  WARNING %s c=%d: status=%d errors=%d wrapped=%d\n%s" % (
@@ -363,9 +390,12 @@ def sweep(res):
             rows.append(dict(receiver=name, connections=c, rps=r["rps"],
                              p50_us=r["p50_us"], p99_us=r["p99_us"],
                              max_us=r["max_us"], errors=r["errors"],
-                             non200=r["status"]))
+                             non200=r["status"],
+                             worker_cpu_us=r["worker_cpu_us"],
+                             front_cpu_us=r["front_cpu_us"]))
     write_csv("sweep.csv", ["receiver", "connections", "rps", "p50_us",
-                            "p99_us", "max_us", "errors", "non200"], rows)
+                            "p99_us", "max_us", "errors", "non200",
+                            "worker_cpu_us", "front_cpu_us"], rows)
     res["sweep"] = rows
     res["max_us_all"] = max([res.get("max_us_all", 0)] +
                             [r["max_us"] for r in rows])
@@ -396,12 +426,17 @@ def headline(res):
             rows.append(dict(round=rnd + 1, receiver=name, connections=c,
                              rps=r["rps"], p50_us=r["p50_us"],
                              p99_us=r["p99_us"], max_us=r["max_us"],
-                             errors=r["errors"], non200=r["status"]))
+                             errors=r["errors"], non200=r["status"],
+                             worker_cpu_us=r["worker_cpu_us"],
+                             front_cpu_us=r["front_cpu_us"]))
         log("  round %d: " % (rnd + 1) + "  ".join(
-            "%s %.0f" % (n, got[n]["rps"]) for n in names))
+            "%s %.0f (%.0f us cpu)" % (n, got[n]["rps"],
+                                       got[n]["worker_cpu_us"])
+            for n in names))
     write_csv("headline.csv", ["round", "receiver", "connections", "rps",
                                "p50_us", "p99_us", "max_us", "errors",
-                               "non200"], rows)
+                               "non200", "worker_cpu_us", "front_cpu_us"],
+              rows)
     by = {}
     for row in rows:
         by.setdefault(row["round"], {})[row["receiver"]] = row["rps"]
@@ -409,6 +444,9 @@ def headline(res):
     res["headline"] = {
         "connections": c,
         "rps": {n: median([v[n] for v in by.values()]) for n in names},
+        "worker_cpu_us": {n: median([row["worker_cpu_us"] for row in rows
+                                     if row["receiver"] == n])
+                          for n in names},
         "smshook/hello": ratio("smshook", "hello"),
         "smshook/php": ratio("smshook", "php"),
         "smshook/node": ratio("smshook", "node"),
@@ -445,20 +483,29 @@ def latency(res):
             log("  achieved %.0f req/s, retrying with %d connections" % (
                 r["rps"], conns))
             r = measure("smshook", conns, ARGS.latency_secs, delay=delay)
-        log("  round %d: %.0f req/s, p50 %.2f ms, p99 %.2f ms, max %.2f ms"
-            % (rnd + 1, r["rps"], r["p50_us"] / 1e3, r["p99_us"] / 1e3,
-               r["max_us"] / 1e3))
+        h = measure("hello", conns, ARGS.latency_secs, delay=delay)
+        log("  round %d: smshook %.0f req/s, p50 %.2f ms, p99 %.2f ms, "
+            "max %.2f ms; hello-world at the same load: p50 %.2f ms, "
+            "p99 %.2f ms" % (rnd + 1, r["rps"], r["p50_us"] / 1e3,
+                             r["p99_us"] / 1e3, r["max_us"] / 1e3,
+                             h["p50_us"] / 1e3, h["p99_us"] / 1e3))
         rows.append(dict(round=rnd + 1, connections=conns, delay_ms=delay,
                          rps=r["rps"], p50_us=r["p50_us"], p90_us=r["p90_us"],
                          p99_us=r["p99_us"], max_us=r["max_us"],
-                         errors=r["errors"]))
+                         errors=r["errors"], hello_rps=h["rps"],
+                         hello_p50_us=h["p50_us"], hello_p99_us=h["p99_us"],
+                         hello_max_us=h["max_us"]))
     write_csv("latency.csv", ["round", "connections", "delay_ms", "rps",
                               "p50_us", "p90_us", "p99_us", "max_us",
-                              "errors"], rows)
+                              "errors", "hello_rps", "hello_p50_us",
+                              "hello_p99_us", "hello_max_us"], rows)
     res["latency"] = {"target_rps": target, "connections": conns,
                       "delay_ms": delay,
                       "rps": median([r["rps"] for r in rows]),
                       "p99_ms": median([r["p99_us"] for r in rows]) / 1e3,
+                      "hello_p99_ms": median([r["hello_p99_us"]
+                                              for r in rows]) / 1e3,
+                      "p50_ms": median([r["p50_us"] for r in rows]) / 1e3,
                       "max_ms": max(r["max_us"] for r in rows) / 1e3}
     res["max_us_all"] = max([res.get("max_us_all", 0)] +
                             [r["max_us"] for r in rows])
@@ -475,22 +522,24 @@ def fsync(res):
         r = measure("smshook-fsync", c, ARGS.duration)
         d = fresh_dir("fsync-loop")
         out = {}
-        for lock in (False, True):
-            f = os.path.join(d, "lock.jsonl" if lock else "nolock.jsonl")
+        for lock in ("", "-l", "-w"):
+            f = os.path.join(d, "loop%s.jsonl" % lock)
             cmd = [os.path.join(BUILD, "bench", "fsync_loop"), "-p", "2",
                    "-t", str(ARGS.duration), "-b", "560"] + \
-                (["-l"] if lock else []) + [f]
+                ([lock] if lock else []) + [f]
             line = sh(cmd)
             out[lock] = float(re.search(r"rate=([0-9.]+)", line).group(1))
         shutil.rmtree(d, ignore_errors=True)
         log("  round %d: smshook %.0f req/s, fsync_loop %.0f lines/s, "
-            "fsync_loop -l (flock) %.0f lines/s" % (
-                rnd + 1, r["rps"], out[False], out[True]))
+            "-l (flock around write+sync) %.0f, -w (flock around write) %.0f"
+            % (rnd + 1, r["rps"], out[""], out["-l"], out["-w"]))
         rows.append(dict(round=rnd + 1, smshook_rps=r["rps"],
-                         loop_rate=out[False], loop_flock_rate=out[True],
+                         loop_rate=out[""], loop_flock_rate=out["-l"],
+                         loop_wlock_rate=out["-w"],
                          p99_us=r["p99_us"], max_us=r["max_us"]))
     write_csv("fsync.csv", ["round", "smshook_rps", "loop_rate",
-                            "loop_flock_rate", "p99_us", "max_us"], rows)
+                            "loop_flock_rate", "loop_wlock_rate", "p99_us",
+                            "max_us"], rows)
     res["fsync"] = {
         "smshook_rps": median([r["smshook_rps"] for r in rows]),
         "loop_rate": median([r["loop_rate"] for r in rows]),
@@ -498,6 +547,7 @@ def fsync(res):
         "ratio": median([r["smshook_rps"] / r["loop_rate"] for r in rows]),
         "ratio_flock": median([r["smshook_rps"] / r["loop_flock_rate"]
                                for r in rows]),
+        "loop_wlock_rate": median([r["loop_wlock_rate"] for r in rows]),
     }
     res["max_us_all"] = max([res.get("max_us_all", 0)] +
                             [r["max_us"] for r in rows])
@@ -518,7 +568,7 @@ def cgi(res):
             "SCRIPT_FILENAME": php, "REDIRECT_STATUS": "200"}
     loop = os.path.join(BUILD, "bench", "cgi_loop")
     progs = {"hello": ([os.path.join(BUILD, "bench", "hello_cgi")], "ok"),
-             "smshook": ([os.path.join(BUILD, "smshook")], "success"),
+             "smshook": ([SMSHOOK], "success"),
              "php": ([shutil.which("php-cgi")], "success")}
     n = {"hello": ARGS.cgi_requests, "smshook": ARGS.cgi_requests,
          "php": max(100, ARGS.cgi_requests // 5)}
@@ -624,7 +674,7 @@ def memory(res):
 
 def import_(res):
     import bench_import
-    res["import"] = bench_import.run(ARGS, WORK, BUILD, log, write_csv)
+    res["import"] = bench_import.run(ARGS, WORK, SMSHOOKCTL, log, write_csv)
 
 
 # ---------------------------------------------------------------- report
@@ -641,6 +691,8 @@ def report(res):
         add("Throughput at %d connections (median of %d rounds), req/s: %s" % (
             h["connections"], ARGS.rounds, ", ".join(
                 "%s %.0f" % kv for kv in h["rps"].items())))
+        add("  worker CPU per request, us: %s" % ", ".join(
+            "%s %.1f" % kv for kv in h["worker_cpu_us"].items()))
         add("  smshook fsync=no / hello-world FastCGI = %.2f (>= 0.9: %s)" % (
             h["smshook/hello"], verdict(h["smshook/hello"] >= 0.9)))
         add("  smshook fsync=no / PHP (php-cgi FastCGI) = %.2f (>= 2: %s)" % (
@@ -652,18 +704,22 @@ def report(res):
     lt = res.get("latency")
     if lt:
         add("Latency at half the peak (%.0f req/s achieved, target %.0f, "
-            "%d connections, %d ms delay): p99 %.2f ms (<= 5 ms: %s)" % (
+            "%d connections, %d ms delay): p50 %.2f ms, p99 %.2f ms "
+            "(<= 5 ms: %s); hello-world at the same load: p99 %.2f ms" % (
                 lt["rps"], lt["target_rps"], lt["connections"],
-                lt["delay_ms"], lt["p99_ms"], verdict(lt["p99_ms"] <= 5)))
+                lt["delay_ms"], lt["p50_ms"], lt["p99_ms"],
+                verdict(lt["p99_ms"] <= 5), lt["hello_p99_ms"]))
     if "max_us_all" in res:
         add("Slowest request in any wrk run: %.1f ms (< 3 s: %s)" % (
             res["max_us_all"] / 1e3, verdict(res["max_us_all"] < 3e6)))
     f = res.get("fsync")
     if f:
         add("fsync = yes: smshook %.0f req/s, fsync_loop %.0f lines/s "
-            "(with flock %.0f): ratio %.2f (>= 0.8: %s); vs flock loop %.2f"
-            % (f["smshook_rps"], f["loop_rate"], f["loop_flock_rate"],
-               f["ratio"], verdict(f["ratio"] >= 0.8), f["ratio_flock"]))
+            "(flock around write+sync %.0f, around write only %.0f): ratio "
+            "%.2f (>= 0.8: %s); vs the write+sync flock loop %.2f" % (
+                f["smshook_rps"], f["loop_rate"], f["loop_flock_rate"],
+                f["loop_wlock_rate"], f["ratio"], verdict(f["ratio"] >= 0.8),
+                f["ratio_flock"]))
     c = res.get("cgi")
     if c:
         add("CGI per request: hello %.0f us, smshook %.0f us, php-cgi %.0f us"
@@ -691,7 +747,7 @@ def report(res):
 
 
 def main():
-    global ARGS, WORK, BUILD, BODIES, WARM
+    global ARGS, WORK, BUILD, BODIES, WARM, SMSHOOK, SMSHOOKCTL
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
@@ -717,7 +773,15 @@ def main():
     os.chmod(WORK, 0o755)
     res = {}
     try:
+        bindir = os.path.join(WORK, "bin")
+        os.mkdir(bindir, 0o755)
+        for name in ("smshook", "smshookctl"):
+            shutil.copy2(os.path.join(BUILD, name), bindir)
+        SMSHOOK = os.path.join(bindir, "smshook")
+        SMSHOOKCTL = os.path.join(bindir, "smshookctl")
         res["machine"] = machine()
+        res["machine"]["git"] = sh(["git", "-C", TOP, "log", "-1",
+                                    "--format=%h %s"]).strip()
         log("machine: " + json.dumps(res["machine"]))
         log("generating %d signed bodies" % ARGS.bodies)
         BODIES = gen_bodies(ARGS.bodies, "bodies.jsonl")
