@@ -13,8 +13,9 @@ set logscale x 2
 set xtics (1, 2, 4, 8, 16, 32)
 set yrange [0:*]
 set grid
-set key outside right top
-plot datafile using ($2):(strcol(1) eq "hello" ? $3 : 1/0) with linespoints lw 2 title "hello-world FastCGI (C)", \
-     datafile using ($2):(strcol(1) eq "smshook" ? $3 : 1/0) with linespoints lw 2 title "smshook fsync=no", \
-     datafile using ($2):(strcol(1) eq "php" ? $3 : 1/0) with linespoints lw 2 title "PHP (php-cgi FastCGI)", \
-     datafile using ($2):(strcol(1) eq "node" ? $3 : 1/0) with linespoints lw 2 title "Node.js cluster (direct)"
+set key top left
+sel(r) = sprintf("< awk -F, '$1 == \"%s\"' %s", r, datafile)
+plot sel("hello") using 2:3 with linespoints lw 2 title "hello-world FastCGI (C)", \
+     sel("smshook") using 2:3 with linespoints lw 2 title "smshook fsync=no", \
+     sel("php") using 2:3 with linespoints lw 2 title "PHP (php-cgi FastCGI)", \
+     sel("node") using 2:3 with linespoints lw 2 title "Node.js cluster (direct)"
