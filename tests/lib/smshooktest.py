@@ -175,12 +175,21 @@ def spool_bytes(spool):
 
 # ---------------------------------------------------------------- CGI
 
+def base_env():
+    """PATH plus the sanitizer settings make check-asan runs under, for
+    tests that build a child's environment from scratch."""
+    e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    for k, v in os.environ.items():
+        if k.split("_")[0] in ("ASAN", "UBSAN", "LSAN"):
+            e[k] = v
+    return e
+
+
 def cgi(conf, method="POST", body=b"", ctype=JSON, remote="127.0.0.1",
         length=None, env=None, binary=None):
     """Run smshook as a CGI program; returns (status, headers, body)."""
-    e = {"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": method,
-         "REMOTE_ADDR": remote, "SMSHOOK_CONFIG": conf,
-         "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    e = dict(base_env(), GATEWAY_INTERFACE="CGI/1.1", REQUEST_METHOD=method,
+             REMOTE_ADDR=remote, SMSHOOK_CONFIG=conf)
     if ctype is not None:
         e["CONTENT_TYPE"] = ctype
     if length is None and body:

@@ -42,12 +42,12 @@ OFFSETS = list(range(-3, 4)) if not LONG else list(range(-30, 31))
 
 def run(conf, body, instant):
     """POST body with the process clock starting at instant (UTC)."""
-    e = {"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "POST",
+    e = dict(t.base_env())
+    e.update({"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "POST",
          "REMOTE_ADDR": "127.0.0.1", "SMSHOOK_CONFIG": conf,
          "CONTENT_TYPE": t.JSON, "CONTENT_LENGTH": str(len(body)),
-         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
          "TZ": "UTC", "LD_PRELOAD": LIBS[0], "FAKETIME_NO_CACHE": "1",
-         "FAKETIME": "@" + instant.strftime("%Y-%m-%d %H:%M:%S")}
+         "FAKETIME": "@" + instant.strftime("%Y-%m-%d %H:%M:%S")})
     p = subprocess.run([t.SMSHOOK], input=body, env=e, capture_output=True,
                        timeout=30)
     st, hd, rb = t.parse_cgi(p.stdout)
