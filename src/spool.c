@@ -50,6 +50,40 @@ open_day(const char *dir, const char *path)
 }
 
 /*
+ * Open and exclusively lock the day file, with its stat in st. A file
+ * unlinked while we waited for the lock (smshookctl compress or purge)
+ * is let go and the path opened afresh, so no line goes to a removed
+ * file. Returns the fd, or -1 with err set.
+ */
+static int
+lock_day(const char *dir, const char *path, struct stat *st, char *err,
+    size_t errlen)
+{
+	int fd, tries;
+
+	for (tries = 0; tries < 3; tries++) {
+		if ((fd = open_day(dir, path)) == -1)
+			return fail(err, errlen, "open", path);
+		while (flock(fd, LOCK_EX) == -1)
+			if (errno != EINTR) {
+				fail(err, errlen, "lock", path);
+				close(fd);
+				return -1;
+			}
+		if (fstat(fd, st) == -1) {
+			fail(err, errlen, "stat", path);
+			close(fd);
+			return -1;
+		}
+		if (st->st_nlink > 0)
+			return fd;
+		close(fd);
+	}
+	errno = ESTALE;
+	return fail(err, errlen, "open", path);
+}
+
+/*
  * A last line without '\n' is a writer killed mid-write: it was never
  * acknowledged, so cut it off rather than glue the next line to it.
  * Returns the file's length after the repair, or -1.
@@ -111,17 +145,8 @@ spool_append(const char *dir, const char *day, const char *line, size_t len,
 		snprintf(err, errlen, "spool path too long");
 		return -1;
 	}
-	if ((fd = open_day(dir, path)) == -1)
-		return fail(err, errlen, "open", path);
-	while (flock(fd, LOCK_EX) == -1)
-		if (errno != EINTR) {
-			fail(err, errlen, "lock", path);
-			goto out;
-		}
-	if (fstat(fd, &st) == -1) {
-		fail(err, errlen, "stat", path);
-		goto out;
-	}
+	if ((fd = lock_day(dir, path, &st, err, errlen)) == -1)
+		return -1;
 	if ((before = st.st_size) > 0 &&
 	    (before = cut_torn_tail(fd, st.st_size, path)) == -1) {
 		fail(err, errlen, "repair", path);
