@@ -3,6 +3,7 @@
  * from many processes at once, torn tails cut off, and failures (no
  * permission, path too long, no space) that leave the file as it was.
  */
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -568,6 +569,59 @@ test_no_space(void **state)
 		fail_msg("no-space check %d failed", WEXITSTATUS(st));
 }
 
+/* 1 if /proc/locks shows pid waiting for a lock; polled as readiness. */
+static int
+lock_waiting(pid_t pid)
+{
+	char line[256], want[32];
+	FILE *f;
+	int found = 0;
+
+	snprintf(want, sizeof(want), " %ld ", (long)pid);
+	if ((f = fopen("/proc/locks", "r")) == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, "->") != NULL && strstr(line, want) != NULL;
+	fclose(f);
+	return found;
+}
+
+/*
+ * A day file unlinked while a writer waits for its lock (what compress
+ * does under its shared lock) is not written: the writer opens the path
+ * afresh and the line lands in the new file.
+ */
+static void
+test_unlinked_while_waiting(void **state)
+{
+	struct fixture *f = *state;
+	char err[256], *got;
+	size_t len;
+	pid_t pid;
+	int fd, status, tries;
+
+	assert_int_equal(mkdir(f->dir, 0750), 0);
+	write_file(f->file, "old\n", 4);
+	assert_true((fd = open(f->file, O_RDONLY)) != -1);
+	assert_int_equal(flock(fd, LOCK_SH), 0);
+	if ((pid = fork()) == 0) {
+		close(fd);		/* the shared lock is the parent's */
+		_exit(spool_append(f->dir, DAY, "new\n", 4, 1, err,
+		    sizeof(err)) == 0 ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	for (tries = 0; tries < 5000 && !lock_waiting(pid); tries++)
+		usleep(1000);
+	assert_true(lock_waiting(pid));
+	assert_int_equal(unlink(f->file), 0);
+	close(fd);			/* the writer gets the removed file */
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_non_null(got = slurp(f->file, &len));
+	assert_string_equal(got, "new\n");
+	free(got);
+}
+
 int
 main(void)
 {
@@ -583,6 +637,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_too_long, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_space, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unlinked_while_waiting,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
