@@ -37,7 +37,7 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: smshookctl [-V] [-c file] command [args]\n"
+	fprintf(f, "usage: smshookctl [-hV] [-c file] command [args]\n"
 	    "commands (each takes --help):\n");
 	for (i = 0; i < NCMDS; i++)
 		fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].what);
@@ -54,7 +54,13 @@ main(int argc, char *argv[])
 
 	memset(&ctl, 0, sizeof(ctl));
 	log_init("smshookctl", LOG_INFO);
-	while ((ch = getopt(argc, argv, "+c:hV")) != -1) {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	while ((ch = getopt_long(argc, argv, "+c:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			opt_c = optarg;
