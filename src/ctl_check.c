@@ -20,18 +20,6 @@
 #include "ctl.h"
 #include "replay.h"
 
-/*
- * The replay table's layout, as replay.c writes it: a 64-byte header
- * starting with the magic, then 65536 buckets of 16 slots of 32 bytes,
- * each slot a 16-byte digest and an int64 acceptance time in ms.
- */
-#define RP_MAGIC	"SMSHKRP1"
-#define RP_HDR		64
-#define RP_SLOT		32
-#define RP_WHEN_OFF	16
-#define RP_SIZE		((off_t)RP_HDR + (off_t)65536 * 16 * RP_SLOT)
-#define RP_CHUNK	(1024 * RP_SLOT)
-
 static const struct option longopts[] = {
 	{ "help",	no_argument,	NULL,	'h' },
 	{ NULL,		0,		NULL,	0 }
@@ -88,45 +76,26 @@ check_spool(const char *dir)
 	return 0;
 }
 
-/* Count the slots of fd accepted within window_ms before now; -1 on error. */
-static long long
-count_live(int fd, long long window_ms)
-{
-	static unsigned char buf[RP_CHUNK];
-	struct timespec ts;
-	long long now_ms, live = 0;
-	int64_t when;
-	off_t off;
-	ssize_t n, i;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	for (off = RP_HDR; off < RP_SIZE; off += n) {
-		if ((n = pread(fd, buf, sizeof(buf), off)) <= 0 ||
-		    n % RP_SLOT != 0)
-			return -1;
-		for (i = 0; i < n; i += RP_SLOT) {
-			memcpy(&when, buf + i + RP_WHEN_OFF, sizeof(when));
-			if (when != 0 && when > now_ms - window_ms)
-				live++;
-		}
-	}
-	return live;
-}
-
 /* Report the replay table; a table the receiver would set aside is a fault. */
 static int
 check_replay(const struct conf *c)
 {
-	char path[PATH_MAX], hdr[RP_HDR];
+	char path[PATH_MAX];
 	struct dirent *de;
-	struct stat st;
+	struct timespec ts;
 	long long live;
-	int fd, bad = 0, rc = -1;
+	int bad = 0;
 	DIR *d;
 
 	snprintf(path, sizeof(path), "%s/%s", c->spool_dir, REPLAY_FILE);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (replay_count(path, (long long)c->replay_window * 1000,
+	    (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &live) == -1) {
+		if (errno == EINVAL) {
+			fprintf(stderr, "smshookctl check: %s is not a replay "
+			    "table; the receiver will set it aside\n", path);
+			return -1;
+		}
 		if (errno != ENOENT) {
 			fprintf(stderr, "smshookctl check: replay table %s: "
 			    "%s\n", path, strerror(errno));
@@ -134,32 +103,13 @@ check_replay(const struct conf *c)
 		}
 		printf("replay table %s: none yet (made by the first "
 		    "event)\n", path);
-		rc = 0;
-		goto bad;
-	}
-	if (fstat(fd, &st) == -1 || st.st_size != RP_SIZE ||
-	    pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
-	    memcmp(hdr, RP_MAGIC, sizeof(RP_MAGIC) - 1) != 0) {
-		fprintf(stderr, "smshookctl check: %s is not a replay table; "
-		    "the receiver will set it aside\n", path);
-		goto out;
-	}
-	errno = 0;
-	if ((live = count_live(fd, (long long)c->replay_window * 1000)) ==
-	    -1) {
-		fprintf(stderr, "smshookctl check: replay table %s: %s\n",
-		    path, strerror(errno ? errno : EIO));
-		goto out;
-	}
-	if (c->replay_window == 0)
+	} else if (c->replay_window == 0)
 		printf("replay table %s: ok, but replay_window = 0: "
 		    "duplicates are not detected\n", path);
 	else
 		printf("replay table %s: ok, %lld token%s within the %llu s "
 		    "window\n", path, live, live == 1 ? "" : "s",
 		    c->replay_window);
-	rc = 0;
- bad:
 	/* tables set aside earlier: worth a look, not a fault */
 	if ((d = opendir(c->spool_dir)) != NULL) {
 		while ((de = readdir(d)) != NULL)
@@ -171,10 +121,7 @@ check_replay(const struct conf *c)
 	if (bad > 0)
 		printf("warning: %d replay table%s set aside as %s/%s.bad-*\n",
 		    bad, bad == 1 ? "" : "s", c->spool_dir, REPLAY_FILE);
- out:
-	if (fd != -1)
-		close(fd);
-	return rc;
+	return 0;
 }
 
 /* smshookctl check: see the top of this file and ctl.h. */

@@ -220,6 +220,39 @@ replay_add(struct replay *r, const char *token, long long now_ms)
 	return 0;
 }
 
+int
+replay_count(const char *path, long long window_ms, long long now_ms,
+    long long *count)
+{
+	static struct slot b[4096];
+	struct replay r = { -1, window_ms };
+	off_t off;
+	ssize_t n, i;
+	int rc = -1;
+
+	*count = 0;
+	if ((r.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return -1;
+	if (!table_ok(r.fd)) {
+		errno = EINVAL;
+		goto out;
+	}
+	for (off = HDR_SIZE; off < FILE_SIZE; off += n) {
+		if ((n = pread(r.fd, b, sizeof(b), off)) <= 0 ||
+		    n % (ssize_t)sizeof(b[0]) != 0) {
+			if (n >= 0)
+				errno = EIO;
+			goto out;
+		}
+		for (i = 0; i < n / (ssize_t)sizeof(b[0]); i++)
+			*count += live(&r, &b[i], now_ms);
+	}
+	rc = 0;
+ out:
+	close(r.fd);
+	return rc;
+}
+
 void
 replay_unlock(struct replay *r)
 {

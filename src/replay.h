@@ -22,6 +22,13 @@ int	replay_lock(struct replay *, const char *dir, long long window_s,
 int	replay_seen(struct replay *, const char *token, long long now_ms);
 /* Remember token as accepted at now_ms; -1 on I/O error. */
 int	replay_add(struct replay *, const char *token, long long now_ms);
+/*
+ * Count the tokens of the table at path accepted within window_ms before
+ * now_ms, without locking or changing it. -1 with errno set (ENOENT: no
+ * table yet; EINVAL: not a table, the receiver would set it aside).
+ */
+int	replay_count(const char *path, long long window_ms, long long now_ms,
+	    long long *count);
 /* Drop the lock and close. */
 void	replay_unlock(struct replay *);
 

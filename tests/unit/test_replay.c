@@ -417,11 +417,39 @@ test_bucket_reuse_expired(void **state)
 	replay_unlock(&r);
 }
 
+/* replay_count: live tokens only; ENOENT without a table, EINVAL if bad. */
+static void
+test_count(void **state)
+{
+	const struct fixture *f = *state;
+	struct replay r;
+	long long n = -1;
+	int fd;
+
+	assert_int_equal(replay_count(f->table, 10000, NOW, &n), -1);
+	assert_int_equal(errno, ENOENT);
+	lock(f, &r, 10);
+	assert_int_equal(replay_add(&r, "old", NOW - 20000), 0);
+	assert_int_equal(replay_add(&r, "a", NOW - 5000), 0);
+	assert_int_equal(replay_add(&r, "b", NOW), 0);
+	replay_unlock(&r);
+	assert_int_equal(replay_count(f->table, 10000, NOW, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(replay_count(f->table, 100000, NOW, &n), 0);
+	assert_int_equal(n, 3);
+	assert_true((fd = open(f->table, O_WRONLY)) != -1);
+	assert_int_equal(pwrite(fd, "XXXX", 4, 0), 4);
+	close(fd);
+	assert_int_equal(replay_count(f->table, 10000, NOW, &n), -1);
+	assert_int_equal(errno, EINVAL);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seen_and_window, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_exclusive, setup,
