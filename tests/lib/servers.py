@@ -78,12 +78,17 @@ class Site:
         self.conf = t.write_conf(self.dir, extra=conf_extra)
         os.chmod(self.conf, 0o640)
         give(self.conf, owner=False)
+        # the worker user may not traverse the checkout (CI clones
+        # anywhere): serve a copy of the binary from the temp dir
+        self.sbindir = os.path.join(self.dir, "sbin")
+        os.mkdir(self.sbindir, 0o755)
+        shutil.copy2(t.SMSHOOK, os.path.join(self.sbindir, "smshook"))
         self.port = t.free_port()
         self.user = worker_ids()[2]
 
     def values(self, **more):
         v = {"ADDR": "127.0.0.1", "PORT": self.port, "DOCROOT": self.docroot,
-             "SBINDIR": t.BUILD, "CONF": self.conf, "SPOOL": self.spool,
+             "SBINDIR": self.sbindir, "CONF": self.conf, "SPOOL": self.spool,
              "RUNDIR": self.rundir, "USER": self.user, "WEBUSER": self.user}
         v.update(more)
         return v
