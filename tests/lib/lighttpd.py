@@ -109,3 +109,49 @@ class Lighttpd:
 
     def __exit__(self, *exc):
         self.cleanup()
+
+    def restart(self, sig=signal.SIGTERM, timeout=10.0):
+        """Stop lighttpd with sig and start a new one on the same port,
+        config and spool. Workers still running afterwards (all of them
+        after SIGKILL: orphans keep the FastCGI sockets and would be
+        reused) get SIGTERM, then SIGKILL after timeout, as a service
+        manager stopping the unit would; stale sockets are removed."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        left = self.own_smshooks()
+        for s in (signal.SIGTERM, signal.SIGKILL):
+            for pid in left:
+                try:
+                    os.kill(pid, s)
+                except ProcessLookupError:
+                    pass
+            deadline = time.time() + timeout
+            while left and time.time() < deadline:
+                time.sleep(0.01)
+                left = [p for p in left if p in self.own_smshooks()]
+            if not left:
+                break
+        for name in os.listdir(self.rundir):
+            if name.startswith("smshook.sock"):
+                os.unlink(os.path.join(self.rundir, name))
+        return self.start()
+
+    def own_smshooks(self):
+        """PIDs of every live process running this instance's copy of
+        smshook, lighttpd's children or not (zombies excluded)."""
+        exe = os.path.join(self.sbindir, "smshook")
+        pids = []
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                if os.readlink("/proc/%s/exe" % name) == exe:
+                    pids.append(int(name))
+            except OSError:
+                pass
+        return pids
