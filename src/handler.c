@@ -78,7 +78,7 @@ store(struct server *s, const struct event *ev, struct response *rs,
     const struct client *c, int verified)
 {
 	const struct conf *cf = &s->conf;
-	struct replay r = { -1, 0 };
+	struct replay r = { .fd = -1 };
 	struct timespec now;
 	char day[SPOOL_DAY_LEN + 1], err[512];
 	long long now_ms;

@@ -45,6 +45,15 @@ struct slot {
 #define FILE_SIZE	((off_t)HDR_SIZE + (off_t)NBUCKETS * BUCKET_SLOTS * \
 			    (off_t)sizeof(struct slot))
 
+/* A FastCGI worker keeps the table open: its fd, path and owner. */
+static struct {
+	int	fd;
+	pid_t	pid;		/* a forked child must not share the lock */
+	char	path[PATH_MAX];
+} cached = { -1, 0, "" };
+
+static EVP_MD *sha256;		/* fetched once per process */
+
 /* Write a fresh table under a temporary name and link it into place. */
 static int
 create_table(const char *path)
@@ -123,6 +132,24 @@ open_locked(const char *path)
 	return -1;
 }
 
+/* Lock the table this process already has open for path; fd or -1. */
+static int
+reuse_locked(const char *path)
+{
+	if (cached.fd == -1 || cached.pid != getpid() ||
+	    strcmp(cached.path, path) != 0)
+		return -1;
+	while (flock(cached.fd, LOCK_EX) == -1)
+		if (errno != EINTR)
+			goto drop;
+	if (still_there(cached.fd, path) && table_ok(cached.fd))
+		return cached.fd;
+ drop:			/* replaced, removed or damaged: start over */
+	close(cached.fd);
+	cached.fd = -1;
+	return -1;
+}
+
 int
 replay_lock(struct replay *r, const char *dir, long long window_s,
     char *err, size_t errlen)
@@ -135,6 +162,9 @@ replay_lock(struct replay *r, const char *dir, long long window_s,
 		snprintf(err, errlen, "replay path too long");
 		return -1;
 	}
+	r->have = 0;
+	if ((r->fd = reuse_locked(path)) != -1)
+		return 0;
 	if ((r->fd = open_locked(path)) == -1 && errno == ENOENT &&
 	    mkdir(dir, 0750) == 0)	/* the spool dir itself was gone */
 		r->fd = open_locked(path);
@@ -143,27 +173,44 @@ replay_lock(struct replay *r, const char *dir, long long window_s,
 		    strerror(errno));
 		return -1;
 	}
+	if (cached.fd != -1 && cached.pid == getpid())
+		close(cached.fd);
+	cached.fd = r->fd;
+	cached.pid = getpid();
+	snprintf(cached.path, sizeof(cached.path), "%s", path);
 	return 0;
 }
 
-/* Digest the token and read its bucket; bucket offset or -1. */
-static off_t
-load_bucket(struct replay *r, const char *token, uint8_t d[DIGEST_BYTES],
-    struct slot b[BUCKET_SLOTS])
+/*
+ * Digest the token and read its bucket into r, unless replay_seen did so
+ * for the same token under this lock. Returns 0 or -1.
+ */
+static int
+load_bucket(struct replay *r, const char *token)
 {
 	unsigned char full[EVP_MAX_MD_SIZE];
 	unsigned int n;
-	off_t off;
+	size_t len = strlen(token);
 
-	if (!EVP_Digest(token, strlen(token), full, &n, EVP_sha256(), NULL))
+	if (r->have && strcmp(r->token, token) == 0)
+		return 0;
+	r->have = 0;
+	if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) ==
+	    NULL)
 		return -1;
-	memcpy(d, full, DIGEST_BYTES);
-	off = HDR_SIZE + (off_t)((full[16] | full[17] << 8) % NBUCKETS) *
-	    BUCKET_SLOTS * (off_t)sizeof(struct slot);
-	if (pread(r->fd, b, BUCKET_SLOTS * sizeof(*b), off) !=
-	    (ssize_t)(BUCKET_SLOTS * sizeof(*b)))
+	if (!EVP_Digest(token, len, full, &n, sha256, NULL))
 		return -1;
-	return off;
+	memcpy(r->digest, full, DIGEST_BYTES);
+	r->bucket_off = HDR_SIZE + (long long)((full[16] | full[17] << 8) %
+	    NBUCKETS) * BUCKET_SLOTS * (long long)sizeof(struct slot);
+	if (pread(r->fd, r->bucket, sizeof(r->bucket), (off_t)r->bucket_off) !=
+	    (ssize_t)sizeof(r->bucket))
+		return -1;
+	if (len <= REPLAY_TOKEN_MAX) {
+		memcpy(r->token, token, len + 1);
+		r->have = 1;
+	}
+	return 0;
 }
 
 /* A slot holds a live token if used within the window before now. */
@@ -177,14 +224,14 @@ int
 replay_seen(struct replay *r, const char *token, long long now_ms)
 {
 	struct slot b[BUCKET_SLOTS];
-	uint8_t d[DIGEST_BYTES];
 	int i;
 
-	if (load_bucket(r, token, d, b) == -1)
+	if (load_bucket(r, token) == -1)
 		return -1;
+	memcpy(b, r->bucket, sizeof(b));
 	for (i = 0; i < BUCKET_SLOTS; i++)
 		if (live(r, &b[i], now_ms) &&
-		    memcmp(b[i].digest, d, DIGEST_BYTES) == 0)
+		    memcmp(b[i].digest, r->digest, DIGEST_BYTES) == 0)
 			return 1;
 	return 0;
 }
@@ -193,12 +240,11 @@ int
 replay_add(struct replay *r, const char *token, long long now_ms)
 {
 	struct slot b[BUCKET_SLOTS];
-	uint8_t d[DIGEST_BYTES];
-	off_t off;
 	int i, pick = 0;
 
-	if ((off = load_bucket(r, token, d, b)) == -1)
+	if (load_bucket(r, token) == -1)
 		return -1;
+	memcpy(b, r->bucket, sizeof(b));
 	for (i = 0; i < BUCKET_SLOTS; i++) {
 		if (!live(r, &b[i], now_ms)) {
 			pick = i;
@@ -212,11 +258,12 @@ replay_add(struct replay *r, const char *token, long long now_ms)
 		    "token accepted %lld s ago",
 		    (now_ms - b[pick].when_ms) / 1000);
 	memset(&b[pick], 0, sizeof(b[pick]));
-	memcpy(b[pick].digest, d, DIGEST_BYTES);
+	memcpy(b[pick].digest, r->digest, DIGEST_BYTES);
 	b[pick].when_ms = now_ms;
-	if (pwrite(r->fd, &b[pick], sizeof(b[pick]),
-	    off + pick * (off_t)sizeof(b[pick])) != (ssize_t)sizeof(b[pick]))
+	if (pwrite(r->fd, &b[pick], sizeof(b[pick]), (off_t)r->bucket_off +
+	    pick * (off_t)sizeof(b[pick])) != (ssize_t)sizeof(b[pick]))
 		return -1;
+	memcpy(r->bucket, b, sizeof(b));
 	return 0;
 }
 
@@ -225,7 +272,7 @@ replay_count(const char *path, long long window_ms, long long now_ms,
     long long *count)
 {
 	static struct slot b[4096];
-	struct replay r = { -1, window_ms };
+	struct replay r = { .fd = -1, .window_ms = window_ms };
 	off_t off;
 	ssize_t n, i;
 	int rc = -1;
@@ -256,7 +303,10 @@ replay_count(const char *path, long long window_ms, long long now_ms,
 void
 replay_unlock(struct replay *r)
 {
-	if (r->fd != -1)
+	if (r->fd != -1 && r->fd == cached.fd && cached.pid == getpid())
+		flock(r->fd, LOCK_UN);		/* kept open for the next */
+	else if (r->fd != -1)
 		close(r->fd);
 	r->fd = -1;
+	r->have = 0;
 }

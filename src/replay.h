@@ -6,15 +6,24 @@
 
 #define REPLAY_FILE	".replay"
 
+#define REPLAY_TOKEN_MAX	256
+
 struct replay {
-	int	fd;
-	long long window_ms;
+	int		fd;
+	long long	window_ms;
+	/* replay_seen's work, reused by replay_add for the same token */
+	int		have;
+	char		token[REPLAY_TOKEN_MAX + 1];
+	long long	bucket_off;
+	unsigned char	digest[16];
+	unsigned char	bucket[16 * 32];
 };
 
 /*
  * Open (creating if needed) <dir>/.replay and take its exclusive lock,
  * which the caller holds while it stores the event; a store that is not
- * ours is set aside and a fresh one made. -1 with err set on failure.
+ * ours is set aside and a fresh one made. A long-lived process keeps the
+ * file open between requests. -1 with err set on failure.
  */
 int	replay_lock(struct replay *, const char *dir, long long window_s,
 	    char *err, size_t errlen);

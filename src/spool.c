@@ -95,12 +95,14 @@ cut_torn_tail(int fd, off_t size, const char *path)
 	off_t end = size, from;
 	ssize_t n, i;
 
+	if (pread(fd, buf, 1, size - 1) != 1)
+		return -1;
+	if (buf[0] == '\n')
+		return size;			/* the usual case: one byte read */
 	while (end > 0) {
 		from = end > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf) : 0;
 		if ((n = pread(fd, buf, (size_t)(end - from), from)) <= 0)
 			return -1;
-		if (end == size && buf[n - 1] == '\n')
-			return size;		/* the usual case */
 		for (i = n - 1; i >= 0; i--)
 			if (buf[i] == '\n')
 				break;
