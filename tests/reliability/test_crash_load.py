@@ -143,6 +143,25 @@ def killer(srv, load, rng, start):
         load.stop.set()
 
 
+def stop_workers(srv, timeout=5.0):
+    """Wait until no worker of srv is left (one may still be finishing
+    a request after lighttpd exited), so the spool holds still; SIGKILL
+    any left after timeout (an orphan lighttpd forked just before a
+    SIGKILL restart and the new lighttpd adopted). Returns how many."""
+    deadline = time.time() + timeout
+    while srv.own_smshooks() and time.time() < deadline:
+        time.sleep(0.01)
+    left = srv.own_smshooks()
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    while srv.own_smshooks() and time.time() < deadline + timeout:
+        time.sleep(0.01)
+    return len(left)
+
+
 def read_spool(spool):
     """(complete lines as (file, parsed), torn tails as (file, bytes)).
     Raises if a complete line does not parse."""
@@ -183,6 +202,7 @@ def run(d):
         if load.killer_error is not None:
             raise load.killer_error
         srv.stop()
+        stop_workers(srv)
         log = srv.log()
         lines, torn = read_spool(srv.spool)
         tokens = collections.Counter(line["payload"]["token"]
@@ -224,6 +244,8 @@ def run(d):
         check_verify(srv, d, lines, torn)
         check_import(srv, d, acked, tokens)
     finally:
+        srv.stop()
+        stop_workers(srv)
         srv.cleanup()
 
 
