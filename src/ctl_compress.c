@@ -25,22 +25,10 @@
 #include "ctl.h"
 #include "ctl_day.h"
 #include "ctl_spool.h"
+#include "spool.h"
 
 #define QUIET_SECS	600		/* "closed": not modified for this long */
 #define CHUNK		65536
-
-/* fsync a directory. */
-static int
-sync_dir(const char *dir)
-{
-	int fd, rc;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
 
 /* Uncompressed length of the gzip file path, or -1. */
 static long long
@@ -150,7 +138,7 @@ compress_day(const char *dir, const struct spool_file *f, int verbose)
 		unlink(tmp);
 		goto out;
 	}
-	if (rename(tmp, gzpath) == -1 || sync_dir(dir) == -1)
+	if (rename(tmp, gzpath) == -1 || spool_sync_dir(dir) == -1)
 		goto syserr;
 	/* a late writer appended after all: keep the .jsonl, drop the copy */
 	if (fstat(fd, &st2) == -1 || st2.st_size != st.st_size) {
@@ -159,7 +147,7 @@ compress_day(const char *dir, const struct spool_file *f, int verbose)
 		unlink(gzpath);
 		goto out;
 	}
-	if (unlink(f->path) == -1 || sync_dir(dir) == -1)
+	if (unlink(f->path) == -1 || spool_sync_dir(dir) == -1)
 		goto syserr;
 	if (verbose)
 		printf("compress: %s -> %s\n", f->path, gzpath);

@@ -119,9 +119,8 @@ cut_torn_tail(int fd, off_t size, const char *path)
 	return end;
 }
 
-/* fsync the directory so a newly created day file survives a crash. */
-static int
-sync_dir(const char *dir)
+int
+spool_sync_dir(const char *dir)
 {
 	int fd, rc;
 
@@ -160,7 +159,7 @@ spool_append(const char *dir, const char *day, const char *line, size_t len,
 		fail(err, errlen, "write", path);
 		goto undo;
 	}
-	if (sync && (fdatasync(fd) == -1 || (before == 0 && sync_dir(dir) == -1))) {
+	if (sync && (fdatasync(fd) == -1 || (before == 0 && spool_sync_dir(dir) == -1))) {
 		fail(err, errlen, "sync", path);
 		goto undo;
 	}
