@@ -6,7 +6,8 @@ set -eu
 PKGS="build-essential pkg-config libfcgi-dev libcjson-dev libssl-dev openssl
 libcmocka-dev libsqlite3-dev sqlite3 libpq-dev zlib1g-dev lighttpd apache2
 libapache2-mod-fcgid nginx-light spawn-fcgi postgresql mandoc curl python3
-faketime fiu-utils valgrind clang wrk php-cgi gnuplot-nox tzdata"
+faketime fiu-utils valgrind clang libclang-rt-14-dev wrk php-cgi gnuplot-nox
+tzdata"
 
 missing=""
 for p in $PKGS; do
