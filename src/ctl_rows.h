@@ -50,6 +50,7 @@ struct ctl_line {
 	int		 has_event_time;
 	struct ctl_row	*rows;		/* at least one */
 	size_t		 nrows;
+	void		*mem;		/* if set: rows and strings, one block */
 };
 
 /*
@@ -67,5 +68,8 @@ void	ctl_line_free(struct ctl_line *l);
  */
 const char	*ctl_row_text(const struct ctl_line *l, const struct ctl_row *r,
 		    enum ctl_col col, char *buf, size_t bufsz);
+/* An integer column (ctl_col_int) of row r: 1 with *v, 0 for SQL NULL. */
+int		 ctl_row_int(const struct ctl_line *l, const struct ctl_row *r,
+		    enum ctl_col col, long long *v);
 
 #endif
