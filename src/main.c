@@ -73,6 +73,8 @@ main(int argc, char *argv[])
 	int ch, nflag = 0, rc;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* a file size limit (ulimit -f) must fail a write, not kill us */
+	signal(SIGXFSZ, SIG_IGN);
 	umask(027);
 	/* HMAC and SHA-256 need no openssl.cnf; not reading it halves CGI start */
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);

@@ -407,6 +407,47 @@ def replay_unusable(d):
     t.eq(spool_tokens(spool2), [tok2])
 
 
+def file_size_limit(d):
+    """RLIMIT_FSIZE (ulimit -f on shared hosting) below the 32 MiB replay
+    table, then at the day file's size: SIGXFSZ must not kill the
+    receiver; the table is skipped (logged) and a full spool is a 503."""
+    import resource
+
+    sub = os.path.join(d, "fsize")
+    os.mkdir(sub)
+    spool = os.path.join(sub, "spool")
+    conf = t.write_conf(sub, spool=spool)
+
+    def limited(body, ct, limit):
+        def lim():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        e = dict(t.base_env(), GATEWAY_INTERFACE="CGI/1.1",
+                 REQUEST_METHOD="POST", REMOTE_ADDR="127.0.0.1",
+                 SMSHOOK_CONFIG=conf, CONTENT_TYPE=ct,
+                 CONTENT_LENGTH=str(len(body)))
+        p = subprocess.run([t.SMSHOOK], input=body, env=e,
+                           capture_output=True, timeout=60, preexec_fn=lim)
+        t.eq(p.returncode, 0, "killed by signal %d?" % -p.returncode)
+        st, hd, rb = t.parse_cgi(p.stdout)
+        return st, hd, rb, p.stderr.decode(errors="replace")
+
+    (tok, body, ct), (tok2, body2, ct2) = events(2)
+    st, hd, rb, err = limited(body, ct, 1 << 20)
+    expect_success(st, rb, err, "file size limit below the replay table")
+    t.expect("storing without duplicate check" in err, err)
+    t.eq([n for n in os.listdir(spool) if n.startswith(".replay")], [],
+         "no table or temporary table left")
+    t.eq(spool_tokens(spool), [tok])
+    day = [n for n in os.listdir(spool) if n.endswith(".jsonl")][0]
+    size = os.path.getsize(os.path.join(spool, day))
+    st, hd, rb, err = limited(body2, ct2, size)
+    expect_503(st, hd, rb, err, "day file at the file size limit")
+    t.eq(spool_tokens(spool), [tok])
+    st, hd, rb, err = run(conf, body2, ct2)
+    expect_success(st, rb, err, "retry without the limit")
+    t.eq(spool_tokens(spool), [tok, tok2])
+
+
 def main():
     r = t.Runner("test_disk_faults")
     if os.geteuid() != 0:
@@ -422,6 +463,8 @@ def main():
         r.check("corrupt replay table: set aside, 200", replay_corrupt, d)
         r.check("unusable replay table: stored anyway, logged",
                 replay_unusable, d)
+        r.check("file size limit (SIGXFSZ): table skipped, 503 when full",
+                file_size_limit, d)
         for f in FIGURES:
             print("figures: " + f)
     finally:
