@@ -1,8 +1,12 @@
 /*
- * ctl_db_pg.c: PostgreSQL through libpq. Rows stream with COPY into a
- * temporary staging table (no round trip per row) and move into
- * sms_events with one INSERT ... SELECT ... ON CONFLICT DO NOTHING before
- * anything else runs in the transaction (position, reject, commit).
+ * ctl_db_pg.c: PostgreSQL through libpq. Rows stream with COPY (no round
+ * trip per row) straight into sms_events, a batch at a time inside a
+ * savepoint; the batch is kept, and if it breaks a uniqueness rule (a
+ * duplicate within it or of a stored row) it is rolled back to the
+ * savepoint and sent again through a temporary staging table with one
+ * INSERT ... SELECT ... ON CONFLICT DO NOTHING. Either way it lands
+ * before anything else runs in the transaction (position, reject,
+ * commit).
  * payload is jsonb, received_at timestamptz. Concurrent importers from
  * several hosts are safe: "on conflict do nothing" waits for the other's
  * transaction on the same key.
@@ -15,14 +19,17 @@
 
 #include "ctl_db.h"
 
+/* Rows per savepoint: a duplicate sends at most this many again. */
+#define PG_BATCH_ROWS	10000
+
 struct pg_db {
 	struct ctl_db	 db;		/* first: the generic part */
 	PGconn		*c;
-	int		 copying;	/* a COPY into the stage is open */
-	int		 staged;	/* rows in the stage */
+	int		 copying;	/* a COPY into sms_events is open */
+	int		 staged;	/* rows in the batch */
 	unsigned long long pending;	/* new rows in the open transaction */
-	char		*buf;		/* one COPY row */
-	size_t		 cap;
+	char		*buf;		/* the batch's COPY text */
+	size_t		 len, cap;
 };
 
 #define COLS_SQL "event_type, event, sms_id, phone, user_id, sms_user," \
@@ -111,25 +118,62 @@ pg_exec(struct pg_db *p, const char *q)
 	return pg_check(p, PQexec(p->c, q), PGRES_COMMAND_OK, q);
 }
 
-/* End an open COPY and move the staged rows into sms_events. */
+/* Run q, which must start a COPY FROM STDIN. */
 static int
-pg_flush(struct pg_db *p)
+pg_copy_start(struct pg_db *p, const char *q)
+{
+	return pg_check(p, PQexec(p->c, q), PGRES_COPY_IN, "copy");
+}
+
+/*
+ * End the open COPY. Returns 0 with its row count added to *n, 1 if it
+ * broke a uniqueness rule (SQLSTATE 23505), -1 on any other failure.
+ */
+static int
+pg_copy_end(struct pg_db *p, unsigned long long *n)
 {
 	PGresult *res;
+	const char *st;
 	int rc = 0;
 
-	if (p->copying) {
-		p->copying = 0;
-		if (PQputCopyEnd(p->c, NULL) != 1)
-			return pg_check(p, NULL, PGRES_COMMAND_OK, "copy end");
-		while ((res = PQgetResult(p->c)) != NULL)
-			if (pg_check(p, res, PGRES_COMMAND_OK, "copy") == -1)
-				rc = -1;
-		if (rc == -1)
-			return -1;
+	if (PQputCopyEnd(p->c, NULL) != 1)
+		return pg_check(p, NULL, PGRES_COMMAND_OK, "copy end");
+	while ((res = PQgetResult(p->c)) != NULL) {
+		if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+			*n += strtoull(PQcmdTuples(res), NULL, 10);
+			PQclear(res);
+			continue;
+		}
+		st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (rc == 0 && st != NULL && strcmp(st, "23505") == 0) {
+			PQclear(res);
+			rc = 1;
+		} else if (pg_check(p, res, PGRES_COMMAND_OK, "copy") == -1)
+			rc = -1;
 	}
-	if (p->staged == 0)
-		return 0;
+	return rc;
+}
+
+/* The batch again, through the stage: duplicates are dropped there. */
+static int
+pg_stage(struct pg_db *p)
+{
+	PGresult *res;
+	unsigned long long dummy = 0;
+	int rc;
+
+	if (pg_exec(p, "ROLLBACK TO SAVEPOINT smshook_batch") == -1 ||
+	    pg_exec(p, "RELEASE SAVEPOINT smshook_batch") == -1 ||
+	    pg_copy_start(p, "COPY smshook_stage (" COLS_SQL
+	    ") FROM STDIN") == -1)
+		return -1;
+	if (PQputCopyData(p->c, p->buf, (int)p->len) != 1)
+		return pg_check(p, NULL, PGRES_COMMAND_OK, "copy data");
+	if ((rc = pg_copy_end(p, &dummy)) == 1)
+		snprintf(p->db.err, sizeof(p->db.err), "postgresql: copy: "
+		    "unique violation in the stage");
+	if (rc != 0)
+		return -1;
 	res = PQexec(p->c, "INSERT INTO sms_events (" COLS_SQL ") SELECT "
 	    COLS_SQL " FROM smshook_stage ORDER BY seq ON CONFLICT DO NOTHING");
 	if (res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK)
@@ -137,8 +181,29 @@ pg_flush(struct pg_db *p)
 	if (pg_check(p, res, PGRES_COMMAND_OK, "insert rows") == -1 ||
 	    pg_exec(p, "TRUNCATE smshook_stage") == -1)
 		return -1;
-	p->staged = 0;
 	return 0;
+}
+
+/* End the open batch: its rows are in sms_events, once each. */
+static int
+pg_flush(struct pg_db *p)
+{
+	unsigned long long n = 0;
+	int rc;
+
+	if (!p->copying)
+		return 0;
+	p->copying = 0;
+	if ((rc = pg_copy_end(p, &n)) == -1)
+		return -1;
+	if (rc == 0) {
+		p->pending += n;
+		rc = pg_exec(p, "RELEASE SAVEPOINT smshook_batch");
+	} else
+		rc = pg_stage(p);
+	p->staged = 0;
+	p->len = 0;
+	return rc;
 }
 
 static int
@@ -148,6 +213,7 @@ pg_begin(struct ctl_db *db)
 
 	p->pending = 0;
 	p->staged = 0;
+	p->len = 0;
 	return pg_exec(p, "BEGIN");
 }
 
@@ -177,6 +243,7 @@ pg_rollback(struct ctl_db *db)
 	}
 	p->pending = 0;
 	p->staged = 0;
+	p->len = 0;
 	if (PQtransactionStatus(p->c) == PQTRANS_IDLE)
 		return 0;
 	return pg_exec(p, "ROLLBACK");
@@ -222,18 +289,20 @@ pg_set_pos(struct ctl_db *db, const char *day, long long off,
 	    NULL, 0), PGRES_COMMAND_OK, "store position");
 }
 
-/* Append v to the COPY row in p->buf at *o, escaped for COPY text. */
+/* Append v to the COPY text in p->buf at *o, escaped for COPY text. */
 static int
 copy_field(struct pg_db *p, size_t *o, const char *v)
 {
-	size_t need = (v != NULL ? 2 * strlen(v) : 2) + 2;
+	size_t need = (v != NULL ? 2 * strlen(v) : 2) + 2, ncap;
 	char *nb;
 
 	if (*o + need > p->cap) {
-		if ((nb = realloc(p->buf, *o + need + 4096)) == NULL)
+		ncap = p->cap * 2 > *o + need + 4096 ? p->cap * 2 :
+		    *o + need + 4096;
+		if ((nb = realloc(p->buf, ncap)) == NULL)
 			return -1;
 		p->buf = nb;
-		p->cap = *o + need + 4096;
+		p->cap = ncap;
 	}
 	if (v == NULL) {
 		memcpy(p->buf + *o, "\\N", 2);
@@ -271,15 +340,18 @@ pg_insert_row(struct ctl_db *db, const struct ctl_line *l,
 {
 	struct pg_db *p = (struct pg_db *)db;
 	char num[32];
-	size_t o = 0;
+	size_t o;
 	int c;
 
 	if (!p->copying) {
-		if (pg_check(p, PQexec(p->c, "COPY smshook_stage (" COLS_SQL
-		    ") FROM STDIN"), PGRES_COPY_IN, "copy") == -1)
+		if (pg_exec(p, "SAVEPOINT smshook_batch") == -1 ||
+		    pg_copy_start(p, "COPY sms_events (" COLS_SQL
+		    ") FROM STDIN") == -1)
 			return -1;
 		p->copying = 1;
+		p->len = 0;
 	}
+	o = p->len;
 	for (c = 0; c < NCOLS; c++) {
 		if (copy_field(p, &o, ctl_row_text(l, r, c, num,
 		    sizeof(num))) == -1) {
@@ -288,9 +360,11 @@ pg_insert_row(struct ctl_db *db, const struct ctl_line *l,
 		}
 		p->buf[o++] = c + 1 < NCOLS ? '\t' : '\n';
 	}
-	if (PQputCopyData(p->c, p->buf, (int)o) != 1)
+	if (PQputCopyData(p->c, p->buf + p->len, (int)(o - p->len)) != 1)
 		return pg_check(p, NULL, PGRES_COMMAND_OK, "copy data");
-	p->staged++;
+	p->len = o;
+	if (++p->staged >= PG_BATCH_ROWS)
+		return pg_flush(p);
 	return 0;
 }
 
