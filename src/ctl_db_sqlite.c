@@ -162,6 +162,7 @@ sq_set_pos(struct ctl_db *db, const char *day, long long off,
 	return sq_step_done(s, st, "store position");
 }
 
+/* l outlives the step, so its strings are bound without a copy. */
 static int
 sq_insert_row(struct ctl_db *db, const struct ctl_line *l,
     const struct ctl_row *r)
@@ -170,18 +171,26 @@ sq_insert_row(struct ctl_db *db, const struct ctl_line *l,
 	sqlite3_stmt *st = s->st[ST_ROW];
 	char buf[32];
 	const char *v;
-	int c;
+	long long n;
+	int c, rc;
 
 	for (c = 0; c < NCOLS; c++) {
-		if ((v = ctl_row_text(l, r, c, buf, sizeof(buf))) == NULL)
-			continue;		/* unbound: NULL */
-		if (ctl_col_int[c])
-			sqlite3_bind_int64(st, c + 1, strtoll(v, NULL, 10));
+		if (ctl_col_int[c]) {
+			if (ctl_row_int(l, r, c, &n))
+				sqlite3_bind_int64(st, c + 1, n);
+			else
+				sqlite3_bind_null(st, c + 1);
+		} else if ((v = ctl_row_text(l, r, c, buf, sizeof(buf))) ==
+		    NULL)
+			sqlite3_bind_null(st, c + 1);
 		else
-			sqlite3_bind_text(st, c + 1, v, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, c + 1, v, c == COL_PAYLOAD ?
+			    (int)l->payload_len : -1, SQLITE_STATIC);
 	}
-	if (sq_step_done(s, st, "insert row") == -1)
-		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, "insert row");
 	s->pending += sqlite3_changes(s->h) > 0;
 	return 0;
 }
@@ -234,7 +243,7 @@ db_sqlite_open(const char *path, char *err, size_t errlen)
 	}
 	s->db.ops = &sqlite_ops;
 	if (sqlite3_open_v2(path, &s->h, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_busy_timeout(s->h, 30000);
 	if (sqlite3_exec(s->h, schema, NULL, NULL, NULL) != SQLITE_OK)
