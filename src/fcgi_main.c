@@ -31,11 +31,11 @@ on_stop(int sig)
 	stopping = 1;
 }
 
-/* Wait, signals open, until fd 0 has a connection: 1, or 0 to stop. */
+/* Wait, signals open, until fd has a request: 1, or 0 to stop. */
 static int
-wait_connection(const sigset_t *stops)
+wait_connection(const sigset_t *stops, int fd)
 {
-	struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
+	struct pollfd pfd = { fd, POLLIN, 0 };
 	int n;
 
 	sigprocmask(SIG_UNBLOCK, stops, NULL);
@@ -107,7 +107,14 @@ fcgi_run(struct server *s)
 		return 1;
 	}
 	logmsg(LOG_INFO, "FastCGI worker ready, spool %s", s->conf.spool_dir);
-	while (wait_connection(&stops)) {
+	/*
+	 * When the web server asked to keep the connection (FCGI_KEEP_CONN:
+	 * nginx fastcgi_keep_conn, mod_proxy_fcgi enablereuse), libfcgi
+	 * leaves it open in ipcFd and FCGX_Accept_r reads the next request
+	 * from it, not from fd 0: wait on that connection then.
+	 */
+	while (wait_connection(&stops, fr.ipcFd >= 0 ? fr.ipcFd :
+	    STDIN_FILENO)) {
 		if ((rc = FCGX_Accept_r(&fr)) == -EAGAIN || rc == -EWOULDBLOCK ||
 		    rc == -EINTR)
 			continue;		/* another worker took it */
