@@ -31,18 +31,20 @@ on_stop(int sig)
 	stopping = 1;
 }
 
-/* Wait, signals open, until fd has a request: 1, or 0 to stop. */
+/*
+ * Wait until fd has a request: 1, or 0 to stop. ppoll(2) installs the
+ * waiting mask (stop signals open) atomically, so a signal is either
+ * seen by the check before it or interrupts it.
+ */
 static int
-wait_connection(const sigset_t *stops, int fd)
+wait_connection(const sigset_t *waiting, int fd)
 {
 	struct pollfd pfd = { fd, POLLIN, 0 };
 	int n;
 
-	sigprocmask(SIG_UNBLOCK, stops, NULL);
 	do
-		n = stopping ? 0 : poll(&pfd, 1, -1);
+		n = stopping ? 0 : ppoll(&pfd, 1, NULL, waiting);
 	while (n == -1 && errno == EINTR && !stopping);
-	sigprocmask(SIG_BLOCK, stops, NULL);
 	return n > 0 && !stopping;
 }
 
@@ -86,14 +88,17 @@ fcgi_run(struct server *s)
 {
 	FCGX_Request fr;
 	struct sigaction sa;
-	sigset_t stops;
+	sigset_t stops, waiting;
 	int rc, flags;
 
 	sigemptyset(&stops);
 	sigaddset(&stops, SIGTERM);
 	sigaddset(&stops, SIGINT);
 	sigaddset(&stops, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &stops, NULL);
+	sigprocmask(SIG_BLOCK, &stops, &waiting);
+	sigdelset(&waiting, SIGTERM);
+	sigdelset(&waiting, SIGINT);
+	sigdelset(&waiting, SIGUSR1);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
@@ -113,7 +118,7 @@ fcgi_run(struct server *s)
 	 * leaves it open in ipcFd and FCGX_Accept_r reads the next request
 	 * from it, not from fd 0: wait on that connection then.
 	 */
-	while (wait_connection(&stops, fr.ipcFd >= 0 ? fr.ipcFd :
+	while (wait_connection(&waiting, fr.ipcFd >= 0 ? fr.ipcFd :
 	    STDIN_FILENO)) {
 		if ((rc = FCGX_Accept_r(&fr)) == -EAGAIN || rc == -EWOULDBLOCK ||
 		    rc == -EINTR)

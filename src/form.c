@@ -57,10 +57,18 @@ add_field(cJSON *obj, const char *name, const char *value)
 
 	if ((v = cJSON_CreateString(value)) == NULL)
 		return -1;
-	if ((old = cJSON_GetObjectItemCaseSensitive(obj, name)) == NULL)
-		return cJSON_AddItemToObject(obj, name, v) ? 0 : -1;
-	if (cJSON_IsArray(old))
-		return cJSON_AddItemToArray(old, v) ? 0 : -1;
+	if ((old = cJSON_GetObjectItemCaseSensitive(obj, name)) == NULL) {
+		if (cJSON_AddItemToObject(obj, name, v))
+			return 0;
+		cJSON_Delete(v);
+		return -1;
+	}
+	if (cJSON_IsArray(old)) {
+		if (cJSON_AddItemToArray(old, v))
+			return 0;
+		cJSON_Delete(v);
+		return -1;
+	}
 	if ((arr = cJSON_CreateArray()) == NULL ||
 	    (first = cJSON_CreateString(old->valuestring)) == NULL) {
 		cJSON_Delete(arr);
@@ -70,7 +78,10 @@ add_field(cJSON *obj, const char *name, const char *value)
 	cJSON_AddItemToArray(arr, first);
 	cJSON_AddItemToArray(arr, v);
 	/* in place, so the field keeps its first position */
-	return cJSON_ReplaceItemInObjectCaseSensitive(obj, name, arr) ? 0 : -1;
+	if (cJSON_ReplaceItemInObjectCaseSensitive(obj, name, arr))
+		return 0;
+	cJSON_Delete(arr);
+	return -1;
 }
 
 cJSON *

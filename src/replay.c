@@ -64,7 +64,9 @@ create_table(const char *path)
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld", path,
 	    (long)getpid()) >= sizeof(tmp))
 		return -1;
-	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) == -1)
+	(void)unlink(tmp);		/* left by a killed process of our pid */
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0640)) == -1)
 		return -1;
 	if (write(fd, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr) &&
 	    ftruncate(fd, FILE_SIZE) == 0 &&

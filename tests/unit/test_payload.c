@@ -269,6 +269,13 @@ test_timestamp_capture(void **state)
 	assert_string_equal(ev.token, "t");
 	payload_free(&ev);
 
+	/* 18 digits, past 2^53: accepted as in a form, text exact */
+	parse_ok(&ev, "{\"token\":\"t\",\"timestamp\":999999999999999999}",
+	    PAYLOAD_JSON);
+	assert_string_equal(ev.timestamp, "999999999999999999");
+	assert_true(ev.timestamp_ms == 999999999999999999LL);
+	payload_free(&ev);
+
 	parse_ok(&ev, "{\"token\":\"t\",\"timestamp\":0}", PAYLOAD_JSON);
 	assert_string_equal(ev.timestamp, "0");
 	assert_true(ev.timestamp_ms == 0);
