@@ -61,6 +61,28 @@ def check_sigterm_finishes_request(target):
     eq(t.post(target.server.url, t.event())[0], 200, "served after SIGTERM")
 
 
+def check_secrets_not_served(target):
+    """Copies of the config, key, spool and database under the docroot
+    are refused by the example's url.access-deny; a page next to them
+    is served, so the refusal is the rule's doing."""
+    docroot = target.server.docroot
+    planted = {"smshook.conf": b"app_key = secret-key-material\n",
+               "app.key": b"secret-key-material\n",
+               "2026-11-26.jsonl": b'{"v":1}\n',
+               "2026-11-25.jsonl.gz": b"\x1f\x8b not really",
+               "smshook.db": b"SQLite format 3\x00"}
+    for name, data in dict(planted, **{"index.html": b"hello\n"}).items():
+        with open(os.path.join(docroot, name), "wb") as f:
+            f.write(data)
+    base = "http://127.0.0.1:%d/" % target.server.port
+    status, _, body = t.http(base + "index.html", "GET")
+    eq((status, body), (200, b"hello\n"), "the control page")
+    for name, data in planted.items():
+        status, _, body = t.http(base + name, "GET")
+        expect(status in (403, 404), "%s answered %d" % (name, status))
+        expect(data not in body, name + " served")
+
+
 def main():
     r = t.Runner("e2e-lighttpd")
     target = Target()
@@ -68,6 +90,7 @@ def main():
         contract.run_all(r, target)
         r.check("sigterm_finishes_request", check_sigterm_finishes_request,
                 target)
+        r.check("secrets_not_served", check_secrets_not_served, target)
     finally:
         target.close()
     return r.finish()
