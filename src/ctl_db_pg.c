@@ -293,7 +293,8 @@ pg_set_pos(struct ctl_db *db, const char *day, long long off,
 static int
 copy_field(struct pg_db *p, size_t *o, const char *v)
 {
-	size_t need = (v != NULL ? 2 * strlen(v) : 2) + 2, ncap;
+	size_t n = v != NULL ? strlen(v) : 0, need = 2 * n + 2, ncap, run;
+	const char *end;
 	char *nb;
 
 	if (*o + need > p->cap) {
@@ -309,26 +310,26 @@ copy_field(struct pg_db *p, size_t *o, const char *v)
 		*o += 2;
 		return 0;
 	}
-	for (; *v != '\0'; v++) {
-		switch (*v) {
-		case '\\':
-			p->buf[(*o)++] = '\\';
-			p->buf[(*o)++] = '\\';
+	for (end = v + n; v < end; ) {
+		/* a run of plain bytes, then one that needs a backslash */
+		run = strcspn(v, "\\\n\r\t");
+		memcpy(p->buf + *o, v, run);
+		*o += run;
+		if ((v += run) == end)
 			break;
+		p->buf[(*o)++] = '\\';
+		switch (*v++) {
 		case '\n':
-			p->buf[(*o)++] = '\\';
 			p->buf[(*o)++] = 'n';
 			break;
 		case '\r':
-			p->buf[(*o)++] = '\\';
 			p->buf[(*o)++] = 'r';
 			break;
 		case '\t':
-			p->buf[(*o)++] = '\\';
 			p->buf[(*o)++] = 't';
 			break;
 		default:
-			p->buf[(*o)++] = *v;
+			p->buf[(*o)++] = '\\';
 		}
 	}
 	return 0;
