@@ -412,12 +412,22 @@ enum { P_EVENT_TYPE, P_EVENT, P_TIMESTAMP, P_USER_ID, P_SMS_USER,
 	P_TEMPLATE_ID, P_MESSAGE, P_STATUS_CODE, P_SMS_IDS, P_PHONES,
 	P_SMS_ID, P_PHONE, NPAY };
 
-static const char *const top_names[NTOP] = {
-	"v", "received_at", "remote_addr", "encoding", "verified", "payload"
+/* A member name and its length. */
+struct name {
+	const char	*s;
+	size_t		 n;
 };
-static const char *const pay_names[NPAY] = {
-	"eventType", "event", "timestamp", "userId", "smsUser", "templateId",
-	"message", "statusCode", "smsIds", "phones", "smsId", "phone"
+#define NAME(x)	{ x, sizeof(x) - 1 }
+
+static const struct name top_names[NTOP] = {
+	NAME("v"), NAME("received_at"), NAME("remote_addr"),
+	NAME("encoding"), NAME("verified"), NAME("payload")
+};
+static const struct name pay_names[NPAY] = {
+	NAME("eventType"), NAME("event"), NAME("timestamp"), NAME("userId"),
+	NAME("smsUser"), NAME("templateId"), NAME("message"),
+	NAME("statusCode"), NAME("smsIds"), NAME("phones"), NAME("smsId"),
+	NAME("phone")
 };
 
 struct fscan {
@@ -559,13 +569,14 @@ fs_number(struct fscan *f, struct val *v)
 static struct val *
 fs_slot(struct fscan *f, int level, const struct val *k)
 {
-	const char *const *names = level == 1 ? top_names : pay_names;
+	const struct name *names = level == 1 ? top_names : pay_names;
 	struct val *caps = level == 1 ? f->top : f->pay;
+	const char *key = (const char *)f->s + k->off;
 	size_t n = level == 1 ? NTOP : NPAY, i, kl = k->end - k->off;
 
 	for (i = 0; i < n; i++)
-		if (strlen(names[i]) == kl &&
-		    memcmp(names[i], f->s + k->off, kl) == 0)
+		if (names[i].n == kl && names[i].s[0] == key[0] &&
+		    memcmp(names[i].s, key, kl) == 0)
 			return &caps[i];
 	return NULL;
 }
