@@ -23,8 +23,10 @@ FUZZ_payload_SRC  = payload json_scan form event utf8
 FUZZ_conf_SRC     = conf cidr log
 FUZZ_cidr_SRC     = cidr
 FUZZ_ctl_rows_SRC = ctl_rows ctl_spool payload json_scan form event utf8
+FUZZ_ctl_rows_diff_SRC = ctl_spool payload json_scan form event utf8
+FUZZ_ctl_rows_diff_SEEDS = ctl_rows
 
-FUZZ_NAMES = payload conf cidr ctl_rows
+FUZZ_NAMES = payload conf cidr ctl_rows ctl_rows_diff
 FUZZ_BINS  = $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 
 .PHONY: fuzz fuzz-ci fuzz-build $(FUZZ_NAMES:%=fuzz-run-%)
@@ -43,7 +45,7 @@ $(FUZZ_NAMES:%=fuzz-run-%): fuzz-run-%: $(FUZZ_BUILD)/fuzz_%
 	$(FUZZ_BUILD)/fuzz_$* -max_total_time=$(FUZZ_SECONDS) \
 	    -print_final_stats=1 -detect_leaks=1 -max_len=65536 \
 	    -artifact_prefix=$(FUZZ_BUILD)/artifacts/fuzz_$*- $(FUZZ_FLAGS) \
-	    $(FUZZ_BUILD)/corpus/$* tests/fuzz/corpus/$* \
+	    $(FUZZ_BUILD)/corpus/$* tests/fuzz/corpus/$(or $(FUZZ_$*_SEEDS),$*) \
 	    2>$(FUZZ_BUILD)/fuzz_$*.log || \
 	    { tail -n 60 $(FUZZ_BUILD)/fuzz_$*.log; exit 1; }
 	@grep -E '^(#[0-9]+.*DONE|stat::|Done [0-9]+ runs)' \
