@@ -113,6 +113,8 @@ payload_span(const char *s, size_t len, size_t *off, size_t *plen, int *nul)
 		if (skip_string(s, len, &i, &dummy) == -1)
 			return -1;
 		is_payload = i - k == 9 && memcmp(s + k, "\"payload\"", 9) == 0;
+		if (is_payload && found)
+			return -1;	/* which one? cJSON reads the first */
 		skip_ws(s, len, &i);
 		if (i >= len || s[i++] != ':')
 			return -1;
@@ -318,7 +320,8 @@ parse_slow(struct ctl_line *l, const char *line, size_t len,
 	int has_type = 0, nul = 0, rc = -1;
 	struct json_scan js;
 	char *scratch = NULL;
-	size_t slen;
+	const char *end = NULL;
+	size_t slen, tail;
 
 	memset(l, 0, sizeof(*l));
 	*why = "out of memory";
@@ -336,7 +339,14 @@ parse_slow(struct ctl_line *l, const char *line, size_t len,
 	memset(&js, 0, sizeof(js));
 	if (json_scan(line, len, scratch, &slen, &js, why) == -1)
 		goto out;
-	if ((o = cJSON_ParseWithLength(line, len)) == NULL) {
+	if ((o = cJSON_ParseWithLengthOpts(line, len, &end, 0)) == NULL) {
+		*why = "not JSON";
+		goto out;
+	}
+	/* {...}x, or two lines run together: cJSON stops after the first */
+	tail = (size_t)(end - line);
+	skip_ws(line, len, &tail);
+	if (tail != len) {
 		*why = "not JSON";
 		goto out;
 	}
