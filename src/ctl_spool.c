@@ -151,7 +151,7 @@ open_plain(struct spool_reader *r, const char *path, off_t from)
 static int
 open_gz(struct spool_reader *r, const char *path, off_t from)
 {
-	int fd;
+	int c, fd, zerr;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
 		return -1;
@@ -161,8 +161,15 @@ open_gz(struct spool_reader *r, const char *path, off_t from)
 		return -1;
 	}
 	gzbuffer(r->gz, READ_CHUNK);
-	if (from > 0 && gzseek(r->gz, from, SEEK_SET) != from) {
-		errno = ERANGE;		/* shorter than the stored position */
+	/*
+	 * gzseek only notes a forward skip and reports success even past
+	 * the end; gzgetc makes it happen, then gztell says where it got.
+	 */
+	if (from > 0 && (gzseek(r->gz, from, SEEK_SET) != from ||
+	    ((c = gzgetc(r->gz)) == -1 ? gztell(r->gz) != from :
+	    gzungetc(c, r->gz) != c))) {
+		gzerror(r->gz, &zerr);
+		errno = zerr == Z_OK ? ERANGE : EIO;	/* ERANGE: too short */
 		return -1;
 	}
 	return 0;
