@@ -459,19 +459,6 @@ fs_ws(struct fscan *f)
 		f->i++;
 }
 
-/* Value of a hex digit, or -1. */
-static int
-fs_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * The string at the quote s[i]: UTF-8 as utf8_seq wants it, escapes as
  * json_scan wants them but never \u0000 or a surrogate. 0, or -1.
@@ -520,7 +507,7 @@ fs_string(struct fscan *f, struct val *v)
 		if (i + 6 > f->len)
 			return -1;
 		for (u = 0, k = 2; k < 6; k++) {
-			if ((h = fs_hex(s[i + k])) == -1)
+			if ((h = hex_value(s[i + k])) == -1)
 				return -1;
 			u = u * 16 + (unsigned long)h;
 		}

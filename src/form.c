@@ -7,17 +7,6 @@
 
 #define FORM_MAX_FIELDS	1024	/* an event has about 15 */
 
-static int
-hexdigit(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decode s[0..len) into out (len + 1 bytes); -1 with *why on bad input. */
 static int
 decode(const char *s, size_t len, char *out, const char **why)
@@ -31,8 +20,8 @@ decode(const char *s, size_t len, char *out, const char **why)
 		else if (s[i] != '%')
 			out[o++] = s[i];
 		else if (len - i >= 3 &&
-		    (hi = hexdigit((unsigned char)s[i + 1])) != -1 &&
-		    (lo = hexdigit((unsigned char)s[i + 2])) != -1) {
+		    (hi = hex_value((unsigned char)s[i + 1])) != -1 &&
+		    (lo = hex_value((unsigned char)s[i + 2])) != -1) {
 			out[o++] = (char)(hi * 16 + lo);
 			i += 2;
 		} else {

@@ -12,18 +12,6 @@ struct scan {
 	const char		*why;
 };
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The 4 hex digits after "\u" at s->i; -1 if not hex or truncated. */
 static long
 u_escape(struct scan *s, size_t at)
@@ -35,7 +23,7 @@ u_escape(struct scan *s, size_t at)
 	if (at + 4 > s->len)
 		return -1;
 	for (k = 0; k < 4; k++) {
-		if ((h = hexval(s->in[at + k])) == -1)
+		if ((h = hex_value(s->in[at + k])) == -1)
 			return -1;
 		v = v * 16 + h;
 	}
