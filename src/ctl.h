@@ -2,6 +2,9 @@
 #ifndef SMSHOOK_CTL_H
 #define SMSHOOK_CTL_H
 
+#include <getopt.h>
+#include <stdio.h>
+
 #include "conf.h"
 
 #define CTL_OK		0
@@ -29,6 +32,16 @@ int	cmd_import(struct ctl *, int, char *[]);
 int	cmd_export(struct ctl *, int, char *[]);
 int	cmd_compress(struct ctl *, int, char *[]);
 int	cmd_purge(struct ctl *, int, char *[]);
+
+/*
+ * getopt_long for a command, answering -h/--help and bad options: the
+ * next option, or -1 when the loop is over, with *done set to -1 (go on),
+ * CTL_OK (help was printed on stdout) or CTL_USAGE (usage on stderr).
+ */
+int	ctl_getopt(int argc, char *argv[], const char *optstring,
+	    const struct option *longopts, void (*usage)(FILE *), int *done);
+/* 0 if no operand follows the options, else CTL_USAGE after saying so. */
+int	ctl_no_operands(int argc, char *argv[], void (*usage)(FILE *));
 
 /*
  * Take the cron lock (<spool_dir>/.smshookctl.lock, flock) so two runs

@@ -129,24 +129,14 @@ int
 cmd_check(struct ctl *ctl, int argc, char *argv[])
 {
 	const struct conf *c = &ctl->conf;
-	int ch;
+	int done;
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			usage(stdout);
-			return CTL_OK;
-		default:
-			usage(stderr);
-			return CTL_USAGE;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "smshookctl check: unexpected argument "
-		    "\"%s\"\n", argv[optind]);
-		usage(stderr);
+	while (ctl_getopt(argc, argv, "h", longopts, usage, &done) != -1)
+		;
+	if (done != -1)
+		return done;
+	if (ctl_no_operands(argc, argv, usage) != 0)
 		return CTL_USAGE;
-	}
 	printf("config %s: ok, %zu app_key%s, require_signature %s, "
 	    "timezone %s\n", ctl->confpath, c->nkeys, c->nkeys == 1 ? "" : "s",
 	    c->require_signature ? "yes" : "no",

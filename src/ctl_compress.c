@@ -184,9 +184,9 @@ cmd_compress(struct ctl *c, int argc, char *argv[])
 	unsigned long long after = 1;
 	char last[11];
 	size_t n = 0, i;
-	int ch, lock = -1, verbose = 0, rc = CTL_FAIL;
+	int ch, lock = -1, verbose = 0, rc = CTL_FAIL, done;
 
-	while ((ch = getopt_long(argc, argv, "a:vh", opts, NULL)) != -1) {
+	while ((ch = ctl_getopt(argc, argv, "a:vh", opts, usage, &done)) != -1) {
 		switch (ch) {
 		case 'a':
 			if (conf_number(optarg, 0, 100000, &after) == -1) {
@@ -199,18 +199,12 @@ cmd_compress(struct ctl *c, int argc, char *argv[])
 		case 'v':
 			verbose = 1;
 			break;
-		case 'h':
-			usage(stdout);
-			return CTL_OK;
-		default:
-			usage(stderr);
-			return CTL_USAGE;
 		}
 	}
-	if (optind != argc) {
-		usage(stderr);
+	if (done != -1)
+		return done;
+	if (ctl_no_operands(argc, argv, usage) != 0)
 		return CTL_USAGE;
-	}
 	/* never today, whatever --after says */
 	if (day_before_today(c->conf.timezone, after > 0 ? (int)after : 1,
 	    last) == -1) {

@@ -256,9 +256,9 @@ cmd_export(struct ctl *c, int argc, char *argv[])
 	unsigned long long rejects = 0;
 	enum fmt fmt = FMT_CSV;
 	size_t n = 0, i;
-	int ch, col, rc = CTL_FAIL;
+	int ch, col, rc = CTL_FAIL, done;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = ctl_getopt(argc, argv, "h", opts, usage, &done)) != -1) {
 		switch (ch) {
 		case 'f':
 			from = optarg;
@@ -277,19 +277,15 @@ cmd_export(struct ctl *c, int argc, char *argv[])
 				return CTL_USAGE;
 			}
 			break;
-		case 'h':
-			usage(stdout);
-			return CTL_OK;
-		default:
-			usage(stderr);
-			return CTL_USAGE;
 		}
 	}
-	if (optind != argc || (from != NULL && !day_valid(from)) ||
+	if (done != -1)
+		return done;
+	if (ctl_no_operands(argc, argv, usage) != 0)
+		return CTL_USAGE;
+	if ((from != NULL && !day_valid(from)) ||
 	    (to != NULL && !day_valid(to))) {
-		if (optind == argc)
-			fprintf(stderr, "smshookctl: export: a day is "
-			    "YYYY-MM-DD\n");
+		fprintf(stderr, "smshookctl: export: a day is YYYY-MM-DD\n");
 		usage(stderr);
 		return CTL_USAGE;
 	}

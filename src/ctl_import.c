@@ -229,11 +229,11 @@ cmd_import(struct ctl *c, int argc, char *argv[])
 	const char *url;
 	char err[512], source[sizeof(im.db->source)];
 	size_t n = 0, i;
-	int ch, lock = -1, verbose = 0, failed = 0, rc = CTL_FAIL;
+	int ch, lock = -1, verbose = 0, failed = 0, rc = CTL_FAIL, done;
 
 	memset(&im, 0, sizeof(im));
 	url = c->conf.database;
-	while ((ch = getopt_long(argc, argv, "d:vh", opts, NULL)) != -1) {
+	while ((ch = ctl_getopt(argc, argv, "d:vh", opts, usage, &done)) != -1) {
 		switch (ch) {
 		case 'd':
 			url = optarg;
@@ -241,18 +241,12 @@ cmd_import(struct ctl *c, int argc, char *argv[])
 		case 'v':
 			verbose = 1;
 			break;
-		case 'h':
-			usage(stdout);
-			return CTL_OK;
-		default:
-			usage(stderr);
-			return CTL_USAGE;
 		}
 	}
-	if (optind != argc) {
-		usage(stderr);
+	if (done != -1)
+		return done;
+	if (ctl_no_operands(argc, argv, usage) != 0)
 		return CTL_USAGE;
-	}
 	if (url == NULL) {
 		fprintf(stderr, "smshookctl: import: no database: set "
 		    "\"database = sqlite:PATH\" (or postgresql://...) in %s "

@@ -79,11 +79,11 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 	const char *url;
 	char last[11], err[512], source[sizeof(db->source)];
 	size_t n = 0, i;
-	int ch, ok, lock = -1, force = 0, verbose = 0, have_keep = 0;
+	int ch, ok, lock = -1, force = 0, verbose = 0, have_keep = 0, done;
 	int removed = 0, rc = CTL_FAIL;
 
 	url = c->conf.database;
-	while ((ch = getopt_long(argc, argv, "k:fd:vh", opts, NULL)) != -1) {
+	while ((ch = ctl_getopt(argc, argv, "k:fd:vh", opts, usage, &done)) != -1) {
 		switch (ch) {
 		case 'k':
 			if (conf_number(optarg, 0, 100000, &keep) == -1) {
@@ -103,18 +103,14 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 		case 'v':
 			verbose = 1;
 			break;
-		case 'h':
-			usage(stdout);
-			return CTL_OK;
-		default:
-			usage(stderr);
-			return CTL_USAGE;
 		}
 	}
-	if (optind != argc || !have_keep) {
-		if (!have_keep)
-			fprintf(stderr, "smshookctl: purge: --keep-days is "
-			    "required\n");
+	if (done != -1)
+		return done;
+	if (ctl_no_operands(argc, argv, usage) != 0)
+		return CTL_USAGE;
+	if (!have_keep) {
+		fprintf(stderr, "smshookctl: purge: --keep-days is required\n");
 		usage(stderr);
 		return CTL_USAGE;
 	}

@@ -244,9 +244,9 @@ cmd_sign(struct ctl *ctl, int argc, char *argv[])
 	cJSON *ev = NULL;
 	char *text = NULL;
 	long long ms;
-	int ch, form = 0, rc = CTL_FAIL;
+	int ch, form = 0, rc = CTL_FAIL, done;
 
-	while ((ch = getopt_long(argc, argv, "hk:", longopts, NULL)) != -1) {
+	while ((ch = ctl_getopt(argc, argv, "hk:", longopts, usage, &done)) != -1) {
 		switch (ch) {
 		case 'e':
 			opt_event = optarg;
@@ -263,20 +263,12 @@ cmd_sign(struct ctl *ctl, int argc, char *argv[])
 		case 'T':
 			opt_ts = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			return CTL_OK;
-		default:
-			usage(stderr);
-			return CTL_USAGE;
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "smshookctl sign: unexpected argument \"%s\"\n",
-		    argv[optind]);
-		usage(stderr);
+	if (done != -1)
+		return done;
+	if (ctl_no_operands(argc, argv, usage) != 0)
 		return CTL_USAGE;
-	}
 	if ((d = find_event(opt_event)) == NULL) {
 		fprintf(stderr, "smshookctl sign: unknown event \"%s\"\n",
 		    opt_event);

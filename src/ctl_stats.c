@@ -501,9 +501,9 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 {
 	struct stats s;
 	const char *from = NULL, *to = NULL, *prom = NULL;
-	int ch, json = 0, rc = CTL_FAIL;
+	int ch, json = 0, rc = CTL_FAIL, done;
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = ctl_getopt(argc, argv, "h", longopts, usage, &done)) != -1) {
 		switch (ch) {
 		case 'f':
 			from = optarg;
@@ -517,20 +517,15 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 		case 'p':
 			prom = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			return CTL_OK;
-		default:
-			usage(stderr);
-			return CTL_USAGE;
 		}
 	}
-	if (optind != argc || (from != NULL && day_arg("--from", from)) ||
+	if (done != -1)
+		return done;
+	if (ctl_no_operands(argc, argv, usage) != 0)
+		return CTL_USAGE;
+	if ((from != NULL && day_arg("--from", from)) ||
 	    (to != NULL && day_arg("--to", to)) ||
 	    (prom != NULL && *prom == '\0')) {
-		if (optind != argc)
-			fprintf(stderr, "smshookctl stats: unexpected "
-			    "argument \"%s\"\n", argv[optind]);
 		usage(stderr);
 		return CTL_USAGE;
 	}

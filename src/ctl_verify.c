@@ -264,18 +264,12 @@ cmd_verify(struct ctl *ctl, int argc, char *argv[])
 	struct spool_file *files = NULL;
 	struct vstats st;
 	size_t n = 0, i;
-	int ch, a, rc = CTL_FAIL;
+	int a, rc = CTL_FAIL, done;
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			usage(stdout);
-			return CTL_OK;
-		default:
-			usage(stderr);
-			return CTL_USAGE;
-		}
-	}
+	while (ctl_getopt(argc, argv, "h", longopts, usage, &done) != -1)
+		;
+	if (done != -1)
+		return done;
 	for (a = optind; a < argc; a++)
 		if (!day_valid(argv[a])) {
 			fprintf(stderr, "smshookctl verify: \"%s\" is not a "
