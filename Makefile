@@ -123,7 +123,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/smshook
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-*
 
 # Fragments for fuzzing, benchmarks and other optional targets.
 -include mk/*.mk
