@@ -15,27 +15,6 @@ import smshooktest as t  # noqa: E402
 from smshooktest import eq, expect  # noqa: E402
 
 
-class Target:
-    """What tests/lib/contract.py drives."""
-
-    def __init__(self, apache):
-        self.server = apache
-        self.spool = apache.spool
-
-    def send(self, method, body, ctype, headers):
-        return t.http(self.server.url, method, body, ctype, headers)
-
-    def log(self):
-        return self.server.log()
-
-    def make(self, extra, key=t.KEY):
-        return None                 # config variations: see test_cgi
-
-
-CONTRACT = [contract.check_get_head, contract.check_empty_post,
-            contract.check_all_kinds, contract.check_spellings_and_unknowns,
-            contract.check_bad_input, contract.check_bad_signature,
-            contract.check_methods, contract.check_spool_failure]
 
 
 def run_server_checks(r, apache, name):
@@ -49,8 +28,8 @@ def run_server_checks(r, apache, name):
             apache.url, apache.conf, apache.spool)
     r.check(name + ": body limits", servers.check_body_limits, apache.url,
             apache.spool, too_big=3 * 1048576 if name == "fcgid" else None)
-    target = Target(apache)
-    for c in CONTRACT:
+    target = contract.ServerTarget(apache)
+    for c in contract.SERVER_CHECKS:
         r.check("%s: %s" % (name, c.__name__), c, target)
 
 

@@ -13,27 +13,6 @@ import smshooktest as t  # noqa: E402
 from smshooktest import eq, expect  # noqa: E402
 
 
-class Target:
-    """What tests/lib/contract.py drives."""
-
-    def __init__(self, nginx):
-        self.server = nginx
-        self.spool = nginx.spool
-
-    def send(self, method, body, ctype, headers):
-        return t.http(self.server.url, method, body, ctype, headers)
-
-    def log(self):
-        return self.server.log()
-
-    def make(self, extra, key=t.KEY):
-        return None                 # config variations: see test_cgi
-
-
-CONTRACT = [contract.check_get_head, contract.check_empty_post,
-            contract.check_all_kinds, contract.check_spellings_and_unknowns,
-            contract.check_bad_input, contract.check_bad_signature,
-            contract.check_methods, contract.check_spool_failure]
 
 
 def check_too_large_for_nginx(nginx):
@@ -196,8 +175,8 @@ def run(r, backend):
                 check_too_large_for_nginx, nginx)
         r.check(name + ": worker user and file modes",
                 check_worker_identity, nginx)
-        target = Target(nginx)
-        for c in CONTRACT:
+        target = contract.ServerTarget(nginx)
+        for c in contract.SERVER_CHECKS:
             r.check("%s: %s" % (name, c.__name__), c, target)
         r.check(name + ": 4 concurrent clients", check_concurrent, nginx)
         if backend == "spawn":

@@ -242,6 +242,29 @@ CHECKS = [check_get_head, check_empty_post, check_all_kinds,
           check_forbidden, check_unverified]
 
 
+class ServerTarget:
+    """A running web server (.url, .spool, .log()) as a target, for the
+    checks that need no configuration variation (SERVER_CHECKS)."""
+
+    def __init__(self, server):
+        self.server = server
+        self.spool = server.spool
+
+    def send(self, method, body, ctype, headers):
+        return t.http(self.server.url, method, body, ctype, headers)
+
+    def log(self):
+        return self.server.log()
+
+    def make(self, extra, key=t.KEY):
+        return None                 # config variations: see test_cgi
+
+
+SERVER_CHECKS = [check_get_head, check_empty_post, check_all_kinds,
+                 check_spellings_and_unknowns, check_bad_input,
+                 check_bad_signature, check_methods, check_spool_failure]
+
+
 def run_all(runner, target):
     for c in CHECKS:
         runner.check(c.__name__, c, target)
