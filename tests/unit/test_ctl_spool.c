@@ -23,6 +23,7 @@
 #include <cmocka.h>
 #include <zlib.h>
 
+#include "testutil.h"
 #include "ctl_spool.h"
 
 /* Complete lines, an empty one among them, then a torn tail. */
@@ -65,11 +66,8 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", f->dir);
+	test_rmtree(f->dir);
 	free(f);
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "testutil.h"
 #include "payload.h"
 #include "record.h"
 #include "response.h"
@@ -89,13 +90,10 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
 	if (f->up)
 		server_free(&f->s);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->tmp);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", f->tmp);
+	test_rmtree(f->tmp);
 	free(f);
 	return 0;
 }
@@ -744,13 +742,13 @@ test_spool_dir_missing(void **state)
 {
 	struct fixture *f = *state;
 	struct response rs;
-	char body[1024], tok[64], cmd[256];
+	char body[1024], tok[64];
 	FILE *fp;
 
 	start(f, "app_key = " KEY);
 	/* the spool dir is a file: nothing can be stored there */
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->spool);
-	assert_int_equal(system(cmd), 0);
+	test_rmtree(f->spool);
+	assert_int_equal(access(f->spool, F_OK), -1);
 	fp = fopen(f->spool, "w");
 	assert_non_null(fp);
 	fclose(fp);

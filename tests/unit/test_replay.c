@@ -23,6 +23,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
+#include "testutil.h"
 #include "replay.h"
 
 #define TABLE_SIZE	(64LL + 65536LL * 16 * 32)
@@ -58,11 +59,8 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", f->dir);
+	test_rmtree(f->dir);
 	free(f);
 	return 0;
 }

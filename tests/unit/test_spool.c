@@ -27,6 +27,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
+#include "testutil.h"
 #include "spool.h"
 
 #define DAY	"2026-11-26"
@@ -64,12 +65,9 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
 	chmod(f->dir, 0750);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->tmp);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", f->tmp);
+	test_rmtree(f->tmp);
 	free(f);
 	return 0;
 }
