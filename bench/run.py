@@ -217,13 +217,7 @@ fastcgi.server = ( "%(path)s" => ((
         return [int(p) for p in out.stdout.split()]
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        t.stop_proc(self.proc, timeout=10)
         self.proc = None
 
     def log(self):
@@ -265,13 +259,7 @@ class Node:
         return [int(p) for p in out.stdout.split()]
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        t.stop_proc(self.proc, timeout=10)
         self.proc = None
 
     def log(self):

@@ -104,15 +104,7 @@ def read_log(path):
         return f.read()
 
 
-def stop_proc(proc, sig=signal.SIGTERM, timeout=15):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(sig)
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+stop_proc = t.stop_proc
 
 
 def kill_pids(pids):

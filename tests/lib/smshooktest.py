@@ -9,6 +9,7 @@ import hmac
 import json
 import os
 import secrets
+import signal
 import socket
 import string
 import subprocess
@@ -147,6 +148,18 @@ def wait_port(port, timeout=10.0, host="127.0.0.1"):
         except OSError:
             time.sleep(0.02)
     raise RuntimeError("nothing listening on %s:%d" % (host, port))
+
+
+def stop_proc(proc, sig=signal.SIGTERM, timeout=15):
+    """Stop a child gracefully: sig, then SIGKILL if it outlives timeout."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def spool_lines(spool):
