@@ -19,6 +19,7 @@
 
 #include "ctl.h"
 #include "replay.h"
+#include "spool.h"
 
 static const struct option longopts[] = {
 	{ "help",	no_argument,	NULL,	'h' },
@@ -43,7 +44,7 @@ check_spool(const char *dir)
 	int fd, created = 0;
 
 	if (stat(dir, &st) == -1) {
-		if (errno != ENOENT || mkdir(dir, 0750) == -1) {
+		if (errno != ENOENT || spool_mkdir(dir) == -1) {
 			fprintf(stderr, "smshookctl check: spool_dir %s: %s\n",
 			    dir, strerror(errno));
 			return -1;

@@ -29,6 +29,7 @@
 
 #include "log.h"
 #include "replay.h"
+#include "spool.h"
 
 #define MAGIC		"SMSHKRP1"
 #define HDR_SIZE	64
@@ -168,7 +169,7 @@ replay_lock(struct replay *r, const char *dir, long long window_s,
 	if ((r->fd = reuse_locked(path)) != -1)
 		return 0;
 	if ((r->fd = open_locked(path)) == -1 && errno == ENOENT &&
-	    mkdir(dir, 0750) == 0)	/* the spool dir itself was gone */
+	    spool_mkdir(dir) == 0)	/* the spool dir itself was gone */
 		r->fd = open_locked(path);
 	if (r->fd == -1) {
 		snprintf(err, errlen, "replay table %s: %s", path,

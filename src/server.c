@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "server.h"
+#include "spool.h"
 #include "verify.h"
 
 int
@@ -28,7 +29,7 @@ server_init(struct server *s, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot prepare HMAC-SHA256 (OpenSSL)");
 		goto fail;
 	}
-	if (mkdir(s->conf.spool_dir, 0750) == -1 && errno != EEXIST)
+	if (spool_mkdir(s->conf.spool_dir) == -1)
 		logmsg(LOG_ERR, "spool_dir %s: %s", s->conf.spool_dir,
 		    strerror(errno));	/* each POST will answer 503 */
 	return 0;

@@ -44,7 +44,7 @@ open_day(const char *dir, const char *path)
 	int fd, flags = O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
 
 	if ((fd = open(path, flags, 0640)) == -1 && errno == ENOENT &&
-	    (mkdir(dir, 0750) == 0 || errno == EEXIST))
+	    spool_mkdir(dir) == 0)
 		fd = open(path, flags, 0640);
 	return fd;
 }
@@ -117,6 +117,12 @@ cut_torn_tail(int fd, off_t size, const char *path)
 	logmsg(LOG_WARN, "%s: removed %lld bytes of an unfinished line",
 	    path, (long long)(size - end));
 	return end;
+}
+
+int
+spool_mkdir(const char *dir)
+{
+	return mkdir(dir, 0750) == 0 || errno == EEXIST ? 0 : -1;
 }
 
 int

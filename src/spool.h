@@ -19,6 +19,8 @@ void	spool_day(time_t t, char day[SPOOL_DAY_LEN + 1]);
 int	spool_append(const char *dir, const char *day, const char *line,
 	    size_t len, int sync, char *err, size_t errlen);
 
+/* Create the spool directory, mode 0750, unless it exists; 0 or -1. */
+int	spool_mkdir(const char *dir);
 /* fsync directory dir, so a file created or renamed in it survives a crash. */
 int	spool_sync_dir(const char *dir);
 
