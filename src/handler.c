@@ -72,22 +72,23 @@ authenticate(struct server *s, const struct event *ev, struct response *rs,
 	return 0;
 }
 
-/* Write the line, once per token; 200 only when it is on disk. */
+/*
+ * Write the line received at now, once per token; 200 only when it is
+ * on disk.
+ */
 static int
 store(struct server *s, const struct event *ev, struct response *rs,
-    const struct client *c, int verified)
+    const struct client *c, int verified, const struct timespec *now)
 {
 	const struct conf *cf = &s->conf;
 	struct replay r = { .fd = -1 };
-	struct timespec now;
 	char day[SPOOL_DAY_LEN + 1], err[512];
-	long long now_ms;
+	long long now_ms = (long long)now->tv_sec * 1000 +
+	    now->tv_nsec / 1000000;
 	size_t len;
 	int seen = 0, status;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	if ((len = record_line(ev, &now, c->text, verified, &s->line,
+	if ((len = record_line(ev, now, c->text, verified, &s->line,
 	    &s->linecap)) == 0)
 		return reject(rs, c, 500, "out of memory", NULL);
 	if (cf->replay_window > 0 &&
@@ -107,7 +108,7 @@ store(struct server *s, const struct event *ev, struct response *rs,
 		status = response_status(rs, ANSWER_DUPLICATE);
 		goto out;
 	}
-	spool_day(now.tv_sec, day);
+	spool_day(now->tv_sec, day);
 	if (spool_append(cf->spool_dir, day, s->line, len, cf->fsync, err,
 	    sizeof(err)) == -1) {
 		status = reject(rs, c, 503, "spool unavailable", NULL);
@@ -161,7 +162,7 @@ post(struct server *s, const struct request *rq, struct response *rs,
 	status = authenticate(s, &ev, rs, c, (long long)now.tv_sec * 1000 +
 	    now.tv_nsec / 1000000, &verified);
 	if (status == 0)
-		status = store(s, &ev, rs, c, verified);
+		status = store(s, &ev, rs, c, verified, &now);
 	payload_free(&ev);
 	return status;
 }
