@@ -16,63 +16,90 @@ WARN        = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
               -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
 CFLAGS     ?= -O2 -g
 SAN        ?=
-ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) \
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN) \
               -DVERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
-              $(shell $(PKG_CONFIG) --cflags fcgi libcjson libcrypto)
+              $(shell $(PKG_CONFIG) --cflags libcjson libcrypto)
+# libfcgi has no version call: "smshook -V" shows pkg-config's and, when
+# there is one, the Debian package's, fixed at build time.
+FCGI_VERSION_TEXT := $(shell v=$$($(PKG_CONFIG) --modversion fcgi \
+    2>/dev/null); d=$$(dpkg-query -W -f='$${Version}' libfcgi-dev \
+    2>/dev/null); echo "$${v:-unknown}$${d:+, Debian $$d}")
+RECV_CFLAGS = $(shell $(PKG_CONFIG) --cflags fcgi) \
+              -DFCGI_VERSION_TEXT='"$(FCGI_VERSION_TEXT)"'
 RECV_LIBS   = $(shell $(PKG_CONFIG) --libs fcgi libcjson libcrypto) -lm
 CTL_CFLAGS  = $(shell $(PKG_CONFIG) --cflags sqlite3 libpq zlib)
 CTL_LIBS    = $(shell $(PKG_CONFIG) --libs libcjson libcrypto sqlite3 libpq zlib) -lm
 TEST_LIBS   = $(shell $(PKG_CONFIG) --libs cmocka)
 
-COMMON_SRC  = log conf cidr utf8 json_scan form event payload verify spool \
-              replay record request response server handler
-RECV_SRC    = main fcgi_main cgi_main
-CTL_SRC     = $(basename $(notdir $(wildcard src/ctl_*.c)))
+# Three folders, three link units: src/common (both programs),
+# src/smshook (the receiver), src/smshookctl (the cron tool). Each program
+# links its own objects and libcommon.a, so it carries only what it uses.
+COMMON_SRC  = $(basename $(notdir $(wildcard src/common/*.c)))
+RECV_SRC    = $(basename $(notdir $(wildcard src/smshook/*.c)))
+CTL_SRC     = $(basename $(notdir $(wildcard src/smshookctl/*.c)))
 UNIT_TESTS  = $(basename $(notdir $(wildcard tests/unit/test_*.c)))
+INC         = -Isrc/common -Isrc/smshook -Isrc/smshookctl
 
-COMMON_OBJ  = $(COMMON_SRC:%=$(BUILD)/%.o)
-RECV_OBJ    = $(RECV_SRC:%=$(BUILD)/%.o)
-CTL_OBJ     = $(CTL_SRC:%=$(BUILD)/%.o)
-LIB         = $(BUILD)/libsmshook.a
+COMMON_OBJ  = $(COMMON_SRC:%=$(OBJ)/common/%.o)
+RECV_OBJ    = $(RECV_SRC:%=$(OBJ)/smshook/%.o)
+CTL_OBJ     = $(CTL_SRC:%=$(OBJ)/smshookctl/%.o)
+LIBCOMMON   = $(BUILD)/libcommon.a
+LIBRECV     = $(BUILD)/librecv.a
+LIBCTL      = $(BUILD)/libctl.a
 UNIT_BIN    = $(UNIT_TESTS:%=$(BUILD)/tests/%)
+OBJ         = $(BUILD)/obj
 
 .PHONY: FORCE all deps run test unit e2e lint-man check check-asan check-valgrind \
         install uninstall clean
 
 all: $(BUILD)/smshook $(BUILD)/smshookctl
 
-$(BUILD)/%.o: src/%.c src/*.h $(BUILD)/.flags
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(OBJ)/common/%.o: src/common/%.c src/common/*.h $(BUILD)/.flags | $(OBJ)/common
+	$(CC) $(ALL_CFLAGS) -Isrc/common -c -o $@ $<
 
-$(BUILD)/ctl_%.o: src/ctl_%.c src/*.h $(BUILD)/.flags
-	$(CC) $(ALL_CFLAGS) $(CTL_CFLAGS) -c -o $@ $<
+$(OBJ)/smshook/%.o: src/smshook/%.c src/smshook/*.h src/common/*.h \
+    $(BUILD)/.flags | $(OBJ)/smshook
+	$(CC) $(ALL_CFLAGS) $(RECV_CFLAGS) -Isrc/common -Isrc/smshook -c -o $@ $<
+
+$(OBJ)/smshookctl/%.o: src/smshookctl/%.c src/smshookctl/*.h \
+    src/common/*.h $(BUILD)/.flags | $(OBJ)/smshookctl
+	$(CC) $(ALL_CFLAGS) $(CTL_CFLAGS) -Isrc/common -Isrc/smshookctl -c -o $@ $<
 
 # Rebuild when a setting compiled in changes (make install SYSCONFDIR=…).
-FLAGS_NOW = $(SYSCONFDIR) $(VERSION) $(CFLAGS) $(SAN)
+FLAGS_NOW = $(SYSCONFDIR) $(VERSION) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(SAN)
 $(BUILD)/.flags: FORCE | $(BUILD)
 	@printf '%s\n' "$(FLAGS_NOW)" | cmp -s - $@ || \
 	    printf '%s\n' "$(FLAGS_NOW)" > $@
 FORCE:
 
-$(BUILD) $(BUILD)/tests:
+$(BUILD) $(BUILD)/tests $(OBJ)/common $(OBJ)/smshook $(OBJ)/smshookctl:
 	mkdir -p $@
 
-$(LIB): $(COMMON_OBJ)
+$(LIBCOMMON): $(COMMON_OBJ)
 	rm -f $@
 	ar rcs $@ $(COMMON_OBJ)
 
-$(BUILD)/smshook: $(RECV_OBJ) $(LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ $(RECV_OBJ) $(LIB) $(RECV_LIBS)
+# Everything of a program but its main(), for the unit tests.
+$(LIBRECV): $(filter-out $(OBJ)/smshook/main.o,$(RECV_OBJ))
+	rm -f $@
+	ar rcs $@ $^
 
-$(BUILD)/smshookctl: $(CTL_OBJ) $(LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ $(CTL_OBJ) $(LIB) $(CTL_LIBS)
+$(LIBCTL): $(filter-out $(OBJ)/smshookctl/main.o,$(CTL_OBJ))
+	rm -f $@
+	ar rcs $@ $^
 
-# Unit tests link the shared library plus smshookctl's objects but main.
-$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB) \
-    $(filter-out $(BUILD)/ctl_main.o,$(CTL_OBJ)) | $(BUILD)/tests
-	$(CC) $(ALL_CFLAGS) $(CTL_CFLAGS) -Isrc \
+$(BUILD)/smshook: $(RECV_OBJ) $(LIBCOMMON)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(RECV_OBJ) $(LIBCOMMON) $(RECV_LIBS)
+
+$(BUILD)/smshookctl: $(CTL_OBJ) $(LIBCOMMON)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CTL_OBJ) $(LIBCOMMON) $(CTL_LIBS)
+
+# A unit test links the module it tests from either program.
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBRECV) \
+    $(LIBCTL) $(LIBCOMMON) | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) $(RECV_CFLAGS) $(CTL_CFLAGS) $(INC) \
 	    $(shell $(PKG_CONFIG) --cflags cmocka) -o $@ $< \
-	    $(filter-out $(BUILD)/ctl_main.o,$(CTL_OBJ)) $(LIB) \
+	    $(LIBRECV) $(LIBCTL) $(LIBCOMMON) \
 	    $(RECV_LIBS) $(CTL_LIBS) $(TEST_LIBS)
 
 # Install whatever Debian packages are missing (needs root or sudo).

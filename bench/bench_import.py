@@ -24,20 +24,25 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
 import smshooktest as t  # noqa: E402
 
 PG_DDL = """
+CREATE TABLE sms_event_payloads (
+ id bigserial PRIMARY KEY, received_at timestamptz, verified boolean,
+ payload jsonb NOT NULL);
 CREATE TABLE sms_events (
  id bigserial PRIMARY KEY,
  event_type bigint, event text, sms_id text, phone text,
  user_id text, sms_user text, template_id text, message text,
  status_code bigint, event_time bigint, received_at timestamptz,
- payload jsonb NOT NULL);
+ verified boolean, payload_id bigint);
 CREATE UNIQUE INDEX sms_events_message
  ON sms_events (event_type, sms_id) WHERE sms_id IS NOT NULL;
 CREATE UNIQUE INDEX sms_events_template
  ON sms_events (event_type, template_id, event_time) WHERE sms_id IS NULL;
 CREATE INDEX sms_events_time ON sms_events (event_time);
+CREATE INDEX sms_events_payload ON sms_events (payload_id);
 """
 COLS = ("event_type, event, sms_id, phone, user_id, sms_user, template_id, "
-        "message, status_code, event_time, received_at, payload")
+        "message, status_code, event_time, received_at, verified, "
+        "payload_id")
 DAYS = ("2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23")
 
 
@@ -147,6 +152,9 @@ def run(args, work, ctl, log, write_csv):
                 t.psql(b, PG_DDL)
                 r["copy_pg_s"], _ = timed(
                     ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", b,
+                     "-c", "\\copy sms_event_payloads (id, received_at, "
+                     "verified, payload) FROM '%s.payloads' WITH (FORMAT "
+                     "csv)" % csvfile,
                      "-c", "\\copy sms_events (%s) FROM '%s' WITH (FORMAT "
                      "csv)" % (COLS, csvfile)])
                 r["copy_pg_rows"] = int(t.psql(

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""smshook benchmarks (issue 6): run by "make bench", see BENCHMARKS.md.
+"""smshook benchmarks: run by "make bench", see BENCHMARKS.md.
 
 Every figure that has a target is a ratio to a reference measured in the
 same run, in interleaved rounds (A B C A B C A B C), and the median of the

@@ -1,4 +1,4 @@
-# mk/bench.mk: benchmarks against the baseline and the peers (issue 6).
+# mk/bench.mk: benchmarks against the baseline and the peers.
 # Not part of "make test" or CI. See BENCHMARKS.md.
 #   make bench           the default run (~10 min): throughput vs concurrency,
 #                        the headline ratios (median of 3), latency at half
@@ -35,3 +35,15 @@ bench: all bench-build
 bench-long: all bench-build
 	python3 bench/run.py --build $(BUILD) --mem-requests 1000000 \
 	    $(BENCH_FLAGS)
+
+# The importer against a baseline revision, same spool, same run:
+#   make bench-import-ab BASE=<git revision> [AB_FLAGS='--lines N']
+BASE    ?= HEAD
+AB_FLAGS ?=
+.PHONY: bench-import-ab
+bench-import-ab: all
+	rm -rf $(BUILD)/ab-base && mkdir -p $(BUILD)/ab-base
+	git archive $(BASE) | tar -x -C $(BUILD)/ab-base
+	$(MAKE) -C $(BUILD)/ab-base BUILD=build build/smshookctl
+	python3 bench/import_ab.py $(BUILD)/ab-base/build/smshookctl \
+	    $(BUILD)/smshookctl $(AB_FLAGS)

@@ -14,28 +14,38 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?=
 FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined \
-                -fno-sanitize-recover=all -Wall -Wextra -Isrc \
+                -fno-sanitize-recover=all -Wall -Wextra \
+                -Isrc/common -Isrc/smshook -Isrc/smshookctl \
                 -DSYSCONFDIR='"$(SYSCONFDIR)"' \
                 $(shell $(PKG_CONFIG) --cflags libcjson zlib)
-FUZZ_LIBS     = $(shell $(PKG_CONFIG) --libs libcjson zlib) -lm
+FUZZ_LIBS     = $(shell $(PKG_CONFIG) --libs libcjson zlib sqlite3) -lm
 
-FUZZ_payload_SRC  = payload json_scan form event utf8
-FUZZ_conf_SRC     = conf cidr log
-FUZZ_cidr_SRC     = cidr
-FUZZ_ctl_rows_SRC = ctl_rows ctl_spool payload json_scan form event utf8
-FUZZ_ctl_rows_diff_SRC = ctl_spool payload json_scan form event utf8
-FUZZ_ctl_rows_diff_SEEDS = ctl_rows
+# Each harness and the sources it is built from (src/*/NAME.c).
+FUZZ_payload_SRC  = smshook/payload smshook/form common/json common/line \
+                    common/event common/utf8
+FUZZ_conf_SRC     = common/conf common/cidr common/log
+FUZZ_cidr_SRC     = common/cidr
+FUZZ_ctl_rows_SRC = smshookctl/rows smshookctl/schema smshookctl/reader \
+                    common/json \
+                    common/line common/event common/utf8
+FUZZ_json_diff_SRC = common/json common/line common/utf8
+FUZZ_json_diff_SEEDS = ctl_rows
+FUZZ_import_sqlite_SRC = smshookctl/rows smshookctl/schema \
+                    smshookctl/db_sqlite smshookctl/db common/json \
+                    common/line common/event common/utf8
+FUZZ_import_sqlite_SEEDS = ctl_rows
+FUZZ_import_sqlite_CFLAGS = -DNO_PG
 
-FUZZ_NAMES = payload conf cidr ctl_rows ctl_rows_diff
+FUZZ_NAMES = payload conf cidr ctl_rows json_diff import_sqlite
 FUZZ_BINS  = $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 
 .PHONY: fuzz fuzz-ci fuzz-build $(FUZZ_NAMES:%=fuzz-run-%)
 
 fuzz-build: $(FUZZ_BINS)
 
-$(FUZZ_BINS): $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c src/*.h mk/fuzz.mk
+$(FUZZ_BINS): $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c src/*/*.h mk/fuzz.mk
 	@mkdir -p $(FUZZ_BUILD)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_$*_CFLAGS) -o $@ $< \
 	    $(patsubst %,src/%.c,$(FUZZ_$*_SRC)) $(FUZZ_LIBS)
 
 # One harness: fresh corpus dir first (written), committed seeds second.

@@ -1,6 +1,8 @@
 """Shared by the tests/ctl suites: an independent Python model of what
-smshookctl import must load (SPEC §4), readers for both databases, and
-spool line generators. Not a suite itself (no test_ prefix)."""
+smshookctl import must load (smshookctl(1), import), readers for both
+databases, and spool line generators. Not a suite itself (no test_
+prefix)."""
+import datetime
 import fcntl
 import gzip
 import json
@@ -15,14 +17,15 @@ import smshooktest as t  # noqa: E402
 
 COLS = ("event_type", "event", "sms_id", "phone", "user_id", "sms_user",
         "template_id", "message", "status_code", "event_time", "received_at",
-        "payload")
+        "verified", "payload")
 
 # code or name -> (normalised code, current name)
 TYPES = {1: (1, "Requested"), 2: (20, "Delivered"), 20: (20, "Delivered"),
-         4: (4, "Suppressed"), 5: (5, "Failed"), 8: (8, "Template Verify")}
+         4: (4, "Suppressed"), 5: (5, "Failed"), 8: (8, "Template Verify"),
+         6: (6, "Reply")}
 NAMES = {"requested": 1, "request": 1, "delivered": 20, "deliver": 20,
          "suppressed": 4, "workererror": 4, "failed": 5, "delivererror": 5,
-         "template verify": 8, "templateverify": 8}
+         "template verify": 8, "templateverify": 8, "reply": 6}
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
@@ -65,17 +68,56 @@ def _list(v):
     return [v]
 
 
+def _no_dups(pairs):
+    names = [k for k, _ in pairs]
+    if len(set(names)) != len(names):
+        raise ValueError("duplicate member")
+    return dict(pairs)
+
+
+def _no_constant(name):
+    raise ValueError("not JSON: " + name)
+
+
+def _clean(v):
+    """No lone surrogate and no NUL in any name or string (Python's json
+    takes both; the strict lexer does not)."""
+    if isinstance(v, str):
+        return "\x00" not in v and not re.search("[\ud800-\udfff]", v)
+    if isinstance(v, dict):
+        return all(_clean(k) and _clean(x) for k, x in v.items())
+    if isinstance(v, list):
+        return all(_clean(x) for x in v)
+    return True
+
+
+def line_valid(env):
+    """The spool line definition (smshookctl(1), verify)."""
+    p = env.get("payload") if isinstance(env, dict) else None
+    tok, ts = (p or {}).get("token"), (p or {}).get("timestamp")
+    return (isinstance(env, dict) and env.get("v") == 1 and
+            type(env.get("v")) is int and isinstance(p, dict) and
+            isinstance(env.get("received_at"), str) and
+            STAMP.match(env["received_at"]) is not None and
+            isinstance(env.get("remote_addr"), str) and
+            env.get("encoding") in ("json", "form") and
+            isinstance(env.get("verified"), bool) and
+            isinstance(tok, str) and tok != "" and
+            ((isinstance(ts, str) and re.fullmatch(r"\d{1,18}", ts)) or
+             (isinstance(ts, (int, float)) and not isinstance(ts, bool) and
+              ts >= 0)))
+
+
 def line_rows(raw):
     """The rows of one spool line (bytes without '\\n'), or None if it is
-    not a v1 envelope."""
+    not a valid v1 line."""
     try:
-        env = json.loads(raw.decode("utf-8"))
-    except ValueError:
+        text = raw.decode("utf-8")
+        env = json.loads(text, object_pairs_hook=_no_dups,
+                         parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError):
         return None
-    if (not isinstance(env, dict) or env.get("v") != 1 or
-            not isinstance(env.get("payload"), dict) or
-            not isinstance(env.get("received_at"), str) or
-            not STAMP.match(env["received_at"])):
+    if not _clean(env) or not line_valid(env):
         return None
     p = env["payload"]
     code = _int(p.get("eventType"))
@@ -94,7 +136,20 @@ def line_rows(raw):
                   status_code=_int(p.get("statusCode")),
                   event_time=_int(p.get("timestamp")),
                   received_at=env["received_at"],
+                  verified=1 if env["verified"] else 0,
                   payload=canon(p))
+    if code == 6:		# a reply: its text and its time (UTC+8)
+        if isinstance(p.get("replyContent"), str):
+            common["message"] = p["replyContent"]
+        rt = p.get("replyTime")
+        if isinstance(rt, str) and re.fullmatch(
+                r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", rt):
+            try:
+                at = datetime.datetime.strptime(rt, "%Y-%m-%d %H:%M:%S")
+                common["event_time"] = int((at - datetime.datetime(
+                    1970, 1, 1)).total_seconds() - 8 * 3600) * 1000
+            except ValueError:
+                pass
     ids = _list(p.get("smsIds")) if "smsIds" in p else None
     pairs = []
     if ids:
@@ -116,21 +171,30 @@ def canon(payload):
 
 
 def day_files(spool):
-    """(day, path) per day file; a day with both keeps the .jsonl."""
+    """(day, path) per day: the .jsonl.gz if there is one, else the
+    .jsonl (read_day adds a .jsonl beside a .gz)."""
     found = {}
     for name in sorted(os.listdir(spool)):
         m = re.fullmatch(r"(\d{4}-\d\d-\d\d)\.jsonl(\.gz)?", name)
-        if m and (m.group(1) not in found or not m.group(2)):
+        if m and (m.group(1) not in found or m.group(2)):
             found[m.group(1)] = os.path.join(spool, name)
     return sorted(found.items())
 
 
 def read_day(path):
-    if path.endswith(".gz"):
-        with gzip.open(path, "rb") as f:
+    """A day's text: a .gz, then what a .jsonl beside it holds beyond it
+    (all of a late file, the tail of a copy compress left behind)."""
+    if not path.endswith(".gz"):
+        with open(path, "rb") as f:
             return f.read()
-    with open(path, "rb") as f:
-        return f.read()
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    late = path[:-3]
+    if os.path.exists(late):
+        with open(late, "rb") as f:
+            more = f.read()
+        data += more[len(data):] if more.startswith(data) else more
+    return data
 
 
 def reference(spool, days=None):
@@ -143,16 +207,18 @@ def reference(spool, days=None):
             continue
         for raw in read_day(path).split(b"\n")[:-1]:
             for r in line_rows(raw) or []:
-                et, sid, tpl, tm = r[0], r[2], r[6], r[9]
-                key = None
+                et, sid, ph, tpl, msg, tm = r[0], r[2], r[3], r[6], r[7], r[9]
+                keys = []
                 if et is not None and sid is not None:
-                    key = ("m", et, sid)
-                elif et is not None and tpl is not None and tm is not None:
-                    key = ("t", et, tpl, tm)
-                if key is not None:
-                    if key in seen:
-                        continue
-                    seen.add(key)
+                    keys.append(("m", et, sid))
+                if et is not None and sid is None and tpl is not None \
+                        and tm is not None:
+                    keys.append(("t", et, tpl, tm))
+                if et == 6 and None not in (ph, tm, msg):
+                    keys.append(("r", ph, tm, msg))
+                if any(k in seen for k in keys):
+                    continue
+                seen.update(keys)
                 out.append(r)
     return out
 
@@ -189,7 +255,7 @@ class SqliteDB:
 
     def rows(self):
         out = []
-        for r in self._q("SELECT %s FROM sms_events ORDER BY id" %
+        for r in self._q("SELECT %s FROM sms_events_full ORDER BY id" %
                          ", ".join(COLS)):
             r = list(r)
             r[-1] = canon(json.loads(r[-1]))
@@ -230,10 +296,12 @@ class PgDB:
             "to_char(received_at AT TIME ZONE 'UTC', "
             "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS received_at")
         out = []
-        for r in self._json("SELECT %s FROM sms_events ORDER BY id" %
+        for r in self._json("SELECT %s FROM sms_events_full ORDER BY id" %
                             ", ".join(cols)):
             v = [r[c] for c in COLS]
             v[-1] = canon(v[-1])
+            i = COLS.index("verified")
+            v[i] = None if v[i] is None else int(v[i])
             out.append(tuple(v))
         return out
 

@@ -4,6 +4,7 @@ sign's output goes through the real receiver (CGI mode) for every event
 type and both encodings; verify and stats run on spools it produced.
 """
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -97,7 +98,8 @@ def test_sign_json_fields_and_signature():
     d, conf, _ = setup()
     try:
         p = ctl(conf, "sign", "--event", "requested", "--token", "T" * 50,
-                "--timestamp", "1652150994087")
+                "--timestamp", "1652150994087", "--sms-id",
+                "1652150994014_9373_14466_36735_99drnc$13888888888")
         t.eq(p.returncode, 0, p.stderr)
         ev = json.loads(p.stdout)
         t.eq(ev["event"], "Requested")
@@ -117,7 +119,8 @@ def test_sign_form_encoding():
     d, conf, _ = setup()
     try:
         p = ctl(conf, "sign", "--event", "requested", "--form",
-                "--timestamp", "1652150994087")
+                "--timestamp", "1652150994087", "--sms-id",
+                "1652150994014_9373_14466_36735_99drnc$13888888888")
         t.eq(p.returncode, 0, p.stderr)
         body = p.stdout.strip()
         t.expect("$" not in body and " " not in body and "[" not in body,
@@ -129,6 +132,36 @@ def test_sign_form_encoding():
         t.eq(f["eventType"], "1")
         t.eq(f["timestamp"], "1652150994087")
         t.eq(f["signature"], t.sign(t.KEY, "1652150994087", f["token"]))
+    finally:
+        shutil.rmtree(d)
+
+
+def test_sign_fresh_ids_and_reply():
+    """Each signed event names a new message, so test events do not
+    collapse into one row; a reply sample is there too."""
+    d, conf, _ = setup()
+    try:
+        ids = set()
+        for _ in range(4):
+            p = ctl(conf, "sign", "--event", "delivered")
+            t.eq(p.returncode, 0, p.stderr)
+            ids.add(json.loads(p.stdout)["smsId"])
+        t.eq(len(ids), 4, "four fresh ids: %r" % ids)
+        for i in ids:
+            t.expect(re.fullmatch(r"\d{13}_19999_376_4631_[A-Za-z0-9]{6}"
+                                  r"\$13888888888", i), i)
+        p = ctl(conf, "sign", "--event", "reply")
+        ev = json.loads(p.stdout)
+        t.eq((ev["event"], ev["eventType"], ev["replyContent"]),
+             ("reply", 6, "TD"))
+        t.expect(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d",
+                              ev["replyTime"]), ev["replyTime"])
+        status, out, err = post(conf, p.stdout.encode())
+        t.eq(status, 200, "%r %s" % (out, err))
+        p = ctl(conf, "sign", "--sms-id", "")
+        t.eq(p.returncode, 2, "an empty --sms-id is a usage error")
+        p = ctl(conf, "sign", "--timestamp", "165215099408")
+        t.eq(p.returncode, 2, "12 digits are not a timestamp")
     finally:
         shutil.rmtree(d)
 

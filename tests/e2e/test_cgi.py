@@ -57,7 +57,8 @@ def check_bad_config(target):
         f.write("spool_dir = /tmp\nno_such_key = 1\n")
     status, headers, body, err = t.cgi(bad, "GET")
     eq(status, 500)
-    eq(t.answer((status, headers, body)), {"error": "configuration error"})
+    eq(t.answer((status, headers, body)),
+       {"error": "configuration error (unknown key at line 2)"})
     expect(bad + ":2: unknown key" in err, err)
 
 

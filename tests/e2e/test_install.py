@@ -1,5 +1,5 @@
 """make install / make uninstall into a DESTDIR, with the variables a
-distribution package passes (SPEC section 5)."""
+distribution package passes (PREFIX, SYSCONFDIR, MANDIR)."""
 import os
 import shutil
 import stat

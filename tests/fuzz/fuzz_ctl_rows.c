@@ -1,8 +1,8 @@
 /*
  * fuzz_ctl_rows.c: libFuzzer harness for smshookctl's spool reading. The
  * first input byte picks the path: even, the rest is one line for
- * ctl_line_parse and every column of every row is formatted; odd, the
- * rest is written as a day file and read back with spool_reader, each
+ * rows_parse and every column of every row is formatted; odd, the
+ * rest is written as a day file and read back with the reader (reader.c), each
  * complete line normalised the same way (bit 1 set: as a .jsonl.gz, so
  * zlib reads it, gzip or not). Lines returned from a plain file must be
  * its complete lines; position plus partial must be the file's size.
@@ -17,14 +17,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctl_rows.h"
-#include "ctl_spool.h"
+#include "rows.h"
+#include "reader.h"
 
 int LLVMFuzzerInitialize(int *, char ***);
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static char dir[] = "/tmp/smshook-fuzz-rows-XXXXXX";
-static struct spool_file file, gzfile;
+static struct day_file file, gzfile;
 
 /* Remove the temporary day files and directory when libFuzzer exits. */
 static void
@@ -57,31 +57,31 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static void
 normalise(const char *line, size_t len)
 {
-	struct ctl_line l;
+	struct rows l;
 	const char *why = NULL, *v;
 	char buf[64];
 	size_t r;
 	int c;
 
 	memset(&l, 0, sizeof(l));
-	if (ctl_line_parse(&l, line, len, &why) == 0) {
+	if (rows_parse(&l, line, len, &why) == 0) {
 		if (l.nrows == 0 || l.rows == NULL || l.payload == NULL)
 			abort();
 		for (r = 0; r < l.nrows; r++)
 			for (c = 0; c < NCOLS; c++)
-				if ((v = ctl_row_text(&l, &l.rows[r], c, buf,
+				if ((v = row_text(&l, &l.rows[r], c, buf,
 				    sizeof(buf))) != NULL && strlen(v) > len +
 				    sizeof(buf))
 					abort();
 	} else if (why == NULL)
 		abort();
-	ctl_line_free(&l);
+	rows_free(&l);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct spool_reader *rd;
+	struct reader *rd;
 	const char *line;
 	size_t len, total = 0;
 	off_t off;
@@ -104,24 +104,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    write(fd, data + 1, size - 1) != (ssize_t)(size - 1))
 			abort();
 		close(fd);
-		if ((rd = spool_reader_open(&gzfile, 0)) == NULL)
+		if ((rd = reader_open(&gzfile, 0)) == NULL)
 			return 0;	/* e.g. a gzip header it rejects */
-		while (spool_reader_next(rd, &line, &len, &off) == 1) {
+		while (reader_next(rd, &line, &len, &off) == 1) {
 			if (off < 0 || (off_t)total != off)
 				abort();
 			total += len + 1;
 			normalise(line, len);
 		}
-		spool_reader_close(rd);
+		reader_close(rd);
 		return 0;
 	}
 	if ((fd = open(file.path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
 	    write(fd, data + 1, size - 1) != (ssize_t)(size - 1))
 		abort();
 	close(fd);
-	if ((rd = spool_reader_open(&file, 0)) == NULL)
+	if ((rd = reader_open(&file, 0)) == NULL)
 		abort();
-	while ((rc = spool_reader_next(rd, &line, &len, &off)) == 1) {
+	while ((rc = reader_next(rd, &line, &len, &off)) == 1) {
 		if (off < 0 || (size_t)off + len >= size ||
 		    data[1 + off + len] != '\n' ||
 		    memcmp(line, data + 1 + off, len) != 0)
@@ -129,10 +129,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		total += len + 1;
 		normalise(line, len);
 	}
-	if (rc == -1 || (size_t)spool_reader_pos(rd) != total ||
-	    (size_t)(spool_reader_pos(rd) + spool_reader_partial(rd)) !=
+	if (rc == -1 || (size_t)reader_pos(rd) != total ||
+	    (size_t)(reader_pos(rd) + reader_partial(rd)) !=
 	    size - 1)
 		abort();
-	spool_reader_close(rd);
+	reader_close(rd);
 	return 0;
 }

@@ -2,7 +2,7 @@
  * fuzz_payload.c: libFuzzer harness for the body parser. The first input
  * byte picks the encoding (even: JSON, odd: form), the rest is the body,
  * NUL-terminated as handler.c hands it over. An accepted body must give
- * a token of 1..TOKEN_MAX bytes, a decimal timestamp and a payload that
+ * a token of 1..EVENT_TOKEN_MAX bytes, a decimal timestamp and a payload that
  * is one line of JSON holding an object.
  */
 #include <stdint.h>
@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "event.h"
 #include "payload.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -18,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	enum payload_encoding enc;
+	enum line_encoding enc;
 	struct event ev;
 	const char *why = NULL, *field = NULL;
 	cJSON *o;
@@ -27,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
-	enc = (data[0] & 1) ? PAYLOAD_FORM : PAYLOAD_JSON;
+	enc = (data[0] & 1) ? LINE_FORM : LINE_JSON;
 	len = size - 1;
 	if ((body = malloc(len + 1)) == NULL)
 		return 0;
@@ -36,7 +37,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (payload_parse(&ev, body, len, enc, &why, &field)) {
 	case 0:
 		if (ev.token == NULL || *ev.token == '\0' ||
-		    strlen(ev.token) > TOKEN_MAX || ev.payload == NULL ||
+		    strlen(ev.token) > EVENT_TOKEN_MAX || ev.payload == NULL ||
 		    strlen(ev.payload) != ev.payload_len ||
 		    memchr(ev.payload, '\n', ev.payload_len) != NULL ||
 		    strspn(ev.timestamp, "0123456789") != strlen(ev.timestamp) ||

@@ -1,4 +1,4 @@
-"""The HTTP contract of SPEC section 3, run against any transport.
+"""The HTTP contract (smshook(8), HTTP ANSWERS), run against any transport.
 
 A target has .send(method, body, ctype, headers) -> (status, headers, body),
 .spool (directory), .log() (what the receiver logged) and .make(extra)
@@ -128,7 +128,11 @@ def check_bad_input(target):
         (t.json_body(missing["timestamp"]), t.JSON, 400),
         (t.json_body(missing["signature"]), t.JSON, 400),
         (t.json_body(dict(good, smsIds={"a": 1})), t.JSON, 400),
-        (t.json_body(dict(good, timestamp=str(good["timestamp"]))), t.JSON, 400),
+        # a digit string is fine, but only of 13 digits, like a number
+        (t.json_body(dict(good, timestamp=str(good["timestamp"]) + "5")),
+         t.JSON, 400),
+        (t.json_body(dict(good, timestamp=good["timestamp"] // 10)), t.JSON,
+         400),
         (t.form_body(good) + b"&x=%zz", t.FORM, 400),
         (b"<xml>nope</xml>", "text/xml", 415),
         (t.json_body(good), "multipart/form-data; boundary=x", 415),

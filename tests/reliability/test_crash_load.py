@@ -271,7 +271,7 @@ def check_import(srv, d, acked, tokens):
     try:
         rows = collections.Counter()
         for sms_id, payload in con.execute(
-                "SELECT sms_id, payload FROM sms_events"):
+                "SELECT sms_id, payload FROM sms_events_full"):
             t.eq(json.loads(payload)["token"], sms_id, "payload of a row")
             rows[sms_id] += 1
         total = sum(rows.values())

@@ -2,9 +2,10 @@
 """Hostile input corpus against the receiver in CGI mode.
 
 Every request has its expected status, read from the code (handler.c,
-request.c, payload.c, json_scan.c, form.c) and checked against SPEC §3.
-For every answer other than 200 "success" the day files must be
-byte-for-byte unchanged; for every "success" exactly one line is added.
+request.c, payload.c, json.c, form.c) and checked against the HTTP
+ANSWERS section of smshook(8). For every answer other than 200 "success"
+the day files must be byte-for-byte unchanged; for every "success" exactly
+one line is added.
 
 SMSHOOK_LONG=1 also runs many random mutations of valid bodies
 (SMSHOOK_MUTATIONS, default 20000; CI runs 500).
@@ -197,7 +198,10 @@ def build_cases():
     add("eventType huge", 400, body=raw_event('"eventType":1e300'))
     add("verfiyResult fraction", 400,
         body=jb(t.event("template", verfiyResult=0.5)))
-    add("timestamp as string", 400, body=jb(dict(good, timestamp=str(ts))))
+    add("timestamp as a string of 12 digits", 400,
+        body=jb(dict(good, timestamp=str(ts)[:-1])))
+    add("timestamp with a leading zero", 400,
+        body=raw_event("", ts="0" + str(ts)[1:]))
     add("timestamp as float", 400,
         body=raw_event("", ts="%d.5" % ts))
     add("timestamp as exponent", 400, body=raw_event("", ts="1.652e12"))

@@ -161,11 +161,11 @@ test_defaults(void **state)
 	assert_int_equal(c->fsync, 1);
 	assert_int_equal(c->max_body, 1048576);
 	assert_int_equal(c->require_signature, 1);
-	assert_int_equal(c->timestamp_tolerance, 0);
+	assert_int_equal(c->timestamp_tolerance, 172800);
 	assert_int_equal(c->allow_from.n, 0);
 	assert_int_equal(c->trusted_proxies.n, 0);
 	assert_int_equal(c->replay_window, 1296000);
-	assert_int_equal(c->log_level, LOG_INFO);
+	assert_int_equal(c->log_level, LL_INFO);
 	assert_null(c->database);
 }
 
@@ -188,7 +188,7 @@ test_every_key(void **state)
 	    "timestamp_tolerance = 2d\n"
 	    "allow_from = 192.0.2.0/24, 2001:db8::/32\n"
 	    "trusted_proxies = 127.0.0.1 ::1\n"
-	    "replay_window = 3h\n"
+	    "replay_window = 3d\n"
 	    "log_level = debug\n"
 	    "database = postgresql://smshook@db/smshook?sslmode=require\n"
 	    "\t app_key \t=\t  second  \t\r\n");
@@ -202,8 +202,8 @@ test_every_key(void **state)
 	assert_int_equal(c->allow_from.v[0].prefix, 96 + 24);
 	assert_int_equal(c->allow_from.v[1].prefix, 32);
 	assert_int_equal(c->trusted_proxies.n, 2);
-	assert_int_equal(c->replay_window, 3 * 3600);
-	assert_int_equal(c->log_level, LOG_DEBUG);
+	assert_int_equal(c->replay_window, 3 * 86400);
+	assert_int_equal(c->log_level, LL_DEBUG);
 	assert_string_equal(c->database,
 	    "postgresql://smshook@db/smshook?sslmode=require");
 	/* keys in order, inner spaces kept, outer white space dropped */
@@ -230,7 +230,6 @@ test_values(void **state)
 		{ "max_body = 1073741824", O(max_body), 1ULL << 30 },
 		{ "max_body = 1048576k", O(max_body), 1ULL << 30 },
 		{ "max_body = 007", O(max_body), 7 },
-		{ "timestamp_tolerance = 0", O(timestamp_tolerance), 0 },
 		{ "timestamp_tolerance = 300", O(timestamp_tolerance), 300 },
 		{ "timestamp_tolerance = 300s", O(timestamp_tolerance), 300 },
 		{ "timestamp_tolerance = 5m", O(timestamp_tolerance), 300 },
@@ -247,8 +246,8 @@ test_values(void **state)
 		{ "false", 0 }, { "off", 0 }, { "OFF", 0 }, { "0", 0 },
 	};
 	static const struct { const char *v; int want; } levels[] = {
-		{ "error", LOG_ERR }, { "warn", LOG_WARN }, { "info", LOG_INFO },
-		{ "debug", LOG_DEBUG },
+		{ "error", LL_ERROR }, { "warn", LL_WARN }, { "info", LL_INFO },
+		{ "debug", LL_DEBUG },
 	};
 	struct fx *f = *state;
 	struct conf *c;
@@ -745,6 +744,53 @@ test_free_twice(void **state)
 	conf_free(&f->c);
 }
 
+/* The tolerance never outlasts the token memory: no replay after it. */
+static void
+test_tolerance_rule(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c;
+
+	bad(f, BASE "timestamp_tolerance = 0\n", 0, "timestamp_tolerance");
+	bad(f, BASE "timestamp_tolerance = 16d\n", 0, "replay_window");
+	bad(f, BASE "replay_window = 1d\n", 0, "replay_window (86400 s)");
+	c = good(f, BASE "replay_window = 3d\ntimestamp_tolerance = 3d\n");
+	assert_int_equal(c->timestamp_tolerance, 3 * 86400);
+	/* both off: no replay protection at all, for testing */
+	c = good(f, BASE "replay_window = 0\ntimestamp_tolerance = 0\n");
+	assert_int_equal(c->timestamp_tolerance, 0);
+	c = good(f, BASE "replay_window = 0\n");
+	assert_int_equal(c->timestamp_tolerance, 172800);
+}
+
+/* Key files: regular files only, and never read past a key's length. */
+static void
+test_key_file_kind(void **state)
+{
+	struct fx *f = *state;
+	char path[256], key[CONF_KEY_FILE_MAX + 2];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/fifo.key", f->dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	bad(f, "spool_dir = /x\napp_key_file = fifo.key\n", 2,
+	    "not a regular file");
+	snprintf(path, sizeof(path), "%s/huge.key", f->dir);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT, 0600)) != -1);
+	assert_int_equal(ftruncate(fd, 8LL << 30), 0);	/* sparse 8 GiB */
+	assert_int_equal(close(fd), 0);
+	bad(f, "spool_dir = /x\napp_key_file = huge.key\n", 2, "longer");
+	memset(key, 'k', sizeof(key));
+	key[CONF_KEY_FILE_MAX] = '\n';
+	key[CONF_KEY_FILE_MAX + 1] = '\0';
+	put(f, "max.key", 0600, key);		/* exactly the bound */
+	assert_int_equal(good(f, "spool_dir = /x\napp_key_file = max.key\n")->
+	    keys[0].len, CONF_KEY_FILE_MAX);
+	key[CONF_KEY_FILE_MAX] = 'k';
+	put(f, "over.key", 0600, key);
+	bad(f, "spool_dir = /x\napp_key_file = over.key\n", 2, "longer");
+}
+
 int
 main(void)
 {
@@ -773,6 +819,8 @@ main(void)
 		T(test_number),
 		T(test_path),
 		T(test_free_twice),
+		T(test_tolerance_rule),
+		T(test_key_file_kind),
 	};
 #undef T
 

@@ -1,7 +1,7 @@
 /*
- * test_handler.c: handle() against the HTTP contract of SPEC section 3,
- * through a fake request over a temporary config and spool; then the
- * header block (response_head) and the spool line (record_line).
+ * test_handler.c: handle() against the HTTP contract of smshook(8), HTTP
+ * ANSWERS, through a fake request over a temporary config and spool; then
+ * the header block (response_head) and the spool line (line_format).
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -23,12 +23,13 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "testutil.h"
+#include "day.h"
 #include "payload.h"
-#include "record.h"
+#include "line.h"
 #include "response.h"
 #include "server.h"
 #include "spool.h"
+#include "testutil.h"
 
 #define KEY	"test-app-key-0123456789"
 #define KEY2	"rotated-key-ABCDEFGHIJ"
@@ -690,12 +691,12 @@ test_too_large(void **state)
 static void
 block_days(const struct fixture *f, int block)
 {
-	char day[SPOOL_DAY_LEN + 1], path[256];
+	char day[DAY_LEN + 1], path[256];
 	time_t t = time(NULL);
 	int k;
 
 	for (k = 0; k < 2; k++) {
-		spool_day(t + k * 120, day);
+		day_of(t + k * 120, day);
 		snprintf(path, sizeof(path), "%s/%s.jsonl", f->spool, day);
 		if (block)
 			assert_true(mkdir(path, 0700) == 0 ||
@@ -906,6 +907,15 @@ test_response_head(void **state)
 	assert_int_equal(response_head(&rs, out, 20), -1);
 }
 
+/* The spool line for ev, as the handler has line_format write it. */
+static size_t
+record_line(const struct event *ev, const struct timespec *now,
+    const char *addr, int verified, char **buf, size_t *cap)
+{
+	return line_format(buf, cap, now, addr, ev->encoding, verified,
+	    ev->payload, ev->payload_len);
+}
+
 static void
 test_record_line(void **state)
 {
@@ -923,7 +933,7 @@ test_record_line(void **state)
 	assert_non_null(payload);
 	ev.payload = payload;
 	ev.payload_len = strlen(p);
-	ev.encoding = PAYLOAD_JSON;
+	ev.encoding = LINE_JSON;
 	now.tv_sec = 1795710582;		/* 2026-11-26T16:29:42Z */
 	now.tv_nsec = 123999999;
 	len = record_line(&ev, &now, "203.0.113.9", 1, &buf, &cap);
@@ -942,7 +952,7 @@ test_record_line(void **state)
 	cJSON_Delete(o);
 
 	/* form, unverified, a reused buffer, midnight and .000 */
-	ev.encoding = PAYLOAD_FORM;
+	ev.encoding = LINE_FORM;
 	now.tv_sec = 1795737600;		/* 2026-11-27T00:00:00Z */
 	now.tv_nsec = 0;
 	len = record_line(&ev, &now, "2001:db8::1", 0, &buf, &cap);

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "event.h"
+#include "json.h"
 #include "payload.h"
 
 #define TOK	"Tk0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL"	/* 50 */
@@ -24,7 +26,7 @@
 
 /* Parse body, expect success, return ev filled (caller frees). */
 static void
-parse_ok(struct event *ev, const char *body, enum payload_encoding enc)
+parse_ok(struct event *ev, const char *body, enum line_encoding enc)
 {
 	const char *why = NULL, *field = NULL;
 	int rc;
@@ -43,7 +45,7 @@ parse_ok(struct event *ev, const char *body, enum payload_encoding enc)
  * field wantfield (NULL: none; "?name": name or none).
  */
 static void
-parse_bad(const char *body, size_t len, enum payload_encoding enc,
+parse_bad(const char *body, size_t len, enum line_encoding enc,
     const char *want, const char *wantfield)
 {
 	struct event ev;
@@ -73,7 +75,7 @@ parse_bad(const char *body, size_t len, enum payload_encoding enc,
 }
 
 static void
-parse_bad_str(const char *body, enum payload_encoding enc, const char *want,
+parse_bad_str(const char *body, enum line_encoding enc, const char *want,
     const char *wantfield)
 {
 	parse_bad(body, strlen(body), enc, want, wantfield);
@@ -156,7 +158,7 @@ test_json_event_types(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(json_cases) / sizeof(json_cases[0]); i++) {
-		parse_ok(&ev, json_cases[i].json, PAYLOAD_JSON);
+		parse_ok(&ev, json_cases[i].json, LINE_JSON);
 		assert_string_equal(ev.payload, json_cases[i].compact);
 		assert_int_equal(ev.event_type, json_cases[i].type);
 		assert_string_equal(ev.token, TOK);
@@ -221,7 +223,7 @@ test_form_event_types(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(form_cases) / sizeof(form_cases[0]); i++) {
-		parse_ok(&ev, form_cases[i].body, PAYLOAD_FORM);
+		parse_ok(&ev, form_cases[i].body, LINE_FORM);
 		assert_string_equal(ev.payload, form_cases[i].payload);
 		assert_int_equal(ev.event_type, form_cases[i].type);
 		assert_string_equal(ev.token, TOK);
@@ -247,7 +249,7 @@ test_verbatim(void **state)
 	    "\"big\":-0.0E-7,\"s\":\"a  b\\n\\u00e9\\/\"," SIGNED "}";
 
 	(void)state;
-	parse_ok(&ev, body, PAYLOAD_JSON);
+	parse_ok(&ev, body, LINE_JSON);
 	assert_string_equal(ev.payload, want);
 	assert_int_equal(ev.event_type, 0);
 	payload_free(&ev);
@@ -262,30 +264,32 @@ test_timestamp_capture(void **state)
 	(void)state;
 	/* a nested "timestamp" must not be the one captured */
 	parse_ok(&ev, "{\"x\":{\"timestamp\":1},\"token\":\"t\","
-	    "\"timestamp\":\t1700000000123}", PAYLOAD_JSON);
+	    "\"timestamp\":\t1700000000123}", LINE_JSON);
 	assert_string_equal(ev.timestamp, "1700000000123");
 	assert_true(ev.timestamp_ms == 1700000000123LL);
 	assert_null(ev.signature);
 	assert_string_equal(ev.token, "t");
 	payload_free(&ev);
 
-	/* 18 digits, past 2^53: accepted as in a form, text exact */
-	parse_ok(&ev, "{\"token\":\"t\",\"timestamp\":999999999999999999}",
-	    PAYLOAD_JSON);
-	assert_string_equal(ev.timestamp, "999999999999999999");
-	assert_true(ev.timestamp_ms == 999999999999999999LL);
-	payload_free(&ev);
-
-	parse_ok(&ev, "{\"token\":\"t\",\"timestamp\":0}", PAYLOAD_JSON);
-	assert_string_equal(ev.timestamp, "0");
-	assert_true(ev.timestamp_ms == 0);
-	payload_free(&ev);
-
-	/* form: leading zeros are text, kept exactly (the signed text) */
-	parse_ok(&ev, "token=t&timestamp=01700000000123", PAYLOAD_FORM);
-	assert_string_equal(ev.timestamp, "01700000000123");
+	/* as a string of digits too: the text inside the quotes is signed */
+	parse_ok(&ev, "{\"token\":\"t\",\"timestamp\":\"1700000000123\"}",
+	    LINE_JSON);
+	assert_string_equal(ev.timestamp, "1700000000123");
 	assert_true(ev.timestamp_ms == 1700000000123LL);
+	assert_non_null(strstr(ev.payload, "\"timestamp\":\"1700000000123\""));
 	payload_free(&ev);
+
+	/* only 13 digits: 18 digits, 0 and leading zeros are 400 */
+	parse_bad_str("{\"token\":\"t\",\"timestamp\":999999999999999999}",
+	    LINE_JSON, "13 digits", NULL);
+	parse_bad_str("{\"token\":\"t\",\"timestamp\":0}", LINE_JSON,
+	    "13 digits", NULL);
+	parse_bad_str("token=t&timestamp=01700000000123", LINE_FORM,
+	    "13 digits", NULL);
+	parse_bad_str("token=t&timestamp=0170000000012", LINE_FORM,
+	    "13 digits", NULL);
+	parse_bad_str("{\"token\":\"t\",\"timestamp\":\"0170000000012\"}",
+	    LINE_JSON, "13 digits", NULL);
 }
 
 static void
@@ -293,20 +297,20 @@ test_missing(void **state)
 {
 	(void)state;
 	parse_bad_str("{\"timestamp\":" TS ",\"signature\":\"" SIG "\"}",
-	    PAYLOAD_JSON, "missing token", NULL);
+	    LINE_JSON, "missing token", NULL);
 	parse_bad_str("{\"token\":\"" TOK "\",\"signature\":\"" SIG "\"}",
-	    PAYLOAD_JSON, "missing timestamp", NULL);
-	parse_bad_str("timestamp=" TS "&signature=" SIG, PAYLOAD_FORM,
+	    LINE_JSON, "missing timestamp", NULL);
+	parse_bad_str("timestamp=" TS "&signature=" SIG, LINE_FORM,
 	    "missing token", NULL);
-	parse_bad_str("token=" TOK, PAYLOAD_FORM, "missing timestamp", NULL);
-	parse_bad_str("{\"eventType\":1}", PAYLOAD_JSON, "missing", NULL);
+	parse_bad_str("token=" TOK, LINE_FORM, "missing timestamp", NULL);
+	parse_bad_str("{\"eventType\":1}", LINE_JSON, "missing", NULL);
 }
 
 static void
 test_bad_timestamp(void **state)
 {
 	static const char *const json[] = {
-		"{\"token\":\"t\",\"timestamp\":\"1652117371408\"}",
+		"{\"token\":\"t\",\"timestamp\":\"165211737140x\"}",
 		"{\"token\":\"t\",\"timestamp\":1652117371408.5}",
 		"{\"token\":\"t\",\"timestamp\":1652117371408.0}",
 		"{\"token\":\"t\",\"timestamp\":1.652117371408e12}",
@@ -332,40 +336,48 @@ test_bad_timestamp(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(json) / sizeof(json[0]); i++)
-		parse_bad_str(json[i], PAYLOAD_JSON, NULL, "?timestamp");
+		parse_bad_str(json[i], LINE_JSON, NULL, "?timestamp");
 	for (i = 0; i < sizeof(form) / sizeof(form[0]); i++)
-		parse_bad_str(form[i], PAYLOAD_FORM, NULL, "?timestamp");
-	parse_bad_str(json[0], PAYLOAD_JSON, "wrong type", "timestamp");
+		parse_bad_str(form[i], LINE_FORM, NULL, "?timestamp");
+	parse_bad_str("{\"token\":\"t\",\"timestamp\":true}", LINE_JSON,
+	    "wrong type", "timestamp");
+	/* shapes that would let digits move between timestamp and token */
+	parse_bad_str("{\"token\":\"0Zt0k\",\"timestamp\":165211737140}",
+	    LINE_JSON, "13 digits", NULL);
+	parse_bad_str("{\"token\":\"Zt0k\",\"timestamp\":16521173714080}",
+	    LINE_JSON, "13 digits", NULL);
+	parse_bad_str("{\"token\":\"t\",\"timestamp\":\"1652117371\\u0034"
+	    "08\"}", LINE_JSON, "13 digits", NULL);
 }
 
 static void
 test_token_length(void **state)
 {
-	char body[1024], tok[TOKEN_MAX + 2];
+	char body[1024], tok[EVENT_TOKEN_MAX + 2];
 	struct event ev;
 
 	(void)state;
-	parse_bad_str("{\"token\":\"\",\"timestamp\":" TS "}", PAYLOAD_JSON,
+	parse_bad_str("{\"token\":\"\",\"timestamp\":" TS "}", LINE_JSON,
 	    "token must be 1 to 256 bytes", NULL);
-	parse_bad_str("token=&timestamp=" TS, PAYLOAD_FORM,
+	parse_bad_str("token=&timestamp=" TS, LINE_FORM,
 	    "token must be 1 to 256 bytes", NULL);
 
 	memset(tok, 'a', sizeof(tok));
-	tok[TOKEN_MAX] = '\0';		/* exactly 256: accepted */
+	tok[EVENT_TOKEN_MAX] = '\0';		/* exactly 256: accepted */
 	snprintf(body, sizeof(body), "{\"token\":\"%s\",\"timestamp\":" TS "}",
 	    tok);
-	parse_ok(&ev, body, PAYLOAD_JSON);
-	assert_int_equal(strlen(ev.token), TOKEN_MAX);
+	parse_ok(&ev, body, LINE_JSON);
+	assert_int_equal(strlen(ev.token), EVENT_TOKEN_MAX);
 	payload_free(&ev);
 
-	tok[TOKEN_MAX] = 'a';
-	tok[TOKEN_MAX + 1] = '\0';	/* 257: refused */
+	tok[EVENT_TOKEN_MAX] = 'a';
+	tok[EVENT_TOKEN_MAX + 1] = '\0';	/* 257: refused */
 	snprintf(body, sizeof(body), "{\"token\":\"%s\",\"timestamp\":" TS "}",
 	    tok);
-	parse_bad_str(body, PAYLOAD_JSON, "token must be 1 to 256 bytes",
+	parse_bad_str(body, LINE_JSON, "token must be 1 to 256 bytes",
 	    NULL);
 	snprintf(body, sizeof(body), "token=%s&timestamp=" TS, tok);
-	parse_bad_str(body, PAYLOAD_FORM, "token must be 1 to 256 bytes",
+	parse_bad_str(body, LINE_FORM, "token must be 1 to 256 bytes",
 	    NULL);
 }
 
@@ -397,9 +409,9 @@ test_wrong_types(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		parse_bad_str(cases[i].body, PAYLOAD_JSON, NULL,
+		parse_bad_str(cases[i].body, LINE_JSON, NULL,
 		    cases[i].field);
-	parse_bad_str("{\"smsIds\":{\"a\":1}," SIGNED "}", PAYLOAD_JSON,
+	parse_bad_str("{\"smsIds\":{\"a\":1}," SIGNED "}", LINE_JSON,
 	    "wrong type for field", "smsIds");
 }
 
@@ -414,8 +426,8 @@ test_not_an_object(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
-		parse_bad_str(bodies[i], PAYLOAD_JSON, NULL, NULL);
-	parse_bad_str("[1,2]", PAYLOAD_JSON, "body must be a JSON object",
+		parse_bad_str(bodies[i], LINE_JSON, NULL, NULL);
+	parse_bad_str("[1,2]", LINE_JSON, "body must be a JSON object",
 	    NULL);
 }
 
@@ -424,12 +436,12 @@ test_duplicate_names(void **state)
 {
 	(void)state;
 	parse_bad_str("{\"token\":\"a\",\"token\":\"b\",\"timestamp\":" TS "}",
-	    PAYLOAD_JSON, "duplicate member name", NULL);
+	    LINE_JSON, "duplicate member name", NULL);
 	parse_bad_str("{\"timestamp\":1,\"token\":\"a\",\"timestamp\":" TS "}",
-	    PAYLOAD_JSON, "duplicate member name", NULL);
-	parse_bad_str("{\"x\":1,\"x\":2," SIGNED "}", PAYLOAD_JSON,
+	    LINE_JSON, "duplicate member name", NULL);
+	parse_bad_str("{\"x\":1,\"x\":2," SIGNED "}", LINE_JSON,
 	    "duplicate member name", NULL);
-	parse_bad_str("{" SIGNED ",\"signature\":\"" SIG "\"}", PAYLOAD_JSON,
+	parse_bad_str("{" SIGNED ",\"signature\":\"" SIG "\"}", LINE_JSON,
 	    "duplicate member name", NULL);
 }
 
@@ -452,13 +464,13 @@ test_malformed(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
-		parse_bad_str(bodies[i], PAYLOAD_JSON, NULL, NULL);
-	parse_bad(nul, sizeof(nul) - 1, PAYLOAD_JSON, NULL, NULL);
-	parse_bad(nul, sizeof(nul) - 1, PAYLOAD_FORM, NULL, NULL);
-	parse_bad_str("token=t&timestamp=1&a=%zz", PAYLOAD_FORM, NULL, NULL);
-	parse_bad_str("token=t&timestamp=1&a=%00", PAYLOAD_FORM, NULL, NULL);
-	parse_bad_str("token=t&timestamp=1&a=%ff", PAYLOAD_FORM, NULL, NULL);
-	parse_bad_str("token=t&timestamp=1&=x", PAYLOAD_FORM, NULL, NULL);
+		parse_bad_str(bodies[i], LINE_JSON, NULL, NULL);
+	parse_bad(nul, sizeof(nul) - 1, LINE_JSON, NULL, NULL);
+	parse_bad(nul, sizeof(nul) - 1, LINE_FORM, NULL, NULL);
+	parse_bad_str("token=t&timestamp=1&a=%zz", LINE_FORM, NULL, NULL);
+	parse_bad_str("token=t&timestamp=1&a=%00", LINE_FORM, NULL, NULL);
+	parse_bad_str("token=t&timestamp=1&a=%ff", LINE_FORM, NULL, NULL);
+	parse_bad_str("token=t&timestamp=1&=x", LINE_FORM, NULL, NULL);
 }
 
 /* 10000 levels of nesting: refused, without recursion blowing the stack. */
@@ -478,7 +490,7 @@ test_deep_nesting(void **state)
 	for (i = 0; i < depth; i++)
 		b[o++] = ']';
 	b[o++] = '}';
-	parse_bad(b, o, PAYLOAD_JSON, NULL, NULL);
+	parse_bad(b, o, LINE_JSON, NULL, NULL);
 
 	free(b);
 
@@ -492,9 +504,9 @@ test_deep_nesting(void **state)
 	b[o++] = '1';
 	for (i = 0; i < depth; i++)
 		b[o++] = '}';
-	parse_bad(b, o, PAYLOAD_JSON, NULL, NULL);
+	parse_bad(b, o, LINE_JSON, NULL, NULL);
 	/* unbalanced: only openers */
-	parse_bad(b, 5 * depth, PAYLOAD_JSON, NULL, NULL);
+	parse_bad(b, 5 * depth, LINE_JSON, NULL, NULL);
 	free(b);
 }
 
@@ -502,17 +514,17 @@ static void
 test_form_repeated(void **state)
 {
 	(void)state;
-	parse_bad_str("token=a&token=b&timestamp=" TS, PAYLOAD_FORM,
+	parse_bad_str("token=a&token=b&timestamp=" TS, LINE_FORM,
 	    "more than once", "token");
-	parse_bad_str("token=a&timestamp=" TS "&timestamp=" TS, PAYLOAD_FORM,
+	parse_bad_str("token=a&timestamp=" TS "&timestamp=" TS, LINE_FORM,
 	    "more than once", "timestamp");
 	parse_bad_str("token=a&timestamp=" TS "&signature=x&signature=y",
-	    PAYLOAD_FORM, "more than once", "signature");
+	    LINE_FORM, "more than once", "signature");
 	parse_bad_str("token=a&timestamp=" TS "&eventType=1&eventType=2",
-	    PAYLOAD_FORM, "more than once", "eventType");
+	    LINE_FORM, "more than once", "eventType");
 	/* integer fields in a form: 19 and more digits never overflow */
 	parse_bad_str("token=a&timestamp=" TS "&eventType=99999999999999999999",
-	    PAYLOAD_FORM, "integer", "eventType");
+	    LINE_FORM, "integer", "eventType");
 }
 
 /* An object or form without any field is the dashboard's test: 1. */
@@ -521,11 +533,11 @@ test_empty(void **state)
 {
 	static const struct {
 		const char		*body;
-		enum payload_encoding	 enc;
+		enum line_encoding	 enc;
 	} cases[] = {
-		{ "{}", PAYLOAD_JSON }, { " { \n } ", PAYLOAD_JSON },
-		{ "", PAYLOAD_FORM }, { "&", PAYLOAD_FORM },
-		{ "&&&", PAYLOAD_FORM },
+		{ "{}", LINE_JSON }, { " { \n } ", LINE_JSON },
+		{ "", LINE_FORM }, { "&", LINE_FORM },
+		{ "&&&", LINE_FORM },
 	};
 	struct event ev;
 	const char *why = NULL, *field = NULL;
@@ -538,6 +550,13 @@ test_empty(void **state)
 		assert_null(ev.payload);
 		assert_null(ev.token);
 	}
+}
+
+/* The integer rule payload applies to strings: json_int's. */
+static int
+payload_int(const char *s, long long *v)
+{
+	return json_int(s, strlen(s), v);
 }
 
 static void
@@ -565,6 +584,69 @@ test_payload_int(void **state)
 	assert_true(v == -999999999999999999LL);
 }
 
+/* What the receiver accepts is what every database can store. */
+static void
+test_bounds(void **state)
+{
+	char *body, id[PAYLOAD_ID_MAX + 2];
+	size_t o, i, cap = 64 * PAYLOAD_LIST_MAX + 256;
+	struct event ev;
+
+	(void)state;
+	/* numbers: 64 characters, exponents within 9999 */
+	parse_bad_str("{\"customArgs\":1e131072," SIGNED "}", LINE_JSON,
+	    "number", NULL);
+	parse_bad_str("{\"customArgs\":{\"x\":[1e-16384]}," SIGNED "}",
+	    LINE_JSON, "number", NULL);
+	parse_bad_str("{\"msgCount\":1e10000," SIGNED "}", LINE_JSON,
+	    "number", NULL);
+	parse_bad_str("{\"msgCount\":1e-10000," SIGNED "}", LINE_JSON,
+	    "number", NULL);
+	parse_ok(&ev, "{\"customArgs\":[1e9999,-1E-9999,1e+09999,1e999],"
+	    SIGNED "}", LINE_JSON);
+	payload_free(&ev);
+	parse_bad_str("{\"customArgs\":"
+	    "12345678901234567890123456789012345678901234567890123456789012345,"
+	    SIGNED "}", LINE_JSON, "number", NULL);
+	/* ids and phones, alone or in lists (arrays or JSON text) */
+	memset(id, 'i', sizeof(id));
+	id[PAYLOAD_ID_MAX] = '\0';
+	assert_non_null(body = malloc(cap));
+	snprintf(body, cap, "{\"smsId\":\"%s\"," SIGNED "}", id);
+	parse_ok(&ev, body, LINE_JSON);
+	payload_free(&ev);
+	id[PAYLOAD_ID_MAX] = 'i';
+	id[PAYLOAD_ID_MAX + 1] = '\0';
+	snprintf(body, cap, "{\"smsId\":\"%s\"," SIGNED "}", id);
+	parse_bad_str(body, LINE_JSON, "field too long", "smsId");
+	snprintf(body, cap, "{\"smsIds\":[\"a\",\"%s\"]," SIGNED "}", id);
+	parse_bad_str(body, LINE_JSON, "field too long", "smsIds");
+	snprintf(body, cap, "{\"phones\":\"[\\\"1\\\",\\\"%s\\\"]\"," SIGNED
+	    "}", id);
+	parse_bad_str(body, LINE_JSON, "field too long", "phones");
+	snprintf(body, cap, "smsIds=%%5B%%22%s%%22%%5D&" FSIGNED, id);
+	parse_bad_str(body, LINE_FORM, "field too long", "smsIds");
+	snprintf(body, cap, "smsIds=a&smsIds=%s&" FSIGNED, id);
+	parse_bad_str(body, LINE_FORM, "field too long", "smsIds");
+	snprintf(body, cap, "{\"templateId\":\"%s\"," SIGNED "}", id);
+	parse_bad_str(body, LINE_JSON, "field too long", "templateId");
+	/* lists: PAYLOAD_LIST_MAX items, not one more */
+	for (i = 0; i < 2; i++) {
+		o = (size_t)snprintf(body, cap, "{\"smsIds\":[");
+		for (size_t k = 0; k < PAYLOAD_LIST_MAX + i; k++)
+			o += (size_t)snprintf(body + o, cap - o, "%s\"%zu\"",
+			    k ? "," : "", k);
+		snprintf(body + o, cap - o, "]," SIGNED "}");
+		if (i == 0) {
+			parse_ok(&ev, body, LINE_JSON);
+			payload_free(&ev);
+		} else
+			parse_bad_str(body, LINE_JSON, "list too long",
+			    "smsIds");
+	}
+	free(body);
+}
+
 int
 main(void)
 {
@@ -584,6 +666,7 @@ main(void)
 		cmocka_unit_test(test_form_repeated),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_payload_int),
+		cmocka_unit_test(test_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,8 +23,8 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
-#include "testutil.h"
 #include "replay.h"
+#include "testutil.h"
 
 #define TABLE_SIZE	(64LL + 65536LL * 16 * 32)
 #define NOW		1764174582123LL		/* 2025-11-26, in ms */

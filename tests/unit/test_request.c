@@ -212,21 +212,21 @@ test_encoding(void **state)
 		int		 status;
 		int		 enc;
 	} cases[] = {
-		{ "application/json", "{}", 0, PAYLOAD_JSON },
-		{ "application/json; charset=utf-8", "a=b", 0, PAYLOAD_JSON },
-		{ "application/json;charset=UTF-8", "{}", 0, PAYLOAD_JSON },
-		{ "Application/JSON", "{}", 0, PAYLOAD_JSON },
-		{ "text/json", "{}", 0, PAYLOAD_JSON },
-		{ "text/json; charset=utf-8", "{}", 0, PAYLOAD_JSON },
-		{ "application/x-www-form-urlencoded", "a=b", 0, PAYLOAD_FORM },
+		{ "application/json", "{}", 0, LINE_JSON },
+		{ "application/json; charset=utf-8", "a=b", 0, LINE_JSON },
+		{ "application/json;charset=UTF-8", "{}", 0, LINE_JSON },
+		{ "Application/JSON", "{}", 0, LINE_JSON },
+		{ "text/json", "{}", 0, LINE_JSON },
+		{ "text/json; charset=utf-8", "{}", 0, LINE_JSON },
+		{ "application/x-www-form-urlencoded", "a=b", 0, LINE_FORM },
 		{ "application/x-www-form-urlencoded; charset=UTF-8", "{}", 0,
-		  PAYLOAD_FORM },
-		{ NULL, "{\"a\":1}", 0, PAYLOAD_JSON },
-		{ NULL, " \r\n\t{\"a\":1}", 0, PAYLOAD_JSON },
-		{ "", "{\"a\":1}", 0, PAYLOAD_JSON },
-		{ NULL, "token=a&timestamp=1", 0, PAYLOAD_FORM },
-		{ "", "token=a", 0, PAYLOAD_FORM },
-		{ NULL, "[1]", 0, PAYLOAD_FORM },
+		  LINE_FORM },
+		{ NULL, "{\"a\":1}", 0, LINE_JSON },
+		{ NULL, " \r\n\t{\"a\":1}", 0, LINE_JSON },
+		{ "", "{\"a\":1}", 0, LINE_JSON },
+		{ NULL, "token=a&timestamp=1", 0, LINE_FORM },
+		{ "", "token=a", 0, LINE_FORM },
+		{ NULL, "[1]", 0, LINE_FORM },
 		{ "text/xml", "<a/>", 415, 0 },
 		{ "application/xml", "<a/>", 415, 0 },
 		{ "multipart/form-data; boundary=xyz", "--xyz", 415, 0 },
@@ -236,13 +236,13 @@ test_encoding(void **state)
 		{ "application/x-www-form-urlencodedx", "a=b", 415, 0 },
 		{ "application", "{}", 415, 0 },
 	};
-	enum payload_encoding enc;
+	enum line_encoding enc;
 	size_t i;
 	int st;
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		enc = (enum payload_encoding)-1;
+		enc = (enum line_encoding)-1;
 		st = request_encoding(cases[i].ct, cases[i].body,
 		    strlen(cases[i].body), &enc);
 		if (st != cases[i].status)

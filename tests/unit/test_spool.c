@@ -27,8 +27,9 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "testutil.h"
+#include "day.h"
 #include "spool.h"
+#include "testutil.h"
 
 #define DAY	"2026-11-26"
 #define NPROC	8
@@ -161,7 +162,7 @@ test_day(void **state)
 		{ "Asia/Shanghai", { -8, 0, -1 }, "2026-11-25" },
 		{ "Asia/Shanghai", { 23, 59, 59 }, "2026-11-27" },
 	};
-	char day[SPOOL_DAY_LEN + 1];
+	char day[DAY_LEN + 1];
 	const char *old = getenv("TZ");
 	char *saved = old != NULL ? strdup(old) : NULL;
 	size_t i;
@@ -171,7 +172,7 @@ test_day(void **state)
 		assert_int_equal(setenv("TZ", cases[i].tz, 1), 0);
 		tzset();
 		memset(day, 'X', sizeof(day));
-		spool_day(utc(2026, 11, 26, cases[i].hms[0], cases[i].hms[1],
+		day_of(utc(2026, 11, 26, cases[i].hms[0], cases[i].hms[1],
 		    cases[i].hms[2]), day);
 		if (strcmp(day, cases[i].want) != 0)
 			fail_msg("%s case %zu: %s, wanted %s", cases[i].tz, i,
@@ -180,7 +181,7 @@ test_day(void **state)
 	/* year end in Shanghai */
 	setenv("TZ", "Asia/Shanghai", 1);
 	tzset();
-	spool_day(utc(2026, 12, 31, 16, 0, 0), day);
+	day_of(utc(2026, 12, 31, 16, 0, 0), day);
 	assert_string_equal(day, "2027-01-01");
 	if (saved != NULL)
 		setenv("TZ", saved, 1);

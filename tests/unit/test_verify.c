@@ -57,7 +57,7 @@ make(const struct conf_key *keys, size_t n)
 static void
 test_single_key(void **state)
 {
-	struct conf_key keys[] = { { k1, sizeof(k1) - 1 } };
+	struct conf_key keys[] = { { k1, sizeof(k1) - 1, NULL } };
 	struct verifier *v = make(keys, 1);
 
 	(void)state;
@@ -80,7 +80,7 @@ test_single_key(void **state)
 static void
 test_uppercase(void **state)
 {
-	struct conf_key keys[] = { { k1, sizeof(k1) - 1 } };
+	struct conf_key keys[] = { { k1, sizeof(k1) - 1, NULL } };
 	struct verifier *v = make(keys, 1);
 	char sig[] = SIG_K1;
 	size_t i;
@@ -119,7 +119,7 @@ test_malformed(void **state)
 		"7617ae4ec221c7da7581e1562c8c92e0fe5d6ad8a25200b1238b3cb2630154 f",
 		"7617ae4ec221c7da7581e1562c8c92e0-e5d6ad8a25200b1238b3cb2630154ff",
 	};
-	struct conf_key keys[] = { { k1, sizeof(k1) - 1 } };
+	struct conf_key keys[] = { { k1, sizeof(k1) - 1, NULL } };
 	struct verifier *v = make(keys, 1);
 	size_t i;
 
@@ -135,7 +135,7 @@ test_malformed(void **state)
 static void
 test_other_key(void **state)
 {
-	struct conf_key keys[] = { { k1, sizeof(k1) - 1 } };
+	struct conf_key keys[] = { { k1, sizeof(k1) - 1, NULL } };
 	struct verifier *v = make(keys, 1);
 
 	(void)state;
@@ -154,9 +154,9 @@ static void
 test_rotation(void **state)
 {
 	struct conf_key keys[] = {
-		{ k1, sizeof(k1) - 1 },
-		{ k2, sizeof(k2) - 1 },
-		{ k3, sizeof(k3) - 1 },
+		{ k1, sizeof(k1) - 1, NULL },
+		{ k2, sizeof(k2) - 1, NULL },
+		{ k3, sizeof(k3) - 1, NULL },
 	};
 	struct verifier *v;
 	char out[VERIFY_HEX_LEN + 1];
@@ -187,7 +187,7 @@ test_rotation(void **state)
 static void
 test_binary_key(void **state)
 {
-	struct conf_key keys[] = { { kbin, sizeof(kbin) } };
+	struct conf_key keys[] = { { kbin, sizeof(kbin), NULL } };
 	struct verifier *v = make(keys, 1);
 	char out[VERIFY_HEX_LEN + 1];
 
@@ -207,7 +207,7 @@ static void
 test_long_key(void **state)
 {
 	unsigned char klong[100];
-	struct conf_key keys[] = { { klong, sizeof(klong) } };
+	struct conf_key keys[] = { { klong, sizeof(klong), NULL } };
 	struct verifier *v;
 	char out[VERIFY_HEX_LEN + 1];
 
@@ -223,7 +223,7 @@ test_long_key(void **state)
 static void
 test_sign(void **state)
 {
-	struct conf_key keys[] = { { k1, sizeof(k1) - 1 } };
+	struct conf_key keys[] = { { k1, sizeof(k1) - 1, NULL } };
 	struct verifier *v = make(keys, 1);
 	char out[VERIFY_HEX_LEN + 2];
 
@@ -256,6 +256,33 @@ test_no_keys(void **state)
 	verify_free(NULL);
 }
 
+/*
+ * The provider's docs: their test key "test_appkey" over a published
+ * deliver sample (timestamp 1652117390000 and its token), signed by
+ * the openssl command (tests/fixtures/provider/signature_vector.json).
+ */
+static void
+test_provider_vector(void **state)
+{
+	static unsigned char key[] = "test_appkey";
+	struct conf_key keys[] = { { key, sizeof(key) - 1, NULL } };
+	struct verifier *v = make(keys, 1);
+	const char *tok = "4mRG9lGhVb3jZhOMnksFPBtX1OLDMNZMfXTFHkFd9eybfdRiHM";
+	const char *sig =
+	    "75fb70b8c36c9194a93a18516d565009b5f3b2dc260bb60030f4ac508613168d";
+	char out[VERIFY_HEX_LEN + 1];
+
+	(void)state;
+	assert_int_equal(verify_check(v, "1652117390000", tok, sig), 1);
+	assert_int_equal(verify_sign(v, 0, "1652117390000", tok, out), 0);
+	assert_string_equal(out, sig);
+	/* the signature the docs print was made with another key */
+	assert_int_equal(verify_check(v, "1652117390000", tok,
+	    "9ca96fa072bfa048969aa0cb7bf7baf64100234640a1b9793cca1a419afb9cb8"),
+	    0);
+	verify_free(v);
+}
+
 int
 main(void)
 {
@@ -269,6 +296,7 @@ main(void)
 		cmocka_unit_test(test_long_key),
 		cmocka_unit_test(test_sign),
 		cmocka_unit_test(test_no_keys),
+		cmocka_unit_test(test_provider_vector),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

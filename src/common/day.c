@@ -1,0 +1,58 @@
+/* day.c: day names; calendar arithmetic is done in UTC at noon. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "day.h"
+
+void
+day_of(time_t t, char day[DAY_LEN + 1])
+{
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(day, DAY_LEN + 1, "%Y-%m-%d", &tm);
+}
+
+int
+day_valid(const char *s)
+{
+	struct tm tm;
+	char back[11];
+	const char *end;
+
+	if (strlen(s) != 10)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(s, "%Y-%m-%d", &tm)) == NULL || *end != '\0')
+		return 0;
+	/* strptime takes 2026-02-31: a round trip rejects it */
+	tm.tm_hour = 12;
+	if (timegm(&tm) == -1)
+		return 0;
+	strftime(back, sizeof(back), "%Y-%m-%d", &tm);
+	return strcmp(back, s) == 0;
+}
+
+int
+day_before_today(const char *tz, int n, char out[11])
+{
+	struct tm tm, d;
+	time_t now, t;
+
+	if (tz != NULL && setenv("TZ", tz, 1) == -1)
+		return -1;
+	tzset();
+	if ((now = time(NULL)) == (time_t)-1 || localtime_r(&now, &tm) == NULL)
+		return -1;
+	memset(&d, 0, sizeof(d));
+	d.tm_year = tm.tm_year;
+	d.tm_mon = tm.tm_mon;
+	d.tm_mday = tm.tm_mday - n;
+	d.tm_hour = 12;
+	if ((t = timegm(&d)) == (time_t)-1 || gmtime_r(&t, &d) == NULL)
+		return -1;
+	strftime(out, 11, "%Y-%m-%d", &d);
+	return 0;
+}

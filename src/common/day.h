@@ -1,0 +1,23 @@
+/*
+ * day.h: day names (YYYY-MM-DD), the stems of the spool's day files
+ * <spool_dir>/YYYY-MM-DD.jsonl (and, once compressed, .jsonl.gz).
+ */
+#ifndef SMSHOOK_DAY_H
+#define SMSHOOK_DAY_H
+
+#include <time.h>
+
+#define DAY_LEN	10	/* YYYY-MM-DD */
+
+/* The day of t in the process time zone (TZ). */
+void	day_of(time_t t, char day[DAY_LEN + 1]);
+
+/* 1 if s is a valid calendar day YYYY-MM-DD. */
+int	day_valid(const char *s);
+/*
+ * The day n days before today in time zone tz (IANA name; sets TZ for
+ * the process) into out. Returns 0, or -1 if the clock cannot be read.
+ */
+int	day_before_today(const char *tz, int n, char out[11]);
+
+#endif

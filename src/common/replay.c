@@ -1,0 +1,321 @@
+/*
+ * replay.c: a fixed-size, file-backed hash table of token digests.
+ *
+ * Why a file of our own rather than SQLite or LMDB: the receiver must not
+ * grow a database dependency for one question ("seen this token in the
+ * last 15 days?"), the table must work from short-lived CGI processes
+ * (open, one pread, one pwrite, close) and it must stay bounded on
+ * shared hosting. The file is 64 bytes of header and 65536 buckets of 16
+ * slots of 32 bytes (32 MiB, sparse: only touched pages use disk), room
+ * for about a million tokens. A slot is the first 16 bytes of
+ * SHA-256(token) and the acceptance time; slots older than the window
+ * are free. A full bucket evicts its oldest slot, which only weakens
+ * duplicate detection for the oldest tokens (the importer deduplicates
+ * again). An exclusive flock on the file serialises all processes.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "fsutil.h"
+#include "log.h"
+#include "replay.h"
+
+#define MAGIC		"SMSHKRP1"
+#define HDR_SIZE	64
+#define NBUCKETS	65536
+#define BUCKET_SLOTS	16
+#define DIGEST_BYTES	16
+
+struct slot {
+	uint8_t		digest[DIGEST_BYTES];
+	int64_t		when_ms;	/* 0: never used */
+	uint8_t		pad[8];
+};
+
+#define FILE_SIZE	((off_t)HDR_SIZE + (off_t)NBUCKETS * BUCKET_SLOTS * \
+			    (off_t)sizeof(struct slot))
+
+/* A FastCGI worker keeps the table open: its fd, path and owner. */
+static struct {
+	int	fd;
+	pid_t	pid;		/* a forked child must not share the lock */
+	char	path[PATH_MAX];
+} cached = { -1, 0, "" };
+
+static EVP_MD *sha256;		/* fetched once per process */
+
+/* Write a fresh table under a temporary name and link it into place. */
+static int
+create_table(const char *path)
+{
+	char tmp[PATH_MAX], hdr[HDR_SIZE] = MAGIC;
+	int fd, rc = -1;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld", path,
+	    (long)getpid()) >= sizeof(tmp))
+		return -1;
+	(void)unlink(tmp);		/* left by a killed process of our pid */
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0640)) == -1)
+		return -1;
+	if (write(fd, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr) &&
+	    ftruncate(fd, FILE_SIZE) == 0 &&
+	    (link(tmp, path) == 0 || errno == EEXIST))
+		rc = 0;			/* EEXIST: another process won */
+	close(fd);
+	unlink(tmp);
+	return rc;
+}
+
+/* 1 if fd holds a table of ours, 0 if not. */
+static int
+table_ok(int fd)
+{
+	char hdr[HDR_SIZE];
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && st.st_size == FILE_SIZE &&
+	    pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr) &&
+	    memcmp(hdr, MAGIC, sizeof(MAGIC) - 1) == 0;
+}
+
+/* 1 if fd is still the file at path (not renamed away meanwhile). */
+static int
+still_there(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Lock path, (re)creating it when absent or foreign; fd or -1. */
+static int
+open_locked(const char *path)
+{
+	char aside[PATH_MAX + 32];
+	int fd, tries;
+
+	for (tries = 0; tries < 3; tries++) {
+		if ((fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW |
+		    O_NONBLOCK)) == -1) {
+			if (errno != ENOENT || create_table(path) == -1)
+				return -1;
+			continue;
+		}
+		if (!fs_regular(fd)) {
+			close(fd);
+			return -1;	/* not ours to move: say so */
+		}
+		while (flock(fd, LOCK_EX) == -1)
+			if (errno != EINTR) {
+				close(fd);
+				return -1;
+			}
+		if (!still_there(fd, path)) {
+			close(fd);		/* set aside while we waited */
+			continue;
+		}
+		if (table_ok(fd))
+			return fd;
+		snprintf(aside, sizeof(aside), "%s.bad-%lld-%ld", path,
+		    (long long)time(NULL), (long)getpid());
+		if (rename(path, aside) == 0)
+			logmsg(LL_ERROR, "%s: not a replay table, moved to %s",
+			    path, aside);
+		close(fd);
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+/* Lock the table this process already has open for path; fd or -1. */
+static int
+reuse_locked(const char *path)
+{
+	if (cached.fd == -1 || cached.pid != getpid() ||
+	    strcmp(cached.path, path) != 0)
+		return -1;
+	while (flock(cached.fd, LOCK_EX) == -1)
+		if (errno != EINTR)
+			goto drop;
+	if (still_there(cached.fd, path) && table_ok(cached.fd))
+		return cached.fd;
+ drop:			/* replaced, removed or damaged: start over */
+	close(cached.fd);
+	cached.fd = -1;
+	return -1;
+}
+
+int
+replay_lock(struct replay *r, const char *dir, long long window_s,
+    char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+
+	r->window_ms = window_s * 1000;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, REPLAY_FILE) >=
+	    sizeof(path)) {
+		snprintf(err, errlen, "replay path too long");
+		return -1;
+	}
+	r->have = 0;
+	if ((r->fd = reuse_locked(path)) != -1)
+		return 0;
+	if ((r->fd = open_locked(path)) == -1 && errno == ENOENT &&
+	    fs_mkdir_spool(dir) == 0)	/* the spool dir itself was gone */
+		r->fd = open_locked(path);
+	if (r->fd == -1) {
+		snprintf(err, errlen, "replay table %s: %s", path,
+		    errno == EINVAL ? "not a regular file" : strerror(errno));
+		return -1;
+	}
+	if (cached.fd != -1 && cached.pid == getpid())
+		close(cached.fd);
+	cached.fd = r->fd;
+	cached.pid = getpid();
+	snprintf(cached.path, sizeof(cached.path), "%s", path);
+	return 0;
+}
+
+/*
+ * Digest the token and read its bucket into r, unless replay_seen did so
+ * for the same token under this lock. Returns 0 or -1.
+ */
+static int
+load_bucket(struct replay *r, const char *token)
+{
+	unsigned char full[EVP_MAX_MD_SIZE];
+	unsigned int n;
+	size_t len = strlen(token);
+
+	if (r->have && strcmp(r->token, token) == 0)
+		return 0;
+	r->have = 0;
+	if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) ==
+	    NULL)
+		return -1;
+	if (!EVP_Digest(token, len, full, &n, sha256, NULL))
+		return -1;
+	memcpy(r->digest, full, DIGEST_BYTES);
+	r->bucket_off = HDR_SIZE + (long long)((full[16] | full[17] << 8) %
+	    NBUCKETS) * BUCKET_SLOTS * (long long)sizeof(struct slot);
+	if (pread(r->fd, r->bucket, sizeof(r->bucket), (off_t)r->bucket_off) !=
+	    (ssize_t)sizeof(r->bucket))
+		return -1;
+	if (len <= EVENT_TOKEN_MAX) {
+		memcpy(r->token, token, len + 1);
+		r->have = 1;
+	}
+	return 0;
+}
+
+/* A slot holds a live token if used within the window before now. */
+static int
+live(const struct replay *r, const struct slot *s, long long now_ms)
+{
+	return s->when_ms != 0 && s->when_ms > now_ms - r->window_ms;
+}
+
+int
+replay_seen(struct replay *r, const char *token, long long now_ms)
+{
+	struct slot b[BUCKET_SLOTS];
+	int i;
+
+	if (load_bucket(r, token) == -1)
+		return -1;
+	memcpy(b, r->bucket, sizeof(b));
+	for (i = 0; i < BUCKET_SLOTS; i++)
+		if (live(r, &b[i], now_ms) &&
+		    memcmp(b[i].digest, r->digest, DIGEST_BYTES) == 0)
+			return 1;
+	return 0;
+}
+
+int
+replay_add(struct replay *r, const char *token, long long now_ms)
+{
+	struct slot b[BUCKET_SLOTS];
+	int i, pick = 0;
+
+	if (load_bucket(r, token) == -1)
+		return -1;
+	memcpy(b, r->bucket, sizeof(b));
+	for (i = 0; i < BUCKET_SLOTS; i++) {
+		if (!live(r, &b[i], now_ms)) {
+			pick = i;
+			break;
+		}
+		if (b[i].when_ms < b[pick].when_ms)
+			pick = i;
+	}
+	if (i == BUCKET_SLOTS)
+		logmsg(LL_WARN, "replay table bucket full: forgetting a "
+		    "token accepted %lld s ago",
+		    (now_ms - b[pick].when_ms) / 1000);
+	memset(&b[pick], 0, sizeof(b[pick]));
+	memcpy(b[pick].digest, r->digest, DIGEST_BYTES);
+	b[pick].when_ms = now_ms;
+	if (pwrite(r->fd, &b[pick], sizeof(b[pick]), (off_t)r->bucket_off +
+	    pick * (off_t)sizeof(b[pick])) != (ssize_t)sizeof(b[pick]))
+		return -1;
+	memcpy(r->bucket, b, sizeof(b));
+	return 0;
+}
+
+int
+replay_count(const char *path, long long window_ms, long long now_ms,
+    long long *count)
+{
+	static struct slot b[4096];
+	struct replay r = { .fd = -1, .window_ms = window_ms };
+	off_t off;
+	ssize_t n, i;
+	int rc = -1;
+
+	*count = 0;
+	if ((r.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) == -1)
+		return -1;
+	if (!table_ok(r.fd)) {
+		errno = EINVAL;
+		goto out;
+	}
+	for (off = HDR_SIZE; off < FILE_SIZE; off += n) {
+		if ((n = pread(r.fd, b, sizeof(b), off)) <= 0 ||
+		    n % (ssize_t)sizeof(b[0]) != 0) {
+			if (n >= 0)
+				errno = EIO;
+			goto out;
+		}
+		for (i = 0; i < n / (ssize_t)sizeof(b[0]); i++)
+			*count += live(&r, &b[i], now_ms);
+	}
+	rc = 0;
+ out:
+	close(r.fd);
+	return rc;
+}
+
+void
+replay_unlock(struct replay *r)
+{
+	if (r->fd != -1 && r->fd == cached.fd && cached.pid == getpid())
+		flock(r->fd, LOCK_UN);		/* kept open for the next */
+	else if (r->fd != -1)
+		close(r->fd);
+	r->fd = -1;
+	r->have = 0;
+}

@@ -1,0 +1,136 @@
+/*
+ * fcgi_main.c: the FastCGI accept loop, and nothing else. It uses the
+ * FCGX_*_r interface so the process environment is never replaced.
+ *
+ * SIGTERM, SIGINT and SIGUSR1 are blocked except while the worker waits
+ * in poll(2) for a connection: a request, once accepted, is always read,
+ * stored and answered before the worker exits, and libfcgi never sees an
+ * EINTR. The listening socket is non-blocking so a worker that loses the
+ * race for a connection to another worker goes back to poll(2), where it
+ * can be stopped, instead of blocking in accept(2).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "log.h"
+#include "transport.h"
+
+static volatile sig_atomic_t stopping = 0;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+/*
+ * Wait until fd has a request: 1, or 0 to stop. ppoll(2) installs the
+ * waiting mask (stop signals open) atomically, so a signal is either
+ * seen by the check before it or interrupts it.
+ */
+static int
+wait_connection(const sigset_t *waiting, int fd)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	int n;
+
+	do
+		n = stopping ? 0 : ppoll(&pfd, 1, NULL, waiting);
+	while (n == -1 && errno == EINTR && !stopping);
+	return n > 0 && !stopping;
+}
+
+static ssize_t
+fcgi_read(void *io, char *buf, size_t len)
+{
+	int n;
+
+	if (len > 1 << 30)
+		len = 1 << 30;
+	n = FCGX_GetStr(buf, (int)len, io);
+	return n < 0 ? -1 : n;
+}
+
+/* Answer one accepted request. */
+static void
+serve(struct server *s, FCGX_Request *fr)
+{
+	struct request rq;
+	struct response rs;
+	char head[512];
+	int n;
+
+	rq.method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
+	rq.content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
+	rq.content_length = FCGX_GetParam("CONTENT_LENGTH", fr->envp);
+	rq.remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
+	rq.forwarded_for = FCGX_GetParam("HTTP_X_FORWARDED_FOR", fr->envp);
+	rq.read = fcgi_read;
+	rq.io = fr->in;
+	handle(s, &rq, &rs);
+	if ((n = response_head(&rs, head, sizeof(head))) == -1)
+		return;
+	FCGX_PutStr(head, n, fr->out);
+	if (request_method(rq.method) != M_HEAD)
+		FCGX_PutStr(rs.body, (int)rs.body_len, fr->out);
+}
+
+int
+fcgi_run(struct server *s)
+{
+	FCGX_Request fr;
+	struct sigaction sa;
+	sigset_t stops, waiting;
+	int rc, flags;
+
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &stops, &waiting);
+	sigdelset(&waiting, SIGTERM);
+	sigdelset(&waiting, SIGINT);
+	sigdelset(&waiting, SIGUSR1);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	if ((flags = fcntl(STDIN_FILENO, F_GETFL)) == -1 ||
+	    fcntl(STDIN_FILENO, F_SETFL, flags | O_NONBLOCK) == -1 ||
+	    FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
+		logmsg(LL_ERROR, "cannot initialise FastCGI");
+		return 1;
+	}
+	logmsg(LL_INFO, "FastCGI worker ready, spool %s", s->conf.spool_dir);
+	/*
+	 * When the web server asked to keep the connection (FCGI_KEEP_CONN:
+	 * nginx fastcgi_keep_conn, mod_proxy_fcgi enablereuse), libfcgi
+	 * leaves it open in ipcFd and FCGX_Accept_r reads the next request
+	 * from it, not from fd 0: wait on that connection then.
+	 */
+	while (wait_connection(&waiting, fr.ipcFd >= 0 ? fr.ipcFd :
+	    STDIN_FILENO)) {
+		if ((rc = FCGX_Accept_r(&fr)) == -EAGAIN || rc == -EWOULDBLOCK ||
+		    rc == -EINTR)
+			continue;		/* another worker took it */
+		if (rc < 0) {
+			logmsg(LL_ERROR, "FastCGI accept failed: %s",
+			    strerror(-rc));
+			break;
+		}
+		serve(s, &fr);
+		FCGX_Finish_r(&fr);
+	}
+	FCGX_Free(&fr, 1);
+	return 0;
+}

@@ -1,0 +1,197 @@
+/*
+ * handler.c: the one seam between transports and logic. A request goes
+ * in, an HTTP status comes out; nothing here exits. The order of checks
+ * is the contract's: who may ask, how, how much, what, signed by whom,
+ * then store and only then say 200.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "day.h"
+#include "log.h"
+#include "payload.h"
+#include "line.h"
+#include "replay.h"
+#include "server.h"
+#include "spool.h"
+#include "verify.h"
+
+#define RETRY_AFTER	"Retry-After: 120"
+
+/* Log a rejection with its reason and the client, then answer it. */
+static int
+reject(struct response *rs, const struct client *c, int status,
+    const char *msg, const char *field)
+{
+	logmsg(status >= 500 ? LL_ERROR : LL_WARN, "%d from %s: %s%s%s%s",
+	    status, c->text, msg, field ? " (" : "", field ? field : "",
+	    field ? ")" : "");
+	if (status == 503)
+		rs->header = RETRY_AFTER;
+	return response_error(rs, status, msg, field);
+}
+
+/* Make room for a body of up to n bytes plus a NUL. */
+static int
+body_room(struct server *s, size_t n)
+{
+	char *nb;
+
+	if (n + 1 <= s->bodycap)
+		return 0;
+	if ((nb = realloc(s->body, n + 1)) == NULL)
+		return -1;
+	s->body = nb;
+	s->bodycap = n + 1;
+	return 0;
+}
+
+/* Signature and clock checks: 0 to go on (with *verified), or a status. */
+static int
+authenticate(struct server *s, const struct event *ev, struct response *rs,
+    const struct client *c, long long now_ms, int *verified)
+{
+	const struct conf *cf = &s->conf;
+	unsigned long long skew;
+	int v = 0;
+
+	if (ev->signature == NULL && cf->require_signature)
+		return reject(rs, c, 400, "missing signature", NULL);
+	if (ev->signature != NULL && s->verifier != NULL &&
+	    (v = verify_check(s->verifier, ev->timestamp, ev->token,
+	    ev->signature)) == -1)
+		return reject(rs, c, 500, "signature check failed", NULL);
+	if (!v && cf->require_signature)
+		return reject(rs, c, 401, "Invalid signature", NULL);
+	skew = (unsigned long long)llabs(now_ms - ev->timestamp_ms) / 1000;
+	if (cf->timestamp_tolerance > 0 && skew > cf->timestamp_tolerance)
+		return reject(rs, c, 403, "timestamp outside tolerance", NULL);
+	*verified = v;
+	return 0;
+}
+
+/*
+ * Write the line received at now, once per token; 200 only when it is
+ * on disk.
+ */
+static int
+store(struct server *s, const struct event *ev, struct response *rs,
+    const struct client *c, int verified, const struct timespec *now)
+{
+	const struct conf *cf = &s->conf;
+	struct replay r = { .fd = -1 };
+	char day[DAY_LEN + 1], err[512];
+	long long now_ms = (long long)now->tv_sec * 1000 +
+	    now->tv_nsec / 1000000;
+	size_t len;
+	int seen = 0, status;
+
+	if ((len = line_format(&s->line, &s->linecap, now, c->text,
+	    ev->encoding, verified, ev->payload, ev->payload_len)) == 0)
+		return reject(rs, c, 500, "out of memory", NULL);
+	if (cf->replay_window > 0 &&
+	    replay_lock(&r, cf->spool_dir, (long long)cf->replay_window, err,
+	    sizeof(err)) == -1) {
+		/* store anyway: losing the event is worse than a duplicate */
+		logmsg(LL_ERROR, "%s; storing without duplicate check", err);
+	} else if (r.fd != -1 &&
+	    (seen = replay_seen(&r, ev->token, now_ms)) == -1) {
+		logmsg(LL_ERROR, "replay table read: %s; storing without "
+		    "duplicate check", strerror(errno));
+		seen = 0;
+	}
+	if (seen) {
+		logmsg(LL_INFO, "duplicate token %s from %s", ev->token,
+		    c->text);
+		status = response_status(rs, ANSWER_DUPLICATE);
+		goto out;
+	}
+	day_of(now->tv_sec, day);
+	if (spool_append(cf->spool_dir, day, s->line, len, cf->fsync, err,
+	    sizeof(err)) == -1) {
+		status = reject(rs, c, 503, "spool unavailable", NULL);
+		logmsg(LL_ERROR, "%s", err);
+		goto out;
+	}
+	if (r.fd != -1 && replay_add(&r, ev->token, now_ms) == -1)
+		logmsg(LL_ERROR, "replay table write: %s", strerror(errno));
+	logmsg(LL_DEBUG, "stored event %d token %s from %s", ev->event_type,
+	    ev->token, c->text);
+	status = response_status(rs, ANSWER_SUCCESS);
+ out:
+	replay_unlock(&r);
+	return status;
+}
+
+/* A POST: read, parse, authenticate, store. */
+static int
+post(struct server *s, const struct request *rq, struct response *rs,
+    const struct client *c)
+{
+	const struct conf *cf = &s->conf;
+	enum line_encoding enc;
+	struct event ev;
+	struct timespec now;
+	const char *why, *field = NULL;
+	size_t len, got;
+	int known, status, verified = 0;
+
+	if ((status = request_length(rq, cf->max_body, &len, &known)) != 0)
+		return reject(rs, c, status, status == 413 ? "body too large" :
+		    "bad Content-Length", NULL);
+	if (known && len == 0)
+		return response_status(rs, ANSWER_OK);	/* dashboard test */
+	if (body_room(s, known ? len : (size_t)cf->max_body + 1) == -1)
+		return reject(rs, c, 500, "out of memory", NULL);
+	if ((status = request_body(rq, s->body, len, known, cf->max_body,
+	    &got)) != 0)
+		return reject(rs, c, status, status == 413 ? "body too large" :
+		    status == 400 ? "body shorter than Content-Length" :
+		    "cannot read body", NULL);
+	if (got == strspn(s->body, " \t\r\n"))
+		return response_status(rs, ANSWER_OK);	/* blank: a test */
+	if (request_encoding(rq->content_type, s->body, got, &enc) != 0)
+		return reject(rs, c, 415, "unsupported content type", NULL);
+	if ((status = payload_parse(&ev, s->body, got, enc, &why, &field)) == 1)
+		return response_status(rs, ANSWER_OK);	/* {}: a test */
+	if (status == -1)
+		return reject(rs, c, 400, why, field);
+	clock_gettime(CLOCK_REALTIME, &now);
+	status = authenticate(s, &ev, rs, c, (long long)now.tv_sec * 1000 +
+	    now.tv_nsec / 1000000, &verified);
+	if (status == 0)
+		status = store(s, &ev, rs, c, verified, &now);
+	payload_free(&ev);
+	return status;
+}
+
+int
+handle(struct server *s, const struct request *rq, struct response *rs)
+{
+	const struct conf *cf = &s->conf;
+	struct client c;
+	enum method m = request_method(rq->method);
+
+	memset(rs, 0, sizeof(*rs));
+	if (request_client(cf, rq, &c) == -1) {
+		snprintf(c.text, sizeof(c.text), "unknown");
+		if (cf->allow_from.n > 0)
+			return reject(rs, &c, 403, "client address unknown",
+			    NULL);
+	} else if (cf->allow_from.n > 0 &&
+	    !cidr_list_match(&cf->allow_from, c.addr))
+		return reject(rs, &c, 403, "client not allowed", NULL);
+	switch (m) {
+	case M_GET:
+	case M_HEAD:
+		return response_status(rs, ANSWER_OK);
+	case M_POST:
+		return post(s, rq, rs, &c);
+	default:
+		rs->header = "Allow: GET, HEAD, POST";
+		return reject(rs, &c, 405, "method not allowed", NULL);
+	}
+}

@@ -1,0 +1,143 @@
+/*
+ * main.c: smshook's start. FastCGI when fd 0 is a listening socket (or
+ * systemd passed one), CGI when a web server set GATEWAY_INTERFACE, and
+ * "smshook -n" checks a configuration. In CGI mode argv is ignored: a web
+ * server may fill it from the query string.
+ */
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <openssl/crypto.h>
+
+#include "log.h"
+#include "transport.h"
+#include "version.h"
+
+/* libfcgi has no version call: the build says which one it compiled with */
+#ifndef FCGI_VERSION_TEXT
+#define FCGI_VERSION_TEXT "unknown"
+#endif
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: smshook [-nV] [-c file]\n");
+	exit(2);
+}
+
+/* systemd socket activation: move the passed socket to fd 0. */
+static void
+take_systemd_socket(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	char self[32];
+
+	snprintf(self, sizeof(self), "%ld", (long)getpid());
+	if (pid == NULL || fds == NULL || strcmp(pid, self) != 0 ||
+	    strcmp(fds, "1") != 0)
+		return;
+	if (dup2(3, STDIN_FILENO) == STDIN_FILENO)
+		close(3);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+}
+
+/* -V: this program's version and the libraries' it is built with. */
+static int
+version(void)
+{
+	version_print("smshook");
+	version_line("libfcgi", NULL, FCGI_VERSION_TEXT);
+	return 0;
+}
+
+/* -n: parse the configuration, say what it is, exit. */
+static int
+check(const char *path)
+{
+	struct server s;
+	char err[512];
+
+	if (server_init(&s, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "smshook: %s\n", err);
+		return 1;
+	}
+	printf("%s: ok (spool_dir %s, %zu key%s, timezone %s)\n", path,
+	    s.conf.spool_dir, s.conf.nkeys, s.conf.nkeys == 1 ? "" : "s",
+	    s.conf.timezone);
+	server_free(&s);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *confpath = NULL;
+	struct server s;
+	char err[512], note[PATH_MAX + 128];
+	int ch, nflag = 0, rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	/* a file size limit (ulimit -f) must fail a write, not kill us */
+	signal(SIGXFSZ, SIG_IGN);
+	umask(027);
+	/*
+	 * HMAC and SHA-256 are fetched by their provider names: no
+	 * openssl.cnf, no legacy name tables, no clean-up at exit: each
+	 * would be a fixed cost of every CGI request (BENCHMARKS.md).
+	 */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG |
+	    OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS |
+	    OPENSSL_INIT_NO_ATEXIT, NULL);
+	take_systemd_socket();
+	if (!FCGX_IsCGI()) {
+		/* FastCGI: fall through to options */
+	} else if (getenv("GATEWAY_INTERFACE") != NULL) {
+		/* the web server's path of the program, not argv */
+		confpath = conf_locate(NULL, getenv("SCRIPT_FILENAME"), note,
+		    sizeof(note));
+		if (*note != '\0')
+			logmsg(LL_WARN, "configuration not used: %s", note);
+		return cgi_run(confpath);
+	}
+	while ((ch = getopt(argc, argv, "c:nV")) != -1) {
+		switch (ch) {
+		case 'c':
+			confpath = optarg;
+			break;
+		case 'n':
+			nflag = 1;
+			break;
+		case 'V':
+			return version();
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	confpath = conf_locate(confpath, NULL, note, sizeof(note));
+	if (*note != '\0')
+		fprintf(stderr, "smshook: configuration not used: %s\n", note);
+	if (nflag)
+		return check(confpath);
+	if (FCGX_IsCGI()) {
+		fprintf(stderr, "smshook: not started by a web server "
+		    "(no FastCGI socket on stdin, no GATEWAY_INTERFACE)\n");
+		usage();
+	}
+	if (server_init(&s, confpath, err, sizeof(err)) == -1) {
+		fprintf(stderr, "smshook: %s\n", err);
+		return 1;
+	}
+	rc = fcgi_run(&s);
+	server_free(&s);
+	return rc;
+}

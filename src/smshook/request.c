@@ -1,0 +1,144 @@
+/* request.c: method, client address, length and type, each to a status. */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "request.h"
+
+enum method
+request_method(const char *name)
+{
+	if (name == NULL)
+		return M_OTHER;
+	if (strcmp(name, "GET") == 0)
+		return M_GET;
+	if (strcmp(name, "HEAD") == 0)
+		return M_HEAD;
+	if (strcmp(name, "POST") == 0)
+		return M_POST;
+	return M_OTHER;
+}
+
+/* Parse one address into c; -1 if it is not one. */
+static int
+client_set(struct client *c, const char *s, size_t n)
+{
+	if (n == 0 || n >= sizeof(c->text))
+		return -1;
+	memcpy(c->text, s, n);
+	c->text[n] = '\0';
+	return cidr_addr_parse(c->text, c->addr);
+}
+
+int
+request_client(const struct conf *cf, const struct request *rq,
+    struct client *c)
+{
+	const char *xff = rq->forwarded_for, *end, *start, *seg;
+	struct client hop;
+
+	if (rq->remote_addr == NULL ||
+	    client_set(c, rq->remote_addr, strlen(rq->remote_addr)) == -1)
+		return -1;
+	if (xff == NULL || !cidr_list_match(&cf->trusted_proxies, c->addr))
+		return 0;
+	/* walk right to left while the hops are trusted proxies */
+	end = xff + strlen(xff);
+	while (end > xff) {
+		start = end;
+		while (start > xff && start[-1] != ',')
+			start--;
+		seg = start;
+		while (start < end && isspace((unsigned char)*start))
+			start++;
+		while (end > start && isspace((unsigned char)end[-1]))
+			end--;
+		if (client_set(&hop, start, (size_t)(end - start)) == -1)
+			break;			/* garbage: keep the last proxy */
+		*c = hop;
+		if (!cidr_list_match(&cf->trusted_proxies, hop.addr))
+			break;
+		end = seg > xff ? seg - 1 : xff;	/* before the comma */
+	}
+	return 0;
+}
+
+int
+request_length(const struct request *rq, unsigned long long max, size_t *len,
+    int *known)
+{
+	const char *s = rq->content_length;
+	unsigned long long v = 0;
+
+	*len = 0;
+	*known = s != NULL && *s != '\0';
+	if (!*known)
+		return 0;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > max)
+			return 413;		/* stop before any overflow */
+		v = v * 10 + (unsigned long long)(*s - '0');
+	}
+	if (*s != '\0')
+		return 400;
+	if (v > max)
+		return 413;
+	*len = (size_t)v;
+	return 0;
+}
+
+int
+request_body(const struct request *rq, char *buf, size_t want, int known,
+    unsigned long long max, size_t *got)
+{
+	size_t limit = known ? want : (size_t)max + 1;
+	ssize_t n;
+
+	*got = 0;
+	while (*got < limit) {
+		if ((n = rq->read(rq->io, buf + *got, limit - *got)) == -1)
+			return 500;
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	buf[*got] = '\0';
+	if (known && *got < want)
+		return 400;
+	if (!known && *got > max)
+		return 413;
+	return 0;
+}
+
+/* 1 if the media type of ct (before any ';') is t. */
+static int
+media_is(const char *ct, const char *t)
+{
+	size_t n = strlen(t);
+
+	return strncasecmp(ct, t, n) == 0 &&
+	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+}
+
+int
+request_encoding(const char *ct, const char *body, size_t len,
+    enum line_encoding *enc)
+{
+	size_t i;
+
+	if (ct == NULL || *ct == '\0') {	/* sniff: JSON starts with { */
+		for (i = 0; i < len && isspace((unsigned char)body[i]); i++)
+			;
+		*enc = i < len && body[i] == '{' ? LINE_JSON : LINE_FORM;
+		return 0;
+	}
+	if (media_is(ct, "application/json") || media_is(ct, "text/json")) {
+		*enc = LINE_JSON;
+		return 0;
+	}
+	if (media_is(ct, "application/x-www-form-urlencoded")) {
+		*enc = LINE_FORM;
+		return 0;
+	}
+	return 415;
+}

@@ -1,0 +1,58 @@
+/* request.h: what a transport hands the handler, and the checks on it. */
+#ifndef SMSHOOK_REQUEST_H
+#define SMSHOOK_REQUEST_H
+
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "payload.h"
+
+/* One request, as CGI variables; pointers live for the request only. */
+struct request {
+	const char	*method;
+	const char	*content_type;
+	const char	*content_length;
+	const char	*remote_addr;
+	const char	*forwarded_for;	/* X-Forwarded-For, or NULL */
+	/* Read up to len body bytes: >0 read, 0 at the end, -1 on error. */
+	ssize_t		(*read)(void *io, char *buf, size_t len);
+	void		*io;
+};
+
+enum method { M_GET, M_HEAD, M_POST, M_OTHER };
+
+struct client {
+	uint8_t	addr[16];
+	char	text[INET6_ADDRSTRLEN];
+};
+
+/* The request method, by its name. */
+enum method	request_method(const char *name);
+/*
+ * The client's address: REMOTE_ADDR, or the nearest untrusted address of
+ * X-Forwarded-For when REMOTE_ADDR is a trusted proxy. -1 if unparsable.
+ */
+int		request_client(const struct conf *, const struct request *,
+		    struct client *);
+/*
+ * Parse CONTENT_LENGTH: 0 with *len (or *known = 0 when absent), 400 if
+ * malformed, 413 if over max.
+ */
+int		request_length(const struct request *, unsigned long long max,
+		    size_t *len, int *known);
+/*
+ * Read the body into buf (cap >= want + 1, NUL-terminated). With a known
+ * length read exactly want bytes (400 if fewer come); otherwise read to
+ * the end (413 past max). 0 with *got on success, 400/413, or 500.
+ */
+int		request_body(const struct request *, char *buf, size_t want,
+		    int known, unsigned long long max, size_t *got);
+/* The body's encoding from CONTENT_TYPE: 0, or 415 if unsupported. */
+int		request_encoding(const char *content_type, const char *body,
+		    size_t len, enum line_encoding *enc);
+
+#endif

@@ -1,0 +1,50 @@
+/* server.c: start-up work shared by the CGI and FastCGI transports. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fsutil.h"
+#include "log.h"
+#include "server.h"
+#include "spool.h"
+#include "verify.h"
+
+int
+server_init(struct server *s, const char *path, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof(*s));
+	if (conf_parse(&s->conf, path, err, errlen) == -1)
+		goto fail;
+	log_init("smshook", s->conf.log_level);
+	if (setenv("TZ", s->conf.timezone, 1) == -1) {
+		snprintf(err, errlen, "setenv TZ: %s", strerror(errno));
+		goto fail;
+	}
+	tzset();
+	if (s->conf.nkeys > 0 &&
+	    (s->verifier = verify_new(s->conf.keys, s->conf.nkeys)) == NULL) {
+		snprintf(err, errlen, "cannot prepare HMAC-SHA256 (OpenSSL)");
+		goto fail;
+	}
+	if (fs_mkdir_spool(s->conf.spool_dir) == -1)
+		logmsg(LL_ERROR, "spool_dir %s: %s", s->conf.spool_dir,
+		    strerror(errno));	/* each POST will answer 503 */
+	return 0;
+ fail:
+	server_free(s);
+	return -1;
+}
+
+void
+server_free(struct server *s)
+{
+	verify_free(s->verifier);
+	conf_free(&s->conf);
+	free(s->body);
+	free(s->line);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,163 @@
+/*
+ * spool.c: the one place that writes day files. Every writer (CGI
+ * processes, FastCGI workers) takes the file's exclusive flock around
+ * write + sync + cut-back, so a failed append can be undone without
+ * touching anyone else's line; readers take a shared lock.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "log.h"
+#include "spool.h"
+
+static int
+fail(char *err, size_t errlen, const char *what, const char *path)
+{
+	snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+	return -1;
+}
+
+/*
+ * Open the day file for appending and for reading its tail (cut_torn_tail),
+ * creating the directory if missing.
+ */
+static int
+open_day(const char *dir, const char *path)
+{
+	int fd, flags = O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK;		/* a FIFO there must not block the request */
+
+	if ((fd = open(path, flags, 0640)) == -1 && errno == ENOENT &&
+	    fs_mkdir_spool(dir) == 0)
+		fd = open(path, flags, 0640);
+	return fd;
+}
+
+/*
+ * Open and exclusively lock the day file, with its stat in st. A file
+ * unlinked while we waited for the lock (smshookctl compress or purge)
+ * is let go and the path opened afresh, so no line goes to a removed
+ * file. Returns the fd, or -1 with err set.
+ */
+static int
+lock_day(const char *dir, const char *path, struct stat *st, char *err,
+    size_t errlen)
+{
+	int fd, tries;
+
+	for (tries = 0; tries < 3; tries++) {
+		if ((fd = open_day(dir, path)) == -1)
+			return fail(err, errlen, "open", path);
+		while (flock(fd, LOCK_EX) == -1)
+			if (errno != EINTR) {
+				fail(err, errlen, "lock", path);
+				close(fd);
+				return -1;
+			}
+		if (fstat(fd, st) == -1) {
+			fail(err, errlen, "stat", path);
+			close(fd);
+			return -1;
+		}
+		if (!S_ISREG(st->st_mode)) {
+			snprintf(err, errlen, "%s: not a regular file", path);
+			close(fd);
+			return -1;
+		}
+		if (st->st_nlink > 0)
+			return fd;
+		close(fd);
+	}
+	errno = ESTALE;
+	return fail(err, errlen, "open", path);
+}
+
+/*
+ * A last line without '\n' is a writer killed mid-write: it was never
+ * acknowledged, so cut it off rather than glue the next line to it.
+ * Returns the file's length after the repair, or -1.
+ */
+static off_t
+cut_torn_tail(int fd, off_t size, const char *path)
+{
+	char buf[4096];
+	off_t end = size, from;
+	ssize_t n, i;
+
+	if (pread(fd, buf, 1, size - 1) != 1)
+		return -1;
+	if (buf[0] == '\n')
+		return size;			/* the usual case: one byte read */
+	while (end > 0) {
+		from = end > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf) : 0;
+		if ((n = pread(fd, buf, (size_t)(end - from), from)) <= 0)
+			return -1;
+		for (i = n - 1; i >= 0; i--)
+			if (buf[i] == '\n')
+				break;
+		if (i >= 0) {
+			end = from + i + 1;
+			break;
+		}
+		end = from;
+	}
+	if (ftruncate(fd, end) == -1)
+		return -1;
+	logmsg(LL_WARN, "%s: removed %lld bytes of an unfinished line",
+	    path, (long long)(size - end));
+	return end;
+}
+
+int
+spool_append(const char *dir, const char *day, const char *line, size_t len,
+    int sync, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	off_t before = -1;
+	ssize_t n;
+	int fd, rc = -1, saved;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.jsonl", dir, day) >=
+	    sizeof(path)) {
+		snprintf(err, errlen, "spool path too long");
+		return -1;
+	}
+	if ((fd = lock_day(dir, path, &st, err, errlen)) == -1)
+		return -1;
+	if ((before = st.st_size) > 0 &&
+	    (before = cut_torn_tail(fd, st.st_size, path)) == -1) {
+		fail(err, errlen, "repair", path);
+		goto out;
+	}
+	if ((n = write(fd, line, len)) != (ssize_t)len) {
+		if (n >= 0)
+			errno = ENOSPC;		/* short write: out of space */
+		fail(err, errlen, "write", path);
+		goto undo;
+	}
+	if (sync && (fdatasync(fd) == -1 || (before == 0 && fs_sync_dir(dir) == -1))) {
+		fail(err, errlen, "sync", path);
+		goto undo;
+	}
+	rc = 0;
+	goto out;
+ undo:
+	saved = errno;
+	if (ftruncate(fd, before) == -1 || (sync && fdatasync(fd) == -1))
+		logmsg(LL_ERROR, "%s: cannot cut back to %lld bytes: %s", path,
+		    (long long)before, strerror(errno));
+	errno = saved;
+ out:
+	close(fd);			/* also drops the lock */
+	return rc;
+}

@@ -1,0 +1,199 @@
+/*
+ * cmd_purge.c: smshookctl purge --keep-days N [--force] [--db URL]. Delete
+ * the day files (.jsonl or .jsonl.gz) of days before today minus N in the
+ * configured time zone. A day holding complete lines past its imported
+ * position is refused unless --force: the database is asked, so purge
+ * needs it (database = or --db) unless forced.
+ */
+#include <sys/file.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "ctl.h"
+#include "day.h"
+#include "db.h"
+#include "fsutil.h"
+#include "reader.h"
+
+/*
+ * 1 if f has no complete line past its imported position, 0 if it has,
+ * -1 on error (message on stderr).
+ */
+static int
+imported(struct ctl_db *db, const struct day_file *f)
+{
+	struct reader *r;
+	long long pos, gz_size;
+	const char *line;
+	size_t len;
+	off_t off;
+	int n;
+
+	if (db_get_pos(db, f->day, &pos, &gz_size) == -1) {
+		ctl_err("%s: %s", f->day, db->err);
+		return -1;
+	}
+	if ((r = reader_open(f, (off_t)pos)) == NULL) {
+		if (errno == ERANGE)
+			return 1;	/* shorter than imported: all in */
+		ctl_errno("%s", f->path);
+		return -1;
+	}
+	n = reader_next(r, &line, &len, &off);
+	reader_close(r);
+	if (n == -1) {
+		ctl_errno("read %s", f->path);
+		return -1;
+	}
+	return n == 0;
+}
+
+/*
+ * Delete the files of one day if import has committed all of it (or
+ * force): 1 deleted, 0 kept, -1 on error; messages on stderr. The day's
+ * .jsonl, if any, is held under an exclusive lock from the check to its
+ * removal, so no line the receiver appends in between is lost.
+ */
+static int
+purge_day(struct ctl_db *db, const struct day_file *f, int force)
+{
+	const char *plain = f->late[0] != '\0' ? f->late : f->gz ? NULL :
+	    f->path;
+	struct day_file held = *f;
+	int fd = -1, ok, rc = -1;
+
+	if (plain != NULL && ((fd = open(plain, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW | O_NONBLOCK)) == -1 || flock(fd, LOCK_EX) == -1)) {
+		if (errno == ENOENT)
+			rc = 0;		/* compressed or gone meanwhile */
+		else
+			ctl_errno("%s", plain);
+		goto out;
+	}
+	held.locked = 1;	/* the reader must not wait for our lock */
+	if (!force && (ok = imported(db, &held)) != 1) {
+		if (ok == 0)
+			ctl_err("%s is not fully imported; kept (run "
+			    "smshookctl import, or purge --force)", f->path);
+		goto out;
+	}
+	if ((f->gz && unlink(f->path) == -1 && errno != ENOENT) ||
+	    (plain != NULL && unlink(plain) == -1 && errno != ENOENT)) {
+		ctl_errno("%s", f->path);
+		goto out;
+	}
+	rc = 1;
+ out:
+	if (fd != -1)
+		close(fd);	/* after the unlink: the lock went with it */
+	return rc;
+}
+
+/* The usage text on fp. */
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: smshookctl purge --keep-days N [--force] "
+	    "[--db URL] [-v]\n"
+	    "Delete the day files older than N days; a day not fully imported\n"
+	    "into the database is kept unless --force.\n");
+}
+
+/* smshookctl purge: see the top of this file and ctl.h. */
+int
+cmd_purge(struct ctl *c, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "keep-days",	required_argument,	NULL, 'k' },
+		{ "force",	no_argument,		NULL, 'f' },
+		{ "db",		required_argument,	NULL, 'd' },
+		{ "verbose",	no_argument,		NULL, 'v' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	struct day_file *files = NULL;
+	struct ctl_db *db = NULL;
+	unsigned long long keep = 0;
+	const char *url;
+	char last[11], err[512], source[sizeof(db->source)];
+	size_t n = 0, i;
+	int ch, ok, lock = -1, force = 0, verbose = 0, have_keep = 0, done;
+	int walk;
+	int removed = 0, rc = CTL_FAIL;
+
+	url = c->conf.database;
+	while ((ch = ctl_getopt(argc, argv, "k:fd:vh", opts, usage, &done)) != -1) {
+		switch (ch) {
+		case 'k':
+			if (conf_number(optarg, 0, 100000, &keep) == -1) {
+				ctl_err("--keep-days \"%s\": expected a number "
+				    "of days", optarg);
+				return CTL_USAGE;
+			}
+			have_keep = 1;
+			break;
+		case 'f':
+			force = 1;
+			break;
+		case 'd':
+			url = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		}
+	}
+	if (done != -1)
+		return done;
+	if (ctl_no_operands(argc, argv, usage) != 0)
+		return CTL_USAGE;
+	if (!have_keep) {
+		ctl_err("--keep-days is required");
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	if (url == NULL && !force) {
+		ctl_err("no database to tell which days were imported: set "
+		    "\"database =\" in %s or use --db URL (or --force to "
+		    "delete regardless)", c->confpath);
+		return CTL_FAIL;
+	}
+	/* days strictly before today - N: --keep-days 0 still keeps today */
+	if (day_before_today(c->conf.timezone, (int)keep + 1, last) == -1) {
+		ctl_err("cannot read the clock");
+		return CTL_FAIL;
+	}
+	if ((walk = ctl_walk_begin(c, NULL, last, &files, &n, &lock)) != 1)
+		return walk == 0 ? CTL_OK : CTL_FAIL;
+	if (n > 0 && !force) {
+		db_source(c->conf.spool_dir, source, sizeof(source));
+		if ((db = db_open(url, source, err, sizeof(err))) == NULL) {
+			ctl_err("%s", err);
+			goto out;
+		}
+	}
+	rc = CTL_OK;
+	for (i = 0; i < n; i++) {
+		if ((ok = purge_day(db, &files[i], force)) == -1)
+			rc = CTL_FAIL;
+		if (ok != 1)
+			continue;
+		removed = 1;
+		if (verbose)
+			printf("purge: removed %s\n", files[i].path);
+	}
+	/* best effort: a deletion lost in a crash is redone next run */
+	if (removed)
+		(void)fs_sync_dir(c->conf.spool_dir);
+ out:
+	db_close(db);
+	ctl_walk_end(files, lock);
+	return rc;
+}

@@ -1,0 +1,89 @@
+/* ctl.h: smshookctl's shared state and the subcommand interface. */
+#ifndef SMSHOOK_CTL_H
+#define SMSHOOK_CTL_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "conf.h"
+
+#define CTL_OK		0
+#define CTL_FAIL	1
+#define CTL_USAGE	2
+
+/* The cron lock, in spool_dir: see ctl_lock. */
+#define CTL_LOCK_FILE	".smshookctl.lock"
+
+struct day_file;
+
+struct ctl {
+	struct conf	 conf;
+	const char	*confpath;
+	int		 tty;		/* stderr is a terminal: show progress */
+};
+
+/*
+ * A subcommand: argv[0] is its name; it parses its own options with
+ * getopt_long (optind already reset), answers --help on stdout with
+ * CTL_OK, and returns CTL_OK, CTL_FAIL or CTL_USAGE.
+ */
+typedef int	(*ctl_cmd_fn)(struct ctl *, int argc, char *argv[]);
+
+int	cmd_check(struct ctl *, int, char *[]);
+int	cmd_sign(struct ctl *, int, char *[]);
+int	cmd_verify(struct ctl *, int, char *[]);
+int	cmd_stats(struct ctl *, int, char *[]);
+int	cmd_import(struct ctl *, int, char *[]);
+int	cmd_export(struct ctl *, int, char *[]);
+int	cmd_compress(struct ctl *, int, char *[]);
+int	cmd_purge(struct ctl *, int, char *[]);
+int	cmd_optouts(struct ctl *, int, char *[]);
+
+/*
+ * getopt_long for a command, answering -h/--help and bad options: the
+ * next option, or -1 when the loop is over, with *done set to -1 (go on),
+ * CTL_OK (help was printed on stdout) or CTL_USAGE (usage on stderr).
+ */
+int	ctl_getopt(int argc, char *argv[], const char *optstring,
+	    const struct option *longopts, void (*usage)(FILE *), int *done);
+/* 0 if no operand follows the options, else CTL_USAGE after saying so. */
+int	ctl_no_operands(int argc, char *argv[], void (*usage)(FILE *));
+/*
+ * Check --from/--to (either may be NULL): each a valid YYYY-MM-DD day,
+ * from not after to. 0 if good, else CTL_USAGE after saying why.
+ */
+int	ctl_day_range(const char *from, const char *to);
+
+/*
+ * Name the subcommand that messages are about, once, before it runs;
+ * NULL (the start) for the tool as a whole.
+ */
+void	ctl_err_init(const char *cmd);
+/* "smshookctl CMD: message\n" on stderr ("smshookctl: " before a command). */
+void	ctl_err(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+/* As ctl_err, with ": " and strerror(errno) appended (if errno is not 0). */
+void	ctl_errno(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+/*
+ * Take the cron lock (<spool_dir>/CTL_LOCK_FILE, flock) so two runs
+ * never overlap: waits up to a few seconds, then fails with a message.
+ * Returns the lock fd (close it to release) or -1.
+ */
+int	ctl_lock(struct ctl *);
+
+/*
+ * The start of a command that walks the spool (import, compress, purge):
+ * take the cron lock, then list the day files of [from, to] (either may
+ * be NULL), sorted by day. Returns 1 with *files, *n and *lockfd set;
+ * 0 if spool_dir does not exist (nothing received yet: no lock taken,
+ * *files NULL, *n 0, *lockfd -1); -1 after reporting why, nothing held.
+ * Either way ctl_walk_end(*files, *lockfd) is safe to call.
+ */
+int	ctl_walk_begin(struct ctl *, const char *from, const char *to,
+	    struct day_file **files, size_t *n, int *lockfd);
+/* Release what ctl_walk_begin handed out: free files, close lockfd if set. */
+void	ctl_walk_end(struct day_file *files, int lockfd);
+
+#endif

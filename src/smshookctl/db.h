@@ -1,0 +1,99 @@
+/*
+ * db.h: the import database, SQLite or PostgreSQL behind one small
+ * interface. The schema (schema.h) is created on first use, and a
+ * database of an older version is migrated. A spool line goes in as one
+ * payload row and its message rows, these with "on conflict do nothing"
+ * on the unique keys; a line the database refuses (a value it cannot
+ * hold) goes to smshook_rejects with the database's reason instead, and
+ * the rest goes on. Read positions are kept per (source, day) so that
+ * several receiver hosts can feed one database.
+ */
+#ifndef SMSHOOK_DB_H
+#define SMSHOOK_DB_H
+
+#include <stddef.h>
+
+#include "rows.h"
+
+struct ctl_db;
+
+/* Called with each phone's latest reply; non-zero stops the walk. */
+typedef int	(*db_reply_fn)(void *arg, const char *phone, const char *text,
+		    long long ms);
+
+/* Where a line comes from, for smshook_rejects. */
+struct db_line {
+	const char	*day;
+	long long	 off;
+	const char	*text;		/* the line, valid UTF-8 */
+	size_t		 len;
+};
+
+struct ctl_db_ops {
+	int	(*begin)(struct ctl_db *);
+	int	(*get_pos)(struct ctl_db *, const char *day, long long *off,
+		    long long *gz_size);
+	int	(*set_pos)(struct ctl_db *, const char *day, long long off,
+		    long long gz_size);
+	int	(*insert_event)(struct ctl_db *, const struct rows *,
+		    const struct db_line *);
+	int	(*insert_reject)(struct ctl_db *, const char *day, long long off,
+		    const char *reason, const char *line);
+	int	(*commit)(struct ctl_db *);
+	int	(*rollback)(struct ctl_db *);
+	int	(*replies)(struct ctl_db *, db_reply_fn, void *);
+	void	(*close)(struct ctl_db *);
+};
+
+struct ctl_db {
+	const struct ctl_db_ops	*ops;
+	char			 source[512];	/* host:spool_dir */
+	char			 err[512];	/* the last error */
+	unsigned long long	 inserted;	/* rows committed as new */
+	unsigned long long	 refused;	/* lines committed as rejects */
+	unsigned long long	 refused_rows;	/* the rows those lines held */
+};
+
+/*
+ * Open url (sqlite:PATH, postgresql://... or postgres://...) for the
+ * spool of source, creating or migrating the schema if needed. NULL
+ * with the reason in err on failure.
+ */
+struct ctl_db	*db_open(const char *url, const char *source, char *err,
+		    size_t errlen);
+/* The source name of this host's spool: "hostname:realpath(dir)". */
+void		 db_source(const char *spool_dir, char *buf, size_t bufsz);
+
+/* Backends. */
+struct ctl_db	*db_sqlite_open(const char *path, char *err, size_t errlen);
+struct ctl_db	*db_pg_open(const char *conninfo, char *err, size_t errlen);
+
+/*
+ * Wrappers: 0 on success, -1 with the reason in db->err. get_pos gives
+ * 0 and -1 for a day never imported; gz_size is -1 unless the day's
+ * .jsonl.gz of that size was read to its end.
+ */
+int	db_begin(struct ctl_db *);
+int	db_get_pos(struct ctl_db *, const char *day, long long *off,
+	    long long *gz_size);
+int	db_set_pos(struct ctl_db *, const char *day, long long off,
+	    long long gz_size);
+/*
+ * Queue one line's payload and rows; by the next commit db->inserted
+ * counts the new rows and db->refused the lines the database refused
+ * (each in smshook_rejects). -1 only when the database itself fails.
+ */
+int	db_insert_event(struct ctl_db *, const struct rows *,
+	    const struct db_line *);
+int	db_insert_reject(struct ctl_db *, const char *day, long long off,
+	    const char *reason, const char *line);
+int	db_commit(struct ctl_db *);
+int	db_rollback(struct ctl_db *);
+/*
+ * Call fn with the latest reply (event_type 6) of every phone, by phone;
+ * a reply's time is its replyTime. 0, or -1 with the reason in db->err.
+ */
+int	db_replies(struct ctl_db *, db_reply_fn fn, void *arg);
+void	db_close(struct ctl_db *);
+
+#endif

@@ -1,0 +1,717 @@
+/*
+ * db_pg.c: PostgreSQL through libpq. Lines are queued as COPY text (a
+ * payload record each, their message rows beside) and sent a batch at a
+ * time inside a savepoint, bounded in rows and in bytes so that memory
+ * stays the same whatever the spool holds:
+ *
+ *   - COPY sms_event_payloads, then COPY sms_events: the common case,
+ *     no round trip per row;
+ *   - a row that breaks a unique key (a retry, or a row stored before):
+ *     the batch again, its rows through a temporary stage table and one
+ *     INSERT ... SELECT ... ON CONFLICT DO NOTHING;
+ *   - a value the database refuses (a number jsonb cannot hold, an id
+ *     too long for its index, a time it cannot read): the batch again a
+ *     line at a time, and the line refused goes to smshook_rejects with
+ *     PostgreSQL's reason.
+ *
+ * Payload ids are taken from the table's sequence ahead, a block per
+ * round trip. payload is jsonb, received_at timestamptz. Importers on
+ * several hosts are safe together: "on conflict do nothing" waits for
+ * the other's transaction on the same key.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "db.h"
+
+#define PG_BATCH_ROWS	10000		/* rows a savepoint holds */
+#define PG_BATCH_BYTES	(8 << 20)	/* bytes of text queued, at most */
+#define PG_IDS		1000		/* payload ids taken at once */
+
+/* What sending a batch came to. */
+enum { SENT, DUPLICATE, REFUSED };
+
+/* One queued line: its place in the spool and its text in the queue. */
+struct pline {
+	char		 day[11];
+	long long	 off;
+	size_t		 raw, rawlen;	/* the spool line, for a reject */
+	size_t		 pay, paylen;	/* its sms_event_payloads record */
+	size_t		 rows, rowslen;	/* its sms_events records */
+	size_t		 nrows;
+};
+
+struct pg_db {
+	struct ctl_db	 db;		/* first: the generic part */
+	PGconn		*c;
+	char		*buf;		/* the queue's text */
+	size_t		 len, cap;
+	struct pline	*q;		/* the queued lines */
+	size_t		 nq, capq, nrows;
+	long long	 ids[PG_IDS];	/* payload ids taken, not yet used */
+	size_t		 nids, nextid;
+	unsigned long long pending;	/* new rows in the open transaction */
+	unsigned long long refused;	/* lines refused in it */
+	unsigned long long refused_rows;
+	char		 why[512];	/* the last refusal's reason */
+};
+
+/* The statements naming sms_events' columns, made from schema.h. */
+static struct {
+	char	stage[1024];		/* the temporary stage table */
+	char	copy_events[512];	/* COPY sms_events (...) */
+	char	copy_stage[512];	/* COPY smshook_stage (...) */
+	char	from_stage[1024];	/* INSERT INTO sms_events ... */
+} pgsql;
+
+static const char copy_payloads[] = "COPY sms_event_payloads (id, "
+    "received_at, verified, payload) FROM STDIN";
+
+/* Around the tables of schema.h: one creator at a time. */
+static const char schema_begin[] =
+	"BEGIN;"
+	"SET LOCAL client_min_messages = warning;"
+	"SELECT pg_advisory_xact_lock(7262917);";
+static const char schema_end[] =
+	"CREATE TABLE IF NOT EXISTS smshook_schema ("
+	" version integer NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS smshook_positions ("
+	" source text NOT NULL, day text NOT NULL,"
+	" byte_offset bigint NOT NULL, gz_size bigint,"
+	" PRIMARY KEY (source, day));"
+	"CREATE TABLE IF NOT EXISTS smshook_rejects ("
+	" source text NOT NULL, day text NOT NULL, byte_offset bigint NOT NULL,"
+	" reason text NOT NULL, line text NOT NULL,"
+	" PRIMARY KEY (source, day, byte_offset));"
+	"DELETE FROM smshook_schema;";
+
+static const struct {
+	const char	*name;
+	const char	*sql;
+	int		 nparams;
+} stmts[] = {
+	{ "smshook_reject", "INSERT INTO smshook_rejects (source, day,"
+	    " byte_offset, reason, line) VALUES ($1,$2,$3,$4,$5)"
+	    " ON CONFLICT DO NOTHING", 5 },
+	{ "smshook_getpos", "SELECT byte_offset, gz_size FROM"
+	    " smshook_positions WHERE source = $1 AND day = $2", 2 },
+	{ "smshook_setpos", "INSERT INTO smshook_positions (source, day,"
+	    " byte_offset, gz_size) VALUES ($1,$2,$3,$4) ON CONFLICT (source,"
+	    " day) DO UPDATE SET byte_offset = EXCLUDED.byte_offset,"
+	    " gz_size = EXCLUDED.gz_size", 4 },
+};
+
+/* Keep the server's notices off stderr: cron mails whatever is printed. */
+static void
+quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+/* The first line of res's error (or the connection's) into buf. */
+static void
+reason(struct pg_db *p, const PGresult *res, const char *what, char *buf,
+    size_t bufsz)
+{
+	const char *m = res != NULL ? PQresultErrorMessage(res) : "";
+
+	if (*m == '\0')
+		m = PQerrorMessage(p->c);
+	snprintf(buf, bufsz, "postgresql: %s: %.*s", what,
+	    (int)strcspn(m, "\n"), m);
+}
+
+/* Check res for want; on failure record the reason. Clears res. */
+static int
+pg_check(struct pg_db *p, PGresult *res, ExecStatusType want,
+    const char *what)
+{
+	int rc = 0;
+
+	if (res == NULL || PQresultStatus(res) != want) {
+		reason(p, res, what, p->db.err, sizeof(p->db.err));
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int
+pg_exec(struct pg_db *p, const char *q)
+{
+	return pg_check(p, PQexec(p->c, q), PGRES_COMMAND_OK, q);
+}
+
+/*
+ * What a failed statement's SQLSTATE says: DUPLICATE for a unique key
+ * (23505), REFUSED for a value the database cannot take (data
+ * exceptions, other integrity rules, program limits), else -1.
+ */
+static int
+classify(const PGresult *res)
+{
+	const char *st = res != NULL ?
+	    PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (st == NULL)
+		return -1;
+	if (strcmp(st, "23505") == 0)
+		return DUPLICATE;
+	if (strncmp(st, "22", 2) == 0 || strncmp(st, "23", 2) == 0 ||
+	    strncmp(st, "54", 2) == 0)
+		return REFUSED;
+	return -1;
+}
+
+/*
+ * Run q (a statement, or with text a COPY FROM STDIN fed the records of
+ * queued lines [a, b) at offset field of struct pline). SENT with the
+ * row count added to *n, DUPLICATE, REFUSED (reason in p->why), or -1.
+ */
+static int
+pg_run(struct pg_db *p, const char *q, size_t field, size_t a, size_t b,
+    unsigned long long *n)
+{
+	PGresult *res;
+	const struct pline *l;
+	size_t i, at, len;
+	int rc = SENT, k, copy = field != 0;
+
+	res = PQexec(p->c, q);
+	if (copy && PQresultStatus(res) == PGRES_COPY_IN) {
+		PQclear(res);
+		for (i = a; i < b; i++) {
+			l = &p->q[i];
+			at = *(const size_t *)((const char *)l + field);
+			len = *(const size_t *)((const char *)l + field +
+			    sizeof(size_t));
+			if (len > 0 && PQputCopyData(p->c, p->buf + at,
+			    (int)len) != 1)
+				return pg_check(p, NULL, PGRES_COMMAND_OK,
+				    "copy data");
+		}
+		if (PQputCopyEnd(p->c, NULL) != 1)
+			return pg_check(p, NULL, PGRES_COMMAND_OK, "copy end");
+		res = PQgetResult(p->c);
+	}
+	for (; res != NULL; res = copy ? PQgetResult(p->c) : NULL) {
+		if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+			*n += strtoull(PQcmdTuples(res), NULL, 10);
+		} else if (rc == SENT && (k = classify(res)) != -1) {
+			rc = k;
+			reason(p, res, "refused", p->why, sizeof(p->why));
+		} else if (rc == SENT) {
+			reason(p, res, "import", p->db.err, sizeof(p->db.err));
+			rc = -1;
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
+/* Back to the savepoint after a failed step; rc, or -1 if that fails. */
+static int
+pg_undo(struct pg_db *p, int rc)
+{
+	if (pg_exec(p, "ROLLBACK TO SAVEPOINT smshook_batch") == -1 ||
+	    pg_exec(p, "RELEASE SAVEPOINT smshook_batch") == -1)
+		return -1;
+	return rc;
+}
+
+/*
+ * Send queued lines [a, b) in one savepoint: SENT (their new rows
+ * counted), REFUSED (nothing kept, reason in p->why), or -1.
+ */
+static int
+pg_send(struct pg_db *p, size_t a, size_t b)
+{
+	const size_t pay = offsetof(struct pline, pay),
+	    rows = offsetof(struct pline, rows);
+	unsigned long long n = 0, dummy = 0;
+	int rc;
+
+	if (pg_exec(p, "SAVEPOINT smshook_batch") == -1)
+		return -1;
+	if ((rc = pg_run(p, copy_payloads, pay, a, b, &dummy)) != SENT)
+		return rc == -1 ? -1 : pg_undo(p, REFUSED);
+	rc = pg_run(p, pgsql.copy_events, rows, a, b, &n);
+	if (rc == DUPLICATE) {
+		/* again, the rows through the stage, duplicates dropped */
+		n = 0;
+		if (pg_undo(p, 0) == -1 ||
+		    pg_exec(p, "SAVEPOINT smshook_batch") == -1 ||
+		    (rc = pg_run(p, copy_payloads, pay, a, b, &dummy)) !=
+		    SENT || (rc = pg_run(p, pgsql.copy_stage, rows, a, b,
+		    &dummy)) != SENT || (rc = pg_run(p, pgsql.from_stage, 0,
+		    a, b, &n)) != SENT || (rc = pg_run(p, "TRUNCATE "
+		    "smshook_stage", 0, a, b, &dummy)) != SENT)
+			return rc == -1 ? -1 : pg_undo(p, REFUSED);
+	} else if (rc != SENT)
+		return rc == -1 ? -1 : pg_undo(p, REFUSED);
+	if (pg_exec(p, "RELEASE SAVEPOINT smshook_batch") == -1)
+		return -1;
+	p->pending += n;
+	return SENT;
+}
+
+/* Put queued line l in smshook_rejects with reason why. */
+static int
+pg_reject_line(struct pg_db *p, const struct pline *l, const char *why)
+{
+	char o[32], *text;
+	const char *v[5];
+	int rc;
+
+	if ((text = strndup(p->buf + l->raw, l->rawlen)) == NULL) {
+		snprintf(p->db.err, sizeof(p->db.err), "out of memory");
+		return -1;
+	}
+	snprintf(o, sizeof(o), "%lld", l->off);
+	v[0] = p->db.source;
+	v[1] = l->day;
+	v[2] = o;
+	v[3] = why;
+	v[4] = text;
+	rc = pg_check(p, PQexecPrepared(p->c, "smshook_reject", 5, v, NULL,
+	    NULL, 0), PGRES_COMMAND_OK, "insert reject");
+	free(text);
+	return rc;
+}
+
+/* Send the queue: whole, or a line at a time if a line is refused. */
+static int
+pg_flush(struct pg_db *p)
+{
+	size_t i;
+	int rc = 0;
+
+	if (p->nq == 0)
+		return 0;
+	switch (pg_send(p, 0, p->nq)) {
+	case SENT:
+		break;
+	case REFUSED:
+		for (i = 0; i < p->nq && rc == 0; i++) {
+			switch (pg_send(p, i, i + 1)) {
+			case SENT:
+				break;
+			case REFUSED:
+				rc = pg_reject_line(p, &p->q[i], p->why);
+				p->refused++;
+				p->refused_rows += p->q[i].nrows;
+				break;
+			default:
+				rc = -1;
+			}
+		}
+		break;
+	default:
+		rc = -1;
+	}
+	p->nq = p->nrows = p->len = 0;
+	return rc;
+}
+
+static int
+pg_begin(struct ctl_db *db)
+{
+	struct pg_db *p = (struct pg_db *)db;
+
+	p->pending = p->refused = p->refused_rows = 0;
+	p->nq = p->nrows = p->len = 0;
+	return pg_exec(p, "BEGIN");
+}
+
+static int
+pg_commit(struct ctl_db *db)
+{
+	struct pg_db *p = (struct pg_db *)db;
+
+	if (pg_flush(p) == -1 || pg_exec(p, "COMMIT") == -1)
+		return -1;
+	db->inserted += p->pending;
+	db->refused += p->refused;
+	db->refused_rows += p->refused_rows;
+	p->pending = p->refused = p->refused_rows = 0;
+	return 0;
+}
+
+static int
+pg_rollback(struct ctl_db *db)
+{
+	struct pg_db *p = (struct pg_db *)db;
+	PGresult *res;
+
+	while ((res = PQgetResult(p->c)) != NULL)
+		PQclear(res);
+	p->pending = p->refused = p->refused_rows = 0;
+	p->nq = p->nrows = p->len = 0;
+	if (PQtransactionStatus(p->c) == PQTRANS_IDLE)
+		return 0;
+	return pg_exec(p, "ROLLBACK");
+}
+
+static int
+pg_get_pos(struct ctl_db *db, const char *day, long long *off,
+    long long *gz_size)
+{
+	struct pg_db *p = (struct pg_db *)db;
+	const char *v[2] = { db->source, day };
+	PGresult *res;
+
+	*off = 0;
+	*gz_size = -1;
+	res = PQexecPrepared(p->c, "smshook_getpos", 2, v, NULL, NULL, 0);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+		return pg_check(p, res, PGRES_TUPLES_OK, "read position");
+	if (PQntuples(res) == 1) {
+		*off = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		if (!PQgetisnull(res, 0, 1))
+			*gz_size = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_set_pos(struct ctl_db *db, const char *day, long long off,
+    long long gz_size)
+{
+	struct pg_db *p = (struct pg_db *)db;
+	char o[32], g[32];
+	const char *v[4] = { db->source, day, o, gz_size >= 0 ? g : NULL };
+
+	if (pg_flush(p) == -1)
+		return -1;
+	snprintf(o, sizeof(o), "%lld", off);
+	snprintf(g, sizeof(g), "%lld", gz_size);
+	return pg_check(p, PQexecPrepared(p->c, "smshook_setpos", 4, v, NULL,
+	    NULL, 0), PGRES_COMMAND_OK, "store position");
+}
+
+/* Make room for need more bytes of queue text. */
+static int
+room(struct pg_db *p, size_t need)
+{
+	size_t ncap;
+	char *nb;
+
+	if (p->len + need <= p->cap)
+		return 0;
+	ncap = p->cap * 2 > p->len + need + 4096 ? p->cap * 2 :
+	    p->len + need + 4096;
+	if ((nb = realloc(p->buf, ncap)) == NULL)
+		return -1;
+	p->buf = nb;
+	p->cap = ncap;
+	return 0;
+}
+
+/* Append v (n bytes; NULL for \N) as one COPY text field. */
+static int
+copy_field(struct pg_db *p, const char *v, size_t n)
+{
+	const char *end;
+	size_t run;
+
+	if (room(p, v == NULL ? 2 : 2 * n + 1) == -1)
+		return -1;
+	if (v == NULL) {
+		memcpy(p->buf + p->len, "\\N", 2);
+		p->len += 2;
+		return 0;
+	}
+	for (end = v + n; v < end; ) {
+		/* a run of plain bytes, then one that needs a backslash */
+		run = strcspn(v, "\\\n\r\t");
+		if (run > (size_t)(end - v))
+			run = (size_t)(end - v);
+		memcpy(p->buf + p->len, v, run);
+		p->len += run;
+		if ((v += run) == end)
+			break;
+		p->buf[p->len++] = '\\';
+		switch (*v++) {
+		case '\n':
+			p->buf[p->len++] = 'n';
+			break;
+		case '\r':
+			p->buf[p->len++] = 'r';
+			break;
+		case '\t':
+			p->buf[p->len++] = 't';
+			break;
+		default:
+			p->buf[p->len++] = '\\';
+		}
+	}
+	return 0;
+}
+
+/* Append a field separator or, with last, the record's end. */
+static int
+copy_sep(struct pg_db *p, int last)
+{
+	if (room(p, 1) == -1)
+		return -1;
+	p->buf[p->len++] = last ? '\n' : '\t';
+	return 0;
+}
+
+/* Take the next payload id, fetching a block from the sequence. */
+static int
+next_id(struct pg_db *p, long long *id)
+{
+	PGresult *res;
+	int i, n;
+
+	if (p->nextid == p->nids) {
+		res = PQexec(p->c, "SELECT nextval(pg_get_serial_sequence("
+		    "'sms_event_payloads', 'id')) FROM generate_series(1, "
+		    "1000)");
+		if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+			return pg_check(p, res, PGRES_TUPLES_OK, "payload ids");
+		n = PQntuples(res);
+		for (i = 0; i < n && i < PG_IDS; i++)
+			p->ids[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		PQclear(res);
+		if (i == 0) {
+			snprintf(p->db.err, sizeof(p->db.err),
+			    "postgresql: no payload ids");
+			return -1;
+		}
+		p->nids = (size_t)i;
+		p->nextid = 0;
+	}
+	*id = p->ids[p->nextid++];
+	return 0;
+}
+
+/* Queue line dl: its text, its payload record, its rows' records. */
+static int
+queue_line(struct pg_db *p, const struct rows *l, const struct db_line *dl,
+    long long id)
+{
+	struct pline *q = &p->q[p->nq];
+	char num[32], idtext[32];
+	const char *v;
+	size_t i;
+	int c;
+
+	snprintf(q->day, sizeof(q->day), "%s", dl->day);
+	q->off = dl->off;
+	snprintf(idtext, sizeof(idtext), "%lld", id);
+	q->raw = p->len;
+	if (room(p, dl->len) == -1)
+		return -1;
+	memcpy(p->buf + p->len, dl->text, dl->len);
+	p->len += dl->len;
+	q->rawlen = dl->len;
+	q->pay = p->len;
+	if (copy_field(p, idtext, strlen(idtext)) == -1 || copy_sep(p, 0) ||
+	    copy_field(p, l->received_at, strlen(l->received_at)) == -1 ||
+	    copy_sep(p, 0) || copy_field(p, l->verified ? "t" : "f", 1) ||
+	    copy_sep(p, 0) || copy_field(p, l->payload, l->payload_len) ||
+	    copy_sep(p, 1))
+		return -1;
+	q->paylen = p->len - q->pay;
+	q->rows = p->len;
+	for (i = 0; i < l->nrows; i++)
+		for (c = 0; c < NCOLS; c++) {
+			if (!(schema_cols[c].where & SC_TABLE))
+				continue;
+			v = c == COL_PAYLOAD_ID ? idtext :
+			    row_text(l, &l->rows[i], c, num, sizeof(num));
+			if (copy_field(p, v, v != NULL ? strlen(v) : 0) == -1 ||
+			    copy_sep(p, c == COL_PAYLOAD_ID) == -1)
+				return -1;	/* payload_id: the last */
+		}
+	q->rowslen = p->len - q->rows;
+	q->nrows = l->nrows;
+	p->nq++;
+	p->nrows += l->nrows;
+	return 0;
+}
+
+static int
+pg_insert_event(struct ctl_db *db, const struct rows *l,
+    const struct db_line *dl)
+{
+	struct pg_db *p = (struct pg_db *)db;
+	struct pline *nq;
+	long long id = 0;
+
+	if (p->nq == p->capq) {
+		p->capq = p->capq ? p->capq * 2 : 256;
+		if ((nq = reallocarray(p->q, p->capq, sizeof(*nq))) == NULL) {
+			snprintf(db->err, sizeof(db->err), "out of memory");
+			return -1;
+		}
+		p->q = nq;
+	}
+	if (next_id(p, &id) == -1)
+		return -1;
+	if (queue_line(p, l, dl, id) == -1) {
+		snprintf(db->err, sizeof(db->err), "out of memory");
+		return -1;
+	}
+	if (p->nrows >= PG_BATCH_ROWS || p->len >= PG_BATCH_BYTES)
+		return pg_flush(p);
+	return 0;
+}
+
+static int
+pg_insert_reject(struct ctl_db *db, const char *day, long long off,
+    const char *reason_text, const char *line)
+{
+	struct pg_db *p = (struct pg_db *)db;
+	char o[32];
+	const char *v[5] = { db->source, day, o, reason_text, line };
+
+	if (pg_flush(p) == -1)
+		return -1;
+	snprintf(o, sizeof(o), "%lld", off);
+	return pg_check(p, PQexecPrepared(p->c, "smshook_reject", 5, v, NULL,
+	    NULL, 0), PGRES_COMMAND_OK, "insert reject");
+}
+
+static int
+pg_replies(struct ctl_db *db, db_reply_fn fn, void *arg)
+{
+	struct pg_db *p = (struct pg_db *)db;
+	PGresult *res;
+	int i, n, rc = 0;
+
+	res = PQexec(p->c, schema_latest_replies);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+		return pg_check(p, res, PGRES_TUPLES_OK, "read replies");
+	n = PQntuples(res);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = fn(arg, PQgetvalue(res, i, 0), PQgetisnull(res, i, 1) ?
+		    NULL : PQgetvalue(res, i, 1), strtoll(PQgetvalue(res, i, 2),
+		    NULL, 10));
+	PQclear(res);
+	return rc == 0 ? 0 : -1;
+}
+
+static void
+pg_close(struct ctl_db *db)
+{
+	struct pg_db *p = (struct pg_db *)db;
+
+	PQfinish(p->c);
+	free(p->buf);
+	free(p->q);
+	free(p);
+}
+
+static const struct ctl_db_ops pg_ops = {
+	pg_begin, pg_get_pos, pg_set_pos, pg_insert_event, pg_insert_reject,
+	pg_commit, pg_rollback, pg_replies, pg_close
+};
+
+/* Fill pgsql from schema.h; -1 if a statement does not fit (a bug). */
+static int
+make_sql(void)
+{
+	const char *cols = schema_col_list(SC_TABLE),
+	    *defs = schema_col_defs(SCHEMA_PG);
+	int n[4];
+
+	if (cols == NULL || defs == NULL)
+		return -1;
+	n[0] = snprintf(pgsql.stage, sizeof(pgsql.stage), "CREATE TEMP TABLE "
+	    "smshook_stage (seq bigserial, %s)", defs);
+	n[1] = snprintf(pgsql.copy_events, sizeof(pgsql.copy_events),
+	    "COPY sms_events (%s) FROM STDIN", cols);
+	n[2] = snprintf(pgsql.copy_stage, sizeof(pgsql.copy_stage),
+	    "COPY smshook_stage (%s) FROM STDIN", cols);
+	n[3] = snprintf(pgsql.from_stage, sizeof(pgsql.from_stage),
+	    "INSERT INTO sms_events (%s) SELECT %s FROM smshook_stage "
+	    "ORDER BY seq ON CONFLICT DO NOTHING", cols, cols);
+	return n[0] < 0 || (size_t)n[0] >= sizeof(pgsql.stage) || n[1] < 0 ||
+	    (size_t)n[1] >= sizeof(pgsql.copy_events) || n[2] < 0 ||
+	    (size_t)n[2] >= sizeof(pgsql.copy_stage) || n[3] < 0 ||
+	    (size_t)n[3] >= sizeof(pgsql.from_stage) ? -1 : 0;
+}
+
+/* Create the schema, or migrate an older one, in one transaction. */
+static int
+make_schema(struct pg_db *p)
+{
+	const char *ddl = schema_ddl(SCHEMA_PG);
+	PGresult *res;
+	char ver[96];
+	int old;
+
+	if (ddl == NULL || pg_check(p, PQexec(p->c, schema_begin),
+	    PGRES_TUPLES_OK, "create schema") == -1)
+		goto fail;
+	res = PQexec(p->c, "SELECT 1 FROM information_schema.columns WHERE "
+	    "table_schema = current_schema() AND table_name = 'sms_events' "
+	    "AND column_name = 'payload'");
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pg_check(p, res, PGRES_TUPLES_OK, "read schema");
+		goto fail;
+	}
+	old = PQntuples(res) > 0;
+	PQclear(res);
+	snprintf(ver, sizeof(ver), "INSERT INTO smshook_schema VALUES (%d);"
+	    "COMMIT;", SCHEMA_VERSION);
+	if ((old && pg_exec(p, schema_migrate_v1(SCHEMA_PG)) == -1) ||
+	    pg_exec(p, ddl) == -1 || pg_exec(p, schema_end) == -1 ||
+	    pg_exec(p, ver) == -1)
+		goto fail;
+	return 0;
+ fail:
+	PQclear(PQexec(p->c, "ROLLBACK"));
+	return -1;
+}
+
+struct ctl_db *
+db_pg_open(const char *conninfo, char *err, size_t errlen)
+{
+	struct pg_db *p;
+	const char *m;
+	size_t i;
+
+	if (make_sql() == -1) {
+		snprintf(err, errlen, "postgresql: statement too long");
+		return NULL;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->db.ops = &pg_ops;
+	p->c = PQconnectdb(conninfo);
+	if (PQstatus(p->c) != CONNECTION_OK) {
+		m = PQerrorMessage(p->c);
+		snprintf(err, errlen, "postgresql: %.*s", (int)strcspn(m, "\n"),
+		    m);
+		goto fail;
+	}
+	PQsetNoticeProcessor(p->c, quiet, NULL);
+	if (PQsetClientEncoding(p->c, "UTF8") != 0) {
+		snprintf(err, errlen, "postgresql: cannot use UTF8");
+		goto fail;
+	}
+	if (make_schema(p) == -1 || pg_exec(p, pgsql.stage) == -1)
+		goto fail_db;
+	for (i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)
+		if (pg_check(p, PQprepare(p->c, stmts[i].name, stmts[i].sql,
+		    stmts[i].nparams, NULL), PGRES_COMMAND_OK, "prepare") == -1)
+			goto fail_db;
+	return &p->db;
+ fail_db:
+	snprintf(err, errlen, "%s", p->db.err);
+ fail:
+	pg_close(&p->db);
+	return NULL;
+}

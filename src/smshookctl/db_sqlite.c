@@ -1,0 +1,443 @@
+/*
+ * db_sqlite.c: the embedded default. WAL with synchronous=NORMAL: a
+ * crash of smshookctl never loses a commit, and since each day's read
+ * position commits with its rows, power loss can only roll both back.
+ * A line is its payload row, then its message rows; a statement the
+ * database refuses for the line's data undoes the line's rows and puts
+ * the line in smshook_rejects.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+
+enum { ST_ROW, ST_PAYLOAD, ST_REJECT, ST_GETPOS, ST_SETPOS, ST_BEGIN,
+	ST_UNDO_ROWS, ST_UNDO_PAYLOAD, NST };
+
+struct sqlite_db {
+	struct ctl_db	 db;		/* first: the generic part */
+	sqlite3		*h;
+	sqlite3_stmt	*st[NST];
+	unsigned long long pending;	/* new rows in the open transaction */
+	unsigned long long refused;	/* lines refused in it */
+	unsigned long long refused_rows;
+};
+
+static const char pragmas[] =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=NORMAL;";
+/* Besides the tables of schema.h. */
+static const char tables[] =
+	"CREATE TABLE IF NOT EXISTS smshook_schema ("
+	" version INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS smshook_positions ("
+	" source TEXT NOT NULL, day TEXT NOT NULL,"
+	" byte_offset INTEGER NOT NULL, gz_size INTEGER,"
+	" PRIMARY KEY (source, day));"
+	"CREATE TABLE IF NOT EXISTS smshook_rejects ("
+	" source TEXT NOT NULL, day TEXT NOT NULL, byte_offset INTEGER NOT NULL,"
+	" reason TEXT NOT NULL, line TEXT NOT NULL,"
+	" PRIMARY KEY (source, day, byte_offset));";
+
+static const char *const sql[NST] = {
+	[ST_ROW] = NULL,	/* insert_sql() */
+	[ST_PAYLOAD] = "INSERT INTO sms_event_payloads (received_at, verified,"
+	    " payload) VALUES (?,?,?)",
+	[ST_REJECT] = "INSERT INTO smshook_rejects (source, day, byte_offset,"
+	    " reason, line) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
+	[ST_GETPOS] = "SELECT byte_offset, gz_size FROM smshook_positions"
+	    " WHERE source = ? AND day = ?",
+	[ST_SETPOS] = "INSERT INTO smshook_positions (source, day, byte_offset,"
+	    " gz_size) VALUES (?,?,?,?) ON CONFLICT (source, day) DO UPDATE"
+	    " SET byte_offset = excluded.byte_offset,"
+	    " gz_size = excluded.gz_size",
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_UNDO_ROWS] = "DELETE FROM sms_events WHERE payload_id = ?",
+	[ST_UNDO_PAYLOAD] = "DELETE FROM sms_event_payloads WHERE id = ?",
+};
+
+/* Record the handle's last error in db->err; returns -1. */
+static int
+sq_fail(struct sqlite_db *s, const char *what)
+{
+	snprintf(s->db.err, sizeof(s->db.err), "sqlite: %s: %s", what,
+	    sqlite3_errmsg(s->h));
+	return -1;
+}
+
+/* Run a statement that returns no rows; reset it afterwards. */
+static int
+sq_step_done(struct sqlite_db *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, what);
+	return 0;
+}
+
+/* Run SQL text; -1 with the reason on failure. */
+static int
+sq_exec(struct sqlite_db *s, const char *q)
+{
+	if (sqlite3_exec(s->h, q, NULL, NULL, NULL) != SQLITE_OK)
+		return sq_fail(s, q);
+	return 0;
+}
+
+static int
+sq_begin(struct ctl_db *db)
+{
+	struct sqlite_db *s = (struct sqlite_db *)db;
+
+	return sq_step_done(s, s->st[ST_BEGIN], "begin");
+}
+
+static int
+sq_commit(struct ctl_db *db)
+{
+	struct sqlite_db *s = (struct sqlite_db *)db;
+
+	if (sq_exec(s, "COMMIT") == -1)
+		return -1;
+	db->inserted += s->pending;
+	db->refused += s->refused;
+	db->refused_rows += s->refused_rows;
+	s->pending = s->refused = s->refused_rows = 0;
+	return 0;
+}
+
+static int
+sq_rollback(struct ctl_db *db)
+{
+	struct sqlite_db *s = (struct sqlite_db *)db;
+
+	s->pending = s->refused = s->refused_rows = 0;
+	if (sqlite3_get_autocommit(s->h))
+		return 0;		/* nothing open */
+	return sq_exec(s, "ROLLBACK");
+}
+
+static int
+sq_get_pos(struct ctl_db *db, const char *day, long long *off,
+    long long *gz_size)
+{
+	struct sqlite_db *s = (struct sqlite_db *)db;
+	sqlite3_stmt *st = s->st[ST_GETPOS];
+	int rc = -1, r;
+
+	*off = 0;
+	*gz_size = -1;
+	sqlite3_bind_text(st, 1, db->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		*off = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			*gz_size = sqlite3_column_int64(st, 1);
+		rc = 0;
+	} else if (r == SQLITE_DONE)
+		rc = 0;
+	else
+		sq_fail(s, "read position");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+static int
+sq_set_pos(struct ctl_db *db, const char *day, long long off,
+    long long gz_size)
+{
+	struct sqlite_db *s = (struct sqlite_db *)db;
+	sqlite3_stmt *st = s->st[ST_SETPOS];
+
+	sqlite3_bind_text(st, 1, db->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, off);
+	if (gz_size >= 0)
+		sqlite3_bind_int64(st, 4, gz_size);
+	return sq_step_done(s, st, "store position");
+}
+
+/* 1 if rc says the statement's data was refused, not the database. */
+static int
+data_error(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_TOOBIG:
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+	case SQLITE_RANGE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Step st (already bound) once and reset it; the SQLite result code. */
+static int
+sq_step(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Bind the sms_events columns of row r of l, the payload's id last. */
+static void
+bind_row(sqlite3_stmt *st, const struct rows *l, const struct row *r,
+    long long pid)
+{
+	char buf[32];
+	const char *v;
+	long long n;
+	int c, i = 0;
+
+	for (c = 0; c < NCOLS; c++) {
+		if (!(schema_cols[c].where & SC_TABLE))
+			continue;
+		i++;
+		if (c == COL_PAYLOAD_ID)
+			sqlite3_bind_int64(st, i, pid);
+		else if (schema_cols[c].integer) {
+			if (row_int(l, r, c, &n))
+				sqlite3_bind_int64(st, i, n);
+			else
+				sqlite3_bind_null(st, i);
+		} else if ((v = row_text(l, r, c, buf, sizeof(buf))) == NULL)
+			sqlite3_bind_null(st, i);
+		else		/* l outlives the step: no copy */
+			sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	}
+}
+
+/* Take back the rows and the payload of a line the database refused. */
+static int
+undo_line(struct sqlite_db *s, long long pid, unsigned long long rows)
+{
+	sqlite3_bind_int64(s->st[ST_UNDO_ROWS], 1, pid);
+	sqlite3_bind_int64(s->st[ST_UNDO_PAYLOAD], 1, pid);
+	if (sq_step_done(s, s->st[ST_UNDO_ROWS], "undo rows") == -1 ||
+	    sq_step_done(s, s->st[ST_UNDO_PAYLOAD], "undo payload") == -1)
+		return -1;
+	s->pending -= rows;
+	return 0;
+}
+
+static int
+sq_insert_reject(struct ctl_db *db, const char *day, long long off,
+    const char *reason, const char *line)
+{
+	struct sqlite_db *s = (struct sqlite_db *)db;
+	sqlite3_stmt *st = s->st[ST_REJECT];
+
+	sqlite3_bind_text(st, 1, db->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, off);
+	sqlite3_bind_text(st, 4, reason, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, line, -1, SQLITE_STATIC);
+	return sq_step_done(s, st, "insert reject");
+}
+
+static int
+sq_insert_event(struct ctl_db *db, const struct rows *l,
+    const struct db_line *dl)
+{
+	struct sqlite_db *s = (struct sqlite_db *)db;
+	sqlite3_stmt *st = s->st[ST_PAYLOAD];
+	unsigned long long rows = 0;
+	char why[256], *text = NULL;
+	long long pid = -1;
+	size_t i;
+	int rc;
+
+	sqlite3_bind_text(st, 1, l->received_at, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, l->verified);
+	sqlite3_bind_text(st, 3, l->payload, (int)l->payload_len,
+	    SQLITE_STATIC);
+	rc = sq_step(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_DONE)
+		pid = sqlite3_last_insert_rowid(s->h);
+	for (i = 0; rc == SQLITE_DONE && i < l->nrows; i++) {
+		bind_row(s->st[ST_ROW], l, &l->rows[i], pid);
+		rc = sq_step(s->st[ST_ROW]);
+		if (rc == SQLITE_DONE && sqlite3_changes(s->h) > 0)
+			rows++;
+	}
+	sqlite3_clear_bindings(s->st[ST_ROW]);
+	s->pending += rows;
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (!data_error(rc))
+		return sq_fail(s, "insert");
+	/* the line's data is refused: its rows go, a reject comes */
+	snprintf(why, sizeof(why), "sqlite: %s", sqlite3_errmsg(s->h));
+	if ((pid != -1 && undo_line(s, pid, rows) == -1) ||
+	    (text = strndup(dl->text, dl->len)) == NULL ||
+	    sq_insert_reject(db, dl->day, dl->off, why, text) == -1) {
+		free(text);
+		return text == NULL ? sq_fail(s, "out of memory") : -1;
+	}
+	free(text);
+	s->refused++;
+	s->refused_rows += l->nrows;
+	return 0;
+}
+
+static int
+sq_replies(struct ctl_db *db, db_reply_fn fn, void *arg)
+{
+	struct sqlite_db *s = (struct sqlite_db *)db;
+	sqlite3_stmt *st;
+	int r, rc = 0;
+
+	if (sqlite3_prepare_v2(s->h, schema_latest_replies, -1, &st, NULL) !=
+	    SQLITE_OK)
+		return sq_fail(s, "read replies");
+	while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW)
+		rc = fn(arg, (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    sqlite3_column_int64(st, 2));
+	if (rc == 0 && r != SQLITE_DONE)
+		rc = sq_fail(s, "read replies");
+	sqlite3_finalize(st);
+	return rc == 0 ? 0 : -1;
+}
+
+static void
+sq_close(struct ctl_db *db)
+{
+	struct sqlite_db *s = (struct sqlite_db *)db;
+	size_t i;
+
+	for (i = 0; i < NST; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->h);
+	free(s);
+}
+
+static const struct ctl_db_ops sqlite_ops = {
+	sq_begin, sq_get_pos, sq_set_pos, sq_insert_event, sq_insert_reject,
+	sq_commit, sq_rollback, sq_replies, sq_close
+};
+
+/* INSERT INTO sms_events (...) VALUES (?,...) ON CONFLICT DO NOTHING */
+static const char *
+insert_sql(void)
+{
+	static char buf[1024];
+	const char *cols = schema_col_list(SC_TABLE);
+	int n, c, k = 0;
+
+	if (buf[0] != '\0')
+		return buf;
+	if (cols == NULL)
+		return NULL;
+	n = snprintf(buf, sizeof(buf), "INSERT INTO sms_events (%s) VALUES (",
+	    cols);
+	for (c = 0; c < NCOLS && n > 0 && (size_t)n < sizeof(buf); c++)
+		if (schema_cols[c].where & SC_TABLE)
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s?",
+			    k++ ? "," : "");
+	if (n > 0 && (size_t)n < sizeof(buf))
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+		    ") ON CONFLICT DO NOTHING");
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		buf[0] = '\0';
+		return NULL;
+	}
+	return buf;
+}
+
+/* 1 if sms_events has the version 1 payload column, 0 if not, -1. */
+static int
+is_v1(struct sqlite_db *s)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->h, "SELECT 1 FROM pragma_table_info("
+	    "'sms_events') WHERE name = 'payload'", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Create the schema, or migrate an older one, in one transaction. */
+static int
+make_schema(struct sqlite_db *s)
+{
+	const char *ddl = schema_ddl(SCHEMA_SQLITE);
+	char ver[128];
+	int old;
+
+	if (ddl == NULL || sq_exec(s, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if ((old = is_v1(s)) == -1 ||
+	    (old && sq_exec(s, schema_migrate_v1(SCHEMA_SQLITE)) == -1) ||
+	    sq_exec(s, ddl) == -1 || sq_exec(s, tables) == -1)
+		goto fail;
+	snprintf(ver, sizeof(ver), "DELETE FROM smshook_schema;"
+	    "INSERT INTO smshook_schema VALUES (%d);", SCHEMA_VERSION);
+	if (sq_exec(s, ver) == -1 || sq_exec(s, "COMMIT") == -1)
+		goto fail;
+	return 0;
+ fail:
+	sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+struct ctl_db *
+db_sqlite_open(const char *path, char *err, size_t errlen)
+{
+	struct sqlite_db *s;
+	size_t i;
+	int fd;
+
+	if (*path == '\0') {
+		snprintf(err, errlen, "sqlite: empty path");
+		return NULL;
+	}
+	/*
+	 * SQLite would create the file 0644 less the umask: create it 0640
+	 * first (an empty file is an empty database). Its -wal and -shm
+	 * files get the database's mode.
+	 */
+	if (strcmp(path, ":memory:") != 0 && (fd = open(path, O_RDWR |
+	    O_CREAT | O_EXCL | O_CLOEXEC, 0640)) != -1)
+		close(fd);
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->db.ops = &sqlite_ops;
+	if (sqlite3_open_v2(path, &s->h, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_busy_timeout(s->h, 30000);
+	if (sqlite3_exec(s->h, pragmas, NULL, NULL, NULL) != SQLITE_OK ||
+	    make_schema(s) == -1)
+		goto fail;
+	for (i = 0; i < NST; i++)
+		if (sqlite3_prepare_v3(s->h, i == ST_ROW ? insert_sql() :
+		    sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
+		    SQLITE_OK)
+			goto fail;
+	return &s->db;
+ fail:
+	snprintf(err, errlen, "sqlite %s: %s", path, s->h != NULL ?
+	    sqlite3_errmsg(s->h) : "out of memory");
+	sq_close(&s->db);
+	return NULL;
+}

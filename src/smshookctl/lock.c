@@ -1,0 +1,52 @@
+/* lock.c: one smshookctl at a time per spool (import, compress, purge). */
+#include <sys/file.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+#define LOCK_WAIT_MS	5000
+#define LOCK_STEP_MS	100
+
+/* The cron lock's fd, waiting up to LOCK_WAIT_MS; -1 after saying why. */
+int
+ctl_lock(struct ctl *c)
+{
+	struct timespec step = { 0, LOCK_STEP_MS * 1000000L };
+	char path[PATH_MAX];
+	int fd = -1, waited;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", c->conf.spool_dir,
+	    CTL_LOCK_FILE) >= sizeof(path)) {
+		ctl_err("%s: path too long", c->conf.spool_dir);
+		goto fail;
+	}
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0640)) == -1) {
+		ctl_errno("%s", path);
+		goto fail;
+	}
+	for (waited = 0; flock(fd, LOCK_EX | LOCK_NB) == -1;
+	    waited += LOCK_STEP_MS) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			ctl_errno("lock %s", path);
+			goto fail;
+		}
+		if (waited >= LOCK_WAIT_MS) {
+			ctl_err("another smshookctl is running (%s is locked)",
+			    path);
+			goto fail;
+		}
+		nanosleep(&step, NULL);
+	}
+	return fd;
+ fail:
+	if (fd != -1)
+		close(fd);
+	return -1;
+}

@@ -1,0 +1,147 @@
+/*
+ * ctl_main.c: smshookctl [-c file] command [args]. Reads the shared
+ * configuration, then hands over to the command's own file.
+ */
+#include <sys/stat.h>
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+#include <zlib.h>
+#ifndef NO_PG
+#include <libpq-fe.h>
+#include <pg_config.h>
+#endif
+
+#include "ctl.h"
+#include "line.h"
+#include "log.h"
+#include "reader.h"
+#include "version.h"
+
+static const struct {
+	const char	*name;
+	ctl_cmd_fn	 fn;
+	int		 needs_conf;
+	const char	*what;
+} cmds[] = {
+	{ "check",	cmd_check,	1, "validate the configuration and spool" },
+	{ "sign",	cmd_sign,	0, "print a signed sample event" },
+	{ "verify",	cmd_verify,	1, "report torn, invalid or foreign lines" },
+	{ "stats",	cmd_stats,	1, "count events per day and type" },
+	{ "import",	cmd_import,	1, "load the spool into the database" },
+	{ "export",	cmd_export,	1, "write normalised rows as CSV or JSONL" },
+	{ "compress",	cmd_compress,	1, "gzip closed days" },
+	{ "purge",	cmd_purge,	1, "delete days beyond retention" },
+	{ "optouts",	cmd_optouts,	1, "list phones that replied to unsubscribe" },
+};
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+/* -V: this program's version and the libraries' it is built with. */
+static int
+version(void)
+{
+#ifndef NO_PG
+	char pq[32];
+	int v = PQlibVersion();
+
+	snprintf(pq, sizeof(pq), "%d.%d", v / 10000, v % 10000);
+#endif
+	version_print("smshookctl");
+	version_line("SQLite", sqlite3_libversion(), SQLITE_VERSION);
+	version_line("zlib", zlibVersion(), ZLIB_VERSION);
+#ifndef NO_PG
+	version_line("libpq", pq, PG_VERSION);
+#else
+	printf("  %-8s not built in (no postgresql:// databases)\n", "libpq");
+#endif
+	return CTL_OK;
+}
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: smshookctl [-hV] [-c file] command [args]\n"
+	    "commands (each takes --help):\n");
+	for (i = 0; i < NCMDS; i++)
+		fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].what);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct ctl ctl;
+	const char *opt_c = NULL;
+	char err[512], note[PATH_MAX + 128];
+	size_t i;
+	int ch, rc;
+
+	memset(&ctl, 0, sizeof(ctl));
+	log_init("smshookctl", LL_INFO);
+	/* what it creates (database, exports, locks) is not for others */
+	umask(027);
+	/* no openssl.cnf: a static build must not load modules from the host */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	while ((ch = getopt_long(argc, argv, "+c:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			opt_c = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return CTL_OK;
+		case 'V':
+			return version();
+		default:
+			usage(stderr);
+			return CTL_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	for (i = 0; i < NCMDS; i++)
+		if (strcmp(argv[0], cmds[i].name) == 0)
+			break;
+	if (i == NCMDS) {
+		ctl_err("unknown command \"%s\"", argv[0]);
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	ctl_err_init(cmds[i].name);
+	ctl.confpath = conf_locate(opt_c, NULL, note, sizeof(note));
+	if (*note != '\0')
+		fprintf(stderr, "smshookctl: configuration not used: %s\n",
+		    note);
+	ctl.tty = isatty(STDERR_FILENO);
+	/* --help must work without a configuration */
+	if (cmds[i].needs_conf && !(argc > 1 && strcmp(argv[1], "--help") == 0)) {
+		if (conf_parse(&ctl.conf, ctl.confpath, err, sizeof(err)) == -1) {
+			ctl_err("%s", err);
+			return CTL_FAIL;
+		}
+		log_init("smshookctl", ctl.conf.log_level);
+		reader_default_limit(line_max(ctl.conf.max_body));
+	}
+	optind = 0;		/* glibc: full re-initialisation for the command */
+	rc = cmds[i].fn(&ctl, argc, argv);
+	conf_free(&ctl.conf);
+	return rc;
+}

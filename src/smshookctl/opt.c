@@ -1,0 +1,60 @@
+/* opt.c: the option handling every smshookctl command shares. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "day.h"
+
+/* The next option; -1 at the end or after help/usage, with *done set. */
+int
+ctl_getopt(int argc, char *argv[], const char *optstring,
+    const struct option *longopts, void (*cmd_usage)(FILE *), int *done)
+{
+	int ch;
+
+	*done = -1;
+	switch ((ch = getopt_long(argc, argv, optstring, longopts, NULL))) {
+	case 'h':
+		cmd_usage(stdout);
+		*done = CTL_OK;
+		return -1;
+	case '?':
+	case ':':
+		cmd_usage(stderr);
+		*done = CTL_USAGE;
+		return -1;
+	default:
+		return ch;
+	}
+}
+
+/* 0 if the options are all there is, else CTL_USAGE after saying so. */
+int
+ctl_no_operands(int argc, char *argv[], void (*cmd_usage)(FILE *))
+{
+	if (optind == argc)
+		return 0;
+	ctl_err("unexpected argument \"%s\"", argv[optind]);
+	cmd_usage(stderr);
+	return CTL_USAGE;
+}
+
+/* 0 if --from/--to are days in order, else CTL_USAGE after saying why. */
+int
+ctl_day_range(const char *from, const char *to)
+{
+	if (from != NULL && !day_valid(from)) {
+		ctl_err("--from \"%s\" is not a day (YYYY-MM-DD)", from);
+		return CTL_USAGE;
+	}
+	if (to != NULL && !day_valid(to)) {
+		ctl_err("--to \"%s\" is not a day (YYYY-MM-DD)", to);
+		return CTL_USAGE;
+	}
+	if (from != NULL && to != NULL && strcmp(from, to) > 0) {
+		ctl_err("--from %s is after --to %s", from, to);
+		return CTL_USAGE;
+	}
+	return 0;
+}

@@ -1,0 +1,459 @@
+/*
+ * reader.c: day files as smshookctl reads them. A .jsonl is measured
+ * under a shared flock: every byte below that length is final (the
+ * receiver only cuts back bytes it wrote under its exclusive lock), so
+ * the lock is dropped again at once and the receiver never waits on a
+ * long import. Only lines ending in '\n' below that length are returned.
+ * A .jsonl.gz is read through zlib; offsets are uncompressed offsets.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "fsutil.h"
+#include "line.h"
+#include "reader.h"
+
+#define READ_CHUNK	65536
+
+static size_t default_max;	/* reader_default_limit's, 0: line_max(1 MiB) */
+
+struct reader {
+	int		 fd;		/* .jsonl, else -1 */
+	gzFile		 gz;		/* .jsonl.gz, else NULL */
+	off_t		 limit;		/* .jsonl: length measured at open */
+	off_t		 plain_base;	/* offset in the day of the .jsonl's 0 */
+	const char	*late;		/* a .jsonl to read after the .gz */
+	int		 locked;	/* the caller holds the .jsonl's flock */
+	off_t		 base;		/* file offset of buf[0] */
+	char		*buf;
+	size_t		 cap;
+	size_t		 start;		/* next line starts at buf[start] */
+	size_t		 end;		/* bytes of buf in use */
+	size_t		 scanned;	/* bytes after start without '\n' */
+	size_t		 max;		/* longest line held in buf */
+	int		 eof;
+	int		 skipping;	/* inside a line longer than max */
+	off_t		 skip_off;	/* where it started */
+	off_t		 skip_len;	/* its bytes dropped so far */
+	char		 head[READER_HEAD];
+	size_t		 headlen;
+};
+
+/* 1 if name is YYYY-MM-DD followed by suffix exactly. */
+static int
+day_name(const char *name, const char *suffix)
+{
+	static const char pat[] = "dddd-dd-dd";
+	size_t i;
+
+	for (i = 0; i < 10; i++) {
+		if (pat[i] == 'd' ? !isdigit((unsigned char)name[i]) :
+		    name[i] != pat[i])
+			return 0;
+	}
+	return strcmp(name + 10, suffix) == 0;
+}
+
+static int
+file_cmp(const void *a, const void *b)
+{
+	const struct day_file *x = a, *y = b;
+	int c;
+
+	if ((c = strcmp(x->day, y->day)) != 0)
+		return c;
+	return x->gz - y->gz;		/* .jsonl first */
+}
+
+int
+reader_list(const char *dir, const char *from, const char *to,
+    struct day_file **files, size_t *n)
+{
+	struct day_file *v = NULL, *nv;
+	struct dirent *de;
+	size_t cnt = 0, cap = 0, i, o;
+	DIR *d;
+	int gz, rc = -1, saved;
+
+	*files = NULL;
+	*n = 0;
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (day_name(de->d_name, ".jsonl"))
+			gz = 0;
+		else if (day_name(de->d_name, ".jsonl.gz"))
+			gz = 1;
+		else
+			continue;
+		if ((from != NULL && strncmp(de->d_name, from, 10) < 0) ||
+		    (to != NULL && strncmp(de->d_name, to, 10) > 0))
+			continue;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL)
+				goto out;
+			v = nv;
+		}
+		memset(&v[cnt], 0, sizeof(v[cnt]));
+		memcpy(v[cnt].day, de->d_name, 10);
+		v[cnt].gz = gz;
+		if ((size_t)snprintf(v[cnt].path, sizeof(v[cnt].path), "%s/%s",
+		    dir, de->d_name) >= sizeof(v[cnt].path)) {
+			errno = ENAMETOOLONG;
+			goto out;
+		}
+		cnt++;
+	}
+	if (errno != 0)
+		goto out;
+	if (cnt > 0)
+		qsort(v, cnt, sizeof(*v), file_cmp);
+	/* a day with both: the .gz, the .jsonl read after it */
+	for (i = o = 0; i < cnt; i++) {
+		if (o > 0 && strcmp(v[o - 1].day, v[i].day) == 0) {
+			memcpy(v[o - 1].late, v[o - 1].path, sizeof(v->late));
+			memcpy(v[o - 1].path, v[i].path, sizeof(v->path));
+			v[o - 1].gz = 1;
+			continue;
+		}
+		v[o++] = v[i];
+	}
+	*files = v;
+	*n = o;
+	v = NULL;
+	rc = 0;
+ out:
+	saved = errno;
+	free(v);
+	closedir(d);
+	errno = saved;
+	return rc;
+}
+
+/* Open a .jsonl: take the shared lock just long enough to measure it. */
+static int
+open_plain(struct reader *r, const char *path, off_t from)
+{
+	struct stat st;
+
+	if ((r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) == -1)
+		return -1;
+	if (!fs_regular(r->fd))
+		return -1;
+	while (!r->locked && flock(r->fd, LOCK_SH) == -1)
+		if (errno != EINTR)
+			return -1;
+	if (fstat(r->fd, &st) == -1)
+		return -1;
+	r->limit = r->plain_base + st.st_size;
+	if (!r->locked && flock(r->fd, LOCK_UN) == -1)
+		return -1;
+	if (from > r->limit) {
+		errno = ERANGE;		/* the file shrank: not ours to guess */
+		return -1;
+	}
+	return 0;
+}
+
+/* Open a .jsonl.gz and skip to the uncompressed offset from. */
+static int
+open_gz(struct reader *r, const char *path, off_t from)
+{
+	int c, fd, zerr;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) == -1)
+		return -1;
+	if (!fs_regular(fd)) {
+		close(fd);
+		return -1;
+	}
+	if ((r->gz = gzdopen(fd, "rb")) == NULL) {
+		close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	gzbuffer(r->gz, READ_CHUNK);
+	/*
+	 * gzseek only notes a forward skip and reports success even past
+	 * the end; gzgetc makes it happen, then gztell says where it got.
+	 */
+	if (from > 0 && (gzseek(r->gz, from, SEEK_SET) != from ||
+	    ((c = gzgetc(r->gz)) == -1 ? gztell(r->gz) != from :
+	    gzungetc(c, r->gz) != c))) {
+		gzerror(r->gz, &zerr);
+		errno = zerr == Z_OK ? ERANGE : EIO;	/* ERANGE: too short */
+		return -1;
+	}
+	return 0;
+}
+
+/* The uncompressed length of the .gz at path; -1 on error. */
+static off_t
+gz_len(const char *path)
+{
+	struct reader g;
+	char buf[READ_CHUNK];
+	off_t n = 0;
+	int k;
+
+	memset(&g, 0, sizeof(g));
+	if (open_gz(&g, path, 0) == -1) {
+		if (g.gz != NULL)
+			gzclose(g.gz);
+		return -1;
+	}
+	while ((k = gzread(g.gz, buf, sizeof(buf))) > 0)
+		n += k;
+	gzclose(g.gz);
+	return k < 0 ? -1 : n;
+}
+
+/* How many leading bytes of the .jsonl at path equal the .gz's text. */
+static int
+common_prefix(const char *gzpath, const char *path, off_t gzlen,
+    off_t *skip)
+{
+	struct reader g;
+	char a[READ_CHUNK], b[READ_CHUNK];
+	off_t same = 0;
+	ssize_t m;
+	int k, fd = -1, rc = -1;
+
+	memset(&g, 0, sizeof(g));
+	if (open_gz(&g, gzpath, 0) == -1 || (fd = open(path, O_RDONLY |
+	    O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1 || !fs_regular(fd))
+		goto out;
+	while ((k = gzread(g.gz, a, sizeof(a))) > 0) {
+		if ((m = read(fd, b, (size_t)k)) == -1)
+			goto out;
+		if (m < k || memcmp(a, b, (size_t)k) != 0)
+			break;
+		same += k;
+	}
+	if (k < 0)
+		goto out;
+	/* all of the .gz repeated: a copy left behind; else a late file */
+	*skip = same == gzlen ? gzlen : 0;
+	rc = 0;
+ out:
+	if (g.gz != NULL)
+		gzclose(g.gz);
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+int
+reader_pair(const struct day_file *f, off_t *gzlen, off_t *skip)
+{
+	if ((*gzlen = gz_len(f->path)) == -1)
+		return -1;
+	return common_prefix(f->path, f->late, *gzlen, skip);
+}
+
+struct reader *
+reader_open(const struct day_file *f, off_t from)
+{
+	struct reader *r;
+	off_t gzlen = 0, skip = 0;
+	int saved;
+
+	if (from < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->fd = -1;
+	r->base = from;
+	r->locked = f->locked;
+	r->max = default_max > 0 ? default_max : line_max(1048576);
+	if (f->gz && f->late[0] != '\0') {
+		if (reader_pair(f, &gzlen, &skip) == -1)
+			goto fail;
+		r->plain_base = gzlen - skip;
+		if (from >= gzlen) {	/* the .gz is read: only the rest */
+			if (open_plain(r, f->late, from) == -1)
+				goto fail;
+			return r;
+		}
+		r->late = f->late;
+	}
+	if ((f->gz ? open_gz(r, f->path, from) :
+	    open_plain(r, f->path, from)) == -1)
+		goto fail;
+	return r;
+ fail:
+	saved = errno;
+	reader_close(r);
+	errno = saved;
+	return NULL;
+}
+
+/* Read more bytes after buf[end]; 0 at the end of input, -1 on error. */
+static ssize_t
+fill(struct reader *r)
+{
+	size_t want;
+	off_t at;
+	ssize_t n;
+	char *nb;
+	int zerr;
+
+	if (r->start > 0) {		/* drop consumed lines */
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->base += (off_t)r->start;
+		r->end -= r->start;
+		r->start = 0;
+	}
+	if (r->cap - r->end < READ_CHUNK) {
+		if ((nb = realloc(r->buf, r->cap + READ_CHUNK * 2)) == NULL)
+			return -1;
+		r->buf = nb;
+		r->cap += READ_CHUNK * 2;
+	}
+	want = r->cap - r->end;
+	if (r->gz != NULL) {
+		if ((n = gzread(r->gz, r->buf + r->end, (unsigned)want)) < 0) {
+			gzerror(r->gz, &zerr);
+			errno = zerr == Z_ERRNO ? errno : EIO;
+			return -1;
+		}
+		if (n > 0 || r->late == NULL)
+			return n;
+		/* the .gz is done: go on with the .jsonl after it */
+		gzclose(r->gz);
+		r->gz = NULL;
+		if (open_plain(r, r->late, r->base + (off_t)r->end) == -1)
+			return -1;
+		r->late = NULL;
+	}
+	at = r->base + (off_t)r->end;
+	if (at >= r->limit)
+		return 0;
+	if ((off_t)want > r->limit - at)
+		want = (size_t)(r->limit - at);
+	while ((n = pread(r->fd, r->buf + r->end, want, at - r->plain_base))
+	    == -1)
+		if (errno != EINTR)
+			return -1;
+	return n;
+}
+
+void
+reader_limit(struct reader *r, size_t max)
+{
+	r->max = max;
+}
+
+void
+reader_default_limit(size_t max)
+{
+	default_max = max;
+}
+
+/* Drop the bytes of an overlong line held in buf, keeping its head. */
+static void
+skip(struct reader *r)
+{
+	size_t n = r->end - r->start;
+
+	if (!r->skipping) {
+		r->skipping = 1;
+		r->skip_off = r->base + (off_t)r->start;
+		r->skip_len = 0;
+		r->headlen = n < READER_HEAD ? n : READER_HEAD;
+		memcpy(r->head, r->buf + r->start, r->headlen);
+	}
+	r->skip_len += (off_t)n;
+	r->base += (off_t)r->end;
+	r->start = r->end = r->scanned = 0;
+}
+
+/* The line ending at nl: READER_LINE, or READER_LONG past the limit. */
+static int
+line_at(struct reader *r, char *nl, const char **line, size_t *len,
+    off_t *off)
+{
+	size_t n = (size_t)(nl - (r->buf + r->start));
+
+	*line = r->buf + r->start;
+	*len = n;
+	*off = r->base + (off_t)r->start;
+	r->start += n + 1;
+	r->scanned = 0;
+	if (r->skipping) {
+		*len = (size_t)r->skip_len + n;
+		*off = r->skip_off;
+		*line = r->head;
+		r->skipping = 0;
+		return READER_LONG;
+	}
+	return n > r->max ? READER_LONG : READER_LINE;
+}
+
+int
+reader_next(struct reader *r, const char **line, size_t *len,
+    off_t *off)
+{
+	char *nl;
+	ssize_t n;
+
+	for (;;) {
+		if (r->end > r->start + r->scanned) {
+			nl = memchr(r->buf + r->start + r->scanned, '\n',
+			    r->end - r->start - r->scanned);
+			if (nl != NULL)
+				return line_at(r, nl, line, len, off);
+			r->scanned = r->end - r->start;
+			if (r->scanned > r->max)
+				skip(r);
+		}
+		if (r->eof)
+			return 0;
+		if ((n = fill(r)) == -1)
+			return -1;
+		if (n == 0)
+			r->eof = 1;
+		r->end += (size_t)n;
+	}
+}
+
+off_t
+reader_pos(const struct reader *r)
+{
+	return r->skipping ? r->skip_off : r->base + (off_t)r->start;
+}
+
+off_t
+reader_partial(const struct reader *r)
+{
+	return (off_t)(r->end - r->start) + (r->skipping ? r->skip_len : 0);
+}
+
+void
+reader_close(struct reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->gz != NULL)
+		gzclose(r->gz);
+	if (r->fd != -1)
+		close(r->fd);
+	free(r->buf);
+	free(r);
+}

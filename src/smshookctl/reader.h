@@ -1,0 +1,79 @@
+/*
+ * reader.h: reading the spool as smshookctl does. Day files are
+ * <spool_dir>/YYYY-MM-DD.jsonl or, once compressed, .jsonl.gz; offsets
+ * are always byte offsets in the uncompressed text, so a position stays
+ * valid when a day is compressed. Only complete lines (ending in '\n')
+ * are ever returned; a .jsonl file is read under a shared flock, which
+ * keeps out the receiver's cut-back of a failed append.
+ *
+ * A day may have both: a .jsonl written after its .jsonl.gz was made
+ * (the clock went back), or one a compress left behind when it was
+ * killed between making the .gz and removing the .jsonl. Either way the
+ * day is read as one text: the .gz, then what the .jsonl holds beyond
+ * it (all of a late file; of a left-behind copy, what was appended after
+ * the .gz was made). compress merges them the same way, so positions
+ * stay valid.
+ */
+#ifndef SMSHOOK_READER_H
+#define SMSHOOK_READER_H
+
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stddef.h>
+
+struct day_file {
+	char	day[11];		/* YYYY-MM-DD */
+	char	path[PATH_MAX];
+	int	gz;			/* 1 for .jsonl.gz */
+	char	late[PATH_MAX];		/* a .jsonl beside the .gz, or "" */
+	int	locked;			/* the caller holds the .jsonl's flock */
+};
+
+/*
+ * List the days of dir, sorted, optionally limited to [from, to] (either
+ * may be NULL): one entry a day, its .jsonl.gz with any .jsonl beside
+ * it in late. Returns 0 with a malloc'd array in *files, or -1 with
+ * errno set.
+ */
+int	reader_list(const char *dir, const char *from, const char *to,
+	    struct day_file **files, size_t *n);
+
+struct reader;
+
+#define READER_LINE	1	/* reader_next: a complete line */
+#define READER_LONG	2	/* a complete line longer than the limit */
+#define READER_HEAD	256	/* what is kept of a READER_LONG line */
+
+/* Open f positioned at uncompressed offset from; NULL with errno on error. */
+struct reader	*reader_open(const struct day_file *f, off_t from);
+/*
+ * For a day with both files: the .gz's uncompressed length in *gzlen
+ * and how many leading bytes of the .jsonl repeat it (all of them for
+ * a copy compress left behind, 0 for a late file) in *skip. 0, or -1.
+ */
+int	reader_pair(const struct day_file *f, off_t *gzlen, off_t *skip);
+/*
+ * Lines longer than max bytes (default: the longest the receiver writes
+ * with the default max_body) are not held in memory: reader_next gives
+ * READER_LONG for them, and reading goes on after them.
+ */
+void	reader_limit(struct reader *, size_t max);
+/* The limit of readers opened from now on (smshookctl: from max_body). */
+void	reader_default_limit(size_t max);
+/*
+ * Next complete line (without its '\n', not NUL-terminated; valid until
+ * the next call) and its start offset: READER_LINE; or READER_LONG with
+ * *len its full length but *line only its first min(len, READER_HEAD)
+ * bytes. 0 at the end of the complete lines, -1 on error. Each byte is
+ * looked at once, so a long file without newlines takes linear time.
+ */
+int	reader_next(struct reader *, const char **line,
+	    size_t *len, off_t *off);
+/* Offset just past the last complete line returned. */
+off_t	reader_pos(const struct reader *);
+/* Bytes after pos that are not (yet) a complete line. */
+off_t	reader_partial(const struct reader *);
+void	reader_close(struct reader *);
+
+#endif

@@ -1,0 +1,262 @@
+/* schema.c: see schema.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "schema.h"
+
+#define K_MESSAGE	(1u << 0)
+#define K_TEMPLATE	(1u << 1)
+#define K_REPLY		(1u << 2)
+#define BOTH		(SC_TABLE | SC_EXPORT)
+
+const struct schema_col schema_cols[NCOLS] = {
+	[COL_EVENT_TYPE] = { "event_type", { "INTEGER", "bigint" }, 1,
+	    K_MESSAGE | K_TEMPLATE | K_REPLY, BOTH },
+	[COL_EVENT] = { "event", { "TEXT", "text" }, 0, 0, BOTH },
+	[COL_SMS_ID] = { "sms_id", { "TEXT", "text" }, 0, K_MESSAGE, BOTH },
+	[COL_PHONE] = { "phone", { "TEXT", "text" }, 0, K_REPLY, BOTH },
+	[COL_USER_ID] = { "user_id", { "TEXT", "text" }, 0, 0, BOTH },
+	[COL_SMS_USER] = { "sms_user", { "TEXT", "text" }, 0, 0, BOTH },
+	[COL_TEMPLATE_ID] = { "template_id", { "TEXT", "text" }, 0,
+	    K_TEMPLATE, BOTH },
+	[COL_MESSAGE] = { "message", { "TEXT", "text" }, 0, K_REPLY, BOTH },
+	[COL_STATUS_CODE] = { "status_code", { "INTEGER", "bigint" }, 1, 0,
+	    BOTH },
+	[COL_EVENT_TIME] = { "event_time", { "INTEGER", "bigint" }, 1,
+	    K_TEMPLATE | K_REPLY, BOTH },
+	[COL_RECEIVED_AT] = { "received_at", { "TEXT", "timestamptz" }, 0,
+	    0, BOTH },
+	[COL_VERIFIED] = { "verified", { "INTEGER", "boolean" }, 1, 0,
+	    BOTH },
+	[COL_PAYLOAD] = { "payload", { "TEXT NOT NULL", "jsonb NOT NULL" },
+	    0, 0, SC_EXPORT },
+	[COL_PAYLOAD_ID] = { "payload_id", { "INTEGER", "bigint" }, 1, 0,
+	    SC_TABLE },
+};
+
+const struct schema_key schema_keys[NKEYS] = {
+	/* message events: one row per (type, message id) */
+	{ "sms_events_message", "sms_id IS NOT NULL", COL_SMS_ID, NULL, 0 },
+	/* events without a message id: one per (type, template, time) */
+	{ "sms_events_template", "sms_id IS NULL", COL_SMS_ID, NULL, 1 },
+	/* replies: one per (phone, reply time, text) */
+	{ "sms_events_reply", "event_type = 6", COL_EVENT_TYPE, "6", 0 },
+};
+
+const char schema_latest_replies[] =
+	"SELECT phone, message, event_time FROM sms_events r "
+	"WHERE event_type = 6 AND phone IS NOT NULL AND id = (SELECT id FROM "
+	"sms_events x WHERE x.event_type = 6 AND x.phone = r.phone "
+	"ORDER BY x.event_time DESC, x.id DESC LIMIT 1) ORDER BY phone";
+
+/* Per backend: the primary key column, the payloads table. */
+static const char *const id_def[2] = {
+	"id INTEGER PRIMARY KEY", "id bigserial PRIMARY KEY"
+};
+static const char *const payloads_ddl[2] = {
+	"CREATE TABLE IF NOT EXISTS sms_event_payloads ("
+	"id INTEGER PRIMARY KEY, received_at TEXT, verified INTEGER, "
+	"payload TEXT NOT NULL);",
+	"CREATE TABLE IF NOT EXISTS sms_event_payloads ("
+	"id bigserial PRIMARY KEY, received_at timestamptz, verified boolean, "
+	"payload jsonb NOT NULL);"
+};
+static const char *const view_ddl[2] = {
+	"CREATE VIEW IF NOT EXISTS sms_events_full AS SELECT e.*, p.payload "
+	"FROM sms_events e JOIN sms_event_payloads p ON p.id = e.payload_id;",
+	"CREATE OR REPLACE VIEW sms_events_full AS SELECT e.*, p.payload "
+	"FROM sms_events e JOIN sms_event_payloads p ON p.id = e.payload_id;"
+};
+
+/*
+ * Version 1 kept the payload in every row: make one payload row per
+ * distinct (received_at, payload), point the rows at it, drop the
+ * column. verified was not kept then: NULL for those rows. Replies got
+ * neither their text nor their time: take both from the payload, and
+ * keep the first of replies that are then the same.
+ */
+static const char *const migrate_v1[2] = {
+	"CREATE TABLE sms_event_payloads ("
+	"id INTEGER PRIMARY KEY, received_at TEXT, verified INTEGER, "
+	"payload TEXT NOT NULL);"
+	"INSERT INTO sms_event_payloads (received_at, payload) "
+	"SELECT received_at, payload FROM sms_events "
+	"GROUP BY received_at, payload ORDER BY min(id);"
+	"CREATE INDEX smshook_migrate ON sms_event_payloads "
+	"(received_at, payload);"
+	"ALTER TABLE sms_events ADD COLUMN verified INTEGER;"
+	"ALTER TABLE sms_events ADD COLUMN payload_id INTEGER;"
+	"UPDATE sms_events SET payload_id = (SELECT p.id FROM "
+	"sms_event_payloads p WHERE p.received_at IS sms_events.received_at "
+	"AND p.payload = sms_events.payload);"
+	"DROP INDEX smshook_migrate;"
+	"UPDATE sms_events SET message = coalesce(json_extract(payload, "
+	"'$.replyContent'), message), event_time = coalesce((CAST(strftime("
+	"'%s', json_extract(payload, '$.replyTime')) AS INTEGER) - 28800) * "
+	"1000, event_time) WHERE event_type = 6 AND json_valid(payload);"
+	"DELETE FROM sms_events WHERE event_type = 6 AND id NOT IN (SELECT "
+	"min(id) FROM sms_events WHERE event_type = 6 GROUP BY phone, "
+	"event_time, message);"
+	"ALTER TABLE sms_events DROP COLUMN payload;",
+	"CREATE TABLE sms_event_payloads ("
+	"id bigserial PRIMARY KEY, received_at timestamptz, verified boolean, "
+	"payload jsonb NOT NULL);"
+	"INSERT INTO sms_event_payloads (received_at, payload) "
+	"SELECT received_at, payload FROM sms_events "
+	"GROUP BY received_at, payload ORDER BY min(id);"
+	"ALTER TABLE sms_events ADD COLUMN verified boolean, "
+	"ADD COLUMN payload_id bigint;"
+	"UPDATE sms_events e SET payload_id = p.id FROM sms_event_payloads p "
+	"WHERE p.received_at IS NOT DISTINCT FROM e.received_at "
+	"AND p.payload = e.payload;"
+	"UPDATE sms_events SET message = coalesce(payload->>'replyContent', "
+	"message), event_time = CASE WHEN payload->>'replyTime' ~ "
+	"'^[0-9]{4}-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9]$' "
+	"THEN (extract(epoch FROM (payload->>'replyTime')::timestamp) - "
+	"28800)::bigint * 1000 ELSE event_time END WHERE event_type = 6;"
+	"DELETE FROM sms_events WHERE event_type = 6 AND id NOT IN (SELECT "
+	"min(id) FROM sms_events WHERE event_type = 6 GROUP BY phone, "
+	"event_time, message);"
+	"ALTER TABLE sms_events DROP COLUMN payload;"
+};
+
+/* Append to buf at *o; -1 once it no longer fits. */
+static int
+add(char *buf, size_t sz, size_t *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *o, sz - *o, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sz - *o)
+		return -1;
+	*o += (size_t)n;
+	return 0;
+}
+
+const char *
+schema_col_list(unsigned w)
+{
+	static char buf[4][512];
+	size_t o = 0;
+	int c, first = 1;
+
+	if (buf[w & 3][0] != '\0')
+		return buf[w & 3];
+	for (c = 0; c < NCOLS; c++) {
+		if (!(schema_cols[c].where & w))
+			continue;
+		if (add(buf[w & 3], sizeof(buf[0]), &o, "%s%s",
+		    first ? "" : ", ", schema_cols[c].name) == -1)
+			return NULL;
+		first = 0;
+	}
+	return buf[w & 3];
+}
+
+const char *
+schema_col_defs(enum schema_backend b)
+{
+	static char buf[2][1024];
+	size_t o = 0;
+	int c, first = 1;
+
+	if (buf[b][0] != '\0')
+		return buf[b];
+	for (c = 0; c < NCOLS; c++) {
+		if (!(schema_cols[c].where & SC_TABLE))
+			continue;
+		if (add(buf[b], sizeof(buf[b]), &o, "%s%s %s",
+		    first ? "" : ", ", schema_cols[c].name,
+		    schema_cols[c].type[b]) == -1)
+			return NULL;
+		first = 0;
+	}
+	return buf[b];
+}
+
+/* "CREATE UNIQUE INDEX ... (cols) WHERE ...;" for key k at *o. */
+static int
+add_key(char *buf, size_t sz, size_t *o, int k)
+{
+	int c, first = 1;
+
+	if (add(buf, sz, o, "CREATE UNIQUE INDEX IF NOT EXISTS %s ON "
+	    "sms_events (", schema_keys[k].index) == -1)
+		return -1;
+	for (c = 0; c < NCOLS; c++) {
+		if (!(schema_cols[c].keys & (1u << k)))
+			continue;
+		if (add(buf, sz, o, "%s%s", first ? "" : ", ",
+		    schema_cols[c].name) == -1)
+			return -1;
+		first = 0;
+	}
+	return add(buf, sz, o, ") WHERE %s;", schema_keys[k].where);
+}
+
+const char *
+schema_ddl(enum schema_backend b)
+{
+	static char buf[2][4096];
+	const char *defs = schema_col_defs(b);
+	size_t o = 0, sz = sizeof(buf[b]);
+	int k;
+
+	if (buf[b][0] != '\0')
+		return buf[b];
+	if (defs == NULL || add(buf[b], sz, &o, "%s", payloads_ddl[b]) == -1 ||
+	    add(buf[b], sz, &o, "CREATE TABLE IF NOT EXISTS sms_events "
+	    "(%s, %s);", id_def[b], defs) == -1)
+		goto fail;
+	for (k = 0; k < NKEYS; k++)
+		if (add_key(buf[b], sz, &o, k) == -1)
+			goto fail;
+	if (add(buf[b], sz, &o, "CREATE INDEX IF NOT EXISTS sms_events_time "
+	    "ON sms_events (%s);CREATE INDEX IF NOT EXISTS "
+	    "sms_events_payload ON sms_events (%s);%s",
+	    schema_cols[COL_EVENT_TIME].name,
+	    schema_cols[COL_PAYLOAD_ID].name, view_ddl[b]) == -1 ||
+	    add(buf[b], sz, &o, "CREATE INDEX IF NOT EXISTS sms_events_phone "
+	    "ON sms_events (%s, %s) WHERE event_type = 6;",
+	    schema_cols[COL_PHONE].name, schema_cols[COL_EVENT_TIME].name) ==
+	    -1)
+		goto fail;
+	return buf[b];
+ fail:
+	buf[b][0] = '\0';
+	return NULL;
+}
+
+const char *
+schema_migrate_v1(enum schema_backend b)
+{
+	return migrate_v1[b];
+}
+
+int
+schema_row_key(int k, const char *const v[NCOLS], char *buf, size_t bufsz)
+{
+	const struct schema_key *key = &schema_keys[k];
+	const char *x = v[key->col];
+	size_t o = 0;
+	int c;
+
+	if (key->equals != NULL ? (x == NULL || strcmp(x, key->equals) != 0) :
+	    (x == NULL) != key->null)
+		return 0;		/* not a row of this index */
+	if (add(buf, bufsz, &o, "%d", k) == -1)
+		return -1;
+	for (c = 0; c < NCOLS; c++) {
+		if (!(schema_cols[c].keys & (1u << k)))
+			continue;
+		if (v[c] == NULL)
+			return 0;	/* NULL never equals NULL in SQL */
+		if (add(buf, bufsz, &o, "\037%s", v[c]) == -1)
+			return -1;
+	}
+	return 1;
+}

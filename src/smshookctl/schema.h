@@ -1,0 +1,91 @@
+/*
+ * schema.h: the import database's tables, defined once.
+ *
+ *   sms_event_payloads  one row per imported spool line: the payload as
+ *                       received, stored once however many messages it
+ *                       names
+ *   sms_events          one row per message (a requested event with N
+ *                       smsIds gives N rows), payload_id naming its
+ *                       payload; unique keys collapse retries: per
+ *                       message, per template review, per reply
+ *   sms_events_full     a view: sms_events with its payload
+ *
+ * From the column table below come both backends' DDL and inserts,
+ * export's header and its duplicate rule: a unique key applies to a row
+ * when its condition column is NULL (or not), and a row whose key
+ * columns are all set is a duplicate of an earlier row with the same
+ * key, as the database's partial unique indexes say.
+ */
+#ifndef SMSHOOK_SCHEMA_H
+#define SMSHOOK_SCHEMA_H
+
+#include <stddef.h>
+
+#define SCHEMA_VERSION	2
+
+/* The columns of a row, in table order. */
+enum col {
+	COL_EVENT_TYPE, COL_EVENT, COL_SMS_ID, COL_PHONE, COL_USER_ID,
+	COL_SMS_USER, COL_TEMPLATE_ID, COL_MESSAGE, COL_STATUS_CODE,
+	COL_EVENT_TIME, COL_RECEIVED_AT, COL_VERIFIED, COL_PAYLOAD,
+	COL_PAYLOAD_ID, NCOLS
+};
+
+enum schema_backend { SCHEMA_SQLITE, SCHEMA_PG };
+
+#define SC_TABLE	0x1	/* a column of sms_events */
+#define SC_EXPORT	0x2	/* written by smshookctl export */
+
+struct schema_col {
+	const char	*name;
+	const char	*type[2];	/* per enum schema_backend */
+	int		 integer;	/* bound and exported as an integer */
+	unsigned	 keys;		/* bit k: part of schema_keys[k] */
+	unsigned	 where;		/* SC_TABLE, SC_EXPORT */
+};
+
+/* A partial unique index: its columns have the key's bit. */
+struct schema_key {
+	const char	*index;		/* the unique index's name */
+	const char	*where;		/* the rows it applies to, in SQL */
+	enum col	 col;		/* ... the same in C: this column */
+	const char	*equals;	/* equal to this text, or NULL: */
+	int		 null;		/* NULL (1) or not (0) */
+};
+
+#define NKEYS	3
+
+extern const struct schema_col schema_cols[NCOLS];
+extern const struct schema_key schema_keys[NKEYS];
+
+/*
+ * The statements creating every table, index and view for backend b,
+ * each ending in ';' (static text, built on first use); NULL if it does
+ * not fit (a bug).
+ */
+const char	*schema_ddl(enum schema_backend b);
+/*
+ * The statements that turn a version 1 database (the payload in every
+ * sms_events row) into this version, keeping every row.
+ */
+const char	*schema_migrate_v1(enum schema_backend b);
+/*
+ * Each phone's latest reply: phone, text, time (ms), ordered by phone
+ * (the same text for both backends).
+ */
+extern const char schema_latest_replies[];
+
+/* "event_type, event, ..." of the columns with where-flag w (static). */
+const char	*schema_col_list(unsigned w);
+/* "event_type bigint, ..." of the sms_events columns (static). */
+const char	*schema_col_defs(enum schema_backend b);
+/*
+ * Key k of row values v[] (text, NULL for SQL NULL) as text into buf:
+ * 1, or 0 when the key does not apply to the row or one of its columns
+ * is NULL (in SQL, NULL equals nothing); -1 if buf is too small. A row
+ * is a duplicate when any key it has was seen before.
+ */
+int		 schema_row_key(int k, const char *const v[NCOLS], char *buf,
+		    size_t bufsz);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * walk.c: the start and end every command that walks the spool under the
+ * cron lock shares (import, compress, purge).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "reader.h"
+
+/* Lock, then list [from, to]: 1 to walk, 0 no spool_dir, -1 failed. */
+int
+ctl_walk_begin(struct ctl *c, const char *from, const char *to,
+    struct day_file **files, size_t *n, int *lockfd)
+{
+	*files = NULL;
+	*n = 0;
+	*lockfd = -1;
+	if (access(c->conf.spool_dir, F_OK) == -1 && errno == ENOENT)
+		return 0;		/* nothing received yet */
+	if ((*lockfd = ctl_lock(c)) == -1)
+		goto fail;
+	if (reader_list(c->conf.spool_dir, from, to, files, n) == -1) {
+		ctl_errno("%s", c->conf.spool_dir);
+		goto fail;
+	}
+	return 1;
+ fail:
+	ctl_walk_end(*files, *lockfd);
+	*files = NULL;
+	*n = 0;
+	*lockfd = -1;
+	return -1;
+}
+
+/* Free the list and drop the lock ctl_walk_begin handed out. */
+void
+ctl_walk_end(struct day_file *files, int lockfd)
+{
+	free(files);
+	if (lockfd != -1)
+		close(lockfd);
+}

@@ -1,0 +1,628 @@
+/*
+ * test_ctl_spool.c: smshookctl's view of the spool: day files listed in
+ * order within limits (a day both plain and compressed listed once, as
+ * its .jsonl), and complete lines read with their uncompressed offsets
+ * from a .jsonl or a .jsonl.gz, from the start or a stored position,
+ * with a torn tail left alone and reported.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <zlib.h>
+
+#include "reader.h"
+#include "testutil.h"
+
+/* Complete lines, an empty one among them, then a torn tail. */
+#define TEXT	"aa\nbbbb\n\ncc\nTORN"
+#define NBIG	3000		/* lines of the big file: several chunks */
+#define HUGE	(200 * 1024)	/* one line longer than the read buffer */
+
+struct fixture {
+	char	dir[64];
+};
+
+/* One expected line and where it starts. */
+struct exp {
+	const char	*s;
+	off_t		 off;
+};
+
+static const struct exp text_lines[] = {
+	{ "aa", 0 }, { "bbbb", 3 }, { "", 8 }, { "cc", 9 }
+};
+#define NTEXT	(sizeof(text_lines) / sizeof(text_lines[0]))
+
+static int
+setup(void **state)
+{
+	struct fixture *f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_reader.XXXXXX");
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	test_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Write (or with append, add) n bytes of s to dir/name. */
+static void
+put(const char *dir, const char *name, const char *s, size_t n, int append)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC),
+	    0640);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, s, n), (ssize_t)n);
+	assert_int_equal(close(fd), 0);
+}
+
+/* Write s[0..n) gzip-compressed to dir/name, in pieces of at most step. */
+static void
+put_gz(const char *dir, const char *name, const char *s, size_t n,
+    size_t step)
+{
+	char path[PATH_MAX];
+	gzFile gz;
+	size_t o, k;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_non_null(gz = gzopen(path, "wb6"));
+	for (o = 0; o < n; o += k) {
+		k = n - o < step ? n - o : step;
+		assert_int_equal(gzwrite(gz, s + o, (unsigned)k), (int)k);
+	}
+	assert_int_equal(gzclose(gz), Z_OK);
+}
+
+/* A spool_file for dir/DAY<suffix>. */
+static void
+file_of(struct day_file *sf, const char *dir, const char *day, int gz)
+{
+	memset(sf, 0, sizeof(*sf));
+	snprintf(sf->day, sizeof(sf->day), "%s", day);
+	snprintf(sf->path, sizeof(sf->path), "%s/%s.jsonl%s", dir, day,
+	    gz ? ".gz" : "");
+	sf->gz = gz;
+}
+
+/* Read every remaining line of r and compare with want[0..n). */
+static void
+expect_lines(struct reader *r, const struct exp *want, size_t n)
+{
+	const char *line;
+	size_t len, i;
+	off_t off;
+
+	for (i = 0; i < n; i++) {
+		assert_int_equal(reader_next(r, &line, &len, &off), 1);
+		assert_int_equal(len, strlen(want[i].s));
+		assert_memory_equal(line, want[i].s, len);
+		assert_int_equal(off, want[i].off);
+		assert_int_equal(reader_pos(r), off + (off_t)len + 1);
+	}
+	assert_int_equal(reader_next(r, &line, &len, &off), 0);
+	/* and it stays at the end */
+	assert_int_equal(reader_next(r, &line, &len, &off), 0);
+}
+
+/* The listing of dir within [from, to] must be want[0..n), "day:gz". */
+static void
+expect_list(const char *dir, const char *from, const char *to,
+    const char *const *want, size_t n)
+{
+	struct day_file *v = NULL;
+	char path[PATH_MAX], late[PATH_MAX], day[11];
+	size_t got, i;
+	int gz;
+
+	assert_int_equal(reader_list(dir, from, to, &v, &got), 0);
+	if (got != n)
+		fail_msg("[%s, %s]: %zu files, want %zu", from ? from : "-",
+		    to ? to : "-", got, n);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(sscanf(want[i], "%10[0-9-]:%d", day, &gz), 2);
+		assert_string_equal(v[i].day, day);
+		assert_int_equal(v[i].gz, gz);
+		snprintf(path, sizeof(path), "%s/%s.jsonl%s", dir, day,
+		    gz ? ".gz" : "");
+		assert_string_equal(v[i].path, path);
+		/* "DAY:1L": a .jsonl beside the .gz, read after it */
+		late[0] = '\0';
+		if (strchr(want[i], 'L') != NULL)
+			snprintf(late, sizeof(late), "%s/%s.jsonl", dir, day);
+		assert_string_equal(v[i].late, late);
+		assert_int_equal(v[i].locked, 0);
+	}
+	free(v);
+}
+
+static void
+test_list(void **state)
+{
+	static const char *const foreign[] = {
+		"notes.txt", "2026-11-04.json", "2026-11-05.jsonl.tmp",
+		"2026-1-05.jsonl", "x2026-11-06.jsonl", ".2026-11-07.jsonl",
+		"2026-11-08.jsonl.gz.part", "abcd-ef-gh.jsonl",
+		"2026-11-10.JSONL", "2026_11_11.jsonl", "2026-11-12.jsonl~",
+		"2026-11-13.gz", "replay.db", "2026-11-14.jsonlgz",
+	};
+	static const char *const all[] = { "2026-10-31:0", "2026-11-01:1",
+	    "2026-11-02:1L", "2026-11-03:0", "2026-12-01:1" };
+	struct fixture *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++)
+		put(f->dir, foreign[i], "x\n", 2, 0);
+	/* created out of order; 11-02 both plain and compressed */
+	put(f->dir, "2026-11-03.jsonl", "x\n", 2, 0);
+	put(f->dir, "2026-12-01.jsonl.gz", "x", 1, 0);
+	put(f->dir, "2026-11-02.jsonl.gz", "x", 1, 0);
+	put(f->dir, "2026-10-31.jsonl", "x\n", 2, 0);
+	put(f->dir, "2026-11-01.jsonl.gz", "x", 1, 0);
+	put(f->dir, "2026-11-02.jsonl", "x\n", 2, 0);
+
+	expect_list(f->dir, NULL, NULL, all, 5);
+	expect_list(f->dir, "2026-11-01", NULL, all + 1, 4);
+	expect_list(f->dir, NULL, "2026-11-02", all, 3);
+	expect_list(f->dir, "2026-11-02", "2026-11-02", all + 2, 1);
+	expect_list(f->dir, "2026-11-01", "2026-11-03", all + 1, 3);
+	/* limits that fall between days */
+	expect_list(f->dir, "2026-11-04", "2026-11-30", NULL, 0);
+	expect_list(f->dir, "2026-11-04", NULL, all + 4, 1);
+	expect_list(f->dir, NULL, "2026-10-30", NULL, 0);
+	/* an empty range */
+	expect_list(f->dir, "2026-11-03", "2026-11-01", NULL, 0);
+}
+
+static void
+test_list_both_order(void **state)
+{
+	static const char *const want[] = { "2026-11-02:1L" };
+	struct fixture *f = *state;
+
+	/* whatever readdir's order: the .gz, the .jsonl after it */
+	put(f->dir, "2026-11-02.jsonl", "x\n", 2, 0);
+	put(f->dir, "2026-11-02.jsonl.gz", "x", 1, 0);
+	expect_list(f->dir, NULL, NULL, want, 1);
+	expect_list(f->dir, "2026-11-02", "2026-11-02", want, 1);
+	expect_list(f->dir, NULL, "2026-11-01", NULL, 0);
+}
+
+static void
+test_list_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct day_file *v = (struct day_file *)1;
+	char path[PATH_MAX];
+	size_t n = 99;
+
+	/* an empty directory: nothing, no error */
+	assert_int_equal(reader_list(f->dir, NULL, NULL, &v, &n), 0);
+	assert_int_equal(n, 0);
+	free(v);
+	snprintf(path, sizeof(path), "%s/missing", f->dir);
+	v = (struct day_file *)1;
+	errno = 0;
+	assert_int_equal(reader_list(path, NULL, NULL, &v, &n), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_null(v);
+	assert_int_equal(n, 0);
+}
+
+static void
+test_plain(void **state)
+{
+	struct fixture *f = *state;
+	struct day_file sf;
+	struct reader *r;
+
+	put(f->dir, "2026-11-26.jsonl", TEXT, sizeof(TEXT) - 1, 0);
+	file_of(&sf, f->dir, "2026-11-26", 0);
+	assert_non_null(r = reader_open(&sf, 0));
+	assert_int_equal(reader_pos(r), 0);
+	expect_lines(r, text_lines, NTEXT);
+	assert_int_equal(reader_pos(r), 12);
+	assert_int_equal(reader_partial(r), 4);	/* "TORN" */
+	reader_close(r);
+}
+
+static void
+test_plain_offsets(void **state)
+{
+	struct fixture *f = *state;
+	struct day_file sf;
+	struct reader *r;
+	const char *line;
+	size_t len;
+	off_t off;
+	size_t i;
+
+	put(f->dir, "2026-11-26.jsonl", TEXT, sizeof(TEXT) - 1, 0);
+	file_of(&sf, f->dir, "2026-11-26", 0);
+	/* from each line's start: that line and the rest */
+	for (i = 0; i < NTEXT; i++) {
+		assert_non_null(r = reader_open(&sf, text_lines[i].off));
+		assert_int_equal(reader_pos(r), text_lines[i].off);
+		expect_lines(r, text_lines + i, NTEXT - i);
+		assert_int_equal(reader_partial(r), 4);
+		reader_close(r);
+	}
+	/* from the end of the complete lines: only the torn tail */
+	assert_non_null(r = reader_open(&sf, 12));
+	assert_int_equal(reader_next(r, &line, &len, &off), 0);
+	assert_int_equal(reader_pos(r), 12);
+	assert_int_equal(reader_partial(r), 4);
+	reader_close(r);
+	/* from the very end: nothing, nothing partial */
+	assert_non_null(r = reader_open(&sf, sizeof(TEXT) - 1));
+	assert_int_equal(reader_next(r, &line, &len, &off), 0);
+	assert_int_equal(reader_partial(r), 0);
+	reader_close(r);
+	/* past the end (the file shrank) and negative: refused */
+	errno = 0;
+	assert_null(reader_open(&sf, sizeof(TEXT)));
+	assert_int_equal(errno, ERANGE);
+	errno = 0;
+	assert_null(reader_open(&sf, -1));
+	assert_int_equal(errno, EINVAL);
+	/* a missing file */
+	file_of(&sf, f->dir, "2026-11-27", 0);
+	errno = 0;
+	assert_null(reader_open(&sf, 0));
+	assert_int_equal(errno, ENOENT);
+}
+
+/* Once the torn tail is completed, a reader from pos gets the line. */
+static void
+test_plain_growth(void **state)
+{
+	static const struct exp more[] = { { "TORN-ok", 12 }, { "dd", 20 } };
+	struct fixture *f = *state;
+	struct day_file sf;
+	struct reader *r;
+	off_t pos;
+
+	put(f->dir, "2026-11-26.jsonl", TEXT, sizeof(TEXT) - 1, 0);
+	file_of(&sf, f->dir, "2026-11-26", 0);
+	assert_non_null(r = reader_open(&sf, 0));
+	/* bytes added after open are not seen by this reader */
+	put(f->dir, "2026-11-26.jsonl", "-ok\ndd\n", 7, 1);
+	expect_lines(r, text_lines, NTEXT);
+	assert_int_equal(reader_partial(r), 4);
+	pos = reader_pos(r);
+	reader_close(r);
+	assert_non_null(r = reader_open(&sf, pos));
+	expect_lines(r, more, 2);
+	assert_int_equal(reader_partial(r), 0);
+	assert_int_equal(reader_pos(r), 23);
+	reader_close(r);
+}
+
+static void
+test_gz(void **state)
+{
+	struct fixture *f = *state;
+	struct day_file sf;
+	struct reader *r;
+	const char *line;
+	size_t len, i;
+	off_t off;
+
+	put_gz(f->dir, "2026-11-26.jsonl.gz", TEXT, sizeof(TEXT) - 1, 5);
+	file_of(&sf, f->dir, "2026-11-26", 1);
+	/* from the start and from each line: offsets are uncompressed */
+	for (i = 0; i < NTEXT; i++) {
+		assert_non_null(r = reader_open(&sf, text_lines[i].off));
+		assert_int_equal(reader_pos(r), text_lines[i].off);
+		expect_lines(r, text_lines + i, NTEXT - i);
+		assert_int_equal(reader_pos(r), 12);
+		assert_int_equal(reader_partial(r), 4);
+		reader_close(r);
+	}
+	assert_non_null(r = reader_open(&sf, 12));
+	assert_int_equal(reader_next(r, &line, &len, &off), 0);
+	assert_int_equal(reader_partial(r), 4);
+	reader_close(r);
+	/* from the very end: nothing; past it: refused, as for .jsonl */
+	assert_non_null(r = reader_open(&sf, sizeof(TEXT) - 1));
+	assert_int_equal(reader_next(r, &line, &len, &off), 0);
+	assert_int_equal(reader_partial(r), 0);
+	reader_close(r);
+	errno = 0;
+	assert_null(reader_open(&sf, sizeof(TEXT)));
+	assert_int_equal(errno, ERANGE);
+	errno = 0;
+	assert_null(reader_open(&sf, 100000));
+	assert_int_equal(errno, ERANGE);
+	errno = 0;
+	assert_null(reader_open(&sf, -1));
+	assert_int_equal(errno, EINVAL);
+}
+
+/* A gzip file that is cut short gives its complete lines, then -1 or 0. */
+static void
+test_gz_truncated(void **state)
+{
+	struct fixture *f = *state;
+	struct day_file sf;
+	struct reader *r;
+	char path[PATH_MAX];
+	const char *line;
+	struct stat st;
+	size_t len;
+	off_t off;
+	int rc, n = 0;
+
+	put_gz(f->dir, "2026-11-26.jsonl.gz", TEXT, sizeof(TEXT) - 1, 64);
+	snprintf(path, sizeof(path), "%s/2026-11-26.jsonl.gz", f->dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(truncate(path, st.st_size - 8), 0);	/* no trailer */
+	file_of(&sf, f->dir, "2026-11-26", 1);
+	assert_non_null(r = reader_open(&sf, 0));
+	while ((rc = reader_next(r, &line, &len, &off)) == 1)
+		n++;
+	/* never more lines than were written, never a torn one */
+	assert_true(n <= (int)NTEXT);
+	assert_true(rc == 0 || rc == -1);
+	reader_close(r);
+}
+
+/* Many lines over several buffer fills, plain and compressed alike. */
+static void
+test_big(void **state)
+{
+	struct fixture *f = *state;
+	struct day_file sf;
+	struct reader *r;
+	const char *line;
+	char *text, want[160];
+	size_t sz, used = 0, len, i, k, wl;
+	off_t off, *offs;
+	int gz;
+
+	sz = NBIG * 160 + HUGE + 16;
+	assert_non_null(text = malloc(sz));
+	assert_non_null(offs = calloc(NBIG + 1, sizeof(*offs)));
+	for (i = 0; i < NBIG; i++) {
+		offs[i] = (off_t)used;
+		wl = (size_t)snprintf(want, sizeof(want), "{\"n\":%zu,\"p\":\"",
+		    i);
+		for (k = 0; k < i % 97; k++)
+			want[wl++] = (char)('a' + k % 26);
+		want[wl++] = '"';
+		want[wl++] = '}';
+		memcpy(text + used, want, wl);
+		used += wl;
+		text[used++] = '\n';
+		if (i == NBIG / 2) {		/* one huge line mid-way */
+			offs[++i] = (off_t)used;
+			memset(text + used, 'h', HUGE);
+			used += HUGE;
+			text[used++] = '\n';
+		}
+	}
+	offs[NBIG] = (off_t)used;
+	put(f->dir, "2026-11-26.jsonl", text, used, 0);
+	put_gz(f->dir, "2026-11-26.jsonl.gz", text, used, 4096);
+	for (gz = 0; gz <= 1; gz++) {
+		file_of(&sf, f->dir, "2026-11-26", gz);
+		assert_non_null(r = reader_open(&sf, 0));
+		for (i = 0; i < NBIG; i++) {
+			assert_int_equal(reader_next(r, &line, &len,
+			    &off), 1);
+			assert_int_equal(off, offs[i]);
+			assert_int_equal(len, (size_t)(offs[i + 1] - offs[i])
+			    - 1);
+			assert_memory_equal(line, text + offs[i], len);
+		}
+		assert_int_equal(reader_next(r, &line, &len, &off), 0);
+		assert_int_equal(reader_pos(r), (off_t)used);
+		assert_int_equal(reader_partial(r), 0);
+		reader_close(r);
+		/* from a stored position past the huge line */
+		i = NBIG / 2 + 7;
+		assert_non_null(r = reader_open(&sf, offs[i]));
+		assert_int_equal(reader_next(r, &line, &len, &off), 1);
+		assert_int_equal(off, offs[i]);
+		assert_memory_equal(line, text + offs[i], len);
+		reader_close(r);
+	}
+	free(offs);
+	free(text);
+}
+
+/*
+ * Lines longer than the limit: READER_LONG with their full length and
+ * first bytes, reading goes on after them; an unfinished long last line
+ * is a partial line, not a line. Plain and gzip alike.
+ */
+static void
+test_long(void **state)
+{
+	struct fixture *f = *state;
+	struct day_file sf;
+	struct reader *r;
+	const char *line;
+	char *text;
+	size_t len, n = 0, o;
+	off_t off;
+	int gz, k;
+
+	assert_non_null(text = malloc(40000));
+	o = (size_t)snprintf(text, 40000, "short\n");
+	memset(text + o, 'L', 10000);		/* 10,000: over 1,000 */
+	o += 10000;
+	text[o++] = '\n';
+	memset(text + o, 'M', 1000);		/* exactly the limit: a line */
+	o += 1000;
+	text[o++] = '\n';
+	o += (size_t)snprintf(text + o, 100, "after\n");
+	memset(text + o, 'P', 25000);		/* unfinished and long */
+	n = o + 25000;
+	for (gz = 0; gz <= 1; gz++) {
+		if (gz)
+			put_gz(f->dir, "2026-03-01.jsonl.gz", text, n, 4096);
+		else
+			put(f->dir, "2026-03-01.jsonl", text, n, 0);
+		file_of(&sf, f->dir, "2026-03-01", gz);
+		assert_non_null(r = reader_open(&sf, 0));
+		reader_limit(r, 1000);
+		assert_int_equal(reader_next(r, &line, &len, &off),
+		    READER_LINE);
+		assert_int_equal(len, 5);
+		assert_int_equal(reader_next(r, &line, &len, &off),
+		    READER_LONG);
+		assert_int_equal(len, 10000);
+		assert_int_equal(off, 6);
+		for (k = 0; k < READER_HEAD; k++)
+			assert_int_equal(line[k], 'L');
+		assert_int_equal(reader_next(r, &line, &len, &off),
+		    READER_LINE);
+		assert_int_equal(len, 1000);
+		assert_int_equal(off, 10007);
+		assert_int_equal(reader_next(r, &line, &len, &off),
+		    READER_LINE);
+		assert_int_equal(len, 5);
+		assert_memory_equal(line, "after", 5);
+		assert_int_equal(reader_next(r, &line, &len, &off), 0);
+		assert_int_equal(reader_pos(r), (off_t)o);
+		assert_int_equal(reader_partial(r), 25000);
+		reader_close(r);
+		/* from the long line's start: the same answer again */
+		assert_non_null(r = reader_open(&sf, 6));
+		reader_limit(r, 1000);
+		assert_int_equal(reader_next(r, &line, &len, &off),
+		    READER_LONG);
+		assert_int_equal(off, 6);
+		reader_close(r);
+	}
+	/* the default limit: line_max() of the default max_body */
+	file_of(&sf, f->dir, "2026-03-01", 0);
+	assert_non_null(r = reader_open(&sf, 0));
+	assert_int_equal(reader_next(r, &line, &len, &off), READER_LINE);
+	assert_int_equal(reader_next(r, &line, &len, &off), READER_LINE);
+	assert_int_equal(len, 10000);
+	reader_close(r);
+	free(text);
+}
+
+/*
+ * A day of two files is one text: the .gz, then the .jsonl's lines
+ * beyond it (a late file: all; a copy a killed compress left: those
+ * appended after it), with offsets that stay valid once merged.
+ */
+static void
+test_pair(void **state)
+{
+	static const char gz[] = "g1\ng2\n";
+	static const struct exp late_lines[] = {
+		{ "g1", 0 }, { "g2", 3 }, { "l1", 6 }, { "l2", 9 }
+	};
+	struct fixture *f = *state;
+	struct day_file *v = NULL;
+	struct reader *r;
+	const char *line;
+	size_t n, len;
+	off_t off, glen, skip;
+
+	put_gz(f->dir, "2026-04-01.jsonl.gz", gz, sizeof(gz) - 1, 3);
+	/* a late file: new lines only */
+	put(f->dir, "2026-04-01.jsonl", "l1\nl2\nTO", 8, 0);
+	assert_int_equal(reader_list(f->dir, NULL, NULL, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(reader_pair(&v[0], &glen, &skip), 0);
+	assert_int_equal(glen, 6);
+	assert_int_equal(skip, 0);
+	assert_non_null(r = reader_open(&v[0], 0));
+	expect_lines(r, late_lines, 4);
+	assert_int_equal(reader_pos(r), 12);
+	assert_int_equal(reader_partial(r), 2);
+	reader_close(r);
+	/* from inside the .gz, from its end, from inside the .jsonl */
+	assert_non_null(r = reader_open(&v[0], 3));
+	expect_lines(r, late_lines + 1, 3);
+	reader_close(r);
+	assert_non_null(r = reader_open(&v[0], 6));
+	expect_lines(r, late_lines + 2, 2);
+	reader_close(r);
+	assert_non_null(r = reader_open(&v[0], 9));
+	expect_lines(r, late_lines + 3, 1);
+	reader_close(r);
+	assert_null(reader_open(&v[0], 15));	/* past the end */
+	assert_int_equal(errno, ERANGE);
+	/* a left-behind copy with one line appended after it */
+	put(f->dir, "2026-04-01.jsonl", "g1\ng2\nl1\n", 9, 0);
+	assert_int_equal(reader_pair(&v[0], &glen, &skip), 0);
+	assert_int_equal(skip, 6);
+	assert_non_null(r = reader_open(&v[0], 0));
+	expect_lines(r, late_lines, 3);
+	assert_int_equal(reader_next(r, &line, &len, &off), 0);
+	assert_int_equal(reader_partial(r), 0);
+	reader_close(r);
+	assert_non_null(r = reader_open(&v[0], 6));
+	expect_lines(r, late_lines + 2, 1);
+	reader_close(r);
+	/* a copy with nothing more: the .gz alone */
+	put(f->dir, "2026-04-01.jsonl", gz, sizeof(gz) - 1, 0);
+	assert_non_null(r = reader_open(&v[0], 0));
+	expect_lines(r, late_lines, 2);
+	assert_int_equal(reader_pos(r), 6);
+	reader_close(r);
+	free(v);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_both_order, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_list_errors, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_plain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_offsets, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_plain_growth, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_gz, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gz_truncated, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_big, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pair, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
