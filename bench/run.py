@@ -141,7 +141,7 @@ class Lighttpd:
     """lighttpd on 127.0.0.1:free port, from a temp dir, with one FastCGI
     application spawned by lighttpd itself (bin-path), max-procs procs."""
 
-    def __init__(self, app, procs=2, fsync="no", replay=None):
+    def __init__(self, app, procs=2, fsync="no", replay=None, extra=""):
         self.app = app
         self.dir = fresh_dir("srv-" + app)
         self.spool = os.path.join(self.dir, "spool")
@@ -154,7 +154,8 @@ class Lighttpd:
         if app == "smshook":
             binpath = os.path.join(self.dir, "smshook")
             shutil.copy2(SMSHOOK, binpath)
-            env["SMSHOOK_CONFIG"] = smshook_conf(self.dir, fsync, replay)
+            env["SMSHOOK_CONFIG"] = smshook_conf(self.dir, fsync, replay,
+                                                 extra)
             path = "/smshook"
         elif app == "hello":
             binpath = os.path.join(self.dir, "hello_fcgi")
@@ -272,6 +273,8 @@ RECEIVERS = {
     "smshook": lambda: Lighttpd("smshook", fsync="no"),
     "smshook-fsync": lambda: Lighttpd("smshook", fsync="yes"),
     "smshook-noreplay": lambda: Lighttpd("smshook", fsync="no", replay=0),
+    "smshook-nocounters": lambda: Lighttpd("smshook", fsync="no",
+                                           extra="counters = no"),
     "php": lambda: Lighttpd("php"),
     "node": lambda: Node(),
 }
@@ -402,7 +405,8 @@ def plot():
 
 def headline(res):
     """Interleaved rounds at one concurrency: the throughput ratios."""
-    names = ["hello", "smshook", "smshook-noreplay", "php", "node"]
+    names = ["hello", "smshook", "smshook-noreplay", "smshook-nocounters",
+             "php", "node"]
     c = ARGS.conns
     log("== headline: %d rounds at %d connections, %d s each" % (
         ARGS.rounds, c, ARGS.duration))
@@ -440,6 +444,7 @@ def headline(res):
         "smshook/php": ratio("smshook", "php"),
         "smshook/node": ratio("smshook", "node"),
         "replay_on/off": ratio("smshook", "smshook-noreplay"),
+        "counters_on/off": ratio("smshook", "smshook-nocounters"),
     }
     res["max_us_all"] = max([res.get("max_us_all", 0)] +
                             [r["max_us"] for r in rows])
@@ -690,6 +695,10 @@ def report(res):
             h["smshook/node"], verdict(h["smshook/node"] >= 2)))
         add("  replay on / replay_window = 0 = %.2f (>= 0.8: %s)" % (
             h["replay_on/off"], verdict(h["replay_on/off"] >= 0.8)))
+        if "counters_on/off" in h:
+            add("  answer counters on / counters = no = %.2f (>= 0.97: %s)"
+                % (h["counters_on/off"], verdict(h["counters_on/off"] >=
+                                                  0.97)))
     lt = res.get("latency")
     if lt:
         add("Latency at half the peak (%.0f req/s achieved, target %.0f, "

@@ -14,7 +14,9 @@
 # machine's APT state is changed). Debian's libpq needs Kerberos and LDAP,
 # which have no static libraries, and it resolves host and user names
 # through NSS: the bundle's smshookctl is built with -DNO_PG, and
-# "postgresql://" databases are refused with a clear message.
+# "postgresql://" databases are refused with a clear message. It is also
+# built with -DNO_NSS: "smshookctl check --user" looks users up in
+# /etc/passwd only.
 #
 # Every source file of the three folders is built, as in the Makefile
 # (COMMON_SRC, RECV_SRC, CTL_SRC), but db_pg. The static links are
@@ -33,7 +35,7 @@ DIST_CFLAGS   = -std=c11 -D_GNU_SOURCE $(WARN) $(DIST_OPT) \
                 -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
                 -ffunction-sections -fdata-sections \
                 -DVERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
-                -DNO_PG -I$(DIST_BUILD)/include \
+                -DNO_PG -DNO_NSS -I$(DIST_BUILD)/include \
                 $(shell $(PKG_CONFIG) --cflags libcrypto fcgi sqlite3 zlib)
 DIST_LDFLAGS  = -static -s -Wl,--gc-sections
 DIST_CJSON_CFLAGS = -std=c89 -O2 -fstack-protector-strong \

@@ -8,7 +8,7 @@ libcmocka-dev libsqlite3-dev sqlite3 libpq-dev zlib1g-dev lighttpd apache2
 libapache2-mod-fcgid nginx-light spawn-fcgi postgresql mandoc curl python3
 faketime fiu-utils valgrind clang libclang-rt-14-dev wrk php-cgi gnuplot-nox
 tzdata dpkg-dev file apache2-suexec-pristine
-debhelper lintian"
+debhelper lintian prometheus python3-yaml"
 
 missing=""
 for p in $PKGS; do

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -42,6 +43,8 @@ static int	p_cidrs(struct pctx *, const char *, void *);
 static int	p_key(struct pctx *, const char *, void *);
 static int	p_keyfile(struct pctx *, const char *, void *);
 static int	p_loglevel(struct pctx *, const char *, void *);
+static int	p_logdest(struct pctx *, const char *, void *);
+static int	p_logfacility(struct pctx *, const char *, void *);
 static int	p_timezone(struct pctx *, const char *, void *);
 
 #define REPEAT	1
@@ -64,6 +67,9 @@ static const struct keydef {
 	{ "trusted_proxies",	 p_cidrs,    offsetof(struct conf, trusted_proxies), REPEAT },
 	{ "replay_window",	 p_seconds,  offsetof(struct conf, replay_window), 0 },
 	{ "log_level",		 p_loglevel, offsetof(struct conf, log_level), 0 },
+	{ "log",		 p_logdest,  offsetof(struct conf, log_dest), 0 },
+	{ "log_facility",	 p_logfacility, offsetof(struct conf, log_facility), 0 },
+	{ "counters",		 p_bool,     offsetof(struct conf, counters), 0 },
 	{ "database",		 p_database, offsetof(struct conf, database), 0 },
 };
 #define NKEYDEFS (sizeof(keydefs) / sizeof(keydefs[0]))
@@ -492,6 +498,29 @@ p_loglevel(struct pctx *p, const char *v, void *dst)
 	return 0;
 }
 
+static int
+p_logdest(struct pctx *p, const char *v, void *dst)
+{
+	int d;
+
+	if ((d = log_dest_parse(v)) == -1)
+		return fail(p, "expected stderr, syslog or fcgi, not \"%s\"", v);
+	*(int *)dst = d;
+	return 0;
+}
+
+static int
+p_logfacility(struct pctx *p, const char *v, void *dst)
+{
+	int f;
+
+	if ((f = log_facility_parse(v)) == -1)
+		return fail(p, "expected daemon, user or local0 to local7, "
+		    "not \"%s\"", v);
+	*(int *)dst = f;
+	return 0;
+}
+
 /* An IANA zone name that exists under $TZDIR or /usr/share/zoneinfo. */
 static int
 p_timezone(struct pctx *p, const char *v, void *dst)
@@ -580,8 +609,8 @@ finish(struct pctx *p, const struct stat *st)
 	if (c->spool_dir == NULL)
 		return kfail(p, "spool_dir missing", "spool_dir is required");
 	if (c->nkeys == 0 && c->require_signature)
-		return kfail(p, "no app_key or app_key_file",
-		    "app_key or app_key_file is required "
+		return kfail(p, "no app_key set",
+		    "no app_key set: set app_key or app_key_file "
 		    "(or require_signature = no)");
 	if (p->inline_key && (st->st_mode & S_IROTH))
 		return kfail(p, "configuration file readable by others",
@@ -621,6 +650,9 @@ conf_parse(struct conf *c, const char *path, char *err, size_t errlen)
 	c->replay_window = CONF_REPLAY_WINDOW;
 	c->timestamp_tolerance = CONF_TOLERANCE;
 	c->log_level = LL_INFO;
+	c->log_dest = LD_STDERR;
+	c->log_facility = LOG_DAEMON;
+	c->counters = 1;
 	if ((c->path = strdup(path)) == NULL || (dir = strdup(
 	    strchr(path, '/') != NULL ? path : ".")) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);

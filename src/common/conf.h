@@ -40,6 +40,9 @@ struct conf {
 	struct cidr_list trusted_proxies;
 	unsigned long long replay_window; /* seconds, 0 = off */
 	int		 log_level;	/* enum log_level */
+	int		 log_dest;	/* enum log_dest, default LD_STDERR */
+	int		 log_facility;	/* syslog(3) facility, default LOG_DAEMON */
+	int		 counters;	/* count answers in spool_dir, default 1 */
 	char		*database;	/* smshookctl only */
 };
 

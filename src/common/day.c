@@ -15,6 +15,25 @@ day_of(time_t t, char day[DAY_LEN + 1])
 	strftime(day, DAY_LEN + 1, "%Y-%m-%d", &tm);
 }
 
+void
+day_stamp(const struct timespec *ts, char stamp[DAY_STAMP_LEN + 1])
+{
+	struct tm tm;
+	int ms;
+
+	/* a clock outside years 0 to 9999 would not fit: never written */
+	if (gmtime_r(&ts->tv_sec, &tm) == NULL || strftime(stamp,
+	    DAY_STAMP_LEN + 1, "%Y-%m-%dT%H:%M:%S", &tm) != 19)
+		memcpy(stamp, "0000-00-00T00:00:00", 19);
+	ms = ts->tv_nsec >= 0 ? (int)(ts->tv_nsec / 1000000 % 1000) : 0;
+	stamp[19] = '.';
+	stamp[20] = (char)('0' + ms / 100);
+	stamp[21] = (char)('0' + ms / 10 % 10);
+	stamp[22] = (char)('0' + ms % 10);
+	stamp[23] = 'Z';
+	stamp[24] = '\0';
+}
+
 int
 day_valid(const char *s)
 {

@@ -8,9 +8,16 @@
 #include <time.h>
 
 #define DAY_LEN	10	/* YYYY-MM-DD */
+#define DAY_STAMP_LEN	24	/* YYYY-MM-DDTHH:MM:SS.mmmZ */
 
 /* The day of t in the process time zone (TZ). */
 void	day_of(time_t t, char day[DAY_LEN + 1]);
+
+/*
+ * ts as an RFC 3339 time in UTC with milliseconds: a spool line's
+ * received_at, the start of a log line.
+ */
+void	day_stamp(const struct timespec *ts, char stamp[DAY_STAMP_LEN + 1]);
 
 /* 1 if s is a valid calendar day YYYY-MM-DD. */
 int	day_valid(const char *s);

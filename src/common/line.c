@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "day.h"
 #include "line.h"
 #include "utf8.h"
 
@@ -218,8 +219,7 @@ line_format(char **buf, size_t *cap, const struct timespec *now,
     const char *remote_addr, enum line_encoding enc, int verified,
     const char *payload, size_t plen)
 {
-	char stamp[32], *o, *nb;
-	struct tm tm;
+	char stamp[DAY_STAMP_LEN + 1], *o, *nb;
 	size_t alen = strlen(remote_addr), need;
 
 	/* names and fixed values ~110 bytes; an address escapes to 6x */
@@ -230,16 +230,13 @@ line_format(char **buf, size_t *cap, const struct timespec *now,
 		*buf = nb;
 		*cap = need;
 	}
-	gmtime_r(&now->tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(stamp + 19, sizeof(stamp) - 19, ".%03dZ",
-	    (int)(now->tv_nsec / 1000000) % 1000);
+	day_stamp(now, stamp);
 	o = *buf;
 	put_name(&o, LINE_V);
 	*o++ = '0' + LINE_VERSION;
 	put_name(&o, LINE_RECEIVED_AT);
 	*o++ = '"';
-	put(&o, stamp, strlen(stamp));
+	put(&o, stamp, DAY_STAMP_LEN);
 	*o++ = '"';
 	put_name(&o, LINE_REMOTE_ADDR);
 	o += json_quote(remote_addr, alen, o);

@@ -1,15 +1,46 @@
-/* log.c: one write(2) per message, so concurrent workers never interleave. */
+/*
+ * log.c: one write per line, so concurrent workers never interleave:
+ * one write(2) to stderr, one syslog(3) datagram, or one FastCGI stderr
+ * record through the sink of the request in hand.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "day.h"
 #include "log.h"
+
+#define LOG_LINE_MAX	1024	/* bytes of a line, its newline included */
 
 static const char *log_prog = "smshook";
 static enum log_level log_threshold = LL_INFO;
+static enum log_dest log_dest = LD_STDERR;
+static int log_stamped;			/* stderr lines start with the time */
+static int log_syslog_open;
+static log_sink log_sink_fn;
+static void *log_sink_arg;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const int level_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+static const char *const dest_names[] = { "stderr", "syslog", "fcgi" };
+static const struct {
+	const char	*name;
+	int		 facility;
+} facilities[] = {
+	{ "daemon", LOG_DAEMON }, { "user", LOG_USER },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+	{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
 
 void
 log_init(const char *progname, enum log_level level)
@@ -18,41 +49,171 @@ log_init(const char *progname, enum log_level level)
 	log_threshold = level;
 }
 
-int
-log_level_parse(const char *name)
+/* Index of name in the list of n names, or -1. */
+static int
+name_index(const char *const *names, size_t n, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
-		if (strcmp(name, level_names[i]) == 0)
+	for (i = 0; i < n; i++)
+		if (strcmp(name, names[i]) == 0)
 			return (int)i;
 	return -1;
+}
+
+int
+log_level_parse(const char *name)
+{
+	return name_index(level_names, sizeof(level_names) /
+	    sizeof(level_names[0]), name);
+}
+
+int
+log_dest_parse(const char *name)
+{
+	return name_index(dest_names, sizeof(dest_names) /
+	    sizeof(dest_names[0]), name);
+}
+
+int
+log_facility_parse(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (strcmp(name, facilities[i].name) == 0)
+			return facilities[i].facility;
+	return -1;
+}
+
+/* A decimal number ending at end: 0 and its value, or -1. */
+static int
+number(const char *s, char end, const char **next, unsigned long long *v)
+{
+	char *e;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &e, 10);
+	if (errno != 0 || *e != end)
+		return -1;
+	*next = e;
+	return 0;
+}
+
+/*
+ * Is stderr the systemd journal? systemd says so in $JOURNAL_STREAM,
+ * "device:inode" of the stream it connected; a descendant whose stderr
+ * was redirected still has the variable, hence the comparison.
+ */
+static int
+stderr_is_journal(void)
+{
+	const char *s = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (s == NULL || number(s, ':', &s, &dev) == -1 ||
+	    number(s + 1, '\0', &s, &ino) == -1 ||
+	    fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
+void
+log_open(enum log_dest dest, int facility)
+{
+	if (log_syslog_open) {
+		closelog();
+		log_syslog_open = 0;
+	}
+	log_dest = dest;
+	log_stamped = !stderr_is_journal();
+	if (dest == LD_SYSLOG) {
+		openlog(log_prog, LOG_PID | LOG_NDELAY, facility);
+		log_syslog_open = 1;
+	}
+}
+
+void
+log_set_sink(log_sink fn, void *arg)
+{
+	log_sink_fn = fn;
+	log_sink_arg = arg;
+}
+
+/*
+ * "[time ]prog[pid]: level: msg\n" into line (LOG_LINE_MAX bytes), msg
+ * cut to fit; its length.
+ */
+static size_t
+make_line(char *line, int stamped, enum log_level level, const char *msg)
+{
+	char stamp[DAY_STAMP_LEN + 2] = "";
+	struct timespec now;
+	int n;
+
+	if (stamped) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		day_stamp(&now, stamp);
+		stamp[DAY_STAMP_LEN] = ' ';
+		stamp[DAY_STAMP_LEN + 1] = '\0';
+	}
+	n = snprintf(line, LOG_LINE_MAX - 1, "%s%s[%ld]: %s: %s", stamp,
+	    log_prog, (long)getpid(), level_names[level], msg);
+	if (n < 0)
+		return 0;
+	if (n > LOG_LINE_MAX - 2)
+		n = LOG_LINE_MAX - 2;		/* truncated message */
+	line[n++] = '\n';
+	return (size_t)n;
+}
+
+/* One line on stderr with one write(2). */
+static void
+to_stderr(enum log_level level, const char *msg)
+{
+	char line[LOG_LINE_MAX];
+	size_t len;
+
+	if ((len = make_line(line, log_stamped, level, msg)) > 0)
+		(void)!write(STDERR_FILENO, line, len);
+}
+
+/* One line to the request's sink (its server adds the time); -1: failed. */
+static int
+to_sink(enum log_level level, const char *msg)
+{
+	char line[LOG_LINE_MAX];
+	size_t len;
+
+	if ((len = make_line(line, 0, level, msg)) == 0)
+		return 0;
+	return log_sink_fn(log_sink_arg, line, len);
 }
 
 void
 logmsg(enum log_level level, const char *fmt, ...)
 {
-	char buf[1024];
+	char msg[LOG_LINE_MAX];
 	va_list ap;
-	int n, m;
+	int n;
 
 	if (level > log_threshold)
 		return;
-	n = snprintf(buf, sizeof(buf), "%s[%ld]: %s: ", log_prog,
-	    (long)getpid(), level_names[level]);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return;
 	va_start(ap, fmt);
-	m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (m < 0)
+	if (n < 0)
 		return;
-	m = n + m;
-	if ((size_t)m > sizeof(buf) - 2)
-		m = (int)sizeof(buf) - 2;	/* truncated message */
-	for (; n < m; n++)		/* no client byte may forge a line */
-		if ((unsigned char)buf[n] < 0x20 || buf[n] == 0x7f)
-			buf[n] = '?';
-	buf[n++] = '\n';
-	(void)!write(STDERR_FILENO, buf, (size_t)n);
+	for (n = 0; msg[n] != '\0'; n++)	/* no client byte may forge a line */
+		if ((unsigned char)msg[n] < 0x20 || msg[n] == 0x7f)
+			msg[n] = '?';
+	if (log_dest == LD_SYSLOG)
+		syslog(level_prio[level], "%s: %s", level_names[level], msg);
+	else if (log_dest != LD_FCGI || log_sink_fn == NULL ||
+	    to_sink(level, msg) == -1)
+		to_stderr(level, msg);
 }

@@ -22,6 +22,9 @@
 #include "log.h"
 #include "transport.h"
 
+/* Content bytes of a record that libfcgi's stderr stream buffers. */
+#define FCGI_ERR_MAX	(512 - 8)
+
 static volatile sig_atomic_t stopping = 0;
 
 static void
@@ -59,6 +62,25 @@ fcgi_read(void *io, char *buf, size_t len)
 	return n < 0 ? -1 : n;
 }
 
+/*
+ * log.c's sink for "log = fcgi": a line as one FCGI_STDERR record of the
+ * request, which the web server writes to its error log. libfcgi's
+ * stderr buffer holds one record of FCGI_ERR_MAX bytes: a longer line is
+ * cut, so that it is never split across two records (two log lines).
+ * -1 if the web server is gone: log.c then writes the line to stderr.
+ */
+static int
+log_to_request(void *arg, const char *line, size_t len)
+{
+	FCGX_Stream *err = arg;
+	int n = len > FCGI_ERR_MAX ? FCGI_ERR_MAX - 1 : (int)len - 1;
+
+	if (FCGX_PutStr(line, n, err) != n || FCGX_PutStr("\n", 1, err) != 1 ||
+	    FCGX_FFlush(err) == -1)
+		return -1;
+	return 0;
+}
+
 /* Answer one accepted request. */
 static void
 serve(struct server *s, FCGX_Request *fr)
@@ -75,7 +97,9 @@ serve(struct server *s, FCGX_Request *fr)
 	rq.forwarded_for = FCGX_GetParam("HTTP_X_FORWARDED_FOR", fr->envp);
 	rq.read = fcgi_read;
 	rq.io = fr->in;
+	log_set_sink(log_to_request, fr->err);
 	handle(s, &rq, &rs);
+	log_set_sink(NULL, NULL);
 	if ((n = response_head(&rs, head, sizeof(head))) == -1)
 		return;
 	FCGX_PutStr(head, n, fr->out);

@@ -121,6 +121,7 @@ store(struct server *s, const struct event *ev, struct response *rs,
 	logmsg(LL_DEBUG, "stored event %d token %s from %s", ev->event_type,
 	    ev->token, c->text);
 	status = response_status(rs, ANSWER_SUCCESS);
+	rs->stored = len;
  out:
 	replay_unlock(&r);
 	return status;
@@ -168,8 +169,29 @@ post(struct server *s, const struct request *rq, struct response *rs,
 	return status;
 }
 
-int
-handle(struct server *s, const struct request *rq, struct response *rs)
+/* Count the answer in rs (counters.h), if counting is on. */
+static void
+count(struct server *s, const struct response *rs)
+{
+	static const enum counter ok[] = {
+		[ANSWER_OK] = CNT_PING, [ANSWER_SUCCESS] = CNT_SUCCESS,
+		[ANSWER_DUPLICATE] = CNT_DUPLICATE,
+	};
+	struct timespec now;
+
+	if (!s->conf.counters || (s->counters.page == NULL &&
+	    counters_open(&s->counters, s->conf.spool_dir) == -1))
+		return;		/* no spool yet, or not ours: no count */
+	clock_gettime(CLOCK_REALTIME, &now);
+	counters_add(&s->counters, rs->status == 200 ? ok[rs->answer] :
+	    counters_kind(rs->status, rs->reason != NULL ? rs->reason : ""),
+	    rs->stored, (uint64_t)now.tv_sec * 1000 +
+	    (uint64_t)now.tv_nsec / 1000000);
+}
+
+/* The answer to one request, before it is counted. */
+static int
+answer(struct server *s, const struct request *rq, struct response *rs)
 {
 	const struct conf *cf = &s->conf;
 	struct client c;
@@ -194,4 +216,13 @@ handle(struct server *s, const struct request *rq, struct response *rs)
 		rs->header = "Allow: GET, HEAD, POST";
 		return reject(rs, &c, 405, "method not allowed", NULL);
 	}
+}
+
+int
+handle(struct server *s, const struct request *rq, struct response *rs)
+{
+	int status = answer(s, rq, rs);
+
+	count(s, rs);
+	return status;
 }

@@ -88,6 +88,8 @@ main(int argc, char *argv[])
 	/* a file size limit (ulimit -f) must fail a write, not kill us */
 	signal(SIGXFSZ, SIG_IGN);
 	umask(027);
+	/* until the configuration says otherwise: stderr, with the time */
+	log_open(LD_STDERR, 0);
 	/*
 	 * HMAC and SHA-256 are fetched by their provider names: no
 	 * openssl.cnf, no legacy name tables, no clean-up at exit: each

@@ -37,6 +37,7 @@ response_status(struct response *rs, enum answer a)
 	};
 
 	rs->status = 200;
+	rs->answer = a;
 	rs->body = bodies[a];
 	rs->body_len = strlen(rs->body);
 	return 200;
@@ -50,6 +51,7 @@ response_error(struct response *rs, int status, const char *msg,
 	cJSON *o;
 
 	rs->status = status;
+	rs->reason = msg;
 	if (field != NULL)
 		snprintf(text, sizeof(text), "%s (%s)", msg, field);
 	else

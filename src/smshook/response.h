@@ -4,15 +4,18 @@
 
 #include <stddef.h>
 
+enum answer { ANSWER_OK, ANSWER_SUCCESS, ANSWER_DUPLICATE };
+
 struct response {
 	int		 status;
+	enum answer	 answer;	/* of a 200 */
+	const char	*reason;	/* of an error: its message */
+	size_t		 stored;	/* bytes of the line stored, if any */
 	const char	*header;	/* one extra header line, or NULL */
 	const char	*body;
 	size_t		 body_len;
 	char		 buf[384];	/* error bodies are built here */
 };
-
-enum answer { ANSWER_OK, ANSWER_SUCCESS, ANSWER_DUPLICATE };
 
 /* Answer 200 {"status":"ok"}, {"status":"success"} or "duplicate". */
 int	response_status(struct response *, enum answer);

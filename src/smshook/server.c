@@ -20,6 +20,7 @@ server_init(struct server *s, const char *path, char *err, size_t errlen)
 	if (conf_parse(&s->conf, path, err, errlen) == -1)
 		goto fail;
 	log_init("smshook", s->conf.log_level);
+	log_open(s->conf.log_dest, s->conf.log_facility);
 	if (setenv("TZ", s->conf.timezone, 1) == -1) {
 		snprintf(err, errlen, "setenv TZ: %s", strerror(errno));
 		goto fail;
@@ -43,6 +44,7 @@ void
 server_free(struct server *s)
 {
 	verify_free(s->verifier);
+	counters_close(&s->counters);
 	conf_free(&s->conf);
 	free(s->body);
 	free(s->line);

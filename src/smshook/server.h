@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "conf.h"
+#include "counters.h"
 #include "request.h"
 #include "response.h"
 
@@ -15,6 +16,7 @@ struct server {
 	size_t		 bodycap;
 	char		*line;		/* spool line buffer, reused */
 	size_t		 linecap;
+	struct counters	 counters;	/* mapped by the first answer */
 };
 
 /*

@@ -1,15 +1,25 @@
 /*
- * cmd_check.c: smshookctl check: the configuration parsed (main.c did
- * that), spool_dir exists or can be created and takes a new file, and
- * the replay table is sound. Prints a short summary; exit 1 on a fault.
+ * cmd_check.c: smshookctl check [--user USER] [--min-free SIZE]
+ * [--min-inodes N] [--quiet]: a health check that fails whenever an
+ * event would not be stored right now. As the receiver's user (--user;
+ * as root, by default the owner of spool_dir): the configuration is
+ * readable, spool_dir takes a new file, today's day file (if any) takes
+ * an append, the token table is sound and writable; the spool's file
+ * system has room and inodes above the floors; the configured database
+ * answers and has this version's tables. One line per fault, saying
+ * what and how to fix it; exit 1 on any fault.
  */
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,136 +27,413 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "ctl.h"
+#include "day.h"
+#include "db.h"
 #include "fsutil.h"
 #include "replay.h"
 
+#define MIN_FREE	(64ULL << 20)	/* bytes */
+#define MIN_INODES	1000ULL
+
+struct check {
+	const struct ctl	*ctl;
+	unsigned long long	 min_free, min_inodes;
+	int			 quiet;
+	int			 faults;
+};
+
 static const struct option longopts[] = {
-	{ "help",	no_argument,	NULL,	'h' },
-	{ NULL,		0,		NULL,	0 }
+	{ "user",	required_argument,	NULL,	'u' },
+	{ "min-free",	required_argument,	NULL,	'f' },
+	{ "min-inodes",	required_argument,	NULL,	'i' },
+	{ "quiet",	no_argument,		NULL,	'q' },
+	{ "help",	no_argument,		NULL,	'h' },
+	{ NULL,		0,			NULL,	0 }
 };
 
 /* The usage text on f. */
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: smshookctl check\n"
-	    "  validate the configuration, that spool_dir is writable and\n"
-	    "  the state of the replay table; exit 1 on any fault\n");
+	fprintf(f, "usage: smshookctl check [--user USER] [--min-free SIZE] "
+	    "[--min-inodes N] [-q]\n"
+	    "  fail (exit 1), one line per cause, whenever an event would "
+	    "not\n"
+	    "  be stored right now; checked as the receiver's USER (as "
+	    "root,\n"
+	    "  by default the owner of spool_dir); floors default to 64m "
+	    "free\n"
+	    "  and 1000 inodes; -q, --quiet: the exit status only\n");
 }
 
-/* spool_dir exists (created 0750 if missing, as the receiver does). */
-static int
-check_spool(const char *dir)
-{
-	char tmp[PATH_MAX];
-	struct stat st;
-	int fd, created = 0;
+/* A fault: one line "check: what (fix)" unless quiet. */
+static void
+fault(struct check *k, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
-	if (stat(dir, &st) == -1) {
-		if (errno != ENOENT || fs_mkdir_spool(dir) == -1) {
-			ctl_errno("spool_dir %s", dir);
-			return -1;
-		}
-		created = 1;
-	} else if (!S_ISDIR(st.st_mode)) {
-		ctl_err("spool_dir %s: not a directory", dir);
-		return -1;
-	}
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.smshookctl.check.XXXXXX",
-	    dir) >= sizeof(tmp)) {
-		ctl_err("spool_dir %s: path too long", dir);
-		return -1;
-	}
-	if ((fd = mkstemp(tmp)) == -1) {
-		ctl_errno("spool_dir %s is not writable", dir);
-		return -1;
+static void
+fault(struct check *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	k->faults++;
+	if (k->quiet)
+		return;
+	va_start(ap, fmt);
+	fputs("check: FAIL: ", stdout);
+	vprintf(fmt, ap);
+	putchar('\n');
+	va_end(ap);
+}
+
+/* A line of what is fine, unless quiet. */
+static void
+fine(const struct check *k, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+fine(const struct check *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (k->quiet)
+		return;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	putchar('\n');
+	va_end(ap);
+}
+
+/* The configuration file can be read (as the current user). */
+static void
+check_config(struct check *k)
+{
+	int fd;
+
+	if ((fd = open(k->ctl->confpath, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) ==
+	    -1) {
+		fault(k, "cannot read the configuration %s: %s (the "
+		    "receiver's user needs read access: chgrp and chmod 0640)",
+		    k->ctl->confpath, strerror(errno));
+		return;
 	}
 	close(fd);
-	if (unlink(tmp) == -1) {
-		ctl_errno("%s", tmp);
-		return -1;
-	}
-	printf("spool_dir %s: %s, writable\n", dir,
-	    created ? "created" : "exists");
-	return 0;
+	fine(k, "config %s: readable", k->ctl->confpath);
 }
 
-/* Report the replay table; a table the receiver would set aside is a fault. */
-static int
-check_replay(const struct conf *c)
+/* spool_dir exists (or can be made, as the receiver does) and takes a file. */
+static void
+check_spool(struct check *k)
 {
+	const char *dir = k->ctl->conf.spool_dir;
+	char tmp[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (stat(dir, &st) == -1 && (errno != ENOENT ||
+	    fs_mkdir_spool(dir) == -1)) {
+		fault(k, "spool_dir %s: %s (create it, owned by the receiver's "
+		    "user, mode 0750)", dir, strerror(errno));
+		return;
+	}
+	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		fault(k, "spool_dir %s: not a directory", dir);
+		return;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.smshookctl.check.XXXXXX",
+	    dir) >= sizeof(tmp) || (fd = mkstemp(tmp)) == -1) {
+		fault(k, "spool_dir %s is not writable: %s (chown it to the "
+		    "receiver's user)", dir, strerror(errno));
+		return;
+	}
+	close(fd);
+	unlink(tmp);
+	fine(k, "spool_dir %s: writable", dir);
+}
+
+/* Today's day file, if it exists, is a regular file that takes appends. */
+static void
+check_today(struct check *k)
+{
+	char day[DAY_LEN + 1], path[PATH_MAX];
+	int fd;
+
+	if (setenv("TZ", k->ctl->conf.timezone, 1) == 0)
+		tzset();
+	day_of(time(NULL), day);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.jsonl",
+	    k->ctl->conf.spool_dir, day) >= sizeof(path))
+		return;
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) == -1) {
+		if (errno != ENOENT)
+			fault(k, "today's day file %s: %s (chown it to the "
+			    "receiver's user, mode 0640)", path,
+			    strerror(errno));
+		return;
+	}
+	if (!fs_regular(fd))
+		fault(k, "today's day file %s is not a regular file (remove "
+		    "it)", path);
+	else
+		fine(k, "today's day file %s: writable", path);
+	close(fd);
+}
+
+/* The token table, if any, is a table the receiver can write. */
+static void
+check_replay(struct check *k)
+{
+	const struct conf *c = &k->ctl->conf;
 	char path[PATH_MAX];
-	struct dirent *de;
 	struct timespec ts;
 	long long live;
-	int bad = 0;
-	DIR *d;
+	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", c->spool_dir, REPLAY_FILE);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (replay_count(path, (long long)c->replay_window * 1000,
 	    (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &live) == -1) {
-		if (errno == EINVAL) {
-			ctl_err("%s is not a replay table; the receiver "
-			    "will set it aside", path);
-			return -1;
-		}
-		if (errno != ENOENT) {
-			ctl_errno("replay table %s", path);
-			return -1;
-		}
-		printf("replay table %s: none yet (made by the first "
-		    "event)\n", path);
-	} else if (c->replay_window == 0)
-		printf("replay table %s: ok, but replay_window = 0: "
-		    "duplicates are not detected\n", path);
-	else
-		printf("replay table %s: ok, %lld token%s within the %llu s "
-		    "window\n", path, live, live == 1 ? "" : "s",
-		    c->replay_window);
-	/* tables set aside earlier: worth a look, not a fault */
-	if ((d = opendir(c->spool_dir)) != NULL) {
-		while ((de = readdir(d)) != NULL)
-			if (strncmp(de->d_name, REPLAY_FILE ".bad-",
-			    sizeof(REPLAY_FILE ".bad-") - 1) == 0)
-				bad++;
-		closedir(d);
+		if (errno == ENOENT)
+			fine(k, "replay table %s: none yet (made by the first "
+			    "event)", path);
+		else if (errno == EINVAL)
+			fault(k, "%s is not a replay table (remove it; the "
+			    "receiver makes a new one)", path);
+		else
+			fault(k, "replay table %s: %s", path, strerror(errno));
+		return;
 	}
-	if (bad > 0)
-		printf("warning: %d replay table%s set aside as %s/%s.bad-*\n",
-		    bad, bad == 1 ? "" : "s", c->spool_dir, REPLAY_FILE);
+	if ((fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) ==
+	    -1) {
+		fault(k, "replay table %s is not writable: %s (chown it to "
+		    "the receiver's user)", path, strerror(errno));
+		return;
+	}
+	close(fd);
+	fine(k, "replay table %s: ok, %lld token%s in the window", path, live,
+	    live == 1 ? "" : "s");
+}
+
+/* Free space and inodes of the spool's file system above the floors. */
+static void
+check_room(struct check *k)
+{
+	const char *dir = k->ctl->conf.spool_dir;
+	unsigned long long avail, inodes;
+	struct statvfs sv;
+
+	if (statvfs(dir, &sv) == -1) {
+		fault(k, "spool_dir %s: %s", dir, strerror(errno));
+		return;
+	}
+	avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	inodes = sv.f_favail;
+	if (avail < k->min_free)
+		fault(k, "spool_dir %s: %llu bytes free, below %llu (free "
+		    "space: smshookctl compress and purge, or a larger file "
+		    "system)", dir, avail, k->min_free);
+	if (sv.f_files > 0 && inodes < k->min_inodes)
+		fault(k, "spool_dir %s: %llu inodes free, below %llu (remove "
+		    "files from its file system)", dir, inodes, k->min_inodes);
+	if (avail >= k->min_free && (sv.f_files == 0 ||
+	    inodes >= k->min_inodes))
+		fine(k, "spool_dir %s: %llu MiB and %llu inodes free", dir,
+		    avail >> 20, inodes);
+}
+
+/* The receiver's checks, as whoever runs this. */
+static void
+receiver_checks(struct check *k)
+{
+	check_config(k);
+	check_spool(k);
+	check_today(k);
+	check_replay(k);
+	check_room(k);
+}
+
+#ifdef NO_NSS
+/*
+ * The static bundle cannot use NSS (it needs glibc's shared modules):
+ * users come from /etc/passwd only, and the child keeps just the user's
+ * primary group. The bundle runs on shared hosting, where check is not
+ * run as root anyway.
+ */
+static struct passwd *
+find_user(const char *name, uid_t uid)
+{
+	struct passwd *pw;
+	FILE *fp;
+
+	if ((fp = fopen("/etc/passwd", "re")) == NULL)
+		return NULL;
+	while ((pw = fgetpwent(fp)) != NULL)
+		if (name != NULL ? strcmp(pw->pw_name, name) == 0 :
+		    pw->pw_uid == uid)
+			break;
+	fclose(fp);
+	return pw;
+}
+
+/* Give the child pw's groups: here only its primary one. */
+static int
+join_groups(const struct passwd *pw)
+{
+	return setgroups(1, &pw->pw_gid);
+}
+#else
+/* The user called name, or if name is NULL the one with uid uid. */
+static struct passwd *
+find_user(const char *name, uid_t uid)
+{
+	return name != NULL ? getpwnam(name) : getpwuid(uid);
+}
+
+/* Give the child pw's groups, as a login would. */
+static int
+join_groups(const struct passwd *pw)
+{
+	return initgroups(pw->pw_name, pw->pw_gid);
+}
+#endif
+
+/*
+ * Run the receiver's checks as user (a child that becomes it), adding
+ * its faults to k's. -1 if that cannot be done.
+ */
+static int
+as_user(struct check *k, const struct passwd *pw)
+{
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		if (setgroups(0, NULL) == -1 || join_groups(pw) == -1 ||
+		    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
+			fault(k, "cannot become %s: %s", pw->pw_name,
+			    strerror(errno));
+			fflush(stdout);
+			_exit(1);
+		}
+		receiver_checks(k);
+		fflush(stdout);
+		_exit(k->faults > 0);
+	}
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		k->faults++;
 	return 0;
 }
 
-/* smshookctl check: see the top of this file and ctl.h. */
+/* The receiver's user: --user, else as root the owner of spool_dir. */
+static const struct passwd *
+receiver_user(const struct ctl *ctl, const char *name)
+{
+	struct stat st;
+
+	if (name != NULL)
+		return find_user(name, 0);
+	if (geteuid() != 0 || stat(ctl->conf.spool_dir, &st) == -1 ||
+	    st.st_uid == 0)
+		return NULL;
+	return find_user(NULL, st.st_uid);
+}
+
+/* The database answers and has this version's tables. */
+static void
+check_database(struct check *k)
+{
+	const struct conf *c = &k->ctl->conf;
+	struct ctl_db *db;
+	char err[512], source[512];
+
+	if (c->database == NULL) {
+		fine(k, "database: none configured");
+		return;
+	}
+	db_source(c->spool_dir, source, sizeof(source));
+	if ((db = db_open(c->database, source, err, sizeof(err))) == NULL) {
+		fault(k, "database: %s (check \"database =\" in %s)", err,
+		    k->ctl->confpath);
+		return;
+	}
+	if (db_probe(db) == -1)
+		fault(k, "database: %s (its tables are not this version's: "
+		    "import into a new database, or fix them)", db->err);
+	else	/* only the scheme: the URL may carry a password */
+		fine(k, "database %.*s: reachable, schema version %d",
+		    (int)strcspn(c->database, ":"), c->database,
+		    SCHEMA_VERSION);
+	db_close(db);
+}
+
+/* smshookctl check: see the top of this file. */
 int
 cmd_check(struct ctl *ctl, int argc, char *argv[])
 {
-	const struct conf *c = &ctl->conf;
-	int done;
+	const struct passwd *pw;
+	struct check k;
+	const char *user = NULL;
+	int ch, done;
 
-	while (ctl_getopt(argc, argv, "h", longopts, usage, &done) != -1)
-		;
+	memset(&k, 0, sizeof(k));
+	k.ctl = ctl;
+	k.min_free = MIN_FREE;
+	k.min_inodes = MIN_INODES;
+	while ((ch = ctl_getopt(argc, argv, "hqu:", longopts, usage,
+	    &done)) != -1) {
+		switch (ch) {
+		case 'u':
+			user = optarg;
+			break;
+		case 'q':
+			k.quiet = 1;
+			break;
+		case 'f':
+		case 'i':
+			if (conf_number(optarg, 0, 1ULL << 50, ch == 'f' ?
+			    &k.min_free : &k.min_inodes) == -1) {
+				ctl_err("--%s \"%s\": expected a number",
+				    ch == 'f' ? "min-free" : "min-inodes",
+				    optarg);
+				return CTL_USAGE;
+			}
+			break;
+		}
+	}
 	if (done != -1)
 		return done;
 	if (ctl_no_operands(argc, argv, usage) != 0)
 		return CTL_USAGE;
-	printf("config %s: ok, %zu app_key%s, require_signature %s, "
-	    "timezone %s\n", ctl->confpath, c->nkeys, c->nkeys == 1 ? "" : "s",
-	    c->require_signature ? "yes" : "no",
-	    c->timezone != NULL ? c->timezone : "UTC");
-	if (c->nkeys == 0 && c->require_signature)
-		printf("warning: no app_key: every signed event will be "
-		    "refused\n");
-	/* only the scheme: the URL may carry a password */
-	if (c->database != NULL)
-		printf("database: %.*s\n", (int)strcspn(c->database, ":"),
-		    c->database);
-	if (check_spool(c->spool_dir) == -1 || check_replay(c) == -1) {
-		printf("check: FAILED\n");
-		return CTL_FAIL;
+	fine(&k, "config %s: ok, %zu app_key%s, require_signature %s, "
+	    "timezone %s", ctl->confpath, ctl->conf.nkeys,
+	    ctl->conf.nkeys == 1 ? "" : "s",
+	    ctl->conf.require_signature ? "yes" : "no", ctl->conf.timezone);
+	if (user != NULL && find_user(user, 0) == NULL) {
+		ctl_err("--user %s: no such user", user);
+		return CTL_USAGE;
 	}
-	printf("check: ok\n");
-	return CTL_OK;
+	if ((pw = receiver_user(ctl, user)) != NULL &&
+	    pw->pw_uid != geteuid()) {
+		fine(&k, "checking as %s, the receiver's user", pw->pw_name);
+		if (geteuid() != 0)
+			fault(&k, "cannot check as %s: run as root or as %s",
+			    pw->pw_name, pw->pw_name);
+		else if (as_user(&k, pw) == -1)
+			fault(&k, "cannot check as %s: %s", pw->pw_name,
+			    strerror(errno));
+	} else
+		receiver_checks(&k);
+	check_database(&k);
+	if (!k.quiet)
+		printf("check: %s\n", k.faults > 0 ? "FAILED" : "ok");
+	return k.faults > 0 ? CTL_FAIL : CTL_OK;
 }

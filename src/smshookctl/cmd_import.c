@@ -248,6 +248,7 @@ cmd_import(struct ctl *c, int argc, char *argv[])
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct day_file *files = NULL;
+	struct timespec now;
 	struct import im;
 	const char *url;
 	char err[512], source[sizeof(im.db->source)];
@@ -299,6 +300,12 @@ cmd_import(struct ctl *c, int argc, char *argv[])
 		    im.db->inserted, im.rows - im.db->refused_rows -
 		    im.db->inserted, im.rejects);
 	rc = failed ? CTL_FAIL : CTL_OK;
+	if (!failed) {			/* for stats: the last good run */
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (db_set_run(im.db, (long long)now.tv_sec * 1000 +
+		    now.tv_nsec / 1000000) == -1)
+			ctl_err("%s", im.db->err);
+	}
  out:
 	free(im.clean);
 	db_close(im.db);

@@ -5,6 +5,8 @@
  * and invalid lines. An aligned table, a JSON document, or a
  * node_exporter textfile written atomically.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -17,7 +19,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "counters.h"
 #include "ctl.h"
+#include "db.h"
 #include "event.h"
 #include "reader.h"
 #include "rows.h"
@@ -474,67 +478,209 @@ print_json(const struct stats *s, const char *from, const char *to)
 	return rc;
 }
 
-/* One sample line; label values here never need escaping (days, slugs). */
+/* The import's state for this spool, when a database is configured. */
+struct lag {
+	int		 have;		/* a database answered */
+	char		 source[512];
+	long long	 bytes;		/* complete or not, not yet imported */
+	long long	 oldest_ms;	/* receipt of the oldest such line, or -1 */
+	long long	 last_run_ms;	/* the last import that finished, or -1 */
+};
+
+/* A label value with '\\', '"' and newlines escaped (the text format). */
 static void
-prom_sample(FILE *f, const char *metric, const char *day, const char *event,
-    unsigned long long n)
+prom_label(FILE *f, const char *v)
 {
-	fprintf(f, "%s{day=\"%s\"", metric, day);
-	if (event != NULL)
-		fprintf(f, ",event=\"%s\"", event);
-	fprintf(f, "} %llu\n", n);
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', f);
+		if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
 }
 
-/* The metrics in node_exporter textfile format on f. */
+/* # HELP and # TYPE of one metric. */
 static void
-prom_write(FILE *f, const struct stats *s)
+prom_head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The metrics in node_exporter textfile format on f (smshookctl(1)). */
+static void
+prom_write(FILE *f, const struct stats *s, const struct counters_page *cp,
+    const struct lag *lag)
 {
 	struct timespec ts;
 	unsigned long long other;
 	size_t i, k;
 
-	fprintf(f, "# HELP smshook_events_total Events in the spool, "
-	    "per day and event type.\n"
-	    "# TYPE smshook_events_total counter\n");
-	for (i = 0; i < s->ndays; i++)
-		for (k = 0; k < s->ncols; k++)
-			prom_sample(f, "smshook_events_total", s->days[i].name,
-			    s->cols[s->order[k]],
-			    day_get(&s->days[i], s->order[k]));
-	fprintf(f, "# HELP smshook_unverified_events_total Events stored "
-	    "without a verified signature, per day.\n"
-	    "# TYPE smshook_unverified_events_total counter\n");
-	for (i = 0; i < s->ndays; i++)
-		prom_sample(f, "smshook_unverified_events_total",
-		    s->days[i].name, NULL, s->days[i].unverified);
-	fprintf(f, "# HELP smshook_invalid_lines Spool lines that are not "
-	    "v1 records, per day.\n"
-	    "# TYPE smshook_invalid_lines gauge\n");
-	for (i = 0; i < s->ndays; i++)
-		prom_sample(f, "smshook_invalid_lines", s->days[i].name, NULL,
-		    s->days[i].invalid);
+	prom_head(f, "smshook_answers_total", "counter", "Answers the "
+	    "receiver gave, by HTTP status and reason.");
+	for (k = 0; k < NCOUNTERS; k++)
+		fprintf(f, "smshook_answers_total{status=\"%d\",reason=\"%s\"} "
+		    "%llu\n", counter_defs[k].status, counter_defs[k].reason,
+		    (unsigned long long)cp->n[k]);
+	prom_head(f, "smshook_stored_bytes_total", "counter", "Spool bytes "
+	    "of the events the receiver stored.");
+	fprintf(f, "smshook_stored_bytes_total %llu\n",
+	    (unsigned long long)cp->stored_bytes);
+	prom_head(f, "smshook_last_stored_event_timestamp_seconds", "gauge",
+	    "When the receiver last stored an event (0: never).");
+	fprintf(f, "smshook_last_stored_event_timestamp_seconds %.3f\n",
+	    (double)cp->last_stored_ms / 1000);
+	prom_head(f, "smshook_spool_events", "gauge", "Events in the spool's "
+	    "day files, by event type.");
+	for (k = 0; k < s->ncols; k++) {
+		fputs("smshook_spool_events{event=\"", f);
+		prom_label(f, s->cols[s->order[k]]);
+		fprintf(f, "\"} %llu\n", day_get(&s->all, s->order[k]));
+	}
+	prom_head(f, "smshook_spool_unverified_events", "gauge", "Events in "
+	    "the spool stored without a verified signature.");
+	fprintf(f, "smshook_spool_unverified_events %llu\n", s->all.unverified);
+	prom_head(f, "smshook_spool_invalid_lines", "gauge", "Spool lines "
+	    "that are not valid records (smshookctl verify).");
+	fprintf(f, "smshook_spool_invalid_lines %llu\n", s->all.invalid);
 	/* known codes as themselves, any other as "other": bounded */
-	fprintf(f, "# HELP smshook_failed_events_total Suppressed and failed "
-	    "events, per provider status code (smshookctl(1) has the "
-	    "meanings).\n# TYPE smshook_failed_events_total counter\n");
+	prom_head(f, "smshook_spool_failed_events", "gauge", "Suppressed and "
+	    "failed events in the spool, by provider status code.");
 	for (i = 0, other = 0; i < s->nfails; i++)
 		if (status_by_code(s->fails[i].code) != NULL)
-			fprintf(f, "smshook_failed_events_total{status_code="
+			fprintf(f, "smshook_spool_failed_events{status_code="
 			    "\"%lld\"} %llu\n", s->fails[i].code, s->fails[i].n);
 		else
 			other += s->fails[i].n;
-	fprintf(f, "smshook_failed_events_total{status_code=\"other\"} "
+	fprintf(f, "smshook_spool_failed_events{status_code=\"other\"} "
 	    "%llu\n", other);
 	clock_gettime(CLOCK_REALTIME, &ts);
-	fprintf(f, "# HELP smshook_stats_timestamp_seconds When smshookctl "
-	    "stats wrote this file.\n"
-	    "# TYPE smshook_stats_timestamp_seconds gauge\n"
-	    "smshook_stats_timestamp_seconds %lld\n", (long long)ts.tv_sec);
+	if (lag->have) {
+		prom_head(f, "smshook_import_lag_bytes", "gauge", "Spool bytes "
+		    "not yet imported.");
+		fputs("smshook_import_lag_bytes{source=\"", f);
+		prom_label(f, lag->source);
+		fprintf(f, "\"} %lld\n", lag->bytes);
+		prom_head(f, "smshook_import_lag_seconds", "gauge", "Age of "
+		    "the oldest complete spool line not yet imported (0: "
+		    "none).");
+		fputs("smshook_import_lag_seconds{source=\"", f);
+		prom_label(f, lag->source);
+		fprintf(f, "\"} %.3f\n", lag->oldest_ms < 0 ? 0.0 :
+		    (double)((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
+		    lag->oldest_ms) / 1000);
+		prom_head(f, "smshook_last_import_timestamp_seconds", "gauge",
+		    "When smshookctl import last finished without error (0: "
+		    "never).");
+		fputs("smshook_last_import_timestamp_seconds{source=\"", f);
+		prom_label(f, lag->source);
+		fprintf(f, "\"} %.3f\n", lag->last_run_ms < 0 ? 0.0 :
+		    (double)lag->last_run_ms / 1000);
+	}
+	prom_head(f, "smshook_stats_timestamp_seconds", "gauge", "When "
+	    "smshookctl stats wrote this file.");
+	fprintf(f, "smshook_stats_timestamp_seconds %lld\n",
+	    (long long)ts.tv_sec);
+}
+
+/* received_at text ("...T...Z", milliseconds optional) as ms, or -1. */
+static long long
+stamp_ms(const char *s)
+{
+	struct tm tm;
+	const char *p;
+	long long ms = 0, scale = 100;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return -1;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+			ms += (*p - '0') * scale;
+	return (long long)timegm(&tm) * 1000 + ms;
+}
+
+/* What import has not taken from f yet, into lag; -1 on error. */
+static int
+file_lag(struct ctl_db *db, const struct day_file *f, struct lag *lag)
+{
+	struct reader *r;
+	struct rows l;
+	struct stat st;
+	const char *line, *why;
+	long long pos, gz_size, ms;
+	size_t len;
+	off_t off;
+	int n, first = 1;
+
+	if (db_get_pos(db, f->day, &pos, &gz_size) == -1)
+		return -1;
+	if (f->gz && f->late[0] == '\0' && stat(f->path, &st) == 0 &&
+	    gz_size == (long long)st.st_size)
+		return 0;		/* read to its end before */
+	if ((r = reader_open(f, (off_t)pos)) == NULL)
+		return errno == ERANGE || errno == ENOENT ? 0 : -1;
+	while ((n = reader_next(r, &line, &len, &off)) > 0) {
+		lag->bytes += (long long)len + 1;
+		if (first && n == READER_LINE) {
+			if (rows_parse(&l, line, len, &why) == 0 &&
+			    (ms = stamp_ms(l.received_at)) != -1 &&
+			    (lag->oldest_ms < 0 || ms < lag->oldest_ms))
+				lag->oldest_ms = ms;
+			rows_free(&l);
+		}
+		first = 0;
+	}
+	if (n == 0)
+		lag->bytes += (long long)reader_partial(r);
+	reader_close(r);
+	return n == -1 ? -1 : 0;
+}
+
+/*
+ * The import's lag and last run for this spool, when a database is
+ * configured and answers (else lag->have stays 0, with a warning).
+ */
+static void
+import_lag(const struct ctl *ctl, struct lag *lag)
+{
+	struct day_file *files = NULL;
+	struct ctl_db *db;
+	char err[512];
+	size_t n = 0, i;
+
+	memset(lag, 0, sizeof(*lag));
+	lag->oldest_ms = lag->last_run_ms = -1;
+	if (ctl->conf.database == NULL)
+		return;
+	db_source(ctl->conf.spool_dir, lag->source, sizeof(lag->source));
+	if ((db = db_open(ctl->conf.database, lag->source, err,
+	    sizeof(err))) == NULL) {
+		ctl_err("import metrics left out: %s", err);
+		return;
+	}
+	if (reader_list(ctl->conf.spool_dir, NULL, NULL, &files, &n) == -1 &&
+	    errno != ENOENT)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (file_lag(db, &files[i], lag) == -1)
+			goto out;
+	if (db_get_run(db, &lag->last_run_ms) == -1)
+		goto out;
+	lag->have = 1;
+ out:
+	if (!lag->have)
+		ctl_err("import metrics left out: %s", db->err[0] != '\0' ?
+		    db->err : strerror(errno));
+	free(files);
+	db_close(db);
 }
 
 /* Write the metrics to path through path.tmp and rename. */
 static int
-prom_file(const struct stats *s, const char *path)
+prom_file(const struct stats *s, const char *path,
+    const struct counters_page *cp, const struct lag *lag)
 {
 	char tmp[PATH_MAX];
 	FILE *f = NULL;
@@ -545,14 +691,15 @@ prom_file(const struct stats *s, const char *path)
 		errno = ENAMETOOLONG;
 		goto out;
 	}
+	/* counts only, for node_exporter's user: 0644 whatever the umask */
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0640)) == -1)
+	    O_NOFOLLOW, 0644)) == -1 || fchmod(fd, 0644) == -1)
 		goto out;
 	if ((f = fdopen(fd, "w")) == NULL) {
 		close(fd);
 		goto fail;
 	}
-	prom_write(f, s);
+	prom_write(f, s, cp, lag);
 	if (fflush(f) == EOF || ferror(f) || fsync(fileno(f)) == -1)
 		goto fail;
 	if (fclose(f) == EOF) {
@@ -579,6 +726,8 @@ int
 cmd_stats(struct ctl *ctl, int argc, char *argv[])
 {
 	struct stats s;
+	struct counters_page cp;
+	struct lag lag;
 	const char *from = NULL, *to = NULL, *prom = NULL;
 	int ch, json = 0, rc = CTL_FAIL, done;
 
@@ -614,7 +763,12 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 		ctl_err("%llu invalid line%s not counted (see smshookctl "
 		    "verify)", s.all.invalid, s.all.invalid == 1 ? "" : "s");
 	if (prom != NULL) {
-		if (prom_file(&s, prom) == -1)
+		/* no file yet (nothing answered yet) or not ours: zeros */
+		if (counters_read(ctl->conf.spool_dir, &cp) == -1 &&
+		    errno != ENOENT)
+			ctl_errno("receiver counters left out");
+		import_lag(ctl, &lag);
+		if (prom_file(&s, prom, &cp, &lag) == -1)
 			goto out;
 		if (json && print_json(&s, from, to) == -1)
 			goto out;

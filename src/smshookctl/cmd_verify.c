@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "counters.h"
 #include "ctl.h"
 #include "day.h"
 #include "line.h"
@@ -32,6 +33,7 @@ static const struct known {
 	{ REPLAY_FILE ".bad-",	1 },	/* a foreign table set aside */
 	{ REPLAY_FILE ".",	1 },	/* a table being created */
 	{ CTL_LOCK_FILE,	0 },
+	{ COUNTERS_FILE,	0 },	/* the receiver's answers */
 	{ ".smshookctl.",	1 },	/* smshookctl's temporary files */
 };
 #define NKNOWN (sizeof(known) / sizeof(known[0]))

@@ -91,6 +91,24 @@ db_rollback(struct ctl_db *db)
 }
 
 int
+db_set_run(struct ctl_db *db, long long ms)
+{
+	return db->ops->set_run(db, ms);
+}
+
+int
+db_get_run(struct ctl_db *db, long long *ms)
+{
+	return db->ops->get_run(db, ms);
+}
+
+int
+db_probe(struct ctl_db *db)
+{
+	return db->ops->probe(db);
+}
+
+int
 db_replies(struct ctl_db *db, db_reply_fn fn, void *arg)
 {
 	return db->ops->replies(db, fn, arg);

@@ -42,6 +42,9 @@ struct ctl_db_ops {
 	int	(*commit)(struct ctl_db *);
 	int	(*rollback)(struct ctl_db *);
 	int	(*replies)(struct ctl_db *, db_reply_fn, void *);
+	int	(*probe)(struct ctl_db *);
+	int	(*set_run)(struct ctl_db *, long long ms);
+	int	(*get_run)(struct ctl_db *, long long *ms);
 	void	(*close)(struct ctl_db *);
 };
 
@@ -89,6 +92,17 @@ int	db_insert_reject(struct ctl_db *, const char *day, long long off,
 	    const char *reason, const char *line);
 int	db_commit(struct ctl_db *);
 int	db_rollback(struct ctl_db *);
+/*
+ * Record that this source's import finished at ms (committed by itself),
+ * or read when it last did: 0 with *ms (-1: never), -1 on error.
+ */
+int	db_set_run(struct ctl_db *, long long ms);
+int	db_get_run(struct ctl_db *, long long *ms);
+/*
+ * 0 if the tables have this version's columns and schema version, -1
+ * with the reason in db->err if not.
+ */
+int	db_probe(struct ctl_db *);
 /*
  * Call fn with the latest reply (event_type 6) of every phone, by phone;
  * a reply's time is its replyTime. 0, or -1 with the reason in db->err.

@@ -87,6 +87,8 @@ static const char schema_end[] =
 	" source text NOT NULL, day text NOT NULL, byte_offset bigint NOT NULL,"
 	" reason text NOT NULL, line text NOT NULL,"
 	" PRIMARY KEY (source, day, byte_offset));"
+	"CREATE TABLE IF NOT EXISTS smshook_runs ("
+	" source text PRIMARY KEY, finished_at bigint NOT NULL);"
 	"DELETE FROM smshook_schema;";
 
 static const struct {
@@ -103,6 +105,11 @@ static const struct {
 	    " byte_offset, gz_size) VALUES ($1,$2,$3,$4) ON CONFLICT (source,"
 	    " day) DO UPDATE SET byte_offset = EXCLUDED.byte_offset,"
 	    " gz_size = EXCLUDED.gz_size", 4 },
+	{ "smshook_setrun", "INSERT INTO smshook_runs (source, finished_at)"
+	    " VALUES ($1,$2) ON CONFLICT (source) DO UPDATE SET finished_at ="
+	    " EXCLUDED.finished_at", 2 },
+	{ "smshook_getrun", "SELECT finished_at FROM smshook_runs WHERE"
+	    " source = $1", 1 },
 };
 
 /* Keep the server's notices off stderr: cron mails whatever is printed. */
@@ -600,6 +607,58 @@ pg_replies(struct ctl_db *db, db_reply_fn fn, void *arg)
 	return rc == 0 ? 0 : -1;
 }
 
+static int
+pg_set_run(struct ctl_db *db, long long ms)
+{
+	struct pg_db *p = (struct pg_db *)db;
+	char m[32];
+	const char *v[2] = { db->source, m };
+
+	snprintf(m, sizeof(m), "%lld", ms);
+	return pg_check(p, PQexecPrepared(p->c, "smshook_setrun", 2, v, NULL,
+	    NULL, 0), PGRES_COMMAND_OK, "store the run");
+}
+
+static int
+pg_get_run(struct ctl_db *db, long long *ms)
+{
+	struct pg_db *p = (struct pg_db *)db;
+	const char *v[1] = { db->source };
+	PGresult *res;
+
+	*ms = -1;
+	res = PQexecPrepared(p->c, "smshook_getrun", 1, v, NULL, NULL, 0);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+		return pg_check(p, res, PGRES_TUPLES_OK, "read the run");
+	if (PQntuples(res) == 1)
+		*ms = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_probe(struct ctl_db *db)
+{
+	struct pg_db *p = (struct pg_db *)db;
+	PGresult *res;
+	int v = -1;
+
+	if (schema_probe() == NULL)
+		return -1;
+	res = PQexec(p->c, schema_probe());
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+		return pg_check(p, res, PGRES_TUPLES_OK, "schema");
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		v = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	if (v != SCHEMA_VERSION) {
+		snprintf(db->err, sizeof(db->err), "postgresql: schema version "
+		    "%d, not %d", v, SCHEMA_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 pg_close(struct ctl_db *db)
 {
@@ -613,7 +672,8 @@ pg_close(struct ctl_db *db)
 
 static const struct ctl_db_ops pg_ops = {
 	pg_begin, pg_get_pos, pg_set_pos, pg_insert_event, pg_insert_reject,
-	pg_commit, pg_rollback, pg_replies, pg_close
+	pg_commit, pg_rollback, pg_replies, pg_probe, pg_set_run, pg_get_run,
+	pg_close
 };
 
 /* Fill pgsql from schema.h; -1 if a statement does not fit (a bug). */

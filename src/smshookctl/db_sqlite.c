@@ -17,7 +17,7 @@
 #include "db.h"
 
 enum { ST_ROW, ST_PAYLOAD, ST_REJECT, ST_GETPOS, ST_SETPOS, ST_BEGIN,
-	ST_UNDO_ROWS, ST_UNDO_PAYLOAD, NST };
+	ST_UNDO_ROWS, ST_UNDO_PAYLOAD, ST_SETRUN, ST_GETRUN, NST };
 
 struct sqlite_db {
 	struct ctl_db	 db;		/* first: the generic part */
@@ -42,7 +42,9 @@ static const char tables[] =
 	"CREATE TABLE IF NOT EXISTS smshook_rejects ("
 	" source TEXT NOT NULL, day TEXT NOT NULL, byte_offset INTEGER NOT NULL,"
 	" reason TEXT NOT NULL, line TEXT NOT NULL,"
-	" PRIMARY KEY (source, day, byte_offset));";
+	" PRIMARY KEY (source, day, byte_offset));"
+	"CREATE TABLE IF NOT EXISTS smshook_runs ("
+	" source TEXT PRIMARY KEY, finished_at INTEGER NOT NULL);";
 
 static const char *const sql[NST] = {
 	[ST_ROW] = NULL,	/* insert_sql() */
@@ -59,6 +61,10 @@ static const char *const sql[NST] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_UNDO_ROWS] = "DELETE FROM sms_events WHERE payload_id = ?",
 	[ST_UNDO_PAYLOAD] = "DELETE FROM sms_event_payloads WHERE id = ?",
+	[ST_SETRUN] = "INSERT INTO smshook_runs (source, finished_at) VALUES"
+	    " (?,?) ON CONFLICT (source) DO UPDATE SET finished_at ="
+	    " excluded.finished_at",
+	[ST_GETRUN] = "SELECT finished_at FROM smshook_runs WHERE source = ?",
 };
 
 /* Record the handle's last error in db->err; returns -1. */
@@ -313,6 +319,55 @@ sq_replies(struct ctl_db *db, db_reply_fn fn, void *arg)
 	return rc == 0 ? 0 : -1;
 }
 
+static int
+sq_set_run(struct ctl_db *db, long long ms)
+{
+	struct sqlite_db *s = (struct sqlite_db *)db;
+	sqlite3_stmt *st = s->st[ST_SETRUN];
+
+	sqlite3_bind_text(st, 1, db->source, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, ms);
+	return sq_step_done(s, st, "store the run");
+}
+
+static int
+sq_get_run(struct ctl_db *db, long long *ms)
+{
+	struct sqlite_db *s = (struct sqlite_db *)db;
+	sqlite3_stmt *st = s->st[ST_GETRUN];
+	int r;
+
+	*ms = -1;
+	sqlite3_bind_text(st, 1, db->source, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW)
+		*ms = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r == SQLITE_ROW || r == SQLITE_DONE ? 0 :
+	    sq_fail(s, "read the run");
+}
+
+static int
+sq_probe(struct ctl_db *db)
+{
+	struct sqlite_db *s = (struct sqlite_db *)db;
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (schema_probe() == NULL || sqlite3_prepare_v2(s->h, schema_probe(),
+	    -1, &st, NULL) != SQLITE_OK)
+		return sq_fail(s, "schema");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (v != SCHEMA_VERSION) {
+		snprintf(db->err, sizeof(db->err), "sqlite: schema version %d, "
+		    "not %d", v, SCHEMA_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 sq_close(struct ctl_db *db)
 {
@@ -327,7 +382,8 @@ sq_close(struct ctl_db *db)
 
 static const struct ctl_db_ops sqlite_ops = {
 	sq_begin, sq_get_pos, sq_set_pos, sq_insert_event, sq_insert_reject,
-	sq_commit, sq_rollback, sq_replies, sq_close
+	sq_commit, sq_rollback, sq_replies, sq_probe, sq_set_run, sq_get_run,
+	sq_close
 };
 
 /* INSERT INTO sms_events (...) VALUES (?,...) ON CONFLICT DO NOTHING */

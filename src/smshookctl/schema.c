@@ -232,6 +232,23 @@ schema_ddl(enum schema_backend b)
 }
 
 const char *
+schema_probe(void)
+{
+	static char buf[1024];
+	const char *cols = schema_col_list(SC_TABLE);
+
+	if (buf[0] == '\0' && cols != NULL)
+		snprintf(buf, sizeof(buf), "SELECT (SELECT max(version) FROM "
+		    "smshook_schema), (SELECT count(*) FROM (SELECT %s FROM "
+		    "sms_events LIMIT 0) e), (SELECT count(*) FROM (SELECT id, "
+		    "received_at, verified, payload FROM sms_event_payloads "
+		    "LIMIT 0) p), (SELECT count(*) FROM (SELECT source, day, "
+		    "byte_offset, gz_size FROM smshook_positions LIMIT 0) q)",
+		    cols);
+	return buf[0] != '\0' ? buf : NULL;
+}
+
+const char *
 schema_migrate_v1(enum schema_backend b)
 {
 	return migrate_v1[b];

@@ -75,6 +75,12 @@ const char	*schema_migrate_v1(enum schema_backend b);
  */
 extern const char schema_latest_replies[];
 
+/*
+ * A query naming every column of this version's tables, returning the
+ * schema version (static); it fails on a database of another shape.
+ */
+const char	*schema_probe(void);
+
 /* "event_type, event, ..." of the columns with where-flag w (static). */
 const char	*schema_col_list(unsigned w);
 /* "event_type bigint, ..." of the sms_events columns (static). */

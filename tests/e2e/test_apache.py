@@ -90,6 +90,42 @@ def check_cgi_wrapper(apache):
     expect(r[0] in (403, 404), "binary served: %d" % r[0])
 
 
+def DEBIAN_DEFAULT(site):
+    """Debian's 000-default site: a vhost on every address and the same
+    port, without a ServerName, listed before the example (a2ensite links
+    sort after 000-default.conf)."""
+    www = os.path.join(site.dir, "default-www")
+    os.mkdir(www, 0o755)
+    with open(os.path.join(www, "index.html"), "w") as f:
+        f.write("default site\n")
+    return ('<VirtualHost *:%d>\n\tDocumentRoot "%s"\n\t<Directory "%s">\n'
+            '\t\tRequire all granted\n\t</Directory>\n</VirtualHost>'
+            % (site.port, www, www))
+
+
+def check_debian_default_site(kind):
+    """Beside an enabled 000-default on *:port, the example's vhost
+    (rendered with ADDR *) gets the requests for its ServerName; any
+    other name goes to 000-default, which is why the example has one."""
+    name = "hooks.example.com"
+    apache = servers.Apache(kind, extra=DEBIAN_DEFAULT, ADDR="*",
+                            SERVERNAME=name)
+    try:
+        apache.start()
+        named = {"Host": name}
+        servers.json_answer(t.http(apache.url, "GET", ctype=None,
+                                   headers=named), 200, {"status": "ok"})
+        servers.json_answer(t.post(apache.url, t.event(), headers=named),
+                            200, {"status": "success"})
+        eq(len(t.spool_lines(apache.spool)), 1, "stored")
+        r = t.http(apache.url, "GET", ctype=None)
+        eq(r[0], 404, "another name reached the example")
+        r = t.http("http://127.0.0.1:%d/" % apache.port, "GET", ctype=None)
+        eq((r[0], r[2]), (200, b"default site\n"), "000-default")
+    finally:
+        apache.cleanup()
+
+
 # ---------------------------------------------------------------- graceful
 
 MAXREQ = 50
@@ -201,6 +237,9 @@ def main():
             r.check(kind + ": server", lambda: (_ for _ in ()).throw(e))
         finally:
             apache.cleanup()
+    for kind in ("fcgid", "cgi"):
+        r.check(kind + ": ServerName beside Debian's 000-default",
+                check_debian_default_site, kind)
     r.check("fcgid: recycling + 2 graceful restarts lose nothing",
             graceful_stream)
     print("test_apache: %.1f s" % (time.time() - start))

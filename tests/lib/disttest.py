@@ -207,6 +207,7 @@ def check_created_modes(smshook, smshookctl, d):
     t.eq(len(days), 1, "day files")
     check_private(days[0], 0o640)
     check_private(os.path.join(spool, ".replay"), 0o640)
+    check_private(os.path.join(spool, ".counters"), 0o640)
     # a closed day: the receiver's own file, moved back in time
     old = os.path.join(spool, "2020-01-01.jsonl")
     os.rename(days[0], old)
@@ -228,7 +229,8 @@ def check_created_modes(smshook, smshookctl, d):
     t.eq(n, 30001, "rows imported")
     prom = os.path.join(d, "smshook.prom")
     _ctl(smshookctl, conf, "stats", "--prometheus", prom)
-    check_private(prom, 0o640)
+    # the one exception: counts only, for node_exporter's own user
+    t.eq(oct(mode_of(prom)), oct(0o644), "(mode of %s)" % prom)
     check_private(os.path.join(spool, ".smshookctl.lock"), 0o640)
-    return "modes: spool 0750; day, .replay, .gz, db, -wal, -shm, " \
-        "prometheus file, lock 0640 (umask 0)"
+    return "modes: spool 0750; day, .replay, .counters, .gz, db, -wal, " \
+        "-shm, lock 0640; prometheus file 0644 (umask 0)"

@@ -61,11 +61,14 @@ class Lighttpd:
         self.url = "http://127.0.0.1:%d/smshook" % self.port
         self.proc = None
 
-    def start(self):
+    def start(self, wrap=()):
+        """Start lighttpd, run through the command wrap if given (which
+        must exec it, so that the process is lighttpd)."""
         # lighttpd hands its own stderr to the FastCGI workers it spawns:
         # that is where smshook's log lines go (the journal under systemd)
-        with open(os.path.join(self.dir, "stderr.log"), "ab") as err:
-            self.proc = subprocess.Popen(["lighttpd", "-D", "-f", self.lconf],
+        with open(self.stderr_path(), "ab") as err:
+            self.proc = subprocess.Popen(list(wrap) + ["lighttpd", "-D", "-f",
+                                                       self.lconf],
                                          stdout=subprocess.DEVNULL,
                                          stderr=err)
         try:
@@ -75,11 +78,18 @@ class Lighttpd:
             raise RuntimeError("lighttpd did not start: " + self.log())
         return self
 
+    def errorlog_path(self):
+        """The example's server.errorlog."""
+        return os.path.join(self.rundir, "error.log")
+
+    def stderr_path(self):
+        """Where lighttpd's own stderr (and its workers') goes."""
+        return os.path.join(self.dir, "stderr.log")
+
     def log(self):
         """lighttpd's error log followed by the workers' stderr."""
         text = ""
-        for p in (os.path.join(self.rundir, "error.log"),
-                  os.path.join(self.dir, "stderr.log")):
+        for p in (self.errorlog_path(), self.stderr_path()):
             if os.path.exists(p):
                 with open(p, errors="replace") as f:
                     text += f.read()

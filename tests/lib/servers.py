@@ -85,11 +85,13 @@ class Site:
         shutil.copy2(t.SMSHOOK, os.path.join(self.sbindir, "smshook"))
         self.port = t.free_port()
         self.user = worker_ids()[2]
+        self.errorlog = os.path.join(self.dir, "site-error.log")
 
     def values(self, **more):
         v = {"ADDR": "127.0.0.1", "PORT": self.port, "DOCROOT": self.docroot,
              "SBINDIR": self.sbindir, "CONF": self.conf, "SPOOL": self.spool,
-             "RUNDIR": self.rundir, "USER": self.user, "WEBUSER": self.user}
+             "RUNDIR": self.rundir, "USER": self.user, "WEBUSER": self.user,
+             "SERVERNAME": "127.0.0.1", "ERRORLOG": self.errorlog}
         v.update(more)
         return v
 
@@ -173,9 +175,10 @@ class Apache:
     kind "cgi": the vhost from conf-examples/apache-cgi.htaccess's
     comments, and that .htaccess in the document root. extra, after:
     lines for the top-level config before and after the example (or
-    functions of the Site that return them)."""
+    functions of the Site that return them); values: placeholders
+    rendered other than Site.values() has them (SERVERNAME=...)."""
 
-    def __init__(self, kind, conf_extra="", after="", extra=""):
+    def __init__(self, kind, conf_extra="", after="", extra="", **values):
         self.kind = kind
         self.site = Site("smshook-apache-%s-" % kind, conf_extra)
         s = self.site
@@ -187,12 +190,12 @@ class Apache:
             mods += ["mpm_event", "fcgid"]
             mpm = ("StartServers 2\nFcgidIPCDir \"%s/fcgid\"\n"
                    "FcgidProcessTableFile \"%s/fcgid/shm\"" % (s.dir, s.dir))
-            vhost = render("apache-mod_fcgid.conf", s.values())
+            vhost = render("apache-mod_fcgid.conf", s.values(**values))
             self.url = "http://127.0.0.1:%d/smshook" % s.port
         elif kind == "cgi":
             mods += ["mpm_prefork", "cgi"]
             mpm = "StartServers 2"
-            vhost = render("apache-cgi.htaccess", s.values(),
+            vhost = render("apache-cgi.htaccess", s.values(**values),
                            self.htaccess_vhost())
             write(os.path.join(s.docroot, ".htaccess"),
                   render("apache-cgi.htaccess", s.values()))
@@ -252,7 +255,14 @@ class Apache:
         self.apache("-k", "graceful")
 
     def log(self):
+        """The server's main error log, then the vhost's (ErrorLog)."""
+        return self.main_log() + self.site_log()
+
+    def main_log(self):
         return read_log(os.path.join(self.dir, "error.log"))
+
+    def site_log(self):
+        return read_log(self.site.errorlog)
 
     def workers(self):
         return all_named("smshook", self.dir) + all_named("smshook.cgi",
@@ -518,7 +528,8 @@ class SystemdSocket:
     """conf-examples/smshook.socket + smshook.service rendered, checked
     with systemd-analyze verify, and run the way systemd runs them (no
     systemd here): the socket made as [Socket] says, then ExecStart as
-    User/Group with UMask, the socket as fd 3, LISTEN_FDS=1, LISTEN_PID."""
+    User/Group with UMask, the socket as fd 3, LISTEN_FDS=1, LISTEN_PID,
+    and stderr (.log()) as the journal, with JOURNAL_STREAM."""
 
     def __init__(self, site):
         self.site = site
@@ -607,7 +618,9 @@ class SystemdSocket:
         return read_log(self.errlog)
 
 
-# fd 3 = the listening socket, LISTEN_FDS=1, LISTEN_PID=own pid, exec.
+# fd 3 = the listening socket, LISTEN_FDS=1, LISTEN_PID=own pid, and
+# stderr (the log file standing in for the journal) named in
+# JOURNAL_STREAM as systemd names the journal's stream; exec.
 SD_SHIM = """import os, sys
 fd = int(sys.argv[1])
 if fd != 3:
@@ -615,6 +628,8 @@ if fd != 3:
     os.close(fd)
 os.environ["LISTEN_FDS"] = "1"
 os.environ["LISTEN_PID"] = str(os.getpid())
+st = os.fstat(2)
+os.environ["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
 os.execv(sys.argv[2], sys.argv[2:])
 """
 

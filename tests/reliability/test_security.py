@@ -286,11 +286,13 @@ def log_forging(d):
     text = "".join(errs)
     t.expect("duplicate token" in text, text)
     for line in text.splitlines():
-        t.expect(re.match(r"^smshook\[\d+\]: (error|warn|info|debug): ",
+        t.expect(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
+                          r"smshook\[\d+\]: (error|warn|info|debug): ",
                           line) and "\x1b" not in line and "\r" not in line,
                  "forged or raw log line: %r" % line)
     t.expect("forged" not in "".join(l for l in text.splitlines()
-                                     if l.startswith("smshook[1]")))
+                                     if l.split(" ", 1)[-1].startswith(
+                                         "smshook[1]")))
 
 
 def main():

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -494,9 +495,10 @@ test_required(void **state)
 	bad(f, "app_key = k\n", 0, "spool_dir is required");
 	bad(f, "# nothing\n", 0, "spool_dir is required");
 	bad(f, "", 0, "spool_dir is required");
-	bad(f, "spool_dir = /x\n", 0, "app_key or app_key_file is required");
+	bad(f, "spool_dir = /x\n", 0, "no app_key set: set app_key or "
+	    "app_key_file");
 	bad(f, "spool_dir = /x\nrequire_signature = yes\n", 0,
-	    "app_key or app_key_file is required");
+	    "no app_key set");
 	c = good(f, "spool_dir = /x\nrequire_signature = no\n");
 	assert_int_equal(c->nkeys, 0);
 	assert_int_equal(c->require_signature, 0);
@@ -791,6 +793,85 @@ test_key_file_kind(void **state)
 	bad(f, "spool_dir = /x\napp_key_file = over.key\n", 2, "longer");
 }
 
+static void
+test_log_keys(void **state)
+{
+	static const struct { const char *v; int want; } dests[] = {
+		{ "stderr", LD_STDERR }, { "syslog", LD_SYSLOG },
+		{ "fcgi", LD_FCGI },
+	}, facilities[] = {
+		{ "daemon", LOG_DAEMON }, { "user", LOG_USER },
+		{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+		{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+		{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+		{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+	};
+	struct fx *f = *state;
+	struct conf *c = good(f, BASE);
+	char line[64];
+	size_t i;
+
+	assert_int_equal(c->log_dest, LD_STDERR);
+	assert_int_equal(c->log_facility, LOG_DAEMON);
+	assert_int_equal(c->counters, 1);
+	for (i = 0; i < sizeof(dests) / sizeof(dests[0]); i++) {
+		snprintf(line, sizeof(line), "log = %s", dests[i].v);
+		assert_int_equal(good_line(f, line)->log_dest, dests[i].want);
+	}
+	for (i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++) {
+		snprintf(line, sizeof(line), "log_facility = %s",
+		    facilities[i].v);
+		assert_int_equal(good_line(f, line)->log_facility,
+		    facilities[i].want);
+	}
+	assert_int_equal(good_line(f, "counters = no")->counters, 0);
+	assert_int_equal(good_line(f, "counters = Off")->counters, 0);
+	assert_int_equal(good_line(f, "counters = yes")->counters, 1);
+	c = good(f, BASE "log = syslog\nlog_facility = local3\n"
+	    "counters = no\nlog_level = warn\n");
+	assert_int_equal(c->log_dest, LD_SYSLOG);
+	assert_int_equal(c->log_facility, LOG_LOCAL3);
+	assert_int_equal(c->counters, 0);
+	assert_int_equal(c->log_level, LL_WARN);
+	/* a facility without syslog is allowed, and unused */
+	c = good(f, BASE "log = fcgi\nlog_facility = user\n");
+	assert_int_equal(c->log_dest, LD_FCGI);
+	assert_int_equal(c->log_facility, LOG_USER);
+}
+
+static void
+test_bad_log_keys(void **state)
+{
+	static const char *const once[] = {
+		"log = stderr", "log_facility = daemon", "counters = yes",
+	};
+	struct fx *f = *state;
+	char text[256];
+	size_t i;
+
+	bad_value(f, "log", "file", "expected stderr, syslog or fcgi, "
+	    "not \"file\"");
+	bad_value(f, "log", "journal", "expected stderr, syslog or fcgi");
+	bad_value(f, "log", "Syslog", "expected stderr, syslog or fcgi");
+	bad_value(f, "log", "stderr syslog", "expected stderr, syslog or fcgi");
+	bad_value(f, "log_facility", "local8", "expected daemon, user or "
+	    "local0 to local7, not \"local8\"");
+	bad_value(f, "log_facility", "auth", "expected daemon, user or local0");
+	bad_value(f, "log_facility", "LOCAL0", "expected daemon, user or local0");
+	bad_value(f, "log_facility", "16", "expected daemon, user or local0");
+	bad_value(f, "counters", "maybe", "expected yes or no, not \"maybe\"");
+	bad_value(f, "log", "", "empty value");
+	bad_value(f, "counters", "", "empty value");
+	for (i = 0; i < sizeof(once) / sizeof(once[0]); i++) {
+		snprintf(text, sizeof(text), BASE "%s\n# between\n%s\n",
+		    once[i], once[i]);
+		bad(f, text, 5, "duplicate key");
+	}
+	/* what a CGI answer says of it: the kind and the line, no value */
+	bad_value(f, "log", "/var/log/smshook.log", "expected stderr");
+	assert_string_equal(conf_error_kind(), "bad value at line 3");
+}
+
 int
 main(void)
 {
@@ -821,6 +902,8 @@ main(void)
 		T(test_free_twice),
 		T(test_tolerance_rule),
 		T(test_key_file_kind),
+		T(test_log_keys),
+		T(test_bad_log_keys),
 	};
 #undef T
 

@@ -1,0 +1,60 @@
+/*
+ * counters.h: every answer the receiver gives, counted in
+ * <spool_dir>/.counters, a one-page file that every receiver process of
+ * the spool (CGI requests, FastCGI workers) maps and updates with
+ * atomic additions: no lock, no system call per request in a worker,
+ * and the counts survive restarts. They are not synced to disk: a
+ * machine crash may lose the last few. smshookctl stats reads them.
+ */
+#ifndef SMSHOOK_COUNTERS_H
+#define SMSHOOK_COUNTERS_H
+
+#include <stdint.h>
+
+#define COUNTERS_FILE	".counters"
+
+/* The answers, each one series (status, reason) of the metrics. */
+enum counter {
+	CNT_SUCCESS, CNT_DUPLICATE, CNT_PING,
+	CNT_400_BODY, CNT_400_JSON, CNT_400_FIELD, CNT_400_SIGNED,
+	CNT_401, CNT_403_CLIENT, CNT_403_CLOCK, CNT_405, CNT_413, CNT_415,
+	CNT_500, CNT_503, NCOUNTERS
+};
+
+struct counter_def {
+	int		 status;
+	const char	*reason;	/* the metric's reason label */
+};
+
+/* Status and reason label of each counter, by enum counter. */
+extern const struct counter_def counter_defs[NCOUNTERS];
+
+/* The file's layout (native byte order, 8-byte aligned). */
+struct counters_page {
+	char		 magic[16];	/* "smshook-cnt-1\n" */
+	uint64_t	 created_ms;	/* when the file was made */
+	uint64_t	 n[NCOUNTERS];
+	uint64_t	 stored_bytes;	/* spool bytes of the events stored */
+	uint64_t	 last_stored_ms; /* when the last event was stored */
+};
+
+struct counters {
+	struct counters_page	*page;	/* NULL: not counting */
+	char			 dir[4096];
+};
+
+/*
+ * Map dir's counters file, creating it (0640) if needed; a worker keeps
+ * it mapped. 0, or -1 with errno (then counting is skipped).
+ */
+int	counters_open(struct counters *, const char *dir);
+void	counters_close(struct counters *);
+/* The counter of an answer with this status and error message. */
+enum counter	counters_kind(int status, const char *msg);
+/* Count one answer; with bytes > 0, an event stored at ms. */
+void	counters_add(struct counters *, enum counter, uint64_t bytes,
+	    uint64_t ms);
+/* A copy of dir's counters into *out, without creating the file. */
+int	counters_read(const char *dir, struct counters_page *out);
+
+#endif

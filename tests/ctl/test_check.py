@@ -1,0 +1,176 @@
+"""smshookctl check tells the truth: it fails, one line per cause,
+whenever an event would not be stored right now, and only then.
+
+Causes, each on its own: today's day file or the configuration not
+usable by the receiver's user (checked as that user, --user), the spool's
+file system full of bytes or of inodes (a tmpfs in a private mount
+namespace), a token table that is not one, a database that does not
+answer, a database URL that is not one, a database of another shape.
+--quiet says it with the exit status alone."""
+import os
+import pwd
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from ctlref import t  # noqa: E402
+
+USER = "nobody"
+
+
+def setup(extra=""):
+    """A world-traversable temp dir, its spool owned by USER."""
+    d = t.tmpdir("smshook-check-")
+    os.chmod(d, 0o755)
+    spool = os.path.join(d, "spool")
+    os.mkdir(spool, 0o750)
+    conf = t.write_conf(d, extra=extra)
+    pw = pwd.getpwnam(USER)
+    os.chown(spool, pw.pw_uid, pw.pw_gid)
+    os.chown(conf, pw.pw_uid, pw.pw_gid)
+    return d, conf, spool
+
+
+def check(conf, *args):
+    return t.ctl(conf, "check", "--user", USER, *args)
+
+
+def fails(p, *words):
+    """Exit 1 and one FAIL line holding every word."""
+    t.eq(p.returncode, 1, p.stdout + p.stderr)
+    lines = [l for l in p.stdout.splitlines() if "FAIL:" in l]
+    t.eq(len(lines), 1, p.stdout)
+    for w in words:
+        t.expect(w in lines[0], "%r lacks %r" % (lines[0], w))
+    t.expect("check: FAILED" in p.stdout, p.stdout)
+
+
+def test_ok_then_quiet():
+    d, conf, spool = setup()
+    try:
+        db = os.path.join(d, "x.db")
+        with open(conf, "a") as f:
+            f.write("database = sqlite:%s\n" % db)
+        p = check(conf)
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+        t.expect("checking as nobody" in p.stdout and "check: ok" in
+                 p.stdout and "schema version 2" in p.stdout, p.stdout)
+        p = check(conf, "--quiet")
+        t.eq((p.returncode, p.stdout), (0, ""))
+    finally:
+        shutil.rmtree(d)
+
+
+def test_day_file_not_writable():
+    d, conf, spool = setup()
+    try:
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        path = os.path.join(spool, day + ".jsonl")
+        with open(path, "w") as f:
+            f.write("")
+        os.chmod(path, 0o600)		# root's: nobody cannot append
+        fails(check(conf), "today's day file", "Permission denied",
+              "chown")
+        p = check(conf, "-q")
+        t.eq((p.returncode, p.stdout), (1, ""))
+        # the receiver agrees: 503
+        pw = pwd.getpwnam(USER)
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+        t.eq(check(conf).returncode, 0)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_config_not_readable():
+    d, conf, spool = setup()
+    try:
+        os.chown(conf, 0, 0)		# 0600 root's
+        fails(check(conf), "cannot read the configuration", "0640")
+    finally:
+        shutil.rmtree(d)
+
+
+def test_replay_table_not_a_table():
+    d, conf, spool = setup()
+    try:
+        path = os.path.join(spool, ".replay")
+        with open(path, "wb") as f:
+            f.write(b"garbage!" * 100)
+        fails(check(conf), "not a replay table", "remove it")
+    finally:
+        shutil.rmtree(d)
+
+
+def in_tmpfs(d, conf, size, inodes, fill, *args):
+    """Run check with spool_dir a fresh tmpfs (private namespace)."""
+    spool = os.path.join(d, "spool")
+    script = ("set -e; mount -t tmpfs -o size=%s,nr_inodes=%d,mode=0750 "
+              "tmpfs %s; chown %s %s; %s; exec %s -c %s check --user %s %s"
+              % (size, inodes, spool, USER, spool, fill, t.SMSHOOKCTL, conf,
+                 USER, " ".join(args)))
+    return subprocess.run(["unshare", "-m", "--propagation", "private",
+                           "sh", "-c", script], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_full_file_system():
+    d, conf, spool = setup()
+    try:
+        p = in_tmpfs(d, conf, "1m", 1000, "true", "--min-free", "100k",
+                     "--min-inodes", "10")
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+        p = in_tmpfs(d, conf, "1m", 1000, "dd if=/dev/zero of=%s/fill "
+                     "bs=64k count=15 2>/dev/null || true" % spool,
+                     "--min-free", "100k", "--min-inodes", "10")
+        fails(p, "bytes free, below 102400", "compress and purge")
+        p = in_tmpfs(d, conf, "1m", 40, "for i in $(seq 35); do : > "
+                     "%s/f$i; done" % spool, "--min-free", "1",
+                     "--min-inodes", "10")
+        fails(p, "inodes free, below 10")
+    finally:
+        shutil.rmtree(d)
+
+
+def test_database_faults():
+    for url, words in [("postgresql://smshook@127.0.0.1:1/none",
+                        ["database:", "postgresql"]),
+                       ("mysql://x/y", ["database:", "expected sqlite"])]:
+        d, conf, spool = setup("database = " + url)
+        try:
+            p = check(conf)
+            fails(p, *words)
+            t.expect("x/y" not in p.stdout or "mysql" in p.stdout, p.stdout)
+        finally:
+            shutil.rmtree(d)
+    # a database of another shape
+    d, conf, spool = setup()
+    try:
+        db = os.path.join(d, "other.db")
+        c = sqlite3.connect(db)
+        c.execute("CREATE TABLE sms_events (x TEXT)")
+        c.commit()
+        c.close()
+        with open(conf, "a") as f:
+            f.write("database = sqlite:%s\n" % db)
+        fails(check(conf), "database:")
+    finally:
+        shutil.rmtree(d)
+
+
+def main():
+    r = t.Runner("ctl-check")
+    if os.getuid() != 0:
+        r.check("runs as root (checks as another user)",
+                lambda: t.expect(False, "not root"))
+        return r.finish()
+    for name, fn in sorted(globals().items()):
+        if name.startswith("test_") and callable(fn):
+            r.check(name, fn)
+    return r.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
