@@ -15,4 +15,4 @@ MAILTO=root
 # metrics (counts only, mode 0644): written as smshook, who may read the
 # spool and the database, then moved by root into the collector's
 # directory, which only root and node_exporter's user may write.
-*/5 * * * *	root	if [ -x /usr/bin/smshookctl ] && [ -d /var/lib/prometheus/node-exporter ]; then runuser -u smshook -- smshookctl -c /etc/smshook/smshook.conf stats --prometheus /var/lib/smshook/smshook.prom && cp /var/lib/smshook/smshook.prom /var/lib/prometheus/node-exporter/.smshook.tmp && mv /var/lib/prometheus/node-exporter/.smshook.tmp /var/lib/prometheus/node-exporter/smshook.prom; fi
+*/5 * * * *	root	if [ -x /usr/bin/smshookctl ] && [ -d /var/lib/prometheus/node-exporter ]; then /usr/sbin/runuser -u smshook -- smshookctl -c /etc/smshook/smshook.conf stats --prometheus /var/lib/smshook/smshook.prom && cp /var/lib/smshook/smshook.prom /var/lib/prometheus/node-exporter/.smshook.tmp && mv /var/lib/prometheus/node-exporter/.smshook.tmp /var/lib/prometheus/node-exporter/smshook.prom; fi

@@ -166,10 +166,7 @@ def main():
         r.check("runs as root (checks as another user)",
                 lambda: t.expect(False, "not root"))
         return r.finish()
-    for name, fn in sorted(globals().items()):
-        if name.startswith("test_") and callable(fn):
-            r.check(name, fn)
-    return r.finish()
+    return r.check_all(globals())
 
 
 if __name__ == "__main__":

@@ -529,10 +529,7 @@ def test_help_and_usage():
 
 def main():
     r = t.Runner("test_cli")
-    for name, fn in sorted(globals().items()):
-        if name.startswith("test_") and callable(fn):
-            r.check(name, fn)
-    return r.finish()
+    return r.check_all(globals())
 
 
 if __name__ == "__main__":

@@ -205,10 +205,7 @@ def test_replies_and_optouts():
 
 def main():
     r = t.Runner("ctl-provider")
-    for name, fn in sorted(globals().items()):
-        if name.startswith("test_") and callable(fn):
-            r.check(name, fn)
-    return r.finish()
+    return r.check_all(globals())
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import smshooktest as t  # noqa: E402
+import disttest as dt  # noqa: E402
 import servers  # noqa: E402
 from smshooktest import eq, expect  # noqa: E402
 
@@ -321,27 +322,22 @@ class WebServer:
 
 def cron_jobs():
     """(env, [(user, command)]) of /etc/cron.d/smshook, as cron reads it."""
-    env, jobs = {}, []
-    for line in read(CRON).splitlines():
-        s = line.strip()
-        if not s or s.startswith("#"):
-            continue
-        m = re.match(r"^([A-Z_]+)=(.*)$", s)
-        if m:
-            env[m.group(1)] = m.group(2)
-            continue
-        fields = s.split(None, 6)
-        expect(len(fields) == 7, "cron line: %r" % line)
-        jobs.append((fields[5], fields[6]))
-    return env, jobs
+    return dt.crontab_lines(read(CRON), system=True)
 
 
-def run_cron():
+TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"
+
+
+def run_cron(textfile_dir=None):
     """Every line as cron runs it: its user and only its groups, HOME as
-    the cwd, the file's variables; returns [(command, rc, output)]."""
+    the cwd, the file's variables; returns [(command, rc, output)].
+    textfile_dir stands in for node_exporter's folder (the machine's is
+    never written)."""
     env, jobs = cron_jobs()
     out = []
     for user, cmd in jobs:
+        if textfile_dir is not None:
+            cmd = cmd.replace(TEXTFILE_DIR, textfile_dir)
         try:
             pw = pwd.getpwnam(user)
         except KeyError:
@@ -629,7 +625,17 @@ class Suite:
             old[age] = name
         with open(CONF, "a") as f:
             f.write("database = sqlite:%s/smshook.db\n" % LIB)
-        cron_quiet(run_cron())
+        textfiles = os.path.join(self.tmp, "node-exporter")
+        os.mkdir(textfiles, 0o755)
+        cron_quiet(run_cron(textfiles))
+        # the metrics line: written as smshook, published 0644 by root
+        eq(os.listdir(textfiles), ["smshook.prom"])
+        prom = os.path.join(textfiles, "smshook.prom")
+        eq(owner(prom), ("root", "root", 0o644))
+        eq(owner(os.path.join(LIB, "smshook.prom"))[:2],
+           ("smshook", "smshook"))
+        expect("\nsmshook_stats_timestamp_seconds " in read(prom),
+               read(prom))
         db = os.path.join(LIB, "smshook.db")
         eq(owner(db)[:2], ("smshook", "smshook"))
         con = sqlite3.connect(db)
@@ -941,7 +947,7 @@ def main():
          suite.start_servers),
     ]
     later = [
-        ("cron lines as smshook: import, compress, purge",
+        ("cron lines: import, compress, purge as smshook; metrics",
          suite.cron_with_database),
         ("reinstall: configuration, spool, database kept; stores",
          suite.reinstall),

@@ -79,11 +79,13 @@ FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
 RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
 
 
-def crontab_lines(text):
+def crontab_lines(text, system=False):
     """(environment {NAME: value}, [command]) of a crontab, checking
     every line as cron(8) reads a user crontab: NAME=value, or five time
-    fields within their ranges and a command."""
+    fields within their ranges and a command. A system crontab
+    (/etc/cron.d) has a user before the command: then [(user, command)]."""
     env, cmds = {}, []
+    nf = 7 if system else 6
     for n, line in enumerate(text.splitlines(), 1):
         s = line.strip()
         if not s or s.startswith("#"):
@@ -92,15 +94,15 @@ def crontab_lines(text):
         if m:
             env[m.group(1)] = m.group(2)
             continue
-        parts = s.split(None, 5)
-        t.expect(len(parts) == 6, "crontab line %d: %r" % (n, line))
+        parts = s.split(None, nf - 1)
+        t.expect(len(parts) == nf, "crontab line %d: %r" % (n, line))
         for field, (lo, hi) in zip(parts[:5], RANGES):
             t.expect(FIELD.match(field), "crontab line %d field %r"
                      % (n, field))
             for num in re.findall(r"\d+", field.split("/")[0]):
                 t.expect(lo <= int(num) <= hi, "crontab line %d: %s out "
                          "of %d-%d" % (n, num, lo, hi))
-        cmds.append(parts[5])
+        cmds.append((parts[5], parts[6]) if system else parts[5])
     return env, cmds
 
 # ---------------------------------------------------------------- namespaces

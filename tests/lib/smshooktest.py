@@ -298,6 +298,14 @@ class Runner:
                                             self.failed))
         return 0 if self.failed == 0 else 1
 
+    def check_all(self, namespace):
+        """Run every test_* function of namespace (a module's globals()),
+        in name order; returns finish()."""
+        for name, fn in sorted(namespace.items()):
+            if name.startswith("test_") and callable(fn):
+                self.check(name, fn)
+        return self.finish()
+
 
 def expect(cond, msg="expectation failed"):
     if not cond:
