@@ -21,18 +21,20 @@ FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 FUZZ_LIBS     = $(shell $(PKG_CONFIG) --libs libcjson zlib sqlite3) -lm
 
 # Each harness and the sources it is built from (src/*/NAME.c).
-FUZZ_payload_SRC  = smshook/payload smshook/form common/json common/line \
+FUZZ_payload_SRC  = smshook/payload smshook/form common/json common/line common/day \
                     common/event common/utf8
-FUZZ_conf_SRC     = common/conf common/cidr common/log
+FUZZ_conf_SRC     = common/conf common/cidr common/log common/day
 FUZZ_cidr_SRC     = common/cidr
 FUZZ_ctl_rows_SRC = smshookctl/rows smshookctl/schema smshookctl/reader \
                     common/json \
-                    common/line common/event common/utf8
-FUZZ_json_diff_SRC = common/json common/line common/utf8
+                    common/line common/day common/event common/utf8 \
+                    common/fsutil
+FUZZ_json_diff_SRC = common/json common/line common/day common/utf8
 FUZZ_json_diff_SEEDS = ctl_rows
 FUZZ_import_sqlite_SRC = smshookctl/rows smshookctl/schema \
                     smshookctl/db_sqlite smshookctl/db common/json \
-                    common/line common/event common/utf8
+                    common/line common/day common/event common/utf8 \
+                    common/fsutil
 FUZZ_import_sqlite_SEEDS = ctl_rows
 FUZZ_import_sqlite_CFLAGS = -DNO_PG
 
