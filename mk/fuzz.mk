@@ -23,7 +23,8 @@ FUZZ_LIBS     = $(shell $(PKG_CONFIG) --libs libcjson zlib sqlite3) -lm
 # Each harness and the sources it is built from (src/*/NAME.c).
 FUZZ_payload_SRC  = smshook/payload smshook/form common/json common/line common/day \
                     common/event common/utf8
-FUZZ_conf_SRC     = common/conf common/cidr common/log common/day
+FUZZ_conf_SRC     = common/conf common/cidr common/log common/day \
+                    common/fsutil
 FUZZ_cidr_SRC     = common/cidr
 FUZZ_ctl_rows_SRC = smshookctl/rows smshookctl/schema smshookctl/reader \
                     common/json \

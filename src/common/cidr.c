@@ -103,8 +103,7 @@ cidr_list_add(struct cidr_list *l, const char *text, char *bad, size_t badlen)
 			n = sizeof(item) - 1;	/* too long: fails as bad */
 		memcpy(item, p, n);
 		item[n] = '\0';
-		n = strcspn(p, sep);
-		p += n;
+		p += strcspn(p, sep);
 		if (n >= sizeof(item) - 1 || cidr_parse(item, &c) == -1) {
 			strncpy(bad, item, badlen - 1);
 			bad[badlen - 1] = '\0';

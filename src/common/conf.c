@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fsutil.h"
 #include "log.h"
 
 struct pctx {
@@ -431,7 +432,7 @@ p_keyfile(struct pctx *p, const char *v, void *dst)
 		    path, strerror(errno));
 		goto out;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+	if (!fs_regular(fd, &st)) {
 		kfail(p, "key file not a regular file",
 		    "key file %s is not a regular file", path);
 		goto out;

@@ -86,9 +86,13 @@ init_page(int fd)
 	return pwrite(fd, &p, sizeof(p), 0) == (ssize_t)sizeof(p) ? 0 : -1;
 }
 
-/* Open path's page, creating it if create; fd or -1 with errno. */
+/*
+ * Open path's page, creating it if create; fd or -1 with errno, its
+ * size in *size unless size is NULL. Anything but a regular file is
+ * EINVAL.
+ */
 static int
-open_page(const char *path, int create)
+open_page(const char *path, int create, off_t *size)
 {
 	struct stat st;
 	int fd;
@@ -96,7 +100,7 @@ open_page(const char *path, int create)
 	if ((fd = open(path, (create ? O_RDWR | O_CREAT : O_RDONLY) |
 	    O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640)) == -1)
 		return -1;
-	if (!fs_regular(fd) || fstat(fd, &st) == -1)
+	if (!fs_regular(fd, &st))
 		goto fail;
 	/* two creators at once: the lock makes one of them write it */
 	if (create && st.st_size < (off_t)sizeof(struct counters_page)) {
@@ -108,7 +112,11 @@ open_page(const char *path, int create)
 			goto fail;
 		}
 		lockf(fd, F_ULOCK, 0);
+		if (st.st_size == 0)
+			st.st_size = sizeof(struct counters_page);
 	}
+	if (size != NULL)
+		*size = st.st_size;
 	return fd;
  fail:
 	close(fd);
@@ -119,22 +127,20 @@ int
 counters_open(struct counters *c, const char *dir)
 {
 	char path[PATH_MAX];
-	struct stat st;
+	off_t size;
 	void *m;
 	int fd;
 
-	if (c->page != NULL && strcmp(c->dir, dir) == 0)
-		return 0;
 	counters_close(c);
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
-	    COUNTERS_FILE) >= sizeof(path) || strlen(dir) >= sizeof(c->dir)) {
+	    COUNTERS_FILE) >= sizeof(path)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((fd = open_page(path, 1)) == -1)
+	if ((fd = open_page(path, 1, &size)) == -1)
 		return -1;
 	/* a page shorter than ours would fault when touched */
-	if (fstat(fd, &st) == -1 || st.st_size < (off_t)sizeof(*c->page)) {
+	if (size < (off_t)sizeof(*c->page)) {
 		close(fd);
 		errno = EINVAL;
 		return -1;
@@ -150,7 +156,6 @@ counters_open(struct counters *c, const char *dir)
 		return -1;
 	}
 	c->page = m;
-	snprintf(c->dir, sizeof(c->dir), "%s", dir);
 	return 0;
 }
 
@@ -188,7 +193,7 @@ counters_read(const char *dir, struct counters_page *out)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((fd = open_page(path, 0)) == -1)
+	if ((fd = open_page(path, 0, NULL)) == -1)
 		return -1;
 	if (pread(fd, out, sizeof(*out), 0) != (ssize_t)sizeof(*out) ||
 	    memcmp(out->magic, magic, sizeof(magic)) != 0)

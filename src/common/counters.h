@@ -40,12 +40,12 @@ struct counters_page {
 
 struct counters {
 	struct counters_page	*page;	/* NULL: not counting */
-	char			 dir[4096];
 };
 
 /*
- * Map dir's counters file, creating it (0640) if needed; a worker keeps
- * it mapped. 0, or -1 with errno (then counting is skipped).
+ * Map dir's counters file, creating it (0640) if needed, in place of any
+ * page mapped before; a worker keeps it mapped. 0, or -1 with errno (then
+ * counting is skipped).
  */
 int	counters_open(struct counters *, const char *dir);
 void	counters_close(struct counters *);

@@ -26,13 +26,15 @@ fs_sync_dir(const char *dir)
 }
 
 int
-fs_regular(int fd)
+fs_regular(int fd, struct stat *st)
 {
-	struct stat st;
+	struct stat own;
 
-	if (fstat(fd, &st) == -1)
+	if (st == NULL)
+		st = &own;
+	if (fstat(fd, st) == -1)
 		return 0;
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st->st_mode)) {
 		errno = EINVAL;
 		return 0;
 	}

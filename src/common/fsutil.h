@@ -2,15 +2,18 @@
 #ifndef SMSHOOK_FSUTIL_H
 #define SMSHOOK_FSUTIL_H
 
+#include <sys/stat.h>
+
 /* Create the spool directory, mode 0750, unless it exists; 0 or -1. */
 int	fs_mkdir_spool(const char *dir);
 /* fsync directory dir, so a file created or renamed in it survives a crash. */
 int	fs_sync_dir(const char *dir);
 
 /*
- * 1 if fd is a regular file; else 0 with errno EINVAL (a FIFO, device or
- * directory where a file of ours should be) or fstat's.
+ * 1 if fd is a regular file, its stat in *st unless st is NULL; else 0
+ * with errno EINVAL (a FIFO, device or directory where a file of ours
+ * should be) or fstat's.
  */
-int	fs_regular(int fd);
+int	fs_regular(int fd, struct stat *st);
 
 #endif

@@ -78,26 +78,28 @@ create_table(const char *path)
 	return rc;
 }
 
-/* 1 if fd holds a table of ours, 0 if not. */
+/* 1 if fd, whose stat is st, holds a table of ours, 0 if not. */
 static int
-table_ok(int fd)
+table_ok(int fd, const struct stat *st)
 {
 	char hdr[HDR_SIZE];
-	struct stat st;
 
-	return fstat(fd, &st) == 0 && st.st_size == FILE_SIZE &&
+	return st->st_size == FILE_SIZE &&
 	    pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr) &&
 	    memcmp(hdr, MAGIC, sizeof(MAGIC) - 1) == 0;
 }
 
-/* 1 if fd is still the file at path (not renamed away meanwhile). */
+/*
+ * 1 if fd is still the file at path (not renamed away meanwhile), with
+ * fd's stat in *st; else 0.
+ */
 static int
-still_there(int fd, const char *path)
+still_there(int fd, const char *path, struct stat *st)
 {
-	struct stat a, b;
+	struct stat b;
 
-	return fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
-	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	return fstat(fd, st) == 0 && stat(path, &b) == 0 &&
+	    st->st_dev == b.st_dev && st->st_ino == b.st_ino;
 }
 
 /* Lock path, (re)creating it when absent or foreign; fd or -1. */
@@ -105,6 +107,7 @@ static int
 open_locked(const char *path)
 {
 	char aside[PATH_MAX + 32];
+	struct stat st;
 	int fd, tries;
 
 	for (tries = 0; tries < 3; tries++) {
@@ -114,7 +117,7 @@ open_locked(const char *path)
 				return -1;
 			continue;
 		}
-		if (!fs_regular(fd)) {
+		if (!fs_regular(fd, NULL)) {
 			close(fd);
 			return -1;	/* not ours to move: say so */
 		}
@@ -123,11 +126,11 @@ open_locked(const char *path)
 				close(fd);
 				return -1;
 			}
-		if (!still_there(fd, path)) {
+		if (!still_there(fd, path, &st)) {
 			close(fd);		/* set aside while we waited */
 			continue;
 		}
-		if (table_ok(fd))
+		if (table_ok(fd, &st))
 			return fd;
 		snprintf(aside, sizeof(aside), "%s.bad-%lld-%ld", path,
 		    (long long)time(NULL), (long)getpid());
@@ -144,13 +147,15 @@ open_locked(const char *path)
 static int
 reuse_locked(const char *path)
 {
+	struct stat st;
+
 	if (cached.fd == -1 || cached.pid != getpid() ||
 	    strcmp(cached.path, path) != 0)
 		return -1;
 	while (flock(cached.fd, LOCK_EX) == -1)
 		if (errno != EINTR)
 			goto drop;
-	if (still_there(cached.fd, path) && table_ok(cached.fd))
+	if (still_there(cached.fd, path, &st) && table_ok(cached.fd, &st))
 		return cached.fd;
  drop:			/* replaced, removed or damaged: start over */
 	close(cached.fd);
@@ -281,6 +286,7 @@ replay_count(const char *path, long long window_ms, long long now_ms,
 {
 	static struct slot b[4096];
 	struct replay r = { .fd = -1, .window_ms = window_ms };
+	struct stat st;
 	off_t off;
 	ssize_t n, i;
 	int rc = -1;
@@ -289,7 +295,7 @@ replay_count(const char *path, long long window_ms, long long now_ms,
 	if ((r.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK)) == -1)
 		return -1;
-	if (!table_ok(r.fd)) {
+	if (fstat(r.fd, &st) == -1 || !table_ok(r.fd, &st)) {
 		errno = EINVAL;
 		goto out;
 	}

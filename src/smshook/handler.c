@@ -122,6 +122,7 @@ store(struct server *s, const struct event *ev, struct response *rs,
 	    ev->token, c->text);
 	status = response_status(rs, ANSWER_SUCCESS);
 	rs->stored = len;
+	rs->stored_ms = now_ms;
  out:
 	replay_unlock(&r);
 	return status;
@@ -177,16 +178,13 @@ count(struct server *s, const struct response *rs)
 		[ANSWER_OK] = CNT_PING, [ANSWER_SUCCESS] = CNT_SUCCESS,
 		[ANSWER_DUPLICATE] = CNT_DUPLICATE,
 	};
-	struct timespec now;
 
 	if (!s->conf.counters || (s->counters.page == NULL &&
 	    counters_open(&s->counters, s->conf.spool_dir) == -1))
 		return;		/* no spool yet, or not ours: no count */
-	clock_gettime(CLOCK_REALTIME, &now);
 	counters_add(&s->counters, rs->status == 200 ? ok[rs->answer] :
 	    counters_kind(rs->status, rs->reason != NULL ? rs->reason : ""),
-	    rs->stored, (uint64_t)now.tv_sec * 1000 +
-	    (uint64_t)now.tv_nsec / 1000000);
+	    rs->stored, (uint64_t)rs->stored_ms);
 }
 
 /* The answer to one request, before it is counted. */

@@ -11,6 +11,7 @@ struct response {
 	enum answer	 answer;	/* of a 200 */
 	const char	*reason;	/* of an error: its message */
 	size_t		 stored;	/* bytes of the line stored, if any */
+	long long	 stored_ms;	/* its received_at, ms since 1970 */
 	const char	*header;	/* one extra header line, or NULL */
 	const char	*body;
 	size_t		 body_len;

@@ -63,13 +63,12 @@ lock_day(const char *dir, const char *path, struct stat *st, char *err,
 				close(fd);
 				return -1;
 			}
-		if (fstat(fd, st) == -1) {
-			fail(err, errlen, "stat", path);
-			close(fd);
-			return -1;
-		}
-		if (!S_ISREG(st->st_mode)) {
-			snprintf(err, errlen, "%s: not a regular file", path);
+		if (!fs_regular(fd, st)) {
+			if (errno == EINVAL)
+				snprintf(err, errlen, "%s: not a regular file",
+				    path);
+			else
+				fail(err, errlen, "stat", path);
 			close(fd);
 			return -1;
 		}

@@ -160,9 +160,11 @@ check_today(struct check *k)
 	char day[DAY_LEN + 1], path[PATH_MAX];
 	int fd;
 
-	if (setenv("TZ", k->ctl->conf.timezone, 1) == 0)
-		tzset();
-	day_of(time(NULL), day);
+	if (day_before_today(k->ctl->conf.timezone, 0, day) == -1) {
+		fault(k, "today's day file: %s (check the clock and "
+		    "\"timezone\")", strerror(errno));
+		return;
+	}
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s.jsonl",
 	    k->ctl->conf.spool_dir, day) >= sizeof(path))
 		return;
@@ -174,7 +176,7 @@ check_today(struct check *k)
 			    strerror(errno));
 		return;
 	}
-	if (!fs_regular(fd))
+	if (!fs_regular(fd, NULL))
 		fault(k, "today's day file %s is not a regular file (remove "
 		    "it)", path);
 	else

@@ -29,24 +29,6 @@
 #define QUIET_SECS	600		/* "closed": not modified for this long */
 #define CHUNK		65536
 
-/* Uncompressed length of the gzip file path, or -1. */
-static long long
-gz_length(const char *path)
-{
-	static char buf[CHUNK];
-	long long total = 0;
-	gzFile gz;
-	int n;
-
-	if ((gz = gzopen(path, "rb")) == NULL)
-		return -1;
-	while ((n = gzread(gz, buf, sizeof(buf))) > 0)
-		total += n;
-	if (gzclose(gz) != Z_OK || n < 0)
-		return -1;
-	return total;
-}
-
 /*
  * Write bytes [at, len) of fd to tmp as one gzip member, synced: a new
  * file, or with append after what tmp holds. Returns 0 or -1 with errno
@@ -113,7 +95,6 @@ compress_day(const char *dir, const struct day_file *f, int verbose)
 {
 	char tmp[PATH_MAX], gzpath[PATH_MAX];
 	struct stat st, st2;
-	long long check;
 	int fd = -1, rc = -1;
 
 	if ((size_t)snprintf(gzpath, sizeof(gzpath), "%s.gz", f->path) >=
@@ -131,7 +112,7 @@ compress_day(const char *dir, const struct day_file *f, int verbose)
 	}
 	if (write_gz(fd, 0, st.st_size, tmp, &st, 0) == -1)
 		goto syserr;
-	if ((check = gz_length(tmp)) != (long long)st.st_size) {
+	if (reader_gz_len(tmp) != st.st_size) {
 		ctl_err("%s: the compressed copy does not read back; left as "
 		    "it is", f->path);
 		unlink(tmp);
@@ -212,7 +193,7 @@ merge_day(const char *dir, const struct day_file *f, int verbose)
 	}
 	/* the shared lock keeps the receiver out till the .jsonl is gone */
 	if ((fd = open(f->late, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK)) == -1 || !fs_regular(fd) ||
+	    O_NONBLOCK)) == -1 || !fs_regular(fd, NULL) ||
 	    flock(fd, LOCK_SH) == -1 || fstat(fd, &st) == -1)
 		goto syserr;
 	if (time(NULL) - st.st_mtime < QUIET_SECS) {
@@ -223,7 +204,7 @@ merge_day(const char *dir, const struct day_file *f, int verbose)
 	    copy_file(f->path, tmp, &st) == -1 ||
 	    write_gz(fd, skip, st.st_size, tmp, &st, 1) == -1)
 		goto syserr;
-	if (gz_length(tmp) != (long long)(gzlen + st.st_size - skip) ||
+	if (reader_gz_len(tmp) != gzlen + st.st_size - skip ||
 	    fstat(fd, &st2) == -1 || st2.st_size != st.st_size) {
 		ctl_err("%s: the merged copy does not read back; left as it "
 		    "is", f->path);

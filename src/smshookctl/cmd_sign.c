@@ -356,14 +356,13 @@ cmd_sign(struct ctl *ctl, int argc, char *argv[])
 		ctl_err("cannot build the event");
 		goto out;
 	}
-	if (form) {
-		if (put_form(stdout, ev) == -1)
-			goto out;
-	} else {
-		if ((text = cJSON_PrintUnformatted(ev)) == NULL)
-			goto out;
-		printf("%s\n", text);
+	if (form ? put_form(stdout, ev) == -1 :
+	    (text = cJSON_PrintUnformatted(ev)) == NULL) {
+		ctl_err("out of memory");
+		goto out;
 	}
+	if (!form)
+		printf("%s\n", text);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		ctl_errno("stdout");
 		goto out;

@@ -770,8 +770,10 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 		import_lag(ctl, &lag);
 		if (prom_file(&s, prom, &cp, &lag) == -1)
 			goto out;
-		if (json && print_json(&s, from, to) == -1)
+		if (json && print_json(&s, from, to) == -1) {
+			ctl_err("out of memory");
 			goto out;
+		}
 	} else if ((json ? print_json(&s, from, to) : print_table(&s)) == -1) {
 		ctl_err("out of memory");
 		goto out;

@@ -131,8 +131,9 @@ main(int argc, char *argv[])
 		fprintf(stderr, "smshookctl: configuration not used: %s\n",
 		    note);
 	ctl.tty = isatty(STDERR_FILENO);
-	/* --help must work without a configuration */
-	if (cmds[i].needs_conf && !(argc > 1 && strcmp(argv[1], "--help") == 0)) {
+	/* --help and -h must work without a configuration */
+	if (cmds[i].needs_conf && !(argc > 1 && (strcmp(argv[1], "--help") ==
+	    0 || strcmp(argv[1], "-h") == 0))) {
 		if (conf_parse(&ctl.conf, ctl.confpath, err, sizeof(err)) == -1) {
 			ctl_err("%s", err);
 			return CTL_FAIL;

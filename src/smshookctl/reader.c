@@ -151,7 +151,7 @@ open_plain(struct reader *r, const char *path, off_t from)
 	if ((r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK)) == -1)
 		return -1;
-	if (!fs_regular(r->fd))
+	if (!fs_regular(r->fd, NULL))
 		return -1;
 	while (!r->locked && flock(r->fd, LOCK_SH) == -1)
 		if (errno != EINTR)
@@ -177,7 +177,7 @@ open_gz(struct reader *r, const char *path, off_t from)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK)) == -1)
 		return -1;
-	if (!fs_regular(fd)) {
+	if (!fs_regular(fd, NULL)) {
 		close(fd);
 		return -1;
 	}
@@ -201,9 +201,8 @@ open_gz(struct reader *r, const char *path, off_t from)
 	return 0;
 }
 
-/* The uncompressed length of the .gz at path; -1 on error. */
-static off_t
-gz_len(const char *path)
+off_t
+reader_gz_len(const char *path)
 {
 	struct reader g;
 	char buf[READ_CHUNK];
@@ -218,8 +217,7 @@ gz_len(const char *path)
 	}
 	while ((k = gzread(g.gz, buf, sizeof(buf))) > 0)
 		n += k;
-	gzclose(g.gz);
-	return k < 0 ? -1 : n;
+	return gzclose(g.gz) != Z_OK || k < 0 ? -1 : n;
 }
 
 /* How many leading bytes of the .jsonl at path equal the .gz's text. */
@@ -235,7 +233,7 @@ common_prefix(const char *gzpath, const char *path, off_t gzlen,
 
 	memset(&g, 0, sizeof(g));
 	if (open_gz(&g, gzpath, 0) == -1 || (fd = open(path, O_RDONLY |
-	    O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1 || !fs_regular(fd))
+	    O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1 || !fs_regular(fd, NULL))
 		goto out;
 	while ((k = gzread(g.gz, a, sizeof(a))) > 0) {
 		if ((m = read(fd, b, (size_t)k)) == -1)
@@ -260,7 +258,7 @@ common_prefix(const char *gzpath, const char *path, off_t gzlen,
 int
 reader_pair(const struct day_file *f, off_t *gzlen, off_t *skip)
 {
-	if ((*gzlen = gz_len(f->path)) == -1)
+	if ((*gzlen = reader_gz_len(f->path)) == -1)
 		return -1;
 	return common_prefix(f->path, f->late, *gzlen, skip);
 }

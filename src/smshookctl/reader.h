@@ -53,6 +53,8 @@ struct reader	*reader_open(const struct day_file *f, off_t from);
  * a copy compress left behind, 0 for a late file) in *skip. 0, or -1.
  */
 int	reader_pair(const struct day_file *f, off_t *gzlen, off_t *skip);
+/* The uncompressed length of the .gz (a regular file) at path, or -1. */
+off_t	reader_gz_len(const char *path);
 /*
  * Lines longer than max bytes (default: the longest the receiver writes
  * with the default max_body) are not held in memory: reader_next gives

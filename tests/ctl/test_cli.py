@@ -510,11 +510,12 @@ def test_help_and_usage():
     d, conf, _ = setup()
     try:
         for cmd in COMMANDS:
-            p = ctl(None, cmd, "--help",
-                    env={"SMSHOOK_CONFIG": "/nonexistent/x.conf"})
-            t.eq(p.returncode, 0, "%s --help: %s" % (cmd, p.stderr))
-            t.expect(p.stdout.startswith("usage: smshookctl " + cmd),
-                     "%s --help: %r" % (cmd, p.stdout))
+            for flag in ("--help", "-h"):
+                p = ctl(None, cmd, flag,
+                        env={"SMSHOOK_CONFIG": "/nonexistent/x.conf"})
+                t.eq(p.returncode, 0, "%s %s: %s" % (cmd, flag, p.stderr))
+                t.expect(p.stdout.startswith("usage: smshookctl " + cmd),
+                         "%s %s: %r" % (cmd, flag, p.stdout))
             p = ctl(conf, cmd, "--no-such-option")
             t.eq(p.returncode, 2, "%s bad option" % cmd)
             t.expect("usage:" in p.stderr and p.stdout == "",

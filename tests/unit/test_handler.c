@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -586,6 +587,7 @@ test_allow_from(void **state)
 	    200);
 	assert_int_equal(call(f, "GET", NULL, NULL, NULL, "garbage", &rs),
 	    403);
+	assert_error(&rs, 403, "client address unknown");
 	assert_int_equal(spool_count(f), 1);
 
 	/* behind a trusted proxy, the forwarded client is the one checked */
@@ -610,6 +612,45 @@ test_allow_from(void **state)
 		rq.forwarded_for = "198.51.100.7, 203.0.113.50";
 		assert_int_equal(handle(&f->s, &rq, &rs), 403);
 	}
+}
+
+/* The transport's read that fails after a first chunk. */
+static ssize_t
+io_fail(void *v, char *buf, size_t len)
+{
+	struct io *io = v;
+
+	if (io->off > 0) {
+		errno = ECONNRESET;
+		return -1;
+	}
+	return io_read(v, buf, len);
+}
+
+/* A body the transport cannot deliver: 500, nothing stored. */
+static void
+test_read_fails(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	struct request rq;
+	char body[1024], tok[64], len[16];
+	struct io io = { body, 0, 0 };
+
+	start(f, "app_key = " KEY);
+	event(f, KEY, now_ms(), body, sizeof(body), tok);
+	io.len = strlen(body);
+	snprintf(len, sizeof(len), "%zu", io.len);
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "POST";
+	rq.content_type = "application/json";
+	rq.content_length = len;
+	rq.remote_addr = CLIENT;
+	rq.read = io_fail;
+	rq.io = &io;
+	assert_int_equal(handle(&f->s, &rq, &rs), 500);
+	assert_error(&rs, 500, "cannot read body");
+	assert_int_equal(spool_count(f), 0);
 }
 
 static void
@@ -1006,6 +1047,7 @@ main(void)
 		T(test_bad_requests),
 		T(test_bad_signature),
 		T(test_allow_from),
+		T(test_read_fails),
 		T(test_tolerance),
 		T(test_methods),
 		T(test_too_large),

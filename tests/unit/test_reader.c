@@ -257,45 +257,56 @@ test_plain(void **state)
 	reader_close(r);
 }
 
+/*
+ * Readers of TEXT in sf, plain or gzip: from each line's start that line
+ * and the rest, from the end of the complete lines only the torn tail,
+ * from the very end nothing; offsets past the end or negative refused.
+ */
+static void
+expect_offsets(const struct day_file *sf)
+{
+	struct reader *r;
+	const char *line;
+	size_t len, i;
+	off_t off;
+
+	for (i = 0; i < NTEXT; i++) {
+		assert_non_null(r = reader_open(sf, text_lines[i].off));
+		assert_int_equal(reader_pos(r), text_lines[i].off);
+		expect_lines(r, text_lines + i, NTEXT - i);
+		assert_int_equal(reader_pos(r), 12);
+		assert_int_equal(reader_partial(r), 4);
+		reader_close(r);
+	}
+	assert_non_null(r = reader_open(sf, 12));
+	assert_int_equal(reader_next(r, &line, &len, &off), 0);
+	assert_int_equal(reader_pos(r), 12);
+	assert_int_equal(reader_partial(r), 4);
+	reader_close(r);
+	assert_non_null(r = reader_open(sf, sizeof(TEXT) - 1));
+	assert_int_equal(reader_next(r, &line, &len, &off), 0);
+	assert_int_equal(reader_partial(r), 0);
+	reader_close(r);
+	errno = 0;		/* past the end: the file shrank */
+	assert_null(reader_open(sf, sizeof(TEXT)));
+	assert_int_equal(errno, ERANGE);
+	errno = 0;
+	assert_null(reader_open(sf, 100000));
+	assert_int_equal(errno, ERANGE);
+	errno = 0;
+	assert_null(reader_open(sf, -1));
+	assert_int_equal(errno, EINVAL);
+}
+
 static void
 test_plain_offsets(void **state)
 {
 	struct fixture *f = *state;
 	struct day_file sf;
-	struct reader *r;
-	const char *line;
-	size_t len;
-	off_t off;
-	size_t i;
 
 	put(f->dir, "2026-11-26.jsonl", TEXT, sizeof(TEXT) - 1, 0);
 	file_of(&sf, f->dir, "2026-11-26", 0);
-	/* from each line's start: that line and the rest */
-	for (i = 0; i < NTEXT; i++) {
-		assert_non_null(r = reader_open(&sf, text_lines[i].off));
-		assert_int_equal(reader_pos(r), text_lines[i].off);
-		expect_lines(r, text_lines + i, NTEXT - i);
-		assert_int_equal(reader_partial(r), 4);
-		reader_close(r);
-	}
-	/* from the end of the complete lines: only the torn tail */
-	assert_non_null(r = reader_open(&sf, 12));
-	assert_int_equal(reader_next(r, &line, &len, &off), 0);
-	assert_int_equal(reader_pos(r), 12);
-	assert_int_equal(reader_partial(r), 4);
-	reader_close(r);
-	/* from the very end: nothing, nothing partial */
-	assert_non_null(r = reader_open(&sf, sizeof(TEXT) - 1));
-	assert_int_equal(reader_next(r, &line, &len, &off), 0);
-	assert_int_equal(reader_partial(r), 0);
-	reader_close(r);
-	/* past the end (the file shrank) and negative: refused */
-	errno = 0;
-	assert_null(reader_open(&sf, sizeof(TEXT)));
-	assert_int_equal(errno, ERANGE);
-	errno = 0;
-	assert_null(reader_open(&sf, -1));
-	assert_int_equal(errno, EINVAL);
+	expect_offsets(&sf);
 	/* a missing file */
 	file_of(&sf, f->dir, "2026-11-27", 0);
 	errno = 0;
@@ -334,40 +345,11 @@ test_gz(void **state)
 {
 	struct fixture *f = *state;
 	struct day_file sf;
-	struct reader *r;
-	const char *line;
-	size_t len, i;
-	off_t off;
 
+	/* offsets are uncompressed ones, as for .jsonl */
 	put_gz(f->dir, "2026-11-26.jsonl.gz", TEXT, sizeof(TEXT) - 1, 5);
 	file_of(&sf, f->dir, "2026-11-26", 1);
-	/* from the start and from each line: offsets are uncompressed */
-	for (i = 0; i < NTEXT; i++) {
-		assert_non_null(r = reader_open(&sf, text_lines[i].off));
-		assert_int_equal(reader_pos(r), text_lines[i].off);
-		expect_lines(r, text_lines + i, NTEXT - i);
-		assert_int_equal(reader_pos(r), 12);
-		assert_int_equal(reader_partial(r), 4);
-		reader_close(r);
-	}
-	assert_non_null(r = reader_open(&sf, 12));
-	assert_int_equal(reader_next(r, &line, &len, &off), 0);
-	assert_int_equal(reader_partial(r), 4);
-	reader_close(r);
-	/* from the very end: nothing; past it: refused, as for .jsonl */
-	assert_non_null(r = reader_open(&sf, sizeof(TEXT) - 1));
-	assert_int_equal(reader_next(r, &line, &len, &off), 0);
-	assert_int_equal(reader_partial(r), 0);
-	reader_close(r);
-	errno = 0;
-	assert_null(reader_open(&sf, sizeof(TEXT)));
-	assert_int_equal(errno, ERANGE);
-	errno = 0;
-	assert_null(reader_open(&sf, 100000));
-	assert_int_equal(errno, ERANGE);
-	errno = 0;
-	assert_null(reader_open(&sf, -1));
-	assert_int_equal(errno, EINVAL);
+	expect_offsets(&sf);
 }
 
 /* A gzip file that is cut short gives its complete lines, then -1 or 0. */
