@@ -640,23 +640,11 @@ static int
 pg_probe(struct ctl_db *db)
 {
 	struct pg_db *p = (struct pg_db *)db;
-	PGresult *res;
-	int v = -1;
 
 	if (schema_probe() == NULL)
 		return -1;
-	res = PQexec(p->c, schema_probe());
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
-		return pg_check(p, res, PGRES_TUPLES_OK, "schema");
-	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-		v = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	if (v != SCHEMA_VERSION) {
-		snprintf(db->err, sizeof(db->err), "postgresql: schema version "
-		    "%d, not %d", v, SCHEMA_VERSION);
-		return -1;
-	}
-	return 0;
+	return pg_check(p, PQexec(p->c, schema_probe()), PGRES_TUPLES_OK,
+	    "schema");
 }
 
 static void
@@ -701,17 +689,32 @@ make_sql(void)
 	    (size_t)n[3] >= sizeof(pgsql.from_stage) ? -1 : 0;
 }
 
-/* Create the schema, or migrate an older one, in one transaction. */
+/*
+ * Create the schema, or migrate an older one, in one transaction; a
+ * newer one is refused with why in p->db.err.
+ */
 static int
 make_schema(struct pg_db *p)
 {
 	const char *ddl = schema_ddl(SCHEMA_PG);
 	PGresult *res;
 	char ver[96];
-	int old;
+	int old, v;
 
 	if (ddl == NULL || pg_check(p, PQexec(p->c, schema_begin),
-	    PGRES_TUPLES_OK, "create schema") == -1)
+	    PGRES_TUPLES_OK, "create schema") == -1 ||
+	    pg_exec(p, schema_version_table) == -1)
+		goto fail;
+	res = PQexec(p->c, schema_version_query);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    PQntuples(res) != 1) {
+		pg_check(p, res, PGRES_TUPLES_OK, "read schema version");
+		goto fail;
+	}
+	v = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	if (schema_may_write(v, "postgresql", p->db.err,
+	    sizeof(p->db.err)) == -1)
 		goto fail;
 	res = PQexec(p->c, "SELECT 1 FROM information_schema.columns WHERE "
 	    "table_schema = current_schema() AND table_name = 'sms_events' "

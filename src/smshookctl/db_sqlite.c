@@ -352,20 +352,14 @@ sq_probe(struct ctl_db *db)
 {
 	struct sqlite_db *s = (struct sqlite_db *)db;
 	sqlite3_stmt *st;
-	int v = -1;
+	int rc;
 
 	if (schema_probe() == NULL || sqlite3_prepare_v2(s->h, schema_probe(),
 	    -1, &st, NULL) != SQLITE_OK)
 		return sq_fail(s, "schema");
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
+	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (v != SCHEMA_VERSION) {
-		snprintf(db->err, sizeof(db->err), "sqlite: schema version %d, "
-		    "not %d", v, SCHEMA_VERSION);
-		return -1;
-	}
-	return 0;
+	return rc == SQLITE_ROW ? 0 : sq_fail(s, "schema");
 }
 
 static void
@@ -430,17 +424,37 @@ is_v1(struct sqlite_db *s)
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Create the schema, or migrate an older one, in one transaction. */
+/* The version the tables say they are (0: none yet), or -1. */
+static int
+sq_version(struct sqlite_db *s)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sq_exec(s, schema_version_table) == -1 || sqlite3_prepare_v2(s->h,
+	    schema_version_query, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/*
+ * Create the schema, or migrate an older one, in one transaction; a
+ * newer one is refused with why in s->db.err.
+ */
 static int
 make_schema(struct sqlite_db *s)
 {
 	const char *ddl = schema_ddl(SCHEMA_SQLITE);
 	char ver[128];
-	int old;
+	int old, v;
 
 	if (ddl == NULL || sq_exec(s, "BEGIN IMMEDIATE") == -1)
 		return -1;
-	if ((old = is_v1(s)) == -1 ||
+	if ((v = sq_version(s)) == -1 || schema_may_write(v, "sqlite",
+	    s->db.err, sizeof(s->db.err)) == -1 || (old = is_v1(s)) == -1 ||
 	    (old && sq_exec(s, schema_migrate_v1(SCHEMA_SQLITE)) == -1) ||
 	    sq_exec(s, ddl) == -1 || sq_exec(s, tables) == -1)
 		goto fail;
@@ -492,8 +506,11 @@ db_sqlite_open(const char *path, char *err, size_t errlen)
 			goto fail;
 	return &s->db;
  fail:
-	snprintf(err, errlen, "sqlite %s: %s", path, s->h != NULL ?
-	    sqlite3_errmsg(s->h) : "out of memory");
+	if (s->db.err[0] != '\0')
+		snprintf(err, errlen, "%s", s->db.err);
+	else
+		snprintf(err, errlen, "sqlite %s: %s", path, s->h != NULL ?
+		    sqlite3_errmsg(s->h) : "out of memory");
 	sq_close(&s->db);
 	return NULL;
 }

@@ -277,3 +277,19 @@ schema_row_key(int k, const char *const v[NCOLS], char *buf, size_t bufsz)
 	}
 	return 1;
 }
+
+const char schema_version_table[] =
+	"CREATE TABLE IF NOT EXISTS smshook_schema (version integer NOT NULL)";
+const char schema_version_query[] =
+	"SELECT coalesce(max(version), 0) FROM smshook_schema";
+
+int
+schema_may_write(int v, const char *backend, char *err, size_t errlen)
+{
+	if (v <= SCHEMA_VERSION)
+		return 0;
+	snprintf(err, errlen, "%s: the tables are schema version %d, newer "
+	    "than this smshookctl's %d: use a newer smshookctl", backend, v,
+	    SCHEMA_VERSION);
+	return -1;
+}

@@ -80,6 +80,16 @@ extern const char schema_latest_replies[];
  * schema version (static); it fails on a database of another shape.
  */
 const char	*schema_probe(void);
+/* The statement that creates the version table, if missing. */
+extern const char schema_version_table[];
+/* The statement reading the tables' version: one row, 0 for none. */
+extern const char schema_version_query[];
+/*
+ * Tables at version v may be written by this build: 0, or -1 with why
+ * in err when a newer smshookctl made them (never step them back).
+ */
+int	schema_may_write(int v, const char *backend, char *err,
+	    size_t errlen);
 
 /* "event_type, event, ..." of the columns with where-flag w (static). */
 const char	*schema_col_list(unsigned w);

@@ -9,6 +9,7 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -290,6 +291,37 @@ def lock_held(e):
     e.check_reference()
 
 
+def schema_sql(e, sql):
+    """sql run on e's database, outside smshookctl; its rows as text."""
+    if e.db.kind == "sqlite":
+        c = sqlite3.connect(e.db.path)
+        try:
+            with c:
+                return [str(r[0]) for r in c.execute(sql)]
+        finally:
+            c.close()
+    return t.psql(e.db.url, sql).split()
+
+
+@scenario
+def newer_schema(e):
+    """Tables a newer smshookctl made are refused, never stepped back:
+    import writes nothing and check names the fix."""
+    e.imp()
+    schema_sql(e, "UPDATE smshook_schema SET version = 99")
+    ref.append(e.spool, "2026-01-08", b"".join(ref.gen_lines(3, 5)))
+    p = e.ctl("import")
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect("schema version 99, newer than this smshookctl's" in p.stderr,
+             p.stderr)
+    p = e.ctl("check")
+    t.eq(p.returncode, 1, p.stdout + p.stderr)
+    t.expect("check: FAIL: database:" in p.stdout and
+             "use a newer smshookctl" in p.stdout, p.stdout)
+    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), ["99"])
+    t.eq(e.db.rows(), [])
+
+
 def no_database():
     d = t.tmpdir()
     try:
@@ -311,7 +343,7 @@ def no_database():
 
 
 SCENARIOS = [through_receiver, duplicates, numeric_ids, torn_line, rejects,
-             written_while_importing, kill_nine, lock_held]
+             written_while_importing, kill_nine, lock_held, newer_schema]
 
 
 def main():
