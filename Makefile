@@ -47,6 +47,7 @@ LIBCOMMON   = $(BUILD)/libcommon.a
 LIBRECV     = $(BUILD)/librecv.a
 LIBCTL      = $(BUILD)/libctl.a
 UNIT_BIN    = $(UNIT_TESTS:%=$(BUILD)/tests/%)
+TEST_SHIMS  = $(BUILD)/tests/syncgate.so
 OBJ         = $(BUILD)/obj
 
 .PHONY: FORCE all deps run test unit e2e lint-man check check-asan check-valgrind \
@@ -102,6 +103,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBRECV) \
 	    $(LIBRECV) $(LIBCTL) $(LIBCOMMON) \
 	    $(RECV_LIBS) $(CTL_LIBS) $(TEST_LIBS)
 
+# LD_PRELOAD shims the Python tests load into the receiver. Built without
+# $(SAN): the tests that use them skip themselves under AddressSanitizer.
+$(BUILD)/tests/%.so: tests/lib/%.c $(BUILD)/.flags | $(BUILD)/tests
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) -shared \
+	    -fPIC $(LDFLAGS) -o $@ $< -ldl
+
 # Install whatever Debian packages are missing (needs root or sudo).
 deps:
 	@sh scripts/deps.sh
@@ -110,7 +117,7 @@ deps:
 run: deps all
 	@sh scripts/run-demo.sh $(BUILD)
 
-test: deps all $(UNIT_BIN)
+test: deps all $(UNIT_BIN) $(TEST_SHIMS)
 	@sh tests/run.sh $(BUILD)
 
 unit: all $(UNIT_BIN)
@@ -127,7 +134,7 @@ check-asan:
 	ASAN_OPTIONS=verify_asan_link_order=0 $(MAKE) BUILD=build-asan CFLAGS='-O1 -g -fno-omit-frame-pointer' \
 	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' test
 
-check-valgrind: all $(UNIT_BIN)
+check-valgrind: all $(UNIT_BIN) $(TEST_SHIMS)
 	@SMSHOOK_VALGRIND=1 sh tests/run.sh $(BUILD)
 
 install: all

@@ -15,8 +15,9 @@
 #   @LOGFILE@  where the workers' log (their stderr) is appended
 #              (/var/log/smshook.log; rotate it with copytruncate)
 #
-# Two workers, each answering one request at a time, are plenty for
-# SendCloud's traffic; raise -F for more. The workers' pids go to
+# Four workers, each answering one request at a time: with fsync = yes
+# each also waits for the disk, and two workers per core let their syncs
+# share journal commits; raise -F for more. The workers' pids go to
 # smshook.pid beside the socket.
 set -eu
 
@@ -33,7 +34,7 @@ start)
 	chown @USER@ @LOGFILE@
 	chmod 0640 @LOGFILE@
 	spawn-fcgi -s "$SOCKET" -M 0660 -U @WEBUSER@ -G @WEBUSER@ \
-	    -u @USER@ -F 2 -P "$PIDFILE" -- \
+	    -u @USER@ -F 4 -P "$PIDFILE" -- \
 	    /bin/sh -c 'exec "$0" -c "$1" 2>>"$2"' \
 	    @SBINDIR@/smshook @CONF@ @LOGFILE@
 	;;

@@ -15,7 +15,7 @@ for m in "$TOP"/man/*.[0-9]; do
 	[ -f "$m" ] || continue
 	mkdir -p "$MP/man${m##*.}" && cp "$m" "$MP/man${m##*.}/"
 done
-sed -n 's/^\.Xr \([^ ]*\) \([0-9]\).*/\1 \2/p' "$TOP"/man/*.[0-9] |
+grep -oh 'Xr [^ ]* [0-9]' "$TOP"/man/*.[0-9] | sed 's/^Xr //' |
     sort -u | while read -r n s; do
 	[ -e "$MP/man$s/$n.$s" ] && continue
 	for f in /usr/share/man/man$s/$n.$s /usr/share/man/man$s/$n.$s.gz; do

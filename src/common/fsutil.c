@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -39,4 +40,25 @@ fs_regular(int fd, struct stat *st)
 		return 0;
 	}
 	return 1;
+}
+
+static pid_t my_pid;		/* 0: not known yet, or forked since */
+
+static void
+forget_pid(void)
+{
+	my_pid = 0;
+}
+
+pid_t
+fs_pid(void)
+{
+	static int registered;
+
+	if (my_pid != 0)
+		return my_pid;
+	if (!registered && pthread_atfork(NULL, NULL, forget_pid) != 0)
+		return getpid();		/* cannot cache it safely */
+	registered = 1;
+	return my_pid = getpid();
 }

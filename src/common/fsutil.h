@@ -3,6 +3,7 @@
 #define SMSHOOK_FSUTIL_H
 
 #include <sys/stat.h>
+#include <sys/types.h>
 
 /* Create the spool directory, mode 0750, unless it exists; 0 or -1. */
 int	fs_mkdir_spool(const char *dir);
@@ -15,5 +16,11 @@ int	fs_sync_dir(const char *dir);
  * should be) or fstat's.
  */
 int	fs_regular(int fd, struct stat *st);
+
+/*
+ * getpid(2), asked once per process: files a process keeps open are
+ * tagged with it, so a forked child does not take its parent's locks.
+ */
+pid_t	fs_pid(void);
 
 #endif

@@ -11,7 +11,17 @@
  * SHA-256(token) and the acceptance time; slots older than the window
  * are free. A full bucket evicts its oldest slot, which only weakens
  * duplicate detection for the oldest tokens (the importer deduplicates
- * again). An exclusive flock on the file serialises all processes.
+ * again).
+ *
+ * Locking is per bucket: an open-file-description lock (fcntl(2)
+ * F_OFD_SETLKW) on the bucket's bytes, held from the check until the
+ * token is recorded, across the append and its sync. Requests with
+ * different tokens wait for each other only if they share a bucket (so
+ * their syncs can share a commit); a second copy of an event in flight
+ * waits until the first is stored or has failed; the kernel drops the
+ * lock of a killed process.
+ * An exclusive flock on the whole file only guards setting a damaged
+ * table aside.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -46,12 +56,15 @@ struct slot {
 #define FILE_SIZE	((off_t)HDR_SIZE + (off_t)NBUCKETS * BUCKET_SLOTS * \
 			    (off_t)sizeof(struct slot))
 
-/* A FastCGI worker keeps the table open: its fd, path and owner. */
+/* A FastCGI worker keeps the table open: its fd, file, paths and owner. */
 static struct {
 	int	fd;
-	pid_t	pid;		/* a forked child must not share the lock */
+	pid_t	pid;		/* a forked child must not share its locks */
+	dev_t	dev;
+	ino_t	ino;
+	char	dir[PATH_MAX];
 	char	path[PATH_MAX];
-} cached = { -1, 0, "" };
+} cached = { -1, 0, 0, 0, "", "" };
 
 static EVP_MD *sha256;		/* fetched once per process */
 
@@ -63,7 +76,7 @@ create_table(const char *path)
 	int fd, rc = -1;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld", path,
-	    (long)getpid()) >= sizeof(tmp))
+	    (long)fs_pid()) >= sizeof(tmp))
 		return -1;
 	(void)unlink(tmp);		/* left by a killed process of our pid */
 	if ((fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -133,7 +146,7 @@ open_locked(const char *path)
 		if (table_ok(fd, &st))
 			return fd;
 		snprintf(aside, sizeof(aside), "%s.bad-%lld-%ld", path,
-		    (long long)time(NULL), (long)getpid());
+		    (long long)time(NULL), (long)fs_pid());
 		if (rename(path, aside) == 0)
 			logmsg(LL_ERROR, "%s: not a replay table, moved to %s",
 			    path, aside);
@@ -143,41 +156,65 @@ open_locked(const char *path)
 	return -1;
 }
 
-/* Lock the table this process already has open for path; fd or -1. */
+/*
+ * The table this process already has open for dir, if it is still the
+ * file at its path (one stat: not removed, set aside or moved with its
+ * directory) and sound; fd or -1.
+ */
 static int
-reuse_locked(const char *path)
+reuse(const char *dir)
 {
 	struct stat st;
 
-	if (cached.fd == -1 || cached.pid != getpid() ||
-	    strcmp(cached.path, path) != 0)
+	if (cached.fd == -1 || cached.pid != fs_pid() ||
+	    strcmp(cached.dir, dir) != 0)
 		return -1;
-	while (flock(cached.fd, LOCK_EX) == -1)
-		if (errno != EINTR)
-			goto drop;
-	if (still_there(cached.fd, path, &st) && table_ok(cached.fd, &st))
+	if (stat(cached.path, &st) == 0 && st.st_dev == cached.dev &&
+	    st.st_ino == cached.ino && table_ok(cached.fd, &st))
 		return cached.fd;
- drop:			/* replaced, removed or damaged: start over */
-	close(cached.fd);
+	close(cached.fd);	/* replaced, removed or damaged: start over */
 	cached.fd = -1;
 	return -1;
 }
 
+/* Keep fd, the table at path in dir, for the next request. */
+static void
+keep(int fd, const char *dir, const char *path)
+{
+	struct stat st;
+
+	if (cached.fd != -1 && cached.pid == fs_pid())
+		close(cached.fd);
+	cached.fd = -1;
+	if (fstat(fd, &st) == -1 ||
+	    (size_t)snprintf(cached.dir, sizeof(cached.dir), "%s", dir) >=
+	    sizeof(cached.dir))
+		return;		/* replay_close closes it */
+	/* a hash table: reading ahead of a bucket is wasted work */
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+	cached.fd = fd;
+	cached.pid = fs_pid();
+	cached.dev = st.st_dev;
+	cached.ino = st.st_ino;
+	snprintf(cached.path, sizeof(cached.path), "%s", path);
+}
+
 int
-replay_lock(struct replay *r, const char *dir, long long window_s,
+replay_open(struct replay *r, const char *dir, long long window_s,
     char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 
 	r->window_ms = window_s * 1000;
+	r->have = 0;
+	r->locked = 0;
+	if ((r->fd = reuse(dir)) != -1)
+		return 0;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, REPLAY_FILE) >=
 	    sizeof(path)) {
 		snprintf(err, errlen, "replay path too long");
 		return -1;
 	}
-	r->have = 0;
-	if ((r->fd = reuse_locked(path)) != -1)
-		return 0;
 	if ((r->fd = open_locked(path)) == -1 && errno == ENOENT &&
 	    fs_mkdir_spool(dir) == 0)	/* the spool dir itself was gone */
 		r->fd = open_locked(path);
@@ -186,17 +223,34 @@ replay_lock(struct replay *r, const char *dir, long long window_s,
 		    errno == EINVAL ? "not a regular file" : strerror(errno));
 		return -1;
 	}
-	if (cached.fd != -1 && cached.pid == getpid())
-		close(cached.fd);
-	cached.fd = r->fd;
-	cached.pid = getpid();
-	snprintf(cached.path, sizeof(cached.path), "%s", path);
+	flock(r->fd, LOCK_UN);		/* checked: buckets are locked now */
+	keep(r->fd, dir, path);
+	return 0;
+}
+
+/* Lock (type F_WRLCK, waiting) or unlock (F_UNLCK) r's bucket; 0 or -1. */
+static int
+bucket_lock(struct replay *r, short type)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = (off_t)r->bucket_off;
+	fl.l_len = (off_t)sizeof(r->bucket);
+	while (fcntl(r->fd, type == F_UNLCK ? F_OFD_SETLK : F_OFD_SETLKW,
+	    &fl) == -1)
+		if (errno != EINTR)
+			return -1;
+	r->locked = type != F_UNLCK;
 	return 0;
 }
 
 /*
- * Digest the token and read its bucket into r, unless replay_seen did so
- * for the same token under this lock. Returns 0 or -1.
+ * Digest the token, lock its bucket (waiting while another process holds
+ * it) and read the bucket into r, unless done for the same token
+ * already. Returns 0 or -1.
  */
 static int
 load_bucket(struct replay *r, const char *token)
@@ -207,7 +261,13 @@ load_bucket(struct replay *r, const char *token)
 
 	if (r->have && strcmp(r->token, token) == 0)
 		return 0;
+	if (len > EVENT_TOKEN_MAX) {	/* payload.c refuses such tokens */
+		errno = EINVAL;
+		return -1;
+	}
 	r->have = 0;
+	if (r->locked && bucket_lock(r, F_UNLCK) == -1)
+		return -1;
 	if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) ==
 	    NULL)
 		return -1;
@@ -216,13 +276,13 @@ load_bucket(struct replay *r, const char *token)
 	memcpy(r->digest, full, DIGEST_BYTES);
 	r->bucket_off = HDR_SIZE + (long long)((full[16] | full[17] << 8) %
 	    NBUCKETS) * BUCKET_SLOTS * (long long)sizeof(struct slot);
+	if (bucket_lock(r, F_WRLCK) == -1)
+		return -1;
 	if (pread(r->fd, r->bucket, sizeof(r->bucket), (off_t)r->bucket_off) !=
 	    (ssize_t)sizeof(r->bucket))
 		return -1;
-	if (len <= EVENT_TOKEN_MAX) {
-		memcpy(r->token, token, len + 1);
-		r->have = 1;
-	}
+	memcpy(r->token, token, len + 1);
+	r->have = 1;
 	return 0;
 }
 
@@ -316,12 +376,13 @@ replay_count(const char *path, long long window_ms, long long now_ms,
 }
 
 void
-replay_unlock(struct replay *r)
+replay_close(struct replay *r)
 {
-	if (r->fd != -1 && r->fd == cached.fd && cached.pid == getpid())
-		flock(r->fd, LOCK_UN);		/* kept open for the next */
-	else if (r->fd != -1)
-		close(r->fd);
+	if (r->fd != -1 && r->locked && bucket_lock(r, F_UNLCK) == -1)
+		logmsg(LL_ERROR, "replay table: unlock: %s", strerror(errno));
+	if (r->fd != -1 && (r->fd != cached.fd || cached.pid != fs_pid()))
+		close(r->fd);		/* the cached one stays open */
 	r->fd = -1;
 	r->have = 0;
+	r->locked = 0;
 }

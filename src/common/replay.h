@@ -11,7 +11,8 @@
 struct replay {
 	int		fd;
 	long long	window_ms;
-	/* replay_seen's work, reused by replay_add for the same token */
+	/* the token's bucket, locked and read by replay_seen or replay_add */
+	int		locked;
 	int		have;
 	char		token[EVENT_TOKEN_MAX + 1];
 	long long	bucket_off;
@@ -20,16 +21,22 @@ struct replay {
 };
 
 /*
- * Open (creating if needed) <dir>/.replay and take its exclusive lock,
- * which the caller holds while it stores the event; a store that is not
- * ours is set aside and a fresh one made. A long-lived process keeps the
- * file open between requests. -1 with err set on failure.
+ * Open (creating if needed) <dir>/.replay, checking it is a table of
+ * ours; one that is not is set aside and a fresh one made. A long-lived
+ * process keeps the file open between requests. No lock is taken yet.
+ * -1 with err set on failure.
  */
-int	replay_lock(struct replay *, const char *dir, long long window_s,
+int	replay_open(struct replay *, const char *dir, long long window_s,
 	    char *err, size_t errlen);
-/* 1 if token was accepted within the window before now_ms, 0 if not, -1. */
+/*
+ * 1 if token (at most EVENT_TOKEN_MAX bytes, else -1 with EINVAL) was
+ * accepted within the window before now_ms, 0 if not, -1.
+ * Locks the token's bucket first, waiting while another process holds
+ * it (a copy of the same event being stored); the lock is held until
+ * replay_close, so the caller stores the event under it.
+ */
 int	replay_seen(struct replay *, const char *token, long long now_ms);
-/* Remember token as accepted at now_ms; -1 on I/O error. */
+/* Remember token as accepted at now_ms (locking as replay_seen); -1 on error. */
 int	replay_add(struct replay *, const char *token, long long now_ms);
 /*
  * Count the tokens of the table at path accepted within window_ms before
@@ -38,7 +45,7 @@ int	replay_add(struct replay *, const char *token, long long now_ms);
  */
 int	replay_count(const char *path, long long window_ms, long long now_ms,
 	    long long *count);
-/* Drop the lock and close. */
-void	replay_unlock(struct replay *);
+/* Drop the bucket's lock; close the file unless this process keeps it. */
+void	replay_close(struct replay *);
 
 #endif

@@ -74,8 +74,39 @@ authenticate(struct server *s, const struct event *ev, struct response *rs,
 }
 
 /*
- * Write the line received at now, once per token; 200 only when it is
- * on disk.
+ * Open the token table and look the token up, locking its bucket: 1 if
+ * it was accepted before (a line carrying it is on disk), else 0. A copy
+ * of the event being stored by another process is waited for here.
+ * Without the table (r->fd == -1 after this) the event is stored
+ * without the check: losing it would be worse than a duplicate.
+ */
+static int
+token_seen(struct server *s, struct replay *r, const char *token,
+    long long now_ms)
+{
+	const struct conf *cf = &s->conf;
+	char err[512];
+	int seen;
+
+	if (replay_open(r, cf->spool_dir, (long long)cf->replay_window, err,
+	    sizeof(err)) == -1) {
+		logmsg(LL_ERROR, "%s; storing without duplicate check", err);
+		return 0;
+	}
+	if ((seen = replay_seen(r, token, now_ms)) == -1) {
+		logmsg(LL_ERROR, "replay table read: %s; storing without "
+		    "duplicate check", strerror(errno));
+		replay_close(r);
+		return 0;
+	}
+	return seen;
+}
+
+/*
+ * Write the line received at now, once per token; 200 only when a line
+ * carrying the token is on disk (synced, with fsync on). The token's
+ * bucket stays locked until the token is recorded, across the sync: a
+ * second copy waits, other tokens do not, and their syncs share commits.
  */
 static int
 store(struct server *s, const struct event *ev, struct response *rs,
@@ -83,35 +114,26 @@ store(struct server *s, const struct event *ev, struct response *rs,
 {
 	const struct conf *cf = &s->conf;
 	struct replay r = { .fd = -1 };
+	struct spool_pending p;
 	char day[DAY_LEN + 1], err[512];
 	long long now_ms = (long long)now->tv_sec * 1000 +
 	    now->tv_nsec / 1000000;
 	size_t len;
-	int seen = 0, status;
+	int status;
 
 	if ((len = line_format(&s->line, &s->linecap, now, c->text,
 	    ev->encoding, verified, ev->payload, ev->payload_len)) == 0)
 		return reject(rs, c, 500, "out of memory", NULL);
-	if (cf->replay_window > 0 &&
-	    replay_lock(&r, cf->spool_dir, (long long)cf->replay_window, err,
-	    sizeof(err)) == -1) {
-		/* store anyway: losing the event is worse than a duplicate */
-		logmsg(LL_ERROR, "%s; storing without duplicate check", err);
-	} else if (r.fd != -1 &&
-	    (seen = replay_seen(&r, ev->token, now_ms)) == -1) {
-		logmsg(LL_ERROR, "replay table read: %s; storing without "
-		    "duplicate check", strerror(errno));
-		seen = 0;
-	}
-	if (seen) {
+	if (cf->replay_window > 0 && token_seen(s, &r, ev->token, now_ms)) {
 		logmsg(LL_INFO, "duplicate token %s from %s", ev->token,
 		    c->text);
 		status = response_status(rs, ANSWER_DUPLICATE);
 		goto out;
 	}
 	day_of(now->tv_sec, day);
-	if (spool_append(cf->spool_dir, day, s->line, len, cf->fsync, err,
-	    sizeof(err)) == -1) {
+	if (spool_write(&p, cf->spool_dir, day, s->line, len, err,
+	    sizeof(err)) == -1 ||
+	    (cf->fsync && spool_sync(&p, err, sizeof(err)) == -1)) {
 		status = reject(rs, c, 503, "spool unavailable", NULL);
 		logmsg(LL_ERROR, "%s", err);
 		goto out;
@@ -124,7 +146,7 @@ store(struct server *s, const struct event *ev, struct response *rs,
 	rs->stored = len;
 	rs->stored_ms = now_ms;
  out:
-	replay_unlock(&r);
+	replay_close(&r);
 	return status;
 }
 

@@ -155,6 +155,15 @@ check_scalar(const struct check *c, const struct field *f,
 	char *s;
 	int bad;
 
+	if (sp->type == JSON_STRING && !sp->esc) {	/* the usual case */
+		n = sp->len - 2;
+		if ((f->flags & F_INT) &&
+		    json_int(c->text + sp->off + 1, n, &v) == -1)
+			return "field must be an integer";
+		if (f->max > 0 && n > f->max)
+			return "field too long";
+		return NULL;
+	}
 	if (sp->type == JSON_STRING) {
 		if ((s = string_of(c, sp, &n)) == NULL)
 			return "out of memory";

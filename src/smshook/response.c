@@ -1,9 +1,8 @@
-/* response.c: every answer is JSON; error texts are escaped by cJSON. */
+/* response.c: every answer is JSON; error texts escaped by json_quote. */
 #include <stdio.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
+#include "json.h"
 #include "response.h"
 
 static const struct {
@@ -47,8 +46,8 @@ int
 response_error(struct response *rs, int status, const char *msg,
     const char *field)
 {
-	char text[256];
-	cJSON *o;
+	char text[256], quoted[6 * sizeof(text) + 2];
+	size_t n;
 
 	rs->status = status;
 	rs->reason = msg;
@@ -56,11 +55,12 @@ response_error(struct response *rs, int status, const char *msg,
 		snprintf(text, sizeof(text), "%s (%s)", msg, field);
 	else
 		snprintf(text, sizeof(text), "%s", msg);
-	if ((o = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(o, "error", text) == NULL ||
-	    !cJSON_PrintPreallocated(o, rs->buf, sizeof(rs->buf), 0))
+	n = json_quote(text, strlen(text), quoted);
+	if (n + sizeof("{\"error\":}") > sizeof(rs->buf))
 		snprintf(rs->buf, sizeof(rs->buf), "{\"error\":\"error\"}");
-	cJSON_Delete(o);
+	else
+		snprintf(rs->buf, sizeof(rs->buf), "{\"error\":%.*s}", (int)n,
+		    quoted);
 	rs->body = rs->buf;
 	rs->body_len = strlen(rs->buf);
 	return status;

@@ -1,8 +1,10 @@
 /*
  * spool.c: the one place that writes day files. Every writer (CGI
  * processes, FastCGI workers) takes the file's exclusive flock around
- * write + sync + cut-back, so a failed append can be undone without
- * touching anyone else's line; readers take a shared lock.
+ * the write, so a failed write can be cut back without touching anyone
+ * else's line; readers take a shared lock. The sync comes after the lock
+ * is dropped, so concurrent appends share one journal commit (group
+ * commit); a failed sync leaves a whole line, never a partial one.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -18,6 +20,20 @@
 #include "fsutil.h"
 #include "log.h"
 #include "spool.h"
+
+/*
+ * A long-lived process keeps its day file open between requests; per
+ * request it only locks it and checks it is still linked. dir_synced: the
+ * directory was synced since this fd was opened.
+ */
+static struct {
+	int	fd;
+	pid_t	pid;		/* a forked child must not share it */
+	dev_t	dev;
+	ino_t	ino;
+	int	dir_synced;
+	char	path[PATH_MAX];
+} cached = { -1, 0, 0, 0, 0, "" };
 
 static int
 fail(char *err, size_t errlen, const char *what, const char *path)
@@ -42,11 +58,44 @@ open_day(const char *dir, const char *path)
 	return fd;
 }
 
+/* Let go of the cached day file. */
+static void
+drop_cached(void)
+{
+	if (cached.fd != -1 && cached.pid == fs_pid())
+		close(cached.fd);
+	cached.fd = -1;
+}
+
+/*
+ * Lock the cached fd if it is still the file at path (not compressed or
+ * purged away, nor moved with its directory, meanwhile: one stat, under
+ * the lock that compress and purge take to remove it), with its stat in
+ * st; the fd, or -1 (dropped).
+ */
+static int
+reuse_day(const char *path, struct stat *st)
+{
+	if (cached.fd == -1 || cached.pid != fs_pid() ||
+	    strcmp(cached.path, path) != 0)
+		return -1;
+	while (flock(cached.fd, LOCK_EX) == -1)
+		if (errno != EINTR)
+			goto drop;
+	if (stat(path, st) == 0 && st->st_dev == cached.dev &&
+	    st->st_ino == cached.ino)
+		return cached.fd;
+ drop:
+	drop_cached();
+	return -1;
+}
+
 /*
  * Open and exclusively lock the day file, with its stat in st. A file
  * unlinked while we waited for the lock (smshookctl compress or purge)
  * is let go and the path opened afresh, so no line goes to a removed
- * file. Returns the fd, or -1 with err set.
+ * file. The fd is kept for the next request. Returns the fd, or -1 with
+ * err set.
  */
 static int
 lock_day(const char *dir, const char *path, struct stat *st, char *err,
@@ -54,6 +103,8 @@ lock_day(const char *dir, const char *path, struct stat *st, char *err,
 {
 	int fd, tries;
 
+	if ((fd = reuse_day(path, st)) != -1)
+		return fd;
 	for (tries = 0; tries < 3; tries++) {
 		if ((fd = open_day(dir, path)) == -1)
 			return fail(err, errlen, "open", path);
@@ -72,8 +123,16 @@ lock_day(const char *dir, const char *path, struct stat *st, char *err,
 			close(fd);
 			return -1;
 		}
-		if (st->st_nlink > 0)
+		if (st->st_nlink > 0) {
+			drop_cached();
+			cached.fd = fd;
+			cached.pid = fs_pid();
+			cached.dev = st->st_dev;
+			cached.ino = st->st_ino;
+			cached.dir_synced = 0;
+			snprintf(cached.path, sizeof(cached.path), "%s", path);
 			return fd;
+		}
 		close(fd);
 	}
 	errno = ESTALE;
@@ -117,15 +176,17 @@ cut_torn_tail(int fd, off_t size, const char *path)
 }
 
 int
-spool_append(const char *dir, const char *day, const char *line, size_t len,
-    int sync, char *err, size_t errlen)
+spool_write(struct spool_pending *p, const char *dir, const char *day,
+    const char *line, size_t len, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	struct stat st;
-	off_t before = -1;
+	off_t before;
 	ssize_t n;
 	int fd, rc = -1, saved;
 
+	p->fd = -1;
+	p->dir = dir;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s.jsonl", dir, day) >=
 	    sizeof(path)) {
 		snprintf(err, errlen, "spool path too long");
@@ -142,21 +203,31 @@ spool_append(const char *dir, const char *day, const char *line, size_t len,
 		if (n >= 0)
 			errno = ENOSPC;		/* short write: out of space */
 		fail(err, errlen, "write", path);
-		goto undo;
+		saved = errno;
+		if (ftruncate(fd, before) == -1 || fdatasync(fd) == -1)
+			logmsg(LL_ERROR, "%s: cannot cut back to %lld bytes: "
+			    "%s", path, (long long)before, strerror(errno));
+		errno = saved;
+		goto out;
 	}
-	if (sync && (fdatasync(fd) == -1 || (before == 0 && fs_sync_dir(dir) == -1))) {
-		fail(err, errlen, "sync", path);
-		goto undo;
-	}
+	p->fd = fd;
 	rc = 0;
-	goto out;
- undo:
-	saved = errno;
-	if (ftruncate(fd, before) == -1 || (sync && fdatasync(fd) == -1))
-		logmsg(LL_ERROR, "%s: cannot cut back to %lld bytes: %s", path,
-		    (long long)before, strerror(errno));
-	errno = saved;
  out:
-	close(fd);			/* also drops the lock */
+	flock(fd, LOCK_UN);		/* the fd stays open for the next */
+	if (rc == -1)
+		drop_cached();
 	return rc;
+}
+
+int
+spool_sync(struct spool_pending *p, char *err, size_t errlen)
+{
+	if (fdatasync(p->fd) == -1)
+		return fail(err, errlen, "sync", cached.path);
+	if (!cached.dir_synced) {
+		if (fs_sync_dir(p->dir) == -1)
+			return fail(err, errlen, "sync", p->dir);
+		cached.dir_synced = 1;
+	}
+	return 0;
 }

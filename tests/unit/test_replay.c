@@ -1,17 +1,22 @@
 /*
  * test_replay.c: the on-disk token table. Creation, memory within the
  * window and not after it, independence of tokens, recovery from a
- * foreign or damaged file, many processes at once, a full bucket.
+ * foreign or damaged file, many processes at once, a full bucket; the
+ * bucket locks (a second copy of a token in flight waits for the first,
+ * other buckets do not, a killed holder lets go).
  */
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +42,8 @@ struct fixture {
 	char	table[96];
 };
 
+static pid_t kid;	/* a child a failed test left running */
+
 static int
 setup(void **state)
 {
@@ -60,6 +67,11 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	if (kid > 0) {
+		kill(kid, SIGKILL);
+		waitpid(kid, NULL, 0);
+		kid = 0;
+	}
 	test_rmtree(f->dir);
 	free(f);
 	return 0;
@@ -70,8 +82,8 @@ lock(const struct fixture *f, struct replay *r, long long window_s)
 {
 	char err[512] = "";
 
-	if (replay_lock(r, f->dir, window_s, err, sizeof(err)) != 0)
-		fail_msg("replay_lock: %s", err);
+	if (replay_open(r, f->dir, window_s, err, sizeof(err)) != 0)
+		fail_msg("replay_open: %s", err);
 	assert_true(r->fd >= 0);
 }
 
@@ -106,9 +118,9 @@ test_create(void **state)
 	assert_true(st.st_size == TABLE_SIZE);
 	assert_int_equal(st.st_mode & 0777, 0640);
 	assert_int_equal(replay_seen(&r, "never-added", NOW), 0);
-	replay_unlock(&r);
+	replay_close(&r);
 	assert_int_equal(r.fd, -1);
-	replay_unlock(&r);		/* twice is harmless */
+	replay_close(&r);		/* twice is harmless */
 	/* no temporary left behind */
 	assert_int_equal(count_prefix(f->dir, ".replay."), 0);
 	assert_int_equal(count_prefix(f->dir, ".replay"), 1);
@@ -134,7 +146,7 @@ test_seen_and_window(void **state)
 	assert_int_equal(replay_add(&r, "tok-b", NOW + 5000), 0);
 	assert_int_equal(replay_seen(&r, "tok-b", NOW + 14999), 1);
 	assert_int_equal(replay_seen(&r, "tok-a", NOW + 14999), 0);
-	replay_unlock(&r);
+	replay_close(&r);
 
 	/* remembered across opens, and by the window of the new opener */
 	lock(f, &r, WINDOW);
@@ -144,33 +156,29 @@ test_seen_and_window(void **state)
 	/* an expired token can be accepted again */
 	assert_int_equal(replay_add(&r, "tok-a", NOW + WINDOW * 1000), 0);
 	assert_int_equal(replay_seen(&r, "tok-a", NOW + WINDOW * 1000 + 1), 1);
-	replay_unlock(&r);
+	replay_close(&r);
 }
 
-/* While one process holds the table, no other can lock it. */
+/* A token longer than any the receiver accepts is refused, not hashed. */
 static void
-test_exclusive(void **state)
+test_long_token(void **state)
 {
 	const struct fixture *f = *state;
 	struct replay r;
-	pid_t pid;
-	int st;
+	char tok[EVENT_TOKEN_MAX + 2];
 
+	memset(tok, 'x', sizeof(tok) - 1);
+	tok[sizeof(tok) - 1] = '\0';
 	lock(f, &r, WINDOW);
-	if ((pid = fork()) == 0) {
-		int fd = open(f->table, O_RDWR);
-
-		if (fd == -1)
-			_exit(2);
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			_exit(3);
-		_exit(errno == EWOULDBLOCK ? 0 : 4);
-	}
-	assert_true(pid > 0);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
-	replay_unlock(&r);
+	errno = 0;
+	assert_int_equal(replay_seen(&r, tok, NOW), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(replay_add(&r, tok, NOW), -1);
+	tok[EVENT_TOKEN_MAX] = '\0';		/* the longest allowed */
+	assert_int_equal(replay_seen(&r, tok, NOW), 0);
+	assert_int_equal(replay_add(&r, tok, NOW), 0);
+	assert_int_equal(replay_seen(&r, tok, NOW + 1), 1);
+	replay_close(&r);
 }
 
 static void
@@ -182,7 +190,7 @@ corrupt_and_check(const struct fixture *f, int how)
 
 	lock(f, &r, WINDOW);
 	assert_int_equal(replay_add(&r, "remembered", NOW), 0);
-	replay_unlock(&r);
+	replay_close(&r);
 
 	fd = open(f->table, O_RDWR);
 	assert_true(fd != -1);
@@ -199,7 +207,7 @@ corrupt_and_check(const struct fixture *f, int how)
 	assert_int_equal(replay_seen(&r, "remembered", NOW + 1), 0);
 	assert_int_equal(replay_add(&r, "fresh", NOW), 0);
 	assert_int_equal(replay_seen(&r, "fresh", NOW + 1), 1);
-	replay_unlock(&r);
+	replay_close(&r);
 	assert_int_equal(stat(f->table, &st), 0);
 	assert_true(st.st_size == TABLE_SIZE);
 	/* the old one kept for a look, not deleted (same second: replaced) */
@@ -231,7 +239,7 @@ test_not_a_table(void **state)
 	close(fd);
 	lock(f, &r, WINDOW);
 	assert_int_equal(replay_add(&r, "x", NOW), 0);
-	replay_unlock(&r);
+	replay_close(&r);
 	assert_int_equal(count_prefix(f->dir, ".replay.bad-"), 1);
 }
 
@@ -243,7 +251,7 @@ test_unusable_dir(void **state)
 	char err[512] = "", dir[128];
 
 	snprintf(dir, sizeof(dir), "%s/missing/dir", f->dir);
-	assert_int_equal(replay_lock(&r, dir, WINDOW, err, sizeof(err)), -1);
+	assert_int_equal(replay_open(&r, dir, WINDOW, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "replay table"));
 	assert_non_null(strstr(err, "No such file"));
 }
@@ -257,16 +265,16 @@ adder(const struct fixture *f, int p)
 
 	for (i = 0; i < NTOKENS; i++) {
 		snprintf(tok, sizeof(tok), "proc%d-token%d", p, i);
-		if (replay_lock(&r, f->dir, WINDOW, err, sizeof(err)) == -1) {
+		if (replay_open(&r, f->dir, WINDOW, err, sizeof(err)) == -1) {
 			fprintf(stderr, "adder %d: %s\n", p, err);
 			return 1;
 		}
 		if (replay_seen(&r, tok, NOW + i) != 0 ||
 		    replay_add(&r, tok, NOW + i) != 0) {
-			replay_unlock(&r);
+			replay_close(&r);
 			return 2;
 		}
-		replay_unlock(&r);
+		replay_close(&r);
 	}
 	return 0;
 }
@@ -300,7 +308,7 @@ test_concurrent(void **state)
 			if (replay_seen(&r, tok, NOW + NTOKENS) != 1)
 				fail_msg("%s forgotten", tok);
 		}
-	replay_unlock(&r);
+	replay_close(&r);
 }
 
 /* The bucket of token, computed as replay.c does. */
@@ -389,7 +397,7 @@ test_bucket_overflow(void **state)
 	for (k = 0; k < SAME; k++)
 		assert_int_equal(replay_seen(&r, toks[k], NOW + 20001),
 		    k == oldest ? 0 : 1);
-	replay_unlock(&r);
+	replay_close(&r);
 }
 
 /* Expired slots are reused; no live token is evicted meanwhile. */
@@ -412,7 +420,7 @@ test_bucket_reuse_expired(void **state)
 		assert_int_equal(replay_seen(&r, toks[k], NOW + 120000),
 		    k % 2);
 	assert_int_equal(replay_seen(&r, toks[SAME - 1], NOW + 120000), 1);
-	replay_unlock(&r);
+	replay_close(&r);
 }
 
 /* replay_count: live tokens only; ENOENT without a table, EINVAL if bad. */
@@ -430,7 +438,7 @@ test_count(void **state)
 	assert_int_equal(replay_add(&r, "old", NOW - 20000), 0);
 	assert_int_equal(replay_add(&r, "a", NOW - 5000), 0);
 	assert_int_equal(replay_add(&r, "b", NOW), 0);
-	replay_unlock(&r);
+	replay_close(&r);
 	assert_int_equal(replay_count(f->table, 10000, NOW, &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(replay_count(f->table, 100000, NOW, &n), 0);
@@ -442,6 +450,477 @@ test_count(void **state)
 	assert_int_equal(errno, EINVAL);
 }
 
+#define BUCKET_BYTES	(16 * 32)
+#define DEADLINE_MS	10000		/* for another process to get along */
+
+/* Where token's bucket starts in the table, computed as replay.c does. */
+static long long
+bucket_start(const char *tok)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int n;
+
+	if (!EVP_Digest(tok, strlen(tok), d, &n, EVP_sha256(), NULL))
+		return -1;
+	return 64 + (long long)((d[16] | d[17] << 8) % 65536) * BUCKET_BYTES;
+}
+
+/*
+ * 1 if an open file description other than a new one of ours holds the
+ * lock of tok's bucket, 0 if not, -1 on error (no cmocka: children call
+ * it too).
+ */
+static int
+bucket_held(const struct fixture *f, const char *tok)
+{
+	struct flock fl;
+	int fd, rc;
+
+	if ((fd = open(f->table, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = (off_t)bucket_start(tok);
+	fl.l_len = BUCKET_BYTES;
+	rc = fcntl(fd, F_OFD_GETLK, &fl) == -1 ? -1 : fl.l_type != F_UNLCK;
+	close(fd);
+	return rc;
+}
+
+/*
+ * 1 if /proc/locks shows a process waiting for an OFD lock on the bucket
+ * of tok in the table; -1 if /proc/locks cannot be read. Polled for
+ * readiness.
+ */
+static int
+bucket_waited_for(const struct fixture *f, const char *tok)
+{
+	char line[256], where[96];
+	struct stat st;
+	FILE *fp;
+	int found = 0;
+
+	if (stat(f->table, &st) == -1)
+		return -1;
+	/* "... -> OFDLCK ADVISORY WRITE pid maj:min:ino start end" */
+	snprintf(where, sizeof(where), " %02x:%02x:%lu %lld ",
+	    major(st.st_dev), minor(st.st_dev), (unsigned long)st.st_ino,
+	    bucket_start(tok));
+	if ((fp = fopen("/proc/locks", "r")) == NULL)
+		return -1;
+	while (!found && fgets(line, sizeof(line), fp) != NULL)
+		found = strstr(line, "->") != NULL &&
+		    strstr(line, "OFDLCK") != NULL &&
+		    strstr(line, where) != NULL;
+	fclose(fp);
+	return found;
+}
+
+/* One character from the other process (0: none in time, or its end). */
+static char
+read_code(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char c;
+
+	if (poll(&pfd, 1, DEADLINE_MS) != 1 || read(fd, &c, 1) != 1)
+		return 0;
+	return c;
+}
+
+static void
+write_code(int fd, char c)
+{
+	if (write(fd, &c, 1) != 1)
+		_exit(9);
+}
+
+/* fork, the parent remembering the child for teardown. */
+static pid_t
+spawn(void)
+{
+	pid_t pid = fork();
+
+	if (pid > 0)
+		kid = pid;
+	return pid;
+}
+
+static void
+reap(pid_t pid)
+{
+	int st;
+
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	kid = 0;
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/*
+ * In a child: open the table and look tok up, as the handler does; '0'
+ * or '1' as replay_seen answers, 'X' if it fails, 'E' if replay_open
+ * does. The bucket stays locked (r open) unless 'E'.
+ */
+static char
+child_seen(const struct fixture *f, struct replay *r, const char *tok)
+{
+	char err[512];
+
+	if (replay_open(r, f->dir, WINDOW, err, sizeof(err)) == -1)
+		return 'E';
+	switch (replay_seen(r, tok, NOW)) {
+	case 0:
+		return '0';
+	case 1:
+		return '1';
+	default:
+		return 'X';
+	}
+}
+
+/*
+ * A child that looks tok up, reports on up, then waits for a byte on
+ * down before replay_close and exit; its pid. The pipes' other ends are
+ * closed in the parent.
+ */
+static pid_t
+looker(const struct fixture *f, const char *tok, int up[2], int down[2])
+{
+	pid_t pid;
+
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	if ((pid = spawn()) == 0) {
+		struct replay c = { .fd = -1 };
+
+		close(up[0]);
+		close(down[1]);
+		write_code(up[1], child_seen(f, &c, tok));
+		(void)read_code(down[0]);
+		replay_close(&c);
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	close(up[1]);
+	close(down[0]);
+	return pid;
+}
+
+/* Tell a looker to finish, and reap it. */
+static void
+finish(pid_t pid, int up[2], int down[2])
+{
+	assert_int_equal(write(down[1], "q", 1), 1);
+	close(down[1]);
+	close(up[0]);
+	reap(pid);
+}
+
+/*
+ * Wait until the looker on up is seen blocked on tok's bucket, and check
+ * it has not answered yet.
+ */
+static void
+assert_blocked(const struct fixture *f, const char *tok, pid_t pid, int up)
+{
+	struct pollfd pfd = { .fd = up, .events = POLLIN };
+	int ms, w;
+
+	for (ms = 0; (w = bucket_waited_for(f, tok)) == 0 && ms < DEADLINE_MS;
+	    ms++) {
+		if (poll(&pfd, 1, 0) == 1)
+			fail_msg("the other process did not wait: %c",
+			    read_code(up));
+		usleep(1000);
+	}
+	if (w == -1)
+		skip();				/* no /proc/locks here */
+	if (w != 1)
+		fail_msg("the other process is not seen waiting");
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	assert_int_equal(waitpid(pid, &w, WNOHANG), 0);
+}
+
+/*
+ * While one process holds a token's bucket, another cannot lock it; the
+ * other buckets are free, the whole file too (it only guards setting a
+ * damaged table aside).
+ */
+static void
+test_exclusive(void **state)
+{
+	const struct fixture *f = *state;
+	struct replay r;
+	pid_t pid;
+	int st;
+
+	assert_true(bucket_start("tok-x") != bucket_start("tok-y"));
+	lock(f, &r, WINDOW);
+	assert_int_equal(bucket_held(f, "tok-x"), 0);	/* open: no lock */
+	assert_int_equal(replay_seen(&r, "tok-x", NOW), 0);
+	assert_int_equal(r.locked, 1);
+	if ((pid = spawn()) == 0) {
+		struct flock fl;
+		int fd = open(f->table, O_RDWR);
+
+		if (fd == -1)
+			_exit(2);
+		if (bucket_held(f, "tok-x") != 1 ||
+		    bucket_held(f, "tok-y") != 0)
+			_exit(3);
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		fl.l_start = (off_t)bucket_start("tok-x");
+		fl.l_len = 1;
+		if (fcntl(fd, F_OFD_SETLK, &fl) != -1 || errno != EAGAIN)
+			_exit(4);
+		fl.l_start = (off_t)bucket_start("tok-y");
+		if (fcntl(fd, F_OFD_SETLK, &fl) == -1)
+			_exit(5);
+		if (flock(fd, LOCK_EX | LOCK_NB) == -1)
+			_exit(6);
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	kid = 0;
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) != 0)
+		fail_msg("check %d failed in the other process",
+		    WEXITSTATUS(st));
+	replay_close(&r);
+	assert_int_equal(bucket_held(f, "tok-x"), 0);
+}
+
+/*
+ * A second copy of a token in flight waits in replay_seen until the
+ * first is stored (and then finds it) or has failed (and then has the
+ * bucket itself).
+ */
+static void
+test_copy_waits(void **state)
+{
+	const struct fixture *f = *state;
+	struct replay r;
+	int up[2], down[2], st;
+	pid_t pid;
+
+	/* stored meanwhile: the copy is a duplicate */
+	lock(f, &r, WINDOW);
+	assert_int_equal(replay_seen(&r, "tok-w", NOW), 0);
+	pid = looker(f, "tok-w", up, down);
+	assert_blocked(f, "tok-w", pid, up[0]);
+	assert_int_equal(replay_add(&r, "tok-w", NOW), 0);
+	assert_int_equal(r.locked, 1);		/* till replay_close */
+	assert_int_equal(waitpid(pid, &st, WNOHANG), 0);
+	replay_close(&r);
+	assert_int_equal(read_code(up[0]), '1');
+	finish(pid, up, down);
+
+	/* the first one failed: the copy goes on, holding the bucket */
+	lock(f, &r, WINDOW);
+	assert_int_equal(replay_seen(&r, "tok-v", NOW), 0);
+	pid = looker(f, "tok-v", up, down);
+	assert_blocked(f, "tok-v", pid, up[0]);
+	replay_close(&r);
+	assert_int_equal(read_code(up[0]), '0');
+	assert_int_equal(bucket_held(f, "tok-v"), 1);
+	finish(pid, up, down);
+	assert_int_equal(bucket_held(f, "tok-v"), 0);
+}
+
+/*
+ * Tokens in other buckets do not wait; tokens sharing the bucket do
+ * (the lock is per bucket, not per token).
+ */
+static void
+test_other_tokens(void **state)
+{
+	const struct fixture *f = *state;
+	char toks[SAME][32];
+	struct replay r;
+	int up[2], down[2];
+	pid_t pid;
+
+	same_bucket(toks);
+	assert_true(bucket_start("tok-a") != bucket_start(toks[0]));
+	lock(f, &r, WINDOW);
+	assert_int_equal(replay_seen(&r, toks[0], NOW), 0);
+	pid = looker(f, "tok-a", up, down);
+	assert_int_equal(read_code(up[0]), '0');	/* did not wait */
+	assert_int_equal(bucket_held(f, "tok-a"), 1);	/* the child's */
+	finish(pid, up, down);
+
+	pid = looker(f, toks[1], up, down);
+	assert_blocked(f, toks[1], pid, up[0]);
+	replay_close(&r);
+	assert_int_equal(read_code(up[0]), '0');
+	finish(pid, up, down);
+
+	/* looking up another token lets the first one's bucket go */
+	lock(f, &r, WINDOW);
+	assert_int_equal(replay_seen(&r, toks[0], NOW), 0);
+	assert_int_equal(bucket_held(f, toks[0]), 1);
+	assert_int_equal(replay_seen(&r, "tok-a", NOW), 0);
+	assert_int_equal(bucket_held(f, toks[0]), 0);
+	assert_int_equal(bucket_held(f, "tok-a"), 1);
+	replay_close(&r);
+	assert_int_equal(bucket_held(f, "tok-a"), 0);
+}
+
+/* A holder killed outright leaves the bucket free. */
+static void
+test_holder_killed(void **state)
+{
+	const struct fixture *f = *state;
+	struct replay r;
+	int up[2], st;
+	pid_t pid;
+
+	assert_int_equal(pipe(up), 0);
+	if ((pid = spawn()) == 0) {
+		struct replay c = { .fd = -1 };
+
+		close(up[0]);
+		write_code(up[1], child_seen(f, &c, "tok-k"));
+		for (;;)
+			pause();
+	}
+	assert_true(pid > 0);
+	close(up[1]);
+	assert_int_equal(read_code(up[0]), '0');
+	close(up[0]);
+	assert_int_equal(bucket_held(f, "tok-k"), 1);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	kid = 0;
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	assert_int_equal(bucket_held(f, "tok-k"), 0);
+	lock(f, &r, WINDOW);
+	assert_int_equal(replay_seen(&r, "tok-k", NOW), 0);
+	replay_close(&r);
+}
+
+/*
+ * replay_close of a struct never opened, or twice, is harmless and lets
+ * the bucket go; replay_add of the token looked up keeps the one lock.
+ */
+static void
+test_close(void **state)
+{
+	const struct fixture *f = *state;
+	struct replay r = { .fd = -1 };
+
+	replay_close(&r);			/* never opened */
+	assert_int_equal(r.fd, -1);
+	lock(f, &r, WINDOW);
+	replay_close(&r);			/* opened, nothing locked */
+	lock(f, &r, WINDOW);
+	assert_int_equal(replay_add(&r, "tok-c", NOW), 0);	/* locks too */
+	assert_int_equal(bucket_held(f, "tok-c"), 1);
+	replay_close(&r);
+	assert_int_equal(bucket_held(f, "tok-c"), 0);
+	replay_close(&r);			/* twice */
+	assert_int_equal(r.fd, -1);
+	assert_int_equal(r.locked, 0);
+	assert_int_equal(bucket_held(f, "tok-c"), 0);
+	/* the table stays open in this process, usable again */
+	lock(f, &r, WINDOW);
+	assert_int_equal(replay_seen(&r, "tok-c", NOW + 1), 1);
+	assert_int_equal(bucket_held(f, "tok-c"), 1);
+	replay_close(&r);
+}
+
+/*
+ * The table removed while this process keeps it open: the next open
+ * makes a new one, and the bucket locked is in that one, the one others
+ * see.
+ */
+static void
+test_table_unlinked(void **state)
+{
+	const struct fixture *f = *state;
+	struct replay r;
+	struct stat st;
+
+	lock(f, &r, WINDOW);
+	assert_int_equal(replay_add(&r, "tok-d", NOW), 0);
+	replay_close(&r);
+	assert_int_equal(unlink(f->table), 0);
+	lock(f, &r, WINDOW);
+	assert_int_equal(stat(f->table, &st), 0);
+	assert_true(S_ISREG(st.st_mode) && st.st_size == TABLE_SIZE);
+	assert_int_equal(replay_seen(&r, "tok-d", NOW + 1), 0);	/* new */
+	assert_int_equal(bucket_held(f, "tok-d"), 1);
+	replay_close(&r);
+	assert_int_equal(bucket_held(f, "tok-d"), 0);
+}
+
+static int
+storer(const struct fixture *f)
+{
+	struct replay r;
+	char err[512], tok[64];
+	int i, stored = 0;
+
+	for (i = 0; i < NTOKENS; i++) {
+		snprintf(tok, sizeof(tok), "shared-token%d", i);
+		if (replay_open(&r, f->dir, WINDOW, err, sizeof(err)) == -1) {
+			fprintf(stderr, "storer: %s\n", err);
+			return 255;
+		}
+		switch (replay_seen(&r, tok, NOW + i)) {
+		case 0:
+			if (replay_add(&r, tok, NOW + i) != 0) {
+				replay_close(&r);
+				return 254;
+			}
+			stored++;
+			break;
+		case 1:
+			break;
+		default:
+			replay_close(&r);
+			return 253;
+		}
+		replay_close(&r);
+	}
+	return stored;
+}
+
+/* Processes storing the same tokens at once: each is stored once. */
+static void
+test_once_per_token(void **state)
+{
+	const struct fixture *f = *state;
+	struct replay r;
+	pid_t pids[NPROC];
+	char tok[64];
+	int p, i, st, total = 0;
+
+	for (p = 0; p < NPROC; p++) {
+		if ((pids[p] = fork()) == 0)
+			_exit(storer(f));
+		assert_true(pids[p] > 0);
+	}
+	for (p = 0; p < NPROC; p++) {
+		assert_int_equal(waitpid(pids[p], &st, 0), pids[p]);
+		assert_true(WIFEXITED(st));
+		assert_true(WEXITSTATUS(st) <= NTOKENS);
+		total += WEXITSTATUS(st);
+	}
+	assert_int_equal(total, NTOKENS);
+	lock(f, &r, WINDOW);
+	for (i = 0; i < NTOKENS; i++) {
+		snprintf(tok, sizeof(tok), "shared-token%d", i);
+		assert_int_equal(replay_seen(&r, tok, NOW + NTOKENS), 1);
+	}
+	replay_close(&r);
+}
+
 int
 main(void)
 {
@@ -449,6 +928,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_create, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seen_and_window, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_long_token, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_exclusive, setup,
 		    teardown),
@@ -463,6 +944,17 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bucket_reuse_expired,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_waits, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_other_tokens, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_holder_killed, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_table_unlinked, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_once_per_token, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,9 @@
 /*
  * test_spool.c: day names in two time zones, modes, whole-line appends
  * from many processes at once, torn tails cut off, and failures (no
- * permission, path too long, no space) that leave the file as it was.
+ * permission, path too long, no space) that leave the file as it was;
+ * the day file kept open between appends, the lock dropped before the
+ * sync, the directory synced once per opened file.
  */
 #include <sys/file.h>
 #include <sys/mount.h>
@@ -9,10 +11,12 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -71,6 +75,18 @@ teardown(void **state)
 	test_rmtree(f->tmp);
 	free(f);
 	return 0;
+}
+
+/* spool_write, then spool_sync if sync, as the handler does: 0 or -1. */
+static int
+spool_append(const char *dir, const char *day, const char *line, size_t len,
+    int sync, char *err, size_t errlen)
+{
+	struct spool_pending p;
+
+	if (spool_write(&p, dir, day, line, len, err, errlen) == -1)
+		return -1;
+	return sync ? spool_sync(&p, err, errlen) : 0;
 }
 
 /* The whole file in a new NUL-terminated buffer; *len its length. */
@@ -621,6 +637,258 @@ test_unlinked_while_waiting(void **state)
 	free(got);
 }
 
+/* How many descriptors this process has open. */
+static int
+count_fds(void)
+{
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1;			/* opendir's own */
+}
+
+/* spool_write of line to day, which must succeed. */
+static void
+write_ok(const struct fixture *f, struct spool_pending *p, const char *day,
+    const char *line)
+{
+	char err[256] = "";
+
+	if (spool_write(p, f->dir, day, line, strlen(line), err,
+	    sizeof(err)) != 0)
+		fail_msg("spool_write: %s", err);
+	assert_true(p->fd >= 0);
+}
+
+/* The inode behind fd. */
+static ino_t
+fd_ino(int fd)
+{
+	struct stat st;
+
+	assert_int_equal(fstat(fd, &st), 0);
+	return st.st_ino;
+}
+
+static ino_t
+path_ino(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_ino;
+}
+
+static void
+assert_content(const char *path, const char *want)
+{
+	char *b;
+	size_t n;
+
+	assert_non_null(b = slurp(path, &n));
+	assert_string_equal(b, want);
+	free(b);
+}
+
+/*
+ * Appends of one process reuse its open day file; one unlinked meanwhile
+ * (compress, purge) is not written again: a new file gets the line.
+ */
+static void
+test_fd_reused(void **state)
+{
+	const struct fixture *f = *state;
+	struct spool_pending p1, p2, p3;
+	char err[256];
+	ino_t ino;
+	int nfd, old;
+
+	write_ok(f, &p1, DAY, "{\"n\":1}\n");
+	nfd = count_fds();
+	assert_true(nfd > 0);
+	ino = fd_ino(p1.fd);
+	assert_true(ino == path_ino(f->file));
+	write_ok(f, &p2, DAY, "{\"n\":2}\n");
+	assert_int_equal(p2.fd, p1.fd);
+	assert_true(fd_ino(p2.fd) == ino);
+	assert_int_equal(count_fds(), nfd);
+	assert_int_equal(spool_sync(&p2, err, sizeof(err)), 0);
+	assert_content(f->file, "{\"n\":1}\n{\"n\":2}\n");
+
+	/* held open here, so that its inode number is not reused */
+	assert_true((old = open(f->file, O_RDONLY)) != -1);
+	assert_int_equal(unlink(f->file), 0);
+	write_ok(f, &p3, DAY, "{\"n\":3}\n");
+	assert_true(path_ino(f->file) != ino);
+	assert_true(fd_ino(p3.fd) == path_ino(f->file));
+	assert_int_equal(count_fds(), nfd + 1);	/* + old: the cached closed */
+	assert_int_equal(spool_sync(&p3, err, sizeof(err)), 0);
+	assert_content(f->file, "{\"n\":3}\n");
+	/* the removed file did not get the line */
+	assert_int_equal(pread(old, err, sizeof(err), 0), 16);
+	assert_memory_equal(err, "{\"n\":1}\n{\"n\":2}\n", 16);
+	close(old);
+}
+
+/* A new day switches files; the one before is let go, not written. */
+static void
+test_new_day(void **state)
+{
+	const struct fixture *f = *state;
+	struct spool_pending p;
+	char next[200];
+	int nfd;
+
+	snprintf(next, sizeof(next), "%s/2026-11-27.jsonl", f->dir);
+	write_ok(f, &p, DAY, "{\"d\":1}\n");
+	nfd = count_fds();
+	write_ok(f, &p, "2026-11-27", "{\"d\":2}\n");
+	assert_true(fd_ino(p.fd) == path_ino(next));
+	assert_int_equal(count_fds(), nfd);
+	write_ok(f, &p, "2026-11-27", "{\"d\":3}\n");
+	assert_content(f->file, "{\"d\":1}\n");
+	assert_content(next, "{\"d\":2}\n{\"d\":3}\n");
+	/* back to the first day: appended, not truncated */
+	write_ok(f, &p, DAY, "{\"d\":4}\n");
+	assert_int_equal(count_fds(), nfd);
+	assert_content(f->file, "{\"d\":1}\n{\"d\":4}\n");
+	assert_content(next, "{\"d\":2}\n{\"d\":3}\n");
+}
+
+/*
+ * spool_write drops the day file's lock before returning (the sync comes
+ * after, without it): another process locks the file right away.
+ */
+static void
+test_unlocked_after_write(void **state)
+{
+	const struct fixture *f = *state;
+	struct spool_pending p;
+	char err[256];
+	pid_t pid;
+	int st, round;
+
+	for (round = 0; round < 2; round++) {	/* opened, then reused */
+		write_ok(f, &p, DAY, "{}\n");
+		if ((pid = fork()) == 0) {
+			int fd = open(f->file, O_RDONLY);
+
+			if (fd == -1)
+				_exit(2);
+			if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+				_exit(0);
+			_exit(errno == EWOULDBLOCK ? 3 : 4);
+		}
+		assert_true(pid > 0);
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st));
+		if (WEXITSTATUS(st) != 0)
+			fail_msg("round %d: child says %d (3: still locked)",
+			    round, WEXITSTATUS(st));
+		assert_int_equal(spool_sync(&p, err, sizeof(err)), 0);
+	}
+	assert_content(f->file, "{}\n{}\n");
+}
+
+/*
+ * A reused day file is locked again for each write: unlinked while this
+ * process waits for the lock (what compress does under its shared lock),
+ * it is let go and the line lands in a new file.
+ */
+static void
+test_reused_unlinked_while_waiting(void **state)
+{
+	const struct fixture *f = *state;
+	struct spool_pending p;
+	struct pollfd pfd;
+	char err[256], c = 0;
+	pid_t parent = getpid(), pid;
+	int ready[2], st;
+
+	write_ok(f, &p, DAY, "{\"old\":1}\n");	/* now kept open */
+	assert_int_equal(pipe(ready), 0);
+	if ((pid = fork()) == 0) {
+		int fd, ms;
+
+		close(ready[0]);
+		if ((fd = open(f->file, O_RDONLY)) == -1)
+			_exit(2);
+		if (flock(fd, LOCK_SH | LOCK_NB) == -1)
+			c = 'b';	/* still locked by the writer */
+		else
+			c = 'r';
+		if (write(ready[1], &c, 1) != 1 || c != 'r')
+			_exit(3);
+		for (ms = 0; !lock_waiting(parent); ms++) {
+			if (ms == 10000)
+				_exit(4);	/* the writer never waited */
+			usleep(1000);
+		}
+		if (unlink(f->file) == -1)
+			_exit(5);
+		_exit(0);		/* the lock goes with the process */
+	}
+	assert_true(pid > 0);
+	close(ready[1]);
+	pfd.fd = ready[0];
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 10000) == 1 && read(ready[0], &c, 1) != 1)
+		c = 0;
+	close(ready[0]);
+	if (c != 'r') {
+		waitpid(pid, &st, 0);
+		fail_msg("the other process cannot lock the file: %c", c);
+	}
+	write_ok(f, &p, DAY, "{\"new\":1}\n");
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(spool_sync(&p, err, sizeof(err)), 0);
+	assert_content(f->file, "{\"new\":1}\n");
+}
+
+/*
+ * spool_sync: the line is there after it; the directory is synced the
+ * first time after the file was opened (and again until that works),
+ * not after.
+ */
+static void
+test_sync(void **state)
+{
+	const struct fixture *f = *state;
+	struct spool_pending p;
+	char err[256] = "", moved[160];
+
+	snprintf(moved, sizeof(moved), "%s/moved", f->tmp);
+	write_ok(f, &p, DAY, "{\"s\":1}\n");
+	/* the directory is not where it was: its sync fails */
+	assert_int_equal(rename(f->dir, moved), 0);
+	assert_int_equal(spool_sync(&p, err, sizeof(err)), -1);
+	if (strstr(err, "sync") == NULL || strstr(err, f->dir) == NULL ||
+	    strstr(err, "No such file") == NULL)
+		fail_msg("err: %s", err);
+	assert_int_equal(rename(moved, f->dir), 0);
+	/* the line is whole in the file; the next sync does the dir */
+	assert_content(f->file, "{\"s\":1}\n");
+	err[0] = '\0';
+	if (spool_sync(&p, err, sizeof(err)) != 0)
+		fail_msg("spool_sync: %s", err);
+	/* the same file again: the directory is not synced again */
+	write_ok(f, &p, DAY, "{\"s\":2}\n");
+	assert_int_equal(rename(f->dir, moved), 0);
+	err[0] = '\0';
+	if (spool_sync(&p, err, sizeof(err)) != 0)
+		fail_msg("spool_sync: %s", err);
+	assert_int_equal(rename(moved, f->dir), 0);
+	assert_content(f->file, "{\"s\":1}\n{\"s\":2}\n");
+}
+
 int
 main(void)
 {
@@ -638,6 +906,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_no_space, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlinked_while_waiting,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fd_reused, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_new_day, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unlocked_after_write,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reused_unlinked_while_waiting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,46 @@
+/*
+ * syncgate.c: LD_PRELOAD shim holding a process in its first fdatasync
+ * until the test says how it ends (tests/reliability/test_group_commit.py).
+ * With $SYNCGATE (a directory) set, the first call makes the FIFO
+ * $SYNCGATE/<pid>.fifo, waits for the test to open it and reads one byte:
+ * 'y' runs the real fdatasync, 'f' fails it with EIO. Later calls, and
+ * every call without $SYNCGATE, go straight through.
+ */
+#include <sys/stat.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+int
+fdatasync(int fd)
+{
+	static int (*real)(int);
+	static int gated;
+	const char *dir = getenv("SYNCGATE");
+	char path[PATH_MAX], c = 0;
+	int f;
+
+	if (real == NULL &&
+	    (real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync")) == NULL)
+		abort();
+	if (dir == NULL || gated++)
+		return real(fd);
+	snprintf(path, sizeof(path), "%s/%ld.fifo", dir, (long)getpid());
+	if (mkfifo(path, 0600) == -1 || (f = open(path, O_RDONLY)) == -1)
+		abort();	/* the test sees the process die */
+	unlink(path);
+	while (read(f, &c, 1) == -1 && errno == EINTR)
+		;
+	close(f);
+	if (c == 'y')
+		return real(fd);
+	if (c != 'f')
+		abort();
+	errno = EIO;
+	return -1;
+}
