@@ -4,6 +4,7 @@
  * "smshook -n" checks a configuration. In CGI mode argv is ignored: a web
  * server may fill it from the query string.
  */
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,8 +28,28 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: smshook [-nV] [-c file]\n");
+	fprintf(stderr, "usage: smshook [-nV] [-c file] [-w workers]\n");
 	exit(2);
+}
+
+#define WORKERS_MAX	256
+
+/* -w: a whole number of workers, 1 to WORKERS_MAX; else usage. */
+static int
+workers_arg(const char *s)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || n < 1 ||
+	    n > WORKERS_MAX) {
+		fprintf(stderr, "smshook: -w: expected 1 to %d workers\n",
+		    WORKERS_MAX);
+		usage();
+	}
+	return (int)n;
 }
 
 /* systemd socket activation: move the passed socket to fd 0. */
@@ -82,7 +103,7 @@ main(int argc, char *argv[])
 	const char *confpath = NULL;
 	struct server s;
 	char err[512], note[PATH_MAX + 128];
-	int ch, nflag = 0, rc;
+	int ch, nflag = 0, workers = 1, rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	/* a file size limit (ulimit -f) must fail a write, not kill us */
@@ -109,7 +130,7 @@ main(int argc, char *argv[])
 			logmsg(LL_WARN, "configuration not used: %s", note);
 		return cgi_run(confpath);
 	}
-	while ((ch = getopt(argc, argv, "c:nV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:nVw:")) != -1) {
 		switch (ch) {
 		case 'c':
 			confpath = optarg;
@@ -119,6 +140,9 @@ main(int argc, char *argv[])
 			break;
 		case 'V':
 			return version();
+		case 'w':
+			workers = workers_arg(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -139,7 +163,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "smshook: %s\n", err);
 		return 1;
 	}
-	rc = fcgi_run(&s);
+	rc = workers > 1 ? workers_run(&s, workers) : fcgi_run(&s);
 	server_free(&s);
 	return rc;
 }

@@ -6,6 +6,11 @@
 
 /* Serve FastCGI requests on fd 0 until told to stop; exit status. */
 int	fcgi_run(struct server *);
+/*
+ * Serve FastCGI requests on fd 0 with n worker processes (n > 1) until
+ * told to stop; exit status.
+ */
+int	workers_run(struct server *, int n);
 /* Serve the one CGI request in the environment and stdin; exit status. */
 int	cgi_run(const char *confpath);
 

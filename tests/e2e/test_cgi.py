@@ -72,6 +72,21 @@ def check_argv_ignored(target):
     eq(t.parse_cgi(p.stdout)[0], 200, p.stderr)
 
 
+def check_workers_usage(target):
+    """-w takes 1 to 256 workers: anything else is a usage error (exit
+    2) before any configuration is read."""
+    for bad in ("0", "257", "x", "4x", "-1", ""):
+        p = subprocess.run([t.SMSHOOK, "-w", bad, "-c", target.conf],
+                           capture_output=True, text=True, timeout=10,
+                           env=t.base_env())
+        eq(p.returncode, 2, "-w %r: %s" % (bad, p.stderr))
+        expect("-w: expected 1 to 256 workers" in p.stderr, p.stderr)
+    p = subprocess.run([t.SMSHOOK, "-w", "256", "-n", "-c", target.conf],
+                       capture_output=True, text=True, timeout=10,
+                       env=t.base_env())
+    eq(p.returncode, 0, p.stderr)
+
+
 def check_forwarded_for(target):
     """X-Forwarded-For counts only from a trusted proxy."""
     proxied = target.make("trusted_proxies = 127.0.0.0/8\n"
@@ -94,7 +109,7 @@ def main():
     try:
         contract.run_all(r, target)
         for c in (check_length_lies, check_bad_config, check_argv_ignored,
-                  check_forwarded_for):
+                  check_workers_usage, check_forwarded_for):
             r.check(c.__name__, c, target)
     finally:
         target.close()

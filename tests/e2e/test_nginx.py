@@ -153,6 +153,73 @@ def check_restart_keeps_requests(nginx):
     eq(tokens.count(queued["ev"]["token"]), 1)
 
 
+def children(pid):
+    """The pids whose parent is pid, sorted."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(d))
+    return sorted(out)
+
+
+def wait_children(pid, n, gone=(), what=""):
+    """Readiness check: wait until pid has n children, none in gone."""
+    deadline = time.time() + 10
+    while True:
+        kids = children(pid)
+        if len(kids) == n and not set(kids) & set(gone):
+            return kids
+        expect(time.time() < deadline, "%s: children of %d: %r, want %d"
+               % (what, pid, kids, n))
+        time.sleep(0.02)
+
+
+def check_workers(nginx):
+    """ExecStart's -w N: N workers under the service's process, each as
+    the unit's user; one that dies is replaced and logged; requests go
+    on; SIGTERM stops them all with the service (exit status 0), and
+    they stop too when the service's process is killed outright."""
+    b = nginx.backend
+    argv = b.units["smshook.service"]["Service"]["ExecStart"].split()
+    n = int(argv[argv.index("-w") + 1])
+    expect(n > 1, "the example runs several workers")
+    parent = b.proc.pid
+    kids = wait_children(parent, n, what="start")
+    for k in kids:
+        eq(os.stat("/proc/%d" % k).st_uid, servers.worker_ids()[0],
+           "worker uid")
+    os.kill(kids[0], 9)
+    wait_children(parent, n, gone=[kids[0]], what="after SIGKILL")
+    expect("worker %d ended (signal 9)" % kids[0] in b.log(),
+           "the replaced worker is logged")
+    before = t.spool_bytes(nginx.spool)
+    for _ in range(2 * n):
+        servers.json_answer(t.post(nginx.url, t.event("delivered")), 200,
+                            {"status": "success"})
+    eq(len(t.spool_lines(nginx.spool)) - sum(
+        v.count(b"\n") for v in before.values()), 2 * n, "lines stored")
+    kids = children(parent)
+    b.stop()
+    eq(servers.wait_gone(kids), [], "workers left after SIGTERM")
+    b.start_service()
+    kids = wait_children(b.proc.pid, n, what="restart")
+    # the service's process killed outright: its workers follow it
+    b.proc.kill()
+    b.proc.wait()
+    eq(servers.wait_gone(kids), [], "workers left after SIGKILL of parent")
+    b.start_service()
+    wait_children(b.proc.pid, n, what="second restart")
+    servers.json_answer(t.post(nginx.url, t.event("delivered")), 200,
+                        {"status": "success"})
+
+
 def run(r, backend):
     nginx = servers.Nginx(backend)
     name = backend
@@ -183,6 +250,8 @@ def run(r, backend):
             r.check("spawn: workers down, JSON 503, back up",
                     check_backend_down, nginx)
         else:
+            r.check("systemd: -w workers, one replaced, all stopped",
+                    check_workers, nginx)
             r.check("systemd: service restart behind the socket",
                     check_restart_keeps_requests, nginx)
     except Exception as e:  # noqa: BLE001 - a server that did not start
