@@ -4,7 +4,11 @@ smshook, the dynamic build, and the hello-world CGI (bench/hello_cgi.c).
 Run by "make bench-dist"; see BENCHMARKS.md.
 
     cgi_dist.py --build DIR --static PROGRAM [--requests N] [--rounds N]
-                [--out DIR]
+                [--out DIR] [--label NAME]
+
+--label names PROGRAM in the output when it is not the static bundle's
+receiver, e.g. another revision's build for an A/B comparison (its
+ratio then has no goal).
 
 Each round runs the three programs one after the other (interleaved:
 A B C A B C ...), N requests each, through bench/cgi_loop (fork, exec,
@@ -50,7 +54,9 @@ def main():
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--label", default=None)
     args = ap.parse_args()
+    other = args.label or "static"
     build = os.path.abspath(args.build)
     work = tempfile.mkdtemp(prefix="smshook-bench-dist-")
     try:
@@ -86,9 +92,9 @@ def main():
                 rows.append({"round": rnd, "program": name,
                              "requests": args.requests,
                              "us_per_request": "%.1f" % got[name]})
-            print("  round %d: hello %.0f us, dynamic %.0f us, static %.0f us"
+            print("  round %d: hello %.0f us, dynamic %.0f us, %s %.0f us"
                   " (%.2f x, %.2f x)" % (
-                      rnd, got["hello"], got["dynamic"], got["static"],
+                      rnd, got["hello"], got["dynamic"], other, got["static"],
                       got["dynamic"] / got["hello"],
                       got["static"] / got["hello"]), flush=True)
         by = {}
@@ -106,6 +112,18 @@ def main():
                                    "us_per_request"])
             w.writeheader()
             w.writerows(rows)
+        if args.label:
+            print("== summary (medians)\n"
+                  "CGI per request: hello %.0f us, this build's smshook "
+                  "%.0f us, %s %.0f us\n"
+                  "  this build / hello = %.2f\n"
+                  "  %s / hello = %.2f\n"
+                  "  this build / %s = %.2f (per-round median)"
+                  % (med["hello"], med["dynamic"], other, med["static"],
+                     ratio["dynamic"], other, ratio["static"], other,
+                     statistics.median(v["dynamic"] / v["static"]
+                                       for v in by.values())))
+            return
         print("== summary (medians)\n"
               "CGI per request: hello %.0f us, dynamic smshook %.0f us, "
               "static smshook (make dist) %.0f us\n"
