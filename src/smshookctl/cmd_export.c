@@ -259,7 +259,7 @@ export_file(const struct day_file *f, enum fmt fmt, struct keyset *ks,
 
 	if ((r = reader_open(f, 0)) == NULL) {
 		if (errno == ENOENT)
-			return 0;	/* compressed meanwhile */
+			return 0;	/* purged meanwhile */
 		ctl_errno("%s", f->path);
 		return -1;
 	}

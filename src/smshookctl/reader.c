@@ -263,8 +263,9 @@ reader_pair(const struct day_file *f, off_t *gzlen, off_t *skip)
 	return common_prefix(f->path, f->late, *gzlen, skip);
 }
 
-struct reader *
-reader_open(const struct day_file *f, off_t from)
+/* reader_open for f as listed. */
+static struct reader *
+open_listed(const struct day_file *f, off_t from)
 {
 	struct reader *r;
 	off_t gzlen = 0, skip = 0;
@@ -300,6 +301,31 @@ reader_open(const struct day_file *f, off_t from)
 	reader_close(r);
 	errno = saved;
 	return NULL;
+}
+
+struct reader *
+reader_open(const struct day_file *f, off_t from)
+{
+	struct day_file now;
+	struct reader *r;
+
+	if ((r = open_listed(f, from)) != NULL || errno != ENOENT ||
+	    (f->gz && f->late[0] == '\0') || f->locked)
+		return r;
+	/*
+	 * A file listed is gone: compress replaced the .jsonl by its .gz, or
+	 * merged a late .jsonl into the .gz, since the listing. Read the day
+	 * as it is now.
+	 */
+	now = *f;
+	now.late[0] = '\0';
+	if (!f->gz && (size_t)snprintf(now.path, sizeof(now.path), "%s.gz",
+	    f->path) >= sizeof(now.path)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	now.gz = 1;
+	return open_listed(&now, from);
 }
 
 /* Read more bytes after buf[end]; 0 at the end of input, -1 on error. */

@@ -45,7 +45,12 @@ struct reader;
 #define READER_LONG	2	/* a complete line longer than the limit */
 #define READER_HEAD	256	/* what is kept of a READER_LONG line */
 
-/* Open f positioned at uncompressed offset from; NULL with errno on error. */
+/*
+ * Open f positioned at uncompressed offset from; NULL with errno on
+ * error. A day compressed since it was listed (its .jsonl replaced by
+ * the .gz, or a late .jsonl merged into it) is read as it is now, unless
+ * the caller holds the .jsonl's lock (f->locked).
+ */
 struct reader	*reader_open(const struct day_file *f, off_t from);
 /*
  * For a day with both files: the .gz's uncompressed length in *gzlen

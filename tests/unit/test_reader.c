@@ -352,6 +352,51 @@ test_gz(void **state)
 	expect_offsets(&sf);
 }
 
+/*
+ * A day compressed between listing and reading (export and stats do not
+ * take the cron lock): the listed .jsonl is gone, its .gz is read; a
+ * late .jsonl merged into the .gz meanwhile likewise.
+ */
+static void
+test_compressed_since_listed(void **state)
+{
+	struct fixture *f = *state;
+	struct day_file *v = NULL;
+	char path[PATH_MAX];
+	size_t n;
+
+	put(f->dir, "2026-11-26.jsonl", TEXT, sizeof(TEXT) - 1, 0);
+	assert_int_equal(reader_list(f->dir, NULL, NULL, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].gz, 0);
+	put_gz(f->dir, "2026-11-26.jsonl.gz", TEXT, sizeof(TEXT) - 1, 7);
+	snprintf(path, sizeof(path), "%s/2026-11-26.jsonl", f->dir);
+	assert_int_equal(unlink(path), 0);
+	expect_offsets(&v[0]);
+	free(v);
+
+	/* a late .jsonl beside the .gz, merged into it after the listing */
+	put(f->dir, "2026-11-26.jsonl", "late\n", 5, 0);
+	assert_int_equal(reader_list(f->dir, NULL, NULL, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(v[0].late[0] != '\0');
+	assert_int_equal(unlink(path), 0);
+	expect_offsets(&v[0]);
+	free(v);
+
+	/* gone for good (purged): ENOENT, as before */
+	snprintf(path, sizeof(path), "%s/2026-11-26.jsonl.gz", f->dir);
+	put(f->dir, "2026-11-26.jsonl", TEXT, sizeof(TEXT) - 1, 0);
+	assert_int_equal(reader_list(f->dir, NULL, NULL, &v, &n), 0);
+	assert_int_equal(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/2026-11-26.jsonl", f->dir);
+	assert_int_equal(unlink(path), 0);
+	errno = 0;
+	assert_null(reader_open(&v[0], 0));
+	assert_int_equal(errno, ENOENT);
+	free(v);
+}
+
 /* A gzip file that is cut short gives its complete lines, then -1 or 0. */
 static void
 test_gz_truncated(void **state)
@@ -599,6 +644,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_plain_growth, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_gz, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compressed_since_listed,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gz_truncated, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_big, setup, teardown),
