@@ -223,7 +223,13 @@ replay_open(struct replay *r, const char *dir, long long window_s,
 		    errno == EINVAL ? "not a regular file" : strerror(errno));
 		return -1;
 	}
-	flock(r->fd, LOCK_UN);		/* checked: buckets are locked now */
+	if (flock(r->fd, LOCK_UN) == -1) {	/* checked: buckets from now */
+		snprintf(err, errlen, "replay table %s: unlock: %s", path,
+		    strerror(errno));
+		close(r->fd);
+		r->fd = -1;
+		return -1;
+	}
 	keep(r->fd, dir, path);
 	return 0;
 }
@@ -257,6 +263,7 @@ load_bucket(struct replay *r, const char *token)
 {
 	unsigned char full[EVP_MAX_MD_SIZE];
 	unsigned int n;
+	ssize_t got;
 	size_t len = strlen(token);
 
 	if (r->have && strcmp(r->token, token) == 0)
@@ -278,9 +285,12 @@ load_bucket(struct replay *r, const char *token)
 	    NBUCKETS) * BUCKET_SLOTS * (long long)sizeof(struct slot);
 	if (bucket_lock(r, F_WRLCK) == -1)
 		return -1;
-	if (pread(r->fd, r->bucket, sizeof(r->bucket), (off_t)r->bucket_off) !=
-	    (ssize_t)sizeof(r->bucket))
+	if ((got = pread(r->fd, r->bucket, sizeof(r->bucket),
+	    (off_t)r->bucket_off)) != (ssize_t)sizeof(r->bucket)) {
+		if (got >= 0)
+			errno = EIO;	/* short: the table was cut */
 		return -1;
+	}
 	memcpy(r->token, token, len + 1);
 	r->have = 1;
 	return 0;
@@ -378,8 +388,11 @@ replay_count(const char *path, long long window_ms, long long now_ms,
 void
 replay_close(struct replay *r)
 {
-	if (r->fd != -1 && r->locked && bucket_lock(r, F_UNLCK) == -1)
+	if (r->fd != -1 && r->locked && bucket_lock(r, F_UNLCK) == -1) {
 		logmsg(LL_ERROR, "replay table: unlock: %s", strerror(errno));
+		if (r->fd == cached.fd && cached.pid == fs_pid())
+			cached.fd = -1;	/* closing it drops the lock */
+	}
 	if (r->fd != -1 && (r->fd != cached.fd || cached.pid != fs_pid()))
 		close(r->fd);		/* the cached one stays open */
 	r->fd = -1;

@@ -151,14 +151,20 @@ cut_torn_tail(int fd, off_t size, const char *path)
 	off_t end = size, from;
 	ssize_t n, i;
 
-	if (pread(fd, buf, 1, size - 1) != 1)
+	if ((n = pread(fd, buf, 1, size - 1)) != 1) {
+		if (n == 0)
+			errno = EIO;	/* shorter than fstat said */
 		return -1;
+	}
 	if (buf[0] == '\n')
 		return size;			/* the usual case: one byte read */
 	while (end > 0) {
 		from = end > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf) : 0;
-		if ((n = pread(fd, buf, (size_t)(end - from), from)) <= 0)
+		if ((n = pread(fd, buf, (size_t)(end - from), from)) <= 0) {
+			if (n == 0)
+				errno = EIO;
 			return -1;
+		}
 		for (i = n - 1; i >= 0; i--)
 			if (buf[i] == '\n')
 				break;
@@ -213,8 +219,8 @@ spool_write(struct spool_pending *p, const char *dir, const char *day,
 	p->fd = fd;
 	rc = 0;
  out:
-	flock(fd, LOCK_UN);		/* the fd stays open for the next */
-	if (rc == -1)
+	/* the fd stays open for the next; closing it drops a stuck lock */
+	if (flock(fd, LOCK_UN) == -1 || rc == -1)
 		drop_cached();
 	return rc;
 }

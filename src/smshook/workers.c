@@ -4,8 +4,9 @@
  * one request at a time and, with fsync on, waits for the disk in each:
  * N of them let requests, and their syncs, overlap. The parent answers
  * nothing: it starts the workers, starts a new one in place of one that
- * died, and on SIGTERM, SIGINT or SIGUSR1 passes the signal on and waits
- * for all of them, each finishing the request in hand.
+ * ended or could not be started, gives up (exit status 1) when that
+ * happens too often, and on SIGTERM, SIGINT or SIGUSR1 passes the signal
+ * on and waits for all of them, each finishing the request in hand.
  */
 #include <sys/prctl.h>
 #include <sys/types.h>
@@ -21,7 +22,16 @@
 #include "log.h"
 #include "transport.h"
 
-#define DEATHS_MAX	10	/* unplanned worker exits a minute: give up */
+#define FAILS_MAX	10	/* workers lost in a minute before giving up */
+
+struct pool {
+	struct server	*s;
+	pid_t		*pids;		/* 0: a slot to fill */
+	int		 n;
+	int		 stopping;
+	int		 fails;		/* since window */
+	time_t		 window;
+};
 
 static void
 on_child(int sig)
@@ -29,126 +39,156 @@ on_child(int sig)
 	(void)sig;		/* only so that SIGCHLD is not discarded */
 }
 
-/* Fork one worker with the signal mask orig; its pid, or -1. */
-static pid_t
-spawn(struct server *s, const sigset_t *orig)
+/*
+ * One more worker lost (ended, or not started): 0, or -1 when that makes
+ * more than FAILS_MAX within a minute.
+ */
+static int
+lost(struct pool *p)
+{
+	time_t now = time(NULL);
+
+	if (now - p->window >= 60) {
+		p->window = now;
+		p->fails = 0;
+	}
+	return ++p->fails > FAILS_MAX ? -1 : 0;
+}
+
+/* Fork a worker into every empty slot; -1 if losses are too many. */
+static int
+fill(struct pool *p)
 {
 	pid_t pid, parent = getpid();
+	int i;
 
-	if ((pid = fork()) == -1) {
+	for (i = 0; i < p->n; i++) {
+		if (p->pids[i] != 0)
+			continue;
+		if ((pid = fork()) == 0) {
+			/* a parent killed outright must not leave us behind */
+			if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
+			    getppid() != parent)
+				_exit(1);
+			signal(SIGCHLD, SIG_DFL);
+			/* the stop signals stay blocked: fcgi_run takes them */
+			exit(fcgi_run(p->s));
+		}
+		if (pid > 0) {
+			p->pids[i] = pid;
+			continue;
+		}
 		logmsg(LL_ERROR, "cannot start a worker: %s", strerror(errno));
-		return -1;
+		if (lost(p) == -1)
+			return -1;
 	}
-	if (pid == 0) {
-		/* a parent killed outright must not leave workers behind */
-		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
-		    getppid() != parent)
-			exit(1);
-		signal(SIGCHLD, SIG_DFL);
-		sigprocmask(SIG_SETMASK, orig, NULL);
-		exit(fcgi_run(s));
-	}
-	return pid;
+	return 0;
 }
 
 /* Send sig to every running worker. */
 static void
-signal_all(const pid_t *pids, int n, int sig)
+signal_all(const struct pool *p, int sig)
 {
 	int i;
 
-	for (i = 0; i < n; i++)
-		if (pids[i] > 0)
-			kill(pids[i], sig);
+	for (i = 0; i < p->n; i++)
+		if (p->pids[i] > 0)
+			kill(p->pids[i], sig);
 }
 
-/*
- * Reap the workers that ended; start new ones unless stopping. Returns
- * the number still running, or -1 when workers die too often.
- */
+/* Reap every worker that ended; -1 if losses are too many. */
 static int
-reap(struct server *s, pid_t *pids, int n, int stopping,
-    const sigset_t *orig, time_t *since, int *deaths)
+reap(struct pool *p)
 {
 	pid_t pid;
-	int i, status, alive = 0;
+	int i, status, rc = 0;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		for (i = 0; i < n; i++) {
-			if (pids[i] != pid)
+		for (i = 0; i < p->n; i++) {
+			if (p->pids[i] != pid)
 				continue;
-			pids[i] = 0;
-			if (stopping)
+			p->pids[i] = 0;
+			if (p->stopping)
 				break;
 			logmsg(LL_ERROR, "worker %ld ended (%s %d): starting "
 			    "another", (long)pid, WIFSIGNALED(status) ?
 			    "signal" : "exit status", WIFSIGNALED(status) ?
 			    WTERMSIG(status) : WEXITSTATUS(status));
-			if (time(NULL) - *since >= 60) {
-				*since = time(NULL);
-				*deaths = 0;
-			}
-			if (++*deaths > DEATHS_MAX)
-				return -1;
-			pids[i] = spawn(s, orig);
+			if (lost(p) == -1)
+				rc = -1;
 			break;
 		}
-	for (i = 0; i < n; i++)
-		alive += pids[i] > 0;
-	return alive;
+	return rc;
+}
+
+/* Workers running. */
+static int
+running(const struct pool *p)
+{
+	int i, k = 0;
+
+	for (i = 0; i < p->n; i++)
+		k += p->pids[i] > 0;
+	return k;
+}
+
+/* Stop: pass sig on to the workers, start no more. */
+static void
+stop(struct pool *p, int sig)
+{
+	if (!p->stopping)
+		signal_all(p, sig);
+	p->stopping = 1;
 }
 
 int
 workers_run(struct server *s, int n)
 {
+	struct pool p = { s, NULL, n, 0, 0, 0 };
+	struct timespec retry = { 1, 0 };	/* for a worker not started */
 	struct sigaction sa;
-	sigset_t set, orig;
+	sigset_t set;
 	siginfo_t si;
-	pid_t *pids;
-	time_t since = time(NULL);
-	int i, alive = 0, stopping = 0, deaths = 0, rc = 0;
+	int sig, rc = 0;
 
-	if ((pids = calloc((size_t)n, sizeof(*pids))) == NULL) {
+	p.window = time(NULL);
+	if ((p.pids = calloc((size_t)n, sizeof(*p.pids))) == NULL) {
 		logmsg(LL_ERROR, "out of memory");
 		return 1;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_child;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGCHLD, &sa, NULL);
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, &orig);
-	for (i = 0; i < n; i++)
-		if ((pids[i] = spawn(s, &orig)) > 0)
-			alive++;
-	if (alive < n) {
-		stopping = 1;
-		rc = 1;
-		signal_all(pids, n, SIGTERM);
-	} else
-		logmsg(LL_INFO, "%d FastCGI workers started", n);
-	while (alive > 0) {
-		if (sigwaitinfo(&set, &si) == -1)
-			continue;		/* EINTR */
-		if (si.si_signo != SIGCHLD) {
-			if (!stopping)
-				signal_all(pids, n, si.si_signo);
-			stopping = 1;
-			continue;
-		}
-		if ((alive = reap(s, pids, n, stopping, &orig, &since,
-		    &deaths)) == -1) {
-			logmsg(LL_ERROR, "workers end too often: stopping");
-			stopping = 1;
+	if (sigaction(SIGCHLD, &sa, NULL) == -1 ||
+	    sigprocmask(SIG_BLOCK, &set, NULL) == -1) {
+		logmsg(LL_ERROR, "signals: %s", strerror(errno));
+		free(p.pids);
+		return 1;
+	}
+	logmsg(LL_INFO, "starting %d FastCGI workers", n);
+	for (;;) {
+		if (!p.stopping && fill(&p) == -1) {
+			logmsg(LL_ERROR, "workers lost too often: stopping");
+			stop(&p, SIGTERM);
 			rc = 1;
-			signal_all(pids, n, SIGTERM);
-			alive = 1;	/* reap the rest */
+		}
+		if (p.stopping && running(&p) == 0)
+			break;
+		if ((sig = sigtimedwait(&set, &si, &retry)) == -1)
+			continue;	/* EAGAIN: time to fill; EINTR */
+		if (sig != SIGCHLD)
+			stop(&p, sig);
+		else if (reap(&p) == -1 && !p.stopping) {
+			logmsg(LL_ERROR, "workers lost too often: stopping");
+			stop(&p, SIGTERM);
+			rc = 1;
 		}
 	}
-	free(pids);
+	free(p.pids);
 	return rc;
 }

@@ -220,6 +220,29 @@ def check_workers(nginx):
                         {"status": "success"})
 
 
+def check_workers_give_up(nginx):
+    """Workers that keep dying: after more than 10 in a minute the
+    service's process stops the rest and exits 1 (systemd's
+    Restart=on-failure takes over), leaving no worker and no zombie."""
+    b = nginx.backend
+    parent = b.proc.pid
+    argv = b.units["smshook.service"]["Service"]["ExecStart"].split()
+    n = int(argv[argv.index("-w") + 1])
+    killed = 0
+    kids = wait_children(parent, n, what="start")
+    while b.proc.poll() is None and killed <= 10:
+        for k in kids:
+            os.kill(k, 9)
+            killed += 1
+        if killed <= 10:
+            kids = wait_children(parent, n, gone=kids, what="respawn")
+    eq(b.proc.wait(timeout=15), 1, "exit status after too many losses")
+    expect("workers lost too often" in b.log(), "the reason is logged")
+    eq(children(parent), [], "workers left")
+    b.start_service()
+    wait_children(b.proc.pid, n, what="restart")
+
+
 def run(r, backend):
     nginx = servers.Nginx(backend)
     name = backend
@@ -252,6 +275,8 @@ def run(r, backend):
         else:
             r.check("systemd: -w workers, one replaced, all stopped",
                     check_workers, nginx)
+            r.check("systemd: workers lost too often: exit 1",
+                    check_workers_give_up, nginx)
             r.check("systemd: service restart behind the socket",
                     check_restart_keeps_requests, nginx)
     except Exception as e:  # noqa: BLE001 - a server that did not start

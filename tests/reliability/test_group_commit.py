@@ -296,6 +296,27 @@ def first_killed(e):
 
 
 @scenario
+def other_token_not_held(e):
+    """Group commit: while A is held in its sync (its bucket locked), B
+    with a token of another bucket writes, syncs and is answered; then A
+    is released and answered too."""
+    atok, abody = new_event()
+    btok, bbody = new_event()
+    while bucket_range(btok) == bucket_range(atok):
+        btok, bbody = new_event()
+    a = e.start(abody, gated=True)
+    e.wait_gated(a, "A")
+    expect_status(e.post(bbody), "success", "B while A syncs")
+    not_answered(a, "A")
+    t.eq(e.bucket_locks(atok), (1, 0), "A still holds its bucket")
+    t.eq(e.tokens(), {atok: 1, btok: 1}, "both lines whole")
+    e.release(a, b"y")
+    expect_status(e.answer(a), "success", "A")
+    e.verify_ok()
+    t.eq(e.import_rows(), {atok: 1, btok: 1})
+
+
+@scenario
 def fiu_sync_fails_beside_gated(e):
     btok, bbody = new_event()
     b = e.start(bbody, gated=True)
@@ -355,6 +376,8 @@ def main():
                 "two whole lines, one row", first_sync_fails, d)
         r.check("kill -9 between write and sync: the waiter stores it",
                 first_killed, d)
+        r.check("another token is stored while a sync is held",
+                other_token_not_held, d)
         if FIU is None:
             print("SKIP libfiu scenario: fiu-run not installed (fiu-utils)")
         else:
