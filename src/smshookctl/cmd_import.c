@@ -251,7 +251,6 @@ cmd_import(struct ctl *c, int argc, char *argv[])
 	struct timespec now;
 	struct import im;
 	const char *url;
-	char err[512], source[sizeof(im.db->source)];
 	size_t n = 0, i;
 	int ch, lock = -1, verbose = 0, failed = 0, rc = CTL_FAIL, done, walk;
 
@@ -278,11 +277,8 @@ cmd_import(struct ctl *c, int argc, char *argv[])
 	}
 	if ((walk = ctl_walk_begin(c, NULL, NULL, &files, &n, &lock)) != 1)
 		return walk == 0 ? CTL_OK : CTL_FAIL;	/* 0: nothing yet */
-	db_source(c->conf.spool_dir, source, sizeof(source));
-	if ((im.db = db_open(url, source, err, sizeof(err))) == NULL) {
-		ctl_err("%s", err);
+	if ((im.db = ctl_db_open(c, url)) == NULL)
 		goto out;
-	}
 	im.tty = c->tty;
 	clock_gettime(CLOCK_MONOTONIC, &im.t0);
 	for (i = 0; i < n; i++)

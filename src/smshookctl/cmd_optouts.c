@@ -174,7 +174,7 @@ cmd_optouts(struct ctl *c, int argc, char *argv[])
 	struct optouts o;
 	struct ctl_db *db = NULL;
 	const char *url = c->conf.database;
-	char err[512], source[512], *text = NULL;
+	char *text = NULL;
 	size_t i;
 	int ch, done, rc = CTL_FAIL;
 
@@ -219,11 +219,8 @@ cmd_optouts(struct ctl *c, int argc, char *argv[])
 		o.nwords = i;
 	if (o.json && (o.list = cJSON_CreateArray()) == NULL)
 		goto oom;
-	db_source(c->conf.spool_dir, source, sizeof(source));
-	if ((db = db_open(url, source, err, sizeof(err))) == NULL) {
-		ctl_err("%s", err);
+	if ((db = ctl_db_open(c, url)) == NULL)
 		goto out;
-	}
 	if (!o.json)
 		printf("phone,reply,replied_at\r\n");
 	if (db_replies(db, one, &o) == -1) {

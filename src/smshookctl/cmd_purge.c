@@ -122,7 +122,7 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 	struct ctl_db *db = NULL;
 	unsigned long long keep = 0;
 	const char *url;
-	char last[11], err[512], source[sizeof(db->source)];
+	char last[11];
 	size_t n = 0, i;
 	int ch, ok, lock = -1, force = 0, verbose = 0, have_keep = 0, done;
 	int walk;
@@ -172,13 +172,8 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 	}
 	if ((walk = ctl_walk_begin(c, NULL, last, &files, &n, &lock)) != 1)
 		return walk == 0 ? CTL_OK : CTL_FAIL;
-	if (n > 0 && !force) {
-		db_source(c->conf.spool_dir, source, sizeof(source));
-		if ((db = db_open(url, source, err, sizeof(err))) == NULL) {
-			ctl_err("%s", err);
-			goto out;
-		}
-	}
+	if (n > 0 && !force && (db = ctl_db_open(c, url)) == NULL)
+		goto out;
 	rc = CTL_OK;
 	for (i = 0; i < n; i++) {
 		if ((ok = purge_day(db, &files[i], force)) == -1)

@@ -86,4 +86,11 @@ int	ctl_walk_begin(struct ctl *, const char *from, const char *to,
 /* Release what ctl_walk_begin handed out: free files, close lockfd if set. */
 void	ctl_walk_end(struct day_file *files, int lockfd);
 
+struct ctl_db;
+/*
+ * Open the database at url for this spool (db.h), or report why and
+ * return NULL.
+ */
+struct ctl_db	*ctl_db_open(const struct ctl *, const char *url);
+
 #endif

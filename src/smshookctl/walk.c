@@ -1,13 +1,26 @@
 /*
  * walk.c: the start and end every command that walks the spool under the
- * cron lock shares (import, compress, purge).
+ * cron lock shares (import, compress, purge), and the database they open.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "ctl.h"
+#include "db.h"
 #include "reader.h"
+
+struct ctl_db *
+ctl_db_open(const struct ctl *c, const char *url)
+{
+	struct ctl_db *db;
+	char source[sizeof(db->source)], err[512];
+
+	db_source(c->conf.spool_dir, source, sizeof(source));
+	if ((db = db_open(url, source, err, sizeof(err))) == NULL)
+		ctl_err("%s", err);
+	return db;
+}
 
 /* Lock, then list [from, to]: 1 to walk, 0 no spool_dir, -1 failed. */
 int
