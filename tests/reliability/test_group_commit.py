@@ -235,15 +235,22 @@ def scenario(fn):
     return run
 
 
+def gated_writer(e, what):
+    """Start a request with a fresh event, held in its sync once its line
+    is written: (token, body, process)."""
+    tok, body = new_event()
+    p = e.start(body, gated=True)
+    e.wait_gated(p, what)
+    t.eq(e.tokens()[tok], 1, "%s's line is in the day file, whole, before "
+         "its sync" % what)
+    not_answered(p, what)
+    return tok, body, p
+
+
 def hold_first_and_queue_second(e):
     """A (gated) writes its line and holds the bucket lock in fdatasync; B,
     the same event, blocks on the bucket lock. Returns (token, body, A, B)."""
-    tok, body = new_event()
-    a = e.start(body, gated=True)
-    e.wait_gated(a, "A")
-    t.eq(e.tokens()[tok], 1, "A's line is in the day file, whole, "
-         "before its sync")
-    not_answered(a, "A")
+    tok, body, a = gated_writer(e, "A")
     t.eq(e.bucket_locks(tok), (1, 0), "A holds the bucket lock, nobody waits")
     b = e.start(body)
     e.wait_waiter(b, tok, "B")
@@ -300,12 +307,10 @@ def other_token_not_held(e):
     """Group commit: while A is held in its sync (its bucket locked), B
     with a token of another bucket writes, syncs and is answered; then A
     is released and answered too."""
-    atok, abody = new_event()
+    atok, abody, a = gated_writer(e, "A")
     btok, bbody = new_event()
     while bucket_range(btok) == bucket_range(atok):
         btok, bbody = new_event()
-    a = e.start(abody, gated=True)
-    e.wait_gated(a, "A")
     expect_status(e.post(bbody), "success", "B while A syncs")
     not_answered(a, "A")
     t.eq(e.bucket_locks(atok), (1, 0), "A still holds its bucket")
@@ -318,10 +323,7 @@ def other_token_not_held(e):
 
 @scenario
 def fiu_sync_fails_beside_gated(e):
-    btok, bbody = new_event()
-    b = e.start(bbody, gated=True)
-    e.wait_gated(b, "B")
-    t.eq(e.tokens(), {btok: 1}, "B's line written before its sync")
+    btok, bbody, b = gated_writer(e, "B")
     atok, abody = new_event()
     wrap = [FIU, "-x", "-f", "", "-c",
             "enable name=posix/io/sync/fdatasync,onetime=1,failinfo=5"]
@@ -341,10 +343,7 @@ def fiu_sync_fails_beside_gated(e):
 
 @scenario
 def killed_alone(e):
-    tok, body = new_event()
-    a = e.start(body, gated=True)
-    e.wait_gated(a, "A")
-    t.eq(e.tokens(), {tok: 1}, "A's line written before its sync")
+    tok, body, a = gated_writer(e, "A")
     a.kill()
     t.eq(a.wait(timeout=30), -signal.SIGKILL)
     t.eq(a.stdout.read(), b"", "A answered nothing")
