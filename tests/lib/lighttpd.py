@@ -102,7 +102,28 @@ class Lighttpd:
         return [int(p) for p in out.stdout.split()]
 
     def stop(self):
+        """Stop lighttpd, then any worker of this instance it left
+        running (one it was respawning as it stopped), as a service
+        manager stopping the unit would."""
         t.stop_proc(self.proc, timeout=10)
+        self.stop_leftovers()
+
+    def stop_leftovers(self, timeout=10.0):
+        """SIGTERM, then SIGKILL after timeout, to every live process
+        running this instance's smshook."""
+        left = self.own_smshooks()
+        for s in (signal.SIGTERM, signal.SIGKILL):
+            for pid in left:
+                try:
+                    os.kill(pid, s)
+                except ProcessLookupError:
+                    pass
+            deadline = time.time() + timeout
+            while left and time.time() < deadline:
+                time.sleep(0.01)
+                left = [p for p in left if p in self.own_smshooks()]
+            if not left:
+                break
 
     def cleanup(self):
         self.stop()
@@ -127,19 +148,7 @@ class Lighttpd:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        left = self.own_smshooks()
-        for s in (signal.SIGTERM, signal.SIGKILL):
-            for pid in left:
-                try:
-                    os.kill(pid, s)
-                except ProcessLookupError:
-                    pass
-            deadline = time.time() + timeout
-            while left and time.time() < deadline:
-                time.sleep(0.01)
-                left = [p for p in left if p in self.own_smshooks()]
-            if not left:
-                break
+        self.stop_leftovers(timeout)
         for name in os.listdir(self.rundir):
             if name.startswith("smshook.sock"):
                 os.unlink(os.path.join(self.rundir, name))
