@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "csv.h"
 #include "ctl.h"
 #include "day.h"
 #include "reader.h"
@@ -147,35 +148,6 @@ row_new(struct keyset *ks, const struct rows *l, const struct row *r)
 	return rc;
 }
 
-/*
- * One CSV field, quoted when it must be. A text cell that a spreadsheet
- * would run as a formula (starting with =, +, -, @, tab or CR) gets a
- * leading apostrophe, as OWASP advises; integer columns are numbers.
- */
-static void
-csv_field(const char *v, int text)
-{
-	const char *p;
-	int formula;
-
-	if (v == NULL)
-		return;
-	formula = text && v[0] != '\0' && strchr("=+-@\t\r", v[0]) != NULL;
-	if (!formula && strpbrk(v, ",\"\r\n") == NULL) {
-		fputs(v, stdout);
-		return;
-	}
-	putchar('"');
-	if (formula)
-		putchar('\'');
-	for (p = v; *p != '\0'; p++) {
-		if (*p == '"')
-			putchar('"');
-		putchar(*p);
-	}
-	putchar('"');
-}
-
 static int
 put_csv(const struct rows *l, const struct row *r)
 {
@@ -188,7 +160,7 @@ put_csv(const struct rows *l, const struct row *r)
 		if (c > 0)
 			putchar(',');
 		csv_field(row_text(l, r, c, buf, sizeof(buf)),
-		    !schema_cols[c].integer);
+		    schema_cols[c].integer ? 0 : CSV_TEXT);
 	}
 	fputs("\r\n", stdout);
 	return 0;

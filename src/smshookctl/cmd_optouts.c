@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "csv.h"
 #include "ctl.h"
 #include "db.h"
 
@@ -117,23 +118,6 @@ matches(const struct optouts *o, const char *text)
 	return 0;
 }
 
-/* One CSV field, quoted when it must be, formulas neutralised. */
-static void
-csv_cell(const char *v)
-{
-	const char *p;
-
-	putchar('"');
-	if (strchr("=+-@\t\r", v[0]) != NULL && v[0] != '\0')
-		putchar('\'');
-	for (p = v; *p != '\0'; p++) {
-		if (*p == '"')
-			putchar('"');
-		putchar(*p);
-	}
-	putchar('"');
-}
-
 /* db_replies' callback: print (or keep) a phone that opted out. */
 static int
 one(void *arg, const char *phone, const char *text, long long ms)
@@ -150,9 +134,9 @@ one(void *arg, const char *phone, const char *text, long long ms)
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	o->n++;
 	if (!o->json) {
-		csv_cell(phone);
+		csv_field(phone, CSV_TEXT | CSV_QUOTE);
 		putchar(',');
-		csv_cell(text);
+		csv_field(text, CSV_TEXT | CSV_QUOTE);
 		printf(",%s\r\n", stamp);
 		return 0;
 	}
