@@ -18,13 +18,20 @@ day_of(time_t t, char day[DAY_LEN + 1])
 void
 day_stamp(const struct timespec *ts, char stamp[DAY_STAMP_LEN + 1])
 {
+	/* the second's text, made once per second (callers: one thread) */
+	static time_t sec;
+	static char secs[20];
 	struct tm tm;
 	int ms;
 
-	/* a clock outside years 0 to 9999 would not fit: never written */
-	if (gmtime_r(&ts->tv_sec, &tm) == NULL || strftime(stamp,
-	    DAY_STAMP_LEN + 1, "%Y-%m-%dT%H:%M:%S", &tm) != 19)
-		memcpy(stamp, "0000-00-00T00:00:00", 19);
+	if (secs[0] == '\0' || ts->tv_sec != sec) {
+		/* a clock outside years 0 to 9999 would not fit */
+		if (gmtime_r(&ts->tv_sec, &tm) == NULL || strftime(secs,
+		    sizeof(secs), "%Y-%m-%dT%H:%M:%S", &tm) != 19)
+			memcpy(secs, "0000-00-00T00:00:00", 20);
+		sec = ts->tv_sec;
+	}
+	memcpy(stamp, secs, 19);
 	ms = ts->tv_nsec >= 0 ? (int)(ts->tv_nsec / 1000000 % 1000) : 0;
 	stamp[19] = '.';
 	stamp[20] = (char)('0' + ms / 100);

@@ -27,6 +27,16 @@ fs_sync_dir(const char *dir)
 }
 
 int
+fs_open_noatime(const char *path, int flags, mode_t mode)
+{
+	int fd;
+
+	if ((fd = open(path, flags | O_NOATIME, mode)) == -1 && errno == EPERM)
+		fd = open(path, flags, mode);
+	return fd;
+}
+
+int
 fs_regular(int fd, struct stat *st)
 {
 	struct stat own;

@@ -11,6 +11,13 @@ int	fs_mkdir_spool(const char *dir);
 int	fs_sync_dir(const char *dir);
 
 /*
+ * open(2) with O_NOATIME where the file is ours (a file read after every
+ * write would otherwise have its inode dirtied by each read), plainly
+ * where it is not (EPERM: another owner, e.g. a CGI user sharing a group).
+ */
+int	fs_open_noatime(const char *path, int flags, mode_t mode);
+
+/*
  * 1 if fd is a regular file, its stat in *st unless st is NULL; else 0
  * with errno EINVAL (a FIFO, device or directory where a file of ours
  * should be) or fstat's.

@@ -67,6 +67,7 @@ static struct {
 } cached = { -1, 0, 0, 0, "", "" };
 
 static EVP_MD *sha256;		/* fetched once per process */
+static EVP_MD_CTX *sha256_ctx;	/* re-initialised per token, not re-made */
 
 /* Write a fresh table under a temporary name and link it into place. */
 static int
@@ -124,8 +125,8 @@ open_locked(const char *path)
 	int fd, tries;
 
 	for (tries = 0; tries < 3; tries++) {
-		if ((fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW |
-		    O_NONBLOCK)) == -1) {
+		if ((fd = fs_open_noatime(path, O_RDWR | O_CLOEXEC |
+		    O_NOFOLLOW | O_NONBLOCK, 0)) == -1) {
 			if (errno != ENOENT || create_table(path) == -1)
 				return -1;
 			continue;
@@ -159,7 +160,8 @@ open_locked(const char *path)
 /*
  * The table this process already has open for dir, if it is still the
  * file at its path (one stat: not removed, set aside or moved with its
- * directory) and sound; fd or -1.
+ * directory) and of its size; fd or -1. Its header was checked when it
+ * was opened; only smshook writes the table, and never its header.
  */
 static int
 reuse(const char *dir)
@@ -170,7 +172,7 @@ reuse(const char *dir)
 	    strcmp(cached.dir, dir) != 0)
 		return -1;
 	if (stat(cached.path, &st) == 0 && st.st_dev == cached.dev &&
-	    st.st_ino == cached.ino && table_ok(cached.fd, &st))
+	    st.st_ino == cached.ino && st.st_size == FILE_SIZE)
 		return cached.fd;
 	close(cached.fd);	/* replaced, removed or damaged: start over */
 	cached.fd = -1;
@@ -278,7 +280,11 @@ load_bucket(struct replay *r, const char *token)
 	if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) ==
 	    NULL)
 		return -1;
-	if (!EVP_Digest(token, len, full, &n, sha256, NULL))
+	if (sha256_ctx == NULL && (sha256_ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	if (!EVP_DigestInit_ex2(sha256_ctx, sha256, NULL) ||
+	    !EVP_DigestUpdate(sha256_ctx, token, len) ||
+	    !EVP_DigestFinal_ex(sha256_ctx, full, &n))
 		return -1;
 	memcpy(r->digest, full, DIGEST_BYTES);
 	r->bucket_off = HDR_SIZE + (long long)((full[16] | full[17] << 8) %

@@ -52,9 +52,9 @@ open_day(const char *dir, const char *path)
 	int fd, flags = O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK;		/* a FIFO there must not block the request */
 
-	if ((fd = open(path, flags, 0640)) == -1 && errno == ENOENT &&
-	    fs_mkdir_spool(dir) == 0)
-		fd = open(path, flags, 0640);
+	if ((fd = fs_open_noatime(path, flags, 0640)) == -1 &&
+	    errno == ENOENT && fs_mkdir_spool(dir) == 0)
+		fd = fs_open_noatime(path, flags, 0640);
 	return fd;
 }
 

@@ -140,6 +140,24 @@ test_stamp(void **state)
 	day_stamp(&ts, s);
 	assert_string_equal(s, "1970-01-01T00:00:00.007Z");
 	assert_int_equal(strlen(s), DAY_STAMP_LEN);
+	/* the second's text is kept between calls: a new second, one
+	 * gone back to, and a year that does not fit are each made anew */
+	ts.tv_sec = 1795710582;
+	ts.tv_nsec = 0;
+	day_stamp(&ts, s);
+	assert_string_equal(s, "2026-11-26T16:29:42.000Z");
+	ts.tv_sec++;
+	day_stamp(&ts, s);
+	assert_string_equal(s, "2026-11-26T16:29:43.000Z");
+	ts.tv_sec = 1795680000;		/* 08:00:00, earlier that day */
+	day_stamp(&ts, s);
+	assert_string_equal(s, "2026-11-26T08:00:00.000Z");
+	ts.tv_sec = (time_t)400000000000LL;	/* year 12,677 */
+	day_stamp(&ts, s);
+	assert_string_equal(s, "0000-00-00T00:00:00.000Z");
+	ts.tv_sec = 1795680000;
+	day_stamp(&ts, s);
+	assert_string_equal(s, "2026-11-26T08:00:00.000Z");
 }
 
 static void
