@@ -33,44 +33,6 @@ const struct counter_def counter_defs[NCOUNTERS] = {
 	[CNT_503] = { 503, "spool" },
 };
 
-/* Error messages (prefixes) and the counter they go to, by status. */
-static const struct {
-	int		 status;
-	const char	*prefix;
-	enum counter	 c;
-} kinds[] = {
-	{ 400, "bad Content-Length", CNT_400_BODY },
-	{ 400, "body shorter", CNT_400_BODY },
-	{ 400, "cannot read body", CNT_400_BODY },
-	{ 400, "missing ", CNT_400_SIGNED },
-	{ 400, "timestamp must", CNT_400_SIGNED },
-	{ 400, "token must", CNT_400_SIGNED },
-	{ 400, "wrong type", CNT_400_FIELD },
-	{ 400, "field ", CNT_400_FIELD },
-	{ 400, "list too long", CNT_400_FIELD },
-	{ 400, "duplicate member", CNT_400_FIELD },
-	{ 403, "timestamp", CNT_403_CLOCK },
-	{ 403, "", CNT_403_CLIENT },
-	{ 400, "", CNT_400_JSON },
-	{ 401, "", CNT_401 },
-	{ 405, "", CNT_405 },
-	{ 413, "", CNT_413 },
-	{ 415, "", CNT_415 },
-	{ 503, "", CNT_503 },
-};
-
-enum counter
-counters_kind(int status, const char *msg)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (kinds[i].status == status && strncmp(msg,
-		    kinds[i].prefix, strlen(kinds[i].prefix)) == 0)
-			return kinds[i].c;
-	return CNT_500;
-}
-
 /* Give a new (empty) file its layout; 0 or -1. */
 static int
 init_page(int fd)

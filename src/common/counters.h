@@ -49,8 +49,6 @@ struct counters {
  */
 int	counters_open(struct counters *, const char *dir);
 void	counters_close(struct counters *);
-/* The counter of an answer with this status and error message. */
-enum counter	counters_kind(int status, const char *msg);
 /* Count one answer; with bytes > 0, an event stored at ms. */
 void	counters_add(struct counters *, enum counter, uint64_t bytes,
 	    uint64_t ms);

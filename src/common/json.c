@@ -381,6 +381,7 @@ root_key(struct lexer *lx, const struct json_span *k)
 	return 0;
  oom:
 	lx->why = "out of memory";
+	lx->jl->fault = JSON_FAULT_NOMEM;
 	return -1;
 }
 
@@ -462,6 +463,7 @@ member_name(struct lexer *lx)
 		lx->cur = &jl->sub[slot];
 	if (lx->cur != NULL && lx->cur->type != JSON_NONE) {
 		lx->why = "duplicate member name";
+		jl->fault = JSON_FAULT_DUPLICATE;
 		return -1;
 	}
 	return 0;
@@ -635,6 +637,7 @@ json_lex(const char *in, size_t len, struct json_lex *jl, const char **why)
 	jl->compact_len = 0;
 	jl->root = JSON_NONE;
 	jl->root_members = 0;
+	jl->fault = JSON_FAULT_SYNTAX;
 	for (k = 0; k < jl->ntop; k++)
 		memset(&jl->top[k], 0, sizeof(jl->top[k]));
 	for (k = 0; k < jl->nsub; k++)
@@ -654,6 +657,7 @@ json_lex(const char *in, size_t len, struct json_lex *jl, const char **why)
 	}
 	if (root_dups(&lx)) {
 		lx.why = "duplicate member name";
+		jl->fault = JSON_FAULT_DUPLICATE;
 		goto out;
 	}
 	rc = 0;

@@ -49,6 +49,13 @@ struct json_name {
 };
 #define JSON_NAME(x)	{ x, sizeof(x) - 1 }
 
+/* What kind of fault json_lex's reason describes. */
+enum json_fault {
+	JSON_FAULT_SYNTAX,	/* not valid JSON (or beyond the bounds) */
+	JSON_FAULT_DUPLICATE,	/* a member name given twice */
+	JSON_FAULT_NOMEM	/* out of memory: the input may be fine */
+};
+
 struct json_lex {
 	/* in: members of the root object to report, into top[] */
 	const struct json_name	*top_names;
@@ -68,6 +75,7 @@ struct json_lex {
 	size_t			 compact_len;
 	enum json_type		 root;		/* JSON_NONE for blank input */
 	int			 root_members;	/* members of a root object */
+	enum json_fault		 fault;		/* after -1: why, by kind */
 };
 
 /*

@@ -110,7 +110,7 @@ form_parse(const char *body, size_t len, const char **why)
 	free(value);
 	return obj;
  nomem:
-	*why = "out of memory";
+	*why = NULL;
  fail:
 	cJSON_Delete(obj);
 	free(name);

@@ -9,7 +9,8 @@
 /*
  * Decode body into a new object of strings; a field given more than once
  * becomes an array of its values in order. Returns the object, or NULL
- * with a static reason in *why (broken escape, invalid UTF-8, NUL).
+ * with a static reason in *why (broken escape, invalid UTF-8, NUL), or
+ * with *why NULL when out of memory.
  */
 cJSON	*form_parse(const char *body, size_t len, const char **why);
 

@@ -21,16 +21,27 @@
 
 #define RETRY_AFTER	"Retry-After: 120"
 
-/* Log a rejection with its reason and the client, then answer it. */
+/* The answer counter of each 400 a body's content earns. */
+static const enum counter payload_kind[] = {
+	[PAYLOAD_SYNTAX] = CNT_400_JSON,
+	[PAYLOAD_FIELD] = CNT_400_FIELD,
+	[PAYLOAD_SIGNED] = CNT_400_SIGNED,
+};
+
+/*
+ * Log a rejection with its reason and the client, then answer it; kind
+ * is the answer counter it adds to (counters.h).
+ */
 static int
 reject(struct response *rs, const struct client *c, int status,
-    const char *msg, const char *field)
+    enum counter kind, const char *msg, const char *field)
 {
 	logmsg(status >= 500 ? LL_ERROR : LL_WARN, "%d from %s: %s%s%s%s",
 	    status, c->text, msg, field ? " (" : "", field ? field : "",
 	    field ? ")" : "");
 	if (status == 503)
 		rs->header = RETRY_AFTER;
+	rs->kind = kind;
 	return response_error(rs, status, msg, field);
 }
 
@@ -59,16 +70,19 @@ authenticate(struct server *s, const struct event *ev, struct response *rs,
 	int v = 0;
 
 	if (ev->signature == NULL && cf->require_signature)
-		return reject(rs, c, 400, "missing signature", NULL);
+		return reject(rs, c, 400, CNT_400_SIGNED, "missing signature",
+		    NULL);
 	if (ev->signature != NULL && s->verifier != NULL &&
 	    (v = verify_check(s->verifier, ev->timestamp, ev->token,
 	    ev->signature)) == -1)
-		return reject(rs, c, 500, "signature check failed", NULL);
+		return reject(rs, c, 500, CNT_500, "signature check failed",
+		    NULL);
 	if (!v && cf->require_signature)
-		return reject(rs, c, 401, "Invalid signature", NULL);
+		return reject(rs, c, 401, CNT_401, "Invalid signature", NULL);
 	skew = (unsigned long long)llabs(now_ms - ev->timestamp_ms) / 1000;
 	if (cf->timestamp_tolerance > 0 && skew > cf->timestamp_tolerance)
-		return reject(rs, c, 403, "timestamp outside tolerance", NULL);
+		return reject(rs, c, 403, CNT_403_CLOCK,
+		    "timestamp outside tolerance", NULL);
 	*verified = v;
 	return 0;
 }
@@ -123,7 +137,7 @@ store(struct server *s, const struct event *ev, struct response *rs,
 
 	if ((len = line_format(&s->line, &s->linecap, now, c->text,
 	    ev->encoding, verified, ev->payload, ev->payload_len)) == 0)
-		return reject(rs, c, 500, "out of memory", NULL);
+		return reject(rs, c, 500, CNT_500, "out of memory", NULL);
 	if (cf->replay_window > 0 && token_seen(s, &r, ev->token, now_ms)) {
 		logmsg(LL_INFO, "duplicate token %s from %s", ev->token,
 		    c->text);
@@ -134,7 +148,8 @@ store(struct server *s, const struct event *ev, struct response *rs,
 	if (spool_write(&p, cf->spool_dir, day, s->line, len, err,
 	    sizeof(err)) == -1 ||
 	    (cf->fsync && spool_sync(&p, err, sizeof(err)) == -1)) {
-		status = reject(rs, c, 503, "spool unavailable", NULL);
+		status = reject(rs, c, 503, CNT_503, "spool unavailable",
+		    NULL);
 		logmsg(LL_ERROR, "%s", err);
 		goto out;
 	}
@@ -150,6 +165,13 @@ store(struct server *s, const struct event *ev, struct response *rs,
 	return status;
 }
 
+/* 413 for a body over max_body, however it was found out. */
+static int
+too_large(struct response *rs, const struct client *c)
+{
+	return reject(rs, c, 413, CNT_413, "body too large", NULL);
+}
+
 /* A POST: read, parse, authenticate, store. */
 static int
 post(struct server *s, const struct request *rq, struct response *rs,
@@ -159,30 +181,35 @@ post(struct server *s, const struct request *rq, struct response *rs,
 	enum line_encoding enc;
 	struct event ev;
 	struct timespec now;
-	const char *why, *field = NULL;
+	struct payload_error pe;
 	size_t len, got;
 	int known, status, verified = 0;
 
 	if ((status = request_length(rq, cf->max_body, &len, &known)) != 0)
-		return reject(rs, c, status, status == 413 ? "body too large" :
-		    "bad Content-Length", NULL);
+		return status == 413 ? too_large(rs, c) :
+		    reject(rs, c, 400, CNT_400_BODY, "bad Content-Length", NULL);
 	if (known && len == 0)
 		return response_status(rs, ANSWER_OK);	/* dashboard test */
 	if (body_room(s, known ? len : (size_t)cf->max_body + 1) == -1)
-		return reject(rs, c, 500, "out of memory", NULL);
+		return reject(rs, c, 500, CNT_500, "out of memory", NULL);
 	if ((status = request_body(rq, s->body, len, known, cf->max_body,
 	    &got)) != 0)
-		return reject(rs, c, status, status == 413 ? "body too large" :
-		    status == 400 ? "body shorter than Content-Length" :
-		    "cannot read body", NULL);
+		return status == 413 ? too_large(rs, c) : status == 400 ?
+		    reject(rs, c, 400, CNT_400_BODY,
+		    "body shorter than Content-Length", NULL) :
+		    reject(rs, c, 500, CNT_500, "cannot read body", NULL);
 	if (got == strspn(s->body, " \t\r\n"))
 		return response_status(rs, ANSWER_OK);	/* blank: a test */
 	if (request_encoding(rq->content_type, s->body, got, &enc) != 0)
-		return reject(rs, c, 415, "unsupported content type", NULL);
-	if ((status = payload_parse(&ev, s->body, got, enc, &why, &field)) == 1)
+		return reject(rs, c, 415, CNT_415,
+		    "unsupported content type", NULL);
+	if ((status = payload_parse(&ev, s->body, got, enc, &pe)) == 1)
 		return response_status(rs, ANSWER_OK);	/* {}: a test */
 	if (status == -1)
-		return reject(rs, c, 400, why, field);
+		return pe.fault == PAYLOAD_NOMEM ?
+		    reject(rs, c, 500, CNT_500, pe.why, NULL) :
+		    reject(rs, c, 400, payload_kind[pe.fault], pe.why,
+		    pe.field);
 	clock_gettime(CLOCK_REALTIME, &now);
 	status = authenticate(s, &ev, rs, c, (long long)now.tv_sec * 1000 +
 	    now.tv_nsec / 1000000, &verified);
@@ -205,8 +232,7 @@ count(struct server *s, const struct response *rs)
 	    counters_open(&s->counters, s->conf.spool_dir) == -1))
 		return;		/* no spool yet, or not ours: no count */
 	counters_add(&s->counters, rs->status == 200 ? ok[rs->answer] :
-	    counters_kind(rs->status, rs->reason != NULL ? rs->reason : ""),
-	    rs->stored, (uint64_t)rs->stored_ms);
+	    rs->kind, rs->stored, (uint64_t)rs->stored_ms);
 }
 
 /* The answer to one request, before it is counted. */
@@ -221,11 +247,13 @@ answer(struct server *s, const struct request *rq, struct response *rs)
 	if (request_client(cf, rq, &c) == -1) {
 		snprintf(c.text, sizeof(c.text), "unknown");
 		if (cf->allow_from.n > 0)
-			return reject(rs, &c, 403, "client address unknown",
+			return reject(rs, &c, 403, CNT_403_CLIENT,
+			    "client address unknown",
 			    NULL);
 	} else if (cf->allow_from.n > 0 &&
 	    !cidr_list_match(&cf->allow_from, c.addr))
-		return reject(rs, &c, 403, "client not allowed", NULL);
+		return reject(rs, &c, 403, CNT_403_CLIENT,
+		    "client not allowed", NULL);
 	switch (m) {
 	case M_GET:
 	case M_HEAD:
@@ -234,7 +262,8 @@ answer(struct server *s, const struct request *rq, struct response *rs)
 		return post(s, rq, rs, &c);
 	default:
 		rs->header = "Allow: GET, HEAD, POST";
-		return reject(rs, &c, 405, "method not allowed", NULL);
+		return reject(rs, &c, 405, CNT_405, "method not allowed",
+		    NULL);
 	}
 }
 

@@ -94,6 +94,9 @@ static const struct field {
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
+/* The one out-of-memory reason: refuse() tells it apart by address. */
+static const char nomem[] = "out of memory";
+
 /* One body being checked: its text, the spans of the table's fields. */
 struct check {
 	const char		*text;
@@ -166,7 +169,7 @@ check_scalar(const struct check *c, const struct field *f,
 	}
 	if (sp->type == JSON_STRING) {
 		if ((s = string_of(c, sp, &n)) == NULL)
-			return "out of memory";
+			return nomem;
 		bad = (f->flags & F_INT) && json_int(s, n, &v) == -1;
 		free(s);
 		if (bad)
@@ -221,11 +224,12 @@ check_list_text(const struct check *c, const struct field *f,
 	char *s;
 
 	if ((s = string_of(c, sp, &n)) == NULL)
-		return "out of memory";
+		return nomem;
 	memset(&jl, 0, sizeof(jl));
 	if (s[strspn(s, " \t")] != '[' || json_lex(s, n, &jl, &why) == -1 ||
 	    jl.root != JSON_ARRAY) {
-		why = f->max > 0 && n > f->max ? "field too long" : NULL;
+		why = jl.fault == JSON_FAULT_NOMEM ? nomem :
+		    f->max > 0 && n > f->max ? "field too long" : NULL;
 		goto out;
 	}
 	memset(&inner, 0, sizeof(inner));
@@ -295,7 +299,10 @@ take_timestamp(struct event *ev, const struct check *c)
 	return NULL;
 }
 
-/* Take token, signature, timestamp text and event type from c. */
+/*
+ * Take token, signature, timestamp text and event type from c; NULL, or
+ * why (nomem, or what is wrong with the token or timestamp).
+ */
 static const char *
 extract(struct event *ev, const struct check *c)
 {
@@ -309,12 +316,12 @@ extract(struct event *ev, const struct check *c)
 	if ((why = take_timestamp(ev, c)) != NULL)
 		return why;
 	if ((ev->token = string_of(c, c->slot[S_TOKEN], &n)) == NULL)
-		return "out of memory";
+		return nomem;
 	if (n == 0 || n > EVENT_TOKEN_MAX || strlen(ev->token) != n)
 		return "token must be 1 to 256 bytes";
 	if (c->slot[S_SIGNATURE] != NULL && (ev->signature = string_of(c,
 	    c->slot[S_SIGNATURE], &n)) == NULL)
-		return "out of memory";
+		return nomem;
 	if (et != NULL && et->type != JSON_NULL) {
 		if (et->type == JSON_NUMBER)
 			n = json_int(c->text + et->off, et->len, &code);
@@ -322,12 +329,12 @@ extract(struct event *ev, const struct check *c)
 			n = json_int(s, n, &code);
 			free(s);
 		} else
-			return "out of memory";
+			return nomem;
 		if (n == 0)
 			d = event_by_code(code);
 	} else if (en != NULL && en->type == JSON_STRING) {
 		if ((s = string_of(c, en, &n)) == NULL)
-			return "out of memory";
+			return nomem;
 		d = event_by_name(s);
 		free(s);
 	}
@@ -336,13 +343,32 @@ extract(struct event *ev, const struct check *c)
 }
 
 /*
- * Lex text (compacting it into ev->payload when it is the body) and
- * check every known field; fills c. NULL, or why with ev->bad_field.
+ * Fill err with why, a fault of kind f unless why is nomem, and field;
+ * returns -1.
  */
-static const char *
-check_text(struct event *ev, struct check *c, const char *text, size_t len,
-    char *compact)
+static int
+refuse(struct payload_error *err, enum payload_fault f, const char *why,
+    const char *field)
 {
+	err->fault = why == nomem ? PAYLOAD_NOMEM : f;
+	err->why = why;
+	err->field = field;
+	return -1;
+}
+
+/*
+ * Lex text (compacting it into ev->payload when it is the body) and
+ * check every known field; fills c. 0, or -1 with err filled.
+ */
+static int
+check_text(struct event *ev, struct check *c, const char *text, size_t len,
+    char *compact, struct payload_error *err)
+{
+	static const enum payload_fault lex_fault[] = {
+		[JSON_FAULT_SYNTAX] = PAYLOAD_SYNTAX,
+		[JSON_FAULT_DUPLICATE] = PAYLOAD_FIELD,
+		[JSON_FAULT_NOMEM] = PAYLOAD_NOMEM,
+	};
 	struct json_lex jl;
 	const char *why = NULL;
 	size_t i;
@@ -354,53 +380,65 @@ check_text(struct event *ev, struct check *c, const char *text, size_t len,
 	jl.compact = compact;
 	jl.bounded = 1;
 	if (json_lex(text, len, &jl, &why) == -1)
-		return why;
+		return refuse(err, lex_fault[jl.fault], why, NULL);
 	if (compact != NULL)
 		ev->payload_len = jl.compact_len;
 	if (jl.root != JSON_OBJECT)
-		return jl.root == JSON_NONE ? "malformed JSON" :
-		    "body must be a JSON object";
+		return refuse(err, PAYLOAD_SYNTAX, jl.root == JSON_NONE ?
+		    "malformed JSON" : "body must be a JSON object", NULL);
 	if (jl.root_members == 0) {
 		ev->empty = 1;
-		return NULL;
+		return 0;
 	}
 	c->text = text;		/* spans are the input's, not the copy's */
 	for (i = 0; i < NFIELDS; i++) {
 		if (c->sp[i].type == JSON_NONE) {
 			if (fields[i].flags & F_REQ)
-				return fields[i].slot == S_TOKEN ?
-				    "missing token" : "missing timestamp";
+				return refuse(err, PAYLOAD_SIGNED,
+				    fields[i].slot == S_TOKEN ?
+				    "missing token" : "missing timestamp",
+				    NULL);
 			continue;
 		}
-		if ((why = check_field(c, &fields[i], &c->sp[i])) != NULL) {
-			ev->bad_field = fields[i].name.s;
-			return why;
-		}
+		if ((why = check_field(c, &fields[i], &c->sp[i])) != NULL)
+			return refuse(err, PAYLOAD_FIELD, why,
+			    fields[i].name.s);
 		c->slot[fields[i].slot] = &c->sp[i];
 	}
-	return NULL;
+	return 0;
 }
 
-/* JSON: the body itself, compacted into the payload. */
-static const char *
-parse_json(struct event *ev, const char *body, size_t len)
+/* The checked text's event (extract), unless it was empty; 0 or -1. */
+static int
+finish(struct event *ev, const struct check *c, struct payload_error *err)
+{
+	const char *why;
+
+	if (ev->empty || (why = extract(ev, c)) == NULL)
+		return 0;
+	return refuse(err, PAYLOAD_SIGNED, why, NULL);
+}
+
+/* JSON: the body itself, compacted into the payload; 0 or -1. */
+static int
+parse_json(struct event *ev, const char *body, size_t len,
+    struct payload_error *err)
 {
 	struct check c;
-	const char *why;
 
 	memset(&c, 0, sizeof(c));
 	c.enc = LINE_JSON;
 	if ((ev->payload = malloc(len + 1)) == NULL)
-		return "out of memory";
-	if ((why = check_text(ev, &c, body, len, ev->payload)) != NULL ||
-	    ev->empty)
-		return why;
-	return extract(ev, &c);
+		return refuse(err, PAYLOAD_NOMEM, nomem, NULL);
+	if (check_text(ev, &c, body, len, ev->payload, err) == -1)
+		return -1;
+	return finish(ev, &c, err);
 }
 
 /* Form: decode to an object of strings, print it, check that text. */
-static const char *
-parse_form(struct event *ev, const char *body, size_t len)
+static int
+parse_form(struct event *ev, const char *body, size_t len,
+    struct payload_error *err)
 {
 	struct check c;
 	const char *why = NULL;
@@ -409,35 +447,37 @@ parse_form(struct event *ev, const char *body, size_t len)
 	memset(&c, 0, sizeof(c));
 	c.enc = LINE_FORM;
 	if ((root = form_parse(body, len, &why)) == NULL)
-		return why;
+		return refuse(err, PAYLOAD_SYNTAX, why != NULL ? why : nomem,
+		    NULL);
 	ev->payload = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	if (ev->payload == NULL)
-		return "out of memory";
+		return refuse(err, PAYLOAD_NOMEM, nomem, NULL);
 	ev->payload_len = strlen(ev->payload);
-	if ((why = check_text(ev, &c, ev->payload, ev->payload_len,
-	    NULL)) != NULL || ev->empty)
-		return why;
-	return extract(ev, &c);
+	if (check_text(ev, &c, ev->payload, ev->payload_len, NULL,
+	    err) == -1)
+		return -1;
+	return finish(ev, &c, err);
 }
 
 int
 payload_parse(struct event *ev, const char *body, size_t len,
-    enum line_encoding enc, const char **why, const char **field)
+    enum line_encoding enc, struct payload_error *err)
 {
 	int rc;
 
 	memset(ev, 0, sizeof(*ev));
+	memset(err, 0, sizeof(*err));
 	ev->encoding = enc;
-	*why = enc == LINE_JSON ? parse_json(ev, body, len) :
-	    parse_form(ev, body, len);
-	if (*why == NULL && !ev->empty)
+	rc = enc == LINE_JSON ? parse_json(ev, body, len, err) :
+	    parse_form(ev, body, len, err);
+	if (rc == 0 && !ev->empty)
 		return 0;
-	*field = ev->bad_field;
-	rc = ev->empty ? 1 : -1;
+	rc = rc == 0 ? 1 : -1;
 	payload_free(ev);
 	return rc;
 }
+
 
 void
 payload_free(struct event *ev)

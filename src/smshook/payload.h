@@ -27,19 +27,30 @@ struct event {
 	long long	 timestamp_ms;
 	char		*signature;	/* NULL when absent */
 	int		 event_type;	/* normalised code, 0 if none given */
-	const char	*bad_field;	/* while parsing: the field at fault */
 	int		 empty;		/* while parsing: no fields at all */
 };
 
+/* What was wrong with a body payload_parse refused. */
+enum payload_fault {
+	PAYLOAD_SYNTAX,		/* not one JSON object, or not a form */
+	PAYLOAD_FIELD,		/* a known field: type, size, count, twice */
+	PAYLOAD_SIGNED,		/* token or timestamp missing or malformed */
+	PAYLOAD_NOMEM		/* out of memory: not the sender's fault */
+};
+
+struct payload_error {
+	enum payload_fault	 fault;
+	const char		*why;	/* static text for the answer */
+	const char		*field;	/* the field to blame, or NULL */
+};
 
 /*
  * Parse body into ev (caller-owned; release with payload_free). Returns
  * 0; 1 for an object or form without any field (a test, ev left empty);
- * or -1 with a static reason for a 400 answer in *why and the name of
- * the offending field, if one is to blame, in *field (else NULL).
+ * or -1 with *err filled.
  */
 int	payload_parse(struct event *ev, const char *body, size_t len,
-	    enum line_encoding enc, const char **why, const char **field);
+	    enum line_encoding enc, struct payload_error *err);
 void	payload_free(struct event *ev);
 
 #endif

@@ -4,12 +4,15 @@
 
 #include <stddef.h>
 
+#include "counters.h"
+
 enum answer { ANSWER_OK, ANSWER_SUCCESS, ANSWER_DUPLICATE };
 
 struct response {
 	int		 status;
 	enum answer	 answer;	/* of a 200 */
 	const char	*reason;	/* of an error: its message */
+	enum counter	 kind;		/* of an error: what it counts as */
 	size_t		 stored;	/* bytes of the line stored, if any */
 	long long	 stored_ms;	/* its received_at, ms since 1970 */
 	const char	*header;	/* one extra header line, or NULL */

@@ -21,7 +21,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	enum line_encoding enc;
 	struct event ev;
-	const char *why = NULL, *field = NULL;
+	struct payload_error pe;
 	cJSON *o;
 	char *body;
 	size_t len;
@@ -34,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(body, data + 1, len);
 	body[len] = '\0';
-	switch (payload_parse(&ev, body, len, enc, &why, &field)) {
+	switch (payload_parse(&ev, body, len, enc, &pe)) {
 	case 0:
 		if (ev.token == NULL || *ev.token == '\0' ||
 		    strlen(ev.token) > EVENT_TOKEN_MAX || ev.payload == NULL ||
@@ -54,7 +54,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		break;
 	case -1:
-		if (why == NULL || ev.payload != NULL || ev.token != NULL)
+		if (pe.why == NULL || ev.payload != NULL || ev.token != NULL ||
+		    (pe.field != NULL && pe.fault != PAYLOAD_FIELD) ||
+		    pe.fault > PAYLOAD_NOMEM)
 			abort();
 		break;
 	default:

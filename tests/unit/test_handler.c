@@ -1035,6 +1035,73 @@ test_record_line(void **state)
 	free(buf);
 }
 
+/*
+ * Each refusal adds one to the answer counter of its kind (counters.h),
+ * the kind given where the refusal is made: read back from the spool's
+ * counter page after every request.
+ */
+static void
+test_counted_kinds(void **state)
+{
+	struct fixture *f = *state;
+	struct counters_page before, after;
+	struct response rs;
+	char body[1024], tok[64];
+	size_t i, k;
+	struct {
+		const char	*method, *ct, *cl, *body;
+		int		 status;
+		enum counter	 want;
+	} t[] = {
+		{ "POST", "application/json", "12x", "{}", 400, CNT_400_BODY },
+		{ "POST", "application/json", "99", "{}", 400, CNT_400_BODY },
+		{ "POST", "application/json", "auto", "{\"token\":", 400,
+		    CNT_400_JSON },
+		{ "POST", "application/json", "auto", "[1,2]", 400,
+		    CNT_400_JSON },
+		{ "POST", "application/x-www-form-urlencoded", "auto",
+		    "token=a&x=%zz", 400, CNT_400_JSON },
+		{ "POST", "application/json", "auto", "{\"token\":\"t\","
+		    "\"timestamp\":1,\"smsIds\":{}}", 400, CNT_400_FIELD },
+		{ "POST", "application/json", "auto", "{\"token\":\"t\","
+		    "\"timestamp\":1,\"phone\":1,\"phone\":2}", 400,
+		    CNT_400_FIELD },
+		{ "POST", "application/json", "auto", "{\"timestamp\":1,"
+		    "\"signature\":\"x\"}", 400, CNT_400_SIGNED },
+		{ "POST", "application/json", "auto", "{\"token\":\"t\","
+		    "\"timestamp\":\"1\"}", 400, CNT_400_SIGNED },
+		{ "POST", "application/json", "auto", NULL, 400,
+		    CNT_400_SIGNED },		/* unsigned: made below */
+		{ "POST", "application/json", "auto", NULL, 401, CNT_401 },
+		{ "POST", "application/json", "5000", "{}", 413, CNT_413 },
+		{ "POST", "text/xml", "auto", "<e/>", 415, CNT_415 },
+		{ "PUT", "application/json", "auto", "{}", 405, CNT_405 },
+		{ "POST", "application/json", "auto", NULL, 200, CNT_SUCCESS },
+	};
+
+	start(f, "app_key = " KEY "\nmax_body = 1k");
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (t[i].body == NULL) {
+			event(f, t[i].status == 400 ? NULL : t[i].status ==
+			    401 ? KEY2 : KEY, now_ms(), body, sizeof(body),
+			    tok);
+			t[i].body = body;
+		}
+		memset(&before, 0, sizeof(before));
+		(void)counters_read(f->spool, &before);	/* none at first */
+		assert_int_equal(call(f, t[i].method, t[i].ct, t[i].cl,
+		    t[i].body, NULL, &rs), t[i].status);
+		assert_int_equal(counters_read(f->spool, &after), 0);
+		for (k = 0; k < NCOUNTERS; k++)
+			if (after.n[k] != before.n[k] + (k == t[i].want))
+				fail_msg("case %zu (%d): counter %s went from "
+				    "%llu to %llu", i, t[i].status,
+				    counter_defs[k].reason,
+				    (unsigned long long)before.n[k],
+				    (unsigned long long)after.n[k]);
+	}
+}
+
 int
 main(void)
 {
@@ -1056,6 +1123,7 @@ main(void)
 		T(test_no_signature_required),
 		T(test_key_rotation),
 		T(test_no_replay_window),
+		T(test_counted_kinds),
 		cmocka_unit_test(test_response_head),
 		cmocka_unit_test(test_record_line),
 	};

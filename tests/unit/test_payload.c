@@ -17,6 +17,33 @@
 #include "json.h"
 #include "payload.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_MALLOC_SHIM	/* ASan owns malloc */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NO_MALLOC_SHIM
+#endif
+#endif
+
+#ifndef NO_MALLOC_SHIM
+/*
+ * malloc of this test program, in front of the C library's: with
+ * fail_in >= 0 it counts down and fails the call that finds it at 0.
+ */
+void	*__libc_malloc(size_t);
+void	*malloc(size_t);
+
+static long fail_in = -1;
+
+void *
+malloc(size_t n)
+{
+	if (fail_in >= 0 && fail_in-- == 0)
+		return NULL;
+	return __libc_malloc(n);
+}
+#endif
+
 #define TOK	"Tk0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL"	/* 50 */
 #define TS	"1652117371408"
 #define SIG	"0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -28,13 +55,13 @@
 static void
 parse_ok(struct event *ev, const char *body, enum line_encoding enc)
 {
-	const char *why = NULL, *field = NULL;
+	struct payload_error pe;
 	int rc;
 
-	rc = payload_parse(ev, body, strlen(body), enc, &why, &field);
+	rc = payload_parse(ev, body, strlen(body), enc, &pe);
 	if (rc != 0)
 		fail_msg("expected success for <%s>: rc %d, %s (%s)", body, rc,
-		    why ? why : "-", field ? field : "-");
+		    pe.why ? pe.why : "-", pe.field ? pe.field : "-");
 	assert_non_null(ev->payload);
 	assert_int_equal(strlen(ev->payload), ev->payload_len);
 	assert_int_equal(ev->encoding, enc);
@@ -42,20 +69,27 @@ parse_ok(struct event *ev, const char *body, enum line_encoding enc)
 
 /*
  * Parse body, expect -1 with a reason containing want (if set) and the
- * field wantfield (NULL: none; "?name": name or none).
+ * field wantfield (NULL: none; "?name": name or none); a fault blaming
+ * a field is a field's fault, and none is for want of memory.
  */
 static void
 parse_bad(const char *body, size_t len, enum line_encoding enc,
     const char *want, const char *wantfield)
 {
 	struct event ev;
-	const char *why = NULL, *field = "unset";
+	struct payload_error pe = { PAYLOAD_NOMEM, NULL, "unset" };
+	const char *why, *field;
 	int rc;
 
-	rc = payload_parse(&ev, body, len, enc, &why, &field);
+	rc = payload_parse(&ev, body, len, enc, &pe);
 	if (rc != -1)
 		fail_msg("expected failure for <%.200s>, got rc %d", body, rc);
+	why = pe.why;
+	field = pe.field;
 	assert_non_null(why);
+	assert_true(pe.fault != PAYLOAD_NOMEM);
+	if (field != NULL)
+		assert_int_equal(pe.fault, PAYLOAD_FIELD);
 	if (want != NULL && strstr(why, want) == NULL)
 		fail_msg("<%.200s>: reason \"%s\", wanted \"%s\"", body, why,
 		    want);
@@ -540,13 +574,13 @@ test_empty(void **state)
 		{ "&&&", LINE_FORM },
 	};
 	struct event ev;
-	const char *why = NULL, *field = NULL;
+	struct payload_error pe;
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		assert_int_equal(payload_parse(&ev, cases[i].body,
-		    strlen(cases[i].body), cases[i].enc, &why, &field), 1);
+		    strlen(cases[i].body), cases[i].enc, &pe), 1);
 		assert_null(ev.payload);
 		assert_null(ev.token);
 	}
@@ -647,6 +681,110 @@ test_bounds(void **state)
 	free(body);
 }
 
+/* The kind of each refusal: what the receiver counts it as. */
+static void
+test_faults(void **state)
+{
+	static const struct {
+		const char		*body;
+		enum line_encoding	 enc;
+		enum payload_fault	 want;
+	} t[] = {
+		{ "{\"token\":", LINE_JSON, PAYLOAD_SYNTAX },
+		{ "[1,2]", LINE_JSON, PAYLOAD_SYNTAX },
+		{ "{\"a\":\"\xff\"}", LINE_JSON, PAYLOAD_SYNTAX },
+		{ "token=a&x=%zz", LINE_FORM, PAYLOAD_SYNTAX },
+		{ "=a", LINE_FORM, PAYLOAD_SYNTAX },
+		{ "{" SIGNED ",\"smsIds\":{}}", LINE_JSON, PAYLOAD_FIELD },
+		{ "{" SIGNED ",\"phone\":1,\"phone\":2}", LINE_JSON,
+		    PAYLOAD_FIELD },
+		{ "{" SIGNED ",\"x\":1,\"x\":2}", LINE_JSON, PAYLOAD_FIELD },
+		{ FSIGNED "&event=a&event=b", LINE_FORM, PAYLOAD_FIELD },
+		{ "{\"timestamp\":" TS "}", LINE_JSON, PAYLOAD_SIGNED },
+		{ "{\"token\":\"t\"}", LINE_JSON, PAYLOAD_SIGNED },
+		{ "{\"token\":\"t\",\"timestamp\":1}", LINE_JSON,
+		    PAYLOAD_SIGNED },
+		{ "{\"token\":\"\",\"timestamp\":" TS "}", LINE_JSON,
+		    PAYLOAD_SIGNED },
+		{ "token=t&timestamp=0123456789012", LINE_FORM,
+		    PAYLOAD_SIGNED },
+	};
+	struct event ev;
+	struct payload_error pe;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		assert_int_equal(payload_parse(&ev, t[i].body,
+		    strlen(t[i].body), t[i].enc, &pe), -1);
+		if (pe.fault != t[i].want)
+			fail_msg("<%s>: fault %d (%s), wanted %d", t[i].body,
+			    pe.fault, pe.why, t[i].want);
+	}
+}
+
+/*
+ * Out of memory at each allocation in turn, for every kind of body:
+ * refused as PAYLOAD_NOMEM ("out of memory", answered 500 so the sender
+ * retries), never as the sender's fault, and nothing left allocated.
+ */
+static void
+test_out_of_memory(void **state)
+{
+#ifdef NO_MALLOC_SHIM
+	(void)state;
+	skip();
+#else
+	static const struct {
+		const char		*body;
+		enum line_encoding	 enc;
+	} t[] = {
+		{ "{\"event\":\"Delivered\",\"smsIds\":\"[\\\"a\\\",1]\","
+		    "\"message\":\"x\\u00e9\",\"eventType\":\"20\","
+		    "\"phones\":[\"1\"]," SIGNED "}", LINE_JSON },
+		{ FSIGNED "&event=Delivered&smsIds=%5B%22a%22%5D&phones=1"
+		    "&phones=2&eventType=20", LINE_FORM },
+		{ "{\"event\":\"request\"," SIGNED ",\"a\":1,\"b\":2,\"c\":3,"
+		    "\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"j\":10,"
+		    "\"k\":11,\"l\":12,\"m\":13,\"n\":14,\"o\":15,\"p\":16,"
+		    "\"q\":17,\"r\":18,\"s\":19,\"t\":20,\"u\":21,\"v\":22,"
+		    "\"w\":23,\"x\":24,\"y\":25,\"z\":26,\"aa\":27,\"ab\":28,"
+		    "\"ac\":29,\"ad\":30,\"ae\":31,\"af\":32,\"ag\":33,"
+		    "\"ah\":34,\"ai\":35}", LINE_JSON },
+	};
+	struct event ev;
+	struct payload_error pe;
+	size_t i;
+	long k;
+	int rc, failed;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		failed = 0;
+		for (k = 0; k < 1000; k++) {
+			fail_in = k;
+			rc = payload_parse(&ev, t[i].body, strlen(t[i].body),
+			    t[i].enc, &pe);
+			fail_in = -1;
+			if (rc == 0) {
+				payload_free(&ev);
+				break;
+			}
+			if (rc != -1 || pe.fault != PAYLOAD_NOMEM ||
+			    strcmp(pe.why, "out of memory") != 0)
+				fail_msg("case %zu, allocation %ld failing: "
+				    "rc %d, fault %d: %s", i, k, rc, pe.fault,
+				    pe.why != NULL ? pe.why : "-");
+			assert_null(ev.payload);
+			assert_null(ev.token);
+			failed++;
+		}
+		assert_true(k < 1000);		/* it did get through */
+		assert_true(failed >= 3);	/* and allocations failed */
+	}
+#endif
+}
+
 int
 main(void)
 {
@@ -667,6 +805,8 @@ main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_payload_int),
 		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_faults),
+		cmocka_unit_test(test_out_of_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
