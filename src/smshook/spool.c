@@ -220,7 +220,15 @@ spool_write(struct spool_pending *p, const char *dir, const char *day,
 	rc = 0;
  out:
 	/* the fd stays open for the next; closing it drops a stuck lock */
-	if (flock(fd, LOCK_UN) == -1 || rc == -1)
+	if (flock(fd, LOCK_UN) == -1) {
+		saved = errno;
+		/* the fd goes now: the line is synced before, not after */
+		if (rc == 0 && fdatasync(fd) == -1)
+			rc = fail(err, errlen, "sync", path);
+		logmsg(LL_ERROR, "%s: unlock: %s", path, strerror(saved));
+		p->fd = -1;
+		drop_cached();
+	} else if (rc == -1)
 		drop_cached();
 	return rc;
 }
@@ -228,7 +236,7 @@ spool_write(struct spool_pending *p, const char *dir, const char *day,
 int
 spool_sync(struct spool_pending *p, char *err, size_t errlen)
 {
-	if (fdatasync(p->fd) == -1)
+	if (p->fd != -1 && fdatasync(p->fd) == -1)	/* -1: done already */
 		return fail(err, errlen, "sync", cached.path);
 	if (!cached.dir_synced) {
 		if (fs_sync_dir(p->dir) == -1)

@@ -7,7 +7,8 @@
 
 /* A line written by spool_write, not yet synced. */
 struct spool_pending {
-	int		 fd;	/* the day file, kept open by this process */
+	int		 fd;	/* the day file, kept open by this process;
+				   -1: synced already (its lock was stuck) */
 	const char	*dir;
 };
 

@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -40,6 +41,28 @@
 #define NLINES	500
 #define BIGLINE	65536
 #define SKIPPED	77		/* a child's exit status: cannot test here */
+
+/*
+ * flock of this test program, in front of the C library's. With
+ * flock_unlink set, that file is unlinked each time before a lock is
+ * taken (as if compress removed it while we waited); with
+ * flock_unlock_fails set, the next unlock fails with EIO.
+ */
+static const char	*flock_unlink;
+static int		 flock_unlock_fails;
+
+int
+flock(int fd, int op)
+{
+	if ((op & LOCK_UN) && flock_unlock_fails) {
+		flock_unlock_fails = 0;
+		errno = EIO;
+		return -1;
+	}
+	if ((op & LOCK_EX) && flock_unlink != NULL)
+		(void)unlink(flock_unlink);
+	return (int)syscall(SYS_flock, fd, op);
+}
 
 struct fixture {
 	char	 tmp[64];	/* mkdtemp directory */
@@ -889,6 +912,66 @@ test_sync(void **state)
 	assert_content(f->file, "{\"s\":1}\n{\"s\":2}\n");
 }
 
+/*
+ * The day file removed every time this process has just locked it:
+ * given up after three opens with ESTALE, nothing written anywhere;
+ * the next append, the file left alone, works.
+ */
+static void
+test_removed_every_time(void **state)
+{
+	const struct fixture *f = *state;
+	struct spool_pending p;
+	char err[256] = "";
+
+	flock_unlink = f->file;
+	assert_int_equal(spool_write(&p, f->dir, DAY, "{\"x\":1}\n", 8, err,
+	    sizeof(err)), -1);
+	flock_unlink = NULL;
+	if (strstr(err, "open") == NULL || strstr(err, f->file) == NULL ||
+	    strstr(err, strerror(ESTALE)) == NULL)
+		fail_msg("err: %s", err);
+	assert_int_equal(file_size(f->file), -1);
+	write_ok(f, &p, DAY, "{\"y\":1}\n");
+	assert_int_equal(spool_sync(&p, err, sizeof(err)), 0);
+	assert_content(f->file, "{\"y\":1}\n");
+}
+
+/*
+ * A lock that cannot be let go after the write: the line is synced at
+ * once and the fd closed, which drops the lock (another process can take
+ * it); spool_sync has nothing left to do; the next append opens afresh.
+ */
+static void
+test_unlock_fails(void **state)
+{
+	const struct fixture *f = *state;
+	struct spool_pending p;
+	char err[256] = "";
+	pid_t pid;
+	int st, fd;
+
+	write_ok(f, &p, DAY, "{\"a\":1}\n");	/* opened and kept */
+	flock_unlock_fails = 1;
+	if (spool_write(&p, f->dir, DAY, "{\"b\":1}\n", 8, err,
+	    sizeof(err)) != 0)
+		fail_msg("spool_write: %s", err);
+	assert_int_equal(flock_unlock_fails, 0);	/* it was tried */
+	assert_int_equal(p.fd, -1);
+	if ((pid = fork()) == 0) {
+		fd = open(f->file, O_RDONLY);
+		_exit(fd != -1 && flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : 3);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(spool_sync(&p, err, sizeof(err)), 0);
+	write_ok(f, &p, DAY, "{\"c\":1}\n");
+	assert_int_equal(spool_sync(&p, err, sizeof(err)), 0);
+	assert_content(f->file, "{\"a\":1}\n{\"b\":1}\n{\"c\":1}\n");
+}
+
 int
 main(void)
 {
@@ -914,6 +997,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_reused_unlinked_while_waiting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_removed_every_time, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unlock_fails, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
