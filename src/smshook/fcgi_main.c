@@ -113,7 +113,7 @@ fcgi_run(struct server *s)
 	FCGX_Request fr;
 	struct sigaction sa;
 	sigset_t stops, waiting;
-	int rc, flags;
+	int rc, flags, status = 0;
 
 	sigemptyset(&stops);
 	sigaddset(&stops, SIGTERM);
@@ -149,12 +149,13 @@ fcgi_run(struct server *s)
 			continue;		/* another worker took it */
 		if (rc < 0) {
 			logmsg(LL_ERROR, "FastCGI accept failed: %s",
-			    strerror(-rc));
+			    rc == -9999 ? "unknown error" : strerror(-rc));
+			status = 1;
 			break;
 		}
 		serve(s, &fr);
 		FCGX_Finish_r(&fr);
 	}
 	FCGX_Free(&fr, 1);
-	return 0;
+	return status;
 }

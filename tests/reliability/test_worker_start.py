@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""FastCGI processes that cannot start workers or take connections.
+
+smshook -w N when fork fails (a user's process limit reached, no
+memory): the parent logs each failure and tries again every second, so
+the workers come up once fork works; if it keeps failing (more than 10
+workers lost in a minute) the parent exits 1, leaving nothing behind. A
+bare parent (listening unix socket on fd 0, as systemd passes it) with
+$BUILD/tests/forkfail.so preloaded: fork fails the first $FORKFAIL
+times, or always.
+
+A worker whose socket cannot accept (here a datagram socket on fd 0,
+which libfcgi takes for a listening one): "FastCGI accept failed" is
+logged and the process exits 1, so whatever started it starts another.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import smshooktest as t  # noqa: E402
+import fcgiclient as fc  # noqa: E402
+
+FORKFAIL_SO = os.path.join(t.BUILD, "tests", "forkfail.so")
+WORKERS = 2
+NOT_STARTED = "cannot start a worker: " + os.strerror(11)   # EAGAIN
+
+
+def start(d, failures):
+    """smshook -w WORKERS on a fresh socket and spool, fork failing."""
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    conf = t.write_conf(d)
+    path = os.path.join(d, "smshook.sock")
+    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    lsock.bind(path)
+    lsock.listen(16)
+    env = dict(os.environ, LD_PRELOAD=os.path.abspath(FORKFAIL_SO),
+               FORKFAIL=str(failures))
+    log = open(os.path.join(d, "stderr.log"), "wb")
+    proc = subprocess.Popen([t.SMSHOOK, "-c", conf, "-w", str(WORKERS)],
+                            stdin=lsock.fileno(), stdout=subprocess.DEVNULL,
+                            stderr=log, env=env)
+    log.close()
+    lsock.close()
+    return proc, path
+
+
+def log_text(d):
+    with open(os.path.join(d, "stderr.log"), errors="replace") as f:
+        return f.read()
+
+
+def children(pid):
+    """Living (not zombie) children of pid."""
+    out = []
+    for e in os.listdir("/proc"):
+        if not e.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % e) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(e))
+    return out
+
+
+def fails_then_works(d):
+    """Three failed forks: logged, retried; both workers come up and a
+    request is stored; SIGTERM stops them all, exit status 0."""
+    proc, path = start(d, 3)
+    try:
+        deadline = time.time() + 15
+        while len(children(proc.pid)) < WORKERS:
+            t.expect(proc.poll() is None, "the parent ended: %s"
+                     % log_text(d))
+            t.expect(time.time() < deadline, "workers not started: %s"
+                     % log_text(d))
+            time.sleep(0.05)
+        t.eq(log_text(d).count(NOT_STARTED), 3, "failures logged")
+        body = t.json_body(t.event("delivered"))
+        st, _, answer, _ = fc.request(path, fc.params("POST", body), body)
+        t.eq((st, answer), (200, b'{"status":"success"}'))
+        t.eq(len(t.spool_lines(os.path.join(d, "spool"))), 1)
+        kids = children(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        t.eq(proc.wait(timeout=15), 0, "exit status after SIGTERM")
+        t.eq([k for k in kids if os.path.exists("/proc/%d" % k)], [],
+             "workers left (the parent reaps them before it ends)")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def always_fails(d):
+    """fork never works: more than 10 failures in a minute, exit 1."""
+    proc, _ = start(d, "always")
+    try:
+        t.eq(proc.wait(timeout=30), 1, "exit status")
+        text = log_text(d)
+        t.expect(text.count(NOT_STARTED) == 11, "11 failures logged: %s"
+                 % text)
+        t.expect("workers lost too often: stopping" in text,
+                 "the reason is logged: %s" % text)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def accept_fails(d):
+    """accept(2) refused on fd 0: logged, exit status 1, nothing stored."""
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    conf = t.write_conf(d)
+    path = os.path.join(d, "smshook.sock")
+    dsock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    dsock.bind(path)
+    with open(os.path.join(d, "stderr.log"), "wb") as log:
+        proc = subprocess.Popen([t.SMSHOOK, "-c", conf],
+                                stdin=dsock.fileno(),
+                                stdout=subprocess.DEVNULL, stderr=log)
+    dsock.close()
+    try:
+        # readable: a datagram wakes the worker, whose accept then fails
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        c.sendto(b"x", path)
+        c.close()
+        t.eq(proc.wait(timeout=15), 1, "exit status")
+        text = log_text(d)
+        t.expect("FastCGI accept failed: " + os.strerror(95) in text,
+                 "the reason is logged: %s" % text)     # EOPNOTSUPP
+        t.eq(t.spool_lines(os.path.join(d, "spool")), [], "nothing stored")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def main():
+    r = t.Runner("test_worker_start")
+    d = t.tmpdir()
+    try:
+        r.check("accept fails: logged, exit 1", accept_fails,
+                os.path.join(d, "c"))
+        if "ASAN_OPTIONS" in os.environ:
+            # a preloaded shim does not stack with ASan; the plain build
+            # runs these
+            print("SKIP fork failures under AddressSanitizer")
+        elif not os.path.exists(FORKFAIL_SO):
+            r.check("forkfail.so built", t.expect, False,
+                    "%s missing: make BUILD=... test builds it"
+                    % FORKFAIL_SO)
+        else:
+            r.check("fork fails 3 times: logged, retried, workers serve",
+                    fails_then_works, os.path.join(d, "a"))
+            r.check("fork always fails: exit 1 after 11 failures",
+                    always_fails, os.path.join(d, "b"))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    sys.exit(r.finish())
+
+
+if __name__ == "__main__":
+    main()
