@@ -15,7 +15,8 @@ void	day_of(time_t t, char day[DAY_LEN + 1]);
 
 /*
  * ts as an RFC 3339 time in UTC with milliseconds: a spool line's
- * received_at, the start of a log line.
+ * received_at, the start of a log line. Keeps the last second's text
+ * between calls: for one thread only.
  */
 void	day_stamp(const struct timespec *ts, char stamp[DAY_STAMP_LEN + 1]);
 

@@ -22,6 +22,9 @@
 #include "log.h"
 #include "transport.h"
 
+/* FCGX_Accept_r's return when accept(2) failed without an errno. */
+#define FCGX_NO_ERRNO	(-9999)
+
 /* Content bytes of a record that libfcgi's stderr stream buffers. */
 #define FCGI_ERR_MAX	(512 - 8)
 
@@ -35,9 +38,10 @@ on_stop(int sig)
 }
 
 /*
- * Wait until fd has a request: 1, or 0 to stop. ppoll(2) installs the
- * waiting mask (stop signals open) atomically, so a signal is either
- * seen by the check before it or interrupts it.
+ * Wait until fd has a request: 1, 0 to stop, or -1 (logged) if it cannot
+ * be waited on. ppoll(2) installs the waiting mask (stop signals open)
+ * atomically, so a signal is either seen by the check before it or
+ * interrupts it.
  */
 static int
 wait_connection(const sigset_t *waiting, int fd)
@@ -48,6 +52,10 @@ wait_connection(const sigset_t *waiting, int fd)
 	do
 		n = stopping ? 0 : ppoll(&pfd, 1, NULL, waiting);
 	while (n == -1 && errno == EINTR && !stopping);
+	if (n == -1 && !stopping) {
+		logmsg(LL_ERROR, "FastCGI wait failed: %s", strerror(errno));
+		return -1;
+	}
 	return n > 0 && !stopping;
 }
 
@@ -113,7 +121,7 @@ fcgi_run(struct server *s)
 	FCGX_Request fr;
 	struct sigaction sa;
 	sigset_t stops, waiting;
-	int rc, flags, status = 0;
+	int rc, w, flags, status = 0;
 
 	sigemptyset(&stops);
 	sigaddset(&stops, SIGTERM);
@@ -142,20 +150,23 @@ fcgi_run(struct server *s)
 	 * leaves it open in ipcFd and FCGX_Accept_r reads the next request
 	 * from it, not from fd 0: wait on that connection then.
 	 */
-	while (wait_connection(&waiting, fr.ipcFd >= 0 ? fr.ipcFd :
-	    STDIN_FILENO)) {
+	while ((w = wait_connection(&waiting, fr.ipcFd >= 0 ? fr.ipcFd :
+	    STDIN_FILENO)) == 1) {
 		if ((rc = FCGX_Accept_r(&fr)) == -EAGAIN || rc == -EWOULDBLOCK ||
 		    rc == -EINTR)
 			continue;		/* another worker took it */
 		if (rc < 0) {
 			logmsg(LL_ERROR, "FastCGI accept failed: %s",
-			    rc == -9999 ? "unknown error" : strerror(-rc));
+			    rc == FCGX_NO_ERRNO ? "unknown error" :
+			    strerror(-rc));
 			status = 1;
 			break;
 		}
 		serve(s, &fr);
 		FCGX_Finish_r(&fr);
 	}
+	if (w == -1)
+		status = 1;		/* wait failed, logged */
 	FCGX_Free(&fr, 1);
 	return status;
 }

@@ -67,10 +67,13 @@ add_field(cJSON *obj, const char *name, const char *value)
 	cJSON_AddItemToArray(arr, first);
 	cJSON_AddItemToArray(arr, v);
 	/* in place, so the field keeps its first position */
-	if (cJSON_ReplaceItemInObjectCaseSensitive(obj, name, arr))
-		return 0;
-	cJSON_Delete(arr);
-	return -1;
+	if (!cJSON_ReplaceItemInObjectCaseSensitive(obj, name, arr)) {
+		cJSON_Delete(arr);
+		return -1;
+	}
+	/* cJSON replaces even when it could not copy the name: obj owns
+	 * arr now, nameless, and frees it with the rest */
+	return arr->string != NULL ? 0 : -1;
 }
 
 cJSON *

@@ -185,19 +185,23 @@ post(struct server *s, const struct request *rq, struct response *rs,
 	size_t len, got;
 	int known, status, verified = 0;
 
-	if ((status = request_length(rq, cf->max_body, &len, &known)) != 0)
-		return status == 413 ? too_large(rs, c) :
-		    reject(rs, c, 400, CNT_400_BODY, "bad Content-Length", NULL);
+	if ((status = request_length(rq, cf->max_body, &len, &known)) == 413)
+		return too_large(rs, c);
+	if (status != 0)
+		return reject(rs, c, 400, CNT_400_BODY, "bad Content-Length",
+		    NULL);
 	if (known && len == 0)
 		return response_status(rs, ANSWER_OK);	/* dashboard test */
 	if (body_room(s, known ? len : (size_t)cf->max_body + 1) == -1)
 		return reject(rs, c, 500, CNT_500, "out of memory", NULL);
 	if ((status = request_body(rq, s->body, len, known, cf->max_body,
-	    &got)) != 0)
-		return status == 413 ? too_large(rs, c) : status == 400 ?
-		    reject(rs, c, 400, CNT_400_BODY,
-		    "body shorter than Content-Length", NULL) :
-		    reject(rs, c, 500, CNT_500, "cannot read body", NULL);
+	    &got)) == 413)
+		return too_large(rs, c);
+	if (status == 400)
+		return reject(rs, c, 400, CNT_400_BODY,
+		    "body shorter than Content-Length", NULL);
+	if (status != 0)
+		return reject(rs, c, 500, CNT_500, "cannot read body", NULL);
 	if (got == strspn(s->body, " \t\r\n"))
 		return response_status(rs, ANSWER_OK);	/* blank: a test */
 	if (request_encoding(rq->content_type, s->body, got, &enc) != 0)
@@ -205,10 +209,10 @@ post(struct server *s, const struct request *rq, struct response *rs,
 		    "unsupported content type", NULL);
 	if ((status = payload_parse(&ev, s->body, got, enc, &pe)) == 1)
 		return response_status(rs, ANSWER_OK);	/* {}: a test */
+	if (status == -1 && pe.fault == PAYLOAD_NOMEM)
+		return reject(rs, c, 500, CNT_500, pe.why, NULL);
 	if (status == -1)
-		return pe.fault == PAYLOAD_NOMEM ?
-		    reject(rs, c, 500, CNT_500, pe.why, NULL) :
-		    reject(rs, c, 400, payload_kind[pe.fault], pe.why,
+		return reject(rs, c, 400, payload_kind[pe.fault], pe.why,
 		    pe.field);
 	clock_gettime(CLOCK_REALTIME, &now);
 	status = authenticate(s, &ev, rs, c, (long long)now.tv_sec * 1000 +
@@ -244,12 +248,12 @@ answer(struct server *s, const struct request *rq, struct response *rs)
 	enum method m = request_method(rq->method);
 
 	memset(rs, 0, sizeof(*rs));
+	rs->kind = CNT_500;	/* an error answer not made by reject() */
 	if (request_client(cf, rq, &c) == -1) {
 		snprintf(c.text, sizeof(c.text), "unknown");
 		if (cf->allow_from.n > 0)
 			return reject(rs, &c, 403, CNT_403_CLIENT,
-			    "client address unknown",
-			    NULL);
+			    "client address unknown", NULL);
 	} else if (cf->allow_from.n > 0 &&
 	    !cidr_list_match(&cf->allow_from, c.addr))
 		return reject(rs, &c, 403, CNT_403_CLIENT,

@@ -343,8 +343,8 @@ extract(struct event *ev, const struct check *c)
 }
 
 /*
- * Fill err with why, a fault of kind f unless why is nomem, and field;
- * returns -1.
+ * Fill err with why, a fault of kind f blaming field, or, when why is
+ * nomem, PAYLOAD_NOMEM blaming no field; returns -1.
  */
 static int
 refuse(struct payload_error *err, enum payload_fault f, const char *why,
@@ -352,7 +352,7 @@ refuse(struct payload_error *err, enum payload_fault f, const char *why,
 {
 	err->fault = why == nomem ? PAYLOAD_NOMEM : f;
 	err->why = why;
-	err->field = field;
+	err->field = why == nomem ? NULL : field;
 	return -1;
 }
 
@@ -477,7 +477,6 @@ payload_parse(struct event *ev, const char *body, size_t len,
 	payload_free(ev);
 	return rc;
 }
-
 
 void
 payload_free(struct event *ev)

@@ -192,6 +192,7 @@ spool_write(struct spool_pending *p, const char *dir, const char *day,
 	int fd, rc = -1, saved;
 
 	p->fd = -1;
+	p->synced = 0;
 	p->dir = dir;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s.jsonl", dir, day) >=
 	    sizeof(path)) {
@@ -226,6 +227,7 @@ spool_write(struct spool_pending *p, const char *dir, const char *day,
 		if (rc == 0 && fdatasync(fd) == -1)
 			rc = fail(err, errlen, "sync", path);
 		logmsg(LL_ERROR, "%s: unlock: %s", path, strerror(saved));
+		p->synced = rc == 0;
 		p->fd = -1;
 		drop_cached();
 	} else if (rc == -1)
@@ -236,7 +238,11 @@ spool_write(struct spool_pending *p, const char *dir, const char *day,
 int
 spool_sync(struct spool_pending *p, char *err, size_t errlen)
 {
-	if (p->fd != -1 && fdatasync(p->fd) == -1)	/* -1: done already */
+	if (p->fd == -1 && !p->synced) {
+		snprintf(err, errlen, "sync: no line written");
+		return -1;
+	}
+	if (!p->synced && fdatasync(p->fd) == -1)
 		return fail(err, errlen, "sync", cached.path);
 	if (!cached.dir_synced) {
 		if (fs_sync_dir(p->dir) == -1)

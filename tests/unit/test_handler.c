@@ -26,6 +26,7 @@
 
 #include "counters.h"
 #include "day.h"
+#include "mallocfail.h"
 #include "payload.h"
 #include "line.h"
 #include "response.h"
@@ -627,19 +628,14 @@ io_fail(void *v, char *buf, size_t len)
 	return io_read(v, buf, len);
 }
 
-/* A body the transport cannot deliver: 500, nothing stored. */
-static void
-test_read_fails(void **state)
+/* POST body through a transport whose read fails; the status. */
+static int
+post_unreadable(struct fixture *f, const char *body, struct response *rs)
 {
-	struct fixture *f = *state;
-	struct response rs;
 	struct request rq;
-	char body[1024], tok[64], len[16];
-	struct io io = { body, 0, 0 };
+	struct io io = { body, strlen(body), 0 };
+	char len[32];
 
-	start(f, "app_key = " KEY);
-	event(f, KEY, now_ms(), body, sizeof(body), tok);
-	io.len = strlen(body);
 	snprintf(len, sizeof(len), "%zu", io.len);
 	memset(&rq, 0, sizeof(rq));
 	rq.method = "POST";
@@ -648,7 +644,20 @@ test_read_fails(void **state)
 	rq.remote_addr = CLIENT;
 	rq.read = io_fail;
 	rq.io = &io;
-	assert_int_equal(handle(&f->s, &rq, &rs), 500);
+	return handle(&f->s, &rq, rs);
+}
+
+/* A body the transport cannot deliver: 500, nothing stored. */
+static void
+test_read_fails(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char body[1024], tok[64];
+
+	start(f, "app_key = " KEY);
+	event(f, KEY, now_ms(), body, sizeof(body), tok);
+	assert_int_equal(post_unreadable(f, body, &rs), 500);
 	assert_error(&rs, 500, "cannot read body");
 	assert_int_equal(spool_count(f), 0);
 }
@@ -1035,19 +1044,44 @@ test_record_line(void **state)
 	free(buf);
 }
 
+/* The spool's answer counters now (all 0 before the first answer). */
+static void
+counts(const struct fixture *f, struct counters_page *p)
+{
+	memset(p, 0, sizeof(*p));
+	(void)counters_read(f->spool, p);
+}
+
+/* Since before, counter want went up by one and no other moved. */
+static void
+assert_counted(const struct fixture *f, const struct counters_page *before,
+    enum counter want, const char *what)
+{
+	struct counters_page after;
+	size_t k;
+
+	assert_int_equal(counters_read(f->spool, &after), 0);
+	for (k = 0; k < NCOUNTERS; k++)
+		if (after.n[k] != before->n[k] + (k == want))
+			fail_msg("%s: counter %s went from %llu to %llu", what,
+			    counter_defs[k].reason,
+			    (unsigned long long)before->n[k],
+			    (unsigned long long)after.n[k]);
+}
+
 /*
- * Each refusal adds one to the answer counter of its kind (counters.h),
- * the kind given where the refusal is made: read back from the spool's
+ * Each answer adds one to the counter of its kind (counters.h), the
+ * kind given where the answer is made: read back from the spool's
  * counter page after every request.
  */
 static void
 test_counted_kinds(void **state)
 {
 	struct fixture *f = *state;
-	struct counters_page before, after;
+	struct counters_page before;
 	struct response rs;
 	char body[1024], tok[64];
-	size_t i, k;
+	size_t i;
 	struct {
 		const char	*method, *ct, *cl, *body;
 		int		 status;
@@ -1076,30 +1110,68 @@ test_counted_kinds(void **state)
 		{ "POST", "application/json", "5000", "{}", 413, CNT_413 },
 		{ "POST", "text/xml", "auto", "<e/>", 415, CNT_415 },
 		{ "PUT", "application/json", "auto", "{}", 405, CNT_405 },
+		{ "GET", NULL, NULL, NULL, 200, CNT_PING },
+		{ "POST", "application/json", "auto", "{}", 200, CNT_PING },
 		{ "POST", "application/json", "auto", NULL, 200, CNT_SUCCESS },
+		{ "POST", "application/json", "auto", "", 200, CNT_DUPLICATE },
 	};
 
 	start(f, "app_key = " KEY "\nmax_body = 1k");
+	/* the day file cannot be written (first: it must not exist): 503 */
+	assert_true(mkdir(f->spool, 0750) == 0 || errno == EEXIST);
+	block_days(f, 1);
+	event(f, KEY, now_ms(), body, sizeof(body), tok);
+	counts(f, &before);
+	assert_int_equal(post(f, body, &rs), 503);
+	assert_counted(f, &before, CNT_503, "spool");
+	block_days(f, 0);
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		if (t[i].body == NULL) {
+		if (t[i].want == CNT_DUPLICATE)
+			t[i].body = body;	/* the event stored last */
+		else if (t[i].body == NULL && t[i].method[0] == 'P') {
 			event(f, t[i].status == 400 ? NULL : t[i].status ==
 			    401 ? KEY2 : KEY, now_ms(), body, sizeof(body),
 			    tok);
 			t[i].body = body;
 		}
-		memset(&before, 0, sizeof(before));
-		(void)counters_read(f->spool, &before);	/* none at first */
+		counts(f, &before);
 		assert_int_equal(call(f, t[i].method, t[i].ct, t[i].cl,
 		    t[i].body, NULL, &rs), t[i].status);
-		assert_int_equal(counters_read(f->spool, &after), 0);
-		for (k = 0; k < NCOUNTERS; k++)
-			if (after.n[k] != before.n[k] + (k == t[i].want))
-				fail_msg("case %zu (%d): counter %s went from "
-				    "%llu to %llu", i, t[i].status,
-				    counter_defs[k].reason,
-				    (unsigned long long)before.n[k],
-				    (unsigned long long)after.n[k]);
+		assert_counted(f, &before, t[i].want, t[i].body != NULL ?
+		    t[i].body : t[i].method);
 	}
+	/* the body cannot be read: 500 */
+	counts(f, &before);
+	assert_int_equal(post_unreadable(f, body, &rs), 500);
+	assert_counted(f, &before, CNT_500, "read fails");
+	/* out of the tolerance: 403 clock */
+	start(f, "app_key = " KEY "\ntimestamp_tolerance = 5m");
+	event(f, KEY, now_ms() - 3600 * 1000, body, sizeof(body), tok);
+	counts(f, &before);
+	assert_int_equal(post(f, body, &rs), 403);
+	assert_counted(f, &before, CNT_403_CLOCK, "clock");
+	/* out of memory while the body is checked: 500, never a 400 */
+#ifndef NO_MALLOC_SHIM
+	if (mallocfail_works()) {
+		start(f, "app_key = " KEY);
+		event(f, KEY, now_ms(), body, sizeof(body), tok);
+		assert_int_equal(post(f, body, &rs), 200);  /* buffers grown */
+		event(f, KEY, now_ms(), body, sizeof(body), tok);
+		counts(f, &before);
+		fail_in = 0;
+		assert_int_equal(post(f, body, &rs), 500);
+		fail_in = -1;
+		assert_error(&rs, 500, "out of memory");
+		assert_counted(f, &before, CNT_500, "out of memory");
+		assert_int_equal(post(f, body, &rs), 200);  /* then stored */
+		assert_body(&rs, 200, "{\"status\":\"success\"}");
+	}
+#endif
+	/* not in allow_from: 403 client */
+	start(f, "app_key = " KEY "\nallow_from = 10.0.0.0/8");
+	counts(f, &before);
+	assert_int_equal(post(f, body, &rs), 403);
+	assert_counted(f, &before, CNT_403_CLIENT, "client");
 }
 
 int

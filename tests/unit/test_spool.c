@@ -43,13 +43,28 @@
 #define SKIPPED	77		/* a child's exit status: cannot test here */
 
 /*
- * flock of this test program, in front of the C library's. With
- * flock_unlink set, that file is unlinked each time before a lock is
+ * flock and fdatasync of this test program, in front of the C library's.
+ * With flock_unlink set, that file is unlinked each time before a lock is
  * taken (as if compress removed it while we waited); with
- * flock_unlock_fails set, the next unlock fails with EIO.
+ * flock_unlock_fails set, the next unlock fails with EIO. fdatasync
+ * counts its calls on open fds in syncs, and fails with EIO while
+ * sync_fails is set.
  */
 static const char	*flock_unlink;
 static int		 flock_unlock_fails;
+static int		 syncs, sync_fails;
+
+int
+fdatasync(int fd)
+{
+	if (fcntl(fd, F_GETFD) != -1)
+		syncs++;
+	if (sync_fails) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fdatasync, fd);
+}
 
 int
 flock(int fd, int op)
@@ -939,8 +954,10 @@ test_removed_every_time(void **state)
 
 /*
  * A lock that cannot be let go after the write: the line is synced at
- * once and the fd closed, which drops the lock (another process can take
- * it); spool_sync has nothing left to do; the next append opens afresh.
+ * once, while its fd is open, and the fd closed, which drops the lock
+ * (another process can take it); spool_sync has nothing left to sync;
+ * the next append opens afresh. If that early sync fails: -1, the whole
+ * line stays, and spool_sync refuses (nothing pending).
  */
 static void
 test_unlock_fails(void **state)
@@ -949,15 +966,18 @@ test_unlock_fails(void **state)
 	struct spool_pending p;
 	char err[256] = "";
 	pid_t pid;
-	int st, fd;
+	int st, fd, before;
 
 	write_ok(f, &p, DAY, "{\"a\":1}\n");	/* opened and kept */
 	flock_unlock_fails = 1;
+	before = syncs;
 	if (spool_write(&p, f->dir, DAY, "{\"b\":1}\n", 8, err,
 	    sizeof(err)) != 0)
 		fail_msg("spool_write: %s", err);
 	assert_int_equal(flock_unlock_fails, 0);	/* it was tried */
+	assert_int_equal(syncs, before + 1);		/* synced, fd open */
 	assert_int_equal(p.fd, -1);
+	assert_true(p.synced);
 	if ((pid = fork()) == 0) {
 		fd = open(f->file, O_RDONLY);
 		_exit(fd != -1 && flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : 3);
@@ -966,10 +986,24 @@ test_unlock_fails(void **state)
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
+	before = syncs;
 	assert_int_equal(spool_sync(&p, err, sizeof(err)), 0);
+	assert_int_equal(syncs, before);		/* nothing to do */
 	write_ok(f, &p, DAY, "{\"c\":1}\n");
 	assert_int_equal(spool_sync(&p, err, sizeof(err)), 0);
-	assert_content(f->file, "{\"a\":1}\n{\"b\":1}\n{\"c\":1}\n");
+	/* the early sync fails: -1 with the line whole, nothing pending */
+	flock_unlock_fails = 1;
+	sync_fails = 1;
+	err[0] = '\0';
+	assert_int_equal(spool_write(&p, f->dir, DAY, "{\"d\":1}\n", 8, err,
+	    sizeof(err)), -1);
+	sync_fails = 0;
+	if (strstr(err, "sync") == NULL || strstr(err, f->file) == NULL)
+		fail_msg("err: %s", err);
+	assert_false(p.synced);
+	assert_int_equal(spool_sync(&p, err, sizeof(err)), -1);
+	assert_content(f->file,
+	    "{\"a\":1}\n{\"b\":1}\n{\"c\":1}\n{\"d\":1}\n");
 }
 
 int
