@@ -47,7 +47,8 @@ LIBCOMMON   = $(BUILD)/libcommon.a
 LIBRECV     = $(BUILD)/librecv.a
 LIBCTL      = $(BUILD)/libctl.a
 UNIT_BIN    = $(UNIT_TESTS:%=$(BUILD)/tests/%)
-TEST_SHIMS  = $(BUILD)/tests/syncgate.so $(BUILD)/tests/forkfail.so
+TEST_SHIMS  = $(BUILD)/tests/syncgate.so $(BUILD)/tests/forkfail.so \
+	      $(BUILD)/tests/gzcorrupt.so
 OBJ         = $(BUILD)/obj
 
 .PHONY: FORCE all deps run test unit e2e lint-man check check-asan check-valgrind \
