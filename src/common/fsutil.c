@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -71,4 +73,40 @@ fs_pid(void)
 		return getpid();		/* cannot cache it safely */
 	registered = 1;
 	return my_pid = getpid();
+}
+
+int
+fs_kept_fd(const struct fs_kept *k, const char *path)
+{
+	if (k->fd == -1 || k->pid != fs_pid() ||
+	    (path != NULL && strcmp(k->path, path) != 0))
+		return -1;
+	return k->fd;
+}
+
+int
+fs_kept_still(const struct fs_kept *k, struct stat *st)
+{
+	return stat(k->path, st) == 0 && st->st_dev == k->dev &&
+	    st->st_ino == k->ino;
+}
+
+void
+fs_kept_set(struct fs_kept *k, int fd, const struct stat *st,
+    const char *path)
+{
+	fs_kept_drop(k);
+	k->fd = fd;
+	k->pid = fs_pid();
+	k->dev = st->st_dev;
+	k->ino = st->st_ino;
+	snprintf(k->path, sizeof(k->path), "%s", path);
+}
+
+void
+fs_kept_drop(struct fs_kept *k)
+{
+	if (k->fd != -1 && k->pid == fs_pid())
+		close(k->fd);
+	k->fd = -1;
 }

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <limits.h>
+
 /* Create the spool directory, mode 0750, unless it exists; 0 or -1. */
 int	fs_mkdir_spool(const char *dir);
 /* fsync directory dir, so a file created or renamed in it survives a crash. */
@@ -23,6 +25,35 @@ int	fs_open_noatime(const char *path, int flags, mode_t mode);
  * should be) or fstat's.
  */
 int	fs_regular(int fd, struct stat *st);
+
+/*
+ * A file a long-lived process keeps open between requests, by path: the
+ * day file, the token table. A forked child does not use its parent's.
+ */
+struct fs_kept {
+	int	fd;
+	pid_t	pid;		/* of the process that opened it */
+	dev_t	dev;
+	ino_t	ino;
+	char	path[PATH_MAX];
+};
+#define FS_KEPT_NONE	{ -1, 0, 0, 0, "" }
+
+/* k's fd if this process kept it (for path, unless NULL), else -1. */
+int	fs_kept_fd(const struct fs_kept *k, const char *path);
+/*
+ * 1 if k's path still names k's file (not removed, replaced or moved
+ * with its directory), with its stat in *st; else 0.
+ */
+int	fs_kept_still(const struct fs_kept *k, struct stat *st);
+/*
+ * Keep fd, whose stat is st, as the file at path (shorter than PATH_MAX),
+ * letting go of the one kept before.
+ */
+void	fs_kept_set(struct fs_kept *k, int fd, const struct stat *st,
+	    const char *path);
+/* Forget the kept file, closing it in the process that opened it. */
+void	fs_kept_drop(struct fs_kept *k);
 
 /*
  * getpid(2), asked once per process: files a process keeps open are

@@ -56,15 +56,12 @@ struct slot {
 #define FILE_SIZE	((off_t)HDR_SIZE + (off_t)NBUCKETS * BUCKET_SLOTS * \
 			    (off_t)sizeof(struct slot))
 
-/* A FastCGI worker keeps the table open: its fd, file, paths and owner. */
-static struct {
-	int	fd;
-	pid_t	pid;		/* a forked child must not share its locks */
-	dev_t	dev;
-	ino_t	ino;
-	char	dir[PATH_MAX];
-	char	path[PATH_MAX];
-} cached = { -1, 0, 0, 0, "", "" };
+/*
+ * A FastCGI worker keeps the table open (a forked child must not share
+ * its locks), with the spool dir it is in.
+ */
+static struct fs_kept table = FS_KEPT_NONE;
+static char table_dir[PATH_MAX];
 
 static EVP_MD *sha256;		/* fetched once per process */
 static EVP_MD_CTX *sha256_ctx;	/* re-initialised per token, not re-made */
@@ -167,15 +164,14 @@ static int
 reuse(const char *dir)
 {
 	struct stat st;
+	int fd;
 
-	if (cached.fd == -1 || cached.pid != fs_pid() ||
-	    strcmp(cached.dir, dir) != 0)
+	if ((fd = fs_kept_fd(&table, NULL)) == -1 ||
+	    strcmp(table_dir, dir) != 0)
 		return -1;
-	if (stat(cached.path, &st) == 0 && st.st_dev == cached.dev &&
-	    st.st_ino == cached.ino && st.st_size == FILE_SIZE)
-		return cached.fd;
-	close(cached.fd);	/* replaced, removed or damaged: start over */
-	cached.fd = -1;
+	if (fs_kept_still(&table, &st) && st.st_size == FILE_SIZE)
+		return fd;
+	fs_kept_drop(&table);	/* replaced, removed or damaged: start over */
 	return -1;
 }
 
@@ -185,20 +181,13 @@ keep(int fd, const char *dir, const char *path)
 {
 	struct stat st;
 
-	if (cached.fd != -1 && cached.pid == fs_pid())
-		close(cached.fd);
-	cached.fd = -1;
-	if (fstat(fd, &st) == -1 ||
-	    (size_t)snprintf(cached.dir, sizeof(cached.dir), "%s", dir) >=
-	    sizeof(cached.dir))
+	fs_kept_drop(&table);
+	if (fstat(fd, &st) == -1)
 		return;		/* replay_close closes it */
 	/* a hash table: reading ahead of a bucket is wasted work */
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
-	cached.fd = fd;
-	cached.pid = fs_pid();
-	cached.dev = st.st_dev;
-	cached.ino = st.st_ino;
-	snprintf(cached.path, sizeof(cached.path), "%s", path);
+	fs_kept_set(&table, fd, &st, path);
+	snprintf(table_dir, sizeof(table_dir), "%s", dir);
 }
 
 int
@@ -394,13 +383,17 @@ replay_count(const char *path, long long window_ms, long long now_ms,
 void
 replay_close(struct replay *r)
 {
-	if (r->fd != -1 && r->locked && bucket_lock(r, F_UNLCK) == -1) {
-		logmsg(LL_ERROR, "replay table: unlock: %s", strerror(errno));
-		if (r->fd == cached.fd && cached.pid == fs_pid())
-			cached.fd = -1;	/* closing it drops the lock */
+	int stuck;
+
+	if (r->fd != -1) {
+		if ((stuck = r->locked && bucket_lock(r, F_UNLCK) == -1))
+			logmsg(LL_ERROR, "replay table: unlock: %s",
+			    strerror(errno));
+		if (fs_kept_fd(&table, NULL) != r->fd)
+			close(r->fd);
+		else if (stuck)
+			fs_kept_drop(&table);	/* closing it drops the lock */
 	}
-	if (r->fd != -1 && (r->fd != cached.fd || cached.pid != fs_pid()))
-		close(r->fd);		/* the cached one stays open */
 	r->fd = -1;
 	r->have = 0;
 	r->locked = 0;

@@ -24,16 +24,10 @@
 /*
  * A long-lived process keeps its day file open between requests; per
  * request it only locks it and checks it is still linked. dir_synced: the
- * directory was synced since this fd was opened.
+ * directory was synced since that file was opened.
  */
-static struct {
-	int	fd;
-	pid_t	pid;		/* a forked child must not share it */
-	dev_t	dev;
-	ino_t	ino;
-	int	dir_synced;
-	char	path[PATH_MAX];
-} cached = { -1, 0, 0, 0, 0, "" };
+static struct fs_kept kept = FS_KEPT_NONE;
+static int dir_synced;
 
 static int
 fail(char *err, size_t errlen, const char *what, const char *path)
@@ -58,35 +52,26 @@ open_day(const char *dir, const char *path)
 	return fd;
 }
 
-/* Let go of the cached day file. */
-static void
-drop_cached(void)
-{
-	if (cached.fd != -1 && cached.pid == fs_pid())
-		close(cached.fd);
-	cached.fd = -1;
-}
-
 /*
- * Lock the cached fd if it is still the file at path (not compressed or
- * purged away, nor moved with its directory, meanwhile: one stat, under
- * the lock that compress and purge take to remove it), with its stat in
- * st; the fd, or -1 (dropped).
+ * Lock the kept day file if it is still the file at path (not compressed
+ * or purged away, nor moved with its directory, meanwhile: one stat,
+ * under the lock that compress and purge take to remove it), with its
+ * stat in st; the fd, or -1 (let go).
  */
 static int
 reuse_day(const char *path, struct stat *st)
 {
-	if (cached.fd == -1 || cached.pid != fs_pid() ||
-	    strcmp(cached.path, path) != 0)
+	int fd;
+
+	if ((fd = fs_kept_fd(&kept, path)) == -1)
 		return -1;
-	while (flock(cached.fd, LOCK_EX) == -1)
+	while (flock(fd, LOCK_EX) == -1)
 		if (errno != EINTR)
 			goto drop;
-	if (stat(path, st) == 0 && st->st_dev == cached.dev &&
-	    st->st_ino == cached.ino)
-		return cached.fd;
+	if (fs_kept_still(&kept, st))
+		return fd;
  drop:
-	drop_cached();
+	fs_kept_drop(&kept);
 	return -1;
 }
 
@@ -124,13 +109,8 @@ lock_day(const char *dir, const char *path, struct stat *st, char *err,
 			return -1;
 		}
 		if (st->st_nlink > 0) {
-			drop_cached();
-			cached.fd = fd;
-			cached.pid = fs_pid();
-			cached.dev = st->st_dev;
-			cached.ino = st->st_ino;
-			cached.dir_synced = 0;
-			snprintf(cached.path, sizeof(cached.path), "%s", path);
+			fs_kept_set(&kept, fd, st, path);
+			dir_synced = 0;
 			return fd;
 		}
 		close(fd);
@@ -229,9 +209,9 @@ spool_write(struct spool_pending *p, const char *dir, const char *day,
 		logmsg(LL_ERROR, "%s: unlock: %s", path, strerror(saved));
 		p->synced = rc == 0;
 		p->fd = -1;
-		drop_cached();
+		fs_kept_drop(&kept);
 	} else if (rc == -1)
-		drop_cached();
+		fs_kept_drop(&kept);
 	return rc;
 }
 
@@ -243,11 +223,11 @@ spool_sync(struct spool_pending *p, char *err, size_t errlen)
 		return -1;
 	}
 	if (!p->synced && fdatasync(p->fd) == -1)
-		return fail(err, errlen, "sync", cached.path);
-	if (!cached.dir_synced) {
+		return fail(err, errlen, "sync", kept.path);
+	if (!dir_synced) {
 		if (fs_sync_dir(p->dir) == -1)
 			return fail(err, errlen, "sync", p->dir);
-		cached.dir_synced = 1;
+		dir_synced = 1;
 	}
 	return 0;
 }
