@@ -153,34 +153,6 @@ def check_restart_keeps_requests(nginx):
     eq(tokens.count(queued["ev"]["token"]), 1)
 
 
-def children(pid):
-    """The pids whose parent is pid, sorted."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            out.append(int(d))
-    return sorted(out)
-
-
-def wait_children(pid, n, gone=(), what=""):
-    """Readiness check: wait until pid has n children, none in gone."""
-    deadline = time.time() + 10
-    while True:
-        kids = children(pid)
-        if len(kids) == n and not set(kids) & set(gone):
-            return kids
-        expect(time.time() < deadline, "%s: children of %d: %r, want %d"
-               % (what, pid, kids, n))
-        time.sleep(0.02)
-
-
 def check_workers(nginx):
     """ExecStart's -w N: N workers under the service's process, each as
     the unit's user; one that dies is replaced and logged; requests go
@@ -191,12 +163,12 @@ def check_workers(nginx):
     n = int(argv[argv.index("-w") + 1])
     expect(n > 1, "the example runs several workers")
     parent = b.proc.pid
-    kids = wait_children(parent, n, what="start")
+    kids = t.wait_children(parent, n, what="start")
     for k in kids:
         eq(os.stat("/proc/%d" % k).st_uid, servers.worker_ids()[0],
            "worker uid")
     os.kill(kids[0], 9)
-    wait_children(parent, n, gone=[kids[0]], what="after SIGKILL")
+    t.wait_children(parent, n, gone=[kids[0]], what="after SIGKILL")
     expect("worker %d ended (signal 9)" % kids[0] in b.log(),
            "the replaced worker is logged")
     before = t.spool_bytes(nginx.spool)
@@ -205,17 +177,17 @@ def check_workers(nginx):
                             {"status": "success"})
     eq(len(t.spool_lines(nginx.spool)) - sum(
         v.count(b"\n") for v in before.values()), 2 * n, "lines stored")
-    kids = children(parent)
+    kids = t.children(parent)
     b.stop()
     eq(servers.wait_gone(kids), [], "workers left after SIGTERM")
     b.start_service()
-    kids = wait_children(b.proc.pid, n, what="restart")
+    kids = t.wait_children(b.proc.pid, n, what="restart")
     # the service's process killed outright: its workers follow it
     b.proc.kill()
     b.proc.wait()
     eq(servers.wait_gone(kids), [], "workers left after SIGKILL of parent")
     b.start_service()
-    wait_children(b.proc.pid, n, what="second restart")
+    t.wait_children(b.proc.pid, n, what="second restart")
     servers.json_answer(t.post(nginx.url, t.event("delivered")), 200,
                         {"status": "success"})
 
@@ -229,18 +201,18 @@ def check_workers_give_up(nginx):
     argv = b.units["smshook.service"]["Service"]["ExecStart"].split()
     n = int(argv[argv.index("-w") + 1])
     killed = 0
-    kids = wait_children(parent, n, what="start")
+    kids = t.wait_children(parent, n, what="start")
     while b.proc.poll() is None and killed <= 10:
         for k in kids:
             os.kill(k, 9)
             killed += 1
         if killed <= 10:
-            kids = wait_children(parent, n, gone=kids, what="respawn")
+            kids = t.wait_children(parent, n, gone=kids, what="respawn")
     eq(b.proc.wait(timeout=15), 1, "exit status after too many losses")
     expect("workers lost too often" in b.log(), "the reason is logged")
-    eq(children(parent), [], "workers left")
+    eq(t.children(parent), [], "workers left")
     b.start_service()
-    wait_children(b.proc.pid, n, what="restart")
+    t.wait_children(b.proc.pid, n, what="restart")
 
 
 def run(r, backend):

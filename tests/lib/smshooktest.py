@@ -307,6 +307,34 @@ class Runner:
         return self.finish()
 
 
+def children(pid):
+    """The pids whose parent is pid, sorted."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(d))
+    return sorted(out)
+
+
+def wait_children(pid, n, gone=(), what=""):
+    """Readiness check: wait until pid has n children, none in gone."""
+    deadline = time.time() + 10
+    while True:
+        kids = children(pid)
+        if len(kids) == n and not set(kids) & set(gone):
+            return kids
+        expect(time.time() < deadline, "%s: children of %d: %r, want %d"
+               % (what, pid, kids, n))
+        time.sleep(0.02)
+
+
 def expect(cond, msg="expectation failed"):
     if not cond:
         raise AssertionError(msg)

@@ -19,7 +19,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import smshooktest as t  # noqa: E402
@@ -30,24 +29,30 @@ WORKERS = 2
 NOT_STARTED = "cannot start a worker: " + os.strerror(11)   # EAGAIN
 
 
-def start(d, failures):
-    """smshook -w WORKERS on a fresh socket and spool, fork failing."""
+def start(d, args=(), env=None, kind=socket.SOCK_STREAM):
+    """smshook -c CONF args, a fresh spool, a unix socket of kind on fd 0
+    (listening if a stream socket); (process, socket path)."""
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     conf = t.write_conf(d)
     path = os.path.join(d, "smshook.sock")
-    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    lsock.bind(path)
-    lsock.listen(16)
-    env = dict(os.environ, LD_PRELOAD=os.path.abspath(FORKFAIL_SO),
-               FORKFAIL=str(failures))
-    log = open(os.path.join(d, "stderr.log"), "wb")
-    proc = subprocess.Popen([t.SMSHOOK, "-c", conf, "-w", str(WORKERS)],
-                            stdin=lsock.fileno(), stdout=subprocess.DEVNULL,
-                            stderr=log, env=env)
-    log.close()
-    lsock.close()
+    sock = socket.socket(socket.AF_UNIX, kind)
+    sock.bind(path)
+    if kind == socket.SOCK_STREAM:
+        sock.listen(16)
+    with open(os.path.join(d, "stderr.log"), "wb") as log:
+        proc = subprocess.Popen([t.SMSHOOK, "-c", conf] + list(args),
+                                stdin=sock.fileno(), stdout=subprocess.DEVNULL,
+                                stderr=log, env=dict(os.environ, **(env or {})))
+    sock.close()
     return proc, path
+
+
+def start_forkfail(d, failures):
+    """smshook -w WORKERS, fork failing the first failures times."""
+    return start(d, ("-w", str(WORKERS)),
+                 {"LD_PRELOAD": os.path.abspath(FORKFAIL_SO),
+                  "FORKFAIL": str(failures)})
 
 
 def log_text(d):
@@ -55,40 +60,18 @@ def log_text(d):
         return f.read()
 
 
-def children(pid):
-    """Living (not zombie) children of pid."""
-    out = []
-    for e in os.listdir("/proc"):
-        if not e.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % e) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            out.append(int(e))
-    return out
-
-
 def fails_then_works(d):
     """Three failed forks: logged, retried; both workers come up and a
     request is stored; SIGTERM stops them all, exit status 0."""
-    proc, path = start(d, 3)
+    proc, path = start_forkfail(d, 3)
     try:
-        deadline = time.time() + 15
-        while len(children(proc.pid)) < WORKERS:
-            t.expect(proc.poll() is None, "the parent ended: %s"
-                     % log_text(d))
-            t.expect(time.time() < deadline, "workers not started: %s"
-                     % log_text(d))
-            time.sleep(0.05)
+        t.wait_children(proc.pid, WORKERS, what="after three failed forks")
         t.eq(log_text(d).count(NOT_STARTED), 3, "failures logged")
         body = t.json_body(t.event("delivered"))
         st, _, answer, _ = fc.request(path, fc.params("POST", body), body)
         t.eq((st, answer), (200, b'{"status":"success"}'))
         t.eq(len(t.spool_lines(os.path.join(d, "spool"))), 1)
-        kids = children(proc.pid)
+        kids = t.children(proc.pid)
         proc.send_signal(signal.SIGTERM)
         t.eq(proc.wait(timeout=15), 0, "exit status after SIGTERM")
         t.eq([k for k in kids if os.path.exists("/proc/%d" % k)], [],
@@ -101,7 +84,7 @@ def fails_then_works(d):
 
 def always_fails(d):
     """fork never works: more than 10 failures in a minute, exit 1."""
-    proc, _ = start(d, "always")
+    proc, _ = start_forkfail(d, "always")
     try:
         t.eq(proc.wait(timeout=30), 1, "exit status")
         text = log_text(d)
@@ -117,17 +100,7 @@ def always_fails(d):
 
 def accept_fails(d):
     """accept(2) refused on fd 0: logged, exit status 1, nothing stored."""
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    conf = t.write_conf(d)
-    path = os.path.join(d, "smshook.sock")
-    dsock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    dsock.bind(path)
-    with open(os.path.join(d, "stderr.log"), "wb") as log:
-        proc = subprocess.Popen([t.SMSHOOK, "-c", conf],
-                                stdin=dsock.fileno(),
-                                stdout=subprocess.DEVNULL, stderr=log)
-    dsock.close()
+    proc, path = start(d, kind=socket.SOCK_DGRAM)
     try:
         # readable: a datagram wakes the worker, whose accept then fails
         c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

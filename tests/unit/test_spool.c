@@ -115,6 +115,18 @@ teardown(void **state)
 	return 0;
 }
 
+/* Wait for child pid, which must exit; its exit status. */
+static int
+exit_status(pid_t pid)
+{
+	int st;
+
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
 /* spool_write, then spool_sync if sync, as the handler does: 0 or -1. */
 static int
 spool_append(const char *dir, const char *day, const char *line, size_t len,
@@ -332,7 +344,7 @@ test_concurrent(void **state)
 	pid_t pids[NPROC];
 	char *b, *line, *nl;
 	size_t n, count = 0, k;
-	int p, st, i;
+	int p, i;
 
 	memset(seen, 0, sizeof(seen));
 	for (p = 0; p < NPROC; p++) {
@@ -341,9 +353,7 @@ test_concurrent(void **state)
 		assert_true(pids[p] > 0);
 	}
 	for (p = 0; p < NPROC; p++) {
-		assert_int_equal(waitpid(pids[p], &st, 0), pids[p]);
-		assert_true(WIFEXITED(st));
-		assert_int_equal(WEXITSTATUS(st), 0);
+		assert_int_equal(exit_status(pids[p]), 0);
 	}
 	b = slurp(f->file, &n);
 	assert_non_null(b);
@@ -421,7 +431,6 @@ static int
 as_nobody(const struct fixture *f, int (*fn)(const struct fixture *))
 {
 	pid_t pid;
-	int st;
 
 	if ((pid = fork()) == 0) {
 		if (geteuid() == 0 && (setgroups(0, NULL) == -1 ||
@@ -431,10 +440,7 @@ as_nobody(const struct fixture *f, int (*fn)(const struct fixture *))
 			_exit(SKIPPED);
 		_exit(fn(f));
 	}
-	assert_true(pid > 0);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	return WEXITSTATUS(st);
+	return exit_status(pid);
 }
 
 static int
@@ -610,16 +616,13 @@ test_no_space(void **state)
 	}
 	if ((pid = fork()) == 0)
 		_exit(fill(f));
-	assert_true(pid > 0);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	if (WEXITSTATUS(st) == SKIPPED) {
+	if ((st = exit_status(pid)) == SKIPPED) {
 		fprintf(stderr, "no_space: cannot mount a tmpfs here, "
 		    "skipped\n");
 		skip();
 	}
-	if (WEXITSTATUS(st) != 0)
-		fail_msg("no-space check %d failed", WEXITSTATUS(st));
+	if (st != 0)
+		fail_msg("no-space check %d failed", st);
 }
 
 /* 1 if /proc/locks shows pid waiting for a lock; polled as readiness. */
@@ -651,7 +654,7 @@ test_unlinked_while_waiting(void **state)
 	char err[256], *got;
 	size_t len;
 	pid_t pid;
-	int fd, status, tries;
+	int fd, tries;
 
 	assert_int_equal(mkdir(f->dir, 0750), 0);
 	write_file(f->file, "old\n", 4);
@@ -668,8 +671,7 @@ test_unlinked_while_waiting(void **state)
 	assert_true(lock_waiting(pid));
 	assert_int_equal(unlink(f->file), 0);
 	close(fd);			/* the writer gets the removed file */
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(exit_status(pid), 0);
 	assert_non_null(got = slurp(f->file, &len));
 	assert_string_equal(got, "new\n");
 	free(got);
@@ -823,12 +825,9 @@ test_unlocked_after_write(void **state)
 				_exit(0);
 			_exit(errno == EWOULDBLOCK ? 3 : 4);
 		}
-		assert_true(pid > 0);
-		assert_int_equal(waitpid(pid, &st, 0), pid);
-		assert_true(WIFEXITED(st));
-		if (WEXITSTATUS(st) != 0)
+		if ((st = exit_status(pid)) != 0)
 			fail_msg("round %d: child says %d (3: still locked)",
-			    round, WEXITSTATUS(st));
+			    round, st);
 		assert_int_equal(spool_sync(&p, err, sizeof(err)), 0);
 	}
 	assert_content(f->file, "{}\n{}\n");
@@ -884,9 +883,7 @@ test_reused_unlinked_while_waiting(void **state)
 		fail_msg("the other process cannot lock the file: %c", c);
 	}
 	write_ok(f, &p, DAY, "{\"new\":1}\n");
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(exit_status(pid), 0);
 	assert_int_equal(spool_sync(&p, err, sizeof(err)), 0);
 	assert_content(f->file, "{\"new\":1}\n");
 }
@@ -966,7 +963,7 @@ test_unlock_fails(void **state)
 	struct spool_pending p;
 	char err[256] = "";
 	pid_t pid;
-	int st, fd, before;
+	int fd, before;
 
 	write_ok(f, &p, DAY, "{\"a\":1}\n");	/* opened and kept */
 	flock_unlock_fails = 1;
@@ -982,10 +979,7 @@ test_unlock_fails(void **state)
 		fd = open(f->file, O_RDONLY);
 		_exit(fd != -1 && flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : 3);
 	}
-	assert_true(pid > 0);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(exit_status(pid), 0);
 	before = syncs;
 	assert_int_equal(spool_sync(&p, err, sizeof(err)), 0);
 	assert_int_equal(syncs, before);		/* nothing to do */
