@@ -4,7 +4,6 @@
  * "smshook -n" checks a configuration. In CGI mode argv is ignored: a web
  * server may fill it from the query string.
  */
-#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,13 +37,9 @@ usage(void)
 static int
 workers_arg(const char *s)
 {
-	char *end;
-	long n;
+	unsigned long long n;
 
-	errno = 0;
-	n = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || n < 1 ||
-	    n > WORKERS_MAX) {
+	if (conf_number(s, 0, WORKERS_MAX, &n) == -1 || n < 1) {
 		fprintf(stderr, "smshook: -w: expected 1 to %d workers\n",
 		    WORKERS_MAX);
 		usage();
