@@ -412,11 +412,14 @@ def headline(res):
     log("== headline: %d rounds at %d connections, %d s each" % (
         ARGS.rounds, c, ARGS.duration))
     rows = []
+    guard = []
     for rnd in range(ARGS.rounds):
         got = {}
         for name in names:
             r = measure(name, c, ARGS.duration)
             got[name] = r
+            if name == "hello":
+                guard.append(guard_calls())
             rows.append(dict(round=rnd + 1, receiver=name, connections=c,
                              rps=r["rps"], p50_us=r["p50_us"],
                              p99_us=r["p99_us"], max_us=r["max_us"],
@@ -426,7 +429,7 @@ def headline(res):
         log("  round %d: " % (rnd + 1) + "  ".join(
             "%s %.0f (%.0f us cpu)" % (n, got[n]["rps"],
                                        got[n]["worker_cpu_us"])
-            for n in names))
+            for n in names) + "  guard calls %.1f us" % guard[-1])
     write_csv("headline.csv", ["round", "receiver", "connections", "rps",
                                "p50_us", "p99_us", "max_us", "errors",
                                "non200", "worker_cpu_us", "front_cpu_us"],
@@ -445,10 +448,27 @@ def headline(res):
         "smshook/php": ratio("smshook", "php"),
         "smshook/node": ratio("smshook", "node"),
         "replay_on/off": ratio("smshook", "smshook-noreplay"),
+        "guard_calls_us": median(guard),
+        "guard_cmd": " ".join(guard_cmd("DIR")),
         "counters_on/off": ratio("smshook", "smshook-nocounters"),
     }
     res["max_us_all"] = max([res.get("max_us_all", 0)] +
                             [r["max_us"] for r in rows])
+
+
+def guard_cmd(d):
+    return [os.path.join(BUILD, "bench", "guard_calls"), "-i", "100000", d]
+
+
+def guard_calls():
+    """CPU time per event of the system calls behind smshook's promises,
+    made in a loop without any request (bench/guard_calls.c), in the same
+    spool file system: hello-world's CPU plus this is the floor."""
+    d = fresh_dir("guard")
+    m = RESULT_RE.search(sh(guard_cmd(d)))
+    shutil.rmtree(d, ignore_errors=True)
+    return float(dict(kv.split("=") for kv in m.group(1).split())[
+        "us_per_event"])
 
 
 def latency(res):
@@ -695,6 +715,17 @@ def report(res):
                 "%s %.0f" % kv for kv in h["rps"].items())))
         add("  worker CPU per request, us: %s" % ", ".join(
             "%s %.1f" % kv for kv in h["worker_cpu_us"].items()))
+        cpu = h["worker_cpu_us"]
+        add("  worker CPU smshook / hello = %.2f (<= 1.5: %s)" % (
+            cpu["smshook"] / cpu["hello"],
+            verdict(cpu["smshook"] <= 1.5 * cpu["hello"])))
+        if "guard_calls_us" in h:
+            floor = cpu["hello"] + h["guard_calls_us"]
+            add("  floor: hello + the guarding system calls alone (%.1f us, "
+                "bench/guard_calls) = %.1f us = %.2f x hello; smshook is "
+                "%.1f us above it" % (h["guard_calls_us"], floor,
+                                      floor / cpu["hello"],
+                                      cpu["smshook"] - floor))
         add("  smshook fsync=no / hello-world FastCGI = %.2f (>= 0.9: %s)" % (
             h["smshook/hello"], verdict(h["smshook/hello"] >= 0.9)))
         add("  smshook fsync=no / PHP (php-cgi FastCGI) = %.2f (>= 2: %s)" % (

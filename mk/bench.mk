@@ -12,7 +12,8 @@
 BENCH_BUILD  = $(BUILD)/bench
 BENCH_FLAGS ?=
 BENCH_BINS   = $(BENCH_BUILD)/hello_fcgi $(BENCH_BUILD)/hello_cgi \
-               $(BENCH_BUILD)/fsync_loop $(BENCH_BUILD)/cgi_loop
+               $(BENCH_BUILD)/fsync_loop $(BENCH_BUILD)/cgi_loop \
+               $(BENCH_BUILD)/guard_calls
 
 .PHONY: bench bench-long bench-build
 

@@ -1,0 +1,179 @@
+/*
+ * guard_calls.c: what the system calls behind smshook's promises cost on
+ * this machine, with no request around them. Per iteration it makes the
+ * calls a FastCGI worker makes per stored event beyond what the
+ * hello-world responder makes (see BENCHMARKS.md, "The floor"), in the
+ * same order, on a spool laid out as smshook lays it out in dir:
+ *
+ *   ppoll on a ready descriptor       wait for a connection, stop signals open
+ *   stat .replay                      the kept token table is still the file
+ *   fcntl F_OFD_SETLKW, pread         lock and read the token's bucket
+ *   flock LOCK_EX, stat day file      lock the day file, still linked there
+ *   pread 1 byte                      no torn tail to glue the line to
+ *   write line                        the line itself
+ *   flock LOCK_UN
+ *   pwrite, fcntl F_OFD_SETLK unlock  record the token, let its bucket go
+ *
+ * -n leaves out the table's five calls (replay_window = 0). Prints the
+ * CPU time (user + system, as the harness counts a worker's) per
+ * iteration:
+ *   guard_calls [-n] [-i iterations] [-b bytes] dir
+ */
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TABLE_SIZE	(64 + 65536LL * 512)	/* header + buckets */
+#define BUCKET		512
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: guard_calls [-n] [-i iterations] [-b bytes] "
+	    "dir\n");
+	exit(2);
+}
+
+static void __attribute__((noreturn))
+die(const char *what)
+{
+	fprintf(stderr, "guard_calls: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* A number in [lo, hi] from s, or usage(). */
+static long
+number(const char *s, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		usage();
+	return v;
+}
+
+/* CPU time of this process so far, in microseconds. */
+static double
+cpu_us(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) == -1)
+		die("getrusage");
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+/* Lock (F_WRLCK, waiting) or unlock (F_UNLCK) a bucket's bytes. */
+static void
+bucket_lock(int fd, off_t off, short type)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = off;
+	fl.l_len = BUCKET;
+	if (fcntl(fd, type == F_UNLCK ? F_OFD_SETLK : F_OFD_SETLKW, &fl) == -1)
+		die("fcntl");
+}
+
+int
+main(int argc, char *argv[])
+{
+	char table[PATH_MAX], day[PATH_MAX], line[4096], bucket[BUCKET],
+	    tail;
+	struct stat st;
+	struct pollfd pfd;
+	uint64_t x = 88172645463325252ULL;
+	long i, iters = 100000;
+	size_t bytes = 586;
+	int c, notable = 0, tfd = -1, dfd, pipefd[2];
+	double t0;
+	off_t off;
+
+	while ((c = getopt(argc, argv, "nb:i:")) != -1)
+		switch (c) {
+		case 'n':
+			notable = 1;
+			break;
+		case 'b':
+			bytes = (size_t)number(optarg, 2, sizeof(line));
+			break;
+		case 'i':
+			iters = number(optarg, 1, 100000000);
+			break;
+		default:
+			usage();
+		}
+	if (argc - optind != 1)
+		usage();
+	if ((size_t)snprintf(table, sizeof(table), "%s/.replay",
+	    argv[optind]) >= sizeof(table) ||
+	    (size_t)snprintf(day, sizeof(day), "%s/2000-01-01.jsonl",
+	    argv[optind]) >= sizeof(day))
+		usage();
+	memset(line, 'x', bytes - 1);
+	line[bytes - 1] = '\n';
+	if (!notable) {
+		if ((tfd = open(table, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0640)) == -1 || write(tfd, "SMSHKRP1", 8) != 8 ||
+		    ftruncate(tfd, TABLE_SIZE) == -1)
+			die(table);
+	}
+	if ((dfd = open(day, O_RDWR | O_APPEND | O_CREAT | O_TRUNC |
+	    O_CLOEXEC, 0640)) == -1 || write(dfd, line, bytes) !=
+	    (ssize_t)bytes)
+		die(day);
+	if (pipe(pipefd) == -1 || write(pipefd[1], "x", 1) != 1)
+		die("pipe");
+	pfd.fd = pipefd[0];
+	pfd.events = POLLIN;
+	t0 = cpu_us();
+	for (i = 0; i < iters; i++) {
+		x ^= x << 13;		/* xorshift64: the token's bucket */
+		x ^= x >> 7;
+		x ^= x << 17;
+		off = 64 + (off_t)(x % 65536) * BUCKET;
+		if (ppoll(&pfd, 1, NULL, NULL) != 1)
+			die("ppoll");
+		if (!notable) {
+			if (stat(table, &st) == -1)
+				die("stat");
+			bucket_lock(tfd, off, F_WRLCK);
+			if (pread(tfd, bucket, sizeof(bucket), off) !=
+			    (ssize_t)sizeof(bucket))
+				die("pread");
+		}
+		if (flock(dfd, LOCK_EX) == -1 || stat(day, &st) == -1 ||
+		    pread(dfd, &tail, 1, st.st_size - 1) != 1 ||
+		    write(dfd, line, bytes) != (ssize_t)bytes ||
+		    flock(dfd, LOCK_UN) == -1)
+			die(day);
+		if (!notable) {
+			if (pwrite(tfd, bucket, 32, off) != 32)
+				die("pwrite");
+			bucket_lock(tfd, off, F_UNLCK);
+		}
+	}
+	printf("RESULT us_per_event=%.2f iterations=%ld table=%s\n",
+	    (cpu_us() - t0) / (double)iters, iters, notable ? "no" : "yes");
+	unlink(day);
+	if (!notable)
+		unlink(table);
+	return 0;
+}
