@@ -492,6 +492,13 @@ db_sqlite_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	s->db.ops = &sqlite_ops;
+	/*
+	 * smshookctl is one thread: no mutexes, no allocation statistics
+	 * (each malloc took a global mutex for them). Only possible before
+	 * SQLite's first use in the process; later calls change nothing.
+	 */
+	(void)sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (sqlite3_open_v2(path, &s->h, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		goto fail;
