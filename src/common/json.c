@@ -2,6 +2,7 @@
  * json.c: see json.h. One loop over the input with an explicit stack of
  * open containers (one bit each: object or array); never recurses.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,6 +167,33 @@ static const unsigned char plain[256] = {
 	[0x20] = 1, [0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7f] = 1
 };
 
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+/*
+ * The end of the run of plain bytes (see plain[]) at in[i..len): eight
+ * at a time while a whole word is plain, then byte by byte. A word is
+ * plain unless one of its bytes has the high bit, is below 0x20, or is
+ * '"' or '\\' (the zero-byte tests of x ^ c and x - 0x20).
+ */
+static size_t
+plain_run(const unsigned char *in, size_t i, size_t len)
+{
+	uint64_t x, hit;
+
+	for (; len - i >= sizeof(x); i += sizeof(x)) {
+		memcpy(&x, in + i, sizeof(x));
+		hit = x | ((x - 0x20 * ONES) & ~x) |
+		    (((x ^ '"' * ONES) - ONES) & ~(x ^ '"' * ONES)) |
+		    (((x ^ '\\' * ONES) - ONES) & ~(x ^ '\\' * ONES));
+		if (hit & HIGHS)
+			break;
+	}
+	while (i < len && plain[in[i]])
+		i++;
+	return i;
+}
+
 /* The string at the quote in[i]; its span in *sp. 0, or -1. */
 static int
 string(struct lexer *lx, struct json_span *sp)
@@ -179,9 +207,7 @@ string(struct lexer *lx, struct json_span *sp)
 	sp->integer = 0;
 	for (lx->i++; lx->i < lx->len; lx->i += n) {
 		/* the common case first: a run of plain ASCII */
-		while (lx->i < lx->len && plain[in[lx->i]])
-			lx->i++;
-		if (lx->i >= lx->len)
+		if ((lx->i = plain_run(in, lx->i, lx->len)) >= lx->len)
 			break;
 		c = in[lx->i];
 		if (c == '"') {

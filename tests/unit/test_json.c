@@ -245,6 +245,53 @@ test_raw_bytes(void **state)
 	rejects("[1]\xc3\xa9");
 }
 
+/*
+ * Each kind of byte a string scanner must stop at, and the plain bytes
+ * nearest them, at every position of a long ASCII run: the run is read
+ * eight bytes at a time, so every lane of a word and its end are tried.
+ */
+static void
+test_string_lanes(void **state)
+{
+	static const struct {
+		const char	*ins;		/* put at position p */
+		int		 ok;
+	} cases[] = {
+		{ "\x01", 0 }, { "\x1f", 0 }, { "\t", 0 }, { "\x80", 0 },
+		{ "\xff", 0 }, { "\xc3\x28", 0 }, { "\"x", 0 },
+		{ "\\q", 0 }, { "\\n", 1 }, { "\\\"", 1 },
+		{ "\\u00e9", 1 }, { "\xc3\xa9", 1 }, { "\xe4\xb8\xad", 1 },
+		{ " ", 1 }, { "!", 1 }, { "#", 1 }, { "[", 1 }, { "]", 1 },
+		{ "\x7f", 1 }, { "~", 1 },
+	};
+	char in[64];
+	size_t c, p, len, k;
+	struct result r;
+
+	(void)state;
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
+		for (p = 0; p < 20; p++) {
+			k = strlen(cases[c].ins);
+			/* ["  p plain bytes, the case, 20 - p plain bytes  "] */
+			memcpy(in, "[\"", 2);
+			memset(in + 2, 'a', 20 + k);
+			memcpy(in + 2 + p, cases[c].ins, k);
+			len = 2 + 20 + k;
+			in[len++] = '"';
+			in[len++] = ']';
+			r = scan_n(in, len);
+			if ((r.rc == 0) != cases[c].ok)
+				fail_msg("case %zu at %zu: rc %d (%s)", c, p,
+				    r.rc, r.why != NULL ? r.why : "");
+			if (r.rc == 0)
+				assert_memory_equal(r.out, in, len);
+			free(r.out);
+			/* and cut off inside the run: never read past it */
+			rejects_n(in, 2 + p + k);
+		}
+	compacts("[\"0123456789abcdef\"]", "[\"0123456789abcdef\"]");
+}
+
 static void
 test_structure(void **state)
 {
@@ -618,6 +665,7 @@ main(void)
 		cmocka_unit_test(test_root_and_depth),
 		cmocka_unit_test(test_next),
 		cmocka_unit_test(test_int),
+		cmocka_unit_test(test_string_lanes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
