@@ -14,7 +14,8 @@
  *   flock LOCK_UN
  *   pwrite, fcntl F_OFD_SETLK unlock  record the token, let its bucket go
  *
- * -n leaves out the table's five calls (replay_window = 0). Prints the
+ * Both files are opened as the receiver opens them (O_NOATIME, no
+ * read-ahead on the table). -n leaves out the table's five calls (replay_window = 0). Prints the
  * CPU time (user + system, as the harness counts a worker's) per
  * iteration:
  *   guard_calls [-n] [-i iterations] [-b bytes] dir
@@ -27,6 +28,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +79,21 @@ cpu_us(void)
 	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
+/*
+ * Open as the receiver does (fs_open_noatime): without access-time
+ * updates, plainly where the kernel refuses that.
+ */
+static int
+open_noatime(const char *path, int flags)
+{
+	int fd;
+
+	if ((fd = open(path, flags | O_NOATIME, 0640)) == -1 &&
+	    errno == EPERM)
+		fd = open(path, flags, 0640);
+	return fd;
+}
+
 /* Lock (F_WRLCK, waiting) or unlock (F_UNLCK) a bucket's bytes. */
 static void
 bucket_lock(int fd, off_t off, short type)
@@ -99,6 +116,7 @@ main(int argc, char *argv[])
 	    tail;
 	struct stat st;
 	struct pollfd pfd;
+	sigset_t stops, waiting;
 	uint64_t x = 88172645463325252ULL;
 	long i, iters = 100000;
 	size_t bytes = 586;
@@ -130,17 +148,24 @@ main(int argc, char *argv[])
 	memset(line, 'x', bytes - 1);
 	line[bytes - 1] = '\n';
 	if (!notable) {
-		if ((tfd = open(table, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
-		    0640)) == -1 || write(tfd, "SMSHKRP1", 8) != 8 ||
+		if ((tfd = open_noatime(table, O_RDWR | O_CREAT | O_TRUNC |
+		    O_CLOEXEC)) == -1 || write(tfd, "SMSHKRP1", 8) != 8 ||
 		    ftruncate(tfd, TABLE_SIZE) == -1)
 			die(table);
+		(void)posix_fadvise(tfd, 0, 0, POSIX_FADV_RANDOM);
 	}
-	if ((dfd = open(day, O_RDWR | O_APPEND | O_CREAT | O_TRUNC |
-	    O_CLOEXEC, 0640)) == -1 || write(dfd, line, bytes) !=
-	    (ssize_t)bytes)
+	if ((dfd = open_noatime(day, O_RDWR | O_APPEND | O_CREAT | O_TRUNC |
+	    O_CLOEXEC)) == -1 || write(dfd, line, bytes) != (ssize_t)bytes)
 		die(day);
 	if (pipe(pipefd) == -1 || write(pipefd[1], "x", 1) != 1)
 		die("pipe");
+	/* the worker's wait: stop signals blocked but while in ppoll */
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &stops, &waiting) == -1)
+		die("sigprocmask");
 	pfd.fd = pipefd[0];
 	pfd.events = POLLIN;
 	t0 = cpu_us();
@@ -149,7 +174,7 @@ main(int argc, char *argv[])
 		x ^= x >> 7;
 		x ^= x << 17;
 		off = 64 + (off_t)(x % 65536) * BUCKET;
-		if (ppoll(&pfd, 1, NULL, NULL) != 1)
+		if (ppoll(&pfd, 1, NULL, &waiting) != 1)
 			die("ppoll");
 		if (!notable) {
 			if (stat(table, &st) == -1)

@@ -253,17 +253,21 @@ test_raw_bytes(void **state)
 static void
 test_string_lanes(void **state)
 {
+#define LANE(s, ok)	{ s, sizeof(s) - 1, ok }
 	static const struct {
 		const char	*ins;		/* put at position p */
+		size_t		 k;		/* its length */
 		int		 ok;
 	} cases[] = {
-		{ "\x01", 0 }, { "\x1f", 0 }, { "\t", 0 }, { "\x80", 0 },
-		{ "\xff", 0 }, { "\xc3\x28", 0 }, { "\"x", 0 },
-		{ "\\q", 0 }, { "\\n", 1 }, { "\\\"", 1 },
-		{ "\\u00e9", 1 }, { "\xc3\xa9", 1 }, { "\xe4\xb8\xad", 1 },
-		{ " ", 1 }, { "!", 1 }, { "#", 1 }, { "[", 1 }, { "]", 1 },
-		{ "\x7f", 1 }, { "~", 1 },
+		LANE("\0", 0), LANE("\x01", 0), LANE("\x1f", 0),
+		LANE("\t", 0), LANE("\x80", 0), LANE("\xff", 0),
+		LANE("\xc3\x28", 0), LANE("\"x", 0), LANE("\\q", 0),
+		LANE("\\n", 1), LANE("\\\"", 1), LANE("\\u00e9", 1),
+		LANE("\xc3\xa9", 1), LANE("\xe4\xb8\xad", 1), LANE(" ", 1),
+		LANE("!", 1), LANE("#", 1), LANE("[", 1), LANE("]", 1),
+		LANE("\x7f", 1), LANE("~", 1),
 	};
+#undef LANE
 	char in[64];
 	size_t c, p, len, k;
 	struct result r;
@@ -271,7 +275,7 @@ test_string_lanes(void **state)
 	(void)state;
 	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
 		for (p = 0; p < 20; p++) {
-			k = strlen(cases[c].ins);
+			k = cases[c].k;
 			/* ["  p plain bytes, the case, 20 - p plain bytes  "] */
 			memcpy(in, "[\"", 2);
 			memset(in + 2, 'a', 20 + k);
@@ -285,6 +289,8 @@ test_string_lanes(void **state)
 				    r.rc, r.why != NULL ? r.why : "");
 			if (r.rc == 0)
 				assert_memory_equal(r.out, in, len);
+			if (cases[c].ins[0] == '\0')
+				assert_string_equal(r.why, "NUL byte in body");
 			free(r.out);
 			/* and cut off inside the run: never read past it */
 			rejects_n(in, 2 + p + k);
