@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,14 +25,7 @@ usage(void)
 	exit(2);
 }
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "benchutil.h"
 
 /* One request: 1 if the answer contains match, 0 if not, -1 on error. */
 static int
@@ -80,7 +74,7 @@ int
 main(int argc, char *argv[])
 {
 	const char *match = NULL;
-	char *line = NULL, *end;
+	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
 	long n = 0, i, ok = 0;
@@ -91,10 +85,7 @@ main(int argc, char *argv[])
 	while ((ch = getopt(argc, argv, "+n:m:v")) != -1) {
 		switch (ch) {
 		case 'n':
-			errno = 0;
-			n = strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || n < 1)
-				usage();
+			n = number(optarg, 1, LONG_MAX);
 			break;
 		case 'm':
 			match = optarg;

@@ -46,25 +46,13 @@ usage(void)
 	exit(2);
 }
 
+#include "benchutil.h"
+
 static void __attribute__((noreturn))
 die(const char *what)
 {
 	fprintf(stderr, "guard_calls: %s: %s\n", what, strerror(errno));
 	exit(1);
-}
-
-/* A number in [lo, hi] from s, or usage(). */
-static long
-number(const char *s, long lo, long hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-		usage();
-	return v;
 }
 
 /* CPU time of this process so far, in microseconds. */

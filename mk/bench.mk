@@ -27,7 +27,7 @@ $(BENCH_BUILD)/hello_fcgi: bench/hello_fcgi.c | $(BENCH_BUILD)
 	    $(shell $(PKG_CONFIG) --cflags fcgi) -o $@ $< \
 	    $(shell $(PKG_CONFIG) --libs fcgi)
 
-$(BENCH_BUILD)/%: bench/%.c | $(BENCH_BUILD)
+$(BENCH_BUILD)/%: bench/%.c bench/benchutil.h | $(BENCH_BUILD)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $<
 
 bench: all bench-build

@@ -1,0 +1,36 @@
+/*
+ * benchutil.h: the small pieces the bench helpers share. Include it once,
+ * from the helper's own file, after defining its usage().
+ */
+#ifndef BENCHUTIL_H
+#define BENCHUTIL_H
+
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* A number in [lo, hi] from s, or usage(). */
+static long __attribute__((unused))
+number(const char *s, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		usage();
+	return v;
+}
+
+/* Seconds on the monotonic clock. */
+static double __attribute__((unused))
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#endif
