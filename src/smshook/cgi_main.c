@@ -161,11 +161,7 @@ cgi_run(const char *confpath)
 	char head[512];
 	int n, rc = 0;
 
-	rq.method = getenv("REQUEST_METHOD");
-	rq.content_type = getenv("CONTENT_TYPE");
-	rq.content_length = getenv("CONTENT_LENGTH");
-	rq.remote_addr = getenv("REMOTE_ADDR");
-	rq.forwarded_for = getenv("HTTP_X_FORWARDED_FOR");
+	request_params(&rq, environ);
 	rq.read = cgi_read;
 	rq.io = NULL;
 	if ((bad = setup(&s, confpath)) != NULL) {

@@ -98,11 +98,7 @@ serve(struct server *s, FCGX_Request *fr)
 	char head[512];
 	int n;
 
-	rq.method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
-	rq.content_type = FCGX_GetParam("CONTENT_TYPE", fr->envp);
-	rq.content_length = FCGX_GetParam("CONTENT_LENGTH", fr->envp);
-	rq.remote_addr = FCGX_GetParam("REMOTE_ADDR", fr->envp);
-	rq.forwarded_for = FCGX_GetParam("HTTP_X_FORWARDED_FOR", fr->envp);
+	request_params(&rq, fr->envp);	/* one pass, not one per name */
 	rq.read = fcgi_read;
 	rq.io = fr->in;
 	log_set_sink(log_to_request, fr->err);

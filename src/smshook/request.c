@@ -5,6 +5,38 @@
 
 #include "request.h"
 
+void
+request_params(struct request *rq, char *const *env)
+{
+	static const struct {
+		const char	*name;
+		size_t		 len;
+	} vars[] = {
+		{ "REQUEST_METHOD", 14 }, { "CONTENT_TYPE", 12 },
+		{ "CONTENT_LENGTH", 14 }, { "REMOTE_ADDR", 11 },
+		{ "HTTP_X_FORWARDED_FOR", 20 },
+	};
+	const char **field[] = { &rq->method, &rq->content_type,
+	    &rq->content_length, &rq->remote_addr, &rq->forwarded_for };
+	const char *eq;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		*field[i] = NULL;
+	for (; env != NULL && *env != NULL; env++) {
+		if ((eq = strchr(*env, '=')) == NULL)
+			continue;
+		n = (size_t)(eq - *env);
+		for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+			if (vars[i].len == n &&
+			    memcmp(vars[i].name, *env, n) == 0) {
+				if (*field[i] == NULL)	/* the first counts */
+					*field[i] = eq + 1;
+				break;
+			}
+	}
+}
+
 enum method
 request_method(const char *name)
 {

@@ -30,6 +30,12 @@ struct client {
 	char	text[INET6_ADDRSTRLEN];
 };
 
+/*
+ * Set rq's five CGI variables from env ("NAME=value" strings, ending in
+ * NULL) in one pass; the first of a name counts, as with getenv(3). The
+ * pointers point into env.
+ */
+void		request_params(struct request *, char *const *env);
 /* The request method, by its name. */
 enum method	request_method(const char *name);
 /*

@@ -17,6 +17,40 @@
 
 #include "request.h"
 
+/* The five variables in one pass: exact names, the first one wins. */
+static void
+test_params(void **state)
+{
+	char *env[] = {
+		"CONTENT_TYPEX=no", "REQUEST_METHO=no", "CONTENT_LENGTH",
+		"XCONTENT_LENGTH=no", "REQUEST_METHOD=POST",
+		"CONTENT_TYPE=application/json", "REQUEST_METHOD=GET",
+		"CONTENT_LENGTH=", "HTTP_X_FORWARDED_FOR=a=b, c",
+		"REMOTE_ADDR=203.0.113.9", "REMOTE_ADDR=198.51.100.1", NULL
+	};
+	char *none[] = { "PATH=/bin", "=x", "", NULL };
+	struct request rq;
+
+	(void)state;
+	memset(&rq, 0xa5, sizeof(rq));
+	request_params(&rq, env);
+	assert_string_equal(rq.method, "POST");
+	assert_string_equal(rq.content_type, "application/json");
+	assert_string_equal(rq.content_length, "");
+	assert_string_equal(rq.remote_addr, "203.0.113.9");
+	assert_string_equal(rq.forwarded_for, "a=b, c");
+	memset(&rq, 0xa5, sizeof(rq));
+	request_params(&rq, none);
+	assert_null(rq.method);
+	assert_null(rq.content_type);
+	assert_null(rq.content_length);
+	assert_null(rq.remote_addr);
+	assert_null(rq.forwarded_for);
+	memset(&rq, 0xa5, sizeof(rq));
+	request_params(&rq, NULL);
+	assert_null(rq.method);
+}
+
 static void
 test_method(void **state)
 {
@@ -357,6 +391,7 @@ main(void)
 		cmocka_unit_test(test_body),
 		cmocka_unit_test(test_encoding),
 		cmocka_unit_test(test_client),
+		cmocka_unit_test(test_params),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
