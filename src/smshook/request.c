@@ -12,9 +12,11 @@ request_params(struct request *rq, char *const *env)
 		const char	*name;
 		size_t		 len;
 	} vars[] = {
-		{ "REQUEST_METHOD", 14 }, { "CONTENT_TYPE", 12 },
-		{ "CONTENT_LENGTH", 14 }, { "REMOTE_ADDR", 11 },
-		{ "HTTP_X_FORWARDED_FOR", 20 },
+#define VAR(name)	{ name, sizeof(name) - 1 }
+		VAR("REQUEST_METHOD"), VAR("CONTENT_TYPE"),
+		VAR("CONTENT_LENGTH"), VAR("REMOTE_ADDR"),
+		VAR("HTTP_X_FORWARDED_FOR"),
+#undef VAR
 	};
 	const char **field[] = { &rq->method, &rq->content_type,
 	    &rq->content_length, &rq->remote_addr, &rq->forwarded_for };
