@@ -292,19 +292,27 @@ def spool_count(spool):
 
 # ---------------------------------------------------------------- wrk
 
+def result(cmd):
+    """Run cmd; the key=value pairs of its "RESULT ..." line, numbers
+    as int or float."""
+    out = sh(cmd)
+    m = RESULT_RE.search(out)
+    if not m:
+        raise RuntimeError("no RESULT from %s:\n%s" % (cmd[0], out))
+    r = {}
+    for kv in m.group(1).split():
+        k, v = kv.split("=")
+        r[k] = v if not v[:1].isdigit() else float(v) if "." in v else \
+            int(v)
+    return r
+
+
 def wrk(url, conns, secs, bodies, delay=0, threads=None, timeout=3):
     threads = threads or min(ARGS.wrk_threads, conns)
     cmd = ["wrk", "-t", str(threads), "-c", str(conns), "-d", "%ds" % secs,
            "--timeout", "%ds" % timeout, "-s", os.path.join(HERE, "post.lua"),
            url, "--", bodies, str(threads), str(delay)]
-    out = sh(cmd)
-    m = RESULT_RE.search(out)
-    if not m:
-        raise RuntimeError("no RESULT from wrk:\n" + out)
-    r = {}
-    for kv in m.group(1).split():
-        k, v = kv.split("=")
-        r[k] = float(v) if "." in v else int(v)
+    r = result(cmd)
     r["errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
     r["cmd"] = " ".join(cmd)
     return r
@@ -465,10 +473,9 @@ def guard_calls():
     made in a loop without any request (bench/guard_calls.c), in the same
     spool file system: hello-world's CPU plus this is the floor."""
     d = fresh_dir("guard")
-    m = RESULT_RE.search(sh(guard_cmd(d)))
+    r = result(guard_cmd(d))
     shutil.rmtree(d, ignore_errors=True)
-    return float(dict(kv.split("=") for kv in m.group(1).split())[
-        "us_per_event"])
+    return r["us_per_event"]
 
 
 def latency(res):
