@@ -164,6 +164,7 @@ cgi_run(const char *confpath)
 	request_params(&rq, environ);
 	rq.read = cgi_read;
 	rq.io = NULL;
+	rq.ends_body = 0;	/* no EOF is owed after CONTENT_LENGTH */
 	if ((bad = setup(&s, confpath)) != NULL) {
 		memset(&rs, 0, sizeof(rs));
 		response_error(&rs, 500, "configuration error", bad);

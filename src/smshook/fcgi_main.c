@@ -8,6 +8,11 @@
  * EINTR. The listening socket is non-blocking so a worker that loses the
  * race for a connection to another worker goes back to poll(2), where it
  * can be stopped, instead of blocking in accept(2).
+ *
+ * ppoll(2) delivers a stop signal only when it has to wait: when a
+ * connection is ready, it returns that and the signal stays pending. So
+ * under load a worker takes the next waiting connection without a wait,
+ * and every QUICK_MAX requests asks sigpending(2) whether to stop.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +29,9 @@
 
 /* FCGX_Accept_r's return when accept(2) failed without an errno. */
 #define FCGX_NO_ERRNO	(-9999)
+
+/* Requests served between two looks at the pending stop signals. */
+#define QUICK_MAX	8
 
 /* Content bytes of a record that libfcgi's stderr stream buffers. */
 #define FCGI_ERR_MAX	(512 - 8)
@@ -57,6 +65,18 @@ wait_connection(const sigset_t *waiting, int fd)
 		return -1;
 	}
 	return n > 0 && !stopping;
+}
+
+/* 1 if one of the stop signals (blocked here) is pending. */
+static int
+stop_pending(const sigset_t *stops)
+{
+	sigset_t pending, both;
+
+	if (sigpending(&pending) == -1)
+		return 0;
+	sigandset(&both, &pending, stops);
+	return !sigisemptyset(&both);
 }
 
 static ssize_t
@@ -101,9 +121,18 @@ serve(struct server *s, FCGX_Request *fr)
 	request_params(&rq, fr->envp);	/* one pass, not one per name */
 	rq.read = fcgi_read;
 	rq.io = fr->in;
+	rq.ends_body = 1;
 	log_set_sink(log_to_request, fr->err);
 	handle(s, &rq, &rs);
 	log_set_sink(NULL, NULL);
+	/*
+	 * Read to its end, the request leaves nothing unread that a close
+	 * could answer with a reset: close at once, without libfcgi's
+	 * lingering close (shutdown, then waiting up to 2 s for the web
+	 * server to close first). A kept connection is never closed here.
+	 */
+	if (!fr->keepConnection && FCGX_HasSeenEOF(fr->in))
+		FCGX_Detach(fr);
 	if ((n = response_head(&rs, head, sizeof(head))) == -1)
 		return;
 	FCGX_PutStr(head, n, fr->out);
@@ -117,7 +146,7 @@ fcgi_run(struct server *s)
 	FCGX_Request fr;
 	struct sigaction sa;
 	sigset_t stops, waiting;
-	int rc, w, flags, status = 0;
+	int rc, w = 1, flags, status = 0, idle = 1, quick = 0;
 
 	sigemptyset(&stops);
 	sigaddset(&stops, SIGTERM);
@@ -140,17 +169,28 @@ fcgi_run(struct server *s)
 		return 1;
 	}
 	logmsg(LL_INFO, "FastCGI worker ready, spool %s", s->conf.spool_dir);
-	/*
-	 * When the web server asked to keep the connection (FCGI_KEEP_CONN:
-	 * nginx fastcgi_keep_conn, mod_proxy_fcgi enablereuse), libfcgi
-	 * leaves it open in ipcFd and FCGX_Accept_r reads the next request
-	 * from it, not from fd 0: wait on that connection then.
-	 */
-	while ((w = wait_connection(&waiting, fr.ipcFd >= 0 ? fr.ipcFd :
-	    STDIN_FILENO)) == 1) {
+	for (;;) {
+		if (quick == QUICK_MAX) {
+			if (stop_pending(&stops))
+				break;
+			quick = 0;
+		}
+		/*
+		 * When the web server asked to keep the connection
+		 * (FCGI_KEEP_CONN: nginx fastcgi_keep_conn, mod_proxy_fcgi
+		 * enablereuse), libfcgi leaves it open in ipcFd and
+		 * FCGX_Accept_r reads the next request from it, not from fd
+		 * 0: wait on that connection then, always (the read blocks).
+		 * Otherwise wait only when the last try found no connection.
+		 */
+		if ((idle || fr.ipcFd >= 0) && (w = wait_connection(&waiting,
+		    fr.ipcFd >= 0 ? fr.ipcFd : STDIN_FILENO)) != 1)
+			break;
 		if ((rc = FCGX_Accept_r(&fr)) == -EAGAIN || rc == -EWOULDBLOCK ||
-		    rc == -EINTR)
-			continue;		/* another worker took it */
+		    rc == -EINTR) {
+			idle = 1;	/* none waiting, or another took it */
+			continue;
+		}
 		if (rc < 0) {
 			logmsg(LL_ERROR, "FastCGI accept failed: %s",
 			    rc == FCGX_NO_ERRNO ? "unknown error" :
@@ -158,6 +198,8 @@ fcgi_run(struct server *s)
 			status = 1;
 			break;
 		}
+		idle = 0;
+		quick++;
 		serve(s, &fr);
 		FCGX_Finish_r(&fr);
 	}

@@ -125,7 +125,7 @@ int
 request_body(const struct request *rq, char *buf, size_t want, int known,
     unsigned long long max, size_t *got)
 {
-	size_t limit = known ? want : (size_t)max + 1;
+	size_t limit = known ? want + (rq->ends_body != 0) : (size_t)max + 1;
 	ssize_t n;
 
 	*got = 0;
@@ -136,6 +136,8 @@ request_body(const struct request *rq, char *buf, size_t want, int known,
 			break;
 		*got += (size_t)n;
 	}
+	if (known && *got > want)
+		*got = want;		/* past Content-Length: not the body */
 	buf[*got] = '\0';
 	if (known && *got < want)
 		return 400;

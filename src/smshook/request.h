@@ -21,6 +21,11 @@ struct request {
 	/* Read up to len body bytes: >0 read, 0 at the end, -1 on error. */
 	ssize_t		(*read)(void *io, char *buf, size_t len);
 	void		*io;
+	/*
+	 * The transport marks the body's end itself (FastCGI's empty stdin
+	 * record): a known length is read one byte past, to see that end.
+	 */
+	int		 ends_body;
 };
 
 enum method { M_GET, M_HEAD, M_POST, M_OTHER };
@@ -51,8 +56,9 @@ int		request_client(const struct conf *, const struct request *,
 int		request_length(const struct request *, unsigned long long max,
 		    size_t *len, int *known);
 /*
- * Read the body into buf (cap >= want + 1, NUL-terminated). With a known
- * length read exactly want bytes (400 if fewer come); otherwise read to
+ * Read the body into buf (cap >= want + 2, NUL-terminated). With a known
+ * length read exactly want bytes (400 if fewer come; with ends_body a
+ * read past them sees the end, and any more is left); otherwise read to
  * the end (413 past max). 0 with *got on success, 400/413, or 500.
  */
 int		request_body(const struct request *, char *buf, size_t want,

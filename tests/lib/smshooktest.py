@@ -150,6 +150,15 @@ def wait_port(port, timeout=10.0, host="127.0.0.1"):
     raise RuntimeError("nothing listening on %s:%d" % (host, port))
 
 
+def wait_for(cond, what, timeout=10.0):
+    """Readiness check: wait until cond() is true, or fail naming what."""
+    deadline = time.time() + timeout
+    while not cond():
+        if time.time() >= deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.005)
+
+
 def stop_proc(proc, sig=signal.SIGTERM, timeout=15):
     """Stop a child gracefully: sig, then SIGKILL if it outlives timeout."""
     if proc is None or proc.poll() is not None:

@@ -1,12 +1,22 @@
 #!/usr/bin/env python3
-"""FastCGI connections the web server keeps open (FCGI_KEEP_CONN, sent by
-nginx with fastcgi_keep_conn on and by Apache mod_proxy_fcgi with
-enablereuse): a worker must answer the next request on the same
-connection, go back to new connections once the web server closes it,
-and still stop at once on SIGTERM while the kept connection is idle.
+"""A FastCGI worker's connections.
+
+Those the web server keeps open (FCGI_KEEP_CONN, sent by nginx with
+fastcgi_keep_conn on and by Apache mod_proxy_fcgi with enablereuse): a
+worker must answer the next request on the same connection, go back to
+new connections once the web server closes it, and still stop at once on
+SIGTERM while the kept connection is idle.
+
+The others: a request read to its end is closed at once after the
+answer; one whose body was left unread is closed as libfcgi closes, the
+worker's side shut down first and the rest read and thrown away, so no
+reset can cost the web server the answer. And a stop while connections
+wait: the request in hand and at most seven waiting ones are answered in
+full, then the worker exits 0 (ppoll(2) does not deliver a signal when a
+connection is ready, so under load the worker must look itself).
 
 A bare worker (listening unix socket on fd 0) driven by the FastCGI
-records of tests/lib/fcgiclient.py, with the keep-connection flag set.
+records of tests/lib/fcgiclient.py.
 """
 import json
 import os
@@ -25,17 +35,29 @@ KEEP_CONN = 1
 TIMEOUT = 5
 
 
-def kept_request(sock, rid, prm, body=b""):
-    """One request on an open connection with FCGI_KEEP_CONN; returns
-    (status, headers, body). The worker must not close the connection."""
+def send_request(sock, rid, prm, body=b"", flags=KEEP_CONN, end=True):
+    """Send one request on an open connection; end=False leaves its body
+    unfinished (no empty stdin record)."""
     msg = fc.record(fc.BEGIN_REQUEST,
-                    struct.pack(">HB5x", fc.RESPONDER, KEEP_CONN), rid)
+                    struct.pack(">HB5x", fc.RESPONDER, flags), rid)
     msg += fc.record(fc.PARAMS, fc.encode_params(prm), rid)
     msg += fc.record(fc.PARAMS, b"", rid)
     if body:
         msg += fc.record(fc.STDIN, body, rid)
-    msg += fc.record(fc.STDIN, b"", rid)
+    if end:
+        msg += fc.record(fc.STDIN, b"", rid)
     sock.sendall(msg)
+
+
+def kept_request(sock, rid, prm, body=b"", flags=KEEP_CONN, end=True):
+    """One request on an open connection, by default with FCGI_KEEP_CONN;
+    returns (status, headers, body) once FCGI_END_REQUEST came."""
+    send_request(sock, rid, prm, body, flags, end)
+    return answer(sock, rid)
+
+
+def answer(sock, rid):
+    """Read records up to FCGI_END_REQUEST: (status, headers, body)."""
     out = []
     while True:
         ver, rtype, r, clen, plen = fc.HEADER.unpack(
@@ -116,18 +138,113 @@ def sigterm_while_kept(d):
         stop(proc)
 
 
+def closed(sock):
+    """1 if the worker closed its end, 0 if it only shut down its writing
+    side (lingering): both read as the end, only a write tells."""
+    t.eq(sock.recv(1), b"", "the end after the answer")
+    try:
+        sock.sendall(b"\0" * 8)
+    except (BrokenPipeError, ConnectionResetError):
+        return 1
+    return 0
+
+
+def closes_at_once(d):
+    proc, path, spool = start(d)
+    try:
+        s = connect(path)
+        try:
+            raw = t.json_body(t.event())
+            st, _, body = kept_request(s, 1, fc.params("POST", raw), raw,
+                                       flags=0)
+            t.eq((st, json.loads(body)), (200, {"status": "success"}),
+                 "answer")
+            t.eq(closed(s), 1, "closed at once, read to its end")
+        finally:
+            s.close()
+        s = connect(path)
+        try:
+            # Content-Length over max_body: 413 before the body is read
+            st, _, _ = kept_request(s, 1, fc.params("POST", length=1 << 21),
+                                    b"{" * 100, flags=0, end=False)
+            t.eq(st, 413, "answer to an over-long body")
+            t.eq(closed(s), 0, "lingering close, the body unread")
+        finally:
+            s.close()
+        got = fc.request(path, fc.params("GET", ctype=None), timeout=TIMEOUT)
+        t.eq(got[0], 200, "next connection")
+        t.eq(len(t.spool_lines(spool)), 1, "one line stored")
+    finally:
+        stop(proc)
+
+
+def in_request(pid):
+    """True once the worker sleeps with SIGTERM blocked: inside a request,
+    not in its wait for a connection (where it is open)."""
+    with open("/proc/%d/status" % pid) as f:
+        st = dict(line.split(":", 1) for line in f)
+    return (st["State"].split()[0] == "S" and
+            int(st["SigBlk"], 16) & (1 << (signal.SIGTERM - 1)) != 0)
+
+
+def stop_under_load(d):
+    proc, path, spool = start(d)
+    socks = []
+    try:
+        got = fc.request(path, fc.params("GET", ctype=None), timeout=TIMEOUT)
+        t.eq(got[0], 200, "ready")
+        evs = [t.json_body(t.event()) for _ in range(13)]
+        first = connect(path)
+        socks.append(first)
+        send_request(first, 1, fc.params("POST", evs[0]), evs[0][:10],
+                     flags=0, end=False)
+        t.wait_for(lambda: in_request(proc.pid), "worker inside a request")
+        for raw in evs[1:]:
+            s = connect(path)
+            socks.append(s)
+            send_request(s, 1, fc.params("POST", raw), raw, flags=0)
+        proc.send_signal(signal.SIGTERM)
+        first.sendall(fc.record(fc.STDIN, evs[0][10:]) +
+                      fc.record(fc.STDIN, b""))
+        done = []
+        for i, s in enumerate(socks):
+            try:
+                st, _, body = answer(s, 1)
+                t.eq((st, json.loads(body)), (200, {"status": "success"}),
+                     "answer %d" % i)
+                done.append(i)
+            except (ConnectionError, OSError):
+                pass
+        t.eq(proc.wait(TIMEOUT), 0, "exit status after SIGTERM")
+        # ppoll(2) does not deliver a signal when a connection is ready:
+        # without a look of its own the worker would serve all 13
+        t.expect(1 <= len(done) <= 8, "answered %r: the request in hand "
+                 "and at most seven waiting" % done)
+        t.eq(done, list(range(len(done))), "answered in order")
+        t.eq(len(t.spool_lines(spool)), len(done), "a line per answer")
+    finally:
+        for s in socks:
+            s.close()
+        stop(proc)
+
+
 def main():
     r = t.Runner("test_fcgi_keepconn")
     d = t.tmpdir()
     try:
-        for name, fn in (("kept", kept_connection),
-                         ("sigterm", sigterm_while_kept)):
+        for name, fn, what in (
+                ("kept", kept_connection, "FCGI_KEEP_CONN: three requests "
+                 "on one connection, then a new connection"),
+                ("sigterm", sigterm_while_kept, "FCGI_KEEP_CONN: SIGTERM "
+                 "while the kept connection is idle exits 0"),
+                ("close", closes_at_once, "closed at once when read to the "
+                 "end, lingering when the body is unread"),
+                ("stop", stop_under_load, "SIGTERM with connections "
+                 "waiting: the request in hand and at most seven more, "
+                 "then exit 0")):
             sub = os.path.join(d, name)
             os.mkdir(sub)
-            r.check({"kept": "FCGI_KEEP_CONN: three requests on one "
-                     "connection, then a new connection",
-                     "sigterm": "FCGI_KEEP_CONN: SIGTERM while the kept "
-                     "connection is idle exits 0"}[name], fn, sub)
+            r.check(what, fn, sub)
     finally:
         shutil.rmtree(d, ignore_errors=True)
     sys.exit(r.finish())

@@ -149,9 +149,11 @@ fake_read(void *io, char *buf, size_t len)
 	return (ssize_t)n;
 }
 
+/* request_body over data in chunks, the transport marking the end or not. */
 static int
-read_body(const char *data, size_t chunk, int known, size_t want,
-    unsigned long long max, char *buf, size_t *got, struct fake *f)
+read_body_as(int ends_body, const char *data, size_t chunk, int known,
+    size_t want, unsigned long long max, char *buf, size_t *got,
+    struct fake *f)
 {
 	struct request rq;
 
@@ -162,7 +164,15 @@ read_body(const char *data, size_t chunk, int known, size_t want,
 	f->chunk = chunk;
 	rq.read = fake_read;
 	rq.io = f;
+	rq.ends_body = ends_body;
 	return request_body(&rq, buf, want, known, max, got);
+}
+
+static int
+read_body(const char *data, size_t chunk, int known, size_t want,
+    unsigned long long max, char *buf, size_t *got, struct fake *f)
+{
+	return read_body_as(0, data, chunk, known, want, max, buf, got, f);
 }
 
 static void
@@ -235,6 +245,43 @@ test_body(void **state)
 	assert_int_equal(read_body("", 4, 1, 0, 100, buf, &got, &f), 0);
 	assert_int_equal(got, 0);
 	assert_string_equal(buf, "");
+}
+
+/*
+ * A transport that marks the body's end (FastCGI) has a known length read
+ * one byte past, so the end is seen; a byte past Content-Length is read
+ * but never part of the body.
+ */
+static void
+test_body_end(void **state)
+{
+	const char *data = "{\"token\":\"abc\"}";
+	size_t n = strlen(data), got, chunk;
+	char buf[64];
+	struct fake f;
+
+	(void)state;
+	for (chunk = 1; chunk <= n + 1; chunk++) {
+		memset(buf, 'X', sizeof(buf));
+		assert_int_equal(read_body_as(1, data, chunk, 1, n, 100, buf,
+		    &got, &f), 0);
+		assert_int_equal(got, n);
+		assert_string_equal(buf, data);
+		/* the last call was the one that saw the end */
+		assert_int_equal(f.calls, (int)((n + chunk - 1) / chunk) + 1);
+
+		/* more than Content-Length said: one byte past, not kept */
+		assert_int_equal(read_body_as(1, data, chunk, 1, 5, 100, buf,
+		    &got, &f), 0);
+		assert_int_equal(got, 5);
+		assert_string_equal(buf, "{\"tok");
+		assert_int_equal(f.off, 6);
+
+		/* still short: 400 */
+		assert_int_equal(read_body_as(1, data, chunk, 1, n + 1, 100,
+		    buf, &got, &f), 400);
+		assert_int_equal(got, n);
+	}
 }
 
 static void
@@ -389,6 +436,7 @@ main(void)
 		cmocka_unit_test(test_method),
 		cmocka_unit_test(test_length),
 		cmocka_unit_test(test_body),
+		cmocka_unit_test(test_body_end),
 		cmocka_unit_test(test_encoding),
 		cmocka_unit_test(test_client),
 		cmocka_unit_test(test_params),
