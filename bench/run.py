@@ -141,7 +141,8 @@ class Lighttpd:
     """lighttpd on 127.0.0.1:free port, from a temp dir, with one FastCGI
     application spawned by lighttpd itself (bin-path), max-procs procs."""
 
-    def __init__(self, app, procs=2, fsync="no", replay=None, extra=""):
+    def __init__(self, app, procs=2, fsync="no", replay=None, extra="",
+                 close_at_once=False, binary=None):
         self.app = app
         self.dir = fresh_dir("srv-" + app)
         self.spool = os.path.join(self.dir, "spool")
@@ -153,13 +154,15 @@ class Lighttpd:
         env = {}
         if app == "smshook":
             binpath = os.path.join(self.dir, "smshook")
-            shutil.copy2(SMSHOOK, binpath)
+            shutil.copy2(binary or SMSHOOK, binpath)
             env["SMSHOOK_CONFIG"] = smshook_conf(self.dir, fsync, replay,
                                                  extra)
             path = "/smshook"
         elif app == "hello":
             binpath = os.path.join(self.dir, "hello_fcgi")
             shutil.copy2(os.path.join(BUILD, "bench", "hello_fcgi"), binpath)
+            if close_at_once:
+                env["HELLO_CLOSE_AT_ONCE"] = "1"
             path = "/hello"
         elif app == "php":
             binpath = shutil.which("php-cgi")
@@ -270,12 +273,15 @@ class Node:
 
 RECEIVERS = {
     "hello": lambda: Lighttpd("hello"),
+    "hello-close": lambda: Lighttpd("hello", close_at_once=True),
     "smshook": lambda: Lighttpd("smshook", fsync="no"),
     "smshook-fsync": lambda: Lighttpd("smshook", fsync="yes"),
     "smshook-fsync-4": lambda: Lighttpd("smshook", procs=4, fsync="yes"),
     "smshook-noreplay": lambda: Lighttpd("smshook", fsync="no", replay=0),
     "smshook-nocounters": lambda: Lighttpd("smshook", fsync="no",
                                            extra="counters = no"),
+    "smshook-base": lambda: Lighttpd("smshook", fsync="no",
+                                     binary=ARGS.base),
     "php": lambda: Lighttpd("php"),
     "node": lambda: Node(),
 }
@@ -357,11 +363,12 @@ def measure(name, conns, secs, delay=0):
                               1)
     # every answered request must be a stored line (200 success)
     # (hello stores nothing: sending a body twice changes nothing there)
-    if r["status"] or r["errors"] or (r["wrapped"] and name != "hello"):
+    hello = name.startswith("hello")
+    if r["status"] or r["errors"] or (r["wrapped"] and not hello):
         log("  WARNING %s c=%d: status=%d errors=%d wrapped=%d\n%s" % (
             name, conns, r["status"], r["errors"], r["wrapped"],
             srv.log()[-2000:]))
-    if name != "hello" and stored < r["requests"]:
+    if not hello and stored < r["requests"]:
         log("  WARNING %s c=%d: %d requests answered, %d lines stored" % (
             name, conns, r["requests"], stored))
     shutil.rmtree(srv.dir, ignore_errors=True)
@@ -414,15 +421,19 @@ def plot():
 
 def headline(res):
     """Interleaved rounds at one concurrency: the throughput ratios."""
-    names = ["hello", "smshook", "smshook-noreplay", "smshook-nocounters",
-             "php", "node"]
+    names = ["hello", "hello-close", "smshook", "smshook-noreplay",
+             "smshook-nocounters", "php", "node"]
+    if ARGS.base:
+        names.insert(3, "smshook-base")
     c = ARGS.conns
     log("== headline: %d rounds at %d connections, %d s each" % (
         ARGS.rounds, c, ARGS.duration))
     rows = []
     guard = []
+    rounds = []
     for rnd in range(ARGS.rounds):
         got = {}
+        rounds.append(got)
         for name in names:
             r = measure(name, c, ARGS.duration)
             got[name] = r
@@ -453,6 +464,7 @@ def headline(res):
                                      if row["receiver"] == n])
                           for n in names},
         "smshook/hello": ratio("smshook", "hello"),
+        "smshook/hello-close": ratio("smshook", "hello-close"),
         "smshook/php": ratio("smshook", "php"),
         "smshook/node": ratio("smshook", "node"),
         "replay_on/off": ratio("smshook", "smshook-noreplay"),
@@ -460,6 +472,14 @@ def headline(res):
         "guard_cmd": " ".join(guard_cmd("DIR")),
         "counters_on/off": ratio("smshook", "smshook-nocounters"),
     }
+    if ARGS.base:
+        cpu = lambda n, v: v[n]["worker_cpu_us"]  # noqa
+        res["headline"]["vs_base"] = {
+            "base": ARGS.base,
+            "rps": ratio("smshook", "smshook-base"),
+            "worker_cpu": median([cpu("smshook", v) / cpu("smshook-base", v)
+                                  for v in rounds]),
+        }
     res["max_us_all"] = max([res.get("max_us_all", 0)] +
                             [r["max_us"] for r in rows])
 
@@ -726,13 +746,24 @@ def report(res):
         add("  worker CPU smshook / hello = %.2f (<= 1.5: %s)" % (
             cpu["smshook"] / cpu["hello"],
             verdict(cpu["smshook"] <= 1.5 * cpu["hello"])))
+        if "hello-close" in cpu:
+            add("  against a hello-world that also closes at once, as smshook"
+                " does: worker CPU %.2f, requests/s %.2f" % (
+                    cpu["smshook"] / cpu["hello-close"],
+                    h["smshook/hello-close"]))
+        if "vs_base" in h:
+            add("  against --base %s, same rounds: worker CPU %.2f, "
+                "requests/s %.2f (medians of the rounds' ratios)" % (
+                    h["vs_base"]["base"], h["vs_base"]["worker_cpu"],
+                    h["vs_base"]["rps"]))
         if "guard_calls_us" in h:
-            floor = cpu["hello"] + h["guard_calls_us"]
-            add("  floor: hello + the guarding system calls alone (%.1f us, "
-                "bench/guard_calls) = %.1f us = %.2f x hello; smshook is "
-                "%.1f us above it" % (h["guard_calls_us"], floor,
-                                      floor / cpu["hello"],
-                                      cpu["smshook"] - floor))
+            base = cpu.get("hello-close", cpu["hello"])
+            floor = base + h["guard_calls_us"]
+            add("  floor: hello closing at once + the guarding system calls "
+                "alone (%.1f us, bench/guard_calls) = %.1f us = %.2f x hello;"
+                " smshook is %.1f us above it" % (
+                    h["guard_calls_us"], floor, floor / cpu["hello"],
+                    cpu["smshook"] - floor))
         add("  smshook fsync=no / hello-world FastCGI = %.2f (>= 0.9: %s)" % (
             h["smshook/hello"], verdict(h["smshook/hello"] >= 0.9)))
         add("  smshook fsync=no / PHP (php-cgi FastCGI) = %.2f (>= 2: %s)" % (
@@ -811,6 +842,8 @@ def main():
     ap.add_argument("--mem-requests", type=int, default=200000)
     ap.add_argument("--import-lines", type=int, default=1000000)
     ap.add_argument("--import-rounds", type=int, default=1)
+    ap.add_argument("--base", default=None, help="another smshook binary, "
+                    "measured in the headline rounds beside this one")
     ARGS = ap.parse_args()
     # make "kill PID" run the finally clauses: servers stopped, temp removed
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))

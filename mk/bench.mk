@@ -39,9 +39,18 @@ bench-long: all bench-build
 
 # The importer against a baseline revision, same spool, same run:
 #   make bench-import-ab BASE=<git revision> [AB_FLAGS='--lines N']
+# The receiver against one, in the same headline rounds:
+#   make bench-ab BASE=<git revision> [BENCH_FLAGS='--rounds N']
 BASE    ?= HEAD
 AB_FLAGS ?=
-.PHONY: bench-import-ab
+.PHONY: bench-import-ab bench-ab
+bench-ab: all bench-build
+	rm -rf $(BUILD)/ab-base && mkdir -p $(BUILD)/ab-base
+	git archive $(BASE) | tar -x -C $(BUILD)/ab-base
+	$(MAKE) -C $(BUILD)/ab-base BUILD=build build/smshook
+	python3 bench/run.py --build $(BUILD) --out $(BUILD)/ab-results \
+	    --only headline --base $(BUILD)/ab-base/build/smshook $(BENCH_FLAGS)
+
 bench-import-ab: all
 	rm -rf $(BUILD)/ab-base && mkdir -p $(BUILD)/ab-base
 	git archive $(BASE) | tar -x -C $(BUILD)/ab-base
