@@ -12,7 +12,10 @@
  * ppoll(2) delivers a stop signal only when it has to wait: when a
  * connection is ready, it returns that and the signal stays pending. So
  * under load a worker takes the next waiting connection without a wait,
- * and every QUICK_MAX requests asks sigpending(2) whether to stop.
+ * and every QUICK_MAX requests asks sigpending(2) whether to stop. Not
+ * on a connection the web server keeps: a request may already be on its
+ * way there, and closing would lose it; such a worker stops when the
+ * connection is idle, in ppoll(2), or once the web server closed it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -170,7 +173,7 @@ fcgi_run(struct server *s)
 	}
 	logmsg(LL_INFO, "FastCGI worker ready, spool %s", s->conf.spool_dir);
 	for (;;) {
-		if (quick == QUICK_MAX) {
+		if (quick >= QUICK_MAX && fr.ipcFd < 0) {
 			if (stop_pending(&stops))
 				break;
 			quick = 0;
