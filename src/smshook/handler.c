@@ -192,7 +192,7 @@ post(struct server *s, const struct request *rq, struct response *rs,
 		    NULL);
 	if (known && len == 0)
 		return response_status(rs, ANSWER_OK);	/* dashboard test */
-	if (body_room(s, known ? len + 1 : (size_t)cf->max_body + 1) == -1)
+	if (body_room(s, known ? len : (size_t)cf->max_body + 1) == -1)
 		return reject(rs, c, 500, CNT_500, "out of memory", NULL);
 	if ((status = request_body(rq, s->body, len, known, cf->max_body,
 	    &got)) == 413)

@@ -56,7 +56,7 @@ int		request_client(const struct conf *, const struct request *,
 int		request_length(const struct request *, unsigned long long max,
 		    size_t *len, int *known);
 /*
- * Read the body into buf (cap >= want + 2, NUL-terminated). With a known
+ * Read the body into buf (cap >= want + 1, NUL-terminated). With a known
  * length read exactly want bytes (400 if fewer come; with ends_body a
  * read past them sees the end, and any more is left); otherwise read to
  * the end (413 past max). 0 with *got on success, 400/413, or 500.
