@@ -173,7 +173,7 @@ fcgi_run(struct server *s)
 	}
 	logmsg(LL_INFO, "FastCGI worker ready, spool %s", s->conf.spool_dir);
 	for (;;) {
-		if (quick >= QUICK_MAX && fr.ipcFd < 0) {
+		if (quick == QUICK_MAX && fr.ipcFd < 0) {
 			if (stop_pending(&stops))
 				break;
 			quick = 0;
@@ -202,7 +202,8 @@ fcgi_run(struct server *s)
 			break;
 		}
 		idle = 0;
-		quick++;
+		if (quick < QUICK_MAX)	/* stays there on a kept connection */
+			quick++;
 		serve(s, &fr);
 		FCGX_Finish_r(&fr);
 	}
