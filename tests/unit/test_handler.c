@@ -707,6 +707,20 @@ test_methods(void **state)
 	assert_int_equal(call(f, NULL, NULL, NULL, NULL, NULL, &rs), 405);
 }
 
+/* Pad a JSON object body with an unknown field to exactly size bytes. */
+static void
+pad_body(char *body, size_t size)
+{
+	size_t n = strlen(body);
+
+	body[n - 1] = '\0';
+	strcat(body, ",\"pad\":\"");
+	n = strlen(body);
+	memset(body + n, 'p', size - n - 2);
+	memcpy(body + size - 2, "\"}", 3);
+	assert_int_equal(strlen(body), size);
+}
+
 /*
  * A transport that marks the body's end (FastCGI): the body is read one
  * byte past CONTENT_LENGTH, into the buffer sized for CONTENT_LENGTH
@@ -724,12 +738,7 @@ test_transport_end(void **state)
 	start(f, "app_key = " KEY "\nmax_body = 1k");
 	f->ends_body = 1;
 	event(f, KEY, now_ms(), body, sizeof(body), tok);
-	n = strlen(body);
-	body[n - 1] = '\0';		/* padded to exactly max_body */
-	strcat(body, ",\"pad\":\"");
-	n = strlen(body);
-	memset(body + n, 'p', 1024 - n - 2);
-	memcpy(body + 1024 - 2, "\"}", 3);
+	pad_body(body, 1024);		/* exactly max_body */
 	strcat(body, "{\"x\":1}");	/* past CONTENT_LENGTH */
 	assert_int_equal(call(f, "POST", "application/json", "1024", body,
 	    NULL, &rs), 200);
@@ -750,18 +759,10 @@ test_too_large(void **state)
 	struct fixture *f = *state;
 	struct response rs;
 	char body[4096], tok[64];
-	size_t n;
 
 	start(f, "app_key = " KEY "\nmax_body = 1k");
 	event(f, KEY, now_ms(), body, sizeof(body), tok);
-	n = strlen(body);
-	/* pad with an unknown field to 1025 bytes */
-	body[n - 1] = '\0';
-	strcat(body, ",\"pad\":\"");
-	n = strlen(body);
-	memset(body + n, 'p', 1025 - n - 2);
-	memcpy(body + 1025 - 2, "\"}", 3);
-	assert_int_equal(strlen(body), 1025);
+	pad_body(body, 1025);		/* an unknown field, one over max */
 	assert_int_equal(post(f, body, &rs), 413);
 	assert_error(&rs, 413, NULL);
 	/* unknown length: read to the end, stopped past max_body */
