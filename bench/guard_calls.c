@@ -17,9 +17,9 @@
  *   pwrite, fcntl F_OFD_SETLK unlock  record the token, let its bucket go
  *
  * Both files are opened as the receiver opens them (O_NOATIME, no
- * read-ahead on the table). -n leaves out the table's five calls (replay_window = 0). Prints the
- * CPU time (user + system, as the harness counts a worker's) per
- * iteration:
+ * read-ahead on the table). -n leaves out the table's five calls
+ * (replay_window = 0). Prints the CPU time (user + system, as the harness
+ * counts a worker's) per iteration:
  *   guard_calls [-n] [-i iterations] [-b bytes] dir
  */
 #include <sys/file.h>

@@ -44,16 +44,18 @@ bench-long: all bench-build
 BASE    ?= HEAD
 AB_FLAGS ?=
 .PHONY: bench-import-ab bench-ab
-bench-ab: all bench-build
-	rm -rf $(BUILD)/ab-base && mkdir -p $(BUILD)/ab-base
+# BASE's sources, fresh, in $(BUILD)/ab-base
+AB_CHECKOUT = rm -rf $(BUILD)/ab-base && mkdir -p $(BUILD)/ab-base && \
 	git archive $(BASE) | tar -x -C $(BUILD)/ab-base
+
+bench-ab: all bench-build
+	$(AB_CHECKOUT)
 	$(MAKE) -C $(BUILD)/ab-base BUILD=build build/smshook
 	python3 bench/run.py --build $(BUILD) --out $(BUILD)/ab-results \
 	    --only headline --base $(BUILD)/ab-base/build/smshook $(BENCH_FLAGS)
 
 bench-import-ab: all
-	rm -rf $(BUILD)/ab-base && mkdir -p $(BUILD)/ab-base
-	git archive $(BASE) | tar -x -C $(BUILD)/ab-base
+	$(AB_CHECKOUT)
 	$(MAKE) -C $(BUILD)/ab-base BUILD=build build/smshookctl
 	python3 bench/import_ab.py $(BUILD)/ab-base/build/smshookctl \
 	    $(BUILD)/smshookctl $(AB_FLAGS)
