@@ -464,6 +464,12 @@ def headline(res):
                                      if row["receiver"] == n])
                           for n in names},
         "smshook/hello": ratio("smshook", "hello"),
+        # the CPU target's verdict is the ratio of the medians; the median
+        # of the rounds' own ratios is printed beside it (noise: the two
+        # can differ by 0.15)
+        "cpu_smshook/hello_rounds": median(
+            [v["smshook"]["worker_cpu_us"] / v["hello"]["worker_cpu_us"]
+             for v in rounds]),
         "smshook/hello-close": ratio("smshook", "hello-close"),
         "smshook/php": ratio("smshook", "php"),
         "smshook/node": ratio("smshook", "node"),
@@ -743,9 +749,11 @@ def report(res):
         add("  worker CPU per request, us: %s" % ", ".join(
             "%s %.1f" % kv for kv in h["worker_cpu_us"].items()))
         cpu = h["worker_cpu_us"]
-        add("  worker CPU smshook / hello = %.2f (<= 1.5: %s)" % (
-            cpu["smshook"] / cpu["hello"],
-            verdict(cpu["smshook"] <= 1.5 * cpu["hello"])))
+        add("  worker CPU smshook / hello = %.2f (<= 1.5: %s); median of "
+            "the rounds' own ratios %.2f" % (
+                cpu["smshook"] / cpu["hello"],
+                verdict(cpu["smshook"] <= 1.5 * cpu["hello"]),
+                h.get("cpu_smshook/hello_rounds", float("nan"))))
         if "hello-close" in cpu:
             add("  against a hello-world that also closes at once, as smshook"
                 " does: worker CPU %.2f, requests/s %.2f" % (

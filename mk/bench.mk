@@ -6,6 +6,8 @@
 #                        replay store, import of 1,000,000 lines
 #   make bench-long      the same with the 1,000,000-request memory run
 #   make bench-build     the C helpers only
+#   make bench-calls     system calls and context switches per request of
+#                        hello-world and smshook workers (perf, root)
 # Results: bench/results/*.csv, bench/results/throughput.png,
 # bench/results/summary.txt. BENCH_FLAGS passes options to bench/run.py.
 
@@ -15,7 +17,7 @@ BENCH_BINS   = $(BENCH_BUILD)/hello_fcgi $(BENCH_BUILD)/hello_cgi \
                $(BENCH_BUILD)/fsync_loop $(BENCH_BUILD)/cgi_loop \
                $(BENCH_BUILD)/guard_calls
 
-.PHONY: bench bench-long bench-build
+.PHONY: bench bench-long bench-build bench-calls
 
 bench-build: $(BENCH_BINS)
 
@@ -36,6 +38,10 @@ bench: all bench-build
 bench-long: all bench-build
 	python3 bench/run.py --build $(BUILD) --mem-requests 1000000 \
 	    $(BENCH_FLAGS)
+
+bench-calls: all bench-build
+	python3 bench/calls.py --build $(BUILD) hello hello-close smshook \
+	    smshook-noreplay
 
 # The importer against a baseline revision, same spool, same run:
 #   make bench-import-ab BASE=<git revision> [AB_FLAGS='--lines N']
