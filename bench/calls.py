@@ -21,7 +21,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -64,14 +63,8 @@ def main():
     ap.add_argument("names", nargs="+")
     run.ARGS = ap.parse_args()
     run.ARGS.base = None
-    run.BUILD = os.path.abspath(run.ARGS.build)
-    run.WORK = tempfile.mkdtemp(prefix="smshook-calls-")
-    os.chmod(run.WORK, 0o755)
+    run.setup(run.ARGS.build, "smshook-calls-")
     try:
-        bindir = os.path.join(run.WORK, "bin")
-        os.mkdir(bindir, 0o755)
-        shutil.copy2(os.path.join(run.BUILD, "smshook"), bindir)
-        run.SMSHOOK = os.path.join(bindir, "smshook")
         run.BODIES = run.gen_bodies(100000, "bodies.jsonl")
         run.WARM = run.gen_bodies(20000, "warm.jsonl")
         for name in run.ARGS.names:

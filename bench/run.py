@@ -113,6 +113,25 @@ def machine():
     }
 
 
+def setup(build, prefix):
+    """A fresh work dir (WORK, removed by the caller) holding copies of
+    the programs under test: others may rebuild build/ meanwhile."""
+    global WORK, BUILD, SMSHOOK, SMSHOOKCTL
+    BUILD = os.path.abspath(build)
+    WORK = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(WORK, 0o755)
+    bindir = os.path.join(WORK, "bin")
+    try:
+        os.mkdir(bindir, 0o755)
+        for name in ("smshook", "smshookctl"):
+            shutil.copy2(os.path.join(BUILD, name), bindir)
+    except OSError:
+        shutil.rmtree(WORK, ignore_errors=True)
+        raise
+    SMSHOOK = os.path.join(bindir, "smshook")
+    SMSHOOKCTL = os.path.join(bindir, "smshookctl")
+
+
 def gen_bodies(n, name):
     path = os.path.join(WORK, name)
     subprocess.run([sys.executable, os.path.join(HERE, "gen_bodies.py"),
@@ -833,7 +852,7 @@ def report(res):
 
 
 def main():
-    global ARGS, WORK, BUILD, BODIES, WARM, SMSHOOK, SMSHOOKCTL
+    global ARGS, BODIES, WARM
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
@@ -855,18 +874,10 @@ def main():
     ARGS = ap.parse_args()
     # make "kill PID" run the finally clauses: servers stopped, temp removed
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
-    BUILD = os.path.abspath(ARGS.build)
     os.makedirs(ARGS.out, exist_ok=True)
-    WORK = tempfile.mkdtemp(prefix="smshook-bench-")
-    os.chmod(WORK, 0o755)
+    setup(ARGS.build, "smshook-bench-")
     res = {}
     try:
-        bindir = os.path.join(WORK, "bin")
-        os.mkdir(bindir, 0o755)
-        for name in ("smshook", "smshookctl"):
-            shutil.copy2(os.path.join(BUILD, name), bindir)
-        SMSHOOK = os.path.join(bindir, "smshook")
-        SMSHOOKCTL = os.path.join(bindir, "smshookctl")
         res["machine"] = machine()
         res["machine"]["git"] = sh(["git", "-C", TOP, "log", "-1",
                                     "--format=%h %s"]).strip()
