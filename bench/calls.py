@@ -46,13 +46,24 @@ def count(name, secs):
         p.wait()
     finally:
         srv.stop()
+    return r["requests"], read_counts(out)
+
+
+def read_counts(path):
+    """{event: count} from perf stat -x , output; every event in EVENTS
+    must be there (one perf could not count would read as 0 calls)."""
     n = {}
-    with open(out) as f:
-        for line in f:
-            cols = line.strip().split(",")
-            if len(cols) > 2 and cols[0].isdigit():
-                n[cols[2]] = int(cols[0])
-    return r["requests"], n
+    with open(path) as f:
+        text = f.read()
+    for line in text.splitlines():
+        cols = line.strip().split(",")
+        if len(cols) > 2 and cols[0].isdigit():
+            n[cols[2]] = int(cols[0])
+    missing = [e for e in EVENTS if e not in n]
+    if missing:
+        raise RuntimeError("perf stat did not count %s:\n%s" % (
+            ", ".join(missing), text))
+    return n
 
 
 def main():

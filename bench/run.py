@@ -485,7 +485,7 @@ def headline(res):
         "smshook/hello": ratio("smshook", "hello"),
         # the CPU target's verdict is the ratio of the medians; the median
         # of the rounds' own ratios is printed beside it (noise: the two
-        # can differ by 0.15)
+        # differed by up to 0.16 in one run)
         "cpu_smshook/hello_rounds": median(
             [v["smshook"]["worker_cpu_us"] / v["hello"]["worker_cpu_us"]
              for v in rounds]),
