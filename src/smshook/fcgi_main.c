@@ -2,21 +2,28 @@
  * fcgi_main.c: the FastCGI accept loop, and nothing else. It uses the
  * FCGX_*_r interface so the process environment is never replaced.
  *
- * SIGTERM, SIGINT and SIGUSR1 are blocked except while the worker waits
- * in poll(2) for a connection: a request, once accepted, is always read,
- * stored and answered before the worker exits, and libfcgi never sees an
- * EINTR. The listening socket is non-blocking so a worker that loses the
- * race for a connection to another worker goes back to poll(2), where it
- * can be stopped, instead of blocking in accept(2).
+ * SIGTERM, SIGINT and SIGUSR1 only set a flag (SA_RESTART): a request,
+ * once accepted, is always read, stored and answered, and then the
+ * worker exits instead of taking the next one. A wait for a connection
+ * is cut short by the signal, and lasts at most WAIT_MS at a time, which
+ * bounds a stop whose signal came just before the wait began.
  *
- * ppoll(2) delivers a stop signal only when it has to wait: when a
- * connection is ready, it returns that and the signal stays pending. So
- * under load a worker takes the next waiting connection without a wait,
- * and every QUICK_MAX requests asks sigpending(2) whether to stop. Not
- * on a connection the web server keeps: a request may already be on its
- * way there, and closing would lose it; such a worker stops when the
- * connection is idle, in ppoll(2), or once the web server closed it.
+ * On a Unix socket (every web server's spawned worker) the worker
+ * accepts the connection itself, blocking: no wait before it, and the
+ * kernel wakes one waiting worker per connection. SO_RCVTIMEO on the
+ * socket is the WAIT_MS bound, and makes accept(2) fail with EINTR on a
+ * signal. The connection is then handed to libfcgi, which skips its own
+ * accept and with it its check of a new Unix-socket connection (a poll
+ * of up to 2 s for a Linux 2.0 bug). On a TCP socket libfcgi accepts, as
+ * it checks FCGI_WEB_SERVER_ADDRS there; the socket is non-blocking and
+ * the worker waits in poll(2).
+ *
+ * Not on a connection the web server keeps: a request may already be on
+ * its way there, and closing would lose it; such a worker stops when the
+ * connection is idle or once the web server closed it.
  */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -33,8 +40,8 @@
 /* FCGX_Accept_r's return when accept(2) failed without an errno. */
 #define FCGX_NO_ERRNO	(-9999)
 
-/* Requests served between two looks at the pending stop signals. */
-#define QUICK_MAX	8
+/* The longest wait for a connection without a look at the stop flag. */
+#define WAIT_MS		1000
 
 /* Content bytes of a record that libfcgi's stderr stream buffers. */
 #define FCGI_ERR_MAX	(512 - 8)
@@ -49,37 +56,81 @@ on_stop(int sig)
 }
 
 /*
- * Wait until fd has a request: 1, 0 to stop, or -1 (logged) if it cannot
- * be waited on. ppoll(2) installs the waiting mask (stop signals open)
- * atomically, so a signal is either seen by the check before it or
- * interrupts it.
+ * Wait until fd is readable: 1, 0 to stop, or -1 (logged) if it cannot
+ * be waited on. Once stopping, a connection the web server keeps (kept)
+ * is still read if a request is already there; a listening one is not.
  */
 static int
-wait_connection(const sigset_t *waiting, int fd)
+wait_readable(int fd, int kept)
 {
 	struct pollfd pfd = { fd, POLLIN, 0 };
-	int n;
+	int n, was;
 
-	do
-		n = stopping ? 0 : ppoll(&pfd, 1, NULL, waiting);
-	while (n == -1 && errno == EINTR && !stopping);
-	if (n == -1 && !stopping) {
-		logmsg(LL_ERROR, "FastCGI wait failed: %s", strerror(errno));
-		return -1;
+	for (;;) {
+		if ((was = stopping) && !kept)
+			return 0;
+		if ((n = poll(&pfd, 1, was ? 0 : WAIT_MS)) > 0)
+			return 1;
+		if (n == 0 && was)
+			return 0;
+		if (n == -1 && errno != EINTR) {
+			logmsg(LL_ERROR, "FastCGI wait failed: %s",
+			    strerror(errno));
+			return -1;
+		}
 	}
-	return n > 0 && !stopping;
 }
 
-/* 1 if one of the stop signals (blocked here) is pending. */
+/*
+ * Accept a connection on the Unix socket fd, for libfcgi to read: the
+ * descriptor, -EAGAIN if none came (a signal, WAIT_MS, a connection gone
+ * before it was taken), or -errno if the socket cannot accept.
+ */
 static int
-stop_pending(const sigset_t *stops)
+accept_unix(int fd)
 {
-	sigset_t pending, both;
+	int c;
 
-	if (sigpending(&pending) == -1)
-		return 0;
-	sigandset(&both, &pending, stops);
-	return !sigisemptyset(&both);
+	if ((c = accept(fd, NULL, NULL)) != -1)
+		return c;
+	switch (errno) {
+	case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+	case EWOULDBLOCK:
+#endif
+	case EINTR:
+	case ECONNABORTED:
+	case EPROTO:
+		return -EAGAIN;
+	default:
+		return -errno;
+	}
+}
+
+/*
+ * Make the listening socket fd wait as this loop needs (see the top):
+ * 1 if it is a Unix socket the worker accepts on, 0 if libfcgi accepts,
+ * -1 on error.
+ */
+static int
+listen_setup(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct timeval tv = { WAIT_MS / 1000, WAIT_MS % 1000 * 1000 };
+	int flags, own;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    (flags = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	if ((own = ss.ss_family == AF_UNIX))
+		flags &= ~O_NONBLOCK;
+	else
+		flags |= O_NONBLOCK;
+	if (fcntl(fd, F_SETFL, flags) == -1 || (own &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1))
+		return -1;
+	return own;
 }
 
 static ssize_t
@@ -143,57 +194,75 @@ serve(struct server *s, FCGX_Request *fr)
 		FCGX_PutStr(rs.body, (int)rs.body_len, fr->out);
 }
 
+/*
+ * With the worker accepting on a Unix socket (own), take the next
+ * connection and hand it to libfcgi: 0, or FCGX_Accept_r's -errno. The
+ * connection is marked kept, or libfcgi's FCGX_Accept_r would close it
+ * as the end of the request before (FCGX_Finish_r); the request's own
+ * FCGI_BEGIN_REQUEST then sets the mark as the web server asked.
+ */
+static int
+next_connection(FCGX_Request *fr, int own)
+{
+	int c;
+
+	if (!own || fr->ipcFd >= 0)
+		return 0;		/* libfcgi accepts, or reads the kept one */
+	if ((c = accept_unix(fr->listen_sock)) < 0)
+		return c;
+	fr->ipcFd = c;
+	fr->keepConnection = 1;
+	return 0;
+}
+
 int
 fcgi_run(struct server *s)
 {
 	FCGX_Request fr;
 	struct sigaction sa;
-	sigset_t stops, waiting;
-	int rc, w = 1, flags, status = 0, idle = 1, quick = 0;
+	sigset_t stops;
+	int rc, own, w = 1, status = 0;
 
 	sigemptyset(&stops);
 	sigaddset(&stops, SIGTERM);
 	sigaddset(&stops, SIGINT);
 	sigaddset(&stops, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &stops, &waiting);
-	sigdelset(&waiting, SIGTERM);
-	sigdelset(&waiting, SIGINT);
-	sigdelset(&waiting, SIGUSR1);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
+	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
-	if ((flags = fcntl(STDIN_FILENO, F_GETFL)) == -1 ||
-	    fcntl(STDIN_FILENO, F_SETFL, flags | O_NONBLOCK) == -1 ||
-	    FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
+	/* held by "smshook -w", which forks us with them blocked */
+	if (sigprocmask(SIG_UNBLOCK, &stops, NULL) == -1 ||
+	    (own = listen_setup(STDIN_FILENO)) == -1 ||
+	    FCGX_Init() != 0 ||
+	    FCGX_InitRequest(&fr, STDIN_FILENO, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		logmsg(LL_ERROR, "cannot initialise FastCGI");
 		return 1;
 	}
 	logmsg(LL_INFO, "FastCGI worker ready, spool %s", s->conf.spool_dir);
 	for (;;) {
-		if (quick == QUICK_MAX && fr.ipcFd < 0) {
-			if (stop_pending(&stops))
-				break;
-			quick = 0;
-		}
 		/*
 		 * When the web server asked to keep the connection
 		 * (FCGI_KEEP_CONN: nginx fastcgi_keep_conn, mod_proxy_fcgi
 		 * enablereuse), libfcgi leaves it open in ipcFd and
-		 * FCGX_Accept_r reads the next request from it, not from fd
-		 * 0: wait on that connection then, always (the read blocks).
-		 * Otherwise wait only when the last try found no connection.
+		 * FCGX_Accept_r reads the next request from it: wait on it
+		 * (the read blocks), even once stopping.
 		 */
-		if ((idle || fr.ipcFd >= 0) && (w = wait_connection(&waiting,
-		    fr.ipcFd >= 0 ? fr.ipcFd : STDIN_FILENO)) != 1)
+		if (fr.ipcFd >= 0)
+			w = wait_readable(fr.ipcFd, 1);
+		else if (stopping)
+			w = 0;
+		else if (!own)
+			w = wait_readable(STDIN_FILENO, 0);
+		if (w != 1)
 			break;
-		if ((rc = FCGX_Accept_r(&fr)) == -EAGAIN || rc == -EWOULDBLOCK ||
-		    rc == -EINTR) {
-			idle = 1;	/* none waiting, or another took it */
-			continue;
-		}
+		if ((rc = next_connection(&fr, own)) == 0)
+			rc = FCGX_Accept_r(&fr);
+		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
+			continue;	/* none came, or another took it */
 		if (rc < 0) {
 			logmsg(LL_ERROR, "FastCGI accept failed: %s",
 			    rc == FCGX_NO_ERRNO ? "unknown error" :
@@ -201,9 +270,6 @@ fcgi_run(struct server *s)
 			status = 1;
 			break;
 		}
-		idle = 0;
-		if (quick < QUICK_MAX)	/* stays there on a kept connection */
-			quick++;
 		serve(s, &fr);
 		FCGX_Finish_r(&fr);
 	}

@@ -11,9 +11,9 @@ The others: a request read to its end is closed at once after the
 answer; one whose body was left unread is closed as libfcgi closes, the
 worker's side shut down first and the rest read and thrown away, so no
 reset can cost the web server the answer. And a stop while connections
-wait: the request in hand and at most eight waiting ones are answered in
-full, then the worker exits 0 (ppoll(2) does not deliver a signal when a
-connection is ready, so under load the worker must look itself).
+wait: the request in hand is answered in full, then the worker exits 0
+without taking a waiting one (a stop signal only sets a flag, which the
+worker looks at before every accept).
 
 A bare worker (listening unix socket on fd 0) driven by the FastCGI
 records of tests/lib/fcgiclient.py.
@@ -26,6 +26,7 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import smshooktest as t  # noqa: E402
@@ -70,11 +71,17 @@ def answer(sock, rid):
             return fc.parse_response(b"".join(out))
 
 
-def start(d, env=None):
+def start(d, env=None, family=socket.AF_UNIX):
+    """A worker on a listening socket of its own: (process, the socket's
+    address, spool dir). AF_INET: 127.0.0.1 on a free port."""
     conf = t.write_conf(d)
-    path = os.path.join(d, "smshook.sock")
-    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    lsock.bind(path)
+    lsock = socket.socket(family, socket.SOCK_STREAM)
+    if family == socket.AF_UNIX:
+        path = os.path.join(d, "smshook.sock")
+        lsock.bind(path)
+    else:
+        lsock.bind(("127.0.0.1", 0))
+        path = lsock.getsockname()
     lsock.listen(16)
     with open(os.path.join(d, "stderr.log"), "wb") as err:
         proc = subprocess.Popen([t.SMSHOOK, "-c", conf], stdin=lsock.fileno(),
@@ -182,13 +189,23 @@ def closes_at_once(d):
         stop(proc)
 
 
+# read(2)'s and accept(2)'s numbers, the first field of /proc/PID/syscall
+SYS_READ, SYS_ACCEPT, SYS_POLL, SYS_PPOLL = {
+    "x86_64": (0, 43, 7, 271),
+    "aarch64": (63, 202, -1, 73)}[os.uname().machine]
+
+
+def syscall_of(pid):
+    """The number of the system call pid sleeps in, or None if running."""
+    with open("/proc/%d/syscall" % pid) as f:
+        nr = f.read().split()[0]
+    return int(nr) if nr.isdigit() else None
+
+
 def in_request(pid):
-    """True once the worker sleeps with SIGTERM blocked: inside a request,
-    not in its wait for a connection (where it is open)."""
-    with open("/proc/%d/status" % pid) as f:
-        st = dict(line.split(":", 1) for line in f)
-    return (st["State"].split()[0] == "S" and
-            int(st["SigBlk"], 16) & (1 << (signal.SIGTERM - 1)) != 0)
+    """True once the worker sleeps in read(2): inside a request, reading
+    its body, not in its wait for a connection (accept or poll)."""
+    return syscall_of(pid) == SYS_READ
 
 
 def stop_under_load(d):
@@ -220,15 +237,99 @@ def stop_under_load(d):
             except (ConnectionError, OSError):
                 pass
         t.eq(proc.wait(TIMEOUT), 0, "exit status after SIGTERM")
-        # ppoll(2) does not deliver a signal when a connection is ready:
-        # without a look of its own the worker would serve all 13
-        t.expect(1 <= len(done) <= 9, "answered %r: the request in hand "
-                 "and at most eight waiting" % done)
-        t.eq(done, list(range(len(done))), "answered in order")
-        t.eq(len(t.spool_lines(spool)), len(done), "a line per answer")
+        t.eq(done, [0], "answered: the request in hand, no waiting one")
+        t.eq(len(t.spool_lines(spool)), 1, "its line stored")
     finally:
         for s in socks:
             s.close()
+        stop(proc)
+
+
+def switches(pid):
+    """The voluntary context switches of pid so far."""
+    with open("/proc/%d/status" % pid) as f:
+        st = dict(line.split(":", 1) for line in f)
+    return int(st["voluntary_ctxt_switches"])
+
+
+def stop_while_waiting(d):
+    # an idle worker's accept(2) times out every second and begins again
+    # (the bound on a stop signal sent just before it): send SIGTERM just
+    # after a new one began, and the exit must come well before it ends
+    proc, path, _ = start(d)
+    try:
+        got = fc.request(path, fc.params("GET", ctype=None), timeout=TIMEOUT)
+        t.eq(got[0], 200, "ready")
+        t.wait_for(lambda: syscall_of(proc.pid) == SYS_ACCEPT,
+                   "worker waiting in accept")
+        n = switches(proc.pid)
+        t.wait_for(lambda: switches(proc.pid) != n, "a new wait begun")
+        began = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        t.eq(proc.wait(TIMEOUT), 0, "exit status after SIGTERM")
+        took = time.monotonic() - began
+        t.expect(took < 0.5, "exit %.3f s after SIGTERM: the signal ends "
+                 "the wait, not its timeout" % took)
+    finally:
+        stop(proc)
+
+
+def dropped_connections(d):
+    # the worker takes a Unix-socket connection itself and hands it to
+    # libfcgi: one closed unused and one that is not FastCGI are dropped
+    proc, path, spool = start(d)
+    try:
+        s = connect(path)
+        s.close()
+        s = connect(path)
+        try:
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            t.eq(s.recv(64), b"", "a connection that is not FastCGI closed")
+        finally:
+            s.close()
+        raw = t.json_body(t.event())
+        got = fc.request(path, fc.params("POST", raw), raw, timeout=TIMEOUT)
+        t.eq((got[0], json.loads(got[2])), (200, {"status": "success"}),
+             "the next request")
+        t.eq(len(t.spool_lines(spool)), 1, "one line stored")
+    finally:
+        stop(proc)
+
+
+def tcp_listener(d):
+    # on TCP libfcgi accepts (FCGI_WEB_SERVER_ADDRS is checked there) and
+    # the worker waits in poll(2), which SIGTERM ends
+    env = dict(os.environ, FCGI_WEB_SERVER_ADDRS="127.0.0.1")
+    for sub in ("ok", "refused"):
+        os.mkdir(os.path.join(d, sub))
+    proc, addr, spool = start(os.path.join(d, "ok"), env, socket.AF_INET)
+    try:
+        raw = t.json_body(t.event())
+        got = fc.request(addr, fc.params("POST", raw), raw, timeout=TIMEOUT,
+                         family=socket.AF_INET)
+        t.eq((got[0], json.loads(got[2])), (200, {"status": "success"}),
+             "a request over TCP")
+        t.eq(len(t.spool_lines(spool)), 1, "its line stored")
+        t.wait_for(lambda: syscall_of(proc.pid) in (SYS_POLL, SYS_PPOLL),
+                   "worker waiting in poll")
+        proc.send_signal(signal.SIGTERM)
+        t.eq(proc.wait(TIMEOUT), 0, "exit status after SIGTERM")
+    finally:
+        stop(proc)
+    env["FCGI_WEB_SERVER_ADDRS"] = "192.0.2.1"
+    proc, addr, spool = start(os.path.join(d, "refused"), env,
+                              socket.AF_INET)
+    try:
+        raw = t.json_body(t.event())
+        try:
+            fc.request(addr, fc.params("POST", raw), raw, timeout=TIMEOUT,
+                       family=socket.AF_INET)
+            t.expect(False, "a client not in FCGI_WEB_SERVER_ADDRS answered")
+        except (ConnectionError, OSError):
+            pass
+        t.eq(t.spool_lines(spool), [], "nothing stored")
+        t.eq(proc.poll(), None, "the worker still serves")
+    finally:
         stop(proc)
 
 
@@ -244,8 +345,13 @@ def main():
                 ("close", closes_at_once, "closed at once when read to the "
                  "end, lingering when the body is unread"),
                 ("stop", stop_under_load, "SIGTERM with connections "
-                 "waiting: the request in hand and at most eight more, "
-                 "then exit 0")):
+                 "waiting: the request in hand is answered, then exit 0"),
+                ("idle", stop_while_waiting, "SIGTERM while waiting for a "
+                 "connection exits 0 at once"),
+                ("dropped", dropped_connections, "a connection closed "
+                 "unused or not FastCGI is dropped, the next served"),
+                ("tcp", tcp_listener, "TCP: a request, SIGTERM while "
+                 "waiting, a client FCGI_WEB_SERVER_ADDRS refuses")):
             sub = os.path.join(d, name)
             os.mkdir(sub)
             r.check(what, fn, sub)
