@@ -5,23 +5,22 @@
  * hello-world responder makes (see BENCHMARKS.md, "The floor"), in the
  * same order, on a spool laid out as smshook lays it out in dir:
  *
- *   ppoll on a ready descriptor       wait for a connection, stop signals
- *                                     open: every 8th event only (a busy
- *                                     worker takes the next at once)
- *   stat .replay                      the kept token table is still the file
+ *   statx .replay                     the kept token table is still the file
  *   fcntl F_OFD_SETLKW, pread         lock and read the token's bucket
- *   flock LOCK_EX, stat day file      lock the day file, still linked there
+ *   flock LOCK_EX, statx day file     lock the day file, still linked there
  *   pread 1 byte                      no torn tail to glue the line to
  *   write line                        the line itself
  *   flock LOCK_UN
  *   pwrite, fcntl F_OFD_SETLK unlock  record the token, let its bucket go
  *
  * Both files are opened as the receiver opens them (O_NOATIME, no
- * read-ahead on the table). -n leaves out the table's five calls
- * (replay_window = 0); -t leaves out the tail read, to price what
- * skipping it would save. Prints the CPU time (user + system, as the
- * harness counts a worker's) per iteration:
- *   guard_calls [-nt] [-i iterations] [-b bytes] dir
+ * read-ahead on the table), and asked, as the receiver asks, for no time
+ * stamps. -n leaves out the table's five calls (replay_window = 0); -t
+ * leaves out the tail read, to price what skipping it would save; -s
+ * asks stat(2) instead, time stamps and all, as the receiver did before.
+ * Prints the CPU time (user + system, as the harness counts a worker's)
+ * per iteration:
+ *   guard_calls [-nst] [-i iterations] [-b bytes] dir
  */
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -30,8 +29,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +41,7 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: guard_calls [-nt] [-i iterations] [-b bytes] "
+	fprintf(stderr, "usage: guard_calls [-nst] [-i iterations] [-b bytes] "
 	    "dir\n");
 	exit(2);
 }
@@ -86,6 +83,23 @@ open_noatime(const char *path, int flags)
 }
 
 /* Lock (F_WRLCK, waiting) or unlock (F_UNLCK) a bucket's bytes. */
+static int plain_stat;		/* -s */
+
+/* The size of the file at path, asked as the receiver asks; -1 on error. */
+static off_t
+size_of(const char *path)
+{
+	struct statx sx;
+	struct stat st;
+
+	if (plain_stat)
+		return stat(path, &st) == -1 ? -1 : st.st_size;
+	if (statx(AT_FDCWD, path, 0, STATX_TYPE | STATX_MODE | STATX_INO |
+	    STATX_SIZE, &sx) == -1)
+		return -1;
+	return (off_t)sx.stx_size;
+}
+
 static void
 bucket_lock(int fd, off_t off, short type)
 {
@@ -105,20 +119,21 @@ main(int argc, char *argv[])
 {
 	char table[PATH_MAX], day[PATH_MAX], line[4096], bucket[BUCKET],
 	    tail;
-	struct stat st;
-	struct pollfd pfd;
-	sigset_t stops, waiting;
 	uint64_t x = 88172645463325252ULL;
 	long i, iters = 100000;
 	size_t bytes = 586;
-	int c, notable = 0, notail = 0, tfd = -1, dfd, pipefd[2];
+	off_t size;
+	int c, notable = 0, notail = 0, tfd = -1, dfd;
 	double t0;
 	off_t off;
 
-	while ((c = getopt(argc, argv, "ntb:i:")) != -1)
+	while ((c = getopt(argc, argv, "nstb:i:")) != -1)
 		switch (c) {
 		case 'n':
 			notable = 1;
+			break;
+		case 's':
+			plain_stat = 1;
 			break;
 		case 't':
 			notail = 1;
@@ -151,35 +166,22 @@ main(int argc, char *argv[])
 	if ((dfd = open_noatime(day, O_RDWR | O_APPEND | O_CREAT | O_TRUNC |
 	    O_CLOEXEC)) == -1 || write(dfd, line, bytes) != (ssize_t)bytes)
 		die(day);
-	if (pipe(pipefd) == -1 || write(pipefd[1], "x", 1) != 1)
-		die("pipe");
-	/* the worker's wait: stop signals blocked but while in ppoll */
-	sigemptyset(&stops);
-	sigaddset(&stops, SIGTERM);
-	sigaddset(&stops, SIGINT);
-	sigaddset(&stops, SIGUSR1);
-	if (sigprocmask(SIG_BLOCK, &stops, &waiting) == -1)
-		die("sigprocmask");
-	pfd.fd = pipefd[0];
-	pfd.events = POLLIN;
 	t0 = cpu_us();
 	for (i = 0; i < iters; i++) {
 		x ^= x << 13;		/* xorshift64: the token's bucket */
 		x ^= x >> 7;
 		x ^= x << 17;
 		off = 64 + (off_t)(x % 65536) * BUCKET;
-		if (i % 8 == 0 && ppoll(&pfd, 1, NULL, &waiting) != 1)
-			die("ppoll");
 		if (!notable) {
-			if (stat(table, &st) == -1)
+			if (size_of(table) == -1)
 				die("stat");
 			bucket_lock(tfd, off, F_WRLCK);
 			if (pread(tfd, bucket, sizeof(bucket), off) !=
 			    (ssize_t)sizeof(bucket))
 				die("pread");
 		}
-		if (flock(dfd, LOCK_EX) == -1 || stat(day, &st) == -1 ||
-		    (!notail && pread(dfd, &tail, 1, st.st_size - 1) != 1) ||
+		if (flock(dfd, LOCK_EX) == -1 || (size = size_of(day)) == -1 ||
+		    (!notail && pread(dfd, &tail, 1, size - 1) != 1) ||
 		    write(dfd, line, bytes) != (ssize_t)bytes ||
 		    flock(dfd, LOCK_UN) == -1)
 			die(day);
@@ -189,9 +191,10 @@ main(int argc, char *argv[])
 			bucket_lock(tfd, off, F_UNLCK);
 		}
 	}
-	printf("RESULT us_per_event=%.2f iterations=%ld table=%s tail=%s\n",
-	    (cpu_us() - t0) / (double)iters, iters, notable ? "no" : "yes",
-	    notail ? "no" : "yes");
+	printf("RESULT us_per_event=%.2f iterations=%ld table=%s tail=%s "
+	    "stat=%s\n", (cpu_us() - t0) / (double)iters, iters,
+	    notable ? "no" : "yes", notail ? "no" : "yes",
+	    plain_stat ? "stat" : "statx");
 	unlink(day);
 	if (!notable)
 		unlink(table);

@@ -43,7 +43,8 @@ struct fs_kept {
 int	fs_kept_fd(const struct fs_kept *k, const char *path);
 /*
  * 1 if k's path still names k's file (not removed, replaced or moved
- * with its directory), with its stat in *st; else 0.
+ * with its directory), with its stat in *st (device, inode, mode and
+ * size only); else 0.
  */
 int	fs_kept_still(const struct fs_kept *k, struct stat *st);
 /*

@@ -1,7 +1,8 @@
 /*
  * test_fsutil.c: fs_open_noatime asks for O_NOATIME on a file of ours
  * and still opens, without it, a file someone else owns (EPERM); other
- * errors are not hidden by the second try.
+ * errors are not hidden by the second try. A kept file is known as
+ * long as its path names it, with the size it has now.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -123,6 +124,41 @@ test_missing(void **state)
 	assert_int_equal(errno, ENOENT);
 }
 
+/*
+ * fs_kept_still: the path still names the kept file (device, inode,
+ * mode and the size it has now, as fstat says), until the file is
+ * replaced by another or removed.
+ */
+static void
+test_kept(void **state)
+{
+	const struct fixture *f = *state;
+	struct fs_kept k = FS_KEPT_NONE;
+	struct stat st, now;
+	char other[128];
+	int fd, ofd;
+
+	assert_int_not_equal(fd = open(f->file, O_RDWR | O_CREAT, 0640), -1);
+	assert_int_equal(fstat(fd, &st), 0);
+	fs_kept_set(&k, fd, &st, f->file);
+	assert_int_equal(fs_kept_fd(&k, f->file), fd);
+	assert_int_equal(write(fd, "line\n", 5), 5);
+	assert_int_equal(fs_kept_still(&k, &now), 1);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true(now.st_dev == st.st_dev && now.st_ino == st.st_ino);
+	assert_int_equal(now.st_mode, st.st_mode);
+	assert_int_equal(now.st_size, 5);
+	snprintf(other, sizeof(other), "%s/other", f->dir);
+	assert_int_not_equal(ofd = open(other, O_RDWR | O_CREAT, 0640), -1);
+	close(ofd);
+	assert_int_equal(rename(other, f->file), 0);
+	assert_int_equal(fs_kept_still(&k, &now), 0);
+	assert_int_equal(unlink(f->file), 0);
+	assert_int_equal(fs_kept_still(&k, &now), 0);
+	fs_kept_drop(&k);
+	assert_int_equal(fs_kept_fd(&k, NULL), -1);
+}
+
 int
 main(void)
 {
@@ -130,6 +166,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_own, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kept, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
