@@ -5,6 +5,8 @@
 #ifndef BENCHUTIL_H
 #define BENCHUTIL_H
 
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
@@ -31,6 +33,18 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU time (user + system) of this process so far, in microseconds. */
+static double __attribute__((unused))
+cpu_us(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) == -1)
+		return 0;		/* not for RUSAGE_SELF and a valid ru */
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 #endif

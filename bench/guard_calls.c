@@ -23,7 +23,6 @@
  *   guard_calls [-nst] [-i iterations] [-b bytes] dir
  */
 #include <sys/file.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -53,18 +52,6 @@ die(const char *what)
 {
 	fprintf(stderr, "guard_calls: %s: %s\n", what, strerror(errno));
 	exit(1);
-}
-
-/* CPU time of this process so far, in microseconds. */
-static double
-cpu_us(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru) == -1)
-		die("getrusage");
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
-	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 /*

@@ -8,6 +8,8 @@
 #   make bench-build     the C helpers only
 #   make bench-calls     system calls and context switches per request of
 #                        hello-world and smshook workers (perf, root)
+#   make bench-logic     the receiver's own code per stored event, without
+#                        system calls (bench/logic_cpu)
 # Results: bench/results/*.csv, bench/results/throughput.png,
 # bench/results/summary.txt. BENCH_FLAGS passes options to bench/run.py.
 
@@ -15,9 +17,9 @@ BENCH_BUILD  = $(BUILD)/bench
 BENCH_FLAGS ?=
 BENCH_BINS   = $(BENCH_BUILD)/hello_fcgi $(BENCH_BUILD)/hello_cgi \
                $(BENCH_BUILD)/fsync_loop $(BENCH_BUILD)/cgi_loop \
-               $(BENCH_BUILD)/guard_calls
+               $(BENCH_BUILD)/guard_calls $(BENCH_BUILD)/logic_cpu
 
-.PHONY: bench bench-long bench-build bench-calls
+.PHONY: bench bench-long bench-build bench-calls bench-logic
 
 bench-build: $(BENCH_BINS)
 
@@ -29,6 +31,11 @@ $(BENCH_BUILD)/hello_fcgi: bench/hello_fcgi.c | $(BENCH_BUILD)
 	    $(shell $(PKG_CONFIG) --cflags fcgi) -o $@ $< \
 	    $(shell $(PKG_CONFIG) --libs fcgi)
 
+$(BENCH_BUILD)/logic_cpu: bench/logic_cpu.c bench/benchutil.h $(LIBRECV) \
+    $(LIBCOMMON) | $(BENCH_BUILD)
+	$(CC) $(ALL_CFLAGS) $(RECV_CFLAGS) $(INC) -o $@ $< $(LIBRECV) \
+	    $(LIBCOMMON) $(RECV_LIBS)
+
 $(BENCH_BUILD)/%: bench/%.c bench/benchutil.h | $(BENCH_BUILD)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $<
 
@@ -38,6 +45,11 @@ bench: all bench-build
 bench-long: all bench-build
 	python3 bench/run.py --build $(BUILD) --mem-requests 1000000 \
 	    $(BENCH_FLAGS)
+
+bench-logic: all bench-build
+	python3 bench/gen_bodies.py 2000 $(BENCH_BUILD)/bodies.jsonl \
+	    bench-logic-key
+	$(BENCH_BUILD)/logic_cpu $(BENCH_BUILD)/bodies.jsonl bench-logic-key
 
 bench-calls: all bench-build
 	python3 bench/calls.py --build $(BUILD) hello hello-close smshook \
