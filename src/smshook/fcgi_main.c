@@ -14,9 +14,15 @@
  * socket is the WAIT_MS bound, and makes accept(2) fail with EINTR on a
  * signal. The connection is then handed to libfcgi, which skips its own
  * accept and with it its check of a new Unix-socket connection (a poll
- * of up to 2 s for a Linux 2.0 bug). On a TCP socket libfcgi accepts, as
- * it checks FCGI_WEB_SERVER_ADDRS there; the socket is non-blocking and
- * the worker waits in poll(2).
+ * of up to 2 s for a Linux 2.0 bug, which a stop signal would cut short
+ * by closing the connection unanswered). libfcgi is given no listening
+ * socket then (-1): when it drops a connection (not FastCGI, or a kept
+ * one the web server closed) it cannot accept the next itself, and says
+ * EBADF. After an accept found nothing, the worker waits in poll(2)
+ * before the next, so a socket made non-blocking by someone else cannot
+ * make it spin. On a TCP socket libfcgi accepts, as it checks
+ * FCGI_WEB_SERVER_ADDRS there; the socket is non-blocking and the worker
+ * waits in poll(2).
  *
  * Not on a connection the web server keeps: a request may already be on
  * its way there, and closing would lose it; such a worker stops when the
@@ -208,7 +214,7 @@ next_connection(FCGX_Request *fr, int own)
 
 	if (!own || fr->ipcFd >= 0)
 		return 0;		/* libfcgi accepts, or reads the kept one */
-	if ((c = accept_unix(fr->listen_sock)) < 0)
+	if ((c = accept_unix(STDIN_FILENO)) < 0)
 		return c;
 	fr->ipcFd = c;
 	fr->keepConnection = 1;
@@ -221,7 +227,7 @@ fcgi_run(struct server *s)
 	FCGX_Request fr;
 	struct sigaction sa;
 	sigset_t stops;
-	int rc, own, w = 1, status = 0;
+	int rc, own, w = 1, status = 0, idle = 0;
 
 	sigemptyset(&stops);
 	sigaddset(&stops, SIGTERM);
@@ -237,8 +243,8 @@ fcgi_run(struct server *s)
 	/* held by "smshook -w", which forks us with them blocked */
 	if (sigprocmask(SIG_UNBLOCK, &stops, NULL) == -1 ||
 	    (own = listen_setup(STDIN_FILENO)) == -1 ||
-	    FCGX_Init() != 0 ||
-	    FCGX_InitRequest(&fr, STDIN_FILENO, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	    FCGX_Init() != 0 || FCGX_InitRequest(&fr, own ? -1 : STDIN_FILENO,
+	    FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		logmsg(LL_ERROR, "cannot initialise FastCGI");
 		return 1;
 	}
@@ -255,14 +261,15 @@ fcgi_run(struct server *s)
 			w = wait_readable(fr.ipcFd, 1);
 		else if (stopping)
 			w = 0;
-		else if (!own)
+		else if (!own || idle)
 			w = wait_readable(STDIN_FILENO, 0);
 		if (w != 1)
 			break;
 		if ((rc = next_connection(&fr, own)) == 0)
 			rc = FCGX_Accept_r(&fr);
-		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
-			continue;	/* none came, or another took it */
+		idle = rc == -EAGAIN || rc == -EWOULDBLOCK;
+		if (idle || rc == -EINTR || (own && rc == -EBADF))
+			continue;	/* none came, another took it, dropped */
 		if (rc < 0) {
 			logmsg(LL_ERROR, "FastCGI accept failed: %s",
 			    rc == FCGX_NO_ERRNO ? "unknown error" :

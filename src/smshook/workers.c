@@ -71,7 +71,7 @@ fill(struct pool *p)
 			    getppid() != parent)
 				_exit(1);
 			signal(SIGCHLD, SIG_DFL);
-			/* the stop signals stay blocked: fcgi_run takes them */
+			/* the stop signals stay blocked till fcgi_run's handlers */
 			exit(fcgi_run(p->s));
 		}
 		if (pid > 0) {

@@ -71,9 +71,10 @@ def answer(sock, rid):
             return fc.parse_response(b"".join(out))
 
 
-def start(d, env=None, family=socket.AF_UNIX):
+def start(d, env=None, family=socket.AF_UNIX, keep=None):
     """A worker on a listening socket of its own: (process, the socket's
-    address, spool dir). AF_INET: 127.0.0.1 on a free port."""
+    address, spool dir). AF_INET: 127.0.0.1 on a free port. keep, a list,
+    gets the listening socket, left open."""
     conf = t.write_conf(d)
     lsock = socket.socket(family, socket.SOCK_STREAM)
     if family == socket.AF_UNIX:
@@ -87,7 +88,10 @@ def start(d, env=None, family=socket.AF_UNIX):
         proc = subprocess.Popen([t.SMSHOOK, "-c", conf], stdin=lsock.fileno(),
                                 stdout=subprocess.DEVNULL, stderr=err,
                                 env=env)
-    lsock.close()
+    if keep is None:
+        lsock.close()
+    else:
+        keep.append(lsock)
     return proc, path, os.path.join(d, "spool")
 
 
@@ -296,6 +300,40 @@ def dropped_connections(d):
         stop(proc)
 
 
+def cpu_seconds(pid):
+    """utime + stime of pid so far, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def made_nonblocking(d):
+    # the socket's O_NONBLOCK is shared by all who hold it: set again by
+    # another program, accept(2) fails at once, and the worker must wait
+    # in poll(2) rather than spin
+    keep = []
+    proc, path, spool = start(d, keep=keep)
+    try:
+        got = fc.request(path, fc.params("GET", ctype=None), timeout=TIMEOUT)
+        t.eq(got[0], 200, "ready")
+        keep[0].setblocking(False)
+        used = cpu_seconds(proc.pid)
+        began = time.monotonic()
+        t.wait_for(lambda: time.monotonic() - began > 2.5, "idle time")
+        used = cpu_seconds(proc.pid) - used
+        t.expect(used < 0.5, "CPU while idle on a non-blocking socket: "
+                 "%.2f s in 2.5 s" % used)
+        raw = t.json_body(t.event())
+        got = fc.request(path, fc.params("POST", raw), raw, timeout=TIMEOUT)
+        t.eq((got[0], json.loads(got[2])), (200, {"status": "success"}),
+             "a request after")
+        proc.send_signal(signal.SIGTERM)
+        t.eq(proc.wait(TIMEOUT), 0, "exit status after SIGTERM")
+    finally:
+        keep[0].close()
+        stop(proc)
+
+
 def tcp_listener(d):
     # on TCP libfcgi accepts (FCGI_WEB_SERVER_ADDRS is checked there) and
     # the worker waits in poll(2), which SIGTERM ends
@@ -351,7 +389,9 @@ def main():
                 ("dropped", dropped_connections, "a connection closed "
                  "unused or not FastCGI is dropped, the next served"),
                 ("tcp", tcp_listener, "TCP: a request, SIGTERM while "
-                 "waiting, a client FCGI_WEB_SERVER_ADDRS refuses")):
+                 "waiting, a client FCGI_WEB_SERVER_ADDRS refuses"),
+                ("nonblocking", made_nonblocking, "a socket made "
+                 "non-blocking by another program: no spin, still served")):
             sub = os.path.join(d, name)
             os.mkdir(sub)
             r.check(what, fn, sub)
