@@ -169,14 +169,17 @@ log_to_request(void *arg, const char *line, size_t len)
 	return 0;
 }
 
-/* Answer one accepted request. */
-static void
+/*
+ * Answer one accepted request: 1 if libfcgi will close the connection
+ * lingering (the request not read to its end), else 0.
+ */
+static int
 serve(struct server *s, FCGX_Request *fr)
 {
 	struct request rq;
 	struct response rs;
 	char head[512];
-	int n;
+	int n, lingers = 0;
 
 	request_params(&rq, fr->envp);	/* one pass, not one per name */
 	rq.read = fcgi_read;
@@ -191,13 +194,32 @@ serve(struct server *s, FCGX_Request *fr)
 	 * lingering close (shutdown, then waiting up to 2 s for the web
 	 * server to close first). A kept connection is never closed here.
 	 */
-	if (!fr->keepConnection && FCGX_HasSeenEOF(fr->in))
-		FCGX_Detach(fr);
+	if (!fr->keepConnection)
+		lingers = !FCGX_HasSeenEOF(fr->in) || FCGX_Detach(fr) == -1;
 	if ((n = response_head(&rs, head, sizeof(head))) == -1)
-		return;
+		return lingers;
 	FCGX_PutStr(head, n, fr->out);
 	if (request_method(rq.method) != M_HEAD)
 		FCGX_PutStr(rs.body, (int)rs.body_len, fr->out);
+	return lingers;
+}
+
+/*
+ * End the request: send the answer, close or keep the connection. A
+ * lingering close waits in poll(2) for the web server to close first,
+ * and a signal would cut that short and risk a reset eating the answer:
+ * the stop signals wait till it is done.
+ */
+static void
+finish(FCGX_Request *fr, int lingers, const sigset_t *stops)
+{
+	sigset_t was;
+
+	if (lingers && sigprocmask(SIG_BLOCK, stops, &was) == 0) {
+		FCGX_Finish_r(fr);
+		sigprocmask(SIG_SETMASK, &was, NULL);
+	} else
+		FCGX_Finish_r(fr);
 }
 
 /*
@@ -277,8 +299,7 @@ fcgi_run(struct server *s)
 			status = 1;
 			break;
 		}
-		serve(s, &fr);
-		FCGX_Finish_r(&fr);
+		finish(&fr, serve(s, &fr), &stops);
 	}
 	if (w == -1)
 		status = 1;		/* wait failed, logged */

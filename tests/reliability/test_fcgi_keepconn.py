@@ -10,10 +10,13 @@ SIGTERM while the kept connection is idle.
 The others: a request read to its end is closed at once after the
 answer; one whose body was left unread is closed as libfcgi closes, the
 worker's side shut down first and the rest read and thrown away, so no
-reset can cost the web server the answer. And a stop while connections
-wait: the request in hand is answered in full, then the worker exits 0
-without taking a waiting one (a stop signal only sets a flag, which the
-worker looks at before every accept).
+reset can cost the web server the answer, and a stop signal waits till
+that close is done. A stop while connections wait: the request in hand
+is answered in full, then the worker exits 0 without taking a waiting
+one (a stop signal only sets a flag, which the worker looks at before
+every accept); a stop while it waits ends the wait at once. A socket
+made non-blocking by another program does not make it spin; on TCP
+libfcgi accepts and checks FCGI_WEB_SERVER_ADDRS.
 
 A bare worker (listening unix socket on fd 0) driven by the FastCGI
 records of tests/lib/fcgiclient.py.
@@ -206,6 +209,38 @@ def syscall_of(pid):
     return int(nr) if nr.isdigit() else None
 
 
+def stop_pending(pid):
+    """True if pid lives with a SIGTERM pending: it holds the signal back
+    (a zombie's pending set says nothing)."""
+    with open("/proc/%d/status" % pid) as f:
+        st = dict(line.split(":", 1) for line in f)
+    return (st["State"].split()[0] != "Z" and
+            int(st["ShdPnd"], 16) & (1 << (signal.SIGTERM - 1)) != 0)
+
+
+def stop_while_lingering(d):
+    # a 413 leaves the body unread: libfcgi closes lingering, waiting for
+    # the web server to close first. A stop signal must not cut that
+    # short (a reset could eat the answer): it waits, then the worker exits
+    proc, path, _ = start(d, dict(os.environ,
+                                  LIBFCGI_OS_CLOSE_POLL_TIMEOUT="60000"))
+    try:
+        s = connect(path)
+        try:
+            st, _, _ = kept_request(s, 1, fc.params("POST", length=1 << 21),
+                                    b"{" * 100, flags=0, end=False)
+            t.eq(st, 413, "answer to an over-long body")
+            proc.send_signal(signal.SIGTERM)
+            t.wait_for(lambda: stop_pending(proc.pid),
+                       "SIGTERM held while the close lingers")
+            t.eq(closed(s), 0, "still lingering after SIGTERM")
+        finally:
+            s.close()
+        t.eq(proc.wait(TIMEOUT), 0, "exit status once the close is done")
+    finally:
+        stop(proc)
+
+
 def in_request(pid):
     """True once the worker sleeps in read(2): inside a request, reading
     its body, not in its wait for a connection (accept or poll)."""
@@ -384,6 +419,8 @@ def main():
                  "end, lingering when the body is unread"),
                 ("stop", stop_under_load, "SIGTERM with connections "
                  "waiting: the request in hand is answered, then exit 0"),
+                ("linger", stop_while_lingering, "SIGTERM while a "
+                 "close lingers waits for it, then exit 0"),
                 ("idle", stop_while_waiting, "SIGTERM while waiting for a "
                  "connection exits 0 at once"),
                 ("dropped", dropped_connections, "a connection closed "
