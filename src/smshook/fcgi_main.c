@@ -18,9 +18,9 @@
  * by closing the connection unanswered). libfcgi is given no listening
  * socket then (-1): when it drops a connection (not FastCGI, or a kept
  * one the web server closed) it cannot accept the next itself, and says
- * EBADF. After an accept found nothing, the worker waits in poll(2)
- * before the next, so a socket made non-blocking by someone else cannot
- * make it spin. On a TCP socket libfcgi accepts, as it checks
+ * EBADF. When an accept found nothing on a socket someone else made
+ * non-blocking again, the worker waits in poll(2) before the next, so
+ * that it cannot spin. On a TCP socket libfcgi accepts, as it checks
  * FCGI_WEB_SERVER_ADDRS there; the socket is non-blocking and the worker
  * waits in poll(2).
  *
@@ -111,6 +111,15 @@ accept_unix(int fd)
 	default:
 		return -errno;
 	}
+}
+
+/* 1 if fd is non-blocking (O_NONBLOCK), else 0. */
+static int
+nonblocking(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	return flags != -1 && (flags & O_NONBLOCK) != 0;
 }
 
 /*
@@ -249,7 +258,8 @@ fcgi_run(struct server *s)
 	FCGX_Request fr;
 	struct sigaction sa;
 	sigset_t stops;
-	int rc, own, w = 1, status = 0, idle = 0;
+	int rc, own, w = 1, status = 0;
+	int idle = 0;		/* own socket found non-blocking: poll first */
 
 	sigemptyset(&stops);
 	sigaddset(&stops, SIGTERM);
@@ -287,11 +297,14 @@ fcgi_run(struct server *s)
 			w = wait_readable(STDIN_FILENO, 0);
 		if (w != 1)
 			break;
-		if ((rc = next_connection(&fr, own)) == 0)
-			rc = FCGX_Accept_r(&fr);
-		idle = rc == -EAGAIN || rc == -EWOULDBLOCK;
-		if (idle || rc == -EINTR || (own && rc == -EBADF))
-			continue;	/* none came, another took it, dropped */
+		if ((rc = next_connection(&fr, own)) == 0 &&
+		    (rc = FCGX_Accept_r(&fr)) == -EBADF && own)
+			continue;	/* libfcgi dropped the connection */
+		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR) {
+			/* none came, or another took it */
+			idle = own && nonblocking(STDIN_FILENO);
+			continue;
+		}
 		if (rc < 0) {
 			logmsg(LL_ERROR, "FastCGI accept failed: %s",
 			    rc == FCGX_NO_ERRNO ? "unknown error" :
