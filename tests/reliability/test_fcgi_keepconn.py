@@ -104,6 +104,20 @@ def stop(proc):
         proc.wait()
 
 
+def store_one(addr, what, family=socket.AF_UNIX):
+    """A new signed event on a new connection must be answered success."""
+    raw = t.json_body(t.event())
+    got = fc.request(addr, fc.params("POST", raw), raw, timeout=TIMEOUT,
+                     family=family)
+    t.eq((got[0], json.loads(got[2])), (200, {"status": "success"}), what)
+
+
+def sigterm_exits(proc):
+    """SIGTERM, then the worker must exit 0."""
+    proc.send_signal(signal.SIGTERM)
+    t.eq(proc.wait(TIMEOUT), 0, "exit status after SIGTERM")
+
+
 def connect(path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(TIMEOUT)
@@ -145,8 +159,7 @@ def sigterm_while_kept(d):
         try:
             st, _, _ = kept_request(s, 1, fc.params("GET", ctype=None))
             t.eq(st, 200, "request on the kept connection")
-            proc.send_signal(signal.SIGTERM)
-            t.eq(proc.wait(TIMEOUT), 0, "exit status after SIGTERM")
+            sigterm_exits(proc)
         finally:
             s.close()
     finally:
@@ -304,8 +317,7 @@ def stop_while_waiting(d):
         n = switches(proc.pid)
         t.wait_for(lambda: switches(proc.pid) != n, "a new wait begun")
         began = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        t.eq(proc.wait(TIMEOUT), 0, "exit status after SIGTERM")
+        sigterm_exits(proc)
         took = time.monotonic() - began
         t.expect(took < 0.5, "exit %.3f s after SIGTERM: the signal ends "
                  "the wait, not its timeout" % took)
@@ -326,10 +338,7 @@ def dropped_connections(d):
             t.eq(s.recv(64), b"", "a connection that is not FastCGI closed")
         finally:
             s.close()
-        raw = t.json_body(t.event())
-        got = fc.request(path, fc.params("POST", raw), raw, timeout=TIMEOUT)
-        t.eq((got[0], json.loads(got[2])), (200, {"status": "success"}),
-             "the next request")
+        store_one(path, "the next request")
         t.eq(len(t.spool_lines(spool)), 1, "one line stored")
     finally:
         stop(proc)
@@ -358,12 +367,8 @@ def made_nonblocking(d):
         used = cpu_seconds(proc.pid) - used
         t.expect(used < 0.5, "CPU while idle on a non-blocking socket: "
                  "%.2f s in 2.5 s" % used)
-        raw = t.json_body(t.event())
-        got = fc.request(path, fc.params("POST", raw), raw, timeout=TIMEOUT)
-        t.eq((got[0], json.loads(got[2])), (200, {"status": "success"}),
-             "a request after")
-        proc.send_signal(signal.SIGTERM)
-        t.eq(proc.wait(TIMEOUT), 0, "exit status after SIGTERM")
+        store_one(path, "a request after")
+        sigterm_exits(proc)
     finally:
         keep[0].close()
         stop(proc)
@@ -377,16 +382,11 @@ def tcp_listener(d):
         os.mkdir(os.path.join(d, sub))
     proc, addr, spool = start(os.path.join(d, "ok"), env, socket.AF_INET)
     try:
-        raw = t.json_body(t.event())
-        got = fc.request(addr, fc.params("POST", raw), raw, timeout=TIMEOUT,
-                         family=socket.AF_INET)
-        t.eq((got[0], json.loads(got[2])), (200, {"status": "success"}),
-             "a request over TCP")
+        store_one(addr, "a request over TCP", socket.AF_INET)
         t.eq(len(t.spool_lines(spool)), 1, "its line stored")
         t.wait_for(lambda: syscall_of(proc.pid) in (SYS_POLL, SYS_PPOLL),
                    "worker waiting in poll")
-        proc.send_signal(signal.SIGTERM)
-        t.eq(proc.wait(TIMEOUT), 0, "exit status after SIGTERM")
+        sigterm_exits(proc)
     finally:
         stop(proc)
     env["FCGI_WEB_SERVER_ADDRS"] = "192.0.2.1"
