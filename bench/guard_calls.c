@@ -19,10 +19,15 @@
  * leaves out the tail read, to price what skipping it would save; -s
  * asks stat(2) instead, time stamps and all, as the receiver did before.
  * Prints the CPU time (user + system, as the harness counts a worker's)
- * per iteration:
- *   guard_calls [-nst] [-i iterations] [-b bytes] dir
+ * per iteration. -p prices each call alone instead, in a loop of its
+ * own, beside a call that does nothing (getppid: the price of entering
+ * the kernel) and a non-blocking read of an empty inotify descriptor
+ * watching dir (what one check for removed files would cost instead of
+ * the two statx):
+ *   guard_calls [-nstp] [-i iterations] [-b bytes] dir
  */
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -40,7 +45,7 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: guard_calls [-nst] [-i iterations] [-b bytes] "
+	fprintf(stderr, "usage: guard_calls [-nstp] [-i iterations] [-b bytes] "
 	    "dir\n");
 	exit(2);
 }
@@ -101,6 +106,143 @@ bucket_lock(int fd, off_t off, short type)
 		die("fcntl");
 }
 
+/* The next token's bucket offset (xorshift64 over *x). */
+static off_t
+next_bucket(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return 64 + (off_t)(*x % 65536) * BUCKET;
+}
+
+/* What one priced call works on. */
+struct price_ctx {
+	const char	*table, *day, *line;
+	size_t		 bytes;
+	int		 tfd, dfd, ifd;
+	uint64_t	 x;
+	char		 bucket[BUCKET];
+};
+
+static int
+p_null(struct price_ctx *c)
+{
+	(void)c;
+	return getppid() > 0 ? 0 : -1;
+}
+
+static int
+p_table_statx(struct price_ctx *c)
+{
+	return size_of(c->table) == -1 ? -1 : 0;
+}
+
+static int
+p_bucket_lock(struct price_ctx *c)
+{
+	off_t off = next_bucket(&c->x);
+
+	bucket_lock(c->tfd, off, F_WRLCK);
+	bucket_lock(c->tfd, off, F_UNLCK);
+	return 0;
+}
+
+static int
+p_bucket_read(struct price_ctx *c)
+{
+	return pread(c->tfd, c->bucket, BUCKET, next_bucket(&c->x)) ==
+	    BUCKET ? 0 : -1;
+}
+
+static int
+p_slot_write(struct price_ctx *c)
+{
+	return pwrite(c->tfd, c->bucket, 32, next_bucket(&c->x)) == 32 ?
+	    0 : -1;
+}
+
+static int
+p_day_flock(struct price_ctx *c)
+{
+	return flock(c->dfd, LOCK_EX) == 0 && flock(c->dfd, LOCK_UN) == 0 ?
+	    0 : -1;
+}
+
+static int
+p_day_statx(struct price_ctx *c)
+{
+	return size_of(c->day) == -1 ? -1 : 0;
+}
+
+static int
+p_tail_read(struct price_ctx *c)
+{
+	char tail;
+
+	return pread(c->dfd, &tail, 1, (off_t)c->bytes - 1) == 1 ? 0 : -1;
+}
+
+static int
+p_append(struct price_ctx *c)
+{
+	return write(c->dfd, c->line, c->bytes) == (ssize_t)c->bytes ? 0 : -1;
+}
+
+static int
+p_inotify(struct price_ctx *c)
+{
+	char ev[4096];
+
+	return read(c->ifd, ev, sizeof(ev)) == -1 && errno == EAGAIN ? 0 : -1;
+}
+
+static const struct {
+	const char	 *name;
+	int		(*call)(struct price_ctx *);
+	int		  calls;
+} prices[] = {
+	{ "getppid",			p_null,		1 },
+	{ "statx_table",		p_table_statx,	1 },
+	{ "bucket_lock_unlock",		p_bucket_lock,	2 },
+	{ "pread_bucket",		p_bucket_read,	1 },
+	{ "pwrite_slot",		p_slot_write,	1 },
+	{ "flock_unlock_day",		p_day_flock,	2 },
+	{ "statx_day",			p_day_statx,	1 },
+	{ "pread_tail",			p_tail_read,	1 },
+	{ "write_line",			p_append,	1 },
+	{ "read_inotify_empty",		p_inotify,	1 },
+};
+
+/* -p: each call of the guard alone, iters times; prints µs per call. */
+static void
+price_each(const char *table, const char *day, const char *dir,
+    const char *line, size_t bytes, int tfd, int dfd, long iters)
+{
+	struct price_ctx c = { .table = table, .day = day, .line = line,
+	    .bytes = bytes, .tfd = tfd, .dfd = dfd,
+	    .x = 88172645463325252ULL };
+	size_t k;
+	long i;
+	double t0;
+
+	if ((c.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
+	    inotify_add_watch(c.ifd, dir, IN_DELETE | IN_MOVED_FROM |
+	    IN_MOVE_SELF | IN_DELETE_SELF) == -1)
+		die("inotify");
+	printf("RESULT iterations=%ld", iters);
+	for (k = 0; k < sizeof(prices) / sizeof(prices[0]); k++) {
+		t0 = cpu_us();
+		for (i = 0; i < iters; i++)
+			if (prices[k].call(&c) == -1)
+				die(prices[k].name);
+		printf(" %s_us=%.2f", prices[k].name,
+		    (cpu_us() - t0) / (double)iters / prices[k].calls);
+	}
+	printf("\n");
+	close(c.ifd);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -110,14 +252,17 @@ main(int argc, char *argv[])
 	long i, iters = 100000;
 	size_t bytes = 586;
 	off_t size;
-	int c, notable = 0, notail = 0, tfd = -1, dfd;
+	int c, notable = 0, notail = 0, price = 0, tfd = -1, dfd;
 	double t0;
 	off_t off;
 
-	while ((c = getopt(argc, argv, "nstb:i:")) != -1)
+	while ((c = getopt(argc, argv, "nstpb:i:")) != -1)
 		switch (c) {
 		case 'n':
 			notable = 1;
+			break;
+		case 'p':
+			price = 1;
 			break;
 		case 's':
 			plain_stat = 1;
@@ -134,7 +279,7 @@ main(int argc, char *argv[])
 		default:
 			usage();
 		}
-	if (argc - optind != 1)
+	if (argc - optind != 1 || (price && notable))
 		usage();
 	if ((size_t)snprintf(table, sizeof(table), "%s/.replay",
 	    argv[optind]) >= sizeof(table) ||
@@ -153,12 +298,14 @@ main(int argc, char *argv[])
 	if ((dfd = open_noatime(day, O_RDWR | O_APPEND | O_CREAT | O_TRUNC |
 	    O_CLOEXEC)) == -1 || write(dfd, line, bytes) != (ssize_t)bytes)
 		die(day);
+	if (price) {
+		price_each(table, day, argv[optind], line, bytes, tfd, dfd,
+		    iters);
+		goto out;
+	}
 	t0 = cpu_us();
 	for (i = 0; i < iters; i++) {
-		x ^= x << 13;		/* xorshift64: the token's bucket */
-		x ^= x >> 7;
-		x ^= x << 17;
-		off = 64 + (off_t)(x % 65536) * BUCKET;
+		off = next_bucket(&x);
 		if (!notable) {
 			if (size_of(table) == -1)
 				die("stat");
@@ -182,6 +329,7 @@ main(int argc, char *argv[])
 	    "stat=%s\n", (cpu_us() - t0) / (double)iters, iters,
 	    notable ? "no" : "yes", notail ? "no" : "yes",
 	    plain_stat ? "stat" : "statx");
+ out:
 	unlink(day);
 	if (!notable)
 		unlink(table);
