@@ -54,6 +54,19 @@
 
 static volatile sig_atomic_t stopping = 0;
 
+/* The signals that stop a worker once the request in hand is answered. */
+static const int stop_signals[] = { SIGTERM, SIGINT, SIGUSR1 };
+
+void
+fcgi_stop_signals(sigset_t *set)
+{
+	size_t i;
+
+	sigemptyset(set);
+	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		sigaddset(set, stop_signals[i]);
+}
+
 static void
 on_stop(int sig)
 {
@@ -223,12 +236,12 @@ static void
 finish(FCGX_Request *fr, int lingers, const sigset_t *stops)
 {
 	sigset_t was;
+	int held;
 
-	if (lingers && sigprocmask(SIG_BLOCK, stops, &was) == 0) {
-		FCGX_Finish_r(fr);
+	held = lingers && sigprocmask(SIG_BLOCK, stops, &was) == 0;
+	FCGX_Finish_r(fr);
+	if (held)
 		sigprocmask(SIG_SETMASK, &was, NULL);
-	} else
-		FCGX_Finish_r(fr);
 }
 
 /*
@@ -258,20 +271,17 @@ fcgi_run(struct server *s)
 	FCGX_Request fr;
 	struct sigaction sa;
 	sigset_t stops;
+	size_t i;
 	int rc, own, w = 1, status = 0;
 	int idle = 0;		/* own socket found non-blocking: poll first */
 
-	sigemptyset(&stops);
-	sigaddset(&stops, SIGTERM);
-	sigaddset(&stops, SIGINT);
-	sigaddset(&stops, SIGUSR1);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
+	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		sigaction(stop_signals[i], &sa, NULL);
+	fcgi_stop_signals(&stops);
 	/* held by "smshook -w", which forks us with them blocked */
 	if (sigprocmask(SIG_UNBLOCK, &stops, NULL) == -1 ||
 	    (own = listen_setup(STDIN_FILENO)) == -1 ||

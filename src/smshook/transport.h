@@ -2,7 +2,15 @@
 #ifndef SMSHOOK_TRANSPORT_H
 #define SMSHOOK_TRANSPORT_H
 
+#include <signal.h>
+
 #include "server.h"
+
+/*
+ * Fill set with the signals that stop FastCGI workers (and the process
+ * that runs them): SIGTERM, SIGINT, SIGUSR1.
+ */
+void	fcgi_stop_signals(sigset_t *set);
 
 /* Serve FastCGI requests on fd 0 until told to stop; exit status. */
 int	fcgi_run(struct server *);

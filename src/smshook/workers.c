@@ -159,11 +159,8 @@ workers_run(struct server *s, int n)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_child;
 	sigemptyset(&sa.sa_mask);
-	sigemptyset(&set);
+	fcgi_stop_signals(&set);
 	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR1);
 	if (sigaction(SIGCHLD, &sa, NULL) == -1 ||
 	    sigprocmask(SIG_BLOCK, &set, NULL) == -1) {
 		logmsg(LL_ERROR, "signals: %s", strerror(errno));
