@@ -112,6 +112,26 @@ def store_one(addr, what, family=socket.AF_UNIX):
     t.eq((got[0], json.loads(got[2])), (200, {"status": "success"}), what)
 
 
+def ready(path, what="ready"):
+    """A GET on a new connection must be answered 200: the worker serves."""
+    got = fc.request(path, fc.params("GET", ctype=None), timeout=TIMEOUT)
+    t.eq(got[0], 200, what)
+
+
+def start_lingering(d):
+    """start(), with libfcgi's lingering close waiting 60 s, not 2: a slow
+    run (under valgrind, say) cannot see its timeout as a close."""
+    return start(d, dict(os.environ, LIBFCGI_OS_CLOSE_POLL_TIMEOUT="60000"))
+
+
+def over_long(sock):
+    """A request whose Content-Length is over max_body, its body unsent:
+    answered 413 before the body is read, so the close lingers."""
+    st, _, _ = kept_request(sock, 1, fc.params("POST", length=1 << 21),
+                            b"{" * 100, flags=0, end=False)
+    t.eq(st, 413, "answer to an over-long body")
+
+
 def sigterm_exits(proc):
     """SIGTERM, then the worker must exit 0."""
     proc.send_signal(signal.SIGTERM)
@@ -143,9 +163,7 @@ def kept_connection(d):
         finally:
             s.close()
         # the web server dropped it: the worker accepts new connections
-        got = fc.request(path, fc.params("GET", ctype=None),
-                         timeout=TIMEOUT)
-        t.eq(got[0], 200, "new connection after the kept one closed")
+        ready(path, "new connection after the kept one closed")
         toks = [line["payload"]["token"] for _, line in t.spool_lines(spool)]
         t.eq(toks, [ev["token"]], "one line for the event")
     finally:
@@ -178,10 +196,7 @@ def closed(sock):
 
 
 def closes_at_once(d):
-    # libfcgi's lingering close waits 60 s here, not 2: a slow run (under
-    # valgrind, say) cannot see its timeout as the close at once
-    proc, path, spool = start(d, dict(os.environ,
-                                      LIBFCGI_OS_CLOSE_POLL_TIMEOUT="60000"))
+    proc, path, spool = start_lingering(d)
     try:
         s = connect(path)
         try:
@@ -195,15 +210,11 @@ def closes_at_once(d):
             s.close()
         s = connect(path)
         try:
-            # Content-Length over max_body: 413 before the body is read
-            st, _, _ = kept_request(s, 1, fc.params("POST", length=1 << 21),
-                                    b"{" * 100, flags=0, end=False)
-            t.eq(st, 413, "answer to an over-long body")
+            over_long(s)
             t.eq(closed(s), 0, "lingering close, the body unread")
         finally:
             s.close()
-        got = fc.request(path, fc.params("GET", ctype=None), timeout=TIMEOUT)
-        t.eq(got[0], 200, "next connection")
+        ready(path, "next connection")
         t.eq(len(t.spool_lines(spool)), 1, "one line stored")
     finally:
         stop(proc)
@@ -223,26 +234,26 @@ def syscall_of(pid):
 
 
 def stop_pending(pid):
-    """True if pid lives with a SIGTERM pending: it holds the signal back
-    (a zombie's pending set says nothing)."""
+    """True if pid lives with a SIGTERM pending and blocked: it holds the
+    signal back (pending alone may be a signal not yet taken; a zombie's
+    sets say nothing)."""
     with open("/proc/%d/status" % pid) as f:
         st = dict(line.split(":", 1) for line in f)
+    bit = 1 << (signal.SIGTERM - 1)
     return (st["State"].split()[0] != "Z" and
-            int(st["ShdPnd"], 16) & (1 << (signal.SIGTERM - 1)) != 0)
+            int(st["ShdPnd"], 16) & bit != 0 and
+            int(st["SigBlk"], 16) & bit != 0)
 
 
 def stop_while_lingering(d):
     # a 413 leaves the body unread: libfcgi closes lingering, waiting for
     # the web server to close first. A stop signal must not cut that
     # short (a reset could eat the answer): it waits, then the worker exits
-    proc, path, _ = start(d, dict(os.environ,
-                                  LIBFCGI_OS_CLOSE_POLL_TIMEOUT="60000"))
+    proc, path, _ = start_lingering(d)
     try:
         s = connect(path)
         try:
-            st, _, _ = kept_request(s, 1, fc.params("POST", length=1 << 21),
-                                    b"{" * 100, flags=0, end=False)
-            t.eq(st, 413, "answer to an over-long body")
+            over_long(s)
             proc.send_signal(signal.SIGTERM)
             t.wait_for(lambda: stop_pending(proc.pid),
                        "SIGTERM held while the close lingers")
@@ -264,8 +275,7 @@ def stop_under_load(d):
     proc, path, spool = start(d)
     socks = []
     try:
-        got = fc.request(path, fc.params("GET", ctype=None), timeout=TIMEOUT)
-        t.eq(got[0], 200, "ready")
+        ready(path)
         evs = [t.json_body(t.event()) for _ in range(13)]
         first = connect(path)
         socks.append(first)
@@ -310,8 +320,7 @@ def stop_while_waiting(d):
     # after a new one began, and the exit must come well before it ends
     proc, path, _ = start(d)
     try:
-        got = fc.request(path, fc.params("GET", ctype=None), timeout=TIMEOUT)
-        t.eq(got[0], 200, "ready")
+        ready(path)
         t.wait_for(lambda: syscall_of(proc.pid) == SYS_ACCEPT,
                    "worker waiting in accept")
         n = switches(proc.pid)
@@ -358,8 +367,7 @@ def made_nonblocking(d):
     keep = []
     proc, path, spool = start(d, keep=keep)
     try:
-        got = fc.request(path, fc.params("GET", ctype=None), timeout=TIMEOUT)
-        t.eq(got[0], 200, "ready")
+        ready(path)
         keep[0].setblocking(False)
         used = cpu_seconds(proc.pid)
         began = time.monotonic()
