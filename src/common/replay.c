@@ -58,10 +58,16 @@ struct slot {
 
 /*
  * A FastCGI worker keeps the table open (a forked child must not share
- * its locks), with the spool dir it is in.
+ * its locks), with the spool dir it is in, and checks its path at most
+ * once per RECHECK_MS: table_checked_ms is when it last did, table_checked
+ * is cleared by a failed lock or read to have it checked at once.
  */
+#define RECHECK_MS	1000
+
 static struct fs_kept table = FS_KEPT_NONE;
 static char table_dir[PATH_MAX];
+static long long table_checked_ms;
+static int table_checked;
 
 static EVP_MD *sha256;		/* fetched once per process */
 static EVP_MD_CTX *sha256_ctx;	/* re-initialised per token, not re-made */
@@ -155,13 +161,14 @@ open_locked(const char *path)
 }
 
 /*
- * The table this process already has open for dir, if it is still the
- * file at its path (one stat: not removed, set aside or moved with its
- * directory) and of its size; fd or -1. Its header was checked when it
- * was opened; only smshook writes the table, and never its header.
+ * The table this process already has open for dir; fd or -1. Once per
+ * RECHECK_MS (and after a failed lock or read) one stat checks it is
+ * still the file at its path (not removed, set aside or moved with its
+ * directory) and of its size. Its header was checked when it was opened;
+ * only smshook writes the table, and never its header.
  */
 static int
-reuse(const char *dir)
+reuse(const char *dir, long long now_ms)
 {
 	struct stat st;
 	int fd;
@@ -169,15 +176,21 @@ reuse(const char *dir)
 	if ((fd = fs_kept_fd(&table, NULL)) == -1 ||
 	    strcmp(table_dir, dir) != 0)
 		return -1;
-	if (fs_kept_still(&table, &st) && st.st_size == FILE_SIZE)
+	if (table_checked && now_ms >= table_checked_ms &&
+	    now_ms - table_checked_ms < RECHECK_MS)
 		return fd;
+	if (fs_kept_still(&table, &st) && st.st_size == FILE_SIZE) {
+		table_checked = 1;
+		table_checked_ms = now_ms;
+		return fd;
+	}
 	fs_kept_drop(&table);	/* replaced, removed or damaged: start over */
 	return -1;
 }
 
-/* Keep fd, the table at path in dir, for the next request. */
+/* Keep fd, the table at path in dir checked at now_ms, for the next request. */
 static void
-keep(int fd, const char *dir, const char *path)
+keep(int fd, const char *dir, const char *path, long long now_ms)
 {
 	struct stat st;
 
@@ -188,18 +201,20 @@ keep(int fd, const char *dir, const char *path)
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
 	fs_kept_set(&table, fd, &st, path);
 	snprintf(table_dir, sizeof(table_dir), "%s", dir);
+	table_checked = 1;
+	table_checked_ms = now_ms;
 }
 
 int
 replay_open(struct replay *r, const char *dir, long long window_s,
-    char *err, size_t errlen)
+    long long now_ms, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 
 	r->window_ms = window_s * 1000;
 	r->have = 0;
 	r->locked = 0;
-	if ((r->fd = reuse(dir)) != -1)
+	if ((r->fd = reuse(dir, now_ms)) != -1)
 		return 0;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, REPLAY_FILE) >=
 	    sizeof(path)) {
@@ -221,7 +236,7 @@ replay_open(struct replay *r, const char *dir, long long window_s,
 		r->fd = -1;
 		return -1;
 	}
-	keep(r->fd, dir, path);
+	keep(r->fd, dir, path, now_ms);
 	return 0;
 }
 
@@ -279,16 +294,19 @@ load_bucket(struct replay *r, const char *token)
 	r->bucket_off = HDR_SIZE + (long long)((full[16] | full[17] << 8) %
 	    NBUCKETS) * BUCKET_SLOTS * (long long)sizeof(struct slot);
 	if (bucket_lock(r, F_WRLCK) == -1)
-		return -1;
+		goto fail;
 	if ((got = pread(r->fd, r->bucket, sizeof(r->bucket),
 	    (off_t)r->bucket_off)) != (ssize_t)sizeof(r->bucket)) {
 		if (got >= 0)
 			errno = EIO;	/* short: the table was cut */
-		return -1;
+		goto fail;
 	}
 	memcpy(r->token, token, len + 1);
 	r->have = 1;
 	return 0;
+ fail:
+	table_checked = 0;	/* cut or replaced meanwhile? look next time */
+	return -1;
 }
 
 /* A slot holds a live token if used within the window before now. */
@@ -339,8 +357,10 @@ replay_add(struct replay *r, const char *token, long long now_ms)
 	memcpy(b[pick].digest, r->digest, DIGEST_BYTES);
 	b[pick].when_ms = now_ms;
 	if (pwrite(r->fd, &b[pick], sizeof(b[pick]), (off_t)r->bucket_off +
-	    pick * (off_t)sizeof(b[pick])) != (ssize_t)sizeof(b[pick]))
+	    pick * (off_t)sizeof(b[pick])) != (ssize_t)sizeof(b[pick])) {
+		table_checked = 0;
 		return -1;
+	}
 	memcpy(r->bucket, b, sizeof(b));
 	return 0;
 }

@@ -102,8 +102,8 @@ token_seen(struct server *s, struct replay *r, const char *token,
 	char err[512];
 	int seen;
 
-	if (replay_open(r, cf->spool_dir, (long long)cf->replay_window, err,
-	    sizeof(err)) == -1) {
+	if (replay_open(r, cf->spool_dir, (long long)cf->replay_window, now_ms,
+	    err, sizeof(err)) == -1) {
 		logmsg(LL_ERROR, "%s; storing without duplicate check", err);
 		return 0;
 	}

@@ -80,14 +80,22 @@ teardown(void **state)
 	return 0;
 }
 
+/* Open the table as a request at at_ms would. */
 static void
-lock(const struct fixture *f, struct replay *r, long long window_s)
+lock_at(const struct fixture *f, struct replay *r, long long window_s,
+    long long at_ms)
 {
 	char err[512] = "";
 
-	if (replay_open(r, f->dir, window_s, err, sizeof(err)) != 0)
+	if (replay_open(r, f->dir, window_s, at_ms, err, sizeof(err)) != 0)
 		fail_msg("replay_open: %s", err);
 	assert_true(r->fd >= 0);
+}
+
+static void
+lock(const struct fixture *f, struct replay *r, long long window_s)
+{
+	lock_at(f, r, window_s, NOW);
 }
 
 /* How many names in dir start with prefix. */
@@ -195,7 +203,7 @@ child_replaced(const struct fixture *f)
 	struct replay r;
 	char err[512];
 
-	if (replay_open(&r, f->dir, WINDOW, err, sizeof(err)) != 0)
+	if (replay_open(&r, f->dir, WINDOW, NOW, err, sizeof(err)) != 0)
 		_exit(1);
 	if (replay_seen(&r, "remembered", NOW + 1) != 0)
 		_exit(2);
@@ -207,20 +215,20 @@ child_replaced(const struct fixture *f)
 }
 
 /*
- * A damaged table is set aside and replaced: a wrong size at once, also
- * by a worker that keeps the table open (checked per request); a wrong
- * header when a process opens it (a worker holding it open goes on
- * using its buckets).
+ * A damaged table is set aside and replaced: a wrong size when a process
+ * opens it, and by a worker that keeps it open at its next check (a
+ * second after the last); a wrong header when a process opens it (a
+ * worker holding it open goes on using its buckets). Requests from at_ms.
  */
 static void
-corrupt_and_check(const struct fixture *f, int how)
+corrupt_and_check(const struct fixture *f, int how, long long at_ms)
 {
 	struct replay r;
 	struct stat st;
 	pid_t pid;
 	int fd, bad;
 
-	lock(f, &r, WINDOW);
+	lock_at(f, &r, WINDOW, at_ms);
 	assert_int_equal(replay_add(&r, "remembered", NOW), 0);
 	replay_close(&r);
 
@@ -235,7 +243,7 @@ corrupt_and_check(const struct fixture *f, int how)
 	close(fd);
 
 	bad = count_prefix(f->dir, ".replay.bad-");
-	lock(f, &r, WINDOW);
+	lock_at(f, &r, WINDOW, at_ms + 1000);
 	if (how == 0) {
 		/* this process has it open: the header is not read again */
 		assert_int_equal(replay_seen(&r, "remembered", NOW + 1), 1);
@@ -264,9 +272,9 @@ test_corrupt(void **state)
 {
 	const struct fixture *f = *state;
 
-	corrupt_and_check(f, 0);	/* bad magic */
-	corrupt_and_check(f, 1);	/* too short */
-	corrupt_and_check(f, 2);	/* too long */
+	corrupt_and_check(f, 0, NOW);		/* bad magic */
+	corrupt_and_check(f, 1, NOW + 10000);	/* too short */
+	corrupt_and_check(f, 2, NOW + 20000);	/* too long */
 }
 
 static void
@@ -294,7 +302,7 @@ test_unusable_dir(void **state)
 	char err[512] = "", dir[128];
 
 	snprintf(dir, sizeof(dir), "%s/missing/dir", f->dir);
-	assert_int_equal(replay_open(&r, dir, WINDOW, err, sizeof(err)), -1);
+	assert_int_equal(replay_open(&r, dir, WINDOW, NOW, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "replay table"));
 	assert_non_null(strstr(err, "No such file"));
 }
@@ -308,7 +316,7 @@ adder(const struct fixture *f, int p)
 
 	for (i = 0; i < NTOKENS; i++) {
 		snprintf(tok, sizeof(tok), "proc%d-token%d", p, i);
-		if (replay_open(&r, f->dir, WINDOW, err, sizeof(err)) == -1) {
+		if (replay_open(&r, f->dir, WINDOW, NOW, err, sizeof(err)) == -1) {
 			fprintf(stderr, "adder %d: %s\n", p, err);
 			return 1;
 		}
@@ -611,7 +619,7 @@ child_seen(const struct fixture *f, struct replay *r, const char *tok)
 {
 	char err[512];
 
-	if (replay_open(r, f->dir, WINDOW, err, sizeof(err)) == -1)
+	if (replay_open(r, f->dir, WINDOW, NOW, err, sizeof(err)) == -1)
 		return 'E';
 	switch (replay_seen(r, tok, NOW)) {
 	case 0:
@@ -872,9 +880,10 @@ test_close(void **state)
 }
 
 /*
- * The table removed while this process keeps it open: the next open
- * makes a new one, and the bucket locked is in that one, the one others
- * see.
+ * The table removed while this process keeps it open: within a second
+ * of its last check the process goes on with the old one; the first open
+ * a second or more later (or with the clock set back) makes a new one,
+ * and the bucket locked is in that one, the one others see.
  */
 static void
 test_table_unlinked(void **state)
@@ -887,13 +896,54 @@ test_table_unlinked(void **state)
 	assert_int_equal(replay_add(&r, "tok-d", NOW), 0);
 	replay_close(&r);
 	assert_int_equal(unlink(f->table), 0);
-	lock(f, &r, WINDOW);
+	lock_at(f, &r, WINDOW, NOW + 999);
+	assert_int_equal(replay_seen(&r, "tok-d", NOW + 999), 1);	/* old */
+	replay_close(&r);
+	assert_int_equal(stat(f->table, &st), -1);
+	lock_at(f, &r, WINDOW, NOW - 1);
+	assert_int_equal(stat(f->table, &st), 0);			/* new */
+	replay_close(&r);
+	assert_int_equal(unlink(f->table), 0);
+	lock_at(f, &r, WINDOW, NOW + 998);
+	assert_int_equal(stat(f->table, &st), -1);
+	replay_close(&r);
+	lock_at(f, &r, WINDOW, NOW + 999);
 	assert_int_equal(stat(f->table, &st), 0);
 	assert_true(S_ISREG(st.st_mode) && st.st_size == TABLE_SIZE);
 	assert_int_equal(replay_seen(&r, "tok-d", NOW + 1), 0);	/* new */
 	assert_int_equal(bucket_held(f, "tok-d"), 1);
 	replay_close(&r);
 	assert_int_equal(bucket_held(f, "tok-d"), 0);
+}
+
+/*
+ * The table cut short while this process keeps it open: the read fails
+ * at once, and the next open, in the same second, looks at the path
+ * again and sets the table aside for a fresh one.
+ */
+static void
+test_table_cut(void **state)
+{
+	const struct fixture *f = *state;
+	struct replay r;
+	int bad;
+
+	lock(f, &r, WINDOW);
+	assert_int_equal(replay_add(&r, "tok-e", NOW), 0);
+	replay_close(&r);
+	assert_int_equal(truncate(f->table, 64), 0);	/* the header only */
+	bad = count_prefix(f->dir, ".replay.bad-");
+	lock_at(f, &r, WINDOW, NOW + 1);
+	assert_int_equal(replay_seen(&r, "tok-e", NOW + 1), -1);
+	assert_int_equal(errno, EIO);
+	replay_close(&r);
+	assert_int_equal(count_prefix(f->dir, ".replay.bad-"), bad);
+	lock_at(f, &r, WINDOW, NOW + 2);
+	assert_int_equal(count_prefix(f->dir, ".replay.bad-"), bad + 1);
+	assert_int_equal(replay_seen(&r, "tok-e", NOW + 2), 0);
+	assert_int_equal(replay_add(&r, "tok-e", NOW + 2), 0);
+	assert_int_equal(replay_seen(&r, "tok-e", NOW + 3), 1);
+	replay_close(&r);
 }
 
 static int
@@ -905,7 +955,8 @@ storer(const struct fixture *f)
 
 	for (i = 0; i < NTOKENS; i++) {
 		snprintf(tok, sizeof(tok), "shared-token%d", i);
-		if (replay_open(&r, f->dir, WINDOW, err, sizeof(err)) == -1) {
+		if (replay_open(&r, f->dir, WINDOW, NOW, err,
+		    sizeof(err)) == -1) {
 			fprintf(stderr, "storer: %s\n", err);
 			return 255;
 		}
@@ -989,6 +1040,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_unlinked, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_table_cut, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_once_per_token, setup,
 		    teardown),
