@@ -24,10 +24,12 @@
 /*
  * A long-lived process keeps its day file open between requests; per
  * request it only locks it and checks it is still linked. dir_synced: the
- * directory was synced since that file was opened.
+ * directory was synced since that file was opened. own_end: the length
+ * this process's last whole line left the kept file at, or -1.
  */
 static struct fs_kept kept = FS_KEPT_NONE;
 static int dir_synced;
+static off_t own_end = -1;
 
 static int
 fail(char *err, size_t errlen, const char *what, const char *path)
@@ -111,6 +113,7 @@ lock_day(const char *dir, const char *path, struct stat *st, char *err,
 		if (st->st_nlink > 0) {
 			fs_kept_set(&kept, fd, st, path);
 			dir_synced = 0;
+			own_end = -1;
 			return fd;
 		}
 		close(fd);
@@ -181,11 +184,16 @@ spool_write(struct spool_pending *p, const char *dir, const char *day,
 	}
 	if ((fd = lock_day(dir, path, &st, err, errlen)) == -1)
 		return -1;
-	if ((before = st.st_size) > 0 &&
+	/*
+	 * Still the length our last line left: no one has written since (a
+	 * write makes it longer; a cut-back only returns to a line's end).
+	 */
+	if ((before = st.st_size) > 0 && before != own_end &&
 	    (before = cut_torn_tail(fd, st.st_size, path)) == -1) {
 		fail(err, errlen, "repair", path);
 		goto out;
 	}
+	own_end = -1;
 	if ((n = write(fd, line, len)) != (ssize_t)len) {
 		if (n >= 0)
 			errno = ENOSPC;		/* short write: out of space */
@@ -198,6 +206,7 @@ spool_write(struct spool_pending *p, const char *dir, const char *day,
 		goto out;
 	}
 	p->fd = fd;
+	own_end = before + (off_t)len;
 	rc = 0;
  out:
 	/* the fd stays open for the next; closing it drops a stuck lock */

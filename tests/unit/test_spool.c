@@ -426,6 +426,48 @@ test_torn_tail(void **state)
 	free(big);
 }
 
+/*
+ * After its own whole line a process reads the tail again only if the
+ * file's length changed: another writer's unfinished line after it is
+ * cut off, but an edit in place that keeps the length is not looked for
+ * (no writer leaves one: a write makes the file longer, a cut-back
+ * returns it to a line's end).
+ */
+static void
+test_own_end(void **state)
+{
+	const struct fixture *f = *state;
+	char *b;
+	size_t n;
+	int fd;
+
+	assert_int_equal(mkdir(f->dir, 0750), 0);
+	append(f, "{\"a\":1}\n");
+	fd = open(f->file, O_WRONLY | O_APPEND);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, "{\"x\":", 5), 5);	/* killed mid-line */
+	append(f, "{\"b\":2}\n");
+	b = slurp(f->file, &n);
+	assert_string_equal(b, "{\"a\":1}\n{\"b\":2}\n");
+	free(b);
+	close(fd);
+	fd = open(f->file, O_WRONLY);	/* not O_APPEND: pwrite in place */
+	assert_true(fd != -1);
+	assert_int_equal(pwrite(fd, "x", 1, 15), 1);	/* same length */
+	close(fd);
+	append(f, "{\"c\":3}\n");
+	b = slurp(f->file, &n);
+	assert_string_equal(b, "{\"a\":1}\n{\"b\":2}x{\"c\":3}\n");
+	free(b);
+	/* another file at the path, as long, unfinished: looked at */
+	assert_int_equal(unlink(f->file), 0);
+	write_file(f->file, "{\"x\":\"yyyyyyyyyyyyyyyyyy", 24);
+	append(f, "{\"d\":4}\n");
+	b = slurp(f->file, &n);
+	assert_string_equal(b, "{\"d\":4}\n");
+	free(b);
+}
+
 /* Run fn in a child as an unprivileged user; its exit status. */
 static int
 as_nobody(const struct fixture *f, int (*fn)(const struct fixture *))
@@ -1010,6 +1052,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_own_end, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable, setup,
 		    teardown),
