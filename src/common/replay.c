@@ -60,7 +60,8 @@ struct slot {
  * A FastCGI worker keeps the table open (a forked child must not share
  * its locks), with the spool dir it is in, and checks its path at most
  * once per RECHECK_MS: table_checked_ms is when it last did, table_checked
- * is cleared by a failed lock or read to have it checked at once.
+ * is cleared by a failed lock, unlock, read or write to have it checked
+ * at once.
  */
 #define RECHECK_MS	1000
 
@@ -162,7 +163,8 @@ open_locked(const char *path)
 
 /*
  * The table this process already has open for dir; fd or -1. Once per
- * RECHECK_MS (and after a failed lock or read) one stat checks it is
+ * RECHECK_MS (and after a failed lock, unlock, read or write) one stat
+ * checks it is
  * still the file at its path (not removed, set aside or moved with its
  * directory) and of its size. Its header was checked when it was opened;
  * only smshook writes the table, and never its header.
@@ -280,7 +282,7 @@ load_bucket(struct replay *r, const char *token)
 	}
 	r->have = 0;
 	if (r->locked && bucket_lock(r, F_UNLCK) == -1)
-		return -1;
+		goto fail;
 	if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) ==
 	    NULL)
 		return -1;

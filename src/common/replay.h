@@ -24,8 +24,9 @@ struct replay {
  * Open (creating if needed) <dir>/.replay, checking it is a table of
  * ours; one that is not is set aside and a fresh one made. A long-lived
  * process keeps the file open between requests and, from now_ms, checks
- * its path again at most once a second (at once after a failed read or
- * write). No lock is taken yet. -1 with err set on failure.
+ * its path again at most once a second (at once after a failed lock,
+ * unlock, read or write of it). No lock is taken yet. -1 with err set
+ * on failure.
  */
 int	replay_open(struct replay *, const char *dir, long long window_s,
 	    long long now_ms, char *err, size_t errlen);

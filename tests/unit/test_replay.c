@@ -919,7 +919,8 @@ test_table_unlinked(void **state)
 /*
  * The table cut short while this process keeps it open: the read fails
  * at once, and the next open, in the same second, looks at the path
- * again and sets the table aside for a fresh one.
+ * again and sets the table aside for a fresh one. (A failed lock or
+ * write asks the same; neither can be made to fail on a sound table.)
  */
 static void
 test_table_cut(void **state)
