@@ -16,8 +16,8 @@
  * second, so not in this loop. Both files are opened as the receiver
  * opens them (O_NOATIME, no read-ahead on the table), and asked, as the
  * receiver asks, for no time stamps. -n leaves out the table's four
- * calls (replay_window = 0); -t
- * leaves out the tail read, to price what skipping it would save; -s
+ * calls (replay_window = 0); -t leaves out the tail read, to price what
+ * skipping it would save; -s
  * asks stat(2) instead, time stamps and all, as the receiver did before.
  * Prints the CPU time (user + system, as the harness counts a worker's)
  * per iteration. -p prices each call alone instead, in a loop of its

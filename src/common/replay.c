@@ -59,16 +59,15 @@ struct slot {
 /*
  * A FastCGI worker keeps the table open (a forked child must not share
  * its locks), with the spool dir it is in, and checks its path at most
- * once per RECHECK_MS: table_checked_ms is when it last did, table_checked
- * is cleared by a failed lock, unlock, read or write to have it checked
- * at once.
+ * once per RECHECK_MS: table_checked_ms is when it last did; CHECK_NOW
+ * (set by a failed lock, unlock, read or write) has it checked at once.
  */
 #define RECHECK_MS	1000
+#define CHECK_NOW	LLONG_MAX
 
 static struct fs_kept table = FS_KEPT_NONE;
 static char table_dir[PATH_MAX];
-static long long table_checked_ms;
-static int table_checked;
+static long long table_checked_ms = CHECK_NOW;
 
 static EVP_MD *sha256;		/* fetched once per process */
 static EVP_MD_CTX *sha256_ctx;	/* re-initialised per token, not re-made */
@@ -164,10 +163,9 @@ open_locked(const char *path)
 /*
  * The table this process already has open for dir; fd or -1. Once per
  * RECHECK_MS (and after a failed lock, unlock, read or write) one stat
- * checks it is
- * still the file at its path (not removed, set aside or moved with its
- * directory) and of its size. Its header was checked when it was opened;
- * only smshook writes the table, and never its header.
+ * checks it is still the file at its path (not removed, set aside or
+ * moved with its directory) and of its size. Its header was checked when
+ * it was opened; only smshook writes the table, and never its header.
  */
 static int
 reuse(const char *dir, long long now_ms)
@@ -178,11 +176,10 @@ reuse(const char *dir, long long now_ms)
 	if ((fd = fs_kept_fd(&table, NULL)) == -1 ||
 	    strcmp(table_dir, dir) != 0)
 		return -1;
-	if (table_checked && now_ms >= table_checked_ms &&
-	    now_ms - table_checked_ms < RECHECK_MS)
-		return fd;
+	if (now_ms >= table_checked_ms && now_ms - table_checked_ms <
+	    RECHECK_MS)
+		return fd;	/* (a clock set back is checked at once) */
 	if (fs_kept_still(&table, &st) && st.st_size == FILE_SIZE) {
-		table_checked = 1;
 		table_checked_ms = now_ms;
 		return fd;
 	}
@@ -190,7 +187,7 @@ reuse(const char *dir, long long now_ms)
 	return -1;
 }
 
-/* Keep fd, the table at path in dir checked at now_ms, for the next request. */
+/* Keep fd, the table at path in dir, checked at now_ms, for what follows. */
 static void
 keep(int fd, const char *dir, const char *path, long long now_ms)
 {
@@ -203,7 +200,6 @@ keep(int fd, const char *dir, const char *path, long long now_ms)
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
 	fs_kept_set(&table, fd, &st, path);
 	snprintf(table_dir, sizeof(table_dir), "%s", dir);
-	table_checked = 1;
 	table_checked_ms = now_ms;
 }
 
@@ -307,7 +303,7 @@ load_bucket(struct replay *r, const char *token)
 	r->have = 1;
 	return 0;
  fail:
-	table_checked = 0;	/* cut or replaced meanwhile? look next time */
+	table_checked_ms = CHECK_NOW;	/* cut or replaced? look next time */
 	return -1;
 }
 
@@ -360,7 +356,7 @@ replay_add(struct replay *r, const char *token, long long now_ms)
 	b[pick].when_ms = now_ms;
 	if (pwrite(r->fd, &b[pick], sizeof(b[pick]), (off_t)r->bucket_off +
 	    pick * (off_t)sizeof(b[pick])) != (ssize_t)sizeof(b[pick])) {
-		table_checked = 0;
+		table_checked_ms = CHECK_NOW;
 		return -1;
 	}
 	memcpy(r->bucket, b, sizeof(b));

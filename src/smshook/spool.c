@@ -185,8 +185,8 @@ spool_write(struct spool_pending *p, const char *dir, const char *day,
 	if ((fd = lock_day(dir, path, &st, err, errlen)) == -1)
 		return -1;
 	/*
-	 * Still the length our last line left: no one has written since (a
-	 * write makes it longer; a cut-back only returns to a line's end).
+	 * Still the length our last line left: its '\n' is the last byte
+	 * (a write makes the file longer, a cut-back returns to a line's end).
 	 */
 	if ((before = st.st_size) > 0 && before != own_end &&
 	    (before = cut_torn_tail(fd, st.st_size, path)) == -1) {
