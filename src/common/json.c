@@ -10,6 +10,7 @@
 #include "utf8.h"
 
 #define KEY_MAX		64	/* longest name compared after unescaping */
+#define ESC_MAX		6	/* input bytes per unescaped byte, at most */
 #define ROOT_KEYS	32	/* root names checked without an allocation */
 
 enum state {
@@ -355,11 +356,12 @@ static long
 lookup(const struct lexer *lx, const struct json_span *k,
     const struct json_name *names, size_t n)
 {
-	char buf[KEY_MAX];
+	char buf[KEY_MAX * ESC_MAX];	/* unescaping never lengthens */
 	const char *s = (const char *)lx->in + k->off + 1;
 	size_t kl = k->len - 2, i;
 
 	if (k->esc) {
+		/* each unescaped byte came from at most ESC_MAX ("\u00XX") */
 		if (kl > sizeof(buf))
 			return -1;	/* unescaped, still longer than any */
 		kl = unescape(lx->in + k->off + 1, kl, buf);

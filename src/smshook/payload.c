@@ -133,9 +133,13 @@ string_of(const struct check *c, const struct json_span *sp, size_t *n)
 	return s;
 }
 
-/* 1 if number span sp is an integer a double holds exactly. */
+/*
+ * 1 if number span sp is an integer a double holds exactly (20, 2e1,
+ * 20.0), with its value in *v; else 0.
+ */
 static int
-exact_integer(const struct check *c, const struct json_span *sp)
+exact_integer(const struct check *c, const struct json_span *sp,
+    long long *v)
 {
 	char buf[JSON_NUM_MAX + 1];
 	double d;
@@ -145,7 +149,10 @@ exact_integer(const struct check *c, const struct json_span *sp)
 	memcpy(buf, c->text + sp->off, sp->len);
 	buf[sp->len] = '\0';
 	d = strtod(buf, NULL);
-	return d == floor(d) && fabs(d) <= 9007199254740992.0;
+	if (d != floor(d) || fabs(d) > 9007199254740992.0)
+		return 0;
+	*v = (long long)d;
+	return 1;
 }
 
 /* Check one scalar (a field's value or a list item); NULL or why. */
@@ -180,7 +187,7 @@ check_scalar(const struct check *c, const struct field *f,
 	}
 	if (sp->type == JSON_NUMBER) {
 		if ((f->flags & F_INT) && f->slot != S_TIMESTAMP &&
-		    !exact_integer(c, sp))
+		    !exact_integer(c, sp, &v))
 			return "field must be an integer";
 		if (f->max > 0 && sp->len > f->max)
 			return "field too long";
@@ -324,7 +331,7 @@ extract(struct event *ev, const struct check *c)
 		return nomem;
 	if (et != NULL && et->type != JSON_NULL) {
 		if (et->type == JSON_NUMBER)
-			n = json_int(c->text + et->off, et->len, &code);
+			n = exact_integer(c, et, &code) ? 0 : 1;
 		else if ((s = string_of(c, et, &n)) != NULL) {
 			n = json_int(s, n, &code);
 			free(s);

@@ -96,6 +96,11 @@ static const struct typecase {
 	const char	*compact;	/* expected payload */
 	int		 type;
 } json_cases[] = {
+	/* an integer written with an exponent or a fraction is the same */
+	{ "{\"eventType\":2e1," SIGNED "}",
+	  "{\"eventType\":2e1," SIGNED "}", 20 },
+	{ "{\"eventType\":5.0," SIGNED "}",
+	  "{\"eventType\":5.0," SIGNED "}", 5 },
 	{ "{ \"event\": \"Requested\", \"eventType\": 1, \"message\": \"request\","
 	  " \"userId\": 19999, \"smsUser\": \"App\", \"smsIds\": "
 	  "[\"1652150994014_9373_14466_36735_99drnc$13888888888\"],"
@@ -414,6 +419,14 @@ test_wrong_types(void **state)
 		{ "{\"message\":[]," SIGNED "}", "message" },
 		{ "{\"smsId\":1," SIGNED "}", "smsId" },
 		{ "{\"verfiyResult\":\"yes\"," SIGNED "}", "verfiyResult" },
+		/* a known name fully escaped is still that name (here 72
+		 * input bytes for 12 unescaped) */
+		{ "{\"\\u0072\\u0065\\u0070\\u006c\\u0079\\u0043"
+		  "\\u006f\\u006e\\u0074\\u0065\\u006e\\u0074\":{\"a\":1},"
+		  SIGNED "}", "replyContent" },
+		{ "{\"\\u0076\\u0065\\u0072\\u0066\\u0069\\u0079\\u0052"
+		  "\\u0065\\u0073\\u0075\\u006c\\u0074\":\"abc\"," SIGNED "}",
+		  "verfiyResult" },
 	};
 	size_t i;
 
