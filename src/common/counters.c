@@ -158,9 +158,10 @@ counters_read(const char *dir, struct counters_page *out)
 	if ((fd = open_page(path, 0, NULL)) == -1)
 		return -1;
 	if (pread(fd, out, sizeof(*out), 0) != (ssize_t)sizeof(*out) ||
-	    memcmp(out->magic, magic, sizeof(magic)) != 0)
+	    memcmp(out->magic, magic, sizeof(magic)) != 0) {
+		memset(out, 0, sizeof(*out));	/* nothing of a foreign file */
 		errno = EINVAL;
-	else
+	} else
 		rc = 0;
 	close(fd);
 	return rc;

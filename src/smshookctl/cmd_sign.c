@@ -46,7 +46,7 @@ static const struct sample {
 	{ 4, "{\"smsId\":\"ID\","
 	    "\"phone\":\"13888888888\",\"userId\":19999,\"smsUser\":\"App\","
 	    "\"templateId\":29999,\"message\":\"workererror\","
-	    "\"encodeMessage\":\"5L2g5aW9\",\"statusCode\":412,"
+	    "\"encodeMessage\":\"5L2g5aW9\",\"statusCode\":430,"
 	    "\"outboundTime\":\"2022-05-10 01:29:31\",\"customArgs\":{}}" },
 	{ 5, "{\"smsId\":\"ID\","
 	    "\"phone\":\"13888888888\",\"userId\":19999,\"smsUser\":\"App\","
@@ -183,10 +183,6 @@ pick_key(struct ctl *ctl, const char *opt_k, struct conf_key *key)
 	char err[512];
 
 	if (opt_k != NULL) {
-		if (*opt_k == '\0') {
-			ctl_err("empty key");
-			return -1;
-		}
 		key->data = (unsigned char *)(uintptr_t)opt_k;
 		key->len = strlen(opt_k);
 		return 0;
@@ -324,8 +320,12 @@ cmd_sign(struct ctl *ctl, int argc, char *argv[])
 		return CTL_USAGE;
 	}
 	if (opt_ts != NULL && (json_int(opt_ts, strlen(opt_ts), &ms) == -1 ||
-	    strlen(opt_ts) != 13 || *opt_ts == '0')) {
+	    strlen(opt_ts) != 13 || *opt_ts < '1' || *opt_ts > '9')) {
 		ctl_err("timestamp must be 13 digits of milliseconds");
+		return CTL_USAGE;
+	}
+	if (opt_k != NULL && *opt_k == '\0') {
+		ctl_err("empty key");
 		return CTL_USAGE;
 	}
 	if (opt_id != NULL && (*opt_id == '\0' || strlen(opt_id) > 256)) {

@@ -2,8 +2,9 @@
  * cmd_stats.c: smshookctl stats [--from DAY] [--to DAY] [--json]
  * [--prometheus FILE]: events per day and normalised type (2 counts as
  * delivered; an unknown code under its own number), plus unverified
- * and invalid lines. An aligned table, a JSON document, or a
- * node_exporter textfile written atomically.
+ * and invalid lines; the receiver's answer counters and the import's
+ * lag. An aligned table, a JSON document, or a node_exporter textfile
+ * written atomically.
  */
 #include <sys/stat.h>
 
@@ -56,6 +57,15 @@ struct stats {
 	struct day		 *days;
 	size_t			  ndays;
 	struct day		  all;		/* the totals */
+};
+
+/* The import's state for this spool, when a database is configured. */
+struct lag {
+	int		 have;		/* a database answered */
+	char		 source[512];
+	long long	 bytes;		/* complete or not, not yet imported */
+	long long	 oldest_ms;	/* receipt of the oldest such line, or -1 */
+	long long	 last_run_ms;	/* the last import that finished, or -1 */
 };
 
 static const struct option longopts[] = {
@@ -356,11 +366,74 @@ table_row(const struct stats *s, const char *label, const struct day *d,
 	    w[s->ncols + 1], d->unverified, w[s->ncols + 2], d->invalid);
 }
 
+/* The time ms (since the epoch) as "YYYY-MM-DDTHH:MM:SSZ" in buf. */
+static const char *
+iso_time(long long ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%lld", ms);
+	return buf;
+}
+
+/* Now, in milliseconds since the epoch. */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Seconds since the oldest line not yet imported (0: none). */
+static double
+lag_seconds(const struct lag *lag, long long now)
+{
+	return lag->oldest_ms < 0 ? 0.0 :
+	    (double)(now - lag->oldest_ms) / 1000;
+}
+
+/*
+ * After the table: the receiver's answers (cp; NULL when its counters
+ * could not be read) and the import's lag (when a database answered).
+ */
+static void
+print_state(const struct counters_page *cp, const struct lag *lag)
+{
+	char when[32];
+	size_t k;
+
+	if (cp != NULL) {
+		printf("\nreceiver answers, by status and reason:\n");
+		for (k = 0; k < NCOUNTERS; k++)
+			if (cp->n[k] > 0)
+				printf("  %3d  %-13s  %10llu\n",
+				    counter_defs[k].status,
+				    counter_defs[k].reason,
+				    (unsigned long long)cp->n[k]);
+		printf("  last event stored: %s\n", cp->last_stored_ms == 0 ?
+		    "never" : iso_time((long long)cp->last_stored_ms, when,
+		    sizeof(when)));
+	}
+	if (lag->have) {
+		printf("\nimport (%s):\n", lag->source);
+		printf("  not yet imported: %lld bytes, oldest line %.0f s "
+		    "old\n", lag->bytes, lag_seconds(lag, now_ms()));
+		printf("  last import: %s\n", lag->last_run_ms < 0 ? "never" :
+		    iso_time(lag->last_run_ms, when, sizeof(when)));
+	}
+}
+
 /* The aligned table on stdout. */
 static int
 print_table(const struct stats *s)
 {
 	static const char *const extra[] = { "total", "unverified", "invalid" };
+	const struct status_def *d;
 	unsigned long long big;
 	size_t k, i;
 	int *w;
@@ -391,9 +464,12 @@ print_table(const struct stats *s)
 	free(w);
 	if (s->nfails > 0)
 		printf("\nsuppressed and failed, by status code:\n");
-	for (i = 0; i < s->nfails; i++)
-		printf("  %6lld  %10llu  %s\n", s->fails[i].code, s->fails[i].n,
-		    meaning(s->fails[i].code));
+	for (i = 0; i < s->nfails; i++) {
+		d = status_by_code(s->fails[i].code);
+		printf("  %6lld  %10llu  %s%s%s\n", s->fails[i].code,
+		    s->fails[i].n, d != NULL ? d->kind : "", d != NULL ?
+		    " failure: " : "", meaning(s->fails[i].code));
+	}
 	return 0;
 }
 
@@ -427,10 +503,66 @@ day_json(const struct stats *s, const struct day *d, const char *name)
 	return NULL;
 }
 
+/*
+ * The receiver's counters (cp, or NULL: null) and the import's lag
+ * (null without a database that answered) as members of doc; -1 if
+ * out of memory.
+ */
+static int
+state_json(cJSON *doc, const struct counters_page *cp, const struct lag *lag)
+{
+	cJSON *o, *a, *x;
+	char when[32];
+	size_t k;
+
+	if (cp == NULL)
+		o = cJSON_AddNullToObject(doc, "receiver");
+	else if ((o = cJSON_AddObjectToObject(doc, "receiver")) != NULL) {
+		if ((a = cJSON_AddArrayToObject(o, "answers")) == NULL)
+			return -1;
+		for (k = 0; k < NCOUNTERS; k++) {
+			if ((x = cJSON_CreateObject()) == NULL)
+				return -1;
+			cJSON_AddItemToArray(a, x);
+			if (cJSON_AddNumberToObject(x, "status",
+			    counter_defs[k].status) == NULL ||
+			    cJSON_AddStringToObject(x, "reason",
+			    counter_defs[k].reason) == NULL ||
+			    cJSON_AddNumberToObject(x, "count",
+			    (double)cp->n[k]) == NULL)
+				return -1;
+		}
+		if (cJSON_AddNumberToObject(o, "stored_bytes",
+		    (double)cp->stored_bytes) == NULL ||
+		    (cp->last_stored_ms == 0 ?
+		    cJSON_AddNullToObject(o, "last_stored_at") :
+		    cJSON_AddStringToObject(o, "last_stored_at",
+		    iso_time((long long)cp->last_stored_ms, when,
+		    sizeof(when)))) == NULL)
+			return -1;
+	}
+	if (o == NULL)
+		return -1;
+	if (!lag->have)
+		return cJSON_AddNullToObject(doc, "import") == NULL ? -1 : 0;
+	if ((o = cJSON_AddObjectToObject(doc, "import")) == NULL ||
+	    cJSON_AddStringToObject(o, "source", lag->source) == NULL ||
+	    cJSON_AddNumberToObject(o, "lag_bytes", (double)lag->bytes) ==
+	    NULL || cJSON_AddNumberToObject(o, "lag_seconds",
+	    lag_seconds(lag, now_ms())) == NULL ||
+	    (lag->last_run_ms < 0 ? cJSON_AddNullToObject(o, "last_import_at") :
+	    cJSON_AddStringToObject(o, "last_import_at",
+	    iso_time(lag->last_run_ms, when, sizeof(when)))) == NULL)
+		return -1;
+	return 0;
+}
+
 /* The JSON document on stdout. */
 static int
-print_json(const struct stats *s, const char *from, const char *to)
+print_json(const struct stats *s, const char *from, const char *to,
+    const struct counters_page *cp, const struct lag *lag)
 {
+	const struct status_def *d;
 	cJSON *doc, *days, *o;
 	char *text = NULL;
 	size_t i;
@@ -462,13 +594,15 @@ print_json(const struct stats *s, const char *from, const char *to)
 		    (double)s->fails[i].code) == NULL ||
 		    cJSON_AddNumberToObject(o, "count",
 		    (double)s->fails[i].n) == NULL ||
-		    (status_by_code(s->fails[i].code) != NULL ?
-		    cJSON_AddStringToObject(o, "meaning",
-		    meaning(s->fails[i].code)) :
-		    cJSON_AddNullToObject(o, "meaning")) == NULL)
+		    ((d = status_by_code(s->fails[i].code)) != NULL ?
+		    cJSON_AddStringToObject(o, "meaning", d->meaning) != NULL &&
+		    cJSON_AddStringToObject(o, "stage", d->kind) != NULL :
+		    cJSON_AddNullToObject(o, "meaning") != NULL &&
+		    cJSON_AddNullToObject(o, "stage") != NULL) == 0)
 			goto out;
 	}
-	if ((text = cJSON_Print(doc)) == NULL)
+	if (state_json(doc, cp, lag) == -1 ||
+	    (text = cJSON_Print(doc)) == NULL)
 		goto out;
 	printf("%s\n", text);
 	rc = 0;
@@ -477,15 +611,6 @@ print_json(const struct stats *s, const char *from, const char *to)
 	cJSON_Delete(doc);
 	return rc;
 }
-
-/* The import's state for this spool, when a database is configured. */
-struct lag {
-	int		 have;		/* a database answered */
-	char		 source[512];
-	long long	 bytes;		/* complete or not, not yet imported */
-	long long	 oldest_ms;	/* receipt of the oldest such line, or -1 */
-	long long	 last_run_ms;	/* the last import that finished, or -1 */
-};
 
 /* A label value with '\\', '"' and newlines escaped (the text format). */
 static void
@@ -567,9 +692,8 @@ prom_write(FILE *f, const struct stats *s, const struct counters_page *cp,
 		    "none).");
 		fputs("smshook_import_lag_seconds{source=\"", f);
 		prom_label(f, lag->source);
-		fprintf(f, "\"} %.3f\n", lag->oldest_ms < 0 ? 0.0 :
-		    (double)((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
-		    lag->oldest_ms) / 1000);
+		fprintf(f, "\"} %.3f\n", lag_seconds(lag,
+		    (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000));
 		prom_head(f, "smshook_last_import_timestamp_seconds", "gauge",
 		    "When smshookctl import last finished without error (0: "
 		    "never).");
@@ -729,7 +853,7 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 	struct counters_page cp;
 	struct lag lag;
 	const char *from = NULL, *to = NULL, *prom = NULL;
-	int ch, json = 0, rc = CTL_FAIL, done;
+	int ch, json = 0, rc = CTL_FAIL, done, have_cp;
 
 	while ((ch = ctl_getopt(argc, argv, "h", longopts, usage, &done)) != -1) {
 		switch (ch) {
@@ -762,21 +886,22 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 	if (s.all.invalid > 0)
 		ctl_err("%llu invalid line%s not counted (see smshookctl "
 		    "verify)", s.all.invalid, s.all.invalid == 1 ? "" : "s");
-	if (prom != NULL) {
-		/* no file yet (nothing answered yet) or not ours: zeros */
-		if (counters_read(ctl->conf.spool_dir, &cp) == -1 &&
-		    errno != ENOENT)
-			ctl_errno("receiver counters left out");
-		import_lag(ctl, &lag);
-		if (prom_file(&s, prom, &cp, &lag) == -1)
-			goto out;
-		if (json && print_json(&s, from, to) == -1) {
+	/* no file yet (nothing answered yet): zeros; not ours: left out */
+	have_cp = counters_read(ctl->conf.spool_dir, &cp) == 0 ||
+	    errno == ENOENT;
+	if (!have_cp)
+		ctl_errno("receiver counters left out");
+	import_lag(ctl, &lag);
+	if (prom != NULL && prom_file(&s, prom, &cp, &lag) == -1)
+		goto out;
+	if (json || prom == NULL) {
+		if ((json ? print_json(&s, from, to, have_cp ? &cp : NULL,
+		    &lag) : print_table(&s)) == -1) {
 			ctl_err("out of memory");
 			goto out;
 		}
-	} else if ((json ? print_json(&s, from, to) : print_table(&s)) == -1) {
-		ctl_err("out of memory");
-		goto out;
+		if (!json)
+			print_state(have_cp ? &cp : NULL, &lag);
 	}
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		ctl_errno("stdout");

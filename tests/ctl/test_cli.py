@@ -4,8 +4,8 @@ sign's output goes through the real receiver (CGI mode) for every event
 type and both encodings; verify and stats run on spools it produced.
 """
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -163,6 +163,14 @@ def test_sign_fresh_ids_and_reply():
         t.eq(p.returncode, 2, "an empty --sms-id is a usage error")
         p = ctl(conf, "sign", "--timestamp", "165215099408")
         t.eq(p.returncode, 2, "12 digits are not a timestamp")
+        p = ctl(conf, "sign", "--timestamp", "-165215099408")
+        t.eq(p.returncode, 2, "a sign and 12 digits are not a timestamp")
+        p = ctl(conf, "sign", "-k", "")
+        t.eq(p.returncode, 2, "an empty key is a usage error")
+        # the samples' status codes are the provider's own
+        for kind, code in (("suppressed", 430), ("failed", 500)):
+            p = ctl(conf, "sign", "--event", kind)
+            t.eq(json.loads(p.stdout)["statusCode"], code, kind)
     finally:
         shutil.rmtree(d)
 
@@ -375,8 +383,13 @@ def test_stats_table():
         t.eq(p.returncode, 0, p.stderr)
         table, _, fails = p.stdout.partition("\n\n")
         # then the suppressed and failed events by status code
-        t.expect("by status code" in fails and "number does not exist" in
-                 fails, fails)
+        t.expect("by status code" in fails and "sending failure: number "
+                 "does not exist" in fails, fails)
+        # then the receiver's own answers: each type posted twice
+        t.expect(re.search(r"\n  200  success +%d\n" % sum(posted.values()),
+                           fails), fails)
+        t.expect("  last event stored: 20" in fails, fails)
+        t.expect("import (" not in fails, "no database configured")
         rows = [r.split() for r in table.strip().split("\n")]
         head = rows[0]
         t.eq(head[0], "day")
@@ -396,7 +409,8 @@ def test_stats_table():
         p = ctl(conf, "stats", "--from", day)
         t.expect("2020-01-02" not in p.stdout, p.stdout)
         p = ctl(conf, "stats", "--to", "2020-01-02")
-        t.expect(day not in p.stdout and "2020-01-02" in p.stdout, p.stdout)
+        table = p.stdout.partition("\n\n")[0]
+        t.expect(day not in table and "2020-01-02" in table, p.stdout)
         t.eq(ctl(conf, "stats", "--from", "2020-13-01").returncode, 2)
         t.eq(ctl(conf, "stats", "--from", day, "--to", "2020-01-01")
              .returncode, 2)
@@ -417,8 +431,56 @@ def test_stats_json():
         t.eq(days["2020-01-02"]["events"]["99"], 1)
         t.eq(days["2020-01-02"]["unverified"], 1)
         t.eq(doc["all"]["total"], sum(posted.values()) + 2)
+        t.eq([(f["status_code"], f["stage"]) for f in doc["failures"]],
+             [(430, "processing"), (500, "sending")])
+        answers = {(a["status"], a["reason"]): a["count"]
+                   for a in doc["receiver"]["answers"]}
+        t.eq(answers[(200, "success")], sum(posted.values()))
+        t.eq(answers[(401, "signature")], 0)
+        t.expect(doc["receiver"]["stored_bytes"] > 0, doc["receiver"])
+        t.expect(doc["receiver"]["last_stored_at"].startswith(day),
+                 doc["receiver"])
+        t.eq(doc["import"], None, "no database configured")
         p = ctl(conf, "stats", "--json", "--from", day)
         t.eq([x["day"] for x in json.loads(p.stdout)["days"]], [day])
+    finally:
+        shutil.rmtree(d)
+
+
+def test_stats_import_lag():
+    """With a database: what import has not taken yet, and when it last
+    ran, in the table and the JSON document; a foreign counters file is
+    left out, not read."""
+    d, conf, spool, posted, day = stats_fixture()
+    try:
+        with open(conf, "a") as f:
+            f.write("database = sqlite:%s\n" % os.path.join(d, "ev.db"))
+        doc = json.loads(ctl(conf, "stats", "--json").stdout)
+        total = sum(os.path.getsize(os.path.join(spool, n))
+                    for n in day_files(spool))
+        t.eq((doc["import"]["lag_bytes"], doc["import"]["last_import_at"]),
+             (total, None))
+        t.expect(doc["import"]["lag_seconds"] > 0, doc["import"])
+        p = ctl(conf, "stats")
+        t.expect("  not yet imported: %d bytes" % total in p.stdout,
+                 p.stdout)
+        t.expect("  last import: never" in p.stdout, p.stdout)
+        t.eq(ctl(conf, "import").returncode, 0)
+        doc = json.loads(ctl(conf, "stats", "--json").stdout)
+        t.eq((doc["import"]["lag_bytes"], doc["import"]["lag_seconds"]),
+             (0, 0))
+        t.expect(doc["import"]["last_import_at"].endswith("Z"),
+                 doc["import"])
+        with open(os.path.join(spool, ".counters"), "r+b") as f:
+            f.write(b"not-smshook-cnt\n")
+        p = ctl(conf, "stats", "--json")
+        t.eq(p.returncode, 0, p.stderr)
+        t.eq(json.loads(p.stdout)["receiver"], None)
+        t.expect("receiver counters left out" in p.stderr, p.stderr)
+        prom = os.path.join(d, "x.prom")
+        t.eq(ctl(conf, "stats", "--prometheus", prom).returncode, 0)
+        t.expect('smshook_answers_total{status="200",reason="success"} 0\n'
+                 in open(prom).read(), "a foreign file's counts left out")
     finally:
         shutil.rmtree(d)
 
