@@ -2,10 +2,10 @@
  * cmd_check.c: smshookctl check [--user USER] [--min-free SIZE]
  * [--min-inodes N] [--quiet]: a health check that fails whenever an
  * event would not be stored right now. As the receiver's user (--user;
- * as root, by default the owner of spool_dir): the configuration is
- * readable, spool_dir takes a new file, today's day file (if any) takes
- * an append, the token table is sound and writable; the spool's file
- * system has room and inodes above the floors; the configured database
+ * as root, by default the owner of spool_dir): the configuration and
+ * its app_key_files are readable, spool_dir takes a new file, today's
+ * day file (if any) takes an append, the token table is sound and
+ * writable; the spool's file system has room and inodes above the floors; the configured database
  * answers and has this version's tables. One line per fault, saying
  * what and how to fix it; exit 1 on any fault.
  */
@@ -106,21 +106,52 @@ fine(const struct check *k, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The configuration file can be read (as the current user). */
-static void
-check_config(struct check *k)
+/* A file the configuration names can be opened for reading; 0 or -1. */
+static int
+readable(const char *path)
 {
 	int fd;
 
-	if ((fd = open(k->ctl->confpath, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) ==
-	    -1) {
+	/* O_NONBLOCK: a FIFO there must not hang the check */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/*
+ * The configuration file and every app_key_file it names can be read (as
+ * the current user), as the receiver reads them on each start. Key files
+ * are named, never their keys.
+ */
+static void
+check_config(struct check *k)
+{
+	const struct conf *c = &k->ctl->conf;
+	size_t i, nfiles = 0, bad = 0;
+
+	if (readable(k->ctl->confpath) == -1) {
 		fault(k, "cannot read the configuration %s: %s (the "
 		    "receiver's user needs read access: chgrp and chmod 0640)",
 		    k->ctl->confpath, strerror(errno));
 		return;
 	}
-	close(fd);
-	fine(k, "config %s: readable", k->ctl->confpath);
+	for (i = 0; i < c->nkeys; i++) {
+		if (c->keys[i].file == NULL)
+			continue;
+		nfiles++;
+		if (readable(c->keys[i].file) == -1) {
+			fault(k, "cannot read app_key_file %s: %s (the "
+			    "receiver's user needs read access: chgrp and "
+			    "chmod 0640)", c->keys[i].file, strerror(errno));
+			bad++;
+		}
+	}
+	if (bad == 0 && nfiles == 0)
+		fine(k, "config %s: readable", k->ctl->confpath);
+	else if (bad == 0)
+		fine(k, "config %s and its %zu key file%s: readable",
+		    k->ctl->confpath, nfiles, nfiles == 1 ? "" : "s");
 }
 
 /* spool_dir exists (or can be made, as the receiver does) and takes a file. */

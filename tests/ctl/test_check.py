@@ -1,8 +1,9 @@
 """smshookctl check tells the truth: it fails, one line per cause,
 whenever an event would not be stored right now, and only then.
 
-Causes, each on its own: today's day file or the configuration not
-usable by the receiver's user (checked as that user, --user), the spool's
+Causes, each on its own: today's day file, the configuration or a key
+file not usable by the receiver's user (checked as that user, --user),
+the spool's
 file system full of bytes or of inodes (a tmpfs in a private mount
 namespace), a token table that is not one, a database that does not
 answer, a database URL that is not one, a database of another shape.
@@ -89,6 +90,36 @@ def test_config_not_readable():
     try:
         os.chown(conf, 0, 0)		# 0600 root's
         fails(check(conf), "cannot read the configuration", "0640")
+    finally:
+        shutil.rmtree(d)
+
+
+def test_key_file_not_readable():
+    """Every app_key_file is opened as the receiver's user; an unreadable
+    one is named, its key never printed."""
+    d, conf, spool = setup()
+    try:
+        keys = []
+        for name, key in (("good.key", "k" * 32), ("bad.key", "s" * 32)):
+            path = os.path.join(d, name)
+            with open(path, "w") as f:
+                f.write(key + "\n")
+            os.chmod(path, 0o640)
+            keys.append(path)
+        os.chown(keys[0], 0, pwd.getpwnam(USER).pw_gid)
+        with open(conf, "a") as f:
+            f.write("app_key_file = good.key\napp_key_file = %s\n"
+                    % keys[1])
+        p = check(conf)
+        fails(p, "cannot read app_key_file", keys[1], "Permission denied",
+              "0640")
+        t.expect("good.key" not in p.stdout.split("FAIL:")[1], p.stdout)
+        t.expect("s" * 32 not in p.stdout and "k" * 32 not in p.stdout,
+                 p.stdout)
+        os.chown(keys[1], 0, pwd.getpwnam(USER).pw_gid)
+        p = check(conf)
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+        t.expect("2 key files" in p.stdout, p.stdout)
     finally:
         shutil.rmtree(d)
 
