@@ -3,11 +3,12 @@
  * [--min-inodes N] [--quiet]: a health check that fails whenever an
  * event would not be stored right now. As the receiver's user (--user;
  * as root, by default the owner of spool_dir): the configuration and
- * its app_key_files are readable, spool_dir takes a new file, today's
- * day file (if any) takes an append, the token table is sound and
- * writable; the spool's file system has room and inodes above the floors; the configured database
- * answers and has this version's tables. One line per fault, saying
- * what and how to fix it; exit 1 on any fault.
+ * its app_key_files are readable, spool_dir takes a new file (or is
+ * missing and could be made: check makes nothing), today's day file (if
+ * any) takes an append, the token table is sound and writable; the
+ * spool's file system has room and inodes above the floors; the
+ * configured database answers and has this version's tables. One line
+ * per fault, saying what and how to fix it; exit 1 on any fault.
  */
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -41,7 +42,9 @@ struct check {
 	const struct ctl	*ctl;
 	unsigned long long	 min_free, min_inodes;
 	int			 quiet;
+	int			 no_user;	/* as root, no --user */
 	int			 faults;
+	char			 room[PATH_MAX]; /* spool_dir or its parent */
 };
 
 static const struct option longopts[] = {
@@ -154,25 +157,100 @@ check_config(struct check *k)
 		    k->ctl->confpath, nfiles, nfiles == 1 ? "" : "s");
 }
 
-/* spool_dir exists (or can be made, as the receiver does) and takes a file. */
+/* The directory that holds dir, in buf; 0, or -1 if it does not fit. */
+static int
+parent_dir(const char *dir, char *buf, size_t bufsz)
+{
+	char *slash;
+	size_t len;
+
+	if ((len = (size_t)snprintf(buf, bufsz, "%s", dir)) >= bufsz)
+		return -1;
+	while (len > 1 && buf[len - 1] == '/')
+		buf[--len] = '\0';
+	if ((slash = strrchr(buf, '/')) == NULL)
+		return snprintf(buf, bufsz, ".") >= (int)bufsz ? -1 : 0;
+	while (slash > buf && slash[-1] == '/')
+		slash--;
+	if (slash == buf)	/* in / itself */
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return 0;
+}
+
+/* The current user can make a directory in dir; 0, or -1 with errno. */
+static int
+can_mkdir_in(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == -1)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS);
+}
+
+/*
+ * spool_dir is missing: the receiver makes it, mode 0750 and without its
+ * parents, when it needs it, so the receiver's user must be able to.
+ * Nothing is made here. The room is then checked where it would be.
+ */
+static void
+check_no_spool(struct check *k)
+{
+	const char *dir = k->ctl->conf.spool_dir;
+	char parent[PATH_MAX];
+
+	if (k->no_user) {
+		fault(k, "spool_dir %s does not exist, and without its owner "
+		    "the receiver's user is unknown (name it with --user, or "
+		    "create spool_dir owned by it, mode 0750)", dir);
+		return;
+	}
+	if (parent_dir(dir, parent, sizeof(parent)) == -1) {
+		fault(k, "spool_dir %s: %s", dir, strerror(ENAMETOOLONG));
+		return;
+	}
+	if (can_mkdir_in(parent) == -1) {
+		fault(k, "spool_dir %s does not exist, and the receiver's user "
+		    "cannot create it in %s: %s (create it, owned by the "
+		    "receiver's user, mode 0750)", dir, parent,
+		    strerror(errno));
+		return;
+	}
+	snprintf(k->room, sizeof(k->room), "%s", parent);
+	fine(k, "spool_dir %s: none yet, the receiver's user can create it",
+	    dir);
+}
+
+/* spool_dir takes a new file, or does not exist and could be made. */
 static void
 check_spool(struct check *k)
 {
 	const char *dir = k->ctl->conf.spool_dir;
 	char tmp[PATH_MAX];
 	struct stat st;
-	int fd;
+	int fd, saved;
 
-	if (stat(dir, &st) == -1 && (errno != ENOENT ||
-	    fs_mkdir_spool(dir) == -1)) {
-		fault(k, "spool_dir %s: %s (create it, owned by the receiver's "
-		    "user, mode 0750)", dir, strerror(errno));
+	if (stat(dir, &st) == -1) {
+		saved = errno;
+		if (saved == ENOENT && lstat(dir, &st) == -1)
+			check_no_spool(k);
+		else
+			fault(k, "spool_dir %s: %s (create it, owned by the "
+			    "receiver's user, mode 0750)", dir,
+			    strerror(saved));
 		return;
 	}
-	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+	if (!S_ISDIR(st.st_mode)) {
 		fault(k, "spool_dir %s: not a directory", dir);
 		return;
 	}
+	snprintf(k->room, sizeof(k->room), "%s", dir);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.smshookctl.check.XXXXXX",
 	    dir) >= sizeof(tmp) || (fd = mkstemp(tmp)) == -1) {
 		fault(k, "spool_dir %s is not writable: %s (chown it to the "
@@ -250,7 +328,10 @@ check_replay(struct check *k)
 	    live == 1 ? "" : "s");
 }
 
-/* Free space and inodes of the spool's file system above the floors. */
+/*
+ * Free space and inodes of the spool's file system (k->room, where
+ * check_spool found or would see it made) above the floors.
+ */
 static void
 check_room(struct check *k)
 {
@@ -258,7 +339,9 @@ check_room(struct check *k)
 	unsigned long long avail, inodes;
 	struct statvfs sv;
 
-	if (statvfs(dir, &sv) == -1) {
+	if (k->room[0] == '\0')	/* no spool_dir, nor one to be: said */
+		return;
+	if (statvfs(k->room, &sv) == -1) {
 		fault(k, "spool_dir %s: %s", dir, strerror(errno));
 		return;
 	}
@@ -454,6 +537,7 @@ cmd_check(struct ctl *ctl, int argc, char *argv[])
 		ctl_err("--user %s: no such user", user);
 		return CTL_USAGE;
 	}
+	k.no_user = user == NULL && geteuid() == 0;
 	if ((pw = receiver_user(ctl, user)) != NULL &&
 	    pw->pw_uid != geteuid()) {
 		fine(&k, "checking as %s, the receiver's user", pw->pw_name);

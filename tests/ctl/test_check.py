@@ -3,10 +3,11 @@ whenever an event would not be stored right now, and only then.
 
 Causes, each on its own: today's day file, the configuration or a key
 file not usable by the receiver's user (checked as that user, --user),
-the spool's
-file system full of bytes or of inodes (a tmpfs in a private mount
-namespace), a token table that is not one, a database that does not
-answer, a database URL that is not one, a database of another shape.
+a missing spool_dir that user could not create (nothing is created),
+the spool's file system full of bytes or of inodes (a tmpfs in a private
+mount namespace), a token table that is not one, a database that does
+not answer, a database URL that is not one, a database of another
+shape.
 --quiet says it with the exit status alone."""
 import os
 import pwd
@@ -120,6 +121,39 @@ def test_key_file_not_readable():
         p = check(conf)
         t.eq(p.returncode, 0, p.stdout + p.stderr)
         t.expect("2 key files" in p.stdout, p.stdout)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_missing_spool():
+    """A missing spool_dir is not made: it is fine if the receiver's user
+    could make it where the receiver would (mode 0750, in a folder that
+    exists), a cause otherwise, and nothing is left behind."""
+    d, conf, spool = setup()
+    try:
+        os.rmdir(spool)
+        pw = pwd.getpwnam(USER)
+        before = sorted(os.listdir(d))
+        # as root without --user: no owner to tell the receiver's user
+        fails(t.ctl(conf, "check"), spool, "does not exist", "--user")
+        t.eq(sorted(os.listdir(d)), before)
+        # d is root's, 0755: nobody could not make it
+        fails(check(conf), spool, "cannot create it in %s:" % d,
+              "Permission denied", "mode 0750")
+        # nor anyone in a folder that does not exist
+        other = t.write_conf(d, spool=os.path.join(d, "none", "spool"),
+                             name="other.conf")
+        os.chown(other, pw.pw_uid, pw.pw_gid)
+        fails(check(other), "cannot create it in %s:" % os.path.join(
+              d, "none"), "No such file or directory")
+        fails(t.ctl(other, "check", "--user", "root"), "No such file")
+        before = sorted(os.listdir(d))
+        os.chown(d, pw.pw_uid, pw.pw_gid)	# now it could
+        p = check(conf)
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+        t.expect("%s: none yet" % spool in p.stdout and "inodes free" in
+                 p.stdout, p.stdout)
+        t.eq(sorted(os.listdir(d)), before)
     finally:
         shutil.rmtree(d)
 
