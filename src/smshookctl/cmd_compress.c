@@ -256,7 +256,7 @@ cmd_compress(struct ctl *c, int argc, char *argv[])
 	while ((ch = ctl_getopt(argc, argv, "a:vh", opts, usage, &done)) != -1) {
 		switch (ch) {
 		case 'a':
-			if (conf_number(optarg, 0, 100000, &after) == -1) {
+			if (ctl_days(optarg, &after) == -1) {
 				ctl_err("--after \"%s\": expected a number of "
 				    "days", optarg);
 				return CTL_USAGE;

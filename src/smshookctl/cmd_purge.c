@@ -132,7 +132,7 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 	while ((ch = ctl_getopt(argc, argv, "k:fd:vh", opts, usage, &done)) != -1) {
 		switch (ch) {
 		case 'k':
-			if (conf_number(optarg, 0, 100000, &keep) == -1) {
+			if (ctl_days(optarg, &keep) == -1) {
 				ctl_err("--keep-days \"%s\": expected a number "
 				    "of days", optarg);
 				return CTL_USAGE;

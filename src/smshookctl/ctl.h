@@ -53,6 +53,8 @@ int	ctl_no_operands(int argc, char *argv[], void (*usage)(FILE *));
  * from not after to. 0 if good, else CTL_USAGE after saying why.
  */
 int	ctl_day_range(const char *from, const char *to);
+/* A number of days: decimal digits only, at most 100000; 0 or -1. */
+int	ctl_days(const char *s, unsigned long long *out);
 
 /*
  * Name the subcommand that messages are about, once, before it runs;

@@ -75,6 +75,23 @@ usage(FILE *f)
 		fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].what);
 }
 
+/*
+ * 1 if the command line argv[1..argc) asks for help (-h or --help
+ * before any "--"), wherever among the options: help needs no
+ * configuration.
+ */
+static int
+wants_help(int argc, char *argv[])
+{
+	int k;
+
+	for (k = 1; k < argc && strcmp(argv[k], "--") != 0; k++)
+		if (strcmp(argv[k], "--help") == 0 ||
+		    strcmp(argv[k], "-h") == 0)
+			return 1;
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -132,8 +149,7 @@ main(int argc, char *argv[])
 		    note);
 	ctl.tty = isatty(STDERR_FILENO);
 	/* --help and -h must work without a configuration */
-	if (cmds[i].needs_conf && !(argc > 1 && (strcmp(argv[1], "--help") ==
-	    0 || strcmp(argv[1], "-h") == 0))) {
+	if (cmds[i].needs_conf && !wants_help(argc, argv)) {
 		if (conf_parse(&ctl.conf, ctl.confpath, err, sizeof(err)) == -1) {
 			ctl_err("%s", err);
 			return CTL_FAIL;

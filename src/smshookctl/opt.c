@@ -1,6 +1,7 @@
 /* opt.c: the option handling every smshookctl command shares. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
@@ -57,4 +58,15 @@ ctl_day_range(const char *from, const char *to)
 		return CTL_USAGE;
 	}
 	return 0;
+}
+
+int
+ctl_days(const char *s, unsigned long long *out)
+{
+	size_t n = strspn(s, "0123456789");
+
+	if (n == 0 || n > 6 || s[n] != '\0')
+		return -1;
+	*out = strtoull(s, NULL, 10);
+	return *out <= 100000 ? 0 : -1;
 }

@@ -586,6 +586,12 @@ def test_help_and_usage():
             t.eq(p.returncode, 2, "%s bad option" % cmd)
             t.expect("usage:" in p.stderr and p.stdout == "",
                      "%s: %r %r" % (cmd, p.stdout, p.stderr))
+        # after other options too, still without a configuration
+        for args in (["stats", "--json", "--help"], ["import", "-v", "-h"]):
+            p = ctl(None, *args, env={"SMSHOOK_CONFIG": "/nonexistent/x"})
+            t.eq(p.returncode, 0, "%s: %s" % (args, p.stderr))
+            t.expect(p.stdout.startswith("usage: smshookctl " + args[0]),
+                     p.stdout)
         p = ctl(conf, "frobnicate")
         t.eq(p.returncode, 2)
         p = ctl(conf, "stats", "extra")
