@@ -592,6 +592,10 @@ def test_help_and_usage():
             t.eq(p.returncode, 0, "%s: %s" % (args, p.stderr))
             t.expect(p.stdout.startswith("usage: smshookctl " + args[0]),
                      p.stdout)
+        # numbers of days are plain numbers: no size suffix
+        for args in (["purge", "--keep-days", "1k"], ["compress", "--after",
+                     "5k"], ["purge", "--keep-days", "+3"]):
+            t.eq(ctl(conf, *args).returncode, 2, args)
         p = ctl(conf, "frobnicate")
         t.eq(p.returncode, 2)
         p = ctl(conf, "stats", "extra")
