@@ -30,7 +30,12 @@ struct pctx {
 	char		*why;		/* parser's message */
 	size_t		 whylen;
 	const char	*kind;		/* its public kind (conf_error_kind) */
+	unsigned long	 lineno;	/* the line being applied */
+	unsigned long	 clock_line;	/* the last line of either clock key */
 };
+
+/* The kind of the error when the two clock keys disagree. */
+#define CLOCK_KIND	"timestamp_tolerance longer than replay_window"
 
 typedef int (*parse_fn)(struct pctx *, const char *, void *);
 
@@ -527,9 +532,10 @@ static int
 p_timezone(struct pctx *p, const char *v, void *dst)
 {
 	const char *dir = getenv("TZDIR");
-	char path[PATH_MAX];
+	char path[PATH_MAX], magic[4];
 	struct stat st;
 	size_t i;
+	int fd, ok;
 
 	for (i = 0; v[i] != '\0'; i++)
 		if (!isalnum((unsigned char)v[i]) && strchr("/_+-", v[i]) == NULL)
@@ -539,8 +545,16 @@ p_timezone(struct pctx *p, const char *v, void *dst)
 	if (strcmp(v, "UTC") != 0) {
 		if (dir == NULL || *dir == '\0')
 			dir = "/usr/share/zoneinfo";
+		/* a zone file begins "TZif"; leapseconds and the like do not */
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, v) >=
-		    sizeof(path) || stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+		    sizeof(path) || (fd = open(path, O_RDONLY | O_CLOEXEC |
+		    O_NONBLOCK)) == -1)
+			return fail(p, "unknown time zone \"%s\"", v);
+		ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
+		    memcmp(magic, "TZif", sizeof(magic)) == 0;
+		close(fd);
+		if (!ok)
 			return fail(p, "unknown time zone \"%s\"", v);
 	}
 	return p_string(p, v, dst);
@@ -587,6 +601,9 @@ apply(struct pctx *p, const char *key, const char *val, int *seen)
 	if (seen[i] && !(d->flags & REPEAT))
 		return kfail(p, "duplicate key", "duplicate key \"%s\"", key);
 	seen[i] = 1;
+	if (strcmp(key, "timestamp_tolerance") == 0 ||
+	    strcmp(key, "replay_window") == 0)
+		p->clock_line = p->lineno;
 	if (*val == '\0')
 		return kfail(p, "empty value", "empty value for \"%s\"", key);
 	*p->why = '\0';
@@ -622,7 +639,7 @@ finish(struct pctx *p, const struct stat *st)
 	/* a signature must never outlive the memory of its token */
 	if (c->replay_window > 0 && (c->timestamp_tolerance == 0 ||
 	    c->timestamp_tolerance > c->replay_window))
-		return kfail(p, "timestamp_tolerance longer than replay_window",
+		return kfail(p, CLOCK_KIND,
 		    "timestamp_tolerance (%llu s%s) must be between 1 s and "
 		    "replay_window (%llu s), or an old event could be replayed "
 		    "once its token is forgotten", c->timestamp_tolerance,
@@ -636,7 +653,7 @@ conf_parse(struct conf *c, const char *path, char *err, size_t errlen)
 {
 	int seen[NKEYDEFS] = { 0 };
 	char why[256], *line = NULL, *key, *val, *dir = NULL, *slash;
-	struct pctx p = { c, NULL, 0, why, sizeof(why), NULL };
+	struct pctx p = { c, NULL, 0, why, sizeof(why), NULL, 0, 0 };
 	size_t cap = 0;
 	unsigned long lineno = 0;
 	struct stat st;
@@ -680,6 +697,7 @@ conf_parse(struct conf *c, const char *path, char *err, size_t errlen)
 			    path, lineno);
 			goto out;
 		}
+		p.lineno = lineno;
 		if (apply(&p, key, val, seen) == -1) {
 			set_kind(p.kind, lineno);
 			snprintf(err, errlen, "%s:%lu: %s", path, lineno, why);
@@ -692,8 +710,14 @@ conf_parse(struct conf *c, const char *path, char *err, size_t errlen)
 		goto out;
 	}
 	if (finish(&p, &st) == -1) {
-		set_kind(p.kind, 0);
-		snprintf(err, errlen, "%s: %s", path, why);
+		/* the two clock keys disagree: the later one's line */
+		lineno = p.kind != NULL && strcmp(p.kind, CLOCK_KIND) == 0 ?
+		    p.clock_line : 0;
+		set_kind(p.kind, lineno);
+		if (lineno > 0)
+			snprintf(err, errlen, "%s:%lu: %s", path, lineno, why);
+		else
+			snprintf(err, errlen, "%s: %s", path, why);
 		goto out;
 	}
 	set_kind(NULL, 0);

@@ -470,10 +470,15 @@ test_timezone_tzdir(void **state)
 	snprintf(zdir, sizeof(zdir), "%s/zones", f->dir);
 	assert_int_equal(mkdir(zdir, 0700), 0);
 	put(f, "zones/Test_Zone", 0644, "TZif");
+	put(f, "zones/leapseconds", 0644, "# Leap second list\n");
 	assert_int_equal(setenv("TZDIR", zdir, 1), 0);
 	rc = parse_mode(f, 0600, BASE "timezone = Test_Zone\n");
 	if (rc == 0)
 		rc = strcmp(f->c.timezone, "Test_Zone") == 0 ? 0 : -2;
+	if (rc == 0)	/* a file that is not a zone (no "TZif") is none */
+		rc = parse_mode(f, 0600, BASE "timezone = leapseconds\n") ==
+		    -1 && strstr(f->err, ":3: unknown time zone") != NULL ?
+		    0 : -4;
 	if (rc == 0)	/* a real zone absent from TZDIR is unknown there */
 		rc = parse_mode(f, 0600, BASE "timezone = Asia/Shanghai\n") ==
 		    -1 ? 0 : -3;
@@ -753,9 +758,12 @@ test_tolerance_rule(void **state)
 	struct fx *f = *state;
 	struct conf *c;
 
-	bad(f, BASE "timestamp_tolerance = 0\n", 0, "timestamp_tolerance");
-	bad(f, BASE "timestamp_tolerance = 16d\n", 0, "replay_window");
-	bad(f, BASE "replay_window = 1d\n", 0, "replay_window (86400 s)");
+	/* the line of the later of the two keys */
+	bad(f, BASE "timestamp_tolerance = 0\n", 3, "timestamp_tolerance");
+	bad(f, BASE "timestamp_tolerance = 16d\n", 3, "replay_window");
+	bad(f, BASE "replay_window = 1d\n", 3, "replay_window (86400 s)");
+	bad(f, BASE "timestamp_tolerance = 2d\n# x\nreplay_window = 1d\n", 5,
+	    "replay_window (86400 s)");
 	c = good(f, BASE "replay_window = 3d\ntimestamp_tolerance = 3d\n");
 	assert_int_equal(c->timestamp_tolerance, 3 * 86400);
 	/* both off: no replay protection at all, for testing */
