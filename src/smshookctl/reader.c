@@ -9,7 +9,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +21,7 @@
 
 #include "fsutil.h"
 #include "line.h"
+#include "day.h"
 #include "reader.h"
 
 #define READ_CHUNK	65536
@@ -50,19 +50,17 @@ struct reader {
 	size_t		 headlen;
 };
 
-/* 1 if name is YYYY-MM-DD followed by suffix exactly. */
+/* 1 if name is a real day YYYY-MM-DD followed by suffix exactly. */
 static int
 day_name(const char *name, const char *suffix)
 {
-	static const char pat[] = "dddd-dd-dd";
-	size_t i;
+	char day[11];
 
-	for (i = 0; i < 10; i++) {
-		if (pat[i] == 'd' ? !isdigit((unsigned char)name[i]) :
-		    name[i] != pat[i])
-			return 0;
-	}
-	return strcmp(name + 10, suffix) == 0;
+	if (strnlen(name, 10) < 10 || strcmp(name + 10, suffix) != 0)
+		return 0;
+	memcpy(day, name, 10);
+	day[10] = '\0';
+	return day_valid(day);
 }
 
 static int

@@ -338,6 +338,18 @@ def test_verify_problems():
         t.eq(p.returncode, 1, p.stdout)
         t.expect(os.path.join(spool, "old") + ":0: foreign" in p.stdout,
                  p.stdout)
+        # a day that does not exist is a foreign file, never a day
+        os.rmdir(os.path.join(spool, "old"))
+        bogus = os.path.join(spool, "2026-02-31.jsonl")
+        with open(bogus, "wb") as f:
+            f.write(good)
+        p = ctl(conf, "verify")
+        t.eq(p.returncode, 1, p.stdout)
+        t.expect(bogus + ":0: foreign" in p.stdout, p.stdout)
+        t.expect("1 foreign" in p.stdout and "0 invalid" in p.stdout,
+                 p.stdout)
+        p = ctl(conf, "stats")
+        t.expect("2026-02-31" not in p.stdout, p.stdout)
     finally:
         shutil.rmtree(d)
 
