@@ -86,18 +86,15 @@ verify_file(const struct day_file *f, struct vstats *st)
 		    (long long)reader_pos(r), strerror(errno));
 		st->errors++;
 	} else if ((part = reader_partial(r)) > 0) {
-		if (f->gz && f->late[0] == '\0') {
-			/* a closed day: nobody is still writing it */
-			printf("%s:%lld: invalid line: truncated last line "
-			    "(%lld bytes) in a compressed day\n", f->path,
-			    (long long)reader_pos(r), (long long)part);
-			st->invalid++;
-		} else {
-			printf("%s:%lld: incomplete last line (%lld bytes, "
-			    "may still be being written)\n", f->path,
-			    (long long)reader_pos(r), (long long)part);
-			st->incomplete++;
-		}
+		/*
+		 * Not an error, as no reader takes it: in a compressed day
+		 * it is a line the receiver was stopped in, copied as it was
+		 */
+		printf("%s:%lld: incomplete last line (%lld bytes, %s)\n",
+		    f->path, (long long)reader_pos(r), (long long)part,
+		    f->gz && f->late[0] == '\0' ? "never completed: the day "
+		    "is compressed" : "may still be being written");
+		st->incomplete++;
 	}
 	reader_close(r);
 }

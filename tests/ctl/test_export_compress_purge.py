@@ -105,6 +105,11 @@ def compress_then_import(e):
                  "%s left alone: %s" % (d, names))
     t.expect(not any(n.endswith(".tmp") for n in names), names)
     t.eq(os.path.exists(recent), True)
+    # the torn tail went into the .gz as it was: reported, not an error
+    p = e.ctl("verify", "2020-01-02")
+    t.eq(p.returncode, 0, p.stdout)
+    t.expect("2020-01-02.jsonl.gz:" in p.stdout and "incomplete last line "
+             "(12 bytes, never completed" in p.stdout, p.stdout)
     p = e.ctl("import", "-v")
     t.eq(p.returncode, 0, p.stderr)
     t.expect("15 lines" in p.stdout, p.stdout)
