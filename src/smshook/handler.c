@@ -60,10 +60,13 @@ body_room(struct server *s, size_t n)
 	return 0;
 }
 
-/* Signature and clock checks: 0 to go on (with *verified), or a status. */
+/*
+ * Signature and clock checks: 0 to go on (with *verified, and *stale
+ * set when the timestamp is outside the tolerance), or a status.
+ */
 static int
 authenticate(struct server *s, const struct event *ev, struct response *rs,
-    const struct client *c, long long now_ms, int *verified)
+    const struct client *c, long long now_ms, int *verified, int *stale)
 {
 	const struct conf *cf = &s->conf;
 	unsigned long long skew;
@@ -80,9 +83,7 @@ authenticate(struct server *s, const struct event *ev, struct response *rs,
 	if (!v && cf->require_signature)
 		return reject(rs, c, 401, CNT_401, "Invalid signature", NULL);
 	skew = (unsigned long long)llabs(now_ms - ev->timestamp_ms) / 1000;
-	if (cf->timestamp_tolerance > 0 && skew > cf->timestamp_tolerance)
-		return reject(rs, c, 403, CNT_403_CLOCK,
-		    "timestamp outside tolerance", NULL);
+	*stale = cf->timestamp_tolerance > 0 && skew > cf->timestamp_tolerance;
 	*verified = v;
 	return 0;
 }
@@ -114,6 +115,29 @@ token_seen(struct server *s, struct replay *r, const char *token,
 		return 0;
 	}
 	return seen;
+}
+
+/*
+ * An event outside the clock tolerance: 200 duplicate if its token was
+ * stored before (a late retry of an event already on disk), else 403.
+ * Nothing is written either way.
+ */
+static int
+stale_event(struct server *s, const struct event *ev, struct response *rs,
+    const struct client *c, long long now_ms)
+{
+	struct replay r = { .fd = -1 };
+	int seen;
+
+	seen = s->conf.replay_window > 0 && token_seen(s, &r, ev->token,
+	    now_ms);
+	replay_close(&r);
+	if (!seen)
+		return reject(rs, c, 403, CNT_403_CLOCK,
+		    "timestamp outside tolerance", NULL);
+	logmsg(LL_INFO, "duplicate token %s from %s (timestamp outside "
+	    "tolerance)", ev->token, c->text);
+	return response_status(rs, ANSWER_DUPLICATE);
 }
 
 /*
@@ -183,7 +207,8 @@ post(struct server *s, const struct request *rq, struct response *rs,
 	struct timespec now;
 	struct payload_error pe;
 	size_t len, got;
-	int known, status, verified = 0;
+	long long now_ms;
+	int known, status, verified = 0, stale = 0;
 
 	if ((status = request_length(rq, cf->max_body, &len, &known)) == 413)
 		return too_large(rs, c);
@@ -215,9 +240,11 @@ post(struct server *s, const struct request *rq, struct response *rs,
 		return reject(rs, c, 400, payload_kind[pe.fault], pe.why,
 		    pe.field);
 	clock_gettime(CLOCK_REALTIME, &now);
-	status = authenticate(s, &ev, rs, c, (long long)now.tv_sec * 1000 +
-	    now.tv_nsec / 1000000, &verified);
-	if (status == 0)
+	now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	status = authenticate(s, &ev, rs, c, now_ms, &verified, &stale);
+	if (status == 0 && stale)
+		status = stale_event(s, &ev, rs, c, now_ms);
+	else if (status == 0)
 		status = store(s, &ev, rs, c, verified, &now);
 	payload_free(&ev);
 	return status;

@@ -151,14 +151,13 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A signed delivered event (compact JSON); token and timestamp out. */
+/* A signed delivered event (compact JSON) carrying token tok. */
 static void
-event(struct fixture *f, const char *key, long long ms, char *body,
-    size_t cap, char tok[64])
+event_tok(const char *key, long long ms, char *body, size_t cap,
+    const char *tok)
 {
 	char ts[32], sig[65];
 
-	snprintf(tok, 64, "tok%02d-%040d", f->seq++, 7);
 	snprintf(ts, sizeof(ts), "%lld", ms);
 	if (key != NULL)
 		sign(key, ts, tok, sig);
@@ -168,6 +167,15 @@ event(struct fixture *f, const char *key, long long ms, char *body,
 	    "\"timestamp\":%s,\"token\":\"%s\"%s%s%s}", ts, tok,
 	    key != NULL ? ",\"signature\":\"" : "", key != NULL ? sig : "",
 	    key != NULL ? "\"" : "");
+}
+
+/* A signed delivered event (compact JSON); a new token out in tok. */
+static void
+event(struct fixture *f, const char *key, long long ms, char *body,
+    size_t cap, char tok[64])
+{
+	snprintf(tok, 64, "tok%02d-%040d", f->seq++, 7);
+	event_tok(key, ms, body, cap, tok);
 }
 
 /*
@@ -680,6 +688,15 @@ test_tolerance(void **state)
 	event(f, KEY, now_ms() - 60 * 1000LL, body, sizeof(body), tok);
 	assert_int_equal(post(f, body, &rs), 200);
 	assert_int_equal(spool_count(f), 1);
+	/* a token stored before comes back late: duplicate, not 403 */
+	event_tok(KEY, now_ms() - 3600 * 1000LL, body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_non_null(strstr(rs.body, "\"duplicate\""));
+	assert_int_equal(spool_count(f), 1);
+	/* the same late, signed by no key: still 401 */
+	event_tok("other key", now_ms() - 3600 * 1000LL, body, sizeof(body),
+	    tok);
+	assert_int_equal(post(f, body, &rs), 401);
 	/* off by default: a 40-hour-late retry is stored */
 	start(f, "app_key = " KEY);
 	event(f, KEY, now_ms() - 40 * 3600 * 1000LL, body, sizeof(body), tok);
