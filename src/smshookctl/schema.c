@@ -37,11 +37,14 @@ const struct schema_col schema_cols[NCOLS] = {
 
 const struct schema_key schema_keys[NKEYS] = {
 	/* message events: one row per (type, message id) */
-	{ "sms_events_message", "sms_id IS NOT NULL", COL_SMS_ID, NULL, 0 },
-	/* events without a message id: one per (type, template, time) */
-	{ "sms_events_template", "sms_id IS NULL", COL_SMS_ID, NULL, 1 },
-	/* replies: one per (phone, reply time, text) */
-	{ "sms_events_reply", "event_type = 6", COL_EVENT_TYPE, "6", 0 },
+	{ "sms_events_message", "sms_id IS NOT NULL", COL_SMS_ID, NULL, 0,
+	    NULL },
+	/* other events without a message id: one per (type, template, time) */
+	{ "sms_events_template", "sms_id IS NULL AND event_type <> 6",
+	    COL_SMS_ID, NULL, 1, "6" },
+	/* replies: one per (phone, reply time, text), only */
+	{ "sms_events_reply", "event_type = 6", COL_EVENT_TYPE, "6", 0,
+	    NULL },
 };
 
 const char schema_latest_replies[] =
@@ -120,6 +123,8 @@ static const char *const migrate_v1[2] = {
 	"event_time, message);"
 	"ALTER TABLE sms_events DROP COLUMN payload;"
 };
+
+const char schema_migrate_v2[] = "DROP INDEX IF EXISTS sms_events_template;";
 
 /* Append to buf at *o; -1 once it no longer fits. */
 static int
@@ -265,6 +270,9 @@ schema_row_key(int k, const char *const v[NCOLS], char *buf, size_t bufsz)
 	if (key->equals != NULL ? (x == NULL || strcmp(x, key->equals) != 0) :
 	    (x == NULL) != key->null)
 		return 0;		/* not a row of this index */
+	if (key->not_type != NULL && v[COL_EVENT_TYPE] != NULL &&
+	    strcmp(v[COL_EVENT_TYPE], key->not_type) == 0)
+		return 0;		/* ... nor is this */
 	if (add(buf, bufsz, &o, "%d", k) == -1)
 		return -1;
 	for (c = 0; c < NCOLS; c++) {

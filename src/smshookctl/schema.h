@@ -12,16 +12,17 @@
  *
  * From the column table below come both backends' DDL and inserts,
  * export's header and its duplicate rule: a unique key applies to a row
- * when its condition column is NULL (or not), and a row whose key
- * columns are all set is a duplicate of an earlier row with the same
- * key, as the database's partial unique indexes say.
+ * when its condition column is NULL, not NULL or a given value (and its
+ * event_type is not the one it leaves out), and a row whose key columns
+ * are all set is a duplicate of an earlier row with the same key, as the
+ * database's partial unique indexes say.
  */
 #ifndef SMSHOOK_SCHEMA_H
 #define SMSHOOK_SCHEMA_H
 
 #include <stddef.h>
 
-#define SCHEMA_VERSION	2
+#define SCHEMA_VERSION	3
 
 /* The columns of a row, in table order. */
 enum col {
@@ -51,6 +52,7 @@ struct schema_key {
 	enum col	 col;		/* ... the same in C: this column */
 	const char	*equals;	/* equal to this text, or NULL: */
 	int		 null;		/* NULL (1) or not (0) */
+	const char	*not_type;	/* and event_type not this, or NULL */
 };
 
 #define NKEYS	3
@@ -69,6 +71,13 @@ const char	*schema_ddl(enum schema_backend b);
  * sms_events row) into this version, keeping every row.
  */
 const char	*schema_migrate_v1(enum schema_backend b);
+/*
+ * The statement that takes a version 1 or 2 database's template key
+ * away (it held replies too, so that two phones' replies could be one
+ * row); schema_ddl() then makes it anew, without replies. The rows
+ * already meet the narrower key.
+ */
+extern const char schema_migrate_v2[];
 /*
  * Each phone's latest reply: phone, text, time (ms), ordered by phone
  * (the same text for both backends).

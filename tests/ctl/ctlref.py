@@ -211,8 +211,8 @@ def reference(spool, days=None):
                 keys = []
                 if et is not None and sid is not None:
                     keys.append(("m", et, sid))
-                if et is not None and sid is None and tpl is not None \
-                        and tm is not None:
+                if et not in (None, 6) and sid is None and \
+                        tpl is not None and tm is not None:
                     keys.append(("t", et, tpl, tm))
                 if et == 6 and None not in (ph, tm, msg):
                     keys.append(("r", ph, tm, msg))
@@ -331,6 +331,16 @@ def append(spool, day, data):
         f.write(data)
         f.flush()
     return path
+
+
+def reply_line(phone, token, text="TD"):
+    """A reply line as the provider's own sample has it: templateId 0,
+    so replies of one second differ only in phone, text and token."""
+    return t.v1_line({"event": "reply", "eventType": "6", "phone": phone,
+                      "replyContent": text, "replyTime": "2026-01-01 10:00:00",
+                      "templateId": "0", "userId": "19999",
+                      "smsUser": "smsuser", "timestamp": 1767225600000,
+                      "token": token, "signature": "0" * 64})
 
 
 def gen_lines(n, seed, base_ms=1767225600000, dup_rate=0.05, day_tag=""):

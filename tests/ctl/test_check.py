@@ -59,7 +59,7 @@ def test_ok_then_quiet():
         p = check(conf)
         t.eq(p.returncode, 0, p.stdout + p.stderr)
         t.expect("checking as nobody" in p.stdout and "check: ok" in
-                 p.stdout and "schema version 2" in p.stdout, p.stdout)
+                 p.stdout and "schema version 3" in p.stdout, p.stdout)
         p = check(conf, "--quiet")
         t.eq((p.returncode, p.stdout), (0, ""))
     finally:

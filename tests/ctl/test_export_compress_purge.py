@@ -38,7 +38,12 @@ def export_formats(e):
                   message='comma, "quote"\nnew line\r\ttab \u4f60\u597d',
                   token="q" * 50, signature="0" * 64)
     ref.append(e.spool, "2026-01-02", t.v1_line(tricky) + b"not json\n")
+    # two phones' replies of one second, the same templateId: two rows
+    a = ref.reply_line("13800000001", "a" * 50)
+    b = ref.reply_line("13800000002", "b" * 50)
+    ref.append(e.spool, "2026-01-03", a + b + a)
     want = ref.reference(e.spool)
+    t.eq(len([w for w in want if w[0] == 6]), 2, "(reference: replies)")
     p = subprocess.run([t.SMSHOOKCTL, "-c", e.conf, "export"],
                        capture_output=True, timeout=60)
     t.eq(p.returncode, 0, p.stderr)

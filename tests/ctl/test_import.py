@@ -322,6 +322,28 @@ def newer_schema(e):
     t.eq(e.db.rows(), [])
 
 
+@scenario
+def replies_one_template(e):
+    """Replies of two phones with the same templateId and replyTime are
+    two rows, also in a database made before replies had a key of their
+    own (it is migrated); a retry of either is not a third."""
+    a = ref.reply_line("13800000001", "a" * 50)
+    b = ref.reply_line("13800000002", "b" * 50)
+    ref.append(e.spool, "2026-01-09", a)
+    e.imp()
+    # the version 2 template key, which held replies too
+    schema_sql(e, "DROP INDEX sms_events_template")
+    schema_sql(e, "CREATE UNIQUE INDEX sms_events_template ON sms_events "
+               "(event_type, template_id, event_time) WHERE sms_id IS NULL")
+    schema_sql(e, "UPDATE smshook_schema SET version = 2")
+    ref.append(e.spool, "2026-01-09", b + a + b)
+    e.imp()
+    rows = e.check_reference()
+    t.eq(sorted(r[3] for r in rows), ["13800000001", "13800000002"],
+         "(one row per phone)")
+    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), ["3"])
+
+
 def no_database():
     d = t.tmpdir()
     try:
@@ -343,7 +365,8 @@ def no_database():
 
 
 SCENARIOS = [through_receiver, duplicates, numeric_ids, torn_line, rejects,
-             written_while_importing, kill_nine, lock_held, newer_schema]
+             written_while_importing, kill_nine, lock_held, newer_schema,
+             replies_one_template]
 
 
 def main():

@@ -225,7 +225,7 @@ def migrate(d):
     t.eq(got[1][1], pay)
     t.eq(db.execute("SELECT count(*) FROM sms_event_payloads").fetchone()[0],
          3, "the two rows of one event share one payload")
-    t.eq(db.execute("SELECT version FROM smshook_schema").fetchone()[0], 2)
+    t.eq(db.execute("SELECT version FROM smshook_schema").fetchone()[0], 3)
     cols = [r[1] for r in db.execute("PRAGMA table_info(sms_events)")]
     t.expect("payload" not in cols and "payload_id" in cols, cols)
     db.close()
