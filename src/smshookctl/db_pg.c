@@ -8,7 +8,8 @@
  *     no round trip per row;
  *   - a row that breaks a unique key (a retry, or a row stored before):
  *     the batch again, its rows through a temporary stage table and one
- *     INSERT ... SELECT ... ON CONFLICT DO NOTHING;
+ *     INSERT ... SELECT ... ON CONFLICT DO NOTHING, then the payloads
+ *     of its lines that got no row deleted again;
  *   - a value the database refuses (a number jsonb cannot hold, an id
  *     too long for its index, a time it cannot read): the batch again a
  *     line at a time, and the line refused goes to smshook_rejects with
@@ -70,6 +71,11 @@ static struct {
 
 static const char copy_payloads[] = "COPY sms_event_payloads (id, "
     "received_at, verified, payload) FROM STDIN";
+/* After the stage: the batch's payloads that no row names (retries). */
+static const char unused_payloads[] = "DELETE FROM sms_event_payloads p "
+    "USING (SELECT DISTINCT payload_id FROM smshook_stage) s WHERE p.id = "
+    "s.payload_id AND NOT EXISTS (SELECT 1 FROM sms_events e WHERE "
+    "e.payload_id = p.id)";
 
 /* Around the tables of schema.h: one creator at a time. */
 static const char schema_begin[] =
@@ -256,7 +262,8 @@ pg_send(struct pg_db *p, size_t a, size_t b)
 		    (rc = pg_run(p, copy_payloads, pay, a, b, &dummy)) !=
 		    SENT || (rc = pg_run(p, pgsql.copy_stage, rows, a, b,
 		    &dummy)) != SENT || (rc = pg_run(p, pgsql.from_stage, 0,
-		    a, b, &n)) != SENT || (rc = pg_run(p, "TRUNCATE "
+		    a, b, &n)) != SENT || (rc = pg_run(p, unused_payloads, 0,
+		    a, b, &dummy)) != SENT || (rc = pg_run(p, "TRUNCATE "
 		    "smshook_stage", 0, a, b, &dummy)) != SENT)
 			return rc == -1 ? -1 : pg_undo(p, REFUSED);
 	} else if (rc != SENT)

@@ -2,9 +2,10 @@
  * db_sqlite.c: the embedded default. WAL with synchronous=NORMAL: a
  * crash of smshookctl never loses a commit, and since each day's read
  * position commits with its rows, power loss can only roll both back.
- * A line is its payload row, then its message rows; a statement the
- * database refuses for the line's data undoes the line's rows and puts
- * the line in smshook_rejects.
+ * A line is its payload row, then its message rows; a line whose rows
+ * were all stored before loses its payload row again, and a statement
+ * the database refuses for the line's data undoes the line's rows and
+ * puts the line in smshook_rejects.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -281,6 +282,11 @@ sq_insert_event(struct ctl_db *db, const struct rows *l,
 	}
 	sqlite3_clear_bindings(s->st[ST_ROW]);
 	s->pending += rows;
+	if (rc == SQLITE_DONE && rows == 0) {
+		/* all stored before (a retry): no payload row of its own */
+		sqlite3_bind_int64(s->st[ST_UNDO_PAYLOAD], 1, pid);
+		return sq_step_done(s, s->st[ST_UNDO_PAYLOAD], "undo payload");
+	}
 	if (rc == SQLITE_DONE)
 		return 0;
 	if (!data_error(rc))

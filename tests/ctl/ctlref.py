@@ -237,6 +237,11 @@ def rejects_expected(spool):
 # ---------------------------------------------------------------- databases
 
 
+UNUSED = ("SELECT (SELECT count(*) FROM sms_event_payloads), (SELECT "
+          "count(*) FROM sms_event_payloads p WHERE NOT EXISTS (SELECT 1 "
+          "FROM sms_events e WHERE e.payload_id = p.id))")
+
+
 class SqliteDB:
     kind = "sqlite"
 
@@ -261,6 +266,10 @@ class SqliteDB:
             r[-1] = canon(json.loads(r[-1]))
             out.append(tuple(r))
         return out
+
+    def payloads(self):
+        """(payload rows, those no sms_events row names)."""
+        return self._q(UNUSED)[0] if os.path.exists(self.path) else (0, 0)
 
     def rejects(self):
         return self._q("SELECT day, byte_offset, reason, line FROM "
@@ -304,6 +313,12 @@ class PgDB:
             v[i] = None if v[i] is None else int(v[i])
             out.append(tuple(v))
         return out
+
+    def payloads(self):
+        """(payload rows, those no sms_events row names)."""
+        if not self._exists():
+            return (0, 0)
+        return tuple(int(x) for x in t.psql(self.url, UNUSED).split("|"))
 
     def rejects(self):
         if not self._exists():

@@ -55,6 +55,7 @@ class Env:
             got, want = sorted(got, key=key), sorted(want, key=key)
         for i, (g, w) in enumerate(zip(got, want)):
             t.eq(g, w, "(row %d)" % i)
+        t.eq(self.db.payloads()[1], 0, "(payload rows no row names)")
         return rows
 
     def close(self):
