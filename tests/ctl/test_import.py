@@ -345,6 +345,24 @@ def replies_one_template(e):
     t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), ["3"])
 
 
+@scenario
+def positions_lost(e):
+    """Positions are kept per host name and spool path: when they no
+    longer match (here: gone), every day is read again and the keys
+    collapse it all, payload rows included."""
+    for k, day in enumerate(["2026-01-10", "2026-01-11"]):
+        ref.append(e.spool, day, b"".join(ref.gen_lines(200, 60 + k,
+                                                        day_tag=day)))
+    e.imp()
+    rows, payloads = e.check_reference(), e.db.payloads()
+    schema_sql(e, "DELETE FROM smshook_positions")
+    p = e.imp("-v")
+    t.expect("0 rows inserted" in p.stdout, p.stdout)
+    t.eq(e.db.rows(), rows, "(no row twice)")
+    t.eq(e.db.payloads(), payloads, "(no payload row twice)")
+    t.eq(len(e.db.positions()), 2)
+
+
 def no_database():
     d = t.tmpdir()
     try:
@@ -367,7 +385,7 @@ def no_database():
 
 SCENARIOS = [through_receiver, duplicates, numeric_ids, torn_line, rejects,
              written_while_importing, kill_nine, lock_held, newer_schema,
-             replies_one_template]
+             replies_one_template, positions_lost]
 
 
 def main():
