@@ -463,32 +463,47 @@ receiver_user(const struct ctl *ctl, const char *name)
 	return find_user(NULL, st.st_uid);
 }
 
-/* The database answers and has this version's tables. */
+/*
+ * The database answers and import can use it as it is; nothing in it is
+ * made or changed (an older version is import's to migrate).
+ */
 static void
 check_database(struct check *k)
 {
 	const struct conf *c = &k->ctl->conf;
-	struct ctl_db *db;
-	char err[512], source[512];
+	char err[512];
+	int n, v;
 
 	if (c->database == NULL) {
 		fine(k, "database: none configured");
 		return;
 	}
-	db_source(c->spool_dir, source, sizeof(source));
-	if ((db = db_open(c->database, source, err, sizeof(err))) == NULL) {
+	n = (int)strcspn(c->database, ":");	/* the URL may hold a password */
+	switch (db_look(c->database, &v, err, sizeof(err))) {
+	case DB_BROKEN:
 		fault(k, "database: %s (check \"database =\" in %s)", err,
 		    k->ctl->confpath);
-		return;
-	}
-	if (db_probe(db) == -1)
+		break;
+	case DB_FOREIGN:
 		fault(k, "database: %s (its tables are not this version's: "
-		    "import into a new database, or fix them)", db->err);
-	else	/* only the scheme: the URL may carry a password */
-		fine(k, "database %.*s: reachable, schema version %d",
-		    (int)strcspn(c->database, ":"), c->database,
-		    SCHEMA_VERSION);
-	db_close(db);
+		    "import into a new database, or fix them)", err);
+		break;
+	case DB_NEWER:
+		fault(k, "database: %s", err);
+		break;
+	case DB_NONE:
+		fine(k, "database %.*s: no tables yet (import makes them)", n,
+		    c->database);
+		break;
+	case DB_OLDER:
+		fine(k, "database %.*s: reachable, schema version %d (import "
+		    "migrates it to %d)", n, c->database, v, SCHEMA_VERSION);
+		break;
+	case DB_CURRENT:
+		fine(k, "database %.*s: reachable, schema version %d", n,
+		    c->database, v);
+		break;
+	}
 }
 
 /* smshookctl check: see the top of this file. */

@@ -7,28 +7,121 @@
 
 #include "db.h"
 
+#ifndef NO_PG
+#define PG_OPEN		db_pg_open
+#else
+#define PG_OPEN		no_pg
+
+/* The PostgreSQL backend of a build without it. */
+static struct ctl_db *
+no_pg(const char *conninfo, int look, char *err, size_t errlen)
+{
+	(void)conninfo;
+	(void)look;
+	snprintf(err, errlen, "built without PostgreSQL: use sqlite:PATH");
+	return NULL;
+}
+#endif
+
+/* The backends by URL prefix; skip: what the backend is not given. */
+static const struct {
+	const char	*prefix;
+	size_t		 skip;
+	const char	*name;		/* "sqlite" is a file */
+	struct ctl_db	*(*open)(const char *, int, char *, size_t);
+} backends[] = {
+	{ "sqlite://", 9, "sqlite", db_sqlite_open },
+	{ "sqlite:", 7, "sqlite", db_sqlite_open },
+	{ "postgresql://", 0, "postgresql", PG_OPEN },
+	{ "postgres://", 0, "postgresql", PG_OPEN },
+};
+
+/* The backend of url, or -1 with why in err. */
+static int
+backend(const char *url, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (strncmp(url, backends[i].prefix,
+		    strlen(backends[i].prefix)) == 0)
+			return (int)i;
+	snprintf(err, errlen, "database \"%s\": expected sqlite:PATH "
+	    "or postgresql://...", url);
+	return -1;
+}
+
 struct ctl_db *
 db_open(const char *url, const char *source, char *err, size_t errlen)
 {
-	struct ctl_db *db = NULL;
+	struct ctl_db *db;
+	int b;
 
-	if (strncmp(url, "sqlite://", 9) == 0)
-		db = db_sqlite_open(url + 9, err, errlen);
-	else if (strncmp(url, "sqlite:", 7) == 0)
-		db = db_sqlite_open(url + 7, err, errlen);
-	else if (strncmp(url, "postgresql://", 13) == 0 ||
-	    strncmp(url, "postgres://", 11) == 0)
-#ifndef NO_PG
-		db = db_pg_open(url, err, errlen);
-#else
-		snprintf(err, errlen, "built without PostgreSQL: use sqlite:PATH");
-#endif
-	else
-		snprintf(err, errlen, "database \"%s\": expected sqlite:PATH "
-		    "or postgresql://...", url);
-	if (db != NULL)
-		snprintf(db->source, sizeof(db->source), "%s", source);
+	if ((b = backend(url, err, errlen)) == -1 ||
+	    (db = backends[b].open(url + backends[b].skip, 0, err,
+	    errlen)) == NULL)
+		return NULL;
+	snprintf(db->source, sizeof(db->source), "%s", source);
 	return db;
+}
+
+/*
+ * The state of db's tables (see db_look), *v their version; the cause
+ * in db->err for a fault, naming the backend as name.
+ */
+static enum db_state
+look(struct ctl_db *db, const char *name, int *v)
+{
+	char why[sizeof(db->err)];
+	long long n;
+	int r;
+
+	if ((r = db->ops->scalar(db, schema_version_query, &n)) == -1)
+		return DB_BROKEN;
+	*v = r == 1 || n < 0 ? 0 : n > INT_MAX ? INT_MAX : (int)n;
+	if (schema_may_write(*v, name, db->err, sizeof(db->err)) == -1)
+		return DB_NEWER;
+	if ((r = db->ops->scalar(db, schema_shape(SHAPE_THIS), &n)) != 1)
+		return r == -1 ? DB_BROKEN : *v == SCHEMA_VERSION ? DB_CURRENT :
+		    DB_OLDER;
+	snprintf(why, sizeof(why), "%s", db->err);
+	if (*v <= 1 && (r = db->ops->scalar(db, schema_shape(SHAPE_V1),
+	    &n)) != 1) {
+		*v = 1;
+		return r == -1 ? DB_BROKEN : DB_OLDER;
+	}
+	if (*v == 0 && (r = db->ops->scalar(db, schema_shape(SHAPE_ANY),
+	    &n)) != 0)
+		return r == -1 ? DB_BROKEN : DB_NONE;
+	snprintf(db->err, sizeof(db->err), "%s", why);
+	return DB_FOREIGN;
+}
+
+enum db_state
+db_look(const char *url, int *version, char *err, size_t errlen)
+{
+	struct ctl_db *db;
+	enum db_state st;
+	int b;
+
+	*version = 0;
+	if ((b = backend(url, err, errlen)) == -1)
+		return DB_BROKEN;
+	if (strcmp(backends[b].name, "sqlite") == 0) {
+		switch (db_sqlite_absent(url + backends[b].skip, err, errlen)) {
+		case 1:
+			return DB_NONE;
+		case -1:
+			return DB_BROKEN;
+		}
+	}
+	if ((db = backends[b].open(url + backends[b].skip, 1, err,
+	    errlen)) == NULL)
+		return DB_BROKEN;
+	if ((st = look(db, backends[b].name, version)) < DB_NONE)
+		snprintf(err, errlen, "%s", db->err);
+	db_close(db);
+	return st;
 }
 
 void
@@ -100,12 +193,6 @@ int
 db_get_run(struct ctl_db *db, long long *ms)
 {
 	return db->ops->get_run(db, ms);
-}
-
-int
-db_probe(struct ctl_db *db)
-{
-	return db->ops->probe(db);
 }
 
 int

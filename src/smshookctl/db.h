@@ -42,7 +42,9 @@ struct ctl_db_ops {
 	int	(*commit)(struct ctl_db *);
 	int	(*rollback)(struct ctl_db *);
 	int	(*replies)(struct ctl_db *, db_reply_fn, void *);
-	int	(*probe)(struct ctl_db *);
+	/* sql's one value in *v: 0; 1 if a table or column it names is
+	 * missing, -1 on other failures, both with why in db->err */
+	int	(*scalar)(struct ctl_db *, const char *sql, long long *v);
 	int	(*set_run)(struct ctl_db *, long long ms);
 	int	(*get_run)(struct ctl_db *, long long *ms);
 	void	(*close)(struct ctl_db *);
@@ -67,9 +69,40 @@ struct ctl_db	*db_open(const char *url, const char *source, char *err,
 /* The source name of this host's spool: "hostname:realpath(dir)". */
 void		 db_source(const char *spool_dir, char *buf, size_t bufsz);
 
-/* Backends. */
-struct ctl_db	*db_sqlite_open(const char *path, char *err, size_t errlen);
-struct ctl_db	*db_pg_open(const char *conninfo, char *err, size_t errlen);
+/* How a database stands for import, as db_look() finds it. */
+enum db_state {
+	DB_BROKEN,		/* cannot be opened or read */
+	DB_FOREIGN,		/* tables of another shape */
+	DB_NEWER,		/* tables a newer smshookctl made */
+	DB_NONE,		/* no file or tables yet: import makes them */
+	DB_OLDER,		/* an older version: import migrates it */
+	DB_CURRENT		/* this version's tables */
+};
+
+/*
+ * Look at the database at url without changing it: no file, table or
+ * index is made, nothing is migrated (SQLite: a query-only connection
+ * to an existing file; PostgreSQL: a read-only session). A missing
+ * SQLite file is DB_NONE if this user may create it. The state, with
+ * *version the tables' version (0: none) and the cause in err for
+ * DB_BROKEN, DB_FOREIGN and DB_NEWER.
+ */
+enum db_state	 db_look(const char *url, int *version, char *err,
+		    size_t errlen);
+
+/*
+ * Backends. With look, open only to look (see db_look): then only the
+ * scalar and close operations may be used.
+ */
+struct ctl_db	*db_sqlite_open(const char *path, int look, char *err,
+		    size_t errlen);
+struct ctl_db	*db_pg_open(const char *conninfo, int look, char *err,
+		    size_t errlen);
+/*
+ * For db_look: 0 if there is a file at path, 1 if there is none but
+ * this user may create it, -1 with why in err if neither.
+ */
+int		 db_sqlite_absent(const char *path, char *err, size_t errlen);
 
 /*
  * Wrappers: 0 on success, -1 with the reason in db->err. get_pos gives
@@ -98,11 +131,6 @@ int	db_rollback(struct ctl_db *);
  */
 int	db_set_run(struct ctl_db *, long long ms);
 int	db_get_run(struct ctl_db *, long long *ms);
-/*
- * 0 if the tables have this version's columns and schema version, -1
- * with the reason in db->err if not.
- */
-int	db_probe(struct ctl_db *);
 /*
  * Call fn with the latest reply (event_type 6) of every phone, by phone;
  * a reply's time is its replyTime. 0, or -1 with the reason in db->err.

@@ -644,14 +644,25 @@ pg_get_run(struct ctl_db *db, long long *ms)
 }
 
 static int
-pg_probe(struct ctl_db *db)
+pg_scalar(struct ctl_db *db, const char *q, long long *v)
 {
 	struct pg_db *p = (struct pg_db *)db;
+	PGresult *res = PQexec(p->c, q);
+	const char *st;
 
-	if (schema_probe() == NULL)
-		return -1;
-	return pg_check(p, PQexec(p->c, schema_probe()), PGRES_TUPLES_OK,
-	    "schema");
+	*v = 0;
+	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
+	    PQntuples(res) == 1 && PQnfields(res) == 1) {
+		*v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+		return 0;
+	}
+	/* 42P01, 42703: no such table, no such column */
+	st = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	reason(p, res, "schema", db->err, sizeof(db->err));
+	PQclear(res);
+	return st != NULL && (strcmp(st, "42P01") == 0 ||
+	    strcmp(st, "42703") == 0) ? 1 : -1;
 }
 
 static void
@@ -667,7 +678,7 @@ pg_close(struct ctl_db *db)
 
 static const struct ctl_db_ops pg_ops = {
 	pg_begin, pg_get_pos, pg_set_pos, pg_insert_event, pg_insert_reject,
-	pg_commit, pg_rollback, pg_replies, pg_probe, pg_set_run, pg_get_run,
+	pg_commit, pg_rollback, pg_replies, pg_scalar, pg_set_run, pg_get_run,
 	pg_close
 };
 
@@ -746,7 +757,7 @@ make_schema(struct pg_db *p)
 }
 
 struct ctl_db *
-db_pg_open(const char *conninfo, char *err, size_t errlen)
+db_pg_open(const char *conninfo, int look, char *err, size_t errlen)
 {
 	struct pg_db *p;
 	const char *m;
@@ -772,6 +783,11 @@ db_pg_open(const char *conninfo, char *err, size_t errlen)
 	if (PQsetClientEncoding(p->c, "UTF8") != 0) {
 		snprintf(err, errlen, "postgresql: cannot use UTF8");
 		goto fail;
+	}
+	if (look) {	/* a read-only session: no DDL, no write */
+		if (pg_exec(p, "SET default_transaction_read_only = on") == -1)
+			goto fail_db;
+		return &p->db;
 	}
 	if (make_schema(p) == -1 || pg_exec(p, pgsql.stage) == -1)
 		goto fail_db;

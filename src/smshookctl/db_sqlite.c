@@ -7,7 +7,11 @@
  * the database refuses for the line's data undoes the line's rows and
  * puts the line in smshook_rejects.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,18 +358,23 @@ sq_get_run(struct ctl_db *db, long long *ms)
 }
 
 static int
-sq_probe(struct ctl_db *db)
+sq_scalar(struct ctl_db *db, const char *q, long long *v)
 {
 	struct sqlite_db *s = (struct sqlite_db *)db;
 	sqlite3_stmt *st;
 	int rc;
 
-	if (schema_probe() == NULL || sqlite3_prepare_v2(s->h, schema_probe(),
-	    -1, &st, NULL) != SQLITE_OK)
-		return sq_fail(s, "schema");
-	rc = sqlite3_step(st);
+	*v = 0;
+	if ((rc = sqlite3_prepare_v2(s->h, q, -1, &st, NULL)) != SQLITE_OK) {
+		sq_fail(s, "schema");
+		return rc == SQLITE_ERROR ? 1 : -1;	/* no such table */
+	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	else
+		sq_fail(s, "schema");
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : sq_fail(s, "schema");
+	return rc == SQLITE_ROW ? 0 : -1;
 }
 
 static void
@@ -382,7 +391,7 @@ sq_close(struct ctl_db *db)
 
 static const struct ctl_db_ops sqlite_ops = {
 	sq_begin, sq_get_pos, sq_set_pos, sq_insert_event, sq_insert_reject,
-	sq_commit, sq_rollback, sq_replies, sq_probe, sq_set_run, sq_get_run,
+	sq_commit, sq_rollback, sq_replies, sq_scalar, sq_set_run, sq_get_run,
 	sq_close
 };
 
@@ -475,8 +484,33 @@ make_schema(struct sqlite_db *s)
 	return -1;
 }
 
+int
+db_sqlite_absent(const char *path, char *err, size_t errlen)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	struct stat st;
+	int n;
+
+	if (stat(path, &st) == 0 || errno != ENOENT ||
+	    strcmp(path, ":memory:") == 0)
+		return 0;		/* open says what else is wrong */
+	n = slash == NULL ? snprintf(dir, sizeof(dir), ".") :
+	    snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 :
+	    (int)(slash - path), path);
+	if (n < 0 || (size_t)n >= sizeof(dir)) {
+		snprintf(err, errlen, "sqlite %s: path too long", path);
+		return -1;
+	}
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0)
+		return 1;
+	snprintf(err, errlen, "sqlite %s: no such file, and import cannot "
+	    "create it: %s: %s", path, dir, strerror(errno));
+	return -1;
+}
+
 struct ctl_db *
-db_sqlite_open(const char *path, char *err, size_t errlen)
+db_sqlite_open(const char *path, int look, char *err, size_t errlen)
 {
 	struct sqlite_db *s;
 	size_t i;
@@ -491,8 +525,8 @@ db_sqlite_open(const char *path, char *err, size_t errlen)
 	 * first (an empty file is an empty database). Its -wal and -shm
 	 * files get the database's mode.
 	 */
-	if (strcmp(path, ":memory:") != 0 && (fd = open(path, O_RDWR |
-	    O_CREAT | O_EXCL | O_CLOEXEC, 0640)) != -1)
+	if (!look && strcmp(path, ":memory:") != 0 && (fd = open(path,
+	    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) != -1)
 		close(fd);
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -506,10 +540,19 @@ db_sqlite_open(const char *path, char *err, size_t errlen)
 	 */
 	(void)sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	if (sqlite3_open_v2(path, &s->h, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+	/*
+	 * To look: no file made, and query-only rather than read-only, as
+	 * a read-only connection leaves the WAL's files behind.
+	 */
+	if (sqlite3_open_v2(path, &s->h, SQLITE_OPEN_READWRITE | (look ? 0 :
+	    SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_busy_timeout(s->h, 30000);
+	if (look) {
+		if (sq_exec(s, "PRAGMA query_only = 1") == -1)
+			goto fail;
+		return &s->db;
+	}
 	if (sqlite3_exec(s->h, pragmas, NULL, NULL, NULL) != SQLITE_OK ||
 	    make_schema(s) == -1)
 		goto fail;

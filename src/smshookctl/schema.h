@@ -84,11 +84,17 @@ extern const char schema_migrate_v2[];
  */
 extern const char schema_latest_replies[];
 
+/* Which tables schema_shape() asks for. */
+enum schema_shape {
+	SHAPE_THIS,		/* this version's */
+	SHAPE_V1,		/* version 1's sms_events, the payload in it */
+	SHAPE_ANY		/* an sms_events table of any shape */
+};
 /*
- * A query naming every column of this version's tables, returning the
- * schema version (static); it fails on a database of another shape.
+ * A query naming every column of those tables, one row (static); it
+ * fails on a database without them. NULL if it does not fit (a bug).
  */
-const char	*schema_probe(void);
+const char	*schema_shape(enum schema_shape which);
 /* The statement that creates the version table, if missing. */
 extern const char schema_version_table[];
 /* The statement reading the tables' version: one row, 0 for none. */

@@ -59,9 +59,15 @@ def test_ok_then_quiet():
         p = check(conf)
         t.eq(p.returncode, 0, p.stdout + p.stderr)
         t.expect("checking as nobody" in p.stdout and "check: ok" in
-                 p.stdout and "schema version 3" in p.stdout, p.stdout)
+                 p.stdout and "no tables yet (import makes them)" in
+                 p.stdout, p.stdout)
+        t.expect(not os.path.exists(db), "check made the database")
         p = check(conf, "--quiet")
         t.eq((p.returncode, p.stdout), (0, ""))
+        t.eq(t.ctl(conf, "import").returncode, 0)
+        p = check(conf)
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+        t.expect("reachable, schema version 3" in p.stdout, p.stdout)
     finally:
         shutil.rmtree(d)
 
@@ -220,7 +226,56 @@ def test_database_faults():
         c.close()
         with open(conf, "a") as f:
             f.write("database = sqlite:%s\n" % db)
-        fails(check(conf), "database:")
+        fails(check(conf), "database:", "no such",
+              "not this version's")
+        t.eq(tables(db), ["sms_events"], "(check changed nothing)")
+    finally:
+        shutil.rmtree(d)
+    # no file, and none can be made where it should be
+    d, conf, spool = setup("database = sqlite:/nonexistent/smshook.db")
+    try:
+        fails(check(conf), "database:", "/nonexistent/smshook.db",
+              "import cannot create it")
+    finally:
+        shutil.rmtree(d)
+
+
+def tables(path):
+    c = sqlite3.connect(path)
+    try:
+        return sorted(r[0] for r in c.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"))
+    finally:
+        c.close()
+
+
+def test_old_schema_not_migrated():
+    """A database of version 1 is import's to migrate: check says so, and
+    leaves it as it is."""
+    d, conf, spool = setup()
+    try:
+        db = os.path.join(d, "v1.db")
+        c = sqlite3.connect(db)
+        c.execute("PRAGMA journal_mode=WAL")
+        c.executescript(
+            "CREATE TABLE sms_events (id INTEGER PRIMARY KEY, event_type "
+            "INTEGER, event TEXT, sms_id TEXT, phone TEXT, user_id TEXT, "
+            "sms_user TEXT, template_id TEXT, message TEXT, status_code "
+            "INTEGER, event_time INTEGER, received_at TEXT, payload TEXT "
+            "NOT NULL);"
+            "INSERT INTO sms_events (event_type, sms_id, payload) VALUES "
+            "(1, 'a', '{}');")
+        c.commit()
+        c.close()
+        with open(conf, "a") as f:
+            f.write("database = sqlite:%s\n" % db)
+        p = check(conf)
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+        t.expect("schema version 1 (import migrates it to 3)" in p.stdout,
+                 p.stdout)
+        t.eq(tables(db), ["sms_events"], "(check changed nothing)")
+        t.eq(sorted(os.listdir(d)), ["smshook.conf", "spool", "v1.db"],
+             "(no file left beside it)")
     finally:
         shutil.rmtree(d)
 

@@ -337,6 +337,11 @@ def replies_one_template(e):
     schema_sql(e, "CREATE UNIQUE INDEX sms_events_template ON sms_events "
                "(event_type, template_id, event_time) WHERE sms_id IS NULL")
     schema_sql(e, "UPDATE smshook_schema SET version = 2")
+    p = e.ctl("check")
+    t.expect("schema version 2 (import migrates it to 3)" in p.stdout,
+             p.stdout)
+    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), ["2"],
+         "(check migrates nothing)")
     ref.append(e.spool, "2026-01-09", b + a + b)
     e.imp()
     rows = e.check_reference()

@@ -26,7 +26,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	if ((db = db_sqlite_open(":memory:", err, sizeof(err))) == NULL) {
+	if ((db = db_sqlite_open(":memory:", 0, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		abort();
 	}
