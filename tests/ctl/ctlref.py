@@ -254,6 +254,9 @@ class SqliteDB:
             return []
         c = sqlite3.connect(self.path)
         try:
+            if c.execute("SELECT count(*) FROM sqlite_master WHERE name = "
+                         "'smshook_positions'").fetchone()[0] == 0:
+                return []	# a first import killed before its tables
             return list(c.execute(sql))
         finally:
             c.close()
@@ -269,7 +272,7 @@ class SqliteDB:
 
     def payloads(self):
         """(payload rows, those no sms_events row names)."""
-        return self._q(UNUSED)[0] if os.path.exists(self.path) else (0, 0)
+        return (self._q(UNUSED) or [(0, 0)])[0]
 
     def rejects(self):
         return self._q("SELECT day, byte_offset, reason, line FROM "
