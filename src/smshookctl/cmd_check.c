@@ -7,8 +7,10 @@
  * missing and could be made: check makes nothing), today's day file (if
  * any) takes an append, the token table is sound and writable; the
  * spool's file system has room and inodes above the floors; the
- * configured database answers and has this version's tables. One line
- * per fault, saying what and how to fix it; exit 1 on any fault.
+ * configured database answers with tables import can use (this
+ * version's, an older one it migrates, or none yet), looked at and
+ * never changed. One line per fault, saying what and how to fix it;
+ * exit 1 on any fault.
  */
 #include <sys/stat.h>
 #include <sys/statvfs.h>

@@ -259,6 +259,8 @@ cmd_import(struct ctl *c, int argc, char *argv[])
 	while ((ch = ctl_getopt(argc, argv, "d:vh", opts, usage, &done)) != -1) {
 		switch (ch) {
 		case 'd':
+			if (ctl_db_url(optarg) != 0)
+				return CTL_USAGE;
 			url = optarg;
 			break;
 		case 'v':

@@ -166,6 +166,8 @@ cmd_optouts(struct ctl *c, int argc, char *argv[])
 	while ((ch = ctl_getopt(argc, argv, "h", longopts, usage, &done)) != -1) {
 		switch (ch) {
 		case 'd':
+			if (ctl_db_url(optarg) != 0)
+				return CTL_USAGE;
 			url = optarg;
 			break;
 		case 'F':

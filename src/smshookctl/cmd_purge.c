@@ -143,6 +143,8 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 			force = 1;
 			break;
 		case 'd':
+			if (ctl_db_url(optarg) != 0)
+				return CTL_USAGE;
 			url = optarg;
 			break;
 		case 'v':

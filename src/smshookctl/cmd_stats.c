@@ -725,7 +725,10 @@ stamp_ms(const char *s)
 	return (long long)timegm(&tm) * 1000 + ms;
 }
 
-/* What import has not taken from f yet, into lag; -1 on error. */
+/*
+ * What import has not taken from f yet, into lag (all of it without a
+ * database, db NULL); -1 on error.
+ */
 static int
 file_lag(struct ctl_db *db, const struct day_file *f, struct lag *lag)
 {
@@ -738,7 +741,9 @@ file_lag(struct ctl_db *db, const struct day_file *f, struct lag *lag)
 	off_t off;
 	int n, first = 1;
 
-	if (db_get_pos(db, f->day, &pos, &gz_size) == -1)
+	pos = 0;
+	gz_size = -1;
+	if (db != NULL && db_get_pos(db, f->day, &pos, &gz_size) == -1)
 		return -1;
 	if (f->gz && f->late[0] == '\0' && stat(f->path, &st) == 0 &&
 	    gz_size == (long long)st.st_size)
@@ -764,23 +769,37 @@ file_lag(struct ctl_db *db, const struct day_file *f, struct lag *lag)
 
 /*
  * The import's lag and last run for this spool, when a database is
- * configured and answers (else lag->have stays 0, with a warning).
+ * configured and answers (else lag->have stays 0, with a warning). The
+ * database is only looked at: one not made yet is nothing imported,
+ * and one import would make or migrate is left as it is.
  */
 static void
 import_lag(const struct ctl *ctl, struct lag *lag)
 {
 	struct day_file *files = NULL;
-	struct ctl_db *db;
+	struct ctl_db *db = NULL;
 	char err[512];
 	size_t n = 0, i;
+	int version;
 
 	memset(lag, 0, sizeof(*lag));
 	lag->oldest_ms = lag->last_run_ms = -1;
 	if (ctl->conf.database == NULL)
 		return;
 	db_source(ctl->conf.spool_dir, lag->source, sizeof(lag->source));
-	if ((db = db_open(ctl->conf.database, lag->source, err,
-	    sizeof(err))) == NULL) {
+	switch (db_look(ctl->conf.database, &version, err, sizeof(err))) {
+	case DB_NONE:		/* nothing imported yet */
+		break;
+	case DB_OLDER:
+		ctl_err("import metrics left out: the database has version %d "
+		    "tables, which smshookctl import migrates", version);
+		return;
+	case DB_CURRENT:
+		if ((db = db_open(ctl->conf.database, lag->source, err,
+		    sizeof(err))) != NULL)
+			break;
+		/* FALLTHROUGH */
+	default:
 		ctl_err("import metrics left out: %s", err);
 		return;
 	}
@@ -790,13 +809,13 @@ import_lag(const struct ctl *ctl, struct lag *lag)
 	for (i = 0; i < n; i++)
 		if (file_lag(db, &files[i], lag) == -1)
 			goto out;
-	if (db_get_run(db, &lag->last_run_ms) == -1)
+	if (db != NULL && db_get_run(db, &lag->last_run_ms) == -1)
 		goto out;
 	lag->have = 1;
  out:
 	if (!lag->have)
-		ctl_err("import metrics left out: %s", db->err[0] != '\0' ?
-		    db->err : strerror(errno));
+		ctl_err("import metrics left out: %s", db != NULL &&
+		    db->err[0] != '\0' ? db->err : strerror(errno));
 	free(files);
 	db_close(db);
 }

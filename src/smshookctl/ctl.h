@@ -55,6 +55,8 @@ int	ctl_no_operands(int argc, char *argv[], void (*usage)(FILE *));
 int	ctl_day_range(const char *from, const char *to);
 /* A number of days: decimal digits only, at most 100000; 0 or -1. */
 int	ctl_days(const char *s, unsigned long long *out);
+/* 0 if --db's url names a known database, else CTL_USAGE after why. */
+int	ctl_db_url(const char *url);
 
 /*
  * Name the subcommand that messages are about, once, before it runs;

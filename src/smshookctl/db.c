@@ -124,6 +124,12 @@ db_look(const char *url, int *version, char *err, size_t errlen)
 	return st;
 }
 
+int
+db_url_known(const char *url, char *err, size_t errlen)
+{
+	return backend(url, err, errlen) == -1 ? -1 : 0;
+}
+
 void
 db_source(const char *spool_dir, char *buf, size_t bufsz)
 {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "db.h"
 #include "day.h"
 
 /* The next option; -1 at the end or after help/usage, with *done set. */
@@ -69,4 +70,15 @@ ctl_days(const char *s, unsigned long long *out)
 		return -1;
 	*out = strtoull(s, NULL, 10);
 	return *out <= 100000 ? 0 : -1;
+}
+
+int
+ctl_db_url(const char *url)
+{
+	char err[512];
+
+	if (db_url_known(url, err, sizeof(err)) == 0)
+		return 0;
+	ctl_err("--db: %s", err);
+	return CTL_USAGE;
 }

@@ -465,9 +465,11 @@ def test_stats_import_lag():
     left out, not read."""
     d, conf, spool, posted, day = stats_fixture()
     try:
+        db = os.path.join(d, "ev.db")
         with open(conf, "a") as f:
-            f.write("database = sqlite:%s\n" % os.path.join(d, "ev.db"))
+            f.write("database = sqlite:%s\n" % db)
         doc = json.loads(ctl(conf, "stats", "--json").stdout)
+        t.expect(not os.path.exists(db), "stats made the database")
         total = sum(os.path.getsize(os.path.join(spool, n))
                     for n in day_files(spool))
         t.eq((doc["import"]["lag_bytes"], doc["import"]["last_import_at"]),
@@ -604,6 +606,13 @@ def test_help_and_usage():
             t.eq(p.returncode, 0, "%s: %s" % (args, p.stderr))
             t.expect(p.stdout.startswith("usage: smshookctl " + args[0]),
                      p.stdout)
+        # a --db of no known kind is a usage error, before anything runs
+        for args in (["import", "--db", "mysql://x"], ["purge",
+                     "--keep-days", "3", "--db", "x.db"], ["optouts",
+                     "--db", "mysql://x"]):
+            p = ctl(conf, *args)
+            t.eq(p.returncode, 2, "%s: %s" % (args, p.stderr))
+            t.expect("expected sqlite:PATH" in p.stderr, p.stderr)
         # numbers of days are plain numbers: no size suffix
         for args in (["purge", "--keep-days", "1k"], ["compress", "--after",
                      "5k"], ["purge", "--keep-days", "+3"]):
