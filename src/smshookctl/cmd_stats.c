@@ -638,7 +638,7 @@ static void
 prom_write(FILE *f, const struct stats *s, const struct counters_page *cp,
     const struct lag *lag)
 {
-	struct timespec ts;
+	long long now = now_ms();
 	unsigned long long other;
 	size_t i, k;
 
@@ -680,7 +680,6 @@ prom_write(FILE *f, const struct stats *s, const struct counters_page *cp,
 			other += s->fails[i].n;
 	fprintf(f, "smshook_spool_failed_events{status_code=\"other\"} "
 	    "%llu\n", other);
-	clock_gettime(CLOCK_REALTIME, &ts);
 	if (lag->have) {
 		prom_head(f, "smshook_import_lag_bytes", "gauge", "Spool bytes "
 		    "not yet imported.");
@@ -692,8 +691,7 @@ prom_write(FILE *f, const struct stats *s, const struct counters_page *cp,
 		    "none).");
 		fputs("smshook_import_lag_seconds{source=\"", f);
 		prom_label(f, lag->source);
-		fprintf(f, "\"} %.3f\n", lag_seconds(lag,
-		    (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000));
+		fprintf(f, "\"} %.3f\n", lag_seconds(lag, now));
 		prom_head(f, "smshook_last_import_timestamp_seconds", "gauge",
 		    "When smshookctl import last finished without error (0: "
 		    "never).");
@@ -705,7 +703,7 @@ prom_write(FILE *f, const struct stats *s, const struct counters_page *cp,
 	prom_head(f, "smshook_stats_timestamp_seconds", "gauge", "When "
 	    "smshookctl stats wrote this file.");
 	fprintf(f, "smshook_stats_timestamp_seconds %lld\n",
-	    (long long)ts.tv_sec);
+	    now / 1000);
 }
 
 /* received_at text ("...T...Z", milliseconds optional) as ms, or -1. */

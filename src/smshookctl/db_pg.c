@@ -745,8 +745,8 @@ make_schema(struct pg_db *p)
 	PQclear(res);
 	snprintf(ver, sizeof(ver), "INSERT INTO smshook_schema VALUES (%d);"
 	    "COMMIT;", SCHEMA_VERSION);
-	if ((old && pg_exec(p, schema_migrate_v1(SCHEMA_PG)) == -1) ||
-	    (v < SCHEMA_VERSION && pg_exec(p, schema_migrate_v2) == -1) ||
+	if ((v < SCHEMA_VERSION && pg_exec(p, schema_migrate_v2) == -1) ||
+	    (old && pg_exec(p, schema_migrate_v1(SCHEMA_PG)) == -1) ||
 	    pg_exec(p, ddl) == -1 || pg_exec(p, schema_end) == -1 ||
 	    pg_exec(p, ver) == -1)
 		goto fail;

@@ -470,8 +470,8 @@ make_schema(struct sqlite_db *s)
 		return -1;
 	if ((v = sq_version(s)) == -1 || schema_may_write(v, "sqlite",
 	    s->db.err, sizeof(s->db.err)) == -1 || (old = is_v1(s)) == -1 ||
-	    (old && sq_exec(s, schema_migrate_v1(SCHEMA_SQLITE)) == -1) ||
 	    (v < SCHEMA_VERSION && sq_exec(s, schema_migrate_v2) == -1) ||
+	    (old && sq_exec(s, schema_migrate_v1(SCHEMA_SQLITE)) == -1) ||
 	    sq_exec(s, ddl) == -1 || sq_exec(s, tables) == -1)
 		goto fail;
 	snprintf(ver, sizeof(ver), "DELETE FROM smshook_schema;"

@@ -74,8 +74,9 @@ const char	*schema_migrate_v1(enum schema_backend b);
 /*
  * The statement that takes a version 1 or 2 database's template key
  * away (it held replies too, so that two phones' replies could be one
- * row); schema_ddl() then makes it anew, without replies. The rows
- * already meet the narrower key.
+ * row), run before schema_migrate_v1 gives replies their reply time;
+ * schema_ddl() then makes it anew, without replies. The rows already
+ * meet the narrower key.
  */
 extern const char schema_migrate_v2[];
 /*

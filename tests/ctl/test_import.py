@@ -377,7 +377,7 @@ def no_database():
         t.eq(p.returncode, 1)
         t.expect("database" in p.stderr and "--db" in p.stderr, p.stderr)
         p = t.ctl(conf, "import", "--db", "mysql://x")
-        t.eq(p.returncode, 1)
+        t.eq(p.returncode, 2, "a bad argument")
         t.expect("expected sqlite:PATH" in p.stderr, p.stderr)
         p = t.ctl(conf, "import", "--bogus")
         t.eq(p.returncode, 2)

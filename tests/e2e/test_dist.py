@@ -125,12 +125,6 @@ def check_bundle_config(b, d):
         f.write(t.KEY + "\n")
     os.chmod(key, 0o600)
     env = {"PATH": "/usr/bin:/bin"}
-    p = subprocess.run([os.path.join(tree, "bin", "smshook"), "-n"],
-                       capture_output=True, text=True, env=env)
-    eq(p.returncode, 0, p.stderr)
-    expect(p.stdout.startswith(os.path.join(os.path.realpath(tree),
-                                            "smshook", "smshook.conf: ok")),
-           p.stdout)
     # as root, check is told the receiver's user; it makes no spool_dir
     p = subprocess.run([os.path.join(tree, "bin", "smshookctl"), "check",
                         "--user", "root"], capture_output=True, text=True,
@@ -143,6 +137,15 @@ def check_bundle_config(b, d):
            p.stdout)
     expect(not os.path.exists(os.path.join(tree, "smshook", "spool")),
            "check made spool_dir")
+    # smshook -n makes it, as a start does
+    p = subprocess.run([os.path.join(tree, "bin", "smshook"), "-n"],
+                       capture_output=True, text=True, env=env)
+    eq(p.returncode, 0, p.stderr)
+    expect(p.stdout.startswith(os.path.join(os.path.realpath(tree),
+                                            "smshook", "smshook.conf: ok")),
+           p.stdout)
+    expect(os.path.isdir(os.path.join(tree, "smshook", "spool")),
+           "relative spool_dir not made in the config's folder")
 
 def check_lookup(b, d):
     """The configuration's lookup order: -c, $SMSHOOK_CONFIG, the file

@@ -210,6 +210,17 @@ def migrate(d):
     db.execute("INSERT INTO sms_events (event_type, sms_id, received_at, "
                "payload) VALUES (20, 'c', '2026-01-01T00:00:01.000Z', "
                "'{\"smsId\":\"c\"}')")
+    # two phones' replies in one second, under the template id the
+    # provider's sample sends: one key once their reply time is taken
+    for phone, text, ms in (("13800000001", "TD", 1767225600123),
+                            ("13800000002", "STOP", 1767225600456)):
+        db.execute("INSERT INTO sms_events (event_type, phone, template_id,"
+                   " event_time, received_at, payload) VALUES (6, ?, '0', ?,"
+                   " '2026-01-01T00:00:02.000Z', ?)", (phone, ms, json.dumps(
+                       {"eventType": 6, "phone": phone, "templateId": 0,
+                        "replyContent": text,
+                        "replyTime": "2026-01-01 08:00:00",
+                        "timestamp": ms, "token": "t" + phone})))
     db.commit()
     db.close()
     conf = t.write_conf(d, extra="database = sqlite:" + path)
@@ -220,11 +231,14 @@ def migrate(d):
     db = sqlite3.connect(path)
     got = list(db.execute("SELECT sms_id, payload FROM sms_events_full "
                           "ORDER BY id"))
-    t.eq([g[0] for g in got], ["a", "b", "c", "d"])
+    t.eq([g[0] for g in got], ["a", "b", "c", None, None, "d"])
     t.eq(got[0][1], pay)
     t.eq(got[1][1], pay)
     t.eq(db.execute("SELECT count(*) FROM sms_event_payloads").fetchone()[0],
-         3, "the two rows of one event share one payload")
+         5, "the two rows of one event share one payload")
+    t.eq(list(db.execute("SELECT phone, message FROM sms_events WHERE "
+                         "event_type = 6 ORDER BY phone")),
+         [("13800000001", "TD"), ("13800000002", "STOP")])
     t.eq(db.execute("SELECT version FROM smshook_schema").fetchone()[0], 3)
     cols = [r[1] for r in db.execute("PRAGMA table_info(sms_events)")]
     t.expect("payload" not in cols and "payload_id" in cols, cols)
@@ -398,8 +412,10 @@ def export_and_flags(d):
 
 def mutate(rnd, i):
     """A spool line, mostly valid, with values a database may refuse."""
-    ev = t.event(rnd.choice(["delivered", "failed", "requested"]),
-                 smsId="r-%d" % i)
+    kind = rnd.choice(["delivered", "failed", "requested"])
+    # every line its own message: no line's rows are another's
+    ev = t.event(kind, smsId="r-%d" % i, **({"smsIds": ["r-%d" % i]}
+                                             if kind == "requested" else {}))
     pick = rnd.randrange(10)
     if pick == 0:
         ev["customArgs"] = {"n": float("1e%d" % rnd.randrange(300))}
