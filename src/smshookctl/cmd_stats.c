@@ -793,7 +793,7 @@ import_lag(const struct ctl *ctl, struct lag *lag)
 		    "tables, which smshookctl import migrates", version);
 		return;
 	case DB_CURRENT:
-		if ((db = db_open(ctl->conf.database, lag->source, err,
+		if ((db = db_read(ctl->conf.database, lag->source, err,
 		    sizeof(err))) != NULL)
 			break;
 		/* FALLTHROUGH */

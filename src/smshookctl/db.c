@@ -124,6 +124,20 @@ db_look(const char *url, int *version, char *err, size_t errlen)
 	return st;
 }
 
+struct ctl_db *
+db_read(const char *url, const char *source, char *err, size_t errlen)
+{
+	struct ctl_db *db;
+	int b;
+
+	if ((b = backend(url, err, errlen)) == -1 ||
+	    (db = backends[b].open(url + backends[b].skip, 1, err,
+	    errlen)) == NULL)
+		return NULL;
+	snprintf(db->source, sizeof(db->source), "%s", source);
+	return db;
+}
+
 int
 db_url_known(const char *url, char *err, size_t errlen)
 {

@@ -101,21 +101,22 @@ static const struct {
 	const char	*name;
 	const char	*sql;
 	int		 nparams;
+	int		 read;		/* prepared to look too */
 } stmts[] = {
 	{ "smshook_reject", "INSERT INTO smshook_rejects (source, day,"
 	    " byte_offset, reason, line) VALUES ($1,$2,$3,$4,$5)"
-	    " ON CONFLICT DO NOTHING", 5 },
+	    " ON CONFLICT DO NOTHING", 5, 0 },
 	{ "smshook_getpos", "SELECT byte_offset, gz_size FROM"
-	    " smshook_positions WHERE source = $1 AND day = $2", 2 },
+	    " smshook_positions WHERE source = $1 AND day = $2", 2, 1 },
 	{ "smshook_setpos", "INSERT INTO smshook_positions (source, day,"
 	    " byte_offset, gz_size) VALUES ($1,$2,$3,$4) ON CONFLICT (source,"
 	    " day) DO UPDATE SET byte_offset = EXCLUDED.byte_offset,"
-	    " gz_size = EXCLUDED.gz_size", 4 },
+	    " gz_size = EXCLUDED.gz_size", 4, 0 },
 	{ "smshook_setrun", "INSERT INTO smshook_runs (source, finished_at)"
 	    " VALUES ($1,$2) ON CONFLICT (source) DO UPDATE SET finished_at ="
-	    " EXCLUDED.finished_at", 2 },
+	    " EXCLUDED.finished_at", 2, 0 },
 	{ "smshook_getrun", "SELECT finished_at FROM smshook_runs WHERE"
-	    " source = $1", 1 },
+	    " source = $1", 1, 1 },
 };
 
 /* Keep the server's notices off stderr: cron mails whatever is printed. */
@@ -787,6 +788,11 @@ db_pg_open(const char *conninfo, int look, char *err, size_t errlen)
 	if (look) {	/* a read-only session: no DDL, no write */
 		if (pg_exec(p, "SET default_transaction_read_only = on") == -1)
 			goto fail_db;
+		/* the reads, if the tables are there: else they fail later */
+		for (i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)
+			if (stmts[i].read)
+				PQclear(PQprepare(p->c, stmts[i].name,
+				    stmts[i].sql, stmts[i].nparams, NULL));
 		return &p->db;
 	}
 	if (make_schema(p) == -1 || pg_exec(p, pgsql.stage) == -1)

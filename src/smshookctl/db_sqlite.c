@@ -136,6 +136,14 @@ sq_rollback(struct ctl_db *db)
 	return sq_exec(s, "ROLLBACK");
 }
 
+/* A read on a database looked at that has no import tables: -1. */
+static int
+no_tables(struct sqlite_db *s)
+{
+	snprintf(s->db.err, sizeof(s->db.err), "sqlite: no import tables");
+	return -1;
+}
+
 static int
 sq_get_pos(struct ctl_db *db, const char *day, long long *off,
     long long *gz_size)
@@ -146,6 +154,8 @@ sq_get_pos(struct ctl_db *db, const char *day, long long *off,
 
 	*off = 0;
 	*gz_size = -1;
+	if (st == NULL)
+		return no_tables(s);
 	sqlite3_bind_text(st, 1, db->source, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
 	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -348,6 +358,8 @@ sq_get_run(struct ctl_db *db, long long *ms)
 	int r;
 
 	*ms = -1;
+	if (st == NULL)
+		return no_tables(s);
 	sqlite3_bind_text(st, 1, db->source, -1, SQLITE_STATIC);
 	if ((r = sqlite3_step(st)) == SQLITE_ROW)
 		*ms = sqlite3_column_int64(st, 0);
@@ -512,6 +524,7 @@ db_sqlite_absent(const char *path, char *err, size_t errlen)
 struct ctl_db *
 db_sqlite_open(const char *path, int look, char *err, size_t errlen)
 {
+	static const int reads[] = { ST_GETPOS, ST_GETRUN };
 	struct sqlite_db *s;
 	size_t i;
 	int fd;
@@ -551,6 +564,11 @@ db_sqlite_open(const char *path, int look, char *err, size_t errlen)
 	if (look) {
 		if (sq_exec(s, "PRAGMA query_only = 1") == -1)
 			goto fail;
+		/* the two reads, if the tables are there (else NULL) */
+		for (i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
+			if (sqlite3_prepare_v2(s->h, sql[reads[i]], -1,
+			    &s->st[reads[i]], NULL) != SQLITE_OK)
+				s->st[reads[i]] = NULL;
 		return &s->db;
 	}
 	if (sqlite3_exec(s->h, pragmas, NULL, NULL, NULL) != SQLITE_OK ||

@@ -480,7 +480,12 @@ def test_stats_import_lag():
                  p.stdout)
         t.expect("  last import: never" in p.stdout, p.stdout)
         t.eq(ctl(conf, "import").returncode, 0)
+        before = (os.stat(db).st_mtime_ns, open(db, "rb").read())
         doc = json.loads(ctl(conf, "stats", "--json").stdout)
+        t.eq((os.stat(db).st_mtime_ns, open(db, "rb").read()), before,
+             "stats changed the database")
+        t.eq(sorted(n for n in os.listdir(d) if n.startswith("ev.db")),
+             ["ev.db"], "files left beside the database")
         t.eq((doc["import"]["lag_bytes"], doc["import"]["lag_seconds"]),
              (0, 0))
         t.expect(doc["import"]["last_import_at"].endswith("Z"),

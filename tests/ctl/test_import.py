@@ -115,6 +115,12 @@ def through_receiver(e):
     t.eq(e.db.rows(), before, "(a second import changes nothing)")
     p = e.imp("-v")
     t.expect("0 rows inserted" in p.stdout, p.stdout)
+    # stats reads the import's position and last run, read only
+    p = e.ctl("stats", "--json")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    imp = json.loads(p.stdout)["import"]
+    t.eq((imp["lag_bytes"], imp["lag_seconds"]), (0, 0), imp)
+    t.expect(imp["last_import_at"].endswith("Z"), imp)
 
 
 @scenario
