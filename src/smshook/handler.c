@@ -5,10 +5,12 @@
  * then store and only then say 200.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "day.h"
 #include "log.h"
@@ -92,12 +94,13 @@ authenticate(struct server *s, const struct event *ev, struct response *rs,
  * Open the token table and look the token up, locking its bucket: 1 if
  * it was accepted before (a line carrying it is on disk), else 0. A copy
  * of the event being stored by another process is waited for here.
- * Without the table (r->fd == -1 after this) the event is stored
- * without the check: losing it would be worse than a duplicate.
+ * Without the table (r->fd == -1 after this) 0, logged with then (what
+ * is done instead): the event is stored without the check, as losing it
+ * would be worse than a duplicate.
  */
 static int
 token_seen(struct server *s, struct replay *r, const char *token,
-    long long now_ms)
+    long long now_ms, const char *then)
 {
 	const struct conf *cf = &s->conf;
 	char err[512];
@@ -105,12 +108,12 @@ token_seen(struct server *s, struct replay *r, const char *token,
 
 	if (replay_open(r, cf->spool_dir, (long long)cf->replay_window, now_ms,
 	    err, sizeof(err)) == -1) {
-		logmsg(LL_ERROR, "%s; storing without duplicate check", err);
+		logmsg(LL_ERROR, "%s; %s", err, then);
 		return 0;
 	}
 	if ((seen = replay_seen(r, token, now_ms)) == -1) {
-		logmsg(LL_ERROR, "replay table read: %s; storing without "
-		    "duplicate check", strerror(errno));
+		logmsg(LL_ERROR, "replay table read: %s; %s", strerror(errno),
+		    then);
 		replay_close(r);
 		return 0;
 	}
@@ -120,17 +123,22 @@ token_seen(struct server *s, struct replay *r, const char *token,
 /*
  * An event outside the clock tolerance: 200 duplicate if its token was
  * stored before (a late retry of an event already on disk), else 403.
- * Nothing is written either way.
+ * No line is written either way, and no spool or table made.
  */
 static int
 stale_event(struct server *s, const struct event *ev, struct response *rs,
     const struct client *c, long long now_ms)
 {
+	const struct conf *cf = &s->conf;
 	struct replay r = { .fd = -1 };
+	char path[PATH_MAX];
 	int seen;
 
-	seen = s->conf.replay_window > 0 && token_seen(s, &r, ev->token,
-	    now_ms);
+	/* a table not made yet knows no token: a 403 makes no file */
+	seen = cf->replay_window > 0 && (size_t)snprintf(path, sizeof(path),
+	    "%s/%s", cf->spool_dir, REPLAY_FILE) < sizeof(path) &&
+	    access(path, F_OK) == 0 && token_seen(s, &r, ev->token, now_ms,
+	    "late event refused");
 	replay_close(&r);
 	if (!seen)
 		return reject(rs, c, 403, CNT_403_CLOCK,
@@ -162,7 +170,8 @@ store(struct server *s, const struct event *ev, struct response *rs,
 	if ((len = line_format(&s->line, &s->linecap, now, c->text,
 	    ev->encoding, verified, ev->payload, ev->payload_len)) == 0)
 		return reject(rs, c, 500, CNT_500, "out of memory", NULL);
-	if (cf->replay_window > 0 && token_seen(s, &r, ev->token, now_ms)) {
+	if (cf->replay_window > 0 && token_seen(s, &r, ev->token, now_ms,
+	    "storing without duplicate check")) {
 		logmsg(LL_INFO, "duplicate token %s from %s", ev->token,
 		    c->text);
 		status = response_status(rs, ANSWER_DUPLICATE);

@@ -480,7 +480,8 @@ check_database(struct check *k)
 		fine(k, "database: none configured");
 		return;
 	}
-	n = (int)strcspn(c->database, ":");	/* the URL may hold a password */
+	/* the scheme alone: the URL may hold a password */
+	n = (int)strcspn(c->database, ":");
 	switch (db_look(c->database, &v, err, sizeof(err))) {
 	case DB_BROKEN:
 		fault(k, "database: %s (check \"database =\" in %s)", err,
@@ -521,7 +522,7 @@ cmd_check(struct ctl *ctl, int argc, char *argv[])
 	k.ctl = ctl;
 	k.min_free = MIN_FREE;
 	k.min_inodes = MIN_INODES;
-	while ((ch = ctl_getopt(argc, argv, "hqu:", longopts, usage,
+	while ((ch = ctl_getopt(ctl, argc, argv, "hqu:", longopts, usage,
 	    &done)) != -1) {
 		switch (ch) {
 		case 'u':

@@ -253,7 +253,8 @@ cmd_compress(struct ctl *c, int argc, char *argv[])
 	size_t n = 0, i;
 	int ch, lock = -1, verbose = 0, rc = CTL_OK, done, walk;
 
-	while ((ch = ctl_getopt(argc, argv, "a:vh", opts, usage, &done)) != -1) {
+	while ((ch = ctl_getopt(c, argc, argv, "a:vh", opts, usage,
+	    &done)) != -1) {
 		switch (ch) {
 		case 'a':
 			if (ctl_days(optarg, &after) == -1) {

@@ -284,7 +284,8 @@ cmd_export(struct ctl *c, int argc, char *argv[])
 	size_t n = 0, i;
 	int ch, col, first, rc = CTL_FAIL, done;
 
-	while ((ch = ctl_getopt(argc, argv, "h", opts, usage, &done)) != -1) {
+	while ((ch = ctl_getopt(c, argc, argv, "h", opts, usage,
+	    &done)) != -1) {
 		switch (ch) {
 		case 'f':
 			from = optarg;

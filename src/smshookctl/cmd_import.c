@@ -250,13 +250,13 @@ cmd_import(struct ctl *c, int argc, char *argv[])
 	struct day_file *files = NULL;
 	struct timespec now;
 	struct import im;
-	const char *url;
+	const char *url = NULL;
 	size_t n = 0, i;
 	int ch, lock = -1, verbose = 0, failed = 0, rc = CTL_FAIL, done, walk;
 
 	memset(&im, 0, sizeof(im));
-	url = c->conf.database;
-	while ((ch = ctl_getopt(argc, argv, "d:vh", opts, usage, &done)) != -1) {
+	while ((ch = ctl_getopt(c, argc, argv, "d:vh", opts, usage,
+	    &done)) != -1) {
 		switch (ch) {
 		case 'd':
 			if (ctl_db_url(optarg) != 0)
@@ -270,6 +270,8 @@ cmd_import(struct ctl *c, int argc, char *argv[])
 	}
 	if (done != -1)
 		return done;
+	if (url == NULL)		/* no --db: the configuration's */
+		url = c->conf.database;
 	if (ctl_no_operands(argc, argv, usage) != 0)
 		return CTL_USAGE;
 	if (url == NULL) {

@@ -157,13 +157,14 @@ cmd_optouts(struct ctl *c, int argc, char *argv[])
 {
 	struct optouts o;
 	struct ctl_db *db = NULL;
-	const char *url = c->conf.database;
+	const char *url = NULL;
 	char *text = NULL;
 	size_t i;
 	int ch, done, rc = CTL_FAIL;
 
 	memset(&o, 0, sizeof(o));
-	while ((ch = ctl_getopt(argc, argv, "h", longopts, usage, &done)) != -1) {
+	while ((ch = ctl_getopt(c, argc, argv, "h", longopts, usage,
+	    &done)) != -1) {
 		switch (ch) {
 		case 'd':
 			if (ctl_db_url(optarg) != 0)
@@ -191,6 +192,8 @@ cmd_optouts(struct ctl *c, int argc, char *argv[])
 	}
 	if (done != -1)
 		return done;
+	if (url == NULL)		/* no --db: the configuration's */
+		url = c->conf.database;
 	if (ctl_no_operands(argc, argv, usage) != 0)
 		return CTL_USAGE;
 	if (url == NULL) {

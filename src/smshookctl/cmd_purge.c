@@ -121,15 +121,15 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 	struct day_file *files = NULL;
 	struct ctl_db *db = NULL;
 	unsigned long long keep = 0;
-	const char *url;
+	const char *url = NULL;
 	char last[11];
 	size_t n = 0, i;
 	int ch, ok, lock = -1, force = 0, verbose = 0, have_keep = 0, done;
 	int walk;
 	int removed = 0, rc = CTL_FAIL;
 
-	url = c->conf.database;
-	while ((ch = ctl_getopt(argc, argv, "k:fd:vh", opts, usage, &done)) != -1) {
+	while ((ch = ctl_getopt(c, argc, argv, "k:fd:vh", opts, usage,
+	    &done)) != -1) {
 		switch (ch) {
 		case 'k':
 			if (ctl_days(optarg, &keep) == -1) {
@@ -154,6 +154,8 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 	}
 	if (done != -1)
 		return done;
+	if (url == NULL)		/* no --db: the configuration's */
+		url = c->conf.database;
 	if (ctl_no_operands(argc, argv, usage) != 0)
 		return CTL_USAGE;
 	if (!have_keep) {

@@ -64,8 +64,8 @@ struct lag {
 	int		 have;		/* a database answered */
 	char		 source[512];
 	long long	 bytes;		/* complete or not, not yet imported */
-	long long	 oldest_ms;	/* receipt of the oldest such line, or -1 */
-	long long	 last_run_ms;	/* the last import that finished, or -1 */
+	long long	 oldest_ms;	/* oldest such line's receipt, or -1 */
+	long long	 last_run_ms;	/* last import that finished, or -1 */
 };
 
 static const struct option longopts[] = {
@@ -872,7 +872,8 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 	const char *from = NULL, *to = NULL, *prom = NULL;
 	int ch, json = 0, rc = CTL_FAIL, done, have_cp;
 
-	while ((ch = ctl_getopt(argc, argv, "h", longopts, usage, &done)) != -1) {
+	while ((ch = ctl_getopt(ctl, argc, argv, "h", longopts, usage,
+	    &done)) != -1) {
 		switch (ch) {
 		case 'f':
 			from = optarg;

@@ -169,7 +169,7 @@ cmd_verify(struct ctl *ctl, int argc, char *argv[])
 	size_t n = 0, i;
 	int a, rc = CTL_FAIL, done;
 
-	while (ctl_getopt(argc, argv, "h", longopts, usage, &done) != -1)
+	while (ctl_getopt(ctl, argc, argv, "h", longopts, usage, &done) != -1)
 		;
 	if (done != -1)
 		return done;

@@ -20,6 +20,7 @@ struct ctl {
 	struct conf	 conf;
 	const char	*confpath;
 	int		 tty;		/* stderr is a terminal: show progress */
+	int		 conf_due;	/* to read after the options */
 };
 
 /*
@@ -42,9 +43,10 @@ int	cmd_optouts(struct ctl *, int, char *[]);
 /*
  * getopt_long for a command, answering -h/--help and bad options: the
  * next option, or -1 when the loop is over, with *done set to -1 (go on),
- * CTL_OK (help was printed on stdout) or CTL_USAGE (usage on stderr).
+ * CTL_OK (help was printed on stdout), CTL_USAGE (usage on stderr) or
+ * CTL_FAIL (the configuration, read at the end when due, is bad).
  */
-int	ctl_getopt(int argc, char *argv[], const char *optstring,
+int	ctl_getopt(struct ctl *, int argc, char *argv[], const char *optstring,
 	    const struct option *longopts, void (*usage)(FILE *), int *done);
 /* 0 if no operand follows the options, else CTL_USAGE after saying so. */
 int	ctl_no_operands(int argc, char *argv[], void (*usage)(FILE *));

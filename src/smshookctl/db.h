@@ -42,8 +42,10 @@ struct ctl_db_ops {
 	int	(*commit)(struct ctl_db *);
 	int	(*rollback)(struct ctl_db *);
 	int	(*replies)(struct ctl_db *, db_reply_fn, void *);
-	/* sql's one value in *v: 0; 1 if a table or column it names is
-	 * missing, -1 on other failures, both with why in db->err */
+	/*
+	 * sql's one value in *v: 0; 1 if a table or column it names is
+	 * missing, -1 on other failures, both with why in db->err
+	 */
 	int	(*scalar)(struct ctl_db *, const char *sql, long long *v);
 	int	(*set_run)(struct ctl_db *, long long ms);
 	int	(*get_run)(struct ctl_db *, long long *ms);

@@ -20,9 +20,7 @@
 #endif
 
 #include "ctl.h"
-#include "line.h"
 #include "log.h"
-#include "reader.h"
 #include "version.h"
 
 static const struct {
@@ -75,29 +73,13 @@ usage(FILE *f)
 		fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].what);
 }
 
-/*
- * 1 if the command line argv[1..argc) asks for help (-h or --help
- * before any "--"), wherever among the options: help needs no
- * configuration.
- */
-static int
-wants_help(int argc, char *argv[])
-{
-	int k;
-
-	for (k = 1; k < argc && strcmp(argv[k], "--") != 0; k++)
-		if (strcmp(argv[k], "--help") == 0 ||
-		    strcmp(argv[k], "-h") == 0)
-			return 1;
-	return 0;
-}
 
 int
 main(int argc, char *argv[])
 {
 	struct ctl ctl;
 	const char *opt_c = NULL;
-	char err[512], note[PATH_MAX + 128];
+	char note[PATH_MAX + 128];
 	size_t i;
 	int ch, rc;
 
@@ -148,15 +130,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "smshookctl: configuration not used: %s\n",
 		    note);
 	ctl.tty = isatty(STDERR_FILENO);
-	/* --help and -h must work without a configuration */
-	if (cmds[i].needs_conf && !wants_help(argc, argv)) {
-		if (conf_parse(&ctl.conf, ctl.confpath, err, sizeof(err)) == -1) {
-			ctl_err("%s", err);
-			return CTL_FAIL;
-		}
-		log_init("smshookctl", ctl.conf.log_level);
-		reader_default_limit(line_max(ctl.conf.max_body));
-	}
+	/* read by ctl_getopt once the options are: help needs none */
+	ctl.conf_due = cmds[i].needs_conf;
 	optind = 0;		/* glibc: full re-initialisation for the command */
 	rc = cmds[i].fn(&ctl, argc, argv);
 	conf_free(&ctl.conf);

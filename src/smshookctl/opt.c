@@ -5,12 +5,34 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "db.h"
 #include "day.h"
+#include "db.h"
+#include "line.h"
+#include "log.h"
+#include "reader.h"
 
-/* The next option; -1 at the end or after help/usage, with *done set. */
+/* Read the configuration c->conf_due asks for; 0, or -1 said why. */
+static int
+conf_load(struct ctl *c)
+{
+	char err[1024];
+
+	c->conf_due = 0;
+	if (conf_parse(&c->conf, c->confpath, err, sizeof(err)) == -1) {
+		ctl_err("%s", err);
+		return -1;
+	}
+	log_init("smshookctl", c->conf.log_level);
+	reader_default_limit(line_max(c->conf.max_body));
+	return 0;
+}
+
+/*
+ * The next option; -1 at the end or after help/usage, with *done set.
+ * Help needs no configuration: it is read only once the options are.
+ */
 int
-ctl_getopt(int argc, char *argv[], const char *optstring,
+ctl_getopt(struct ctl *c, int argc, char *argv[], const char *optstring,
     const struct option *longopts, void (*cmd_usage)(FILE *), int *done)
 {
 	int ch;
@@ -25,6 +47,10 @@ ctl_getopt(int argc, char *argv[], const char *optstring,
 	case ':':
 		cmd_usage(stderr);
 		*done = CTL_USAGE;
+		return -1;
+	case -1:
+		if (c->conf_due && conf_load(c) == -1)
+			*done = CTL_FAIL;
 		return -1;
 	default:
 		return ch;

@@ -19,9 +19,9 @@
 
 #include <zlib.h>
 
+#include "day.h"
 #include "fsutil.h"
 #include "line.h"
-#include "day.h"
 #include "reader.h"
 
 #define READ_CHUNK	65536

@@ -244,18 +244,20 @@ schema_shape(enum schema_shape which)
 
 	switch (which) {
 	case SHAPE_ANY:
-		return "SELECT count(*) FROM (SELECT 1 FROM sms_events LIMIT 0) e";
+		return "SELECT count(*) FROM (SELECT 1 FROM sms_events "
+		    "LIMIT 0) e";
 	case SHAPE_V1:
-		return "SELECT count(*) FROM (SELECT event_type, event, sms_id, "
-		    "phone, user_id, sms_user, template_id, message, "
+		return "SELECT count(*) FROM (SELECT event_type, event, "
+		    "sms_id, phone, user_id, sms_user, template_id, message, "
 		    "status_code, event_time, received_at, payload FROM "
 		    "sms_events LIMIT 0) e";
 	case SHAPE_THIS:
 		break;
 	}
 	if (buf[0] == '\0' && cols != NULL)
-		snprintf(buf, sizeof(buf), "SELECT (SELECT count(*) FROM (SELECT "
-		    "%s FROM sms_events LIMIT 0) e) + (SELECT count(*) FROM "
+		snprintf(buf, sizeof(buf), "SELECT (SELECT count(*) FROM "
+		    "(SELECT %s FROM sms_events LIMIT 0) e) + "
+		    "(SELECT count(*) FROM "
 		    "(SELECT id, received_at, verified, payload FROM "
 		    "sms_event_payloads LIMIT 0) p) + (SELECT count(*) FROM "
 		    "(SELECT source, day, byte_offset, gz_size FROM "

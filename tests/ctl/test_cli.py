@@ -606,11 +606,18 @@ def test_help_and_usage():
             t.expect("usage:" in p.stderr and p.stdout == "",
                      "%s: %r %r" % (cmd, p.stdout, p.stderr))
         # after other options too, still without a configuration
-        for args in (["stats", "--json", "--help"], ["import", "-v", "-h"]):
+        for args in (["stats", "--json", "--help"], ["import", "-vh"],
+                     ["stats", "--he"]):
             p = ctl(None, *args, env={"SMSHOOK_CONFIG": "/nonexistent/x"})
             t.eq(p.returncode, 0, "%s: %s" % (args, p.stderr))
             t.expect(p.stdout.startswith("usage: smshookctl " + args[0]),
                      p.stdout)
+        # "-h" as an option's value is that value: the configuration
+        # is read, and a missing one is a failure, not help
+        p = ctl(None, "stats", "--prometheus", "-h",
+                env={"SMSHOOK_CONFIG": "/nonexistent/x"})
+        t.eq(p.returncode, 1, p.stderr)
+        t.expect("/nonexistent/x" in p.stderr and p.stdout == "", p.stderr)
         # a --db of no known kind is a usage error, before anything runs
         for args in (["import", "--db", "mysql://x"], ["purge",
                      "--keep-days", "3", "--db", "x.db"], ["optouts",
