@@ -553,7 +553,7 @@ def test_check_ok():
         p = ctl(conf, "check", "--user", "root")
         t.eq(p.returncode, 0, p.stdout + p.stderr)
         t.expect(not os.path.exists(spool), "spool_dir created")
-        t.expect("none yet" in p.stdout, p.stdout)
+        t.expect(spool + ": none yet" in p.stdout, p.stdout)
         os.mkdir(spool, 0o750)
         p = ctl(conf, "check")
         t.eq(p.returncode, 0, p.stdout + p.stderr)
