@@ -51,18 +51,26 @@ backend(const char *url, char *err, size_t errlen)
 	return -1;
 }
 
-struct ctl_db *
-db_open(const char *url, const char *source, char *err, size_t errlen)
+/* Open url for source's spool, to look only if look; NULL, err set. */
+static struct ctl_db *
+open_for(const char *url, const char *source, int look, char *err,
+    size_t errlen)
 {
 	struct ctl_db *db;
 	int b;
 
 	if ((b = backend(url, err, errlen)) == -1 ||
-	    (db = backends[b].open(url + backends[b].skip, 0, err,
+	    (db = backends[b].open(url + backends[b].skip, look, err,
 	    errlen)) == NULL)
 		return NULL;
 	snprintf(db->source, sizeof(db->source), "%s", source);
 	return db;
+}
+
+struct ctl_db *
+db_open(const char *url, const char *source, char *err, size_t errlen)
+{
+	return open_for(url, source, 0, err, errlen);
 }
 
 /*
@@ -127,15 +135,7 @@ db_look(const char *url, int *version, char *err, size_t errlen)
 struct ctl_db *
 db_read(const char *url, const char *source, char *err, size_t errlen)
 {
-	struct ctl_db *db;
-	int b;
-
-	if ((b = backend(url, err, errlen)) == -1 ||
-	    (db = backends[b].open(url + backends[b].skip, 1, err,
-	    errlen)) == NULL)
-		return NULL;
-	snprintf(db->source, sizeof(db->source), "%s", source);
-	return db;
+	return open_for(url, source, 1, err, errlen);
 }
 
 int
