@@ -330,8 +330,9 @@ extract(struct event *ev, const struct check *c)
 	    c->slot[S_SIGNATURE], &n)) == NULL)
 		return nomem;
 	if (et != NULL && et->type != JSON_NULL) {
-		if (et->type == JSON_NUMBER)
-			n = exact_integer(c, et, &code) ? 0 : 1;
+		if (et->type == JSON_NUMBER)	/* plain digits, or 2e1 */
+			n = json_int(c->text + et->off, et->len, &code) == 0 ||
+			    exact_integer(c, et, &code) ? 0 : 1;
 		else if ((s = string_of(c, et, &n)) != NULL) {
 			n = json_int(s, n, &code);
 			free(s);
