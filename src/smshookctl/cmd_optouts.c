@@ -160,7 +160,7 @@ cmd_optouts(struct ctl *c, int argc, char *argv[])
 	const char *url = NULL;
 	char *text = NULL;
 	size_t i;
-	int ch, done, rc = CTL_FAIL;
+	int ch, done, none, rc = CTL_FAIL;
 
 	memset(&o, 0, sizeof(o));
 	while ((ch = ctl_getopt(c, argc, argv, "h", longopts, usage,
@@ -208,11 +208,11 @@ cmd_optouts(struct ctl *c, int argc, char *argv[])
 		o.nwords = i;
 	if (o.json && (o.list = cJSON_CreateArray()) == NULL)
 		goto oom;
-	if ((db = ctl_db_open(c, url)) == NULL)
-		goto out;
+	if ((db = ctl_db_read(c, url, "", &none)) == NULL && !none)
+		goto out;		/* none: nothing imported, no replies */
 	if (!o.json)
 		printf("phone,reply,replied_at\r\n");
-	if (db_replies(db, one, &o) == -1) {
+	if (db != NULL && db_replies(db, one, &o) == -1) {
 		if (o.json && db->err[0] == '\0')
 			goto oom;
 		ctl_err("%s", db->err);

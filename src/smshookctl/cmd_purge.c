@@ -36,6 +36,8 @@ imported(struct ctl_db *db, const struct day_file *f)
 	off_t off;
 	int n;
 
+	if (db == NULL)
+		return 0;	/* no tables yet: nothing imported */
 	if (db_get_pos(db, f->day, &pos, &gz_size) == -1) {
 		ctl_err("%s: %s", f->day, db->err);
 		return -1;
@@ -125,6 +127,7 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 	char last[11];
 	size_t n = 0, i;
 	int ch, ok, lock = -1, force = 0, verbose = 0, have_keep = 0, done;
+	int none = 0;
 	int walk;
 	int removed = 0, rc = CTL_FAIL;
 
@@ -176,7 +179,8 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 	}
 	if ((walk = ctl_walk_begin(c, NULL, last, &files, &n, &lock)) != 1)
 		return walk == 0 ? CTL_OK : CTL_FAIL;
-	if (n > 0 && !force && (db = ctl_db_open(c, url)) == NULL)
+	if (n > 0 && !force && (db = ctl_db_read(c, url, "", &none)) ==
+	    NULL && !none)
 		goto out;
 	rc = CTL_OK;
 	for (i = 0; i < n; i++) {

@@ -775,32 +775,18 @@ static void
 import_lag(const struct ctl *ctl, struct lag *lag)
 {
 	struct day_file *files = NULL;
-	struct ctl_db *db = NULL;
-	char err[512];
+	struct ctl_db *db;
 	size_t n = 0, i;
-	int version;
+	int none;
 
 	memset(lag, 0, sizeof(*lag));
 	lag->oldest_ms = lag->last_run_ms = -1;
 	if (ctl->conf.database == NULL)
 		return;
 	db_source(ctl->conf.spool_dir, lag->source, sizeof(lag->source));
-	switch (db_look(ctl->conf.database, &version, err, sizeof(err))) {
-	case DB_NONE:		/* nothing imported yet */
-		break;
-	case DB_OLDER:
-		ctl_err("import metrics left out: the database has version %d "
-		    "tables, which smshookctl import migrates", version);
+	if ((db = ctl_db_read(ctl, ctl->conf.database, "import metrics left "
+	    "out: ", &none)) == NULL && !none)
 		return;
-	case DB_CURRENT:
-		if ((db = db_read(ctl->conf.database, lag->source, err,
-		    sizeof(err))) != NULL)
-			break;
-		/* FALLTHROUGH */
-	default:
-		ctl_err("import metrics left out: %s", err);
-		return;
-	}
 	if (reader_list(ctl->conf.spool_dir, NULL, NULL, &files, &n) == -1 &&
 	    errno != ENOENT)
 		goto out;

@@ -1,8 +1,10 @@
 /*
  * walk.c: the start and end every command that walks the spool under the
- * cron lock shares (import, compress, purge), and the database they open.
+ * cron lock shares (import, compress, purge), and the database they open
+ * (to write, or only to read).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -20,6 +22,35 @@ ctl_db_open(const struct ctl *c, const char *url)
 	if ((db = db_open(url, source, err, sizeof(err))) == NULL)
 		ctl_err("%s", err);
 	return db;
+}
+
+struct ctl_db *
+ctl_db_read(const struct ctl *c, const char *url, const char *what,
+    int *none)
+{
+	struct ctl_db *db = NULL;
+	char source[sizeof(db->source)], err[512];
+	int version;
+
+	*none = 0;
+	switch (db_look(url, &version, err, sizeof(err))) {
+	case DB_NONE:
+		*none = 1;
+		return NULL;
+	case DB_OLDER:
+		snprintf(err, sizeof(err), "the database has version %d "
+		    "tables: smshookctl import migrates them", version);
+		break;
+	case DB_CURRENT:
+		db_source(c->conf.spool_dir, source, sizeof(source));
+		if ((db = db_read(url, source, err, sizeof(err))) != NULL)
+			return db;
+		break;
+	default:
+		break;
+	}
+	ctl_err("%s%s", what, err);
+	return NULL;
 }
 
 /* Lock, then list [from, to]: 1 to walk, 0 no spool_dir, -1 failed. */

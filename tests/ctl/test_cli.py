@@ -504,6 +504,27 @@ def test_stats_import_lag():
         shutil.rmtree(d)
 
 
+def test_readers_make_no_database():
+    """purge and optouts only read the database: one not made yet is
+    nothing imported (days kept, no replies), and it is not made."""
+    d, conf, spool, posted, day = stats_fixture()
+    try:
+        db = os.path.join(d, "ev.db")
+        with open(conf, "a") as f:
+            f.write("database = sqlite:%s\n" % db)
+        p = ctl(conf, "purge", "--keep-days", "1")
+        t.eq(p.returncode, 1, p.stderr)
+        t.expect("2020-01-02.jsonl is not fully imported" in p.stderr,
+                 p.stderr)
+        t.expect(os.path.exists(os.path.join(spool, "2020-01-02.jsonl")))
+        p = ctl(conf, "optouts")
+        t.eq((p.returncode, p.stdout), (0, "phone,reply,replied_at\n"),
+             p.stderr)
+        t.expect(not os.path.exists(db), "the database was made")
+    finally:
+        shutil.rmtree(d)
+
+
 def test_stats_prometheus():
     d, conf, spool, posted, day = stats_fixture()
     try:
