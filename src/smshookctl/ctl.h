@@ -100,7 +100,7 @@ struct ctl_db;
 struct ctl_db	*ctl_db_open(const struct ctl *, const char *url);
 /*
  * Open the database at url for this spool only to read it, changing
- * nothing (db_look, db_read). NULL, with *none set if it has no tables
+ * nothing (db_look_open). NULL, with *none set if it has no tables
  * yet (nothing imported: not a fault), else after saying why, after
  * what ("" or a prefix such as "import metrics left out: ").
  */

@@ -51,26 +51,18 @@ backend(const char *url, char *err, size_t errlen)
 	return -1;
 }
 
-/* Open url for source's spool, to look only if look; NULL, err set. */
-static struct ctl_db *
-open_for(const char *url, const char *source, int look, char *err,
-    size_t errlen)
+struct ctl_db *
+db_open(const char *url, const char *source, char *err, size_t errlen)
 {
 	struct ctl_db *db;
 	int b;
 
 	if ((b = backend(url, err, errlen)) == -1 ||
-	    (db = backends[b].open(url + backends[b].skip, look, err,
+	    (db = backends[b].open(url + backends[b].skip, 0, err,
 	    errlen)) == NULL)
 		return NULL;
 	snprintf(db->source, sizeof(db->source), "%s", source);
 	return db;
-}
-
-struct ctl_db *
-db_open(const char *url, const char *source, char *err, size_t errlen)
-{
-	return open_for(url, source, 0, err, errlen);
 }
 
 /*
@@ -105,8 +97,13 @@ look(struct ctl_db *db, const char *name, int *v)
 	return DB_FOREIGN;
 }
 
-enum db_state
-db_look(const char *url, int *version, char *err, size_t errlen)
+/*
+ * db_look; with keep, a DB_CURRENT database's look-only connection is
+ * not closed but handed over in *keep, for the spool of source.
+ */
+static enum db_state
+look_at(const char *url, const char *source, int *version, char *err,
+    size_t errlen, struct ctl_db **keep)
 {
 	struct ctl_db *db;
 	enum db_state st;
@@ -128,14 +125,26 @@ db_look(const char *url, int *version, char *err, size_t errlen)
 		return DB_BROKEN;
 	if ((st = look(db, backends[b].name, version)) < DB_NONE)
 		snprintf(err, errlen, "%s", db->err);
-	db_close(db);
+	if (keep != NULL && st == DB_CURRENT) {
+		snprintf(db->source, sizeof(db->source), "%s", source);
+		*keep = db;
+	} else
+		db_close(db);
 	return st;
 }
 
-struct ctl_db *
-db_read(const char *url, const char *source, char *err, size_t errlen)
+enum db_state
+db_look(const char *url, int *version, char *err, size_t errlen)
 {
-	return open_for(url, source, 1, err, errlen);
+	return look_at(url, NULL, version, err, errlen, NULL);
+}
+
+enum db_state
+db_look_open(const char *url, const char *source, int *version,
+    char *err, size_t errlen, struct ctl_db **db)
+{
+	*db = NULL;
+	return look_at(url, source, version, err, errlen, db);
 }
 
 int

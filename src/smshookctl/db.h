@@ -95,18 +95,17 @@ enum db_state	 db_look(const char *url, int *version, char *err,
 		    size_t errlen);
 
 /*
- * Open the database at url, for the spool of source, only to read
- * positions and runs (db_get_pos, db_get_run), changing nothing, as
- * db_look looks; use it on a DB_CURRENT database. NULL with the reason
- * in err on failure.
+ * db_look, and for a DB_CURRENT database its look-only connection in
+ * *db (else NULL), for the spool of source: it reads positions, runs
+ * and replies (db_get_pos, db_get_run, db_replies), changing nothing.
  */
-struct ctl_db	*db_read(const char *url, const char *source, char *err,
-		    size_t errlen);
+enum db_state	 db_look_open(const char *url, const char *source,
+		    int *version, char *err, size_t errlen, struct ctl_db **db);
 
 /*
  * Backends. With look, open only to look (see db_look): then only the
- * scalar, get_pos, get_run and close operations may be used, the two
- * reads only when the tables are there.
+ * scalar, get_pos, get_run, replies and close operations may be used,
+ * the reads only when the tables are there.
  */
 struct ctl_db	*db_sqlite_open(const char *path, int look, char *err,
 		    size_t errlen);

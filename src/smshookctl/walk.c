@@ -33,18 +33,16 @@ ctl_db_read(const struct ctl *c, const char *url, const char *what,
 	int version;
 
 	*none = 0;
-	switch (db_look(url, &version, err, sizeof(err))) {
+	db_source(c->conf.spool_dir, source, sizeof(source));
+	switch (db_look_open(url, source, &version, err, sizeof(err), &db)) {
+	case DB_CURRENT:
+		return db;
 	case DB_NONE:
 		*none = 1;
 		return NULL;
 	case DB_OLDER:
 		snprintf(err, sizeof(err), "the database has version %d "
 		    "tables: smshookctl import migrates them", version);
-		break;
-	case DB_CURRENT:
-		db_source(c->conf.spool_dir, source, sizeof(source));
-		if ((db = db_read(url, source, err, sizeof(err))) != NULL)
-			return db;
 		break;
 	default:
 		break;
