@@ -31,11 +31,9 @@ struct pctx {
 	size_t		 whylen;
 	const char	*kind;		/* its public kind (conf_error_kind) */
 	unsigned long	 lineno;	/* the line being applied */
-	unsigned long	 clock_line;	/* the last line of either clock key */
+	unsigned long	 clock_line;	/* the last line of a CLOCK key */
+	unsigned long	 err_line;	/* the line finish()'s fault is on */
 };
-
-/* The kind of the error when the two clock keys disagree. */
-#define CLOCK_KIND	"timestamp_tolerance longer than replay_window"
 
 typedef int (*parse_fn)(struct pctx *, const char *, void *);
 
@@ -53,7 +51,8 @@ static int	p_logdest(struct pctx *, const char *, void *);
 static int	p_logfacility(struct pctx *, const char *, void *);
 static int	p_timezone(struct pctx *, const char *, void *);
 
-#define REPEAT	1
+#define REPEAT	1	/* may be given more than once */
+#define CLOCK	2	/* one of the two keys finish() weighs together */
 
 static const struct keydef {
 	const char	*name;
@@ -68,10 +67,10 @@ static const struct keydef {
 	{ "fsync",		 p_bool,     offsetof(struct conf, fsync), 0 },
 	{ "max_body",		 p_bytes,    offsetof(struct conf, max_body), 0 },
 	{ "require_signature",	 p_bool,     offsetof(struct conf, require_signature), 0 },
-	{ "timestamp_tolerance", p_seconds,  offsetof(struct conf, timestamp_tolerance), 0 },
+	{ "timestamp_tolerance", p_seconds,  offsetof(struct conf, timestamp_tolerance), CLOCK },
 	{ "allow_from",		 p_cidrs,    offsetof(struct conf, allow_from), REPEAT },
 	{ "trusted_proxies",	 p_cidrs,    offsetof(struct conf, trusted_proxies), REPEAT },
-	{ "replay_window",	 p_seconds,  offsetof(struct conf, replay_window), 0 },
+	{ "replay_window",	 p_seconds,  offsetof(struct conf, replay_window), CLOCK },
 	{ "log_level",		 p_loglevel, offsetof(struct conf, log_level), 0 },
 	{ "log",		 p_logdest,  offsetof(struct conf, log_dest), 0 },
 	{ "log_facility",	 p_logfacility, offsetof(struct conf, log_facility), 0 },
@@ -601,8 +600,7 @@ apply(struct pctx *p, const char *key, const char *val, int *seen)
 	if (seen[i] && !(d->flags & REPEAT))
 		return kfail(p, "duplicate key", "duplicate key \"%s\"", key);
 	seen[i] = 1;
-	if (strcmp(key, "timestamp_tolerance") == 0 ||
-	    strcmp(key, "replay_window") == 0)
+	if (d->flags & CLOCK)
 		p->clock_line = p->lineno;
 	if (*val == '\0')
 		return kfail(p, "empty value", "empty value for \"%s\"", key);
@@ -638,13 +636,15 @@ finish(struct pctx *p, const struct stat *st)
 		return kfail(p, "out of memory", "out of memory");
 	/* a signature must never outlive the memory of its token */
 	if (c->replay_window > 0 && (c->timestamp_tolerance == 0 ||
-	    c->timestamp_tolerance > c->replay_window))
-		return kfail(p, CLOCK_KIND,
+	    c->timestamp_tolerance > c->replay_window)) {
+		p->err_line = p->clock_line;	/* the later of the two */
+		return kfail(p, "timestamp_tolerance longer than replay_window",
 		    "timestamp_tolerance (%llu s%s) must be between 1 s and "
 		    "replay_window (%llu s), or an old event could be replayed "
 		    "once its token is forgotten", c->timestamp_tolerance,
 		    c->timestamp_tolerance == 0 ? ", off" : "",
 		    c->replay_window);
+	}
 	return 0;
 }
 
@@ -653,7 +653,7 @@ conf_parse(struct conf *c, const char *path, char *err, size_t errlen)
 {
 	int seen[NKEYDEFS] = { 0 };
 	char why[256], *line = NULL, *key, *val, *dir = NULL, *slash;
-	struct pctx p = { c, NULL, 0, why, sizeof(why), NULL, 0, 0 };
+	struct pctx p = { c, NULL, 0, why, sizeof(why), NULL, 0, 0, 0 };
 	size_t cap = 0;
 	unsigned long lineno = 0;
 	struct stat st;
@@ -710,12 +710,10 @@ conf_parse(struct conf *c, const char *path, char *err, size_t errlen)
 		goto out;
 	}
 	if (finish(&p, &st) == -1) {
-		/* the two clock keys disagree: the later one's line */
-		lineno = p.kind != NULL && strcmp(p.kind, CLOCK_KIND) == 0 ?
-		    p.clock_line : 0;
-		set_kind(p.kind, lineno);
-		if (lineno > 0)
-			snprintf(err, errlen, "%s:%lu: %s", path, lineno, why);
+		set_kind(p.kind, p.err_line);
+		if (p.err_line > 0)
+			snprintf(err, errlen, "%s:%lu: %s", path, p.err_line,
+			    why);
 		else
 			snprintf(err, errlen, "%s: %s", path, why);
 		goto out;
