@@ -203,6 +203,22 @@ keep(int fd, const char *dir, const char *path, long long now_ms)
 	table_checked_ms = now_ms;
 }
 
+/* The table's path in dir into path[PATH_MAX]; 0, or -1 if too long. */
+static int
+table_path(const char *dir, char *path)
+{
+	return (size_t)snprintf(path, PATH_MAX, "%s/%s", dir, REPLAY_FILE) >=
+	    PATH_MAX ? -1 : 0;
+}
+
+int
+replay_exists(const char *dir)
+{
+	char path[PATH_MAX];
+
+	return table_path(dir, path) == 0 && access(path, F_OK) == 0;
+}
+
 int
 replay_open(struct replay *r, const char *dir, long long window_s,
     long long now_ms, char *err, size_t errlen)
@@ -214,8 +230,7 @@ replay_open(struct replay *r, const char *dir, long long window_s,
 	r->locked = 0;
 	if ((r->fd = reuse(dir, now_ms)) != -1)
 		return 0;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, REPLAY_FILE) >=
-	    sizeof(path)) {
+	if (table_path(dir, path) == -1) {
 		snprintf(err, errlen, "replay path too long");
 		return -1;
 	}

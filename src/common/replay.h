@@ -20,6 +20,8 @@ struct replay {
 	unsigned char	bucket[16 * 32];
 };
 
+/* 1 if there is a token table at its path in dir, else 0. */
+int	replay_exists(const char *dir);
 /*
  * Open (creating if needed) <dir>/.replay, checking it is a table of
  * ours; one that is not is set aside and a fresh one made. A long-lived

@@ -5,12 +5,10 @@
  * then store and only then say 200.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "day.h"
 #include "log.h"
@@ -131,14 +129,11 @@ stale_event(struct server *s, const struct event *ev, struct response *rs,
 {
 	const struct conf *cf = &s->conf;
 	struct replay r = { .fd = -1 };
-	char path[PATH_MAX];
 	int seen;
 
 	/* a table not made yet knows no token: a 403 makes no file */
-	seen = cf->replay_window > 0 && (size_t)snprintf(path, sizeof(path),
-	    "%s/%s", cf->spool_dir, REPLAY_FILE) < sizeof(path) &&
-	    access(path, F_OK) == 0 && token_seen(s, &r, ev->token, now_ms,
-	    "late event refused");
+	seen = cf->replay_window > 0 && replay_exists(cf->spool_dir) &&
+	    token_seen(s, &r, ev->token, now_ms, "late event refused");
 	replay_close(&r);
 	if (!seen)
 		return reject(rs, c, 403, CNT_403_CLOCK,
