@@ -235,9 +235,10 @@ fastcgi.server = ( "%(path)s" => ((
         return self
 
     def workers(self):
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
-                             capture_output=True, text=True)
-        return [int(p) for p in out.stdout.split()]
+        return children(self.proc.pid)
+
+    def front_pids(self):
+        return [self.proc.pid]
 
     def stop(self):
         t.stop_proc(self.proc, timeout=10)
@@ -253,17 +254,29 @@ fastcgi.server = ( "%(path)s" => ((
 
 
 class Node:
-    """receiver.js run directly (no lighttpd), cluster of procs workers."""
+    """receiver.js run directly (no web server in front), cluster of procs
+    workers; with front="nginx", behind one nginx worker that keeps its
+    connections to Node.js open (upstream keepalive), as an operator who
+    needs TLS or a shared port 443 runs it."""
 
-    def __init__(self, procs=2):
-        self.app = "node"
+    def __init__(self, procs=2, front=None):
+        self.app = "node" if front is None else "node-" + front
         self.procs = procs
-        self.dir = fresh_dir("srv-node")
+        self.dir = fresh_dir("srv-" + self.app)
         self.spool = os.path.join(self.dir, "spool")
         os.mkdir(self.spool, 0o750)
         chown_worker(self.spool)
         self.port = t.free_port()
-        self.url = "http://127.0.0.1:%d/hook" % self.port
+        self.front = None
+        port = self.port
+        if front == "nginx":
+            port = t.free_port()
+            self.conf = os.path.join(self.dir, "nginx.conf")
+            with open(self.conf, "w") as f:
+                f.write(NGINX_PROXY % {"dir": self.dir, "node": self.port,
+                                       "port": port})
+            self.front_port = port
+        self.url = "http://127.0.0.1:%d/hook" % port
         self.proc = None
 
     def start(self):
@@ -273,21 +286,73 @@ class Node:
                 ["node", os.path.join(HERE, "receiver.js"), str(self.port),
                  str(self.procs)], env=env, stdout=subprocess.DEVNULL,
                 stderr=err, **as_worker())
-        t.wait_port(self.port)
+            t.wait_port(self.port)
+            if self.app == "node-nginx":
+                self.front = subprocess.Popen(
+                    ["nginx", "-p", self.dir, "-c", self.conf],
+                    stdout=subprocess.DEVNULL, stderr=err)
+                t.wait_port(self.front_port)
         return self
 
     def workers(self):
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
-                             capture_output=True, text=True)
-        return [int(p) for p in out.stdout.split()]
+        return children(self.proc.pid)
+
+    def front_pids(self):
+        """nginx's master and worker, if it has a front."""
+        if self.front is None:
+            return []
+        return [self.front.pid] + children(self.front.pid)
 
     def stop(self):
+        if self.front is not None:
+            t.stop_proc(self.front, timeout=10)
+            self.front = None
         t.stop_proc(self.proc, timeout=10)
         self.proc = None
 
     def log(self):
-        p = os.path.join(self.dir, "stderr.log")
-        return open(p, errors="replace").read() if os.path.exists(p) else ""
+        text = ""
+        for n in ("error.log", "stderr.log"):
+            p = os.path.join(self.dir, n)
+            if os.path.exists(p):
+                text += open(p, errors="replace").read()
+        return text
+
+
+# nginx in front of Node.js: one worker (as conf-examples/nginx.conf's
+# smshook gets), no access log (lighttpd writes none either), HTTP/1.1 to
+# Node.js with kept connections
+NGINX_PROXY = """worker_processes 1;
+daemon off;
+pid %(dir)s/nginx.pid;
+error_log %(dir)s/error.log;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path %(dir)s/tmp-body;
+	proxy_temp_path %(dir)s/tmp-proxy;
+	fastcgi_temp_path %(dir)s/tmp-fcgi;
+	uwsgi_temp_path %(dir)s/tmp-uwsgi;
+	scgi_temp_path %(dir)s/tmp-scgi;
+	keepalive_requests 100000;
+	upstream node { server 127.0.0.1:%(node)d; keepalive 16; }
+	server {
+		listen 127.0.0.1:%(port)d;
+		location = /hook {
+			proxy_pass http://node;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+		}
+	}
+}
+"""
+
+
+def children(pid):
+    """The pids of pid's children."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                         text=True)
+    return [int(p) for p in out.stdout.split()]
 
 
 RECEIVERS = {
@@ -303,6 +368,7 @@ RECEIVERS = {
                                      binary=ARGS.base),
     "php": lambda: Lighttpd("php"),
     "node": lambda: Node(),
+    "node-nginx": lambda: Node(front="nginx"),
 }
 
 
@@ -365,10 +431,11 @@ def measure(name, conns, secs, delay=0):
         before = spool_count(srv.spool)
         pids = srv.workers()
         c0 = cpu_ticks(pids)
-        f0 = cpu_ticks([srv.proc.pid]) if srv.app != "node" else 0
+        front = srv.front_pids()
+        f0 = cpu_ticks(front)
         r = wrk(srv.url, conns, secs, BODIES, delay=delay)
         c1 = cpu_ticks(pids)
-        f1 = cpu_ticks([srv.proc.pid]) if srv.app != "node" else 0
+        f1 = cpu_ticks(front)
         stored = spool_count(srv.spool) - before
     finally:
         srv.stop()
@@ -441,7 +508,7 @@ def plot():
 def headline(res):
     """Interleaved rounds at one concurrency: the throughput ratios."""
     names = ["hello", "hello-close", "smshook", "smshook-noreplay",
-             "smshook-nocounters", "php", "node"]
+             "smshook-nocounters", "php", "node", "node-nginx"]
     if ARGS.base:
         names.insert(3, "smshook-base")
     c = ARGS.conns
@@ -492,6 +559,8 @@ def headline(res):
         "smshook/hello-close": ratio("smshook", "hello-close"),
         "smshook/php": ratio("smshook", "php"),
         "smshook/node": ratio("smshook", "node"),
+        "smshook/node-nginx": ratio("smshook", "node-nginx"),
+        "hello/node": ratio("hello", "node"),
         "replay_on/off": ratio("smshook", "smshook-noreplay"),
         "guard_calls_us": median(guard),
         "guard_cmd": " ".join(guard_cmd("DIR")),
@@ -797,6 +866,11 @@ def report(res):
             h["smshook/php"], verdict(h["smshook/php"] >= 2)))
         add("  smshook fsync=no / Node.js cluster = %.2f (>= 2: %s)" % (
             h["smshook/node"], verdict(h["smshook/node"] >= 2)))
+        if "smshook/node-nginx" in h:
+            add("    hello-world FastCGI / Node.js cluster = %.2f (the bound "
+                "for any responder behind lighttpd); smshook / Node.js "
+                "behind nginx (upstream keepalive), both behind a web "
+                "server = %.2f" % (h["hello/node"], h["smshook/node-nginx"]))
         add("  replay on / replay_window = 0 = %.2f (>= 0.8: %s)" % (
             h["replay_on/off"], verdict(h["replay_on/off"] >= 0.8)))
         if "counters_on/off" in h:
