@@ -638,7 +638,9 @@ finish(struct pctx *p, const struct stat *st)
 	if (c->replay_window > 0 && (c->timestamp_tolerance == 0 ||
 	    c->timestamp_tolerance > c->replay_window)) {
 		p->err_line = p->clock_line;	/* the later of the two */
-		return kfail(p, "timestamp_tolerance longer than replay_window",
+		return kfail(p, c->timestamp_tolerance == 0 ?
+		    "timestamp_tolerance off while replay_window is on" :
+		    "timestamp_tolerance longer than replay_window",
 		    "timestamp_tolerance (%llu s%s) must be between 1 s and "
 		    "replay_window (%llu s), or an old event could be replayed "
 		    "once its token is forgotten", c->timestamp_tolerance,

@@ -509,6 +509,15 @@ check_database(struct check *k)
 	}
 }
 
+/* The last line, ok or FAILED, unless quiet; the exit status. */
+static int
+finish(const struct check *k)
+{
+	if (!k->quiet)
+		printf("check: %s\n", k->faults > 0 ? "FAILED" : "ok");
+	return k->faults > 0 ? CTL_FAIL : CTL_OK;
+}
+
 /* smshookctl check: see the top of this file. */
 int
 cmd_check(struct ctl *ctl, int argc, char *argv[])
@@ -522,6 +531,7 @@ cmd_check(struct ctl *ctl, int argc, char *argv[])
 	k.ctl = ctl;
 	k.min_free = MIN_FREE;
 	k.min_inodes = MIN_INODES;
+	ctl->conf_err_own = 1;
 	while ((ch = ctl_getopt(ctl, argc, argv, "hqu:", longopts, usage,
 	    &done)) != -1) {
 		switch (ch) {
@@ -542,6 +552,12 @@ cmd_check(struct ctl *ctl, int argc, char *argv[])
 			}
 			break;
 		}
+	}
+	if (done == CTL_FAIL) {
+		/* the receiver would answer 500 to every request */
+		fault(&k, "%s (the receiver answers 500 until it is fixed)",
+		    ctl->conf_err);
+		return finish(&k);
 	}
 	if (done != -1)
 		return done;
@@ -568,7 +584,5 @@ cmd_check(struct ctl *ctl, int argc, char *argv[])
 	} else
 		receiver_checks(&k);
 	check_database(&k);
-	if (!k.quiet)
-		printf("check: %s\n", k.faults > 0 ? "FAILED" : "ok");
-	return k.faults > 0 ? CTL_FAIL : CTL_OK;
+	return finish(&k);
 }

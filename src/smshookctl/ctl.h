@@ -21,6 +21,8 @@ struct ctl {
 	const char	*confpath;
 	int		 tty;		/* stderr is a terminal: show progress */
 	int		 conf_due;	/* to read after the options */
+	int		 conf_err_own;	/* the command reports conf_err */
+	char		 conf_err[1024];	/* why the configuration failed */
 };
 
 /*

@@ -11,15 +11,18 @@
 #include "log.h"
 #include "reader.h"
 
-/* Read the configuration c->conf_due asks for; 0, or -1 said why. */
+/*
+ * Read the configuration c->conf_due asks for; 0, or -1 with the reason
+ * in c->conf_err, said on stderr unless the command says it itself.
+ */
 static int
 conf_load(struct ctl *c)
 {
-	char err[1024];
-
 	c->conf_due = 0;
-	if (conf_parse(&c->conf, c->confpath, err, sizeof(err)) == -1) {
-		ctl_err("%s", err);
+	if (conf_parse(&c->conf, c->confpath, c->conf_err,
+	    sizeof(c->conf_err)) == -1) {
+		if (!c->conf_err_own)
+			ctl_err("%s", c->conf_err);
 		return -1;
 	}
 	log_init("smshookctl", c->conf.log_level);

@@ -605,7 +605,16 @@ def test_check_unwritable_spool():
         bad = t.write_conf(d, "no_such_key = 1", name="bad.conf")
         p = ctl(bad, "check")
         t.eq(p.returncode, 1)
-        t.expect("bad.conf" in p.stderr, p.stderr)
+        # a configuration that does not parse is a fault like any other:
+        # its file:line on a FAIL line, and FAILED last
+        lines = p.stdout.splitlines()
+        t.expect(len(lines) == 2 and lines[0].startswith("check: FAIL: ")
+                 and "bad.conf:" in lines[0] and "no_such_key" in lines[0],
+                 p.stdout)
+        t.eq(lines[1], "check: FAILED")
+        t.eq(p.stderr, "")
+        p = ctl(bad, "check", "-q")
+        t.eq((p.returncode, p.stdout, p.stderr), (1, "", ""))
     finally:
         shutil.rmtree(d)
 
