@@ -39,6 +39,33 @@ fs_open_noatime(const char *path, int flags, mode_t mode)
 	return fd;
 }
 
+off_t
+fs_line_end(int fd, off_t from, off_t size)
+{
+	char buf[4096];
+	off_t end = size, at;
+	ssize_t n, i;
+
+	while (end > from) {
+		/* the usual case first: one byte, the last line's '\n' */
+		at = end == size ? end - 1 : end - (off_t)sizeof(buf);
+		if (at < from)
+			at = from;
+		if ((n = pread(fd, buf, (size_t)(end - at), at)) != end - at) {
+			if (n >= 0)
+				errno = EIO;	/* shorter than size */
+			if (n == -1 && errno == EINTR)
+				continue;
+			return -1;
+		}
+		for (i = n - 1; i >= 0; i--)
+			if (buf[i] == '\n')
+				return at + i + 1;
+		end = at;
+	}
+	return from;
+}
+
 int
 fs_regular(int fd, struct stat *st)
 {

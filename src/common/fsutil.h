@@ -27,6 +27,14 @@ int	fs_open_noatime(const char *path, int flags, mode_t mode);
 int	fs_regular(int fd, struct stat *st);
 
 /*
+ * The offset just after the last '\n' among fd's bytes [from, size), or
+ * from if there is none: what follows it is an unfinished line. One byte
+ * is read when the file ends in '\n'. -1 on a read error (EIO: shorter
+ * than size).
+ */
+off_t	fs_line_end(int fd, off_t from, off_t size);
+
+/*
  * A file a long-lived process keeps open between requests, by path: the
  * day file, the token table. A forked child does not use its parent's.
  */

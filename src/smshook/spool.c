@@ -130,33 +130,12 @@ lock_day(const char *dir, const char *path, struct stat *st, char *err,
 static off_t
 cut_torn_tail(int fd, off_t size, const char *path)
 {
-	char buf[4096];
-	off_t end = size, from;
-	ssize_t n, i;
+	off_t end;
 
-	if ((n = pread(fd, buf, 1, size - 1)) != 1) {
-		if (n == 0)
-			errno = EIO;	/* shorter than fstat said */
+	if ((end = fs_line_end(fd, 0, size)) == -1)
 		return -1;
-	}
-	if (buf[0] == '\n')
+	if (end == size)
 		return size;			/* the usual case: one byte read */
-	while (end > 0) {
-		from = end > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf) : 0;
-		if ((n = pread(fd, buf, (size_t)(end - from), from)) <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		for (i = n - 1; i >= 0; i--)
-			if (buf[i] == '\n')
-				break;
-		if (i >= 0) {
-			end = from + i + 1;
-			break;
-		}
-		end = from;
-	}
 	if (ftruncate(fd, end) == -1)
 		return -1;
 	logmsg(LL_WARN, "%s: removed %lld bytes of an unfinished line",

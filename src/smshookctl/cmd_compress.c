@@ -5,6 +5,9 @@
  * renamed to DAY.jsonl.gz and the directory synced before DAY.jsonl is
  * unlinked, so a crash at any point leaves one complete copy. Bytes are
  * copied verbatim: import positions (uncompressed offsets) stay valid.
+ * Only whole lines are copied: an unfinished last line is a write that
+ * failed, never acknowledged, and a .gz that ended in one would glue it
+ * to the first line of a late .jsonl.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -95,6 +98,7 @@ compress_day(const char *dir, const struct day_file *f, int verbose)
 {
 	char tmp[PATH_MAX], gzpath[PATH_MAX];
 	struct stat st, st2;
+	off_t end;
 	int fd = -1, rc = -1;
 
 	if ((size_t)snprintf(gzpath, sizeof(gzpath), "%s.gz", f->path) >=
@@ -103,16 +107,18 @@ compress_day(const char *dir, const struct day_file *f, int verbose)
 		ctl_err("%s: path too long", f->path);
 		return -1;
 	}
-	if ((fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 ||
+	if ((fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) == -1 || !fs_regular(fd, &st) ||
 	    flock(fd, LOCK_SH) == -1 || fstat(fd, &st) == -1)
 		goto syserr;
 	if (time(NULL) - st.st_mtime < QUIET_SECS) {
 		rc = 0;			/* still being written: not closed */
 		goto out;
 	}
-	if (write_gz(fd, 0, st.st_size, tmp, &st, 0) == -1)
+	if ((end = fs_line_end(fd, 0, st.st_size)) == -1 ||
+	    write_gz(fd, 0, end, tmp, &st, 0) == -1)
 		goto syserr;
-	if (reader_gz_len(tmp) != st.st_size) {
+	if (reader_gz_len(tmp) != end) {
 		ctl_err("%s: the compressed copy does not read back; left as "
 		    "it is", f->path);
 		unlink(tmp);
@@ -183,7 +189,7 @@ merge_day(const char *dir, const struct day_file *f, int verbose)
 {
 	char tmp[PATH_MAX];
 	struct stat st, st2;
-	off_t gzlen, skip;
+	off_t gzlen, skip, torn, end;
 	int fd = -1, rc = -1;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", f->path) >=
@@ -200,11 +206,20 @@ merge_day(const char *dir, const struct day_file *f, int verbose)
 		rc = 0;			/* still being written: not closed */
 		goto out;
 	}
-	if (reader_pair(f, &gzlen, &skip) == -1 ||
-	    copy_file(f->path, tmp, &st) == -1 ||
-	    write_gz(fd, skip, st.st_size, tmp, &st, 1) == -1)
+	if (reader_pair(f, &gzlen, &skip, &torn) == -1 ||
+	    (end = fs_line_end(fd, skip, st.st_size)) == -1)
 		goto syserr;
-	if (reader_gz_len(tmp) != gzlen + st.st_size - skip ||
+	if (torn > 0) {
+		/* an older compress copied an unfinished line: keep both */
+		ctl_err("%s ends in an unfinished line; %s left beside it",
+		    f->path, f->late);
+		rc = 0;
+		goto out;
+	}
+	if (copy_file(f->path, tmp, &st) == -1 ||
+	    write_gz(fd, skip, end, tmp, &st, 1) == -1)
+		goto syserr;
+	if (reader_gz_len(tmp) != gzlen + end - skip ||
 	    fstat(fd, &st2) == -1 || st2.st_size != st.st_size) {
 		ctl_err("%s: the merged copy does not read back; left as it "
 		    "is", f->path);
@@ -216,7 +231,7 @@ merge_day(const char *dir, const struct day_file *f, int verbose)
 		goto syserr;
 	if (verbose)
 		printf("compress: %s merged into %s (%lld bytes)\n", f->late,
-		    f->path, (long long)(st.st_size - skip));
+		    f->path, (long long)(end - skip));
 	rc = 0;
 	goto out;
  syserr:

@@ -236,7 +236,7 @@ export_file(const struct day_file *f, enum fmt fmt, struct keyset *ks,
 		return -1;
 	}
 	while ((n = reader_next(r, &line, &len, &off)) > 0) {
-		if (n == READER_LONG) {
+		if (n != READER_LINE) {
 			(*rejects)++;
 			continue;
 		}

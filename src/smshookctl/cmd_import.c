@@ -95,8 +95,8 @@ clean_text(struct import *im, const char *line, size_t len)
 }
 
 /*
- * One line: its rows, or a reject. A READER_LONG line (n) is a reject
- * holding only its first bytes.
+ * One line: its rows, or a reject. A READER_LONG or READER_TORN line (n)
+ * is a reject holding only its first bytes.
  */
 static int
 import_line(struct import *im, const char *day, int n, const char *line,
@@ -108,11 +108,11 @@ import_line(struct import *im, const char *day, int n, const char *line,
 	int rc = -1;
 
 	memset(&l, 0, sizeof(l));
-	if (n == READER_LONG) {
-		why = line_too_long;
+	if (n != READER_LINE) {
+		why = n == READER_LONG ? line_too_long : reader_unfinished;
 		len = len < READER_HEAD ? len : READER_HEAD;
 	}
-	if (n == READER_LONG || rows_parse(&l, line, len, &why) == -1) {
+	if (n != READER_LINE || rows_parse(&l, line, len, &why) == -1) {
 		if ((text = clean_text(im, line, len)) == NULL) {
 			snprintf(im->db->err, sizeof(im->db->err),
 			    "out of memory");

@@ -232,7 +232,7 @@ count_file(struct stats *s, const struct day_file *f, struct day *d)
 		return -1;
 	}
 	while ((n = reader_next(r, &line, &len, &off)) > 0) {
-		if (n == READER_LONG) {
+		if (n != READER_LINE) {
 			d->invalid++;
 			continue;
 		}

@@ -70,6 +70,13 @@ verify_file(const struct day_file *f, struct vstats *st)
 	}
 	st->files++;
 	while ((n = reader_next(r, &line, &len, &off)) > 0) {
+		if (n == READER_TORN) {
+			/* a warning, as at the end of a file */
+			printf("%s:%lld: %s, %zu bytes, before a later file\n",
+			    f->path, (long long)off, reader_unfinished, len);
+			st->incomplete++;
+			continue;
+		}
 		st->lines++;
 		if (n == READER_LONG) {
 			printf("%s:%lld: invalid line: %s (%zu bytes)\n",
@@ -93,7 +100,8 @@ verify_file(const struct day_file *f, struct vstats *st)
 		printf("%s:%lld: incomplete last line (%lld bytes, %s)\n",
 		    f->path, (long long)reader_pos(r), (long long)part,
 		    f->gz && f->late[0] == '\0' ? "never completed: the day "
-		    "is compressed" : "may still be being written");
+		    "is compressed" : "a write that failed: the receiver's "
+		    "next line replaces it");
 		st->incomplete++;
 	}
 	reader_close(r);

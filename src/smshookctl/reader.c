@@ -1,10 +1,13 @@
 /*
  * reader.c: day files as smshookctl reads them. A .jsonl is measured
- * under a shared flock: every byte below that length is final (the
- * receiver only cuts back bytes it wrote under its exclusive lock), so
- * the lock is dropped again at once and the receiver never waits on a
- * long import. Only lines ending in '\n' below that length are returned.
- * A .jsonl.gz is read through zlib; offsets are uncompressed offsets.
+ * under a shared flock, to the end of its last whole line: every byte
+ * below that is final, so the lock is dropped again at once and the
+ * receiver never waits on a long import. Bytes after it are an unfinished
+ * line a writer left (no writer is inside the lock with us): the
+ * receiver's next append cuts them off and writes over them, so they are
+ * never read. A .jsonl.gz is read through zlib; offsets are uncompressed
+ * offsets. An unfinished line at the end of a .gz followed by a late
+ * .jsonl ends there (READER_TORN), never glued to the .jsonl's first.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -26,12 +29,16 @@
 
 #define READ_CHUNK	65536
 
+const char reader_unfinished[] = "unfinished line (a write that failed)";
+
 static size_t default_max;	/* reader_default_limit's, 0: line_max(1 MiB) */
 
 struct reader {
 	int		 fd;		/* .jsonl, else -1 */
 	gzFile		 gz;		/* .jsonl.gz, else NULL */
-	off_t		 limit;		/* .jsonl: length measured at open */
+	off_t		 limit;		/* .jsonl: its whole lines' end */
+	off_t		 torn;		/* .jsonl: bytes after limit */
+	int		 cut;		/* the .gz ended inside a line */
 	off_t		 plain_base;	/* offset in the day of the .jsonl's 0 */
 	const char	*late;		/* a .jsonl to read after the .gz */
 	int		 locked;	/* the caller holds the .jsonl's flock */
@@ -145,6 +152,7 @@ static int
 open_plain(struct reader *r, const char *path, off_t from)
 {
 	struct stat st;
+	off_t end;
 
 	if ((r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK)) == -1)
@@ -156,13 +164,17 @@ open_plain(struct reader *r, const char *path, off_t from)
 			return -1;
 	if (fstat(r->fd, &st) == -1)
 		return -1;
-	r->limit = r->plain_base + st.st_size;
-	if (!r->locked && flock(r->fd, LOCK_UN) == -1)
-		return -1;
-	if (from > r->limit) {
+	if (from > r->plain_base + st.st_size) {
 		errno = ERANGE;		/* the file shrank: not ours to guess */
 		return -1;
 	}
+	if ((end = fs_line_end(r->fd, from > r->plain_base ? from -
+	    r->plain_base : 0, st.st_size)) == -1)
+		return -1;
+	r->limit = r->plain_base + end;
+	r->torn = st.st_size - end;
+	if (!r->locked && flock(r->fd, LOCK_UN) == -1)
+		return -1;
 	return 0;
 }
 
@@ -218,47 +230,116 @@ reader_gz_len(const char *path)
 	return gzclose(g.gz) != Z_OK || k < 0 ? -1 : n;
 }
 
-/* How many leading bytes of the .jsonl at path equal the .gz's text. */
+/* Let go of what r holds, not r itself. */
+static void
+reader_free(struct reader *r)
+{
+	if (r->gz != NULL)
+		gzclose(r->gz);
+	if (r->fd != -1)
+		close(r->fd);
+	free(r->buf);
+}
+
+/*
+ * 1 if the text of the .gz at gzpath from offset p to its end (gzlen)
+ * is what the .jsonl fd starts with, 0 if not, -1 on error.
+ */
 static int
-common_prefix(const char *gzpath, const char *path, off_t gzlen,
-    off_t *skip)
+copied_from(const char *gzpath, off_t p, off_t gzlen, int fd)
 {
 	struct reader g;
 	char a[READ_CHUNK], b[READ_CHUNK];
-	off_t same = 0;
+	off_t left = gzlen - p;
 	ssize_t m;
-	int k, fd = -1, rc = -1;
+	int k, rc = -1;
 
 	memset(&g, 0, sizeof(g));
-	if (open_gz(&g, gzpath, 0) == -1 || (fd = open(path, O_RDONLY |
-	    O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1 || !fs_regular(fd, NULL))
+	g.fd = -1;
+	if (open_gz(&g, gzpath, p) == -1)
 		goto out;
-	while ((k = gzread(g.gz, a, sizeof(a))) > 0) {
-		if ((m = read(fd, b, (size_t)k)) == -1)
+	while (left > 0) {
+		if ((k = gzread(g.gz, a, (unsigned)(left < READ_CHUNK ? left :
+		    READ_CHUNK))) <= 0) {
+			errno = EIO;	/* shorter than it was */
 			goto out;
-		if (m < k || memcmp(a, b, (size_t)k) != 0)
-			break;
-		same += k;
+		}
+		if ((m = pread(fd, b, (size_t)k, gzlen - p - left)) == -1)
+			goto out;
+		if (m < k || memcmp(a, b, (size_t)k) != 0) {
+			rc = 0;
+			goto out;
+		}
+		left -= k;
 	}
-	if (k < 0)
-		goto out;
-	/* all of the .gz repeated: a copy left behind; else a late file */
-	*skip = same == gzlen ? gzlen : 0;
-	rc = 0;
+	rc = 1;
  out:
 	if (g.gz != NULL)
 		gzclose(g.gz);
-	if (fd != -1)
-		close(fd);
+	return rc;
+}
+
+/*
+ * How many leading bytes of the .jsonl late the .gz's text ends with
+ * already, in *skip: all of a .jsonl compress copied, or merged, and was
+ * stopped before it removed it. Such a copy starts at a line of the .gz
+ * equal to the .jsonl's first line. The .gz's bytes after its last '\n'
+ * in *torn.
+ */
+static int
+merged_prefix(const struct day_file *f, off_t gzlen, off_t *skip,
+    off_t *torn)
+{
+	struct reader g, l;
+	const char *line;
+	char *first = NULL;
+	size_t len, flen = 0;
+	off_t off;
+	int n, rc = -1;
+
+	memset(&g, 0, sizeof(g));
+	memset(&l, 0, sizeof(l));
+	g.fd = l.fd = -1;
+	l.locked = f->locked;
+	l.max = g.max = default_max > 0 ? default_max : line_max(1048576);
+	*skip = 0;
+	if (open_plain(&l, f->late, 0) == -1 || open_gz(&g, f->path, 0) == -1)
+		goto out;
+	if ((n = reader_next(&l, &line, &len, &off)) == -1)
+		goto out;
+	if (n == READER_LINE) {
+		if ((first = malloc(len + 1)) == NULL)
+			goto out;
+		memcpy(first, line, len);
+		flen = len;
+	}
+	while ((n = reader_next(&g, &line, &len, &off)) > 0) {
+		if (first == NULL || *skip > 0 || n != READER_LINE ||
+		    len != flen || memcmp(line, first, len) != 0)
+			continue;
+		if ((n = copied_from(f->path, off, gzlen, l.fd)) == -1)
+			goto out;
+		if (n == 1)
+			*skip = gzlen - off;
+	}
+	if (n == -1)
+		goto out;
+	*torn = reader_partial(&g);
+	rc = 0;
+ out:
+	free(first);
+	reader_free(&g);
+	reader_free(&l);
 	return rc;
 }
 
 int
-reader_pair(const struct day_file *f, off_t *gzlen, off_t *skip)
+reader_pair(const struct day_file *f, off_t *gzlen, off_t *skip,
+    off_t *torn)
 {
 	if ((*gzlen = reader_gz_len(f->path)) == -1)
 		return -1;
-	return common_prefix(f->path, f->late, *gzlen, skip);
+	return merged_prefix(f, *gzlen, skip, torn);
 }
 
 /* reader_open for f as listed. */
@@ -266,7 +347,7 @@ static struct reader *
 open_listed(const struct day_file *f, off_t from)
 {
 	struct reader *r;
-	off_t gzlen = 0, skip = 0;
+	off_t gzlen = 0, skip = 0, torn;
 	int saved;
 
 	if (from < 0) {
@@ -280,7 +361,7 @@ open_listed(const struct day_file *f, off_t from)
 	r->locked = f->locked;
 	r->max = default_max > 0 ? default_max : line_max(1048576);
 	if (f->gz && f->late[0] != '\0') {
-		if (reader_pair(f, &gzlen, &skip) == -1)
+		if (reader_pair(f, &gzlen, &skip, &torn) == -1)
 			goto fail;
 		r->plain_base = gzlen - skip;
 		if (from >= gzlen) {	/* the .gz is read: only the rest */
@@ -363,6 +444,10 @@ fill(struct reader *r)
 		if (open_plain(r, r->late, r->base + (off_t)r->end) == -1)
 			return -1;
 		r->late = NULL;
+		if (r->end > r->start || r->skipping) {
+			r->cut = 1;	/* its unfinished line ends here */
+			return 0;
+		}
 	}
 	at = r->base + (off_t)r->end;
 	if (at >= r->limit)
@@ -406,9 +491,12 @@ skip(struct reader *r)
 	r->start = r->end = r->scanned = 0;
 }
 
-/* The line ending at nl: READER_LINE, or READER_LONG past the limit. */
+/*
+ * The line ending at nl, its '\n' (or, cut, no byte) consumed: READER_LINE,
+ * READER_LONG past the limit, or READER_TORN when cut.
+ */
 static int
-line_at(struct reader *r, char *nl, const char **line, size_t *len,
+line_at(struct reader *r, char *nl, int cut, const char **line, size_t *len,
     off_t *off)
 {
 	size_t n = (size_t)(nl - (r->buf + r->start));
@@ -416,15 +504,17 @@ line_at(struct reader *r, char *nl, const char **line, size_t *len,
 	*line = r->buf + r->start;
 	*len = n;
 	*off = r->base + (off_t)r->start;
-	r->start += n + 1;
+	r->start += n + (cut ? 0 : 1);
 	r->scanned = 0;
 	if (r->skipping) {
 		*len = (size_t)r->skip_len + n;
 		*off = r->skip_off;
 		*line = r->head;
 		r->skipping = 0;
-		return READER_LONG;
+		return cut ? READER_TORN : READER_LONG;
 	}
+	if (cut)
+		return READER_TORN;
 	return n > r->max ? READER_LONG : READER_LINE;
 }
 
@@ -440,7 +530,7 @@ reader_next(struct reader *r, const char **line, size_t *len,
 			nl = memchr(r->buf + r->start + r->scanned, '\n',
 			    r->end - r->start - r->scanned);
 			if (nl != NULL)
-				return line_at(r, nl, line, len, off);
+				return line_at(r, nl, 0, line, len, off);
 			r->scanned = r->end - r->start;
 			if (r->scanned > r->max)
 				skip(r);
@@ -449,6 +539,10 @@ reader_next(struct reader *r, const char **line, size_t *len,
 			return 0;
 		if ((n = fill(r)) == -1)
 			return -1;
+		if (n == 0 && r->cut) {
+			r->cut = 0;
+			return line_at(r, r->buf + r->end, 1, line, len, off);
+		}
 		if (n == 0)
 			r->eof = 1;
 		r->end += (size_t)n;
@@ -464,7 +558,8 @@ reader_pos(const struct reader *r)
 off_t
 reader_partial(const struct reader *r)
 {
-	return (off_t)(r->end - r->start) + (r->skipping ? r->skip_len : 0);
+	return (off_t)(r->end - r->start) + (r->skipping ? r->skip_len : 0) +
+	    r->torn;
 }
 
 void
@@ -472,10 +567,6 @@ reader_close(struct reader *r)
 {
 	if (r == NULL)
 		return;
-	if (r->gz != NULL)
-		gzclose(r->gz);
-	if (r->fd != -1)
-		close(r->fd);
-	free(r->buf);
+	reader_free(r);
 	free(r);
 }

@@ -43,6 +43,8 @@ struct reader;
 
 #define READER_LINE	1	/* reader_next: a complete line */
 #define READER_LONG	2	/* a complete line longer than the limit */
+#define READER_TORN	3	/* a .gz's unfinished last line, a late
+				   .jsonl after it */
 #define READER_HEAD	256	/* what is kept of a READER_LONG line */
 
 /*
@@ -53,11 +55,14 @@ struct reader;
  */
 struct reader	*reader_open(const struct day_file *f, off_t from);
 /*
- * For a day with both files: the .gz's uncompressed length in *gzlen
- * and how many leading bytes of the .jsonl repeat it (all of them for
- * a copy compress left behind, 0 for a late file) in *skip. 0, or -1.
+ * For a day with both files: the .gz's uncompressed length in *gzlen,
+ * how many leading bytes of the .jsonl its text ends with already (all
+ * of a .jsonl compress copied or merged and was stopped before removing
+ * it; 0 for a late file) in *skip, and its bytes after its last '\n' in
+ * *torn. 0, or -1.
  */
-int	reader_pair(const struct day_file *f, off_t *gzlen, off_t *skip);
+int	reader_pair(const struct day_file *f, off_t *gzlen, off_t *skip,
+	    off_t *torn);
 /* The uncompressed length of the .gz (a regular file) at path, or -1. */
 off_t	reader_gz_len(const char *path);
 /*
@@ -72,15 +77,25 @@ void	reader_default_limit(size_t max);
  * Next complete line (without its '\n', not NUL-terminated; valid until
  * the next call) and its start offset: READER_LINE; or READER_LONG with
  * *len its full length but *line only its first min(len, READER_HEAD)
- * bytes. 0 at the end of the complete lines, -1 on error. Each byte is
- * looked at once, so a long file without newlines takes linear time.
+ * bytes; or READER_TORN, the same for the bytes a compressed day ends in
+ * without '\n' when a late .jsonl follows (a write that failed, never
+ * acknowledged). 0 at the end of the complete lines, -1 on error. Each
+ * byte is looked at once, so a long file without newlines takes linear
+ * time.
  */
 int	reader_next(struct reader *, const char **line,
 	    size_t *len, off_t *off);
 /* Offset just past the last complete line returned. */
 off_t	reader_pos(const struct reader *);
-/* Bytes after pos that are not (yet) a complete line. */
+/*
+ * Bytes after pos that are not a complete line: at the end of a .jsonl,
+ * an unfinished line a writer left, which the receiver's next append
+ * removes (it is never read).
+ */
 off_t	reader_partial(const struct reader *);
 void	reader_close(struct reader *);
+
+/* Why a READER_TORN line is not an event. */
+extern const char reader_unfinished[];
 
 #endif

@@ -181,20 +181,57 @@ def day_files(spool):
     return sorted(found.items())
 
 
-def read_day(path):
-    """A day's text: a .gz, then what a .jsonl beside it holds beyond it
-    (all of a late file, the tail of a copy compress left behind)."""
+def merged(data, more):
+    """How many leading bytes of a late .jsonl (more) the .gz's text
+    (data) ends with already: a copy compress made, or merged, and was
+    stopped before it removed it; it starts at a complete line of the
+    .gz."""
+    p = 0
+    while data.find(b"\n", p) != -1:
+        if data[p:] == more[:len(data) - p]:
+            return len(data) - p
+        p = data.find(b"\n", p) + 1
+    return 0
+
+
+def day_parts(path):
+    """A day's text in parts: the .gz's (or the .jsonl's), then what a
+    .jsonl beside a .gz holds beyond it (all of a late file, the tail of
+    a copy compress left behind)."""
     if not path.endswith(".gz"):
         with open(path, "rb") as f:
-            return f.read()
+            return [f.read()]
     with gzip.open(path, "rb") as f:
         data = f.read()
     late = path[:-3]
-    if os.path.exists(late):
-        with open(late, "rb") as f:
-            more = f.read()
-        data += more[len(data):] if more.startswith(data) else more
-    return data
+    if not os.path.exists(late):
+        return [data]
+    with open(late, "rb") as f:
+        more = f.read()
+    return [data, more[merged(data, more):]]
+
+
+def read_day(path):
+    """A day's text, its parts joined."""
+    return b"".join(day_parts(path))
+
+
+def day_lines(path):
+    """(offset, bytes) of each line a reader returns: the complete ones,
+    and a .gz's unfinished last line when a late .jsonl follows (it ends
+    where the .gz does: a reject, never glued to the next line)."""
+    out = []
+    off = 0
+    parts = day_parts(path)
+    for k, part in enumerate(parts):
+        lines = part.split(b"\n")
+        for raw in lines[:-1]:
+            out.append((off, raw))
+            off += len(raw) + 1
+        if lines[-1] and k + 1 < len(parts):
+            out.append((off, lines[-1]))
+        off += len(lines[-1])
+    return out
 
 
 def reference(spool, days=None):
@@ -205,7 +242,7 @@ def reference(spool, days=None):
     for day, path in day_files(spool):
         if days is not None and day not in days:
             continue
-        for raw in read_day(path).split(b"\n")[:-1]:
+        for _, raw in day_lines(path):
             for r in line_rows(raw) or []:
                 et, sid, ph, tpl, msg, tm = r[0], r[2], r[3], r[6], r[7], r[9]
                 keys = []
@@ -227,11 +264,9 @@ def rejects_expected(spool):
     """(day, offset) of every complete line that is not a v1 envelope."""
     out = []
     for day, path in day_files(spool):
-        off = 0
-        for raw in read_day(path).split(b"\n")[:-1]:
+        for off, raw in day_lines(path):
             if line_rows(raw) is None:
                 out.append((day, off))
-            off += len(raw) + 1
     return out
 
 # ---------------------------------------------------------------- databases

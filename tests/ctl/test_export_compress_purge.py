@@ -100,24 +100,34 @@ def compress_then_import(e):
     t.eq(p.returncode, 0, p.stderr)
     t.eq(p.stderr, "")
     names = sorted(os.listdir(e.spool))
+    torn = b'{"v":1,"torn'
+    t.expect(before["2020-01-02"].endswith(torn), "a torn tail to drop")
+    before["2020-01-02"] = before["2020-01-02"][:-len(torn)]
     for d in ["2020-01-01", "2020-01-02", "2020-01-03", yday]:
         t.expect(d + ".jsonl.gz" in names and d + ".jsonl" not in names,
                  "%s compressed: %s" % (d, names))
         with gzip.open(os.path.join(e.spool, d + ".jsonl.gz")) as f:
-            t.eq(f.read(), before[d], "(%s: same bytes)" % d)
+            t.eq(f.read(), before[d], "(%s: same bytes, whole lines)" % d)
     for d in [today, "2020-01-04"]:
         t.expect(d + ".jsonl" in names and d + ".jsonl.gz" not in names,
                  "%s left alone: %s" % (d, names))
     t.expect(not any(n.endswith(".tmp") for n in names), names)
     t.eq(os.path.exists(recent), True)
-    # the torn tail went into the .gz as it was: reported, not an error
+    # the torn tail, never acknowledged, stayed out of the .gz: a line
+    # written to the day later is not glued to it
     p = e.ctl("verify", "2020-01-02")
     t.eq(p.returncode, 0, p.stdout)
-    t.expect("2020-01-02.jsonl.gz:" in p.stdout and "incomplete last line "
-             "(12 bytes, never completed" in p.stdout, p.stdout)
+    t.expect("0 incomplete" in p.stdout, p.stdout)
+    late = ref.append(e.spool, "2020-01-02", b"".join(
+        ref.gen_lines(1, 123, day_tag="later")))
     p = e.ctl("import", "-v")
     t.eq(p.returncode, 0, p.stderr)
-    t.expect("15 lines" in p.stdout, p.stdout)
+    t.expect("16 lines" in p.stdout and "0 rejected" in p.stdout, p.stdout)
+    e.check_reference(ordered=False)
+    os.utime(late, (OLD, OLD))
+    p = e.ctl("compress")
+    t.eq(p.returncode, 0, p.stderr)
+    t.expect(not os.path.exists(late), "merged")
     e.check_reference(ordered=False)
     p = e.ctl("import", "-v")
     t.expect("0 files, 0 lines" in p.stdout, p.stdout)
@@ -126,6 +136,86 @@ def compress_then_import(e):
     t.expect(today + ".jsonl" in os.listdir(e.spool), "today kept")
     p = e.ctl("compress", "--after", "x")
     t.eq(p.returncode, 2)
+
+
+def put_gz(spool, day, data):
+    path = os.path.join(spool, day + ".jsonl.gz")
+    with gzip.open(path, "wb") as f:
+        f.write(data)
+    os.utime(path, (OLD, OLD))
+    return path
+
+
+@scenario
+def compressed_torn_then_late(e):
+    """A .gz an older compress made with a torn tail, then a late .jsonl
+    for its day: the tail is one reject ending where the .gz does, the
+    late lines are imported whole, and compress leaves both files rather
+    than glue them for good."""
+    lines = ref.gen_lines(4, 5, dup_rate=0, day_tag="t")
+    put_gz(e.spool, "2020-03-01", b"".join(lines[:2]) + lines[2][:40])
+    late = ref.append(e.spool, "2020-03-01", lines[3])
+    os.utime(late, (OLD, OLD))
+    p = e.ctl("import", "-v")
+    t.eq(p.returncode, 0, p.stderr)
+    t.expect("4 lines" in p.stdout and "1 rejected" in p.stdout, p.stdout)
+    e.check_reference()
+    rj = e.db.rejects()
+    t.eq([(d, o) for d, o, _, _ in rj], ref.rejects_expected(e.spool))
+    t.eq(rj[0][1], len(lines[0]) + len(lines[1]))
+    t.expect("unfinished" in rj[0][2], rj[0][2])
+    p = e.ctl("verify", "2020-03-01")
+    t.eq(p.returncode, 0, p.stdout)
+    t.expect("unfinished line" in p.stdout and "before a later file" in
+             p.stdout, p.stdout)
+    p = e.ctl("compress")
+    t.eq(p.returncode, 0, p.stderr)
+    t.expect("ends in an unfinished line" in p.stderr, p.stderr)
+    t.expect(os.path.exists(late), "both kept")
+    p = e.ctl("import", "-v")
+    t.expect("0 files, 0 lines" in p.stdout, p.stdout)
+
+
+@scenario
+def merge_stopped_before_unlink(e):
+    """compress stopped after it merged a late .jsonl into the .gz but
+    before it removed the .jsonl (and the receiver wrote one more line):
+    every line is read once, and the next compress finishes the merge."""
+    lines = ref.gen_lines(5, 6, dup_rate=0, day_tag="m")
+    put_gz(e.spool, "2020-03-02", b"".join(lines[:4]))
+    late = ref.append(e.spool, "2020-03-02", b"".join(lines[2:5]))
+    os.utime(late, (OLD, OLD))
+    p = e.ctl("import", "-v")
+    t.eq(p.returncode, 0, p.stderr)
+    t.expect("5 lines" in p.stdout, p.stdout)
+    e.check_reference()
+    t.eq(e.db.positions()["2020-03-02"], sum(len(x) for x in lines))
+    p = e.ctl("verify", "2020-03-02")
+    t.eq(p.returncode, 0, p.stdout)
+    t.expect("5 lines, 0 invalid" in p.stdout, p.stdout)
+    p = e.ctl("compress")
+    t.eq(p.returncode, 0, p.stderr)
+    with gzip.open(os.path.join(e.spool, "2020-03-02.jsonl.gz")) as f:
+        t.eq(f.read(), b"".join(lines))
+    t.expect(not os.path.exists(late), "merged")
+    p = e.ctl("import", "-v")
+    t.expect("0 files, 0 lines" in p.stdout, p.stdout)
+    e.check_reference()
+
+
+@scenario
+def compress_fifo(e):
+    """A FIFO at a day's path: compress says so and goes on, it does not
+    wait for a writer while holding the cron lock."""
+    old_days(e, ["2020-03-03"])
+    fifo = os.path.join(e.spool, "2020-03-04.jsonl")
+    os.mkfifo(fifo, 0o640)
+    os.utime(fifo, (OLD, OLD))
+    p = e.ctl("compress", timeout=20)
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect("2020-03-04.jsonl" in p.stderr, p.stderr)
+    t.expect(os.path.exists(os.path.join(e.spool, "2020-03-03.jsonl.gz")),
+             "the other day compressed")
 
 
 GZCORRUPT_SO = os.path.join(t.BUILD, "tests", "gzcorrupt.so")
@@ -248,7 +338,8 @@ def crontab_example(e):
          "(imported, compressed, then purged)")
 
 
-SCENARIOS = [export_formats, compress_then_import, purge_guard,
+SCENARIOS = [export_formats, compress_then_import, compressed_torn_then_late,
+             merge_stopped_before_unlink, compress_fifo, purge_guard,
              crontab_example]
 
 

@@ -30,6 +30,7 @@
 #define TEXT	"aa\nbbbb\n\ncc\nTORN"
 #define NBIG	3000		/* lines of the big file: several chunks */
 #define HUGE	(200 * 1024)	/* one line longer than the read buffer */
+#define YLEN	150000		/* longer than one read, shorter than HUGE */
 
 struct fixture {
 	char	dir[64];
@@ -340,6 +341,60 @@ test_plain_growth(void **state)
 	reader_close(r);
 }
 
+/*
+ * A torn tail is never read: the receiver's next append cuts it off and
+ * writes over it, so a reader that had read part of it would glue the
+ * rest of a new line to it (and skip the lines it swallowed).
+ */
+static void
+test_torn_cut_over(void **state)
+{
+	static const struct exp after[] = { { "bb", 3 } };
+	struct fixture *f = *state;
+	struct day_file sf;
+	struct reader *r;
+	const char *line;
+	size_t len;
+	off_t off;
+	char *big;
+	int fd;
+
+	assert_non_null(big = malloc(HUGE + 4));
+	memcpy(big, "aa\n", 3);
+	memset(big + 3, 'x', HUGE);
+	put(f->dir, "2026-11-27.jsonl", big, 3 + HUGE, 0);
+	file_of(&sf, f->dir, "2026-11-27", 0);
+	assert_non_null(r = reader_open(&sf, 0));
+	assert_int_equal(reader_next(r, &line, &len, &off), READER_LINE);
+	/* the receiver, under its lock: cut to the last line, append */
+	assert_true((fd = open(sf.path, O_WRONLY)) != -1);
+	assert_int_equal(ftruncate(fd, 3), 0);
+	assert_int_equal(close(fd), 0);
+	/* a line end past what was read, before the length measured */
+	memcpy(big, "bb\n", 3);
+	memset(big + 3, 'y', YLEN);
+	memcpy(big + 3 + YLEN, "\ncc\n", 4);
+	put(f->dir, "2026-11-27.jsonl", big, 7 + YLEN, 1);
+	assert_int_equal(reader_next(r, &line, &len, &off), 0);
+	assert_int_equal(reader_pos(r), 3);
+	assert_int_equal(reader_partial(r), HUGE);
+	reader_close(r);
+	/* the next reader starts at the cut and sees the new lines whole */
+	assert_non_null(r = reader_open(&sf, 3));
+	reader_limit(r, 16);
+	assert_int_equal(reader_next(r, &line, &len, &off), READER_LINE);
+	assert_int_equal(off, after[0].off);
+	assert_memory_equal(line, after[0].s, 2);
+	assert_int_equal(reader_next(r, &line, &len, &off), READER_LONG);
+	assert_int_equal(off, 6);
+	assert_int_equal(len, YLEN);
+	assert_int_equal(reader_next(r, &line, &len, &off), READER_LINE);
+	assert_int_equal(off, 7 + YLEN);
+	assert_int_equal(reader_next(r, &line, &len, &off), 0);
+	reader_close(r);
+	free(big);
+}
+
 static void
 test_gz(void **state)
 {
@@ -581,14 +636,14 @@ test_pair(void **state)
 	struct reader *r;
 	const char *line;
 	size_t n, len;
-	off_t off, glen, skip;
+	off_t off, glen, skip, torn;
 
 	put_gz(f->dir, "2026-04-01.jsonl.gz", gz, sizeof(gz) - 1, 3);
 	/* a late file: new lines only */
 	put(f->dir, "2026-04-01.jsonl", "l1\nl2\nTO", 8, 0);
 	assert_int_equal(reader_list(f->dir, NULL, NULL, &v, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(reader_pair(&v[0], &glen, &skip), 0);
+	assert_int_equal(reader_pair(&v[0], &glen, &skip, &torn), 0);
 	assert_int_equal(glen, 6);
 	assert_int_equal(skip, 0);
 	assert_non_null(r = reader_open(&v[0], 0));
@@ -610,7 +665,7 @@ test_pair(void **state)
 	assert_int_equal(errno, ERANGE);
 	/* a left-behind copy with one line appended after it */
 	put(f->dir, "2026-04-01.jsonl", "g1\ng2\nl1\n", 9, 0);
-	assert_int_equal(reader_pair(&v[0], &glen, &skip), 0);
+	assert_int_equal(reader_pair(&v[0], &glen, &skip, &torn), 0);
 	assert_int_equal(skip, 6);
 	assert_non_null(r = reader_open(&v[0], 0));
 	expect_lines(r, late_lines, 3);
@@ -625,6 +680,110 @@ test_pair(void **state)
 	assert_non_null(r = reader_open(&v[0], 0));
 	expect_lines(r, late_lines, 2);
 	assert_int_equal(reader_pos(r), 6);
+	reader_close(r);
+	free(v);
+}
+
+/* Read one line of r: kind n, text s, at off. */
+static void
+expect_one(struct reader *r, int n, const char *s, off_t at)
+{
+	const char *line;
+	size_t len;
+	off_t off;
+
+	assert_int_equal(reader_next(r, &line, &len, &off), n);
+	assert_int_equal(len, strlen(s));
+	assert_memory_equal(line, s, len);
+	assert_int_equal(off, at);
+}
+
+/*
+ * A .gz an older compress made with a torn tail, then a late .jsonl: the
+ * tail ends where the .gz does, the late line is read whole.
+ */
+static void
+test_pair_torn_gz(void **state)
+{
+	static const char gz[] = "g1\ng2\nTO";
+	struct fixture *f = *state;
+	struct day_file *v = NULL;
+	struct reader *r;
+	const char *line;
+	size_t n, len;
+	off_t off, glen, skip, torn;
+
+	put_gz(f->dir, "2026-04-02.jsonl.gz", gz, sizeof(gz) - 1, 64);
+	put(f->dir, "2026-04-02.jsonl", "l1\n", 3, 0);
+	assert_int_equal(reader_list(f->dir, NULL, NULL, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(reader_pair(&v[0], &glen, &skip, &torn), 0);
+	assert_int_equal(glen, 8);
+	assert_int_equal(skip, 0);
+	assert_int_equal(torn, 2);
+	assert_non_null(r = reader_open(&v[0], 0));
+	expect_one(r, READER_LINE, "g1", 0);
+	expect_one(r, READER_LINE, "g2", 3);
+	expect_one(r, READER_TORN, "TO", 6);
+	assert_int_equal(reader_pos(r), 8);
+	expect_one(r, READER_LINE, "l1", 8);
+	assert_int_equal(reader_next(r, &line, &len, &off), 0);
+	assert_int_equal(reader_pos(r), 11);
+	reader_close(r);
+	/* from a position after the torn line */
+	assert_non_null(r = reader_open(&v[0], 8));
+	expect_one(r, READER_LINE, "l1", 8);
+	reader_close(r);
+	free(v);
+}
+
+/*
+ * A compress stopped after it merged a late .jsonl into the .gz but
+ * before it removed the .jsonl: the lines it merged are read once.
+ */
+static void
+test_pair_merged(void **state)
+{
+	static const char gz[] = "g1\nl1\n";
+	static const char same[] = "g1\nl1\nzz\n";
+	struct fixture *f = *state;
+	struct day_file *v = NULL;
+	struct reader *r;
+	const char *line;
+	size_t n, len;
+	off_t off, glen, skip, torn;
+
+	put_gz(f->dir, "2026-04-03.jsonl.gz", gz, sizeof(gz) - 1, 64);
+	put(f->dir, "2026-04-03.jsonl", "l1\n", 3, 0);
+	assert_int_equal(reader_list(f->dir, NULL, NULL, &v, &n), 0);
+	assert_int_equal(reader_pair(&v[0], &glen, &skip, &torn), 0);
+	assert_int_equal(skip, 3);
+	assert_int_equal(torn, 0);
+	/* and the receiver wrote one more line after the stop */
+	put(f->dir, "2026-04-03.jsonl", "l2\n", 3, 1);
+	assert_int_equal(reader_pair(&v[0], &glen, &skip, &torn), 0);
+	assert_int_equal(skip, 3);
+	assert_non_null(r = reader_open(&v[0], 0));
+	expect_one(r, READER_LINE, "g1", 0);
+	expect_one(r, READER_LINE, "l1", 3);
+	expect_one(r, READER_LINE, "l2", 6);
+	assert_int_equal(reader_next(r, &line, &len, &off), 0);
+	reader_close(r);
+	assert_non_null(r = reader_open(&v[0], 6));
+	expect_one(r, READER_LINE, "l2", 6);
+	reader_close(r);
+	/* the .jsonl's first line in the .gz, but not the rest: a late file */
+	put_gz(f->dir, "2026-04-03.jsonl.gz", same, sizeof(same) - 1, 64);
+	put(f->dir, "2026-04-03.jsonl", "l1\nl2\n", 6, 0);
+	assert_int_equal(reader_pair(&v[0], &glen, &skip, &torn), 0);
+	assert_int_equal(skip, 0);
+	assert_non_null(r = reader_open(&v[0], 0));
+	expect_one(r, READER_LINE, "g1", 0);
+	expect_one(r, READER_LINE, "l1", 3);
+	expect_one(r, READER_LINE, "zz", 6);
+	expect_one(r, READER_LINE, "l1", 9);
+	expect_one(r, READER_LINE, "l2", 12);
+	assert_int_equal(reader_next(r, &line, &len, &off), 0);
 	reader_close(r);
 	free(v);
 }
@@ -651,6 +810,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pair, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torn_cut_over, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_pair_torn_gz, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_pair_merged, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
