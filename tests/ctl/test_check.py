@@ -72,6 +72,40 @@ def test_ok_then_quiet():
         shutil.rmtree(d)
 
 
+def test_example_conf():
+    """conf-examples/smshook.conf, its three paths pointed into a temp
+    dir and nothing else changed, is a configuration that works: check
+    says ok, the receiver stores a signed event with it, import reads it."""
+    d = t.tmpdir("smshook-example-")
+    try:
+        os.chmod(d, 0o755)
+        with open(os.path.join(t.TOP, "conf-examples", "smshook.conf")) as f:
+            text = f.read()
+        for old, new in (("/etc/smshook/app.key", d + "/app.key"),
+                         ("/var/spool/smshook", d + "/spool"),
+                         ("/var/lib/smshook/smshook.db", d + "/smshook.db")):
+            t.expect(old in text, "%s in the example" % old)
+            text = text.replace(old, new)
+        conf = os.path.join(d, "smshook.conf")
+        with open(conf, "w") as f:
+            f.write(text)
+        with open(os.path.join(d, "app.key"), "w") as f:
+            f.write(t.KEY + "\n")
+        os.chmod(os.path.join(d, "app.key"), 0o600)
+        os.chmod(conf, 0o600)
+        p = t.ctl(conf, "check", "--user", "root")
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+        t.expect("check: ok" in p.stdout, p.stdout)
+        body = t.ctl(conf, "sign", "--event", "delivered").stdout
+        st, _, answer, log = t.cgi(conf, body=body.encode())
+        t.eq((st, answer), (200, b'{"status":"success"}'), log)
+        p = t.ctl(conf, "import", "-v")
+        t.eq(p.returncode, 0, p.stderr)
+        t.expect("1 rows inserted" in p.stdout, p.stdout)
+    finally:
+        shutil.rmtree(d)
+
+
 def test_day_file_not_writable():
     d, conf, spool = setup()
     try:
