@@ -245,12 +245,7 @@ fastcgi.server = ( "%(path)s" => ((
         self.proc = None
 
     def log(self):
-        text = ""
-        for n in ("error.log", "stderr.log"):
-            p = os.path.join(self.dir, n)
-            if os.path.exists(p):
-                text += open(p, errors="replace").read()
-        return text
+        return server_log(self.dir)
 
 
 class Node:
@@ -311,12 +306,7 @@ class Node:
         self.proc = None
 
     def log(self):
-        text = ""
-        for n in ("error.log", "stderr.log"):
-            p = os.path.join(self.dir, n)
-            if os.path.exists(p):
-                text += open(p, errors="replace").read()
-        return text
+        return server_log(self.dir)
 
 
 # nginx in front of Node.js: one worker (as conf-examples/nginx.conf's
@@ -346,6 +336,16 @@ http {
 	}
 }
 """
+
+
+def server_log(d):
+    """The error log and stderr a server left in its dir d."""
+    text = ""
+    for n in ("error.log", "stderr.log"):
+        p = os.path.join(d, n)
+        if os.path.exists(p):
+            text += open(p, errors="replace").read()
+    return text
 
 
 def children(pid):

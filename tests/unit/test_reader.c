@@ -624,6 +624,41 @@ test_long(void **state)
  * beyond it (a late file: all; a copy a killed compress left: those
  * appended after it), with offsets that stay valid once merged.
  */
+/*
+ * A day of two files in dir: DAY.jsonl.gz holding gz[0..gzn), DAY.jsonl
+ * holding late[0..n); its listing, one entry, in *v.
+ */
+static void
+put_pair(const char *dir, const char *day, const char *gz, size_t gzn,
+    const char *late, size_t n, struct day_file **v)
+{
+	char name[32];
+	size_t got;
+
+	snprintf(name, sizeof(name), "%s.jsonl.gz", day);
+	put_gz(dir, name, gz, gzn, 3);
+	snprintf(name, sizeof(name), "%s.jsonl", day);
+	put(dir, name, late, n, 0);
+	free(*v);
+	*v = NULL;
+	assert_int_equal(reader_list(dir, NULL, NULL, v, &got), 0);
+	assert_int_equal(got, 1);
+}
+
+/* reader_pair of f must say glen, skip and torn (-1: any). */
+static void
+expect_pair(const struct day_file *f, off_t glen, off_t skip, off_t torn)
+{
+	off_t g, s, t;
+
+	assert_int_equal(reader_pair(f, &g, &s, &t), 0);
+	if (glen != -1)
+		assert_int_equal(g, glen);
+	assert_int_equal(s, skip);
+	if (torn != -1)
+		assert_int_equal(t, torn);
+}
+
 static void
 test_pair(void **state)
 {
@@ -635,14 +670,12 @@ test_pair(void **state)
 	struct day_file *v = NULL;
 	struct reader *r;
 	const char *line;
-	size_t n, len;
+	size_t len;
 	off_t off, glen, skip, torn;
 
-	put_gz(f->dir, "2026-04-01.jsonl.gz", gz, sizeof(gz) - 1, 3);
 	/* a late file: new lines only */
-	put(f->dir, "2026-04-01.jsonl", "l1\nl2\nTO", 8, 0);
-	assert_int_equal(reader_list(f->dir, NULL, NULL, &v, &n), 0);
-	assert_int_equal(n, 1);
+	put_pair(f->dir, "2026-04-01", gz, sizeof(gz) - 1, "l1\nl2\nTO", 8,
+	    &v);
 	assert_int_equal(reader_pair(&v[0], &glen, &skip, &torn), 0);
 	assert_int_equal(glen, 6);
 	assert_int_equal(skip, 0);
@@ -710,17 +743,11 @@ test_pair_torn_gz(void **state)
 	struct day_file *v = NULL;
 	struct reader *r;
 	const char *line;
-	size_t n, len;
-	off_t off, glen, skip, torn;
+	size_t len;
+	off_t off;
 
-	put_gz(f->dir, "2026-04-02.jsonl.gz", gz, sizeof(gz) - 1, 64);
-	put(f->dir, "2026-04-02.jsonl", "l1\n", 3, 0);
-	assert_int_equal(reader_list(f->dir, NULL, NULL, &v, &n), 0);
-	assert_int_equal(n, 1);
-	assert_int_equal(reader_pair(&v[0], &glen, &skip, &torn), 0);
-	assert_int_equal(glen, 8);
-	assert_int_equal(skip, 0);
-	assert_int_equal(torn, 2);
+	put_pair(f->dir, "2026-04-02", gz, sizeof(gz) - 1, "l1\n", 3, &v);
+	expect_pair(&v[0], 8, 0, 2);
 	assert_non_null(r = reader_open(&v[0], 0));
 	expect_one(r, READER_LINE, "g1", 0);
 	expect_one(r, READER_LINE, "g2", 3);
@@ -750,19 +777,14 @@ test_pair_merged(void **state)
 	struct day_file *v = NULL;
 	struct reader *r;
 	const char *line;
-	size_t n, len;
-	off_t off, glen, skip, torn;
+	size_t len;
+	off_t off;
 
-	put_gz(f->dir, "2026-04-03.jsonl.gz", gz, sizeof(gz) - 1, 64);
-	put(f->dir, "2026-04-03.jsonl", "l1\n", 3, 0);
-	assert_int_equal(reader_list(f->dir, NULL, NULL, &v, &n), 0);
-	assert_int_equal(reader_pair(&v[0], &glen, &skip, &torn), 0);
-	assert_int_equal(skip, 3);
-	assert_int_equal(torn, 0);
+	put_pair(f->dir, "2026-04-03", gz, sizeof(gz) - 1, "l1\n", 3, &v);
+	expect_pair(&v[0], 6, 3, 0);
 	/* and the receiver wrote one more line after the stop */
 	put(f->dir, "2026-04-03.jsonl", "l2\n", 3, 1);
-	assert_int_equal(reader_pair(&v[0], &glen, &skip, &torn), 0);
-	assert_int_equal(skip, 3);
+	expect_pair(&v[0], 6, 3, 0);
 	assert_non_null(r = reader_open(&v[0], 0));
 	expect_one(r, READER_LINE, "g1", 0);
 	expect_one(r, READER_LINE, "l1", 3);
@@ -773,10 +795,9 @@ test_pair_merged(void **state)
 	expect_one(r, READER_LINE, "l2", 6);
 	reader_close(r);
 	/* the .jsonl's first line in the .gz, but not the rest: a late file */
-	put_gz(f->dir, "2026-04-03.jsonl.gz", same, sizeof(same) - 1, 64);
-	put(f->dir, "2026-04-03.jsonl", "l1\nl2\n", 6, 0);
-	assert_int_equal(reader_pair(&v[0], &glen, &skip, &torn), 0);
-	assert_int_equal(skip, 0);
+	put_pair(f->dir, "2026-04-03", same, sizeof(same) - 1, "l1\nl2\n", 6,
+	    &v);
+	expect_pair(&v[0], 9, 0, 0);
 	assert_non_null(r = reader_open(&v[0], 0));
 	expect_one(r, READER_LINE, "g1", 0);
 	expect_one(r, READER_LINE, "l1", 3);
