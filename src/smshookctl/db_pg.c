@@ -155,10 +155,14 @@ pg_check(struct pg_db *p, PGresult *res, ExecStatusType want,
 	return rc;
 }
 
+/*
+ * Run q, which returns no rows; on failure the reason, named what (not
+ * q, whose text would crowd the server's words out of it).
+ */
 static int
-pg_exec(struct pg_db *p, const char *q)
+pg_exec(struct pg_db *p, const char *q, const char *what)
 {
-	return pg_check(p, PQexec(p->c, q), PGRES_COMMAND_OK, q);
+	return pg_check(p, PQexec(p->c, q), PGRES_COMMAND_OK, what);
 }
 
 /*
@@ -232,8 +236,10 @@ pg_run(struct pg_db *p, const char *q, size_t field, size_t a, size_t b,
 static int
 pg_undo(struct pg_db *p, int rc)
 {
-	if (pg_exec(p, "ROLLBACK TO SAVEPOINT smshook_batch") == -1 ||
-	    pg_exec(p, "RELEASE SAVEPOINT smshook_batch") == -1)
+	if (pg_exec(p, "ROLLBACK TO SAVEPOINT smshook_batch",
+	    "roll back the batch") == -1 ||
+	    pg_exec(p, "RELEASE SAVEPOINT smshook_batch", "end the batch") ==
+	    -1)
 		return -1;
 	return rc;
 }
@@ -250,7 +256,7 @@ pg_send(struct pg_db *p, size_t a, size_t b)
 	unsigned long long n = 0, dummy = 0;
 	int rc;
 
-	if (pg_exec(p, "SAVEPOINT smshook_batch") == -1)
+	if (pg_exec(p, "SAVEPOINT smshook_batch", "begin a batch") == -1)
 		return -1;
 	if ((rc = pg_run(p, copy_payloads, pay, a, b, &dummy)) != SENT)
 		return rc == -1 ? -1 : pg_undo(p, REFUSED);
@@ -259,7 +265,8 @@ pg_send(struct pg_db *p, size_t a, size_t b)
 		/* again, the rows through the stage, duplicates dropped */
 		n = 0;
 		if (pg_undo(p, 0) == -1 ||
-		    pg_exec(p, "SAVEPOINT smshook_batch") == -1 ||
+		    pg_exec(p, "SAVEPOINT smshook_batch", "begin a batch") ==
+		    -1 ||
 		    (rc = pg_run(p, copy_payloads, pay, a, b, &dummy)) !=
 		    SENT || (rc = pg_run(p, pgsql.copy_stage, rows, a, b,
 		    &dummy)) != SENT || (rc = pg_run(p, pgsql.from_stage, 0,
@@ -269,7 +276,8 @@ pg_send(struct pg_db *p, size_t a, size_t b)
 			return rc == -1 ? -1 : pg_undo(p, REFUSED);
 	} else if (rc != SENT)
 		return rc == -1 ? -1 : pg_undo(p, REFUSED);
-	if (pg_exec(p, "RELEASE SAVEPOINT smshook_batch") == -1)
+	if (pg_exec(p, "RELEASE SAVEPOINT smshook_batch", "end the batch") ==
+	    -1)
 		return -1;
 	p->pending += n;
 	return SENT;
@@ -340,7 +348,7 @@ pg_begin(struct ctl_db *db)
 
 	p->pending = p->refused = p->refused_rows = 0;
 	p->nq = p->nrows = p->len = 0;
-	return pg_exec(p, "BEGIN");
+	return pg_exec(p, "BEGIN", "begin");
 }
 
 static int
@@ -348,7 +356,7 @@ pg_commit(struct ctl_db *db)
 {
 	struct pg_db *p = (struct pg_db *)db;
 
-	if (pg_flush(p) == -1 || pg_exec(p, "COMMIT") == -1)
+	if (pg_flush(p) == -1 || pg_exec(p, "COMMIT", "commit") == -1)
 		return -1;
 	db->inserted += p->pending;
 	db->refused += p->refused;
@@ -369,7 +377,7 @@ pg_rollback(struct ctl_db *db)
 	p->nq = p->nrows = p->len = 0;
 	if (PQtransactionStatus(p->c) == PQTRANS_IDLE)
 		return 0;
-	return pg_exec(p, "ROLLBACK");
+	return pg_exec(p, "ROLLBACK", "roll back");
 }
 
 static int
@@ -722,7 +730,7 @@ make_schema(struct pg_db *p)
 
 	if (ddl == NULL || pg_check(p, PQexec(p->c, schema_begin),
 	    PGRES_TUPLES_OK, "create schema") == -1 ||
-	    pg_exec(p, schema_version_table) == -1)
+	    pg_exec(p, schema_version_table, "create schema") == -1)
 		goto fail;
 	res = PQexec(p->c, schema_version_query);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
@@ -746,10 +754,13 @@ make_schema(struct pg_db *p)
 	PQclear(res);
 	snprintf(ver, sizeof(ver), "INSERT INTO smshook_schema VALUES (%d);"
 	    "COMMIT;", SCHEMA_VERSION);
-	if ((v < SCHEMA_VERSION && pg_exec(p, schema_migrate_v2) == -1) ||
-	    (old && pg_exec(p, schema_migrate_v1(SCHEMA_PG)) == -1) ||
-	    pg_exec(p, ddl) == -1 || pg_exec(p, schema_end) == -1 ||
-	    pg_exec(p, ver) == -1)
+	if ((v < SCHEMA_VERSION && pg_exec(p, schema_migrate_v2,
+	    "migrate") == -1) ||
+	    (old && pg_exec(p, schema_migrate_v1(SCHEMA_PG),
+	    "migrate") == -1) ||
+	    pg_exec(p, ddl, "create schema") == -1 ||
+	    pg_exec(p, schema_end, "create schema") == -1 ||
+	    pg_exec(p, ver, "store schema version") == -1)
 		goto fail;
 	return 0;
  fail:
@@ -786,7 +797,8 @@ db_pg_open(const char *conninfo, int look, char *err, size_t errlen)
 		goto fail;
 	}
 	if (look) {	/* a read-only session: no DDL, no write */
-		if (pg_exec(p, "SET default_transaction_read_only = on") == -1)
+		if (pg_exec(p, "SET default_transaction_read_only = on",
+		    "read only") == -1)
 			goto fail_db;
 		/* the reads, if the tables are there: else they fail later */
 		for (i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)
@@ -795,7 +807,8 @@ db_pg_open(const char *conninfo, int look, char *err, size_t errlen)
 				    stmts[i].sql, stmts[i].nparams, NULL));
 		return &p->db;
 	}
-	if (make_schema(p) == -1 || pg_exec(p, pgsql.stage) == -1)
+	if (make_schema(p) == -1 || pg_exec(p, pgsql.stage, "stage table") ==
+	    -1)
 		goto fail_db;
 	for (i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)
 		if (pg_check(p, PQprepare(p->c, stmts[i].name, stmts[i].sql,

@@ -94,12 +94,15 @@ sq_step_done(struct sqlite_db *s, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
-/* Run SQL text; -1 with the reason on failure. */
+/*
+ * Run SQL text q; -1 with the reason, named what (not q, whose text
+ * would crowd SQLite's words out of it), on failure.
+ */
 static int
-sq_exec(struct sqlite_db *s, const char *q)
+sq_exec(struct sqlite_db *s, const char *q, const char *what)
 {
 	if (sqlite3_exec(s->h, q, NULL, NULL, NULL) != SQLITE_OK)
-		return sq_fail(s, q);
+		return sq_fail(s, what);
 	return 0;
 }
 
@@ -116,7 +119,7 @@ sq_commit(struct ctl_db *db)
 {
 	struct sqlite_db *s = (struct sqlite_db *)db;
 
-	if (sq_exec(s, "COMMIT") == -1)
+	if (sq_exec(s, "COMMIT", "commit") == -1)
 		return -1;
 	db->inserted += s->pending;
 	db->refused += s->refused;
@@ -133,7 +136,7 @@ sq_rollback(struct ctl_db *db)
 	s->pending = s->refused = s->refused_rows = 0;
 	if (sqlite3_get_autocommit(s->h))
 		return 0;		/* nothing open */
-	return sq_exec(s, "ROLLBACK");
+	return sq_exec(s, "ROLLBACK", "roll back");
 }
 
 /* A read on a database looked at that has no import tables: -1. */
@@ -458,8 +461,9 @@ sq_version(struct sqlite_db *s)
 	sqlite3_stmt *st;
 	int v = -1;
 
-	if (sq_exec(s, schema_version_table) == -1 || sqlite3_prepare_v2(s->h,
-	    schema_version_query, -1, &st, NULL) != SQLITE_OK)
+	if (sq_exec(s, schema_version_table, "create schema") == -1 ||
+	    sqlite3_prepare_v2(s->h, schema_version_query, -1, &st, NULL) !=
+	    SQLITE_OK)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int(st, 0);
@@ -478,17 +482,19 @@ make_schema(struct sqlite_db *s)
 	char ver[128];
 	int old, v;
 
-	if (ddl == NULL || sq_exec(s, "BEGIN IMMEDIATE") == -1)
+	if (ddl == NULL || sq_exec(s, "BEGIN IMMEDIATE", "begin") == -1)
 		return -1;
 	if ((v = sq_version(s)) == -1 || schema_may_write(v, "sqlite",
 	    s->db.err, sizeof(s->db.err)) == -1 || (old = is_v1(s)) == -1 ||
-	    (v < SCHEMA_VERSION && sq_exec(s, schema_migrate_v2) == -1) ||
-	    (old && sq_exec(s, schema_migrate_v1(SCHEMA_SQLITE)) == -1) ||
-	    sq_exec(s, ddl) == -1 || sq_exec(s, tables) == -1)
+	    (v < SCHEMA_VERSION && sq_exec(s, schema_migrate_v2, "migrate") ==
+	    -1) || (old && sq_exec(s, schema_migrate_v1(SCHEMA_SQLITE),
+	    "migrate") == -1) || sq_exec(s, ddl, "create schema") == -1 ||
+	    sq_exec(s, tables, "create schema") == -1)
 		goto fail;
 	snprintf(ver, sizeof(ver), "DELETE FROM smshook_schema;"
 	    "INSERT INTO smshook_schema VALUES (%d);", SCHEMA_VERSION);
-	if (sq_exec(s, ver) == -1 || sq_exec(s, "COMMIT") == -1)
+	if (sq_exec(s, ver, "store schema version") == -1 ||
+	    sq_exec(s, "COMMIT", "commit") == -1)
 		goto fail;
 	return 0;
  fail:
@@ -562,7 +568,7 @@ db_sqlite_open(const char *path, int look, char *err, size_t errlen)
 		goto fail;
 	sqlite3_busy_timeout(s->h, 30000);
 	if (look) {
-		if (sq_exec(s, "PRAGMA query_only = 1") == -1)
+		if (sq_exec(s, "PRAGMA query_only = 1", "read only") == -1)
 			goto fail;
 		/* the two reads, if the tables are there (else NULL) */
 		for (i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)

@@ -356,6 +356,78 @@ def replies_one_template(e):
     t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), ["3"])
 
 
+# A version 1 database: the payload in every sms_events row.
+V1_TABLE = {
+    "sqlite": "CREATE TABLE sms_events (id INTEGER PRIMARY KEY, event_type "
+              "INTEGER, event TEXT, sms_id TEXT, phone TEXT, user_id TEXT, "
+              "sms_user TEXT, template_id TEXT, message TEXT, status_code "
+              "INTEGER, event_time INTEGER, received_at TEXT, payload TEXT "
+              "NOT NULL)",
+    "pg": "CREATE TABLE sms_events (id bigserial PRIMARY KEY, event_type "
+          "bigint, event text, sms_id text, phone text, user_id text, "
+          "sms_user text, template_id text, message text, status_code "
+          "bigint, event_time bigint, received_at timestamptz, payload "
+          "jsonb NOT NULL)",
+}
+V1_INDEXES = [
+    "CREATE UNIQUE INDEX sms_events_message ON sms_events (event_type, "
+    "sms_id) WHERE sms_id IS NOT NULL",
+    "CREATE UNIQUE INDEX sms_events_template ON sms_events (event_type, "
+    "template_id, event_time) WHERE sms_id IS NULL",
+    "CREATE INDEX sms_events_time ON sms_events (event_time)",
+]
+
+
+def sql_text(v):
+    """v as an SQL literal."""
+    return "NULL" if v is None else "'%s'" % str(v).replace("'", "''")
+
+
+def v1_reply(phone, text, when, ts):
+    """A reply's payload: phone (None: none), replyContent, replyTime."""
+    p = {"event": "reply", "eventType": 6, "templateId": "0",
+         "replyContent": text, "replyTime": when, "timestamp": ts,
+         "token": "t%d" % ts, "signature": "0" * 64}
+    if phone is not None:
+        p["phone"] = phone
+    return p
+
+
+def v1_tables(e, replies):
+    """Make e's database version 1, holding replies (phone, text,
+    replyTime, timestamp) as it stored them: neither text nor reply
+    time in the columns, the timestamp as event_time."""
+    schema_sql(e, V1_TABLE[e.db.kind])
+    for sql in V1_INDEXES:
+        schema_sql(e, sql)
+    for phone, text, when, ts in replies:
+        schema_sql(e, "INSERT INTO sms_events (event_type, event, phone, "
+                   "template_id, event_time, received_at, payload) VALUES "
+                   "(6, 'Reply', %s, '0', %d, '2026-01-01T00:00:02.000Z', "
+                   "%s)" % (sql_text(phone), ts, sql_text(json.dumps(
+                       v1_reply(phone, text, when, ts)))))
+
+
+@scenario
+def migrate_refused(e):
+    """A version 1 database the migration cannot change (a view of the
+    user's own reads the payload column it drops) stays as it was, and
+    import gives the database's own reason."""
+    v1_tables(e, [("13800000001", "TD", "2026-01-01 08:00:00",
+                   1767225600000)])
+    schema_sql(e, "CREATE VIEW my_replies AS SELECT payload FROM sms_events")
+    p = e.ctl("import")
+    t.eq(p.returncode, 1, p.stderr)
+    why = {"sqlite": "no such column: payload",
+           "pg": "other objects depend on it"}[e.db.kind]
+    t.expect("migrate" in p.stderr and why in p.stderr, p.stderr)
+    t.eq(schema_sql(e, "SELECT count(payload) FROM sms_events"), ["1"],
+         "(nothing migrated)")
+    schema_sql(e, "DROP VIEW my_replies")
+    e.imp()
+    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), ["3"])
+
+
 @scenario
 def positions_lost(e):
     """Positions are kept per host name and spool path: when they no
@@ -396,7 +468,7 @@ def no_database():
 
 SCENARIOS = [through_receiver, duplicates, numeric_ids, torn_line, rejects,
              written_while_importing, kill_nine, lock_held, newer_schema,
-             replies_one_template, positions_lost]
+             replies_one_template, migrate_refused, positions_lost]
 
 
 def main():
