@@ -77,7 +77,11 @@ static const char *const view_ddl[2] = {
  * distinct (received_at, payload), point the rows at it, drop the
  * column. verified was not kept then: NULL for those rows. Replies got
  * neither their text nor their time: take both from the payload, and
- * keep the first of replies that are then the same.
+ * keep the first of replies that are then the same. A reply time is
+ * read as rows.c reads it: YYYY-MM-DD HH:MM:SS, a day past its month's
+ * end running on into the next month as in timegm(); PostgreSQL counts
+ * from the month's start, where a cast would refuse such a day and undo
+ * the migration. Anything else leaves event_time as it is.
  */
 static const char *const migrate_v1[2] = {
 	"CREATE TABLE sms_event_payloads ("
@@ -114,10 +118,12 @@ static const char *const migrate_v1[2] = {
 	"WHERE p.received_at IS NOT DISTINCT FROM e.received_at "
 	"AND p.payload = e.payload;"
 	"UPDATE sms_events SET message = coalesce(payload->>'replyContent', "
-	"message), event_time = CASE WHEN payload->>'replyTime' ~ "
-	"'^[0-9]{4}-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9]$' "
-	"THEN (extract(epoch FROM (payload->>'replyTime')::timestamp) - "
-	"28800)::bigint * 1000 ELSE event_time END WHERE event_type = 6;"
+	"message), event_time = coalesce((SELECT (extract(epoch FROM "
+	"timestamp '2000-01-01' + make_interval(t[1] - 2000, t[2] - 1, 0, "
+	"t[3] - 1, t[4], t[5], t[6])) - 28800)::bigint * 1000 FROM (SELECT "
+	"regexp_match(payload->>'replyTime', '^([0-9]{4})-(0[1-9]|1[0-2])-"
+	"(0[1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):([0-5][0-9]):"
+	"([0-5][0-9])$')::int[]) AS m(t)), event_time) WHERE event_type = 6;"
 	"DELETE FROM sms_events WHERE event_type = 6 AND id NOT IN (SELECT "
 	"min(id) FROM sms_events WHERE event_type = 6 GROUP BY phone, "
 	"event_time, message);"

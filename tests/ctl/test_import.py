@@ -408,6 +408,38 @@ def v1_tables(e, replies):
                        v1_reply(phone, text, when, ts)))))
 
 
+# Replies a version 1 database holds (phone, text, replyTime, timestamp)
+# and the event_time the migration must give each, the one import gives
+# the same payload; None: a copy of the reply before it, not kept.
+V1_REPLIES = [
+    (("13800000001", "TD", "2026-01-01 08:00:00", 1767225600001),
+     1767225600000),
+    (("13800000001", "TD", "2026-01-01 08:00:00", 1767225600002), None),
+    # a day past its month's end runs on into the next: 2 March
+    (("13800000002", "TD", "2026-02-30 08:00:00", 1767225600003),
+     1772409600000),
+    (("13800000003", "TD", "0000-01-01 00:00:00", 1767225600004),
+     -62167248000000),
+    # not a time: the timestamp stays
+    (("13800000004", "TD", "2026-13-01 08:00:00", 1767225600005),
+     1767225600005),
+]
+
+
+@scenario
+def migrate_replies(e):
+    """A version 1 database's replies get their text and the time import
+    gives them, whatever their replyTime holds; a copy of a reply goes.
+    The same replies in the spool then add no row: import agrees."""
+    v1_tables(e, [r for r, _ in V1_REPLIES])
+    ref.append(e.spool, "2026-01-09", b"".join(
+        t.v1_line(v1_reply(*r)) for r, _ in V1_REPLIES if r[0] is not None))
+    e.imp()
+    got = [(r[3], r[7], r[9]) for r in e.db.rows() if r[0] == 6]
+    t.eq(got, [(r[0], r[1], ms) for r, ms in V1_REPLIES if ms is not None])
+    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), ["3"])
+
+
 @scenario
 def migrate_refused(e):
     """A version 1 database the migration cannot change (a view of the
@@ -468,7 +500,8 @@ def no_database():
 
 SCENARIOS = [through_receiver, duplicates, numeric_ids, torn_line, rejects,
              written_while_importing, kill_nine, lock_held, newer_schema,
-             replies_one_template, migrate_refused, positions_lost]
+             replies_one_template, migrate_replies, migrate_refused,
+             positions_lost]
 
 
 def main():
