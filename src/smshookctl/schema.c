@@ -78,10 +78,12 @@ static const char *const view_ddl[2] = {
  * column. verified was not kept then: NULL for those rows. Replies got
  * neither their text nor their time: take both from the payload, and
  * keep the first of replies that are then the same. A reply time is
- * read as rows.c reads it: YYYY-MM-DD HH:MM:SS, a day past its month's
- * end running on into the next month as in timegm(); PostgreSQL counts
- * from the month's start, where a cast would refuse such a day and undo
- * the migration. Anything else leaves event_time as it is.
+ * read as rows.c reads it: YYYY-MM-DD HH:MM:SS, hour below 24, a day
+ * past its month's end running on into the next month as in timegm().
+ * PostgreSQL counts from the month's start (a cast would refuse such a
+ * day and undo the migration); SQLite's strftime() sees only that form,
+ * for it reads others (a date alone, hour 24) that rows.c does not.
+ * Anything else leaves event_time as it is.
  */
 static const char *const migrate_v1[2] = {
 	"CREATE TABLE sms_event_payloads ("
@@ -99,9 +101,12 @@ static const char *const migrate_v1[2] = {
 	"AND p.payload = sms_events.payload);"
 	"DROP INDEX smshook_migrate;"
 	"UPDATE sms_events SET message = coalesce(json_extract(payload, "
-	"'$.replyContent'), message), event_time = coalesce((CAST(strftime("
-	"'%s', json_extract(payload, '$.replyTime')) AS INTEGER) - 28800) * "
-	"1000, event_time) WHERE event_type = 6 AND json_valid(payload);"
+	"'$.replyContent'), message), event_time = coalesce((SELECT (CAST("
+	"strftime('%s', t) AS INTEGER) - 28800) * 1000 FROM (SELECT "
+	"json_extract(payload, '$.replyTime') AS t) WHERE t GLOB '[0-9][0-9]"
+	"[0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]' "
+	"AND substr(t, 12, 2) < '24'), event_time) WHERE event_type = 6 AND "
+	"json_valid(payload);"
 	"DELETE FROM sms_events WHERE event_type = 6 AND id NOT IN (SELECT "
 	"min(id) FROM sms_events WHERE event_type = 6 GROUP BY phone, "
 	"event_time, message);"
