@@ -73,17 +73,27 @@ static const char *const view_ddl[2] = {
 };
 
 /*
+ * Of the replies the reply key holds (none of its columns NULL: NULL
+ * equals nothing), all but the first of those it finds the same.
+ */
+#define DELETE_SAME_REPLIES \
+	"DELETE FROM sms_events WHERE event_type = 6 AND phone IS NOT NULL " \
+	"AND event_time IS NOT NULL AND message IS NOT NULL AND id NOT IN " \
+	"(SELECT min(id) FROM sms_events WHERE event_type = 6 GROUP BY " \
+	"phone, event_time, message);"
+
+/*
  * Version 1 kept the payload in every row: make one payload row per
  * distinct (received_at, payload), point the rows at it, drop the
  * column. verified was not kept then: NULL for those rows. Replies got
  * neither their text nor their time: take both from the payload, and
- * keep the first of replies that are then the same. A reply time is
- * read as rows.c reads it: YYYY-MM-DD HH:MM:SS, hour below 24, a day
- * past its month's end running on into the next month as in timegm().
- * PostgreSQL counts from the month's start (a cast would refuse such a
- * day and undo the migration); SQLite's strftime() sees only that form,
- * for it reads others (a date alone, hour 24) that rows.c does not.
- * Anything else leaves event_time as it is.
+ * keep the first of replies the reply key then finds the same. A reply
+ * time is read as rows.c reads it: YYYY-MM-DD HH:MM:SS, hour below 24,
+ * a day past its month's end running on into the next month as in
+ * timegm(). PostgreSQL counts from the month's start (a cast would
+ * refuse such a day and undo the migration); SQLite's strftime() sees
+ * only that form, for it reads others (a date alone, hour 24) that
+ * rows.c does not. Anything else leaves event_time as it is.
  */
 static const char *const migrate_v1[2] = {
 	"CREATE TABLE sms_event_payloads ("
@@ -107,9 +117,7 @@ static const char *const migrate_v1[2] = {
 	"[0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]' "
 	"AND substr(t, 12, 2) < '24'), event_time) WHERE event_type = 6 AND "
 	"json_valid(payload);"
-	"DELETE FROM sms_events WHERE event_type = 6 AND id NOT IN (SELECT "
-	"min(id) FROM sms_events WHERE event_type = 6 GROUP BY phone, "
-	"event_time, message);"
+	DELETE_SAME_REPLIES
 	"ALTER TABLE sms_events DROP COLUMN payload;",
 	"CREATE TABLE sms_event_payloads ("
 	"id bigserial PRIMARY KEY, received_at timestamptz, verified boolean, "
@@ -129,9 +137,7 @@ static const char *const migrate_v1[2] = {
 	"regexp_match(payload->>'replyTime', '^([0-9]{4})-(0[1-9]|1[0-2])-"
 	"(0[1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):([0-5][0-9]):"
 	"([0-5][0-9])$')::int[]) AS m(t)), event_time) WHERE event_type = 6;"
-	"DELETE FROM sms_events WHERE event_type = 6 AND id NOT IN (SELECT "
-	"min(id) FROM sms_events WHERE event_type = 6 GROUP BY phone, "
-	"event_time, message);"
+	DELETE_SAME_REPLIES
 	"ALTER TABLE sms_events DROP COLUMN payload;"
 };
 

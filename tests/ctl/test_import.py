@@ -426,17 +426,25 @@ V1_REPLIES = [
     (("13800000005", "TD", "2026-01-01 24:00:00", 1767225600006),
      1767225600006),
     (("13800000006", "TD", "2026-01-05", 1767225600007), 1767225600007),
+    # no phone, or no text: no key (NULL equals nothing), every one kept
+    ((None, "TD", "2026-01-01 08:00:00", 1767225600008), 1767225600000),
+    ((None, "TD", "2026-01-01 08:00:00", 1767225600009), 1767225600000),
+    (("13800000007", None, "2026-01-01 08:00:00", 1767225600010),
+     1767225600000),
+    (("13800000007", None, "2026-01-01 08:00:00", 1767225600011),
+     1767225600000),
 ]
 
 
 @scenario
 def migrate_replies(e):
     """A version 1 database's replies get their text and the time import
-    gives them, whatever their replyTime holds; a copy of a reply goes.
-    The same replies in the spool then add no row: import agrees."""
+    gives them, whatever their replyTime holds; a copy of a reply goes,
+    as the reply key would have it. The same replies (those with a key)
+    in the spool then add no row: import agrees."""
     v1_tables(e, [r for r, _ in V1_REPLIES])
     ref.append(e.spool, "2026-01-09", b"".join(
-        t.v1_line(v1_reply(*r)) for r, _ in V1_REPLIES if r[0] is not None))
+        t.v1_line(v1_reply(*r)) for r, _ in V1_REPLIES if None not in r))
     e.imp()
     got = [(r[3], r[7], r[9]) for r in e.db.rows() if r[0] == 6]
     t.eq(got, [(r[0], r[1], ms) for r, ms in V1_REPLIES if ms is not None])
