@@ -47,11 +47,13 @@ const struct schema_key schema_keys[NKEYS] = {
 	    NULL },
 };
 
+/* NULLS LAST: PostgreSQL would put a reply without a time first. */
 const char schema_latest_replies[] =
 	"SELECT phone, message, event_time FROM sms_events r "
 	"WHERE event_type = 6 AND phone IS NOT NULL AND id = (SELECT id FROM "
 	"sms_events x WHERE x.event_type = 6 AND x.phone = r.phone "
-	"ORDER BY x.event_time DESC, x.id DESC LIMIT 1) ORDER BY phone";
+	"ORDER BY x.event_time DESC NULLS LAST, x.id DESC LIMIT 1) "
+	"ORDER BY phone";
 
 /* Per backend: the primary key column, the payloads table. */
 static const char *const id_def[2] = {

@@ -81,7 +81,8 @@ const char	*schema_migrate_v1(enum schema_backend b);
 extern const char schema_migrate_v2[];
 /*
  * Each phone's latest reply: phone, text, time (ms), ordered by phone
- * (the same text for both backends).
+ * (the same text and order for both backends). A reply without a time
+ * is older than any with one; of equal times the last stored is latest.
  */
 extern const char schema_latest_replies[];
 
