@@ -23,8 +23,9 @@
 #include "reader.h"
 
 /*
- * 1 if f has no complete line past its imported position, 0 if it has,
- * -1 on error (message on stderr).
+ * 1 if f has no complete line past its imported position; 0 if it has,
+ * or is shorter than that position (not the text that was imported),
+ * after saying why it is kept; -1 on error. Messages on stderr.
  */
 static int
 imported(struct ctl_db *db, const struct day_file *f)
@@ -37,16 +38,19 @@ imported(struct ctl_db *db, const struct day_file *f)
 	int n;
 
 	if (db == NULL)
-		return 0;	/* no tables yet: nothing imported */
+		goto kept;	/* no tables yet: nothing imported */
 	if (db_get_pos(db, f->day, &pos, &gz_size) == -1) {
 		ctl_err("%s: %s", f->day, db->err);
 		return -1;
 	}
 	if ((r = reader_open(f, (off_t)pos)) == NULL) {
-		if (errno == ERANGE)
-			return 1;	/* shorter than imported: all in */
-		ctl_errno("%s", f->path);
-		return -1;
+		if (errno != ERANGE) {
+			ctl_errno("%s", f->path);
+			return -1;
+		}
+		ctl_err("%s is shorter than its imported position %lld; kept "
+		    "(it is not the text that was imported)", f->path, pos);
+		return 0;
 	}
 	n = reader_next(r, &line, &len, &off);
 	reader_close(r);
@@ -54,7 +58,12 @@ imported(struct ctl_db *db, const struct day_file *f)
 		ctl_errno("read %s", f->path);
 		return -1;
 	}
-	return n == 0;
+	if (n == 0)
+		return 1;
+ kept:
+	ctl_err("%s is not fully imported; kept (run smshookctl import, or "
+	    "purge --force)", f->path);
+	return 0;
 }
 
 /*
@@ -69,7 +78,7 @@ purge_day(struct ctl_db *db, const struct day_file *f, int force)
 	const char *plain = f->late[0] != '\0' ? f->late : f->gz ? NULL :
 	    f->path;
 	struct day_file held = *f;
-	int fd = -1, ok, rc = -1;
+	int fd = -1, rc = -1;
 
 	if (plain != NULL && ((fd = open(plain, O_RDONLY | O_CLOEXEC |
 	    O_NOFOLLOW | O_NONBLOCK)) == -1 || flock(fd, LOCK_EX) == -1)) {
@@ -80,12 +89,8 @@ purge_day(struct ctl_db *db, const struct day_file *f, int force)
 		goto out;
 	}
 	held.locked = 1;	/* the reader must not wait for our lock */
-	if (!force && (ok = imported(db, &held)) != 1) {
-		if (ok == 0)
-			ctl_err("%s is not fully imported; kept (run "
-			    "smshookctl import, or purge --force)", f->path);
+	if (!force && imported(db, &held) != 1)
 		goto out;
-	}
 	if ((f->gz && unlink(f->path) == -1 && errno != ENOENT) ||
 	    (plain != NULL && unlink(plain) == -1 && errno != ENOENT)) {
 		ctl_errno("%s", f->path);

@@ -299,6 +299,32 @@ def purge_guard(e):
     t.expect(today + ".jsonl" in os.listdir(e.spool), "today is kept")
 
 
+@scenario
+def purge_shorter(e):
+    """A day file shorter than its imported position (cut back to its
+    first line after import) is not taken for imported: purge keeps it
+    and says why, import leaves it alone."""
+    day = "2020-02-01"
+    lines = ref.gen_lines(3, 21, dup_rate=0, day_tag=day)
+    path = ref.append(e.spool, day, b"".join(lines))
+    e.imp()
+    rows = e.db.rows()
+    os.truncate(path, len(lines[0]))
+    os.utime(path, (OLD, OLD))
+    p = e.ctl("purge", "--keep-days", "0")
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect(day + ".jsonl is shorter than its imported position" in
+             p.stderr and "kept" in p.stderr, p.stderr)
+    t.expect(os.path.exists(path), "the shorter file is kept")
+    p = e.ctl("import")
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect("shorter than its imported position" in p.stderr, p.stderr)
+    t.eq(e.db.rows(), rows, "(nothing imported again)")
+    p = e.ctl("purge", "--keep-days", "0", "--force")
+    t.eq(p.returncode, 0, p.stderr)
+    t.expect(not os.path.exists(path), "--force deletes it")
+
+
 def purge_usage():
     d = t.tmpdir()
     try:
@@ -340,7 +366,7 @@ def crontab_example(e):
 
 SCENARIOS = [export_formats, compress_then_import, compressed_torn_then_late,
              merge_stopped_before_unlink, compress_fifo, purge_guard,
-             crontab_example]
+             purge_shorter, crontab_example]
 
 
 def main():
