@@ -18,6 +18,7 @@
 #include "ctl.h"
 #include "db.h"
 #include "line.h"
+#include "pos.h"
 #include "reader.h"
 #include "rows.h"
 #include "utf8.h"
@@ -148,35 +149,61 @@ committed(struct import *im)
 	im->tx_lines = im->tx_rows = im->tx_rejects = 0;
 }
 
+/*
+ * Store, in the open transaction, that f was read up to r's position
+ * (gz_size: the size of a .jsonl.gz read to its end, else -1), with the
+ * mark of f's first line; -1 with the reason in db->err.
+ */
+static int
+store_pos(struct import *im, const struct day_file *f,
+    const struct reader *r, struct db_pos *p, long long gz_size)
+{
+	p->off = (long long)reader_pos(r);
+	p->gz_size = gz_size;
+	errno = 0;
+	if (p->off > 0 && p->mark[0] == '\0' && pos_mark(f, p->mark) != 1) {
+		snprintf(im->db->err, sizeof(im->db->err), "its first line: "
+		    "%s", errno != 0 ? strerror(errno) : "gone");
+		return -1;
+	}
+	return db_set_pos(im->db, f->day, p);
+}
+
 /* Import what is new in one day file; -1 with a message on stderr. */
 static int
 import_file(struct import *im, const struct day_file *f)
 {
 	struct reader *r = NULL;
+	struct db_pos p;
 	const char *line;
 	struct stat st;
-	long long pos, gz_size;
+	char err[1024];
 	unsigned long long inbatch = 0, before = im->lines;
 	size_t len;
 	off_t off;
-	int n, intx = 0, rc = -1;
+	int n, same, intx = 0, rc = -1;
 
-	if (db_get_pos(im->db, f->day, &pos, &gz_size) == -1)
-		goto dberr;
 	if (stat(f->path, &st) == -1) {
 		if (errno == ENOENT)
 			return 0;	/* compressed or purged meanwhile */
 		ctl_errno("%s", f->path);
 		return -1;
 	}
+	if ((same = pos_get(im->db, f, &p, err, sizeof(err))) == -1) {
+		ctl_err("%s", err);
+		return -1;
+	}
+	if (same == POS_OTHER)
+		ctl_err("%s is not the file imported before as its day (its "
+		    "first line differs); read from its start", f->path);
 	/* nothing new: skip without reading (a day of two files: read) */
-	if (f->late[0] == '\0' && (f->gz ? gz_size == (long long)st.st_size :
-	    pos == st.st_size))
+	if (same == POS_SAME && f->late[0] == '\0' && (f->gz ? p.gz_size ==
+	    (long long)st.st_size : p.off == st.st_size))
 		return 0;
-	if ((r = reader_open(f, (off_t)pos)) == NULL) {
+	if ((r = reader_open(f, (off_t)p.off)) == NULL) {
 		if (errno == ERANGE)
 			ctl_err("%s is shorter than its imported position "
-			    "%lld; not touched", f->path, pos);
+			    "%lld; not touched", f->path, p.off);
 		else
 			ctl_errno("%s", f->path);
 		return -1;
@@ -189,8 +216,7 @@ import_file(struct import *im, const struct day_file *f)
 			goto dberr;
 		im->tx_lines++;
 		if (++inbatch >= BATCH_LINES) {
-			if (db_set_pos(im->db, f->day,
-			    (long long)reader_pos(r), -1) == -1 ||
+			if (store_pos(im, f, r, &p, -1) == -1 ||
 			    db_commit(im->db) == -1)
 				goto dberr;
 			committed(im);
@@ -209,9 +235,8 @@ import_file(struct import *im, const struct day_file *f)
 		goto out;
 	}
 	/* a .jsonl.gz never changes: remember it was read to its end */
-	if (db_set_pos(im->db, f->day, (long long)reader_pos(r),
-	    f->gz && f->late[0] == '\0' ? (long long)st.st_size : -1) == -1 ||
-	    db_commit(im->db) == -1)
+	if (store_pos(im, f, r, &p, f->gz && f->late[0] == '\0' ?
+	    (long long)st.st_size : -1) == -1 || db_commit(im->db) == -1)
 		goto dberr;
 	committed(im);
 	intx = 0;

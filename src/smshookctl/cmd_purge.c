@@ -20,36 +20,39 @@
 #include "day.h"
 #include "db.h"
 #include "fsutil.h"
+#include "pos.h"
 #include "reader.h"
 
 /*
- * 1 if f has no complete line past its imported position; 0 if it has,
- * or is shorter than that position (not the text that was imported),
- * after saying why it is kept; -1 on error. Messages on stderr.
+ * 1 if f has no complete line past its imported position (pos.h: from
+ * its start if the position is another file's); 0 if it has, or is
+ * shorter than that position (not the text that was imported), after
+ * saying why it is kept; -1 on error. Messages on stderr.
  */
 static int
 imported(struct ctl_db *db, const struct day_file *f)
 {
 	struct reader *r;
-	long long pos, gz_size;
+	struct db_pos p;
 	const char *line;
+	char err[1024];
 	size_t len;
 	off_t off;
 	int n;
 
 	if (db == NULL)
 		goto kept;	/* no tables yet: nothing imported */
-	if (db_get_pos(db, f->day, &pos, &gz_size) == -1) {
-		ctl_err("%s: %s", f->day, db->err);
+	if (pos_get(db, f, &p, err, sizeof(err)) == -1) {
+		ctl_err("%s", err);
 		return -1;
 	}
-	if ((r = reader_open(f, (off_t)pos)) == NULL) {
+	if ((r = reader_open(f, (off_t)p.off)) == NULL) {
 		if (errno != ERANGE) {
 			ctl_errno("%s", f->path);
 			return -1;
 		}
 		ctl_err("%s is shorter than its imported position %lld; kept "
-		    "(it is not the text that was imported)", f->path, pos);
+		    "(it is not the text that was imported)", f->path, p.off);
 		return 0;
 	}
 	n = reader_next(r, &line, &len, &off);

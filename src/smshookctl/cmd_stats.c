@@ -24,6 +24,7 @@
 #include "ctl.h"
 #include "db.h"
 #include "event.h"
+#include "pos.h"
 #include "reader.h"
 #include "rows.h"
 #include "status.h"
@@ -731,22 +732,22 @@ static int
 file_lag(struct ctl_db *db, const struct day_file *f, struct lag *lag)
 {
 	struct reader *r;
+	struct db_pos p;
 	struct rows l;
 	struct stat st;
 	const char *line, *why;
-	long long pos, gz_size, ms;
+	char err[1024];
+	long long ms;
 	size_t len;
 	off_t off;
 	int n, first = 1;
 
-	pos = 0;
-	gz_size = -1;
-	if (db != NULL && db_get_pos(db, f->day, &pos, &gz_size) == -1)
-		return -1;
+	if (pos_get(db, f, &p, err, sizeof(err)) == -1)
+		return errno == ENOENT ? 0 : -1;
 	if (f->gz && f->late[0] == '\0' && stat(f->path, &st) == 0 &&
-	    gz_size == (long long)st.st_size)
+	    p.gz_size == (long long)st.st_size)
 		return 0;		/* read to its end before */
-	if ((r = reader_open(f, (off_t)pos)) == NULL)
+	if ((r = reader_open(f, (off_t)p.off)) == NULL)
 		return errno == ERANGE || errno == ENOENT ? 0 : -1;
 	while ((n = reader_next(r, &line, &len, &off)) > 0) {
 		lag->bytes += (long long)len + 1;

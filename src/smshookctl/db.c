@@ -173,17 +173,15 @@ db_begin(struct ctl_db *db)
 }
 
 int
-db_get_pos(struct ctl_db *db, const char *day, long long *off,
-    long long *gz_size)
+db_get_pos(struct ctl_db *db, const char *day, struct db_pos *p)
 {
-	return db->ops->get_pos(db, day, off, gz_size);
+	return db->ops->get_pos(db, day, p);
 }
 
 int
-db_set_pos(struct ctl_db *db, const char *day, long long off,
-    long long gz_size)
+db_set_pos(struct ctl_db *db, const char *day, const struct db_pos *p)
 {
-	return db->ops->set_pos(db, day, off, gz_size);
+	return db->ops->set_pos(db, day, p);
 }
 
 int

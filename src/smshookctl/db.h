@@ -6,7 +6,8 @@
  * on the unique keys; a line the database refuses (a value it cannot
  * hold) goes to smshook_rejects with the database's reason instead, and
  * the rest goes on. Read positions are kept per (source, day) so that
- * several receiver hosts can feed one database.
+ * several receiver hosts can feed one database, each with the mark of
+ * the day's first line (pos.h).
  */
 #ifndef SMSHOOK_DB_H
 #define SMSHOOK_DB_H
@@ -29,12 +30,22 @@ struct db_line {
 	size_t		 len;
 };
 
+/* The mark of a day's first line (pos.h): "LENGTH:SHA-256 in hex". */
+#define DB_MARK_SIZE	96
+
+/* Where import stands in a day: a row of smshook_positions. */
+struct db_pos {
+	long long	off;		/* bytes of the day's text imported */
+	long long	gz_size;	/* its .jsonl.gz of this size was read
+					   to its end, or -1 */
+	char		mark[DB_MARK_SIZE];	/* of its first line, or "" */
+};
+
 struct ctl_db_ops {
 	int	(*begin)(struct ctl_db *);
-	int	(*get_pos)(struct ctl_db *, const char *day, long long *off,
-		    long long *gz_size);
-	int	(*set_pos)(struct ctl_db *, const char *day, long long off,
-		    long long gz_size);
+	int	(*get_pos)(struct ctl_db *, const char *day, struct db_pos *);
+	int	(*set_pos)(struct ctl_db *, const char *day,
+		    const struct db_pos *);
 	int	(*insert_event)(struct ctl_db *, const struct rows *,
 		    const struct db_line *);
 	int	(*insert_reject)(struct ctl_db *, const char *day, long long off,
@@ -119,14 +130,12 @@ int		 db_sqlite_absent(const char *path, char *err, size_t errlen);
 
 /*
  * Wrappers: 0 on success, -1 with the reason in db->err. get_pos gives
- * 0 and -1 for a day never imported; gz_size is -1 unless the day's
- * .jsonl.gz of that size was read to its end.
+ * off 0, gz_size -1 and no mark for a day never imported (and no mark
+ * for a position an earlier version stored); set_pos stores "" as none.
  */
 int	db_begin(struct ctl_db *);
-int	db_get_pos(struct ctl_db *, const char *day, long long *off,
-	    long long *gz_size);
-int	db_set_pos(struct ctl_db *, const char *day, long long off,
-	    long long gz_size);
+int	db_get_pos(struct ctl_db *, const char *day, struct db_pos *);
+int	db_set_pos(struct ctl_db *, const char *day, const struct db_pos *);
 /*
  * Queue one line's payload and rows; by the next commit db->inserted
  * counts the new rows and db->refused the lines the database refused

@@ -87,8 +87,11 @@ static const char schema_end[] =
 	" version integer NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS smshook_positions ("
 	" source text NOT NULL, day text NOT NULL,"
-	" byte_offset bigint NOT NULL, gz_size bigint,"
+	" byte_offset bigint NOT NULL, gz_size bigint, first_line text,"
 	" PRIMARY KEY (source, day));"
+	/* positions before version 4 had no mark of the day's first line */
+	"ALTER TABLE smshook_positions ADD COLUMN IF NOT EXISTS"
+	" first_line text;"
 	"CREATE TABLE IF NOT EXISTS smshook_rejects ("
 	" source text NOT NULL, day text NOT NULL, byte_offset bigint NOT NULL,"
 	" reason text NOT NULL, line text NOT NULL,"
@@ -106,12 +109,13 @@ static const struct {
 	{ "smshook_reject", "INSERT INTO smshook_rejects (source, day,"
 	    " byte_offset, reason, line) VALUES ($1,$2,$3,$4,$5)"
 	    " ON CONFLICT DO NOTHING", 5, 0 },
-	{ "smshook_getpos", "SELECT byte_offset, gz_size FROM"
+	{ "smshook_getpos", "SELECT byte_offset, gz_size, first_line FROM"
 	    " smshook_positions WHERE source = $1 AND day = $2", 2, 1 },
 	{ "smshook_setpos", "INSERT INTO smshook_positions (source, day,"
-	    " byte_offset, gz_size) VALUES ($1,$2,$3,$4) ON CONFLICT (source,"
-	    " day) DO UPDATE SET byte_offset = EXCLUDED.byte_offset,"
-	    " gz_size = EXCLUDED.gz_size", 4, 0 },
+	    " byte_offset, gz_size, first_line) VALUES ($1,$2,$3,$4,$5)"
+	    " ON CONFLICT (source, day) DO UPDATE SET byte_offset ="
+	    " EXCLUDED.byte_offset, gz_size = EXCLUDED.gz_size,"
+	    " first_line = EXCLUDED.first_line", 5, 0 },
 	{ "smshook_setrun", "INSERT INTO smshook_runs (source, finished_at)"
 	    " VALUES ($1,$2) ON CONFLICT (source) DO UPDATE SET finished_at ="
 	    " EXCLUDED.finished_at", 2, 0 },
@@ -381,40 +385,44 @@ pg_rollback(struct ctl_db *db)
 }
 
 static int
-pg_get_pos(struct ctl_db *db, const char *day, long long *off,
-    long long *gz_size)
+pg_get_pos(struct ctl_db *db, const char *day, struct db_pos *pos)
 {
 	struct pg_db *p = (struct pg_db *)db;
 	const char *v[2] = { db->source, day };
 	PGresult *res;
 
-	*off = 0;
-	*gz_size = -1;
+	pos->off = 0;
+	pos->gz_size = -1;
+	pos->mark[0] = '\0';
 	res = PQexecPrepared(p->c, "smshook_getpos", 2, v, NULL, NULL, 0);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
 		return pg_check(p, res, PGRES_TUPLES_OK, "read position");
 	if (PQntuples(res) == 1) {
-		*off = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		pos->off = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		if (!PQgetisnull(res, 0, 1))
-			*gz_size = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+			pos->gz_size = strtoll(PQgetvalue(res, 0, 1), NULL,
+			    10);
+		if (!PQgetisnull(res, 0, 2))
+			snprintf(pos->mark, sizeof(pos->mark), "%s",
+			    PQgetvalue(res, 0, 2));
 	}
 	PQclear(res);
 	return 0;
 }
 
 static int
-pg_set_pos(struct ctl_db *db, const char *day, long long off,
-    long long gz_size)
+pg_set_pos(struct ctl_db *db, const char *day, const struct db_pos *pos)
 {
 	struct pg_db *p = (struct pg_db *)db;
 	char o[32], g[32];
-	const char *v[4] = { db->source, day, o, gz_size >= 0 ? g : NULL };
+	const char *v[5] = { db->source, day, o, pos->gz_size >= 0 ? g : NULL,
+	    pos->mark[0] != '\0' ? pos->mark : NULL };
 
 	if (pg_flush(p) == -1)
 		return -1;
-	snprintf(o, sizeof(o), "%lld", off);
-	snprintf(g, sizeof(g), "%lld", gz_size);
-	return pg_check(p, PQexecPrepared(p->c, "smshook_setpos", 4, v, NULL,
+	snprintf(o, sizeof(o), "%lld", pos->off);
+	snprintf(g, sizeof(g), "%lld", pos->gz_size);
+	return pg_check(p, PQexecPrepared(p->c, "smshook_setpos", 5, v, NULL,
 	    NULL, 0), PGRES_COMMAND_OK, "store position");
 }
 

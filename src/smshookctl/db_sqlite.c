@@ -42,7 +42,7 @@ static const char tables[] =
 	" version INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS smshook_positions ("
 	" source TEXT NOT NULL, day TEXT NOT NULL,"
-	" byte_offset INTEGER NOT NULL, gz_size INTEGER,"
+	" byte_offset INTEGER NOT NULL, gz_size INTEGER, first_line TEXT,"
 	" PRIMARY KEY (source, day));"
 	"CREATE TABLE IF NOT EXISTS smshook_rejects ("
 	" source TEXT NOT NULL, day TEXT NOT NULL, byte_offset INTEGER NOT NULL,"
@@ -50,6 +50,9 @@ static const char tables[] =
 	" PRIMARY KEY (source, day, byte_offset));"
 	"CREATE TABLE IF NOT EXISTS smshook_runs ("
 	" source TEXT PRIMARY KEY, finished_at INTEGER NOT NULL);";
+/* Positions before version 4 had no mark of the day's first line. */
+static const char migrate_v3[] =
+	"ALTER TABLE smshook_positions ADD COLUMN first_line TEXT";
 
 static const char *const sql[NST] = {
 	[ST_ROW] = NULL,	/* insert_sql() */
@@ -57,12 +60,12 @@ static const char *const sql[NST] = {
 	    " payload) VALUES (?,?,?)",
 	[ST_REJECT] = "INSERT INTO smshook_rejects (source, day, byte_offset,"
 	    " reason, line) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
-	[ST_GETPOS] = "SELECT byte_offset, gz_size FROM smshook_positions"
-	    " WHERE source = ? AND day = ?",
+	[ST_GETPOS] = "SELECT byte_offset, gz_size, first_line FROM"
+	    " smshook_positions WHERE source = ? AND day = ?",
 	[ST_SETPOS] = "INSERT INTO smshook_positions (source, day, byte_offset,"
-	    " gz_size) VALUES (?,?,?,?) ON CONFLICT (source, day) DO UPDATE"
-	    " SET byte_offset = excluded.byte_offset,"
-	    " gz_size = excluded.gz_size",
+	    " gz_size, first_line) VALUES (?,?,?,?,?) ON CONFLICT (source, day)"
+	    " DO UPDATE SET byte_offset = excluded.byte_offset,"
+	    " gz_size = excluded.gz_size, first_line = excluded.first_line",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_UNDO_ROWS] = "DELETE FROM sms_events WHERE payload_id = ?",
 	[ST_UNDO_PAYLOAD] = "DELETE FROM sms_event_payloads WHERE id = ?",
@@ -148,23 +151,26 @@ no_tables(struct sqlite_db *s)
 }
 
 static int
-sq_get_pos(struct ctl_db *db, const char *day, long long *off,
-    long long *gz_size)
+sq_get_pos(struct ctl_db *db, const char *day, struct db_pos *p)
 {
 	struct sqlite_db *s = (struct sqlite_db *)db;
 	sqlite3_stmt *st = s->st[ST_GETPOS];
+	const unsigned char *mark;
 	int rc = -1, r;
 
-	*off = 0;
-	*gz_size = -1;
+	p->off = 0;
+	p->gz_size = -1;
+	p->mark[0] = '\0';
 	if (st == NULL)
 		return no_tables(s);
 	sqlite3_bind_text(st, 1, db->source, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
 	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		*off = sqlite3_column_int64(st, 0);
+		p->off = sqlite3_column_int64(st, 0);
 		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-			*gz_size = sqlite3_column_int64(st, 1);
+			p->gz_size = sqlite3_column_int64(st, 1);
+		if ((mark = sqlite3_column_text(st, 2)) != NULL)
+			snprintf(p->mark, sizeof(p->mark), "%s", mark);
 		rc = 0;
 	} else if (r == SQLITE_DONE)
 		rc = 0;
@@ -176,17 +182,18 @@ sq_get_pos(struct ctl_db *db, const char *day, long long *off,
 }
 
 static int
-sq_set_pos(struct ctl_db *db, const char *day, long long off,
-    long long gz_size)
+sq_set_pos(struct ctl_db *db, const char *day, const struct db_pos *p)
 {
 	struct sqlite_db *s = (struct sqlite_db *)db;
 	sqlite3_stmt *st = s->st[ST_SETPOS];
 
 	sqlite3_bind_text(st, 1, db->source, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, off);
-	if (gz_size >= 0)
-		sqlite3_bind_int64(st, 4, gz_size);
+	sqlite3_bind_int64(st, 3, p->off);
+	if (p->gz_size >= 0)
+		sqlite3_bind_int64(st, 4, p->gz_size);
+	if (p->mark[0] != '\0')
+		sqlite3_bind_text(st, 5, p->mark, -1, SQLITE_STATIC);
 	return sq_step_done(s, st, "store position");
 }
 
@@ -438,17 +445,18 @@ insert_sql(void)
 	return buf;
 }
 
-/* 1 if sms_events has the version 1 payload column, 0 if not, -1. */
+/* 1 if table has column, 0 if not (or there is no such table), -1. */
 static int
-is_v1(struct sqlite_db *s)
+has_column(struct sqlite_db *s, const char *table, const char *column)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->h, "SELECT 1 FROM pragma_table_info("
-	    "'sms_events') WHERE name = 'payload'", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(s->h, "SELECT 1 FROM pragma_table_info(?) "
+	    "WHERE name = ?", -1, &st, NULL) != SQLITE_OK)
 		return -1;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
@@ -480,16 +488,19 @@ make_schema(struct sqlite_db *s)
 {
 	const char *ddl = schema_ddl(SCHEMA_SQLITE);
 	char ver[128];
-	int old, v;
+	int old, marked, v;
 
 	if (ddl == NULL || sq_exec(s, "BEGIN IMMEDIATE", "begin") == -1)
 		return -1;
 	if ((v = sq_version(s)) == -1 || schema_may_write(v, "sqlite",
-	    s->db.err, sizeof(s->db.err)) == -1 || (old = is_v1(s)) == -1 ||
+	    s->db.err, sizeof(s->db.err)) == -1 ||
+	    (old = has_column(s, "sms_events", "payload")) == -1 ||
 	    (v < SCHEMA_VERSION && sq_exec(s, schema_migrate_v2, "migrate") ==
 	    -1) || (old && sq_exec(s, schema_migrate_v1(SCHEMA_SQLITE),
 	    "migrate") == -1) || sq_exec(s, ddl, "create schema") == -1 ||
-	    sq_exec(s, tables, "create schema") == -1)
+	    sq_exec(s, tables, "create schema") == -1 ||
+	    (marked = has_column(s, "smshook_positions", "first_line")) ==
+	    -1 || (!marked && sq_exec(s, migrate_v3, "migrate") == -1))
 		goto fail;
 	snprintf(ver, sizeof(ver), "DELETE FROM smshook_schema;"
 	    "INSERT INTO smshook_schema VALUES (%d);", SCHEMA_VERSION);

@@ -22,7 +22,7 @@
 
 #include <stddef.h>
 
-#define SCHEMA_VERSION	3
+#define SCHEMA_VERSION	4
 
 /* The columns of a row, in table order. */
 enum col {

@@ -325,6 +325,72 @@ def purge_shorter(e):
     t.expect(not os.path.exists(path), "--force deletes it")
 
 
+def fixed_line(day, tag, i):
+    """A delivered event's spool line, of one length whatever the tag
+    (three letters) and i (below 60)."""
+    p = dict(t.SAMPLES["delivered"], smsId="%s-%s-%02d$139" % (day, tag, i),
+             timestamp=1767225600000 + i, token="%s%047d" % (tag, i),
+             signature="0" * 64)
+    return t.v1_line(p, received_at="2026-01-01T00:00:%02d.000Z" % i)
+
+
+@scenario
+def day_written_again(e):
+    """A day purged after its import, then written again (the clock went
+    back, or a request read before midnight was stored after purge
+    --keep-days 0): whether the new file is longer than the text
+    imported, as long (plain or compressed) or shorter, purge keeps it
+    until import has read it from its start, once."""
+    cases = [("2020-03-01", 5), ("2020-03-02", 3), ("2020-03-03", 1),
+             ("2020-03-04", 3)]
+    for day, _ in cases:
+        path = ref.append(e.spool, day, b"".join(
+            fixed_line(day, "old", i) for i in range(3)))
+        os.utime(path, (OLD, OLD))
+    e.imp()
+    old_rows = e.db.rows()
+    t.eq(len(old_rows), 12)
+    p = e.ctl("compress")
+    t.eq(p.returncode, 0, p.stderr)
+    p = e.ctl("purge", "--keep-days", "0")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    t.eq([n for n in os.listdir(e.spool) if n.startswith("20")], [])
+    size = 0
+    for day, n in cases:
+        path = ref.append(e.spool, day, b"".join(
+            fixed_line(day, "new", i) for i in range(n)))
+        size += os.path.getsize(path)
+    os.utime(path, (OLD, OLD))		# the last day compressed again
+    p = e.ctl("compress")
+    t.eq(p.returncode, 0, p.stderr)
+    t.eq(sorted(n for n in os.listdir(e.spool) if n.startswith("20")),
+         ["2020-03-01.jsonl", "2020-03-02.jsonl", "2020-03-03.jsonl",
+          "2020-03-04.jsonl.gz"])
+    p = e.ctl("stats", "--json")
+    t.eq(p.returncode, 0, p.stderr)
+    t.eq(json.loads(p.stdout)["import"]["lag_bytes"], size,
+         "(stats: all of the new files is still to import)")
+    p = e.ctl("purge", "--keep-days", "0")
+    t.eq(p.returncode, 1, p.stderr)
+    for day, _ in cases:
+        t.expect(day + ".jsonl" in p.stderr, "%s named: %s" % (day, p.stderr))
+    t.eq(len([n for n in os.listdir(e.spool) if n.startswith("20")]), 4,
+         "(purge keeps the four)")
+    p = e.ctl("import")
+    t.eq(p.returncode, 0, p.stderr)
+    for day, _ in cases:
+        t.expect(day + ".jsonl" in p.stderr and "not the file imported "
+                 "before" in p.stderr, "%s named: %s" % (day, p.stderr))
+    t.eq(e.db.rows(), old_rows + ref.reference(e.spool),
+         "(every new line imported once)")
+    t.eq(len(e.db.rows()), 12 + 12)
+    p = e.imp()
+    t.eq(p.stdout + p.stderr, "", "(then nothing new)")
+    p = e.ctl("purge", "--keep-days", "0")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    t.eq([n for n in os.listdir(e.spool) if n.startswith("20")], [])
+
+
 def purge_usage():
     d = t.tmpdir()
     try:
@@ -366,7 +432,7 @@ def crontab_example(e):
 
 SCENARIOS = [export_formats, compress_then_import, compressed_torn_then_late,
              merge_stopped_before_unlink, compress_fifo, purge_guard,
-             purge_shorter, crontab_example]
+             purge_shorter, day_written_again, crontab_example]
 
 
 def main():

@@ -344,7 +344,7 @@ def replies_one_template(e):
                "(event_type, template_id, event_time) WHERE sms_id IS NULL")
     schema_sql(e, "UPDATE smshook_schema SET version = 2")
     p = e.ctl("check")
-    t.expect("schema version 2 (import migrates it to 3)" in p.stdout,
+    t.expect("schema version 2 (import migrates it to 4)" in p.stdout,
              p.stdout)
     t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), ["2"],
          "(check migrates nothing)")
@@ -353,7 +353,7 @@ def replies_one_template(e):
     rows = e.check_reference()
     t.eq(sorted(r[3] for r in rows), ["13800000001", "13800000002"],
          "(one row per phone)")
-    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), ["3"])
+    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), ["4"])
 
 
 # A version 1 database: the payload in every sms_events row.
@@ -489,6 +489,43 @@ def positions_lost(e):
     t.eq(len(e.db.positions()), 2)
 
 
+@scenario
+def positions_unmarked(e):
+    """A version 3 database, whose positions have no mark of their day's
+    first line, is migrated by import, which takes each position as it
+    is and marks it when it next sees the day; from then on a day written
+    again after purge is read from its start."""
+    days = ["2020-04-01", "2020-04-02"]
+    for k, day in enumerate(days):
+        ref.append(e.spool, day, b"".join(ref.gen_lines(
+            3, 70 + k, dup_rate=0, day_tag=day)))
+    e.imp()
+    rows = e.db.rows()
+    schema_sql(e, "ALTER TABLE smshook_positions DROP COLUMN first_line")
+    schema_sql(e, "UPDATE smshook_schema SET version = 3")
+    p = e.ctl("check")
+    t.expect("schema version 3 (import migrates it to 4)" in p.stdout,
+             p.stdout)
+    p = e.ctl("purge", "--keep-days", "0")
+    t.eq(p.returncode, 1, "(an older version: import migrates it first)")
+    t.expect("smshookctl import migrates them" in p.stderr, p.stderr)
+    p = e.imp("-v")
+    t.expect("0 lines" in p.stdout, p.stdout)
+    t.eq(p.stderr, "", "(no day is taken for another file)")
+    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), ["4"])
+    t.eq(schema_sql(e, "SELECT count(*) FROM smshook_positions WHERE "
+                    "first_line IS NOT NULL"), ["2"], "(both marked)")
+    t.eq(e.db.rows(), rows, "(nothing read again)")
+    p = e.ctl("purge", "--keep-days", "0")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    ref.append(e.spool, days[0], b"".join(ref.gen_lines(
+        1, 80, day_tag="again")))
+    ref.append(e.spool, days[1], b"".join(ref.gen_lines(
+        5, 81, dup_rate=0, day_tag="again")))
+    e.imp()
+    t.eq(e.db.rows(), rows + ref.reference(e.spool))
+
+
 def no_database():
     d = t.tmpdir()
     try:
@@ -512,7 +549,7 @@ def no_database():
 SCENARIOS = [through_receiver, duplicates, numeric_ids, torn_line, rejects,
              written_while_importing, kill_nine, lock_held, newer_schema,
              replies_one_template, migrate_replies, migrate_refused,
-             positions_lost]
+             positions_lost, positions_unmarked]
 
 
 def main():

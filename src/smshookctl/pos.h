@@ -1,0 +1,40 @@
+/*
+ * pos.h: where import stands in a day file. A day's position is stored
+ * with the mark of the day's first line (db.h, struct db_pos). The
+ * receiver only ever appends whole lines and compress keeps them, so a
+ * day file's first line never changes: a file whose first line has
+ * another mark, or that has none, is not the file the position was
+ * taken from (the day was purged and written again) and is read from
+ * its start.
+ */
+#ifndef SMSHOOK_POS_H
+#define SMSHOOK_POS_H
+
+#include <stddef.h>
+
+#include "db.h"
+
+struct day_file;
+
+#define POS_OTHER	0	/* the position was another file's */
+#define POS_SAME	1	/* it is this file's */
+#define POS_UNMARKED	2	/* stored without a mark: taken as this file's */
+
+/*
+ * The mark of f's first complete line into mark: its length and the
+ * SHA-256 of its bytes (of its first READER_HEAD bytes if it is longer
+ * than 64 KiB), as "LENGTH:HEX". 1, 0 if f has no complete line yet
+ * (mark ""), or -1 with errno set.
+ */
+int	pos_mark(const struct day_file *f, char mark[DB_MARK_SIZE]);
+
+/*
+ * Where import stands in f, into *p: POS_SAME; POS_OTHER with *p the
+ * start; or POS_UNMARKED with p->mark set to f's, to be stored. Without
+ * a database (db NULL), or for a day not imported yet, the start, as
+ * POS_SAME. -1 with why in err (errno ENOENT if f is gone).
+ */
+int	pos_get(struct ctl_db *db, const struct day_file *f, struct db_pos *p,
+	    char *err, size_t errlen);
+
+#endif
