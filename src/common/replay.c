@@ -95,15 +95,25 @@ create_table(const char *path)
 	return rc;
 }
 
-/* 1 if fd, whose stat is st, holds a table of ours, 0 if not. */
+/*
+ * 1 if fd, whose stat is st, holds a table of ours; 0 if it does not (its
+ * size, or the header read, is wrong); -1 with errno set if the header
+ * cannot be read, which says nothing of the table.
+ */
 static int
 table_ok(int fd, const struct stat *st)
 {
 	char hdr[HDR_SIZE];
+	ssize_t n;
 
-	return st->st_size == FILE_SIZE &&
-	    pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr) &&
-	    memcmp(hdr, MAGIC, sizeof(MAGIC) - 1) == 0;
+	if (st->st_size != FILE_SIZE)
+		return 0;
+	if ((n = pread(fd, hdr, sizeof(hdr), 0)) != (ssize_t)sizeof(hdr)) {
+		if (n >= 0)
+			errno = EIO;	/* cut since the stat: seen next time */
+		return -1;
+	}
+	return memcmp(hdr, MAGIC, sizeof(MAGIC) - 1) == 0;
 }
 
 /*
@@ -119,13 +129,16 @@ still_there(int fd, const char *path, struct stat *st)
 	    st->st_dev == b.st_dev && st->st_ino == b.st_ino;
 }
 
-/* Lock path, (re)creating it when absent or foreign; fd or -1. */
+/*
+ * Lock path, (re)creating it when absent or foreign; fd, or -1 with
+ * errno set (a table whose header cannot be read is left as it is).
+ */
 static int
 open_locked(const char *path)
 {
 	char aside[PATH_MAX + 32];
 	struct stat st;
-	int fd, tries;
+	int fd, tries, ok, saved;
 
 	for (tries = 0; tries < 3; tries++) {
 		if ((fd = fs_open_noatime(path, O_RDWR | O_CLOEXEC |
@@ -147,8 +160,14 @@ open_locked(const char *path)
 			close(fd);		/* set aside while we waited */
 			continue;
 		}
-		if (table_ok(fd, &st))
+		if ((ok = table_ok(fd, &st)) == 1)
 			return fd;
+		if (ok == -1) {
+			saved = errno;
+			close(fd);
+			errno = saved;
+			return -1;
+		}
 		snprintf(aside, sizeof(aside), "%s.bad-%lld-%ld", path,
 		    (long long)time(NULL), (long)fs_pid());
 		if (rename(path, aside) == 0)
@@ -387,13 +406,15 @@ replay_count(const char *path, long long window_ms, long long now_ms,
 	struct stat st;
 	off_t off;
 	ssize_t n, i;
-	int rc = -1;
+	int ok, rc = -1;
 
 	*count = 0;
 	if ((r.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK)) == -1)
 		return -1;
-	if (fstat(r.fd, &st) == -1 || !table_ok(r.fd, &st)) {
+	if (fstat(r.fd, &st) == -1 || (ok = table_ok(r.fd, &st)) == -1)
+		goto out;
+	if (!ok) {
 		errno = EINVAL;
 		goto out;
 	}

@@ -3,10 +3,12 @@
  * window and not after it, independence of tokens, recovery from a
  * foreign or damaged file, many processes at once, a full bucket; the
  * bucket locks (a second copy of a token in flight waits for the first,
- * other buckets do not, a killed holder lets go).
+ * other buckets do not, a killed holder lets go); a header that cannot
+ * be read is a failure, not a foreign table.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -43,6 +45,23 @@ struct fixture {
 };
 
 static pid_t kid;	/* a child a failed test left running */
+
+/*
+ * pread of this test program, in front of the C library's: while
+ * header_fails is set, a read of a table's header (64 bytes at offset
+ * 0) fails with EIO.
+ */
+static int header_fails;
+
+ssize_t
+pread(int fd, void *buf, size_t n, off_t off)
+{
+	if (header_fails && off == 0 && n == 64) {
+		errno = EIO;
+		return -1;
+	}
+	return (ssize_t)syscall(SYS_pread64, fd, buf, n, off);
+}
 
 static pid_t	spawn(void);
 static void	reap(pid_t);
@@ -1010,6 +1029,53 @@ test_once_per_token(void **state)
 	replay_close(&r);
 }
 
+/*
+ * The header of a sound table cannot be read (an I/O error): the open
+ * fails with that error, as for a table that cannot be used (the event
+ * is then stored without the check), and the table is not set aside:
+ * the next open reads it, with every token it held.
+ */
+static void
+test_header_unreadable(void **state)
+{
+	const struct fixture *f = *state;
+	struct replay r = { .fd = -1 };
+	struct stat before, after;
+	char err[512] = "";
+	pid_t pid;
+
+	/* made by another process: this one has no table open for dir */
+	if ((pid = spawn()) == 0) {
+		if (replay_open(&r, f->dir, WINDOW, NOW, err,
+		    sizeof(err)) == -1 || replay_add(&r, "tok-h", NOW) == -1)
+			_exit(1);
+		replay_close(&r);
+		_exit(0);
+	}
+	reap(pid);
+	assert_int_equal(stat(f->table, &before), 0);
+	header_fails = 1;
+	assert_int_equal(replay_open(&r, f->dir, WINDOW, NOW + 1, err,
+	    sizeof(err)), -1);
+	header_fails = 0;
+	if (strstr(err, f->table) == NULL ||
+	    strstr(err, strerror(EIO)) == NULL)
+		fail_msg("err: %s", err);
+	assert_int_equal(count_prefix(f->dir, ".replay.bad-"), 0);
+	assert_int_equal(stat(f->table, &after), 0);
+	assert_true(after.st_ino == before.st_ino);
+	lock_at(f, &r, WINDOW, NOW + 2);
+	assert_int_equal(replay_seen(&r, "tok-h", NOW + 2), 1);
+	replay_close(&r);
+	/* replay_count says so too, and leaves the table alone */
+	header_fails = 1;
+	assert_int_equal(replay_count(f->table, WINDOW * 1000, NOW + 3,
+	    &(long long){ 0 }), -1);
+	header_fails = 0;
+	assert_int_equal(errno, EIO);
+	assert_int_equal(count_prefix(f->dir, ".replay.bad-"), 0);
+}
+
 int
 main(void)
 {
@@ -1045,6 +1111,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_table_cut, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_once_per_token, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_header_unreadable, setup,
 		    teardown),
 	};
 
