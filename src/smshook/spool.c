@@ -55,34 +55,37 @@ open_day(const char *dir, const char *path)
 }
 
 /*
- * Lock the kept day file if it is still the file at path (not compressed
- * or purged away, nor moved with its directory, meanwhile: one stat,
- * under the lock that compress and purge take to remove it), with its
- * stat in st; the fd, or -1 (let go).
+ * Lock the kept day file and check, with one stat under the lock that
+ * compress and purge take to remove it, that path still names it (not
+ * compressed or purged away, nor moved with its directory, meanwhile),
+ * its stat into st: 1; else 0 (let go), or -1 if it cannot be locked
+ * (let go, errno set).
  */
 static int
-reuse_day(const char *path, struct stat *st)
+lock_kept(struct stat *st)
 {
-	int fd;
+	int saved;
 
-	if ((fd = fs_kept_fd(&kept, path)) == -1)
-		return -1;
-	while (flock(fd, LOCK_EX) == -1)
-		if (errno != EINTR)
-			goto drop;
+	while (flock(kept.fd, LOCK_EX) == -1)
+		if (errno != EINTR) {
+			saved = errno;
+			fs_kept_drop(&kept);
+			errno = saved;
+			return -1;
+		}
 	if (fs_kept_still(&kept, st))
-		return fd;
- drop:
+		return 1;
 	fs_kept_drop(&kept);
-	return -1;
+	return 0;
 }
 
 /*
- * Open and exclusively lock the day file, with its stat in st. A file
- * unlinked while we waited for the lock (smshookctl compress or purge)
- * is let go and the path opened afresh, so no line goes to a removed
- * file. The fd is kept for the next request. Returns the fd, or -1 with
- * err set.
+ * Open and exclusively lock the day file, with its stat in st. The file
+ * kept from the last request, or the one just opened, is used only if
+ * its path still names it once it is locked (lock_kept); else the path
+ * is opened afresh, so no line goes to a file removed or moved while we
+ * waited. The fd is kept for the next request. Returns the fd, or -1
+ * with err set.
  */
 static int
 lock_day(const char *dir, const char *path, struct stat *st, char *err,
@@ -90,17 +93,11 @@ lock_day(const char *dir, const char *path, struct stat *st, char *err,
 {
 	int fd, tries;
 
-	if ((fd = reuse_day(path, st)) != -1)
-		return fd;
+	if (fs_kept_fd(&kept, path) != -1 && lock_kept(st) == 1)
+		return kept.fd;
 	for (tries = 0; tries < 3; tries++) {
 		if ((fd = open_day(dir, path)) == -1)
 			return fail(err, errlen, "open", path);
-		while (flock(fd, LOCK_EX) == -1)
-			if (errno != EINTR) {
-				fail(err, errlen, "lock", path);
-				close(fd);
-				return -1;
-			}
 		if (!fs_regular(fd, st)) {
 			if (errno == EINVAL)
 				snprintf(err, errlen, "%s: not a regular file",
@@ -110,13 +107,15 @@ lock_day(const char *dir, const char *path, struct stat *st, char *err,
 			close(fd);
 			return -1;
 		}
-		if (st->st_nlink > 0) {
-			fs_kept_set(&kept, fd, st, path);
-			dir_synced = 0;
-			own_end = -1;
+		fs_kept_set(&kept, fd, st, path);
+		dir_synced = 0;
+		own_end = -1;
+		switch (lock_kept(st)) {
+		case 1:
 			return fd;
+		case -1:
+			return fail(err, errlen, "lock", path);
 		}
-		close(fd);
 	}
 	errno = ESTALE;
 	return fail(err, errlen, "open", path);

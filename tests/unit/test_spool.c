@@ -1042,6 +1042,46 @@ test_unlock_fails(void **state)
 	    "{\"a\":1}\n{\"b\":1}\n{\"c\":1}\n{\"d\":1}\n");
 }
 
+/*
+ * The spool directory moved by hand while a writer that has just opened
+ * its day file waits for the lock: the path is checked under the lock
+ * as for a kept file, so the line lands in a day file at the configured
+ * path (made anew), not in the moved directory.
+ */
+static void
+test_moved_while_waiting(void **state)
+{
+	struct fixture *f = *state;
+	char err[256], moved[160], *got;
+	size_t len;
+	pid_t pid;
+	int fd, tries, st;
+
+	snprintf(moved, sizeof(moved), "%s/moved/%s.jsonl", f->tmp, DAY);
+	assert_int_equal(mkdir(f->dir, 0750), 0);
+	write_file(f->file, "old\n", 4);
+	assert_true((fd = open(f->file, O_RDONLY)) != -1);
+	assert_int_equal(flock(fd, LOCK_SH), 0);
+	if ((pid = fork()) == 0) {
+		close(fd);		/* the shared lock is the parent's */
+		_exit(spool_append(f->dir, DAY, "new\n", 4, 1, err,
+		    sizeof(err)) == 0 ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	for (tries = 0; tries < 5000 && !lock_waiting(pid); tries++)
+		usleep(1000);
+	assert_true(lock_waiting(pid));
+	snprintf(err, sizeof(err), "%s/moved", f->tmp);
+	assert_int_equal(rename(f->dir, err), 0);
+	close(fd);			/* the writer gets the moved file */
+	st = exit_status(pid);
+	assert_content(moved, "old\n");
+	assert_non_null(got = slurp(f->file, &len));
+	assert_string_equal(got, "new\n");
+	free(got);
+	assert_int_equal(st, 0);
+}
+
 int
 main(void)
 {
@@ -1061,6 +1101,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_no_space, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlinked_while_waiting,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_moved_while_waiting, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_fd_reused, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_new_day, setup, teardown),
