@@ -11,10 +11,43 @@
 
 #include "fsutil.h"
 
+/*
+ * The directory that holds dir into parent[PATH_MAX] ("." for a bare
+ * name; trailing slashes do not count); 0, or -1 if dir is too long.
+ */
+static int
+parent_of(const char *dir, char *parent)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;			/* "spool/" is "spool" */
+	while (n > 0 && dir[n - 1] != '/')
+		n--;			/* its last name */
+	while (n > 1 && dir[n - 1] == '/')
+		n--;			/* "a//spool": "a" */
+	if (n >= PATH_MAX)
+		return -1;
+	if (n == 0)
+		snprintf(parent, PATH_MAX, ".");
+	else
+		snprintf(parent, PATH_MAX, "%.*s", (int)n, dir);
+	return 0;
+}
+
 int
 fs_mkdir_spool(const char *dir)
 {
-	return mkdir(dir, 0750) == 0 || errno == EEXIST ? 0 : -1;
+	char parent[PATH_MAX];
+
+	if (mkdir(dir, 0750) == -1)
+		return errno == EEXIST ? 0 : -1;
+	/* the new name survives a crash once its parent is synced */
+	if (parent_of(dir, parent) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return fs_sync_dir(parent);
 }
 
 int

@@ -7,7 +7,11 @@
 
 #include <limits.h>
 
-/* Create the spool directory, mode 0750, unless it exists; 0 or -1. */
+/*
+ * Create the spool directory, mode 0750, unless it exists, and sync the
+ * directory holding it so that it survives a crash; 0, or -1 with errno
+ * set (after a failed sync the directory is there, maybe not durably).
+ */
 int	fs_mkdir_spool(const char *dir);
 /* fsync directory dir, so a file created or renamed in it survives a crash. */
 int	fs_sync_dir(const char *dir);

@@ -2,9 +2,11 @@
  * test_fsutil.c: fs_open_noatime asks for O_NOATIME on a file of ours
  * and still opens, without it, a file someone else owns (EPERM); other
  * errors are not hidden by the second try. A kept file is known as
- * long as its path names it, with the size it has now.
+ * long as its path names it, with the size it has now. A spool directory
+ * made is made durable: its parent is synced.
  */
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -30,6 +32,29 @@ struct fixture {
 	char	dir[64];
 	char	file[96];
 };
+
+/*
+ * fsync of this test program, in front of the C library's: it notes the
+ * inode of each file synced (the last in synced_ino, their number in
+ * nsynced), and fails with EIO while fsync_fails is set.
+ */
+static ino_t	synced_ino;
+static int	nsynced, fsync_fails;
+
+int
+fsync(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0)
+		synced_ino = st.st_ino;
+	nsynced++;
+	if (fsync_fails) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
 
 static int
 setup(void **state)
@@ -159,6 +184,59 @@ test_kept(void **state)
 	assert_int_equal(fs_kept_fd(&k, NULL), -1);
 }
 
+/* The inode of path, or 0. */
+static ino_t
+ino_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/*
+ * fs_mkdir_spool: a directory it makes (mode 0750), named with or
+ * without a trailing slash or a folder, is synced in its parent; one
+ * there already is left alone; a failed sync of the parent is a failure.
+ */
+static void
+test_mkdir_spool(void **state)
+{
+	const struct fixture *f = *state;
+	char path[128], cwd[PATH_MAX];
+	struct stat st;
+
+	umask(027);
+	snprintf(path, sizeof(path), "%s/spool", f->dir);
+	nsynced = 0;
+	assert_int_equal(fs_mkdir_spool(path), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0750);
+	assert_int_equal(nsynced, 1);
+	assert_true(synced_ino == ino_of(f->dir));
+	nsynced = 0;
+	assert_int_equal(fs_mkdir_spool(path), 0);	/* there already */
+	assert_int_equal(nsynced, 0);
+	snprintf(path, sizeof(path), "%s/spool/inner//", f->dir);
+	assert_int_equal(fs_mkdir_spool(path), 0);
+	assert_int_equal(nsynced, 1);
+	snprintf(path, sizeof(path), "%s/spool", f->dir);
+	assert_true(synced_ino == ino_of(path));
+	/* a bare name: its parent is the working directory */
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(f->dir), 0);
+	nsynced = 0;
+	assert_int_equal(fs_mkdir_spool("bare"), 0);
+	assert_int_equal(chdir(cwd), 0);
+	assert_int_equal(nsynced, 1);
+	assert_true(synced_ino == ino_of(f->dir));
+	snprintf(path, sizeof(path), "%s/unsynced", f->dir);
+	fsync_fails = 1;
+	errno = 0;
+	assert_int_equal(fs_mkdir_spool(path), -1);
+	fsync_fails = 0;
+	assert_int_equal(errno, EIO);
+}
+
 int
 main(void)
 {
@@ -167,6 +245,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_foreign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mkdir_spool, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
