@@ -30,12 +30,15 @@ pos_mark(const struct day_file *f, char mark[DB_MARK_SIZE])
 	if ((r = reader_open(f, 0)) == NULL)
 		return -1;
 	reader_limit(r, MARK_WHOLE);
-	if ((n = reader_next(r, &line, &len, &off)) <= 0) {
+	/* a compressed day's unfinished line before a late file: not one */
+	while ((n = reader_next(r, &line, &len, &off)) == READER_TORN)
+		continue;
+	if (n <= 0) {
 		rc = n;
 		goto out;
 	}
-	if (!EVP_Digest(line, n == READER_LINE ? len : READER_HEAD, md, &mdlen,
-	    EVP_sha256(), NULL)) {
+	if (!EVP_Digest(line, n == READER_LINE || len < READER_HEAD ? len :
+	    READER_HEAD, md, &mdlen, EVP_sha256(), NULL)) {
 		errno = ENOMEM;
 		goto out;
 	}
