@@ -39,15 +39,20 @@ int
 fs_mkdir_spool(const char *dir)
 {
 	char parent[PATH_MAX];
+	int saved;
 
 	if (mkdir(dir, 0750) == -1)
 		return errno == EEXIST ? 0 : -1;
 	/* the new name survives a crash once its parent is synced */
-	if (parent_of(dir, parent) == -1) {
+	if (parent_of(dir, parent) == -1)
 		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return fs_sync_dir(parent);
+	else if (fs_sync_dir(parent) == 0)
+		return 0;
+	/* not made, then: the next try makes it again and syncs it */
+	saved = errno;
+	(void)rmdir(dir);
+	errno = saved;
+	return -1;
 }
 
 int

@@ -10,7 +10,8 @@
 /*
  * Create the spool directory, mode 0750, unless it exists, and sync the
  * directory holding it so that it survives a crash; 0, or -1 with errno
- * set (after a failed sync the directory is there, maybe not durably).
+ * set (a directory made whose parent could not be synced is removed
+ * again, so that the next call makes it and syncs it anew).
  */
 int	fs_mkdir_spool(const char *dir);
 /* fsync directory dir, so a file created or renamed in it survives a crash. */

@@ -298,6 +298,9 @@ def lock_held(e):
     e.check_reference()
 
 
+SCHEMA = "4"		# the schema version import makes and migrates to
+
+
 def schema_sql(e, sql):
     """sql run on e's database, outside smshookctl; its rows as text."""
     if e.db.kind == "sqlite":
@@ -353,7 +356,7 @@ def replies_one_template(e):
     rows = e.check_reference()
     t.eq(sorted(r[3] for r in rows), ["13800000001", "13800000002"],
          "(one row per phone)")
-    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), ["4"])
+    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), [SCHEMA])
 
 
 # A version 1 database: the payload in every sms_events row.
@@ -448,7 +451,7 @@ def migrate_replies(e):
     e.imp()
     got = [(r[3], r[7], r[9]) for r in e.db.rows() if r[0] == 6]
     t.eq(got, [(r[0], r[1], ms) for r, ms in V1_REPLIES if ms is not None])
-    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), ["3"])
+    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), [SCHEMA])
 
 
 @scenario
@@ -468,7 +471,7 @@ def migrate_refused(e):
          "(nothing migrated)")
     schema_sql(e, "DROP VIEW my_replies")
     e.imp()
-    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), ["3"])
+    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), [SCHEMA])
 
 
 @scenario
@@ -512,7 +515,7 @@ def positions_unmarked(e):
     p = e.imp("-v")
     t.expect("0 lines" in p.stdout, p.stdout)
     t.eq(p.stderr, "", "(no day is taken for another file)")
-    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), ["4"])
+    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), [SCHEMA])
     t.eq(schema_sql(e, "SELECT count(*) FROM smshook_positions WHERE "
                     "first_line IS NOT NULL"), ["2"], "(both marked)")
     t.eq(e.db.rows(), rows, "(nothing read again)")

@@ -235,6 +235,11 @@ test_mkdir_spool(void **state)
 	assert_int_equal(fs_mkdir_spool(path), -1);
 	fsync_fails = 0;
 	assert_int_equal(errno, EIO);
+	/* not left there unsynced: the next call makes and syncs it */
+	assert_int_equal(ino_of(path), 0);
+	nsynced = 0;
+	assert_int_equal(fs_mkdir_spool(path), 0);
+	assert_int_equal(nsynced, 1);
 }
 
 int
