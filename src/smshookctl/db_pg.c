@@ -82,6 +82,10 @@ static const char schema_begin[] =
 	"BEGIN;"
 	"SET LOCAL client_min_messages = warning;"
 	"SELECT pg_advisory_xact_lock(7262917);";
+/* positions before version 4 had no mark of the day's first line */
+static const char migrate_v3[] =
+	"ALTER TABLE smshook_positions ADD COLUMN IF NOT EXISTS"
+	" first_line text;";
 static const char schema_end[] =
 	"CREATE TABLE IF NOT EXISTS smshook_schema ("
 	" version integer NOT NULL);"
@@ -89,9 +93,6 @@ static const char schema_end[] =
 	" source text NOT NULL, day text NOT NULL,"
 	" byte_offset bigint NOT NULL, gz_size bigint, first_line text,"
 	" PRIMARY KEY (source, day));"
-	/* positions before version 4 had no mark of the day's first line */
-	"ALTER TABLE smshook_positions ADD COLUMN IF NOT EXISTS"
-	" first_line text;"
 	"CREATE TABLE IF NOT EXISTS smshook_rejects ("
 	" source text NOT NULL, day text NOT NULL, byte_offset bigint NOT NULL,"
 	" reason text NOT NULL, line text NOT NULL,"
@@ -762,12 +763,13 @@ make_schema(struct pg_db *p)
 	PQclear(res);
 	snprintf(ver, sizeof(ver), "INSERT INTO smshook_schema VALUES (%d);"
 	    "COMMIT;", SCHEMA_VERSION);
-	if ((v < SCHEMA_VERSION && pg_exec(p, schema_migrate_v2,
+	if ((v < SCHEMA_V3 && pg_exec(p, schema_migrate_v2,
 	    "migrate") == -1) ||
 	    (old && pg_exec(p, schema_migrate_v1(SCHEMA_PG),
 	    "migrate") == -1) ||
 	    pg_exec(p, ddl, "create schema") == -1 ||
 	    pg_exec(p, schema_end, "create schema") == -1 ||
+	    (v < SCHEMA_VERSION && pg_exec(p, migrate_v3, "migrate") == -1) ||
 	    pg_exec(p, ver, "store schema version") == -1)
 		goto fail;
 	return 0;

@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #define SCHEMA_VERSION	4
+#define SCHEMA_V3	3	/* the template key left replies out */
 
 /* The columns of a row, in table order. */
 enum col {
