@@ -211,12 +211,17 @@ open_gz(struct reader *r, const char *path, off_t from)
 	return 0;
 }
 
-off_t
-reader_gz_len(const char *path)
+/*
+ * The uncompressed length of the .gz at path, and in *torn its bytes
+ * after its last '\n'; -1 on error.
+ */
+static off_t
+gz_measure(const char *path, off_t *torn)
 {
 	struct reader g;
 	char buf[READ_CHUNK];
-	off_t n = 0;
+	const char *nl;
+	off_t n = 0, end = 0;
 	int k;
 
 	memset(&g, 0, sizeof(g));
@@ -225,9 +230,21 @@ reader_gz_len(const char *path)
 			gzclose(g.gz);
 		return -1;
 	}
-	while ((k = gzread(g.gz, buf, sizeof(buf))) > 0)
+	while ((k = gzread(g.gz, buf, sizeof(buf))) > 0) {
+		if ((nl = memrchr(buf, '\n', (size_t)k)) != NULL)
+			end = n + (nl - buf) + 1;
 		n += k;
+	}
+	*torn = n - end;
 	return gzclose(g.gz) != Z_OK || k < 0 ? -1 : n;
+}
+
+off_t
+reader_gz_len(const char *path)
+{
+	off_t torn;
+
+	return gz_measure(path, &torn);
 }
 
 /* Let go of what r holds, not r itself. */
@@ -280,54 +297,52 @@ copied_from(const char *gzpath, off_t p, off_t gzlen, int fd)
 }
 
 /*
- * How many leading bytes of the .jsonl late the .gz's text ends with
- * already, in *skip: all of a .jsonl compress copied, or merged, and was
- * stopped before it removed it. Such a copy starts at a line of the .gz
- * equal to the .jsonl's first line. The .gz's bytes after its last '\n'
- * in *torn.
+ * How many leading bytes of the .jsonl the .gz's complete lines (its
+ * first end bytes) end with already, in *skip: all of a .jsonl compress
+ * copied, or merged, and was stopped before it removed it. Such a copy
+ * starts at a line of the .gz as long as the .jsonl's first line and
+ * with the same head, and the bytes confirm it. Lines are compared
+ * whatever their length, so the answer does not change with max_body.
  */
 static int
-merged_prefix(const struct day_file *f, off_t gzlen, off_t *skip,
-    off_t *torn)
+merged_prefix(const struct day_file *f, off_t end, off_t *skip)
 {
 	struct reader g, l;
 	const char *line;
-	char *first = NULL;
-	size_t len, flen = 0;
+	char first[READER_HEAD];
+	size_t len, flen = 0, head = 0;
 	off_t off;
-	int n, rc = -1;
+	int n, same, rc = -1;
 
 	memset(&g, 0, sizeof(g));
 	memset(&l, 0, sizeof(l));
 	g.fd = l.fd = -1;
 	l.locked = f->locked;
-	l.max = g.max = default_max > 0 ? default_max : line_max(1048576);
+	l.max = g.max = READER_HEAD;	/* heads are all it compares */
 	*skip = 0;
 	if (open_plain(&l, f->late, 0) == -1 || open_gz(&g, f->path, 0) == -1)
 		goto out;
 	if ((n = reader_next(&l, &line, &len, &off)) == -1)
 		goto out;
-	if (n == READER_LINE) {
-		if ((first = malloc(len + 1)) == NULL)
-			goto out;
-		memcpy(first, line, len);
+	if (n > 0) {
 		flen = len;
+		head = len < READER_HEAD ? len : READER_HEAD;
+		memcpy(first, line, head);
 	}
-	while ((n = reader_next(&g, &line, &len, &off)) > 0) {
-		if (first == NULL || *skip > 0 || n != READER_LINE ||
-		    len != flen || memcmp(line, first, len) != 0)
+	while (*skip == 0 && n > 0 &&
+	    (n = reader_next(&g, &line, &len, &off)) > 0) {
+		if (len != flen || memcmp(line, first, head) != 0 ||
+		    off >= end)
 			continue;
-		if ((n = copied_from(f->path, off, gzlen, l.fd)) == -1)
+		if ((same = copied_from(f->path, off, end, l.fd)) == -1)
 			goto out;
-		if (n == 1)
-			*skip = gzlen - off;
+		if (same == 1)
+			*skip = end - off;
 	}
 	if (n == -1)
 		goto out;
-	*torn = reader_partial(&g);
 	rc = 0;
  out:
-	free(first);
 	reader_free(&g);
 	reader_free(&l);
 	return rc;
@@ -337,9 +352,9 @@ int
 reader_pair(const struct day_file *f, off_t *gzlen, off_t *skip,
     off_t *torn)
 {
-	if ((*gzlen = reader_gz_len(f->path)) == -1)
+	if ((*gzlen = gz_measure(f->path, torn)) == -1)
 		return -1;
-	return merged_prefix(f, *gzlen, skip, torn);
+	return merged_prefix(f, *gzlen - *torn, skip);
 }
 
 /* reader_open for f as listed. */

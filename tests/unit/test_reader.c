@@ -806,6 +806,39 @@ test_pair_merged(void **state)
 	expect_one(r, READER_LINE, "l2", 12);
 	assert_int_equal(reader_next(r, &line, &len, &off), 0);
 	reader_close(r);
+	/*
+	 * an older compress's copy with a torn tail, the tail since cut
+	 * from the .jsonl and a line written over it that starts the same:
+	 * only the .gz's complete lines count as copied
+	 */
+	put_pair(f->dir, "2026-04-03", "a1\nb1\nxy", 8, "a1\nb1\nxyz\n", 10,
+	    &v);
+	expect_pair(&v[0], 8, 6, 2);
+	assert_non_null(r = reader_open(&v[0], 0));
+	expect_one(r, READER_LINE, "a1", 0);
+	expect_one(r, READER_LINE, "b1", 3);
+	expect_one(r, READER_TORN, "xy", 6);
+	expect_one(r, READER_LINE, "xyz", 8);
+	assert_int_equal(reader_next(r, &line, &len, &off), 0);
+	reader_close(r);
+	free(v);
+}
+
+/* A copy whose first line is longer than the limit is found all the same. */
+static void
+test_pair_merged_long(void **state)
+{
+	struct fixture *f = *state;
+	struct day_file *v = NULL;
+	char text[2 * READER_HEAD + 8];
+
+	memset(text, 'q', 2 * READER_HEAD);
+	memcpy(text + 2 * READER_HEAD, "\nl1\n", 4);
+	reader_default_limit(16);
+	put_pair(f->dir, "2026-04-04", text, sizeof(text) - 4, text,
+	    sizeof(text) - 4, &v);
+	expect_pair(&v[0], sizeof(text) - 4, sizeof(text) - 4, 0);
+	reader_default_limit(0);
 	free(v);
 }
 
@@ -836,6 +869,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pair_torn_gz, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_pair_merged, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_pair_merged_long, setup,
 		    teardown),
 	};
 
