@@ -38,21 +38,26 @@ parent_of(const char *dir, char *parent)
 int
 fs_mkdir_spool(const char *dir)
 {
-	char parent[PATH_MAX];
-	int saved;
-
 	if (mkdir(dir, 0750) == -1)
 		return errno == EEXIST ? 0 : -1;
-	/* the new name survives a crash once its parent is synced */
-	if (parent_of(dir, parent) == -1)
+	return 0;
+}
+
+int
+fs_sync_spool(const char *dir)
+{
+	char parent[PATH_MAX];
+
+	if (fs_sync_dir(dir) == -1)
+		return -1;
+	/* its own name, which a crash could lose if it was made just now */
+	if (parent_of(dir, parent) == -1) {
 		errno = ENAMETOOLONG;
-	else if (fs_sync_dir(parent) == 0)
-		return 0;
-	/* not made, then: the next try makes it again and syncs it */
-	saved = errno;
-	(void)rmdir(dir);
-	errno = saved;
-	return -1;
+		return -1;
+	}
+	if (fs_sync_dir(parent) == -1)
+		return errno == EACCES ? 0 : -1;	/* not ours to open */
+	return 0;
 }
 
 int

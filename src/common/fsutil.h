@@ -7,13 +7,15 @@
 
 #include <limits.h>
 
-/*
- * Create the spool directory, mode 0750, unless it exists, and sync the
- * directory holding it so that it survives a crash; 0, or -1 with errno
- * set (a directory made whose parent could not be synced is removed
- * again, so that the next call makes it and syncs it anew).
- */
+/* Create the spool directory, mode 0750, unless it exists; 0 or -1. */
 int	fs_mkdir_spool(const char *dir);
+/*
+ * fsync the spool directory dir and the directory holding it, so that
+ * the files made in it and its own name (it may have been made just
+ * now, by any process) survive a crash; 0 or -1. A parent this user may
+ * not open is left to its owner.
+ */
+int	fs_sync_spool(const char *dir);
 /* fsync directory dir, so a file created or renamed in it survives a crash. */
 int	fs_sync_dir(const char *dir);
 

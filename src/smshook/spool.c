@@ -24,7 +24,7 @@
 /*
  * A long-lived process keeps its day file open between requests; per
  * request it only locks it and checks it is still linked. dir_synced: the
- * directory was synced since that file was opened. own_end: the length
+ * spool directory and its parent were synced since that file was opened. own_end: the length
  * this process's last whole line left the kept file at, or -1.
  */
 static struct fs_kept kept = FS_KEPT_NONE;
@@ -212,7 +212,7 @@ spool_sync(struct spool_pending *p, char *err, size_t errlen)
 	if (!p->synced && fdatasync(p->fd) == -1)
 		return fail(err, errlen, "sync", kept.path);
 	if (!dir_synced) {
-		if (fs_sync_dir(p->dir) == -1)
+		if (fs_sync_spool(p->dir) == -1)
 			return fail(err, errlen, "sync", p->dir);
 		dir_synced = 1;
 	}

@@ -308,26 +308,11 @@ def injected_sync(d):
                    % (point, len(evs), len(evs), kept))
 
 
-def new_spool_parent_sync(d):
-    """A spool_dir the receiver makes is synced in its parent; when that
-    fails it is removed again and made anew for the request, so the line
-    stored is in a directory that survives a crash."""
-    spool = os.path.join(d, "fiu-parentsync")
-    conf = t.write_conf(d, spool=spool, name="fiu-parent.conf")
-    tok, body, ct = events(1)[0]
-    st, hd, rb, err = run(conf, body, ct,
-                          wrap=fiu("posix/io/sync/fsync"))
-    t.expect("spool_dir %s: Input/output error" % spool in err, err)
-    expect_success(st, rb, err, "made again")
-    t.eq(expect_kept_whole(spool, tok, body, ct, 1), 1)
-
-
 def new_day_dir_sync(d):
     """The first line of a new day file also syncs the directory; when
     that fails the answer is 503 and the (whole) line may stay, the
     token is not remembered and the retry is stored."""
     spool = os.path.join(d, "fiu-dirsync")
-    os.mkdir(spool, 0o750)	# made before: the fault is the new day's
     conf = t.write_conf(d, spool=spool, name="fiu-dir.conf")
     tok, body, ct = events(1)[0]
     st, hd, rb, err = run(conf, body, ct,
@@ -393,8 +378,6 @@ def fiu_suite(r, d):
     r.check("EIO on fdatasync: 503, line left whole, retry accepted",
             injected_sync, d)
     r.check("EIO on directory fsync of a new day: 503", new_day_dir_sync, d)
-    r.check("EIO on syncing a new spool_dir's parent: made again, 200",
-            new_spool_parent_sync, d)
     r.check("short write + failed cut-back: repaired next", double_fault, d)
 
 # ------------------------------------------------------------ modes

@@ -194,12 +194,13 @@ ino_of(const char *path)
 }
 
 /*
- * fs_mkdir_spool: a directory it makes (mode 0750), named with or
- * without a trailing slash or a folder, is synced in its parent; one
- * there already is left alone; a failed sync of the parent is a failure.
+ * fs_mkdir_spool makes the directory, mode 0750, and leaves one there
+ * already alone; fs_sync_spool syncs it and the directory holding it,
+ * named with or without a trailing slash or a folder, and fails when
+ * either sync does.
  */
 static void
-test_mkdir_spool(void **state)
+test_spool_dir(void **state)
 {
 	const struct fixture *f = *state;
 	char path[128], cwd[PATH_MAX];
@@ -207,39 +208,35 @@ test_mkdir_spool(void **state)
 
 	umask(027);
 	snprintf(path, sizeof(path), "%s/spool", f->dir);
-	nsynced = 0;
 	assert_int_equal(fs_mkdir_spool(path), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_true(S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0750);
-	assert_int_equal(nsynced, 1);
-	assert_true(synced_ino == ino_of(f->dir));
-	nsynced = 0;
 	assert_int_equal(fs_mkdir_spool(path), 0);	/* there already */
-	assert_int_equal(nsynced, 0);
+	nsynced = 0;
+	assert_int_equal(fs_sync_spool(path), 0);
+	assert_int_equal(nsynced, 2);
+	assert_true(synced_ino == ino_of(f->dir));	/* the parent last */
 	snprintf(path, sizeof(path), "%s/spool/inner//", f->dir);
 	assert_int_equal(fs_mkdir_spool(path), 0);
-	assert_int_equal(nsynced, 1);
+	nsynced = 0;
+	assert_int_equal(fs_sync_spool(path), 0);
+	assert_int_equal(nsynced, 2);
 	snprintf(path, sizeof(path), "%s/spool", f->dir);
 	assert_true(synced_ino == ino_of(path));
 	/* a bare name: its parent is the working directory */
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
 	assert_int_equal(chdir(f->dir), 0);
-	nsynced = 0;
 	assert_int_equal(fs_mkdir_spool("bare"), 0);
+	nsynced = 0;
+	assert_int_equal(fs_sync_spool("bare"), 0);
 	assert_int_equal(chdir(cwd), 0);
-	assert_int_equal(nsynced, 1);
+	assert_int_equal(nsynced, 2);
 	assert_true(synced_ino == ino_of(f->dir));
-	snprintf(path, sizeof(path), "%s/unsynced", f->dir);
 	fsync_fails = 1;
 	errno = 0;
-	assert_int_equal(fs_mkdir_spool(path), -1);
+	assert_int_equal(fs_sync_spool(path), -1);
 	fsync_fails = 0;
 	assert_int_equal(errno, EIO);
-	/* not left there unsynced: the next call makes and syncs it */
-	assert_int_equal(ino_of(path), 0);
-	nsynced = 0;
-	assert_int_equal(fs_mkdir_spool(path), 0);
-	assert_int_equal(nsynced, 1);
 }
 
 int
@@ -250,7 +247,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_foreign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mkdir_spool, setup,
+		cmocka_unit_test_setup_teardown(test_spool_dir, setup,
 		    teardown),
 	};
 
