@@ -71,7 +71,8 @@ imported(struct ctl_db *db, const struct day_file *f)
 
 /*
  * Delete the files of one day if import has committed all of it (or
- * force): 1 deleted, 0 kept, -1 on error; messages on stderr. The day's
+ * force): 1 deleted, 0 gone meanwhile, -1 kept (not all imported) or on
+ * error; messages on stderr. The day's
  * .jsonl, if any, is held under an exclusive lock from the check to its
  * removal, so no line the receiver appends in between is lost.
  */

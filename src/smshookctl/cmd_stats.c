@@ -742,15 +742,20 @@ file_lag(struct ctl_db *db, const struct day_file *f, struct lag *lag)
 	off_t off;
 	int n, first = 1;
 
-	if (pos_get(db, f, &p, err, sizeof(err)) == -1)
-		return errno == ENOENT ? 0 : -1;
+	if (pos_get(db, f, &p, err, sizeof(err)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		ctl_err("%s", err);
+		return -1;
+	}
 	if (f->gz && f->late[0] == '\0' && stat(f->path, &st) == 0 &&
 	    p.gz_size == (long long)st.st_size)
 		return 0;		/* read to its end before */
 	if ((r = reader_open(f, (off_t)p.off)) == NULL)
 		return errno == ERANGE || errno == ENOENT ? 0 : -1;
+	/* an unfinished line is never imported: no lag (a torn piece is) */
 	while ((n = reader_next(r, &line, &len, &off)) > 0) {
-		lag->bytes += (long long)len + 1;
+		lag->bytes += (long long)len + (n == READER_TORN ? 0 : 1);
 		if (first && n == READER_LINE) {
 			if (rows_parse(&l, line, len, &why) == 0 &&
 			    (ms = stamp_ms(l.received_at)) != -1 &&
@@ -760,8 +765,6 @@ file_lag(struct ctl_db *db, const struct day_file *f, struct lag *lag)
 		}
 		first = 0;
 	}
-	if (n == 0)
-		lag->bytes += (long long)reader_partial(r);
 	reader_close(r);
 	return n == -1 ? -1 : 0;
 }

@@ -3,8 +3,9 @@
  * <spool_dir>/YYYY-MM-DD.jsonl or, once compressed, .jsonl.gz; offsets
  * are always byte offsets in the uncompressed text, so a position stays
  * valid when a day is compressed. Only complete lines (ending in '\n')
- * are ever returned; a .jsonl file is read under a shared flock, which
- * keeps out the receiver's cut-back of a failed append.
+ * are ever returned; a .jsonl file is measured under a shared flock, to
+ * its last complete line: the bytes after it, an unfinished line the
+ * receiver cuts back and writes over, are never read.
  *
  * A day may have both: a .jsonl written after its .jsonl.gz was made
  * (the clock went back), or one a compress left behind when it was
