@@ -685,6 +685,33 @@ lock_waiting(pid_t pid)
 }
 
 /*
+ * The day file holding "old\n", under a shared lock held on *fd, and a
+ * child appending "new\n" that is waiting for that lock; its pid.
+ */
+static pid_t
+writer_waiting(const struct fixture *f, int *fd)
+{
+	char err[256];
+	pid_t pid;
+	int tries;
+
+	assert_int_equal(mkdir(f->dir, 0750), 0);
+	write_file(f->file, "old\n", 4);
+	assert_true((*fd = open(f->file, O_RDONLY)) != -1);
+	assert_int_equal(flock(*fd, LOCK_SH), 0);
+	if ((pid = fork()) == 0) {
+		close(*fd);		/* the shared lock is the parent's */
+		_exit(spool_append(f->dir, DAY, "new\n", 4, 1, err,
+		    sizeof(err)) == 0 ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	for (tries = 0; tries < 5000 && !lock_waiting(pid); tries++)
+		usleep(1000);		/* polls the readiness check */
+	assert_true(lock_waiting(pid));
+	return pid;
+}
+
+/*
  * A day file unlinked while a writer waits for its lock (what compress
  * does under its shared lock) is not written: the writer opens the path
  * afresh and the line lands in the new file.
@@ -693,24 +720,12 @@ static void
 test_unlinked_while_waiting(void **state)
 {
 	struct fixture *f = *state;
-	char err[256], *got;
+	char *got;
 	size_t len;
 	pid_t pid;
-	int fd, tries;
+	int fd;
 
-	assert_int_equal(mkdir(f->dir, 0750), 0);
-	write_file(f->file, "old\n", 4);
-	assert_true((fd = open(f->file, O_RDONLY)) != -1);
-	assert_int_equal(flock(fd, LOCK_SH), 0);
-	if ((pid = fork()) == 0) {
-		close(fd);		/* the shared lock is the parent's */
-		_exit(spool_append(f->dir, DAY, "new\n", 4, 1, err,
-		    sizeof(err)) == 0 ? 0 : 1);
-	}
-	assert_true(pid > 0);
-	for (tries = 0; tries < 5000 && !lock_waiting(pid); tries++)
-		usleep(1000);
-	assert_true(lock_waiting(pid));
+	pid = writer_waiting(f, &fd);
 	assert_int_equal(unlink(f->file), 0);
 	close(fd);			/* the writer gets the removed file */
 	assert_int_equal(exit_status(pid), 0);
@@ -1052,27 +1067,15 @@ static void
 test_moved_while_waiting(void **state)
 {
 	struct fixture *f = *state;
-	char err[256], moved[160], *got;
+	char dir[160], moved[160], *got;
 	size_t len;
 	pid_t pid;
-	int fd, tries, st;
+	int fd, st;
 
 	snprintf(moved, sizeof(moved), "%s/moved/%s.jsonl", f->tmp, DAY);
-	assert_int_equal(mkdir(f->dir, 0750), 0);
-	write_file(f->file, "old\n", 4);
-	assert_true((fd = open(f->file, O_RDONLY)) != -1);
-	assert_int_equal(flock(fd, LOCK_SH), 0);
-	if ((pid = fork()) == 0) {
-		close(fd);		/* the shared lock is the parent's */
-		_exit(spool_append(f->dir, DAY, "new\n", 4, 1, err,
-		    sizeof(err)) == 0 ? 0 : 1);
-	}
-	assert_true(pid > 0);
-	for (tries = 0; tries < 5000 && !lock_waiting(pid); tries++)
-		usleep(1000);
-	assert_true(lock_waiting(pid));
-	snprintf(err, sizeof(err), "%s/moved", f->tmp);
-	assert_int_equal(rename(f->dir, err), 0);
+	pid = writer_waiting(f, &fd);
+	snprintf(dir, sizeof(dir), "%s/moved", f->tmp);
+	assert_int_equal(rename(f->dir, dir), 0);
 	close(fd);			/* the writer gets the moved file */
 	st = exit_status(pid);
 	assert_content(moved, "old\n");
