@@ -94,11 +94,12 @@ fs_line_end(int fd, off_t from, off_t size)
 		at = end == size ? end - 1 : end - (off_t)sizeof(buf);
 		if (at < from)
 			at = from;
-		if ((n = pread(fd, buf, (size_t)(end - at), at)) != end - at) {
+		if ((n = pread(fd, buf, (size_t)(end - at), at)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (n != end - at) {
 			if (n >= 0)
 				errno = EIO;	/* shorter than size */
-			if (n == -1 && errno == EINTR)
-				continue;
 			return -1;
 		}
 		for (i = n - 1; i >= 0; i--)
