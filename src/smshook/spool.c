@@ -24,8 +24,9 @@
 /*
  * A long-lived process keeps its day file open between requests; per
  * request it only locks it and checks it is still linked. dir_synced: the
- * spool directory and its parent were synced since that file was opened. own_end: the length
- * this process's last whole line left the kept file at, or -1.
+ * spool directory and its parent were synced since that file was opened.
+ * own_end: the length this process's last whole line left the kept file
+ * at, or -1.
  */
 static struct fs_kept kept = FS_KEPT_NONE;
 static int dir_synced;

@@ -206,8 +206,7 @@ merge_day(const char *dir, const struct day_file *f, int verbose)
 		rc = 0;			/* still being written: not closed */
 		goto out;
 	}
-	if (reader_pair(f, &gzlen, &skip, &torn) == -1 ||
-	    (end = fs_line_end(fd, skip, st.st_size)) == -1)
+	if (reader_pair(f, &gzlen, &skip, &torn) == -1)
 		goto syserr;
 	if (torn > 0) {
 		/* an older compress copied an unfinished line: keep both */
@@ -216,7 +215,8 @@ merge_day(const char *dir, const struct day_file *f, int verbose)
 		rc = 0;
 		goto out;
 	}
-	if (copy_file(f->path, tmp, &st) == -1 ||
+	if ((end = fs_line_end(fd, skip, st.st_size)) == -1 ||
+	    copy_file(f->path, tmp, &st) == -1 ||
 	    write_gz(fd, skip, end, tmp, &st, 1) == -1)
 		goto syserr;
 	if (reader_gz_len(tmp) != gzlen + end - skip ||

@@ -211,6 +211,14 @@ open_gz(struct reader *r, const char *path, off_t from)
 	return 0;
 }
 
+/* r holding nothing: no file, no buffer. */
+static void
+blank(struct reader *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+}
+
 /*
  * The uncompressed length of the .gz at path, and in *torn its bytes
  * after its last '\n'; -1 on error.
@@ -224,7 +232,7 @@ gz_measure(const char *path, off_t *torn)
 	off_t n = 0, end = 0;
 	int k;
 
-	memset(&g, 0, sizeof(g));
+	blank(&g);
 	if (open_gz(&g, path, 0) == -1) {
 		if (g.gz != NULL)
 			gzclose(g.gz);
@@ -271,8 +279,7 @@ copied_from(const char *gzpath, off_t p, off_t gzlen, int fd)
 	ssize_t m;
 	int k, rc = -1;
 
-	memset(&g, 0, sizeof(g));
-	g.fd = -1;
+	blank(&g);
 	if (open_gz(&g, gzpath, p) == -1)
 		goto out;
 	while (left > 0) {
@@ -291,8 +298,7 @@ copied_from(const char *gzpath, off_t p, off_t gzlen, int fd)
 	}
 	rc = 1;
  out:
-	if (g.gz != NULL)
-		gzclose(g.gz);
+	reader_free(&g);
 	return rc;
 }
 
@@ -314,9 +320,8 @@ merged_prefix(const struct day_file *f, off_t end, off_t *skip)
 	off_t off;
 	int n, same, rc = -1;
 
-	memset(&g, 0, sizeof(g));
-	memset(&l, 0, sizeof(l));
-	g.fd = l.fd = -1;
+	blank(&g);
+	blank(&l);
 	l.locked = f->locked;
 	l.max = g.max = READER_HEAD;	/* heads are all it compares */
 	*skip = 0;
@@ -369,9 +374,9 @@ open_listed(const struct day_file *f, off_t from)
 		errno = EINVAL;
 		return NULL;
 	}
-	if ((r = calloc(1, sizeof(*r))) == NULL)
+	if ((r = malloc(sizeof(*r))) == NULL)
 		return NULL;
-	r->fd = -1;
+	blank(r);
 	r->base = from;
 	r->locked = f->locked;
 	r->max = default_max > 0 ? default_max : line_max(1048576);
