@@ -109,6 +109,9 @@ def build_cases():
         body=t.form_body(ev()), ctype=None)
     add("json; charset=utf-8", 200, "success", body=jb(ev()),
         ctype="application/json; charset=utf-8")
+    add("form; charset=ISO-8859-1, ASCII body", 200, "success",
+        body=t.form_body(ev()),
+        ctype="application/x-www-form-urlencoded; charset=ISO-8859-1")
     add("APPLICATION/JSON upper case", 200, "success", body=jb(ev()),
         ctype="APPLICATION/JSON")
     add("text/json", 200, "success", body=jb(ev()), ctype="text/json")
@@ -169,6 +172,9 @@ def build_cases():
         b"@@", b"\xf4\x90\x80\x80"))
     add("invalid utf-8 outside strings", 400,
         body=b"{\xff" + jb(ev())[1:])
+    add("charset=ISO-8859-1, a Latin-1 byte", 400,
+        body=raw_event('"message":"caf@"').replace(b"@", b"\xe9"),
+        ctype="application/json; charset=ISO-8859-1")
     add("byte order mark", 400, body=b"\xef\xbb\xbf" + jb(ev()))
     add("raw NUL in a string", 400, body=raw_event('"message":"a@b"').replace(
         b"@", b"\x00"))
