@@ -659,27 +659,34 @@ def fsync(res):
         r4 = measure("smshook-fsync-4", c, ARGS.duration)
         d = fresh_dir("fsync-loop")
         out = {}
-        for lock in ("", "-l", "-w"):
+        for lock in ("", "-l", "-w", "-g"):
             f = os.path.join(d, "loop%s.jsonl" % lock)
             cmd = [os.path.join(BUILD, "bench", "fsync_loop"), "-p", "2",
                    "-t", str(ARGS.duration), "-b", "560"] + \
                 ([lock] if lock else []) + [f]
             line = sh(cmd)
             out[lock] = float(re.search(r"rate=([0-9.]+)", line).group(1))
+            m = re.search(r"syncs=([0-9]+)", line)
+            if m:
+                out["syncs"] = int(m.group(1))
         shutil.rmtree(d, ignore_errors=True)
         log("  round %d: smshook %.0f req/s (4 workers: %.0f), fsync_loop "
             "%.0f lines/s, -l (flock around write+sync) %.0f, -w (flock "
-            "around write) %.0f" % (rnd + 1, r["rps"], r4["rps"], out[""],
-                                    out["-l"], out["-w"]))
+            "around write) %.0f, -g (explicit group commit) %.0f (%d syncs)"
+            % (rnd + 1, r["rps"], r4["rps"], out[""], out["-l"], out["-w"],
+               out["-g"], out.get("syncs", 0)))
         rows.append(dict(round=rnd + 1, smshook_rps=r["rps"],
                          smshook4_rps=r4["rps"],
                          loop_rate=out[""], loop_flock_rate=out["-l"],
                          loop_wlock_rate=out["-w"],
+                         loop_group_rate=out["-g"],
+                         loop_group_syncs=out.get("syncs", 0),
                          p99_us=r["p99_us"], max_us=r["max_us"],
                          max4_us=r4["max_us"]))
     write_csv("fsync.csv", ["round", "smshook_rps", "smshook4_rps",
                             "loop_rate",
-                            "loop_flock_rate", "loop_wlock_rate", "p99_us",
+                            "loop_flock_rate", "loop_wlock_rate",
+                            "loop_group_rate", "loop_group_syncs", "p99_us",
                             "max_us", "max4_us"], rows)
     res["fsync"] = {
         "smshook_rps": median([r["smshook_rps"] for r in rows]),
@@ -691,6 +698,7 @@ def fsync(res):
         "ratio_flock": median([r["smshook_rps"] / r["loop_flock_rate"]
                                for r in rows]),
         "loop_wlock_rate": median([r["loop_wlock_rate"] for r in rows]),
+        "loop_group_rate": median([r["loop_group_rate"] for r in rows]),
     }
     res["max_us_all"] = max([res.get("max_us_all", 0)] +
                             [max(r["max_us"], r["max4_us"]) for r in rows])
@@ -891,11 +899,12 @@ def report(res):
     f = res.get("fsync")
     if f:
         add("fsync = yes: smshook %.0f req/s, fsync_loop %.0f lines/s "
-            "(flock around write+sync %.0f, around write only %.0f): ratio "
-            "%.2f (>= 0.8: %s); vs the write+sync flock loop %.2f" % (
+            "(flock around write+sync %.0f, around write only %.0f, explicit "
+            "group commit %.0f): ratio %.2f (>= 0.8: %s); vs the write+sync "
+            "flock loop %.2f" % (
                 f["smshook_rps"], f["loop_rate"], f["loop_flock_rate"],
-                f["loop_wlock_rate"], f["ratio"], verdict(f["ratio"] >= 0.8),
-                f["ratio_flock"]))
+                f["loop_wlock_rate"], f["loop_group_rate"], f["ratio"],
+                verdict(f["ratio"] >= 0.8), f["ratio_flock"]))
         add("fsync = yes with 4 FastCGI workers: smshook %.0f req/s: ratio "
             "%.2f to the 2-writer loop (>= 0.8: %s)" % (
                 f["smshook4_rps"], f["ratio4"], verdict(f["ratio4"] >= 0.8)))
