@@ -118,20 +118,27 @@ matches(const struct optouts *o, const char *text)
 	return 0;
 }
 
-/* db_replies' callback: print (or keep) a phone that opted out. */
+/*
+ * db_replies' callback: print (or keep) a phone that opted out; a reply
+ * without a time (ms NULL) is printed with none.
+ */
 static int
-one(void *arg, const char *phone, const char *text, long long ms)
+one(void *arg, const char *phone, const char *text, const long long *ms)
 {
 	struct optouts *o = arg;
-	char stamp[32];
+	char stamp[32] = "";
 	struct tm tm;
-	time_t t = (time_t)(ms / 1000);
+	time_t t;
 	cJSON *row;
 
 	if (text == NULL || !matches(o, text))
 		return 0;
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (ms != NULL) {
+		t = (time_t)(*ms / 1000 - (*ms % 1000 < 0));
+		if (gmtime_r(&t, &tm) == NULL || strftime(stamp,
+		    sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+			stamp[0] = '\0';
+	}
 	o->n++;
 	if (!o->json) {
 		csv_field(phone, CSV_TEXT | CSV_QUOTE);
@@ -143,7 +150,8 @@ one(void *arg, const char *phone, const char *text, long long ms)
 	if ((row = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddStringToObject(row, "phone", phone) == NULL ||
 	    cJSON_AddStringToObject(row, "reply", text) == NULL ||
-	    cJSON_AddStringToObject(row, "replied_at", stamp) == NULL ||
+	    (stamp[0] != '\0' ? cJSON_AddStringToObject(row, "replied_at",
+	    stamp) : cJSON_AddNullToObject(row, "replied_at")) == NULL ||
 	    !cJSON_AddItemToArray(o->list, row)) {
 		cJSON_Delete(row);
 		return -1;

@@ -18,9 +18,12 @@
 
 struct ctl_db;
 
-/* Called with each phone's latest reply; non-zero stops the walk. */
+/*
+ * Called with each phone's latest reply and its time in ms (NULL: none);
+ * non-zero stops the walk.
+ */
 typedef int	(*db_reply_fn)(void *arg, const char *phone, const char *text,
-		    long long ms);
+		    const long long *ms);
 
 /* Where a line comes from, for smshook_rejects. */
 struct db_line {

@@ -618,16 +618,19 @@ pg_replies(struct ctl_db *db, db_reply_fn fn, void *arg)
 {
 	struct pg_db *p = (struct pg_db *)db;
 	PGresult *res;
+	long long ms;
 	int i, n, rc = 0;
 
 	res = PQexec(p->c, schema_latest_replies);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
 		return pg_check(p, res, PGRES_TUPLES_OK, "read replies");
 	n = PQntuples(res);
-	for (i = 0; i < n && rc == 0; i++)
+	for (i = 0; i < n && rc == 0; i++) {
+		ms = strtoll(PQgetvalue(res, i, 2), NULL, 10);
 		rc = fn(arg, PQgetvalue(res, i, 0), PQgetisnull(res, i, 1) ?
-		    NULL : PQgetvalue(res, i, 1), strtoll(PQgetvalue(res, i, 2),
-		    NULL, 10));
+		    NULL : PQgetvalue(res, i, 1), PQgetisnull(res, i, 2) ?
+		    NULL : &ms);
+	}
 	PQclear(res);
 	return rc == 0 ? 0 : -1;
 }

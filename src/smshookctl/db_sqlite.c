@@ -334,15 +334,18 @@ sq_replies(struct ctl_db *db, db_reply_fn fn, void *arg)
 {
 	struct sqlite_db *s = (struct sqlite_db *)db;
 	sqlite3_stmt *st;
+	long long ms;
 	int r, rc = 0;
 
 	if (sqlite3_prepare_v2(s->h, schema_latest_replies, -1, &st, NULL) !=
 	    SQLITE_OK)
 		return sq_fail(s, "read replies");
-	while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW)
+	while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		ms = sqlite3_column_int64(st, 2);
 		rc = fn(arg, (const char *)sqlite3_column_text(st, 0),
 		    (const char *)sqlite3_column_text(st, 1),
-		    sqlite3_column_int64(st, 2));
+		    sqlite3_column_type(st, 2) == SQLITE_NULL ? NULL : &ms);
+	}
 	if (rc == 0 && r != SQLITE_DONE)
 		rc = sq_fail(s, "read replies");
 	sqlite3_finalize(st);

@@ -206,6 +206,14 @@ def test_replies_and_optouts():
                  ["13800000005"])
             t.eq(json.loads(p.stdout)[0]["replied_at"],
                  "2026-01-01T02:00:00Z", "replyTime is UTC+8")
+            p = t.ctl(conf, "optouts", "--db", db.url, "--format", "json")
+            t.eq({x["phone"]: x["replied_at"] for x in
+                  json.loads(p.stdout)}.get("13800000007", "absent"), None,
+                 "a reply without a time has none in JSON")
+            p = t.ctl(conf, "optouts", "--db", db.url)
+            t.eq([l for l in p.stdout.splitlines()
+                  if l.startswith('"13800000007"')], ['"13800000007","TD",'],
+                 "and an empty time in CSV")
     finally:
         if pgdir is not None:
             t.pg_stop(pgdir)
