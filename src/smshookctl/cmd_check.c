@@ -3,14 +3,14 @@
  * [--min-inodes N] [--quiet]: a health check that fails whenever an
  * event would not be stored right now. As the receiver's user (--user;
  * as root, by default the owner of spool_dir): the configuration and
- * its app_key_files are readable, spool_dir takes a new file (or is
- * missing and could be made: check makes nothing), today's day file (if
- * any) takes an append, the token table is sound and writable; the
- * spool's file system has room and inodes above the floors; the
- * configured database answers with tables import can use (this
- * version's, an older one it migrates, or none yet), looked at and
- * never changed. One line per fault, saying what and how to fix it;
- * exit 1 on any fault.
+ * its app_key_files are readable, spool_dir takes a new file and with
+ * fsync = yes can be read (or is missing and could be made: check
+ * makes nothing), today's day file (if any) can be read and takes an
+ * append, the token table (if used) is writable; the spool's file
+ * system has room and inodes above the floors; the configured database
+ * answers with tables import can use (this version's, an older one it
+ * migrates, or none yet), looked at and never changed. One line per
+ * fault, saying what and how to fix it; exit 1 on any fault.
  */
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -253,6 +253,12 @@ check_spool(struct check *k)
 		return;
 	}
 	snprintf(k->room, sizeof(k->room), "%s", dir);
+	if (k->no_user && st.st_uid == 0) {
+		fault(k, "spool_dir %s is root's, so the receiver's user is "
+		    "unknown (name it with --user, root if the receiver runs "
+		    "as root)", dir);
+		return;
+	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.smshookctl.check.XXXXXX",
 	    dir) >= sizeof(tmp) || (fd = mkstemp(tmp)) == -1) {
 		fault(k, "spool_dir %s is not writable: %s (chown it to the "
@@ -261,10 +267,23 @@ check_spool(struct check *k)
 	}
 	close(fd);
 	unlink(tmp);
+	/* with fsync = yes the receiver opens it to sync it */
+	if (k->ctl->conf.fsync && (fd = open(dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1) {
+		fault(k, "spool_dir %s is not readable: %s (fsync = yes syncs "
+		    "it: chown it to the receiver's user, mode 0750)", dir,
+		    strerror(errno));
+		return;
+	}
+	if (k->ctl->conf.fsync)
+		close(fd);
 	fine(k, "spool_dir %s: writable", dir);
 }
 
-/* Today's day file, if it exists, is a regular file that takes appends. */
+/*
+ * Today's day file, if it exists, is a regular file that takes appends,
+ * opened read-write as the receiver opens it (it reads the tail).
+ */
 static void
 check_today(struct check *k)
 {
@@ -279,7 +298,7 @@ check_today(struct check *k)
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s.jsonl",
 	    k->ctl->conf.spool_dir, day) >= sizeof(path))
 		return;
-	if ((fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
+	if ((fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK)) == -1) {
 		if (errno != ENOENT)
 			fault(k, "today's day file %s: %s (chown it to the "
@@ -295,7 +314,10 @@ check_today(struct check *k)
 	close(fd);
 }
 
-/* The token table, if any, is a table the receiver can write. */
+/*
+ * The token table, if any and in use, is one the receiver can write. One
+ * that is not a table is a note: the receiver sets it aside.
+ */
 static void
 check_replay(struct check *k)
 {
@@ -305,6 +327,10 @@ check_replay(struct check *k)
 	long long live;
 	int fd;
 
+	if (c->replay_window == 0) {
+		fine(k, "replay table: off (replay_window = 0)");
+		return;
+	}
 	snprintf(path, sizeof(path), "%s/%s", c->spool_dir, REPLAY_FILE);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (replay_count(path, (long long)c->replay_window * 1000,
@@ -313,8 +339,8 @@ check_replay(struct check *k)
 			fine(k, "replay table %s: none yet (made by the first "
 			    "event)", path);
 		else if (errno == EINVAL)
-			fault(k, "%s is not a replay table (remove it; the "
-			    "receiver makes a new one)", path);
+			fine(k, "note: %s is not a replay table (the receiver "
+			    "sets it aside and makes a new one)", path);
 		else
 			fault(k, "replay table %s: %s", path, strerror(errno));
 		return;
@@ -362,7 +388,12 @@ check_room(struct check *k)
 		    avail >> 20, inodes);
 }
 
-/* The receiver's checks, as whoever runs this. */
+static void	check_database(struct check *);
+
+/*
+ * The receiver's checks, as whoever runs this; the database's too, as
+ * import runs as the receiver's user.
+ */
 static void
 receiver_checks(struct check *k)
 {
@@ -371,6 +402,7 @@ receiver_checks(struct check *k)
 	check_today(k);
 	check_replay(k);
 	check_room(k);
+	check_database(k);
 }
 
 #ifdef NO_NSS
@@ -583,6 +615,5 @@ cmd_check(struct ctl *ctl, int argc, char *argv[])
 			    strerror(errno));
 	} else
 		receiver_checks(&k);
-	check_database(&k);
 	return finish(&k);
 }

@@ -50,10 +50,26 @@ def fails(p, *words):
     t.expect("check: FAILED" in p.stdout, p.stdout)
 
 
+def own(path):
+    """Give path to USER, as the receiver's user's files are."""
+    pw = pwd.getpwnam(USER)
+    os.chown(path, pw.pw_uid, pw.pw_gid)
+
+
+def as_user(*args):
+    """smshookctl args... run as USER (import runs as the receiver's
+    user)."""
+    return subprocess.run(["runuser", "-u", USER, "--", t.SMSHOOKCTL] +
+                          list(args), capture_output=True, text=True,
+                          timeout=120)
+
+
 def test_ok_then_quiet():
     d, conf, spool = setup()
     try:
-        db = os.path.join(d, "x.db")
+        os.mkdir(os.path.join(d, "db"), 0o750)
+        own(os.path.join(d, "db"))
+        db = os.path.join(d, "db", "x.db")
         with open(conf, "a") as f:
             f.write("database = sqlite:%s\n" % db)
         p = check(conf)
@@ -64,7 +80,8 @@ def test_ok_then_quiet():
         t.expect(not os.path.exists(db), "check made the database")
         p = check(conf, "--quiet")
         t.eq((p.returncode, p.stdout), (0, ""))
-        t.eq(t.ctl(conf, "import").returncode, 0)
+        p = as_user("-c", conf, "import")
+        t.eq(p.returncode, 0, p.stderr)
         p = check(conf)
         t.eq(p.returncode, 0, p.stdout + p.stderr)
         t.expect("reachable, schema version 4" in p.stdout, p.stdout)
@@ -199,12 +216,78 @@ def test_missing_spool():
 
 
 def test_replay_table_not_a_table():
+    """A file at the token table's path that is not one is a note: the
+    receiver sets it aside and stores the event. With replay_window = 0
+    the table is not used, so not checked."""
     d, conf, spool = setup()
     try:
         path = os.path.join(spool, ".replay")
         with open(path, "wb") as f:
             f.write(b"garbage!" * 100)
-        fails(check(conf), "not a replay table", "remove it")
+        p = check(conf)
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+        t.expect("note: %s is not a replay table" % path in p.stdout,
+                 p.stdout)
+        os.chown(conf, 0, 0)
+        body = t.ctl(conf, "sign", "--event", "delivered").stdout
+        st, _, answer, log = t.cgi(conf, body=body.encode())
+        t.eq((st, answer), (200, b'{"status":"success"}'), log)
+        t.expect(any(n.startswith(".replay.bad") for n in os.listdir(spool)),
+                 os.listdir(spool))
+        for name in os.listdir(spool):	# the receiver ran as root here
+            own(os.path.join(spool, name))
+        own(conf)
+        os.chown(path, 0, 0)
+        os.chmod(path, 0o600)		# root's: nobody cannot use it
+        fails(check(conf), "replay table", "Permission denied")
+        with open(conf, "a") as f:
+            f.write("replay_window = 0\ntimestamp_tolerance = 0\n")
+        p = check(conf)
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+        t.expect("replay table: off (replay_window = 0)" in p.stdout,
+                 p.stdout)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_read_access():
+    """The receiver reads what it writes: today's day file (its tail) and,
+    with fsync = yes, spool_dir (to sync it). Write access alone is a
+    fault, not ok."""
+    d, conf, spool = setup()
+    try:
+        nogroup = pwd.getpwnam(USER).pw_gid
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        path = os.path.join(spool, day + ".jsonl")
+        with open(path, "w") as f:
+            f.write("")
+        os.chown(path, 0, nogroup)
+        os.chmod(path, 0o620)		# nobody may append, not read
+        fails(check(conf), "today's day file", "Permission denied")
+        os.chmod(path, 0o640 | 0o020)
+        t.eq(check(conf).returncode, 0)
+        os.chown(spool, 0, nogroup)
+        os.chmod(spool, 0o730)		# nobody may add files, not list
+        fails(check(conf), "spool_dir", "not readable", "fsync = yes")
+        with open(conf, "a") as f:
+            f.write("fsync = no\n")
+        p = check(conf)
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_root_spool_without_user():
+    """As root without --user, a spool_dir owned by root names no
+    receiver's user: a fault, not a check done as root."""
+    d, conf, spool = setup()
+    try:
+        os.chown(spool, 0, 0)
+        p = t.ctl(conf, "check")
+        fails(p, spool, "root's", "--user")
+        t.expect("checking as" not in p.stdout, p.stdout)
+        p = t.ctl(conf, "check", "--user", "root")
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
     finally:
         shutil.rmtree(d)
 
@@ -272,6 +355,19 @@ def test_database_faults():
               "import cannot create it")
     finally:
         shutil.rmtree(d)
+    # a folder root may use and the receiver's user may not: checked as
+    # that user, as import runs
+    d, conf, spool = setup()
+    try:
+        private = os.path.join(d, "db")
+        os.mkdir(private, 0o700)
+        with open(conf, "a") as f:
+            f.write("database = sqlite:%s/x.db\n" % private)
+        fails(check(conf), "database:", private)
+        p = t.ctl(conf, "check", "--user", "root")
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+    finally:
+        shutil.rmtree(d)
 
 
 def tables(path):
@@ -288,6 +384,7 @@ def test_old_schema_not_migrated():
     leaves it as it is."""
     d, conf, spool = setup()
     try:
+        own(d)				# the database's folder is the user's
         db = os.path.join(d, "v1.db")
         c = sqlite3.connect(db)
         c.execute("PRAGMA journal_mode=WAL")
@@ -301,6 +398,7 @@ def test_old_schema_not_migrated():
             "(1, 'a', '{}');")
         c.commit()
         c.close()
+        own(db)
         with open(conf, "a") as f:
             f.write("database = sqlite:%s\n" % db)
         p = check(conf)
@@ -310,6 +408,9 @@ def test_old_schema_not_migrated():
         t.eq(tables(db), ["sms_events"], "(check changed nothing)")
         t.eq(sorted(os.listdir(d)), ["smshook.conf", "spool", "v1.db"],
              "(no file left beside it)")
+        # as root's, the user could not even read it (WAL): a fault
+        os.chown(d, 0, 0)
+        fails(check(conf), "database:", "readonly")
     finally:
         shutil.rmtree(d)
 

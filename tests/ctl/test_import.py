@@ -324,7 +324,7 @@ def newer_schema(e):
     t.eq(p.returncode, 1, p.stderr)
     t.expect("schema version 99, newer than this smshookctl's" in p.stderr,
              p.stderr)
-    p = e.ctl("check")
+    p = e.ctl("check", "--user", "root")
     t.eq(p.returncode, 1, p.stdout + p.stderr)
     t.expect("check: FAIL: database:" in p.stdout and
              "use a newer smshookctl" in p.stdout, p.stdout)
@@ -346,7 +346,7 @@ def replies_one_template(e):
     schema_sql(e, "CREATE UNIQUE INDEX sms_events_template ON sms_events "
                "(event_type, template_id, event_time) WHERE sms_id IS NULL")
     schema_sql(e, "UPDATE smshook_schema SET version = 2")
-    p = e.ctl("check")
+    p = e.ctl("check", "--user", "root")
     t.expect("schema version 2 (import migrates it to 4)" in p.stdout,
              p.stdout)
     t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), ["2"],
@@ -506,7 +506,7 @@ def positions_unmarked(e):
     rows = e.db.rows()
     schema_sql(e, "ALTER TABLE smshook_positions DROP COLUMN first_line")
     schema_sql(e, "UPDATE smshook_schema SET version = 3")
-    p = e.ctl("check")
+    p = e.ctl("check", "--user", "root")
     t.expect("schema version 3 (import migrates it to 4)" in p.stdout,
              p.stdout)
     p = e.ctl("purge", "--keep-days", "0")
