@@ -36,7 +36,10 @@ static const struct {
 	{ "postgres://", 0, "postgresql", PG_OPEN },
 };
 
-/* The backend of url, or -1 with why in err. */
+/*
+ * The backend of url, or -1 with why in err, which names the scheme
+ * alone: the rest may hold a password.
+ */
 static int
 backend(const char *url, char *err, size_t errlen)
 {
@@ -46,8 +49,13 @@ backend(const char *url, char *err, size_t errlen)
 		if (strncmp(url, backends[i].prefix,
 		    strlen(backends[i].prefix)) == 0)
 			return (int)i;
-	snprintf(err, errlen, "database \"%s\": expected sqlite:PATH "
-	    "or postgresql://...", url);
+	if (strchr(url, ':') != NULL)
+		snprintf(err, errlen, "database scheme \"%.*s:\": expected "
+		    "sqlite:PATH or postgresql://...",
+		    (int)strcspn(url, ":"), url);
+	else
+		snprintf(err, errlen, "database \"%s\": expected sqlite:PATH "
+		    "or postgresql://...", url);
 	return -1;
 }
 

@@ -325,12 +325,18 @@ def test_full_file_system():
 def test_database_faults():
     for url, words in [("postgresql://smshook@127.0.0.1:1/none",
                         ["database:", "postgresql"]),
-                       ("mysql://x/y", ["database:", "expected sqlite"])]:
+                       ("mysql://x/y", ["database:", "expected sqlite"]),
+                       ("postgressql://u:s3cret@h/db",
+                        ["database", '"postgressql:"', "expected sqlite"])]:
         d, conf, spool = setup("database = " + url)
         try:
             p = check(conf)
             fails(p, *words)
             t.expect("x/y" not in p.stdout or "mysql" in p.stdout, p.stdout)
+            t.expect("s3cret" not in p.stdout + p.stderr, p.stdout)
+            p = t.ctl(conf, "import")
+            t.eq(p.returncode, 1, p.stderr)
+            t.expect("s3cret" not in p.stdout + p.stderr, p.stderr)
         finally:
             shutil.rmtree(d)
     # a database of another shape
