@@ -634,15 +634,17 @@ prom_head(FILE *f, const char *name, const char *type, const char *help)
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* The metrics in node_exporter textfile format on f (smshookctl(1)). */
+/*
+ * The receiver's counters cp in node_exporter textfile format on f; none
+ * without cp, rather than zeros a collector would take for a reset.
+ */
 static void
-prom_write(FILE *f, const struct stats *s, const struct counters_page *cp,
-    const struct lag *lag)
+prom_counters(FILE *f, const struct counters_page *cp)
 {
-	long long now = now_ms();
-	unsigned long long other;
-	size_t i, k;
+	size_t k;
 
+	if (cp == NULL)
+		return;
 	prom_head(f, "smshook_answers_total", "counter", "Answers the "
 	    "receiver gave, by HTTP status and reason.");
 	for (k = 0; k < NCOUNTERS; k++)
@@ -657,6 +659,18 @@ prom_write(FILE *f, const struct stats *s, const struct counters_page *cp,
 	    "When the receiver last stored an event (0: never).");
 	fprintf(f, "smshook_last_stored_event_timestamp_seconds %.3f\n",
 	    (double)cp->last_stored_ms / 1000);
+}
+
+/* The metrics in node_exporter textfile format on f (smshookctl(1)). */
+static void
+prom_write(FILE *f, const struct stats *s, const struct counters_page *cp,
+    const struct lag *lag)
+{
+	long long now = now_ms();
+	unsigned long long other;
+	size_t i, k;
+
+	prom_counters(f, cp);
 	prom_head(f, "smshook_spool_events", "gauge", "Events in the spool's "
 	    "day files, by event type.");
 	for (k = 0; k < s->ncols; k++) {
@@ -808,7 +822,7 @@ import_lag(const struct ctl *ctl, struct lag *lag)
 	db_close(db);
 }
 
-/* Write the metrics to path through path.tmp and rename. */
+/* Write the metrics to path through path.tmp and rename; cp may be NULL. */
 static int
 prom_file(const struct stats *s, const char *path,
     const struct counters_page *cp, const struct lag *lag)
@@ -900,7 +914,8 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 	if (!have_cp)
 		ctl_errno("receiver counters left out");
 	import_lag(ctl, &lag);
-	if (prom != NULL && prom_file(&s, prom, &cp, &lag) == -1)
+	if (prom != NULL && prom_file(&s, prom, have_cp ? &cp : NULL,
+	    &lag) == -1)
 		goto out;
 	if (json || prom == NULL) {
 		if ((json ? print_json(&s, from, to, have_cp ? &cp : NULL,
