@@ -67,21 +67,36 @@ trim_byte(unsigned char c)
 	return isspace(c) || (ispunct(c) && c < 0x80);
 }
 
-/* Full-width punctuation and spaces (U+3000-303F, U+FF01-FF0F, ...). */
+/* The wide punctuation trimmed around a reply, as code point ranges. */
+static const struct {
+	unsigned int	lo, hi;
+} wide_punct[] = {
+	{ 0x2010, 0x2027 },	/* dashes, quotes, bullets, ellipsis: “”… */
+	{ 0x3000, 0x303f },	/* CJK space and punctuation: 。、「」 */
+	{ 0xff01, 0xff0f },	/* full-width ASCII punctuation: ！，． */
+	{ 0xff1a, 0xff20 },	/* ：；＜＝＞？＠ */
+	{ 0xff3b, 0xff40 },	/* ［＼］＾＿｀ */
+	{ 0xff5b, 0xff65 },	/* ｛｜｝～ and half-width 。「」、・ */
+};
+
+/*
+ * 3 if s (n bytes) begins (or with at_end, ends) with a three-byte UTF-8
+ * character of wide_punct, else 0.
+ */
 static size_t
 trim_wide(const unsigned char *s, size_t n, int at_end)
 {
 	const unsigned char *p = at_end ? s + n - 3 : s;
+	unsigned int cp;
+	size_t i;
 
-	if (n < 3)
+	if (n < 3 || (p[0] & 0xf0) != 0xe0 || (p[1] & 0xc0) != 0x80 ||
+	    (p[2] & 0xc0) != 0x80)
 		return 0;
-	if (p[0] == 0xe3 && p[1] == 0x80 && p[2] >= 0x80 && p[2] <= 0xbf)
-		return 3;			/* U+3000-303F: 。、 etc. */
-	if (p[0] == 0xef && p[1] == 0xbc && p[2] >= 0x81 && p[2] <= 0x8f)
-		return 3;			/* U+FF01-FF0F: ！，etc. */
-	if (p[0] == 0xef && p[1] == 0xbc && (p[2] == 0x9a || p[2] == 0x9b ||
-	    p[2] == 0x9f))
-		return 3;			/* ：；？ */
+	cp = (p[0] & 0x0fU) << 12 | (p[1] & 0x3fU) << 6 | (p[2] & 0x3fU);
+	for (i = 0; i < sizeof(wide_punct) / sizeof(wide_punct[0]); i++)
+		if (cp >= wide_punct[i].lo && cp <= wide_punct[i].hi)
+			return 3;
 	return 0;
 }
 

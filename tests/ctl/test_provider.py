@@ -179,7 +179,11 @@ def test_replies_and_optouts():
                      ("13800000003", "yes please", "2026-01-02 10:00:00"),
                      ("13800000004", " Stop! ", "2026-01-01 10:00:00"),
                      ("13800000005", "hello", "2026-01-01 10:00:00"),
-                     ("13800000006", "TD", "2026-01-01 10:00:00")]:
+                     ("13800000006", "TD", "2026-01-01 10:00:00"),
+                     ("13800000008", "退订～", "2026-01-01 10:00:00"),
+                     ("13800000009", "“TD”", "2026-01-01 10:00:00"),
+                     ("13800000010", "「退订…」", "2026-01-01 10:00:00"),
+                     ("13800000011", "TD退订x", "2026-01-01 10:00:00")]:
             reply(*args)
         for phone, text in (("13800000006", "hello"), ("13800000007", "TD")):
             ref.append(os.path.join(d, "spool"), "2026-01-01", t.v1_line({
@@ -192,14 +196,15 @@ def test_replies_and_optouts():
         for db in (sq, pg):
             p = t.ctl(conf, "import", "--db", db.url)
             t.eq(p.returncode, 0, p.stderr)
-            t.eq(len([r for r in db.rows() if r[0] == 6]), 9,
+            t.eq(len([r for r in db.rows() if r[0] == 6]), 13,
                  "the retried reply is one row")
             p = t.ctl(conf, "optouts", "--db", db.url)
             t.eq(p.returncode, 0, p.stderr)
             got = [l.split(",")[0].strip('"') for l in
                    p.stdout.splitlines()[1:]]
             t.eq(got, ["13800000001", "13800000002", "13800000004",
-                       "13800000006", "13800000007"], db.kind)
+                       "13800000006", "13800000007", "13800000008",
+                       "13800000009", "13800000010"], db.kind)
             p = t.ctl(conf, "optouts", "--db", db.url, "--format", "json",
                       "--word", "hello")
             t.eq([x["phone"] for x in json.loads(p.stdout)],
