@@ -525,9 +525,13 @@ class Suite:
         eq(status, 500)
         expect(json.loads(body)["error"].startswith("configuration error"),
                body)
-        # the cron lines stand idle, silently
-        cron_quiet(run_cron())
+        # the cron lines stand idle, silently, the metrics line too
+        # where node_exporter is installed
+        textfiles = os.path.join(self.tmp, "node-exporter-no-key")
+        os.mkdir(textfiles, 0o755)
+        cron_quiet(run_cron(textfiles))
         eq(os.listdir(LIB), [], "cron wrote to " + LIB)
+        eq(os.listdir(textfiles), [], "cron wrote metrics")
 
     def no_key_message(self):
         """What the admin reads before setting a key."""
