@@ -52,6 +52,9 @@
 /* Content bytes of a record that libfcgi's stderr stream buffers. */
 #define FCGI_ERR_MAX	(512 - 8)
 
+/* The most of an unread body thrown away to keep its connection. */
+#define DRAIN_MAX	(16 << 20)
+
 static volatile sig_atomic_t stopping = 0;
 
 /* The signals that stop a worker once the request in hand is answered. */
@@ -192,6 +195,23 @@ log_to_request(void *arg, const char *line, size_t len)
 }
 
 /*
+ * Read and throw away the rest of a request's body, at most DRAIN_MAX
+ * bytes: 0 once its end was read, -1 if it did not come.
+ */
+static int
+drain(FCGX_Stream *in)
+{
+	char buf[8192];
+	size_t total = 0;
+
+	while (!FCGX_HasSeenEOF(in) && total < DRAIN_MAX)
+		if ((total += (size_t)FCGX_GetStr(buf, sizeof(buf), in)) ==
+		    0 && FCGX_GetError(in) != 0)
+			break;
+	return FCGX_HasSeenEOF(in) ? 0 : -1;
+}
+
+/*
  * Answer one accepted request: 1 if libfcgi will close the connection
  * lingering (the request not read to its end), else 0.
  */
@@ -210,6 +230,15 @@ serve(struct server *s, FCGX_Request *fr)
 	log_set_sink(log_to_request, fr->err);
 	handle(s, &rq, &rs);
 	log_set_sink(NULL, NULL);
+	/*
+	 * On a kept connection the next request follows this one's body:
+	 * libfcgi takes what is left of it for a protocol error and closes
+	 * the connection, with the request on its way. Read it to its end
+	 * first; one that does not end is closed lingering after all.
+	 */
+	if (fr->keepConnection && !FCGX_HasSeenEOF(fr->in) &&
+	    drain(fr->in) == -1)
+		fr->keepConnection = 0;
 	/*
 	 * Read to its end, the request leaves nothing unread that a close
 	 * could answer with a reset: close at once, without libfcgi's

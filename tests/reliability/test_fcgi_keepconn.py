@@ -170,6 +170,59 @@ def kept_connection(d):
         stop(proc)
 
 
+def body_records(body, rid, size=4096):
+    """body as stdin records of size bytes, the way web servers send it,
+    then the empty record that ends it."""
+    return b"".join(fc.record(fc.STDIN, body[i:i + size], rid)
+                    for i in range(0, len(body), size)) + \
+        fc.record(fc.STDIN, b"", rid)
+
+
+def unread_kept(d):
+    """On a kept connection, answers given before the body was read (405,
+    413, 200 to a Content-Length of 0, a GET whose end of stdin comes
+    late) leave the connection in step: the next request on it is
+    stored. A body too long to throw away is closed after its answer."""
+    proc, path, spool = start(d)
+    try:
+        s = connect(path)
+        try:
+            for rid, prm, body, want in (
+                    (1, fc.params("PUT", length=20000), b"x" * 20000, 405),
+                    (2, fc.params("POST", length=2 << 20), b"{" * (2 << 20),
+                     413),
+                    (3, fc.params("POST", length=0), b"{" * 20000, 200)):
+                send_request(s, rid, prm, end=False)
+                s.sendall(body_records(body, rid))
+                st, _, _ = answer(s, rid)
+                t.eq(st, want, "request %d on the kept connection" % rid)
+            # a GET whose empty stdin record comes on its own, later
+            send_request(s, 4, fc.params("GET", ctype=None), end=False)
+            time.sleep(0.1)
+            s.sendall(fc.record(fc.STDIN, b"", 4))
+            t.eq(answer(s, 4)[0], 200, "GET with a late end of stdin")
+            raw = t.json_body(t.event())
+            st, _, body = kept_request(s, 5, fc.params("POST", raw), raw)
+            t.eq((st, json.loads(body)), (200, {"status": "success"}),
+                 "an event after them on the same connection")
+        finally:
+            s.close()
+        t.eq(len(t.spool_lines(spool)), 1, "one line, for the event")
+        # more than the worker throws away: answered, then closed
+        s = connect(path)
+        try:
+            big = 17 << 20
+            send_request(s, 1, fc.params("PUT", length=big), end=False)
+            s.sendall(body_records(b"x" * big, 1, 65528))
+            t.eq(answer(s, 1)[0], 405, "an over-long unread body")
+            t.eq(s.recv(1), b"", "its connection closed")
+        finally:
+            s.close()
+        store_one(path, "a new connection after it")
+    finally:
+        stop(proc)
+
+
 def sigterm_while_kept(d):
     proc, path, _ = start(d)
     try:
@@ -421,6 +474,8 @@ def main():
         for name, fn, what in (
                 ("kept", kept_connection, "FCGI_KEEP_CONN: three requests "
                  "on one connection, then a new connection"),
+                ("unread", unread_kept, "FCGI_KEEP_CONN: answers before "
+                 "the body was read keep the connection in step"),
                 ("sigterm", sigterm_while_kept, "FCGI_KEEP_CONN: SIGTERM "
                  "while the kept connection is idle exits 0"),
                 ("close", closes_at_once, "closed at once when read to the "
