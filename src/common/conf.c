@@ -657,6 +657,7 @@ conf_parse(struct conf *c, const char *path, char *err, size_t errlen)
 	char why[256], *line = NULL, *key, *val, *dir = NULL, *slash;
 	struct pctx p = { c, NULL, 0, why, sizeof(why), NULL, 0, 0, 0 };
 	size_t cap = 0;
+	ssize_t n;
 	unsigned long lineno = 0;
 	struct stat st;
 	FILE *f = NULL;
@@ -688,8 +689,15 @@ conf_parse(struct conf *c, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	while (getline(&line, &cap, f) != -1) {
+	while ((n = getline(&line, &cap, f)) != -1) {
 		lineno++;
+		/* a NUL would end the line early, cutting a value short */
+		if (memchr(line, '\0', (size_t)n) != NULL) {
+			set_kind("configuration file holds a NUL byte", lineno);
+			snprintf(err, errlen, "%s:%lu: NUL byte in line", path,
+			    lineno);
+			goto out;
+		}
 		switch (split_line(line, &key, &val)) {
 		case 0:
 			continue;

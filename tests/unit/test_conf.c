@@ -66,12 +66,12 @@ teardown(void **state)
 	return 0;
 }
 
-/* Write text to dir/name with exactly mode (whatever the umask). */
+/* Write len bytes of text to dir/name with exactly mode (any umask). */
 static void
-put(struct fx *f, const char *name, mode_t mode, const char *text)
+put_len(struct fx *f, const char *name, mode_t mode, const char *text,
+    size_t len)
 {
 	char path[256];
-	size_t len = strlen(text);
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
@@ -80,6 +80,13 @@ put(struct fx *f, const char *name, mode_t mode, const char *text)
 	assert_int_equal(write(fd, text, len), (ssize_t)len);
 	assert_int_equal(fchmod(fd, mode), 0);
 	assert_int_equal(close(fd), 0);
+}
+
+/* Write text to dir/name with exactly mode (whatever the umask). */
+static void
+put(struct fx *f, const char *name, mode_t mode, const char *text)
+{
+	put_len(f, name, mode, text, strlen(text));
 }
 
 /* Write the config with mode and parse it into f->c (freed first). */
@@ -311,6 +318,33 @@ test_bad_lines(void **state)
 	bad(f, "spool_dir = /x\napp_key=\n", 2, "empty value");
 	bad(f, BASE "allow_from =\n", 3, "empty value");
 	bad_value(f, "timezone", "", "empty value");
+}
+
+/* A NUL byte anywhere in a line is refused, never read as its end. */
+static void
+test_nul_byte(void **state)
+{
+	static const struct { const char *text; size_t len; } nuls[] = {
+#define NUL_CASE(s)	{ s, sizeof(s) - 1 }
+		NUL_CASE(BASE "app_key = abc\0def\n"),	/* not "abc" */
+		NUL_CASE(BASE "\0app_key = x\n"),	/* not a blank line */
+		NUL_CASE(BASE "# a comment\0too\n"),
+		NUL_CASE(BASE "\0\n"),
+		NUL_CASE(BASE "fsync = no\0"),		/* the last line */
+#undef NUL_CASE
+	};
+	struct fx *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(nuls) / sizeof(nuls[0]); i++) {
+		conf_free(&f->c);
+		put_len(f, "smshook.conf", 0600, nuls[i].text, nuls[i].len);
+		if (conf_parse(&f->c, f->path, f->err, sizeof(f->err)) != -1)
+			fail_msg("case %zu accepted", i);
+		check_err(f, 3, "NUL byte in line");
+		assert_string_equal(conf_error_kind(),
+		    "configuration file holds a NUL byte at line 3");
+	}
 }
 
 static void
@@ -890,6 +924,7 @@ main(void)
 		T(test_values),
 		T(test_relative_spool),
 		T(test_bad_lines),
+		T(test_nul_byte),
 		T(test_duplicates),
 		T(test_repeatable),
 		T(test_bad_bool),
