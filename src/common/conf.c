@@ -226,6 +226,26 @@ open_kind(int err, int keyfile)
 	return keyfile ? "key file unreadable" : "configuration file unreadable";
 }
 
+/*
+ * Open path for reading without waiting on a FIFO: the fd of a regular
+ * file, its stat in *st; else -1 with errno, EINVAL for any other kind.
+ */
+static int
+open_regular(const char *path, struct stat *st)
+{
+	int fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return -1;
+	if (!fs_regular(fd, st)) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
 static int
 vfail(struct pctx *p, const char *kind, const char *fmt, va_list ap)
 {
@@ -430,15 +450,15 @@ p_keyfile(struct pctx *p, const char *v, void *dst)
 	(void)dst;
 	if (p_path(p, v, &path) == -1)
 		return fail(p, "out of memory");
-	/* O_NONBLOCK: a FIFO there must not hang the start or a request */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
-		kfail(p, open_kind(errno, 1), "cannot read key file %s: %s",
-		    path, strerror(errno));
-		goto out;
-	}
-	if (!fs_regular(fd, &st)) {
-		kfail(p, "key file not a regular file",
-		    "key file %s is not a regular file", path);
+	/* a FIFO there must not hang the start or a request */
+	if ((fd = open_regular(path, &st)) == -1) {
+		if (errno == EINVAL)
+			kfail(p, "key file not a regular file",
+			    "key file %s is not a regular file", path);
+		else
+			kfail(p, open_kind(errno, 1),
+			    "cannot read key file %s: %s", path,
+			    strerror(errno));
 		goto out;
 	}
 	if (st.st_mode & S_IROTH) {
@@ -650,6 +670,37 @@ finish(struct pctx *p, const struct stat *st)
 	return 0;
 }
 
+/*
+ * Open the configuration file path, a regular file (a FIFO must not
+ * hang a check or a request), its stat in *st; NULL with err and the
+ * kind set.
+ */
+static FILE *
+open_conf(const char *path, struct stat *st, char *err, size_t errlen)
+{
+	FILE *f;
+	int fd, saved;
+
+	if ((fd = open_regular(path, st)) == -1) {
+		if (errno == EINVAL) {
+			set_kind("configuration file not a regular file", 0);
+			snprintf(err, errlen, "%s: not a regular file", path);
+		} else {
+			saved = errno;
+			set_kind(open_kind(saved, 0), 0);
+			snprintf(err, errlen, "%s: %s", path, strerror(saved));
+		}
+		return NULL;
+	}
+	if ((f = fdopen(fd, "re")) == NULL) {
+		saved = errno;
+		close(fd);
+		set_kind("out of memory", 0);
+		snprintf(err, errlen, "%s: %s", path, strerror(saved));
+	}
+	return f;
+}
+
 int
 conf_parse(struct conf *c, const char *path, char *err, size_t errlen)
 {
@@ -684,11 +735,8 @@ conf_parse(struct conf *c, const char *path, char *err, size_t errlen)
 	else if (slash != NULL)
 		*slash = '\0';
 	p.dir = dir;
-	if ((f = fopen(path, "re")) == NULL || fstat(fileno(f), &st) == -1) {
-		set_kind(open_kind(errno, 0), 0);
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((f = open_conf(path, &st, err, errlen)) == NULL)
 		goto out;
-	}
 	while ((n = getline(&line, &cap, f)) != -1) {
 		lineno++;
 		/* a NUL would end the line early, cutting a value short */

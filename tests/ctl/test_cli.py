@@ -627,6 +627,26 @@ def test_check_unwritable_spool():
     finally:
         shutil.rmtree(d)
 
+def test_config_fifo():
+    """A FIFO given as the configuration is refused at once, by check
+    and by the CGI receiver, never waited on for a writer."""
+    d = t.tmpdir()
+    try:
+        fifo = os.path.join(d, "fifo.conf")
+        os.mkfifo(fifo, 0o600)
+        p = subprocess.run([CTL, "-c", fifo, "check"], capture_output=True,
+                           text=True, timeout=10)
+        t.eq(p.returncode, 1, p.stdout + p.stderr)
+        t.expect("check: FAIL: %s: not a regular file" % fifo in p.stdout,
+                 p.stdout)
+        status, out, err = post(fifo, b"{}")
+        t.eq(status, 500, err)
+        t.eq(json.loads(out), {"error": "configuration error "
+                               "(configuration file not a regular file)"})
+        t.expect(fifo + ": not a regular file" in err, err)
+    finally:
+        shutil.rmtree(d)
+
 # ---------------------------------------------------------------- usage
 
 

@@ -563,6 +563,27 @@ test_missing_file(void **state)
 	assert_int_equal(strncmp(f->err, f->dir, strlen(f->dir)), 0);
 }
 
+/* Only a regular file is a configuration; a FIFO is never waited on. */
+static void
+test_not_regular(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(mkfifo(f->path, 0600), 0);
+	alarm(10);		/* a blocking open would wait for a writer */
+	assert_int_equal(conf_parse(&f->c, f->path, f->err, sizeof(f->err)),
+	    -1);
+	alarm(0);
+	check_err(f, 0, "not a regular file");
+	assert_string_equal(conf_error_kind(),
+	    "configuration file not a regular file");
+	conf_free(&f->c);
+	assert_int_equal(conf_parse(&f->c, f->dir, f->err, sizeof(f->err)),
+	    -1);
+	assert_int_equal(strncmp(f->err, f->dir, strlen(f->dir)), 0);
+	assert_non_null(strstr(f->err, ": not a regular file"));
+}
+
 static void
 test_mode(void **state)
 {
@@ -936,6 +957,7 @@ main(void)
 		T(test_timezone_tzdir),
 		T(test_required),
 		T(test_missing_file),
+		T(test_not_regular),
 		T(test_mode),
 		T(test_key_file),
 		T(test_key_file_bad),
