@@ -437,13 +437,81 @@ p_key(struct pctx *p, const char *v, void *dst)
 	return add_key(p, v, strlen(v));
 }
 
+/*
+ * 1 if fd holds only white space up to its next '\n' or its end, 0 if
+ * anything else comes first, -1 on a read error.
+ */
+static int
+blank_to_eol(int fd)
+{
+	char more[256];
+	ssize_t r, i;
+	int rc = -1;
+
+	for (;;) {
+		if ((r = read(fd, more, sizeof(more))) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		for (i = 0; i < r && more[i] != '\n'; i++)
+			if (!isspace((unsigned char)more[i])) {
+				rc = 0;
+				goto out;
+			}
+		if (r == 0 || i < r)
+			break;
+	}
+	rc = 1;
+ out:
+	explicit_bzero(more, sizeof(more));
+	return rc;
+}
+
+/*
+ * Key file fd's first line into buf[CONF_KEY_FILE_MAX + 1]: its length
+ * without the '\n'; -2 if it is longer than CONF_KEY_FILE_MAX bytes
+ * even without its trailing white space; -1 on a read error.
+ */
+static ssize_t
+key_line(int fd, char *buf)
+{
+	size_t n = 0;
+	ssize_t r;
+	char *nl;
+
+	/* read no more than a key can be, and one byte */
+	while (n <= CONF_KEY_FILE_MAX) {
+		if ((r = read(fd, buf + n, CONF_KEY_FILE_MAX + 1 - n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			return (ssize_t)n;
+		if ((nl = memchr(buf + n, '\n', (size_t)r)) != NULL)
+			return nl - buf;
+		n += (size_t)r;
+	}
+	/* buf is full: the key fits if only white space follows it */
+	if (!isspace((unsigned char)buf[CONF_KEY_FILE_MAX]))
+		return -2;
+	switch (blank_to_eol(fd)) {
+	case -1:
+		return -1;
+	case 0:
+		return -2;
+	}
+	return (ssize_t)n;
+}
+
 /* The key is the file's whole first line, without trailing white space. */
 static int
 p_keyfile(struct pctx *p, const char *v, void *dst)
 {
 	char *path = NULL, buf[CONF_KEY_FILE_MAX + 1];
 	struct stat st;
-	ssize_t n = 0, r;
+	ssize_t n;
 	size_t len;
 	int fd = -1, rc = -1;
 
@@ -466,32 +534,17 @@ p_keyfile(struct pctx *p, const char *v, void *dst)
 		    "key file %s is readable by others (chmod o-r)", path);
 		goto out;
 	}
-	/* the first line is the key; read no more than a key can be */
-	while (n < (ssize_t)sizeof(buf) && (r = read(fd, buf + n,
-	    sizeof(buf) - (size_t)n)) != 0) {
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
-			kfail(p, "key file unreadable",
-			    "cannot read key file %s", path);
-			goto out;
-		}
-		n += r;
-		if (memchr(buf, '\n', (size_t)n) != NULL)
-			break;
+	if ((n = key_line(fd, buf)) == -1) {
+		kfail(p, "key file unreadable",
+		    "cannot read key file %s", path);
+		goto out;
 	}
-	len = (size_t)n;
-	if (memchr(buf, '\n', len) != NULL)
-		len = (size_t)((char *)memchr(buf, '\n', len) - buf);
-	else if (n == (ssize_t)sizeof(buf)) {
+	if (n == -2) {
 		kfail(p, "key file too long", "key file %s: the key is longer "
 		    "than %d bytes", path, CONF_KEY_FILE_MAX);
 		goto out;
 	}
-	if (n == 0) {
-		kfail(p, "key file empty", "key file %s is empty", path);
-		goto out;
-	}
+	len = (size_t)n;
 	if (memchr(buf, '\0', len) != NULL) {
 		kfail(p, "key file holds a NUL byte",
 		    "key file %s holds a NUL byte", path);
@@ -499,6 +552,15 @@ p_keyfile(struct pctx *p, const char *v, void *dst)
 	}
 	while (len > 0 && isspace((unsigned char)buf[len - 1]))
 		len--;
+	if (len == 0) {
+		if (st.st_size == 0)
+			kfail(p, "key file empty", "key file %s is empty",
+			    path);
+		else
+			kfail(p, "empty key", "key file %s: empty key (its "
+			    "first line is blank)", path);
+		goto out;
+	}
 	if ((rc = add_key(p, buf, len)) == 0) {
 		p->c->keys[p->c->nkeys - 1].file = path;
 		path = NULL;

@@ -657,6 +657,11 @@ test_key_file_bad(void **state)
 	bad(f, "spool_dir = /x\napp_key_file = blank.key\n", 2, "empty");
 	put(f, "blank.key", 0600, "  \t\r\n");
 	bad(f, "spool_dir = /x\napp_key_file = blank.key\n", 2, "empty");
+	/* a blank first line: the key file is named, the line is the key's */
+	put(f, "blank.key", 0600, "\nsecond line\n");
+	bad(f, "spool_dir = /x\napp_key_file = blank.key\n", 2,
+	    "/blank.key: empty key");
+	assert_string_equal(conf_error_kind(), "empty key at line 2");
 	bad(f, "spool_dir = /x\napp_key_file = absent.key\n", 2,
 	    "cannot read key file");
 	bad(f, "spool_dir = /x\napp_key_file = .\n", 2, "key file");
@@ -856,6 +861,53 @@ test_key_file_kind(void **state)
 	bad(f, "spool_dir = /x\napp_key_file = over.key\n", 2, "longer");
 }
 
+/* The bound is on the key: its line's trailing white space is free. */
+static void
+test_key_file_bound(void **state)
+{
+	static const struct { const char *tail; size_t keylen; } tails[] = {
+		{ "\r\n", CONF_KEY_FILE_MAX },
+		{ " \t\r\nsecond line\n", CONF_KEY_FILE_MAX },
+		{ "  ", CONF_KEY_FILE_MAX },		/* no line end */
+		{ "\r\nk", CONF_KEY_FILE_MAX },
+		{ "\rk\n", 0 },			/* not trailing */
+		{ " \r\t k\r\n", 0 },
+		{ "k\r\n", 0 },
+	};
+	struct fx *f = *state;
+	char *text;
+	size_t i, n, len;
+
+	for (i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		n = CONF_KEY_FILE_MAX + strlen(tails[i].tail);
+		assert_non_null(text = malloc(n + 1));
+		memset(text, 'k', CONF_KEY_FILE_MAX);
+		memcpy(text + CONF_KEY_FILE_MAX, tails[i].tail,
+		    strlen(tails[i].tail) + 1);
+		put(f, "bound.key", 0600, text);
+		free(text);
+		if (tails[i].keylen == 0) {
+			bad(f, "spool_dir = /x\napp_key_file = bound.key\n",
+			    2, "longer than 4096 bytes");
+			continue;
+		}
+		len = good(f, "spool_dir = /x\napp_key_file = bound.key\n")->
+		    keys[0].len;
+		if (len != tails[i].keylen)
+			fail_msg("case %zu: key of %zu bytes", i, len);
+	}
+	/* white space past the buffer, then the line end: still the key */
+	n = CONF_KEY_FILE_MAX + 1000;
+	assert_non_null(text = malloc(n + 2));
+	memset(text, ' ', n);
+	memset(text, 'k', CONF_KEY_FILE_MAX - 1);
+	memcpy(text + n, "\n", 2);
+	put(f, "bound.key", 0600, text);
+	free(text);
+	assert_int_equal(good(f, "spool_dir = /x\napp_key_file = bound.key\n")->
+	    keys[0].len, CONF_KEY_FILE_MAX - 1);
+}
+
 static void
 test_log_keys(void **state)
 {
@@ -967,6 +1019,7 @@ main(void)
 		T(test_free_twice),
 		T(test_tolerance_rule),
 		T(test_key_file_kind),
+		T(test_key_file_bound),
 		T(test_log_keys),
 		T(test_bad_log_keys),
 	};
