@@ -35,7 +35,8 @@ struct conf {
 	int		 fsync;		/* default 1 */
 	unsigned long long max_body;	/* bytes, default 1048576 */
 	int		 require_signature; /* default 1 */
-	unsigned long long timestamp_tolerance; /* seconds, <= replay_window */
+	unsigned long long timestamp_tolerance; /* seconds, <= replay_window
+						   unless that is 0 */
 	struct cidr_list allow_from;	/* empty = everyone */
 	struct cidr_list trusted_proxies;
 	unsigned long long replay_window; /* seconds, 0 = off */

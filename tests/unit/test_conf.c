@@ -829,8 +829,12 @@ test_tolerance_rule(void **state)
 	/* both off: no replay protection at all, for testing */
 	c = good(f, BASE "replay_window = 0\ntimestamp_tolerance = 0\n");
 	assert_int_equal(c->timestamp_tolerance, 0);
+	/* no token table: any tolerance, which still bounds a replay */
 	c = good(f, BASE "replay_window = 0\n");
 	assert_int_equal(c->timestamp_tolerance, 172800);
+	c = good(f, BASE "timestamp_tolerance = 30d\nreplay_window = 0\n");
+	assert_int_equal(c->timestamp_tolerance, 30 * 86400);
+	assert_int_equal(c->replay_window, 0);
 }
 
 /* Key files: regular files only, and never read past a key's length. */
