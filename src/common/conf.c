@@ -628,11 +628,9 @@ p_timezone(struct pctx *p, const char *v, void *dst)
 			dir = "/usr/share/zoneinfo";
 		/* a zone file begins "TZif"; leapseconds and the like do not */
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, v) >=
-		    sizeof(path) || (fd = open(path, O_RDONLY | O_CLOEXEC |
-		    O_NONBLOCK)) == -1)
+		    sizeof(path) || (fd = open_regular(path, &st)) == -1)
 			return fail(p, "unknown time zone \"%s\"", v);
-		ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
+		ok = read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
 		    memcmp(magic, "TZif", sizeof(magic)) == 0;
 		close(fd);
 		if (!ok)
