@@ -536,7 +536,7 @@ p_keyfile(struct pctx *p, const char *v, void *dst)
 	}
 	if ((n = key_line(fd, buf)) == -1) {
 		kfail(p, "key file unreadable",
-		    "cannot read key file %s", path);
+		    "cannot read key file %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (n == -2) {
