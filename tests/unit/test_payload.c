@@ -712,6 +712,59 @@ test_faults(void **state)
 	}
 }
 
+#ifndef NO_MALLOC_SHIM
+/*
+ * glibc keeps up to 7 freed blocks of each small size for reuse, and
+ * counts them as allocated: a parse may leave some there or take some
+ * out, and look like a leak, or hide one, when measured once. A path
+ * run again from where it left them leaves them as it found them if it
+ * frees all it takes; if not, each run takes one more, and once none is
+ * left the count grows. So a failure is made this many times, and the
+ * last one measured.
+ */
+#define REUSE_RUNS	9
+
+/*
+ * Parse body (case i) with allocation k failing: 0 if none failed (the
+ * parse went through, ev filled), else -1 once the refusal is checked:
+ * for want of memory, blaming no field, nothing left allocated.
+ */
+static int
+parse_failing(struct event *ev, const char *body, enum line_encoding enc,
+    size_t i, long k)
+{
+	struct payload_error pe;
+	struct mallinfo2 before, after;
+	int rc, run;
+
+	for (run = 0; run < REUSE_RUNS; run++) {
+		before = mallinfo2();
+		fail_in = k;
+		rc = payload_parse(ev, body, strlen(body), enc, &pe);
+		if (rc == 0) {
+			/* no allocation failed on the way */
+			assert_true(fail_in >= 0);
+			fail_in = -1;
+			return 0;
+		}
+		fail_in = -1;
+		if (rc != -1 || pe.fault != PAYLOAD_NOMEM ||
+		    strcmp(pe.why, "out of memory") != 0 || pe.field != NULL)
+			fail_msg("case %zu, allocation %ld failing: rc %d, "
+			    "fault %d: %s (%s)", i, k, rc, pe.fault,
+			    pe.why != NULL ? pe.why : "-",
+			    pe.field != NULL ? pe.field : "-");
+		assert_null(ev->payload);
+		assert_null(ev->token);
+		after = mallinfo2();
+	}
+	if (after.uordblks != before.uordblks)
+		fail_msg("case %zu, allocation %ld failing: %zu bytes left "
+		    "allocated", i, k, after.uordblks - before.uordblks);
+	return -1;
+}
+#endif
+
 /*
  * Out of memory at each allocation in turn, for every kind of body:
  * refused as PAYLOAD_NOMEM ("out of memory", answered 500 so the sender
@@ -744,12 +797,10 @@ test_out_of_memory(void **state)
 		    "\"ah\":34,\"ai\":35}", LINE_JSON },
 	};
 	struct event ev;
-	struct payload_error pe;
-	struct mallinfo2 before, after;
 	char *want;
 	size_t i;
 	long k;
-	int rc, failed;
+	int failed;
 
 	(void)state;
 	if (!mallocfail_works())	/* valgrind's malloc comes first */
@@ -760,33 +811,12 @@ test_out_of_memory(void **state)
 		payload_free(&ev);
 		failed = 0;
 		for (k = 0; k < 1000; k++) {
-			before = mallinfo2();
-			fail_in = k;
-			rc = payload_parse(&ev, t[i].body, strlen(t[i].body),
-			    t[i].enc, &pe);
-			if (rc == 0) {
-				/* no allocation failed on the way */
-				assert_true(fail_in >= 0);
-				fail_in = -1;
+			if (parse_failing(&ev, t[i].body, t[i].enc, i,
+			    k) == 0) {
 				assert_string_equal(ev.payload, want);
 				payload_free(&ev);
 				break;
 			}
-			fail_in = -1;
-			if (rc != -1 || pe.fault != PAYLOAD_NOMEM ||
-			    strcmp(pe.why, "out of memory") != 0 ||
-			    pe.field != NULL)
-				fail_msg("case %zu, allocation %ld failing: "
-				    "rc %d, fault %d: %s (%s)", i, k, rc,
-				    pe.fault, pe.why != NULL ? pe.why : "-",
-				    pe.field != NULL ? pe.field : "-");
-			assert_null(ev.payload);
-			assert_null(ev.token);
-			after = mallinfo2();
-			if (after.uordblks != before.uordblks)
-				fail_msg("case %zu, allocation %ld failing: "
-				    "%zu bytes left allocated", i, k,
-				    after.uordblks - before.uordblks);
 			failed++;
 		}
 		free(want);
