@@ -195,7 +195,10 @@ check_scalar(const struct check *c, const struct field *f,
 	return NULL;
 }
 
-/* Check the items of list span arr in text; NULL or why. */
+/*
+ * Check each item of array span arr (a list, or the values of a name a
+ * form repeats) as one value of f; NULL or why.
+ */
 static const char *
 check_items(const struct check *c, const struct field *f,
     const struct json_span *arr)
@@ -262,7 +265,7 @@ check_field(const struct check *c, const struct field *f,
 	if (c->enc == LINE_FORM && sp->type == JSON_ARRAY) {
 		if (f->flags & F_ONCE)
 			return "field given more than once";
-		return (f->flags & F_LIST) ? check_items(c, f, sp) : NULL;
+		return check_items(c, f, sp);	/* a repeated name */
 	}
 	if (!(f->types & JSON_T(sp->type)))
 		return "wrong type for field";

@@ -265,6 +265,15 @@ def build_cases():
     add("form repeated signature", 400, body=fb + b"&signature=ab",
         ctype=t.FORM)
     add("form field without a name", 400, body=fb + b"&=x", ctype=t.FORM)
+    add("form repeated message, one too long", 400,
+        body=fb + b"&message=" + b"A" * 5000 + b"&message=B", ctype=t.FORM,
+        expect_field="message")
+    add("form repeated phone, one too long", 400,
+        body=fb + b"&phone=" + b"1" * 300 + b"&phone=1", ctype=t.FORM,
+        expect_field="phone")
+    add("form repeated verfiyResult, not integers", 400,
+        body=fb + b"&verfiyResult=abc&verfiyResult=x", ctype=t.FORM,
+        expect_field="verfiyResult")
     add("form timestamp not a number", 400,
         body=t.form_body(dict(ev(), timestamp="abc")), ctype=t.FORM)
     add("form missing signature", 400,
@@ -356,7 +365,7 @@ def fcgi_pass(r, cases):
         for name, kw, status, answer in cases:
             method = kw.get("method", "POST")
             body = kw.get("body", b"")
-            if set(kw) - {"body", "ctype", "method"} or \
+            if set(kw) - {"body", "ctype", "method", "expect_field"} or \
                     method not in ("POST", "GET", "HEAD") or \
                     len(body) > 65536 or "replay" in name:
                 continue

@@ -536,6 +536,9 @@ test_deep_nesting(void **state)
 static void
 test_form_repeated(void **state)
 {
+	char body[PAYLOAD_TEXT_MAX + 256], big[PAYLOAD_TEXT_MAX + 2];
+	struct event ev;
+
 	(void)state;
 	parse_bad_str("token=a&token=b&timestamp=" TS, LINE_FORM,
 	    "more than once", "token");
@@ -548,6 +551,28 @@ test_form_repeated(void **state)
 	/* integer fields in a form: 19 and more digits never overflow */
 	parse_bad_str("token=a&timestamp=" TS "&eventType=99999999999999999999",
 	    LINE_FORM, "integer", "eventType");
+	/* any other name repeated: an array in the line, each value
+	 * checked as the field's one value would be, first or last */
+	parse_ok(&ev, FSIGNED "&message=a&phone=1&message=b&phone=2"
+	    "&verfiyResult=1&verfiyResult=02", LINE_FORM);
+	assert_non_null(strstr(ev.payload, "\"message\":[\"a\",\"b\"]"));
+	assert_non_null(strstr(ev.payload, "\"phone\":[\"1\",\"2\"]"));
+	payload_free(&ev);
+	memset(big, 'A', sizeof(big));
+	big[PAYLOAD_TEXT_MAX + 1] = '\0';
+	snprintf(body, sizeof(body), FSIGNED "&message=%s&message=B", big);
+	parse_bad_str(body, LINE_FORM, "field too long", "message");
+	snprintf(body, sizeof(body), FSIGNED "&message=B&message=%s", big);
+	parse_bad_str(body, LINE_FORM, "field too long", "message");
+	big[PAYLOAD_ID_MAX + 1] = '\0';
+	snprintf(body, sizeof(body), FSIGNED "&phone=%s&phone=1", big);
+	parse_bad_str(body, LINE_FORM, "field too long", "phone");
+	snprintf(body, sizeof(body), FSIGNED "&smsId=1&smsId=%s", big);
+	parse_bad_str(body, LINE_FORM, "field too long", "smsId");
+	parse_bad_str(FSIGNED "&verfiyResult=abc&verfiyResult=x", LINE_FORM,
+	    "integer", "verfiyResult");
+	parse_bad_str(FSIGNED "&verfiyResult=1&verfiyResult=x", LINE_FORM,
+	    "integer", "verfiyResult");
 }
 
 /* An object or form without any field is the dashboard's test: 1. */
@@ -787,7 +812,8 @@ test_out_of_memory(void **state)
 		    "\"message\":\"x\\u00e9\",\"eventType\":\"20\","
 		    "\"phones\":[\"1\"]," SIGNED "}", LINE_JSON },
 		{ FSIGNED "&event=Delivered&smsIds=%5B%22a%22%5D&phones=1"
-		    "&phones=2&phones=3&eventType=20&smsIds=b", LINE_FORM },
+		    "&phones=2&phones=3&eventType=20&smsIds=b&message=a"
+		    "&message=%22q%22", LINE_FORM },
 		{ "{\"event\":\"request\"," SIGNED ",\"a\":1,\"b\":2,\"c\":3,"
 		    "\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9,\"j\":10,"
 		    "\"k\":11,\"l\":12,\"m\":13,\"n\":14,\"o\":15,\"p\":16,"
