@@ -219,6 +219,44 @@ check_items(const struct check *c, const struct field *f,
 }
 
 /*
+ * Lex s[0..n), within the body's bounds or not: 1 if it is JSON text of
+ * an array, 0 if not (*why says why), -1 if out of memory.
+ */
+static int
+lex_array(const char *s, size_t n, int bounded, const char **why)
+{
+	struct json_lex jl;
+
+	memset(&jl, 0, sizeof(jl));
+	jl.bounded = bounded;
+	if (json_lex(s, n, &jl, why) == 0)
+		return jl.root == JSON_ARRAY;
+	return jl.fault == JSON_FAULT_NOMEM ? -1 : 0;
+}
+
+/*
+ * 1 if string s[0..n) is JSON text of a list within the body's bounds;
+ * 0 if it is no list at all (as the importer reads it: one item); -1
+ * with *why, out of memory or the bound the list's text breaks.
+ */
+static int
+list_text(const char *s, size_t n, const char **why)
+{
+	const char *unbounded;
+	int rc;
+
+	if (s[strspn(s, " \t")] != '[')
+		return 0;
+	if ((rc = lex_array(s, n, 1, why)) == 1)
+		return 1;
+	if (rc == 0 && (rc = lex_array(s, n, 0, &unbounded)) == 0)
+		return 0;		/* not JSON text, bounded or not */
+	if (rc == -1)
+		*why = nomem;
+	return -1;	/* else a list only unbounded: *why names the bound */
+}
+
+/*
  * A list sent as JSON text inside a string (a form's, or a provider's
  * JSON encoder): its items are bounded like an array's. A string that
  * is not such text is one item.
@@ -227,19 +265,18 @@ static const char *
 check_list_text(const struct check *c, const struct field *f,
     const struct json_span *sp)
 {
-	struct json_lex jl;
 	struct check inner;
 	const char *why = NULL;
 	size_t n;
 	char *s;
+	int is;
 
 	if ((s = string_of(c, sp, &n)) == NULL)
 		return nomem;
-	memset(&jl, 0, sizeof(jl));
-	if (s[strspn(s, " \t")] != '[' || json_lex(s, n, &jl, &why) == -1 ||
-	    jl.root != JSON_ARRAY) {
-		why = jl.fault == JSON_FAULT_NOMEM ? nomem :
-		    f->max > 0 && n > f->max ? "field too long" : NULL;
+	if ((is = list_text(s, n, &why)) != 1) {
+		if (is == 0)
+			why = f->max > 0 && n > f->max ? "field too long" :
+			    NULL;
 		goto out;
 	}
 	memset(&inner, 0, sizeof(inner));

@@ -204,6 +204,8 @@ def build_cases():
     add("eventType huge", 400, body=raw_event('"eventType":1e300'))
     add("verfiyResult fraction", 400,
         body=jb(t.event("template", verfiyResult=0.5)))
+    add("number beyond the bounds in a list as JSON text", 400,
+        body=raw_event('"smsIds":"[1e999999]"'), expect_field="smsIds")
     add("timestamp as a string of 12 digits", 400,
         body=jb(dict(good, timestamp=str(ts)[:-1])))
     add("timestamp with a leading zero", 400,

@@ -656,6 +656,23 @@ test_bounds(void **state)
 	parse_bad_str("{\"customArgs\":"
 	    "12345678901234567890123456789012345678901234567890123456789012345,"
 	    SIGNED "}", LINE_JSON, "number", NULL);
+	/* the same in a list sent as JSON text in a string */
+	parse_bad_str("{\"smsIds\":\"[1e999999]\"," SIGNED "}", LINE_JSON,
+	    "number too long or out of range", "smsIds");
+	parse_bad_str("{\"phones\":\" [\\\"1\\\",-1e-10000]\"," SIGNED "}",
+	    LINE_JSON, "number too long or out of range", "phones");
+	parse_bad_str("smsIds=%5B1e10000%5D&" FSIGNED, LINE_FORM,
+	    "number too long or out of range", "smsIds");
+	parse_bad_str("smsIds=%5B%5B"
+	    "12345678901234567890123456789012345678901234567890123456789012345"
+	    "%5D%5D&" FSIGNED, LINE_FORM, "number too long or out of range",
+	    "smsIds");
+	parse_ok(&ev, "{\"smsIds\":\"[1e9999,-1E-9999]\"," SIGNED "}",
+	    LINE_JSON);
+	payload_free(&ev);
+	/* text that is no JSON, bounded or not, is one item */
+	parse_ok(&ev, "{\"smsIds\":\"[1e999999,x]\"," SIGNED "}", LINE_JSON);
+	payload_free(&ev);
 	/* ids and phones, alone or in lists (arrays or JSON text) */
 	memset(id, 'i', sizeof(id));
 	id[PAYLOAD_ID_MAX] = '\0';
