@@ -42,10 +42,11 @@ enum slot { S_NONE, S_TOKEN, S_TIMESTAMP, S_SIGNATURE, S_EVENT, S_EVENTTYPE,
 /*
  * max: the longest string (or list item) in bytes, 0 for no bound;
  * every bounded field is a column of the import, and PostgreSQL cannot
- * index much more than 2,700 bytes. Lists hold at most PAYLOAD_LIST_MAX;
- * as each list item is a row holding the event's message, that is
- * bounded too, so a request costs the database at most a constant
- * times its size.
+ * index much more than 2,700 bytes. Lists (F_LIST) hold at most
+ * PAYLOAD_LIST_MAX items; as each list item is a row holding the event's
+ * message, that is bounded too, so a request costs the database at most
+ * a constant times its size. Other arrays (customArgs) are kept in the
+ * payload only, bounded by max_body.
  */
 static const struct field {
 	struct json_name name;
@@ -197,7 +198,8 @@ check_scalar(const struct check *c, const struct field *f,
 
 /*
  * Check each item of array span arr (a list, or the values of a name a
- * form repeats) as one value of f; NULL or why.
+ * form repeats, or any other array f may be) as one value of f; only a
+ * list (F_LIST) is bounded in items. NULL or why.
  */
 static const char *
 check_items(const struct check *c, const struct field *f,
@@ -208,7 +210,7 @@ check_items(const struct check *c, const struct field *f,
 	size_t cur = arr->off, n = 0;
 
 	while (json_next(c->text, arr, &cur, &it)) {
-		if (++n > PAYLOAD_LIST_MAX)
+		if ((f->flags & F_LIST) && ++n > PAYLOAD_LIST_MAX)
 			return "list too long";
 		if (it.type != JSON_STRING && it.type != JSON_NUMBER)
 			continue;	/* kept; the importer skips it */

@@ -124,6 +124,8 @@ def build_cases():
     add("huge number in free field kept", 200, "success",
         body=raw_event('"userId":123456789012345678901234567890,'
                        '"msgCount":1e999'))
+    add("customArgs array of 2001 items kept", 200, "success",
+        body=raw_event('"customArgs":[%s]' % ",".join(["1"] * 2001)))
     add("unknown event code kept", 200, "success",
         body=jb(ev(eventType=99, event="Whatever")))
     add("old spelling deliver/2", 200, "success",

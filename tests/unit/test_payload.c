@@ -709,6 +709,14 @@ test_bounds(void **state)
 			parse_bad_str(body, LINE_JSON, "list too long",
 			    "smsIds");
 	}
+	/* only lists: another array (customArgs) is bounded by max_body */
+	o = (size_t)snprintf(body, cap, "{\"customArgs\":[");
+	for (i = 0; i < PAYLOAD_LIST_MAX + 1; i++)
+		o += (size_t)snprintf(body + o, cap - o, "%s\"%zu\"",
+		    i ? "," : "", i);
+	snprintf(body + o, cap - o, "]," SIGNED "}");
+	parse_ok(&ev, body, LINE_JSON);
+	payload_free(&ev);
 	free(body);
 }
 
