@@ -62,14 +62,17 @@ body_room(struct server *s, size_t n)
 
 /*
  * Signature and clock checks: 0 to go on (with *verified, and *stale
- * set when the timestamp is outside the tolerance), or a status.
+ * set when the timestamp is timestamp_tolerance or more from now), or a
+ * status. In milliseconds: whole seconds accepted up to a second more,
+ * after the token of an event stored on time was forgotten when
+ * replay_window is no longer than the tolerance.
  */
 static int
 authenticate(struct server *s, const struct event *ev, struct response *rs,
     const struct client *c, long long now_ms, int *verified, int *stale)
 {
 	const struct conf *cf = &s->conf;
-	unsigned long long skew;
+	unsigned long long skew_ms;
 	int v = 0;
 
 	if (ev->signature == NULL && cf->require_signature)
@@ -82,8 +85,9 @@ authenticate(struct server *s, const struct event *ev, struct response *rs,
 		    NULL);
 	if (!v && cf->require_signature)
 		return reject(rs, c, 401, CNT_401, "Invalid signature", NULL);
-	skew = (unsigned long long)llabs(now_ms - ev->timestamp_ms) / 1000;
-	*stale = cf->timestamp_tolerance > 0 && skew > cf->timestamp_tolerance;
+	skew_ms = (unsigned long long)llabs(now_ms - ev->timestamp_ms);
+	*stale = cf->timestamp_tolerance > 0 &&
+	    skew_ms >= cf->timestamp_tolerance * 1000ULL;
 	*verified = v;
 	return 0;
 }

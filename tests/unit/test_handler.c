@@ -4,6 +4,7 @@
  * the header block (response_head) and the spool line (line_format).
  */
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 
 #include <dirent.h>
@@ -56,6 +57,28 @@ struct io {
 	size_t		 len, off;
 };
 
+/*
+ * clock_gettime of this test program, in front of the C library's: the
+ * real time moved on by clock_shift_ms, for the receiver's clock.
+ */
+static long long clock_shift_ms;
+
+int
+clock_gettime(clockid_t id, struct timespec *ts)
+{
+	long long ns;
+
+	if (syscall(SYS_clock_gettime, id, ts) == -1)
+		return -1;
+	if (id == CLOCK_REALTIME && clock_shift_ms != 0) {
+		ns = ts->tv_sec * 1000000000LL + ts->tv_nsec +
+		    clock_shift_ms * 1000000LL;
+		ts->tv_sec = (time_t)(ns / 1000000000LL);
+		ts->tv_nsec = (long)(ns % 1000000000LL);
+	}
+	return 0;
+}
+
 static ssize_t
 io_read(void *v, char *buf, size_t len)
 {
@@ -96,6 +119,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	clock_shift_ms = 0;
 	if (f->up)
 		server_free(&f->s);
 	test_rmtree(f->tmp);
@@ -707,6 +731,31 @@ test_tolerance(void **state)
 	assert_int_equal(spool_count(f), 2);
 }
 
+/*
+ * replay_window = timestamp_tolerance: an event stored on time is a
+ * duplicate for as long as its timestamp is accepted, and too old after.
+ */
+static void
+test_tolerance_window(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char body[1024], tok[64];
+
+	start(f, "app_key = " KEY "\ntimestamp_tolerance = 10\n"
+	    "replay_window = 10");
+	event(f, KEY, now_ms(), body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"success\"}");
+	clock_shift_ms = 9900;
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"duplicate\"}");
+	clock_shift_ms = 10500;		/* past the window: 10 s, not 11 */
+	assert_int_equal(post(f, body, &rs), 403);
+	assert_error(&rs, 403, "timestamp");
+	assert_int_equal(spool_count(f), 1);
+}
+
 static void
 test_methods(void **state)
 {
@@ -1248,6 +1297,7 @@ main(void)
 		T(test_allow_from),
 		T(test_read_fails),
 		T(test_tolerance),
+		T(test_tolerance_window),
 		T(test_methods),
 		T(test_too_large),
 		T(test_transport_end),
