@@ -8,10 +8,11 @@
  * shared hosting. The file is 64 bytes of header and 65536 buckets of 16
  * slots of 32 bytes (32 MiB, sparse: only touched pages use disk), room
  * for about a million tokens. A slot is the first 16 bytes of
- * SHA-256(token) and the acceptance time; slots older than the window
- * are free. A full bucket evicts its oldest slot, which only weakens
- * duplicate detection for the oldest tokens (the importer deduplicates
- * again).
+ * SHA-256(token) and the time its window starts: when it was accepted,
+ * or the event's timestamp if that is later; slots whose window has
+ * ended are free. A full bucket evicts the slot whose window ends first,
+ * which only weakens duplicate detection for the oldest tokens (the
+ * importer deduplicates again).
  *
  * Locking is per bucket: an open-file-description lock (fcntl(2)
  * F_OFD_SETLKW) on the bucket's bytes, held from the check until the
@@ -49,7 +50,7 @@
 
 struct slot {
 	uint8_t		digest[DIGEST_BYTES];
-	int64_t		when_ms;	/* 0: never used */
+	int64_t		when_ms;	/* the window's start; 0: never used */
 	uint8_t		pad[8];
 };
 
@@ -341,7 +342,7 @@ load_bucket(struct replay *r, const char *token)
 	return -1;
 }
 
-/* A slot holds a live token if used within the window before now. */
+/* A slot holds a live token if its window has not ended at now. */
 static int
 live(const struct replay *r, const struct slot *s, long long now_ms)
 {
@@ -365,7 +366,8 @@ replay_seen(struct replay *r, const char *token, long long now_ms)
 }
 
 int
-replay_add(struct replay *r, const char *token, long long now_ms)
+replay_add(struct replay *r, const char *token, long long now_ms,
+    long long from_ms)
 {
 	struct slot b[BUCKET_SLOTS];
 	int i, pick = 0;
@@ -383,11 +385,15 @@ replay_add(struct replay *r, const char *token, long long now_ms)
 	}
 	if (i == BUCKET_SLOTS)
 		logmsg(LL_WARN, "replay table bucket full: forgetting a "
-		    "token accepted %lld s ago",
-		    (now_ms - b[pick].when_ms) / 1000);
+		    "token %lld s before its window ends",
+		    (b[pick].when_ms + r->window_ms - now_ms) / 1000);
+	if (from_ms < now_ms)
+		from_ms = now_ms;
+	else if (from_ms > now_ms + r->window_ms)
+		from_ms = now_ms + r->window_ms;
 	memset(&b[pick], 0, sizeof(b[pick]));
 	memcpy(b[pick].digest, r->digest, DIGEST_BYTES);
-	b[pick].when_ms = now_ms;
+	b[pick].when_ms = from_ms;
 	if (pwrite(r->fd, &b[pick], sizeof(b[pick]), (off_t)r->bucket_off +
 	    pick * (off_t)sizeof(b[pick])) != (ssize_t)sizeof(b[pick])) {
 		table_checked_ms = CHECK_NOW;

@@ -34,18 +34,26 @@ int	replay_open(struct replay *, const char *dir, long long window_s,
 	    long long now_ms, char *err, size_t errlen);
 /*
  * 1 if token (at most EVENT_TOKEN_MAX bytes, else -1 with EINVAL) was
- * accepted within the window before now_ms, 0 if not, -1.
+ * accepted and its window (replay_add) has not ended at now_ms, 0 if
+ * not, -1.
  * Locks the token's bucket first, waiting while another process holds
  * it (a copy of the same event being stored); the lock is held until
  * replay_close, so the caller stores the event under it.
  */
 int	replay_seen(struct replay *, const char *token, long long now_ms);
-/* Remember token as accepted at now_ms (locking as replay_seen); -1 on error. */
-int	replay_add(struct replay *, const char *token, long long now_ms);
 /*
- * Count the tokens of the table at path accepted within window_ms before
- * now_ms, without locking or changing it. -1 with errno set (ENOENT: no
- * table yet; EINVAL: not a table, the receiver would set it aside).
+ * Remember token as accepted at now_ms, its window starting then or at
+ * from_ms if that is later (an event's timestamp ahead of the clock),
+ * though never more than a window after now_ms; the other tokens of its
+ * bucket are judged at now_ms. Locks as replay_seen; -1 on error.
+ */
+int	replay_add(struct replay *, const char *token, long long now_ms,
+	    long long from_ms);
+/*
+ * Count the tokens of the table at path whose window of window_ms has
+ * not ended at now_ms (replay_seen would find them), without locking or
+ * changing it. -1 with errno set (ENOENT: no table yet; EINVAL: not a
+ * table, the receiver would set it aside).
  */
 int	replay_count(const char *path, long long window_ms, long long now_ms,
 	    long long *count);

@@ -185,7 +185,10 @@ store(struct server *s, const struct event *ev, struct response *rs,
 		logmsg(LL_ERROR, "%s", err);
 		goto out;
 	}
-	if (r.fd != -1 && replay_add(&r, ev->token, now_ms) == -1)
+	/* remembered from its timestamp if that is ahead of the clock: as
+	 * long as the timestamp is accepted (authenticate) */
+	if (r.fd != -1 && replay_add(&r, ev->token, now_ms,
+	    ev->timestamp_ms) == -1)
 		logmsg(LL_ERROR, "replay table write: %s", strerror(errno));
 	logmsg(LL_DEBUG, "stored event %d token %s from %s", ev->event_type,
 	    ev->token, c->text);

@@ -756,6 +756,36 @@ test_tolerance_window(void **state)
 	assert_int_equal(spool_count(f), 1);
 }
 
+/*
+ * An event stamped ahead of the receiver's clock is a duplicate for as
+ * long as its timestamp is accepted: its token is remembered for
+ * replay_window from the timestamp, not from when it was stored.
+ */
+static void
+test_timestamp_ahead(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char body[1024], tok[64];
+
+	start(f, "app_key = " KEY "\ntimestamp_tolerance = 10\n"
+	    "replay_window = 10");
+	event(f, KEY, now_ms() + 9000, body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"success\"}");
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"duplicate\"}");
+	clock_shift_ms = 10500;		/* a window after it was stored */
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"duplicate\"}");
+	clock_shift_ms = 18800;		/* 9.8 s after its timestamp */
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"duplicate\"}");
+	clock_shift_ms = 19200;		/* 10.2 s after: too old, forgotten */
+	assert_int_equal(post(f, body, &rs), 403);
+	assert_int_equal(spool_count(f), 1);
+}
+
 static void
 test_methods(void **state)
 {
@@ -1298,6 +1328,7 @@ main(void)
 		T(test_read_fails),
 		T(test_tolerance),
 		T(test_tolerance_window),
+		T(test_timestamp_ahead),
 		T(test_methods),
 		T(test_too_large),
 		T(test_transport_end),

@@ -164,7 +164,7 @@ test_seen_and_window(void **state)
 
 	lock(f, &r, 10);		/* 10 s window */
 	assert_int_equal(replay_seen(&r, "tok-a", NOW), 0);
-	assert_int_equal(replay_add(&r, "tok-a", NOW), 0);
+	assert_int_equal(replay_add(&r, "tok-a", NOW, 0), 0);
 	assert_int_equal(replay_seen(&r, "tok-a", NOW), 1);
 	assert_int_equal(replay_seen(&r, "tok-a", NOW + 9999), 1);
 	assert_int_equal(replay_seen(&r, "tok-a", NOW + 10000), 0);
@@ -173,7 +173,7 @@ test_seen_and_window(void **state)
 	assert_int_equal(replay_seen(&r, "tok-b", NOW), 0);
 	assert_int_equal(replay_seen(&r, "tok-a ", NOW), 0);
 	assert_int_equal(replay_seen(&r, "Tok-a", NOW), 0);
-	assert_int_equal(replay_add(&r, "tok-b", NOW + 5000), 0);
+	assert_int_equal(replay_add(&r, "tok-b", NOW + 5000, 0), 0);
 	assert_int_equal(replay_seen(&r, "tok-b", NOW + 14999), 1);
 	assert_int_equal(replay_seen(&r, "tok-a", NOW + 14999), 0);
 	replay_close(&r);
@@ -184,7 +184,7 @@ test_seen_and_window(void **state)
 	assert_int_equal(replay_seen(&r, "tok-a", NOW + WINDOW * 1000 - 1), 1);
 	assert_int_equal(replay_seen(&r, "tok-a", NOW + WINDOW * 1000), 0);
 	/* an expired token can be accepted again */
-	assert_int_equal(replay_add(&r, "tok-a", NOW + WINDOW * 1000), 0);
+	assert_int_equal(replay_add(&r, "tok-a", NOW + WINDOW * 1000, 0), 0);
 	assert_int_equal(replay_seen(&r, "tok-a", NOW + WINDOW * 1000 + 1), 1);
 	replay_close(&r);
 }
@@ -203,10 +203,10 @@ test_long_token(void **state)
 	errno = 0;
 	assert_int_equal(replay_seen(&r, tok, NOW), -1);
 	assert_int_equal(errno, EINVAL);
-	assert_int_equal(replay_add(&r, tok, NOW), -1);
+	assert_int_equal(replay_add(&r, tok, NOW, 0), -1);
 	tok[EVENT_TOKEN_MAX] = '\0';		/* the longest allowed */
 	assert_int_equal(replay_seen(&r, tok, NOW), 0);
-	assert_int_equal(replay_add(&r, tok, NOW), 0);
+	assert_int_equal(replay_add(&r, tok, NOW, 0), 0);
 	assert_int_equal(replay_seen(&r, tok, NOW + 1), 1);
 	replay_close(&r);
 }
@@ -226,7 +226,7 @@ child_replaced(const struct fixture *f)
 		_exit(1);
 	if (replay_seen(&r, "remembered", NOW + 1) != 0)
 		_exit(2);
-	if (replay_add(&r, "fresh", NOW) != 0 ||
+	if (replay_add(&r, "fresh", NOW, 0) != 0 ||
 	    replay_seen(&r, "fresh", NOW + 1) != 1)
 		_exit(3);
 	replay_close(&r);
@@ -248,7 +248,7 @@ corrupt_and_check(const struct fixture *f, int how, long long at_ms)
 	int fd, bad;
 
 	lock_at(f, &r, WINDOW, at_ms);
-	assert_int_equal(replay_add(&r, "remembered", NOW), 0);
+	assert_int_equal(replay_add(&r, "remembered", NOW, 0), 0);
 	replay_close(&r);
 
 	fd = open(f->table, O_RDWR);
@@ -274,7 +274,7 @@ corrupt_and_check(const struct fixture *f, int how, long long at_ms)
 		reap(pid);
 	} else {
 		assert_int_equal(replay_seen(&r, "remembered", NOW + 1), 0);
-		assert_int_equal(replay_add(&r, "fresh", NOW), 0);
+		assert_int_equal(replay_add(&r, "fresh", NOW, 0), 0);
 		assert_int_equal(replay_seen(&r, "fresh", NOW + 1), 1);
 		replay_close(&r);
 	}
@@ -308,7 +308,7 @@ test_not_a_table(void **state)
 	assert_true(fd != -1);
 	close(fd);
 	lock(f, &r, WINDOW);
-	assert_int_equal(replay_add(&r, "x", NOW), 0);
+	assert_int_equal(replay_add(&r, "x", NOW, 0), 0);
 	replay_close(&r);
 	assert_int_equal(count_prefix(f->dir, ".replay.bad-"), 1);
 }
@@ -340,7 +340,7 @@ adder(const struct fixture *f, int p)
 			return 1;
 		}
 		if (replay_seen(&r, tok, NOW + i) != 0 ||
-		    replay_add(&r, tok, NOW + i) != 0) {
+		    replay_add(&r, tok, NOW + i, 0) != 0) {
 			replay_close(&r);
 			return 2;
 		}
@@ -457,13 +457,13 @@ test_bucket_overflow(void **state)
 		when[k] = NOW + (k * 7) % 16 * 1000;
 		if (when[k] < when[oldest])
 			oldest = k;
-		assert_int_equal(replay_add(&r, toks[k], when[k]), 0);
+		assert_int_equal(replay_add(&r, toks[k], when[k], 0), 0);
 	}
 	for (k = 0; k < SAME - 1; k++)
 		assert_int_equal(replay_seen(&r, toks[k], NOW + 20000), 1);
 	assert_int_equal(replay_seen(&r, toks[SAME - 1], NOW + 20000), 0);
 	/* the 17th evicts the oldest one, and only it */
-	assert_int_equal(replay_add(&r, toks[SAME - 1], NOW + 20000), 0);
+	assert_int_equal(replay_add(&r, toks[SAME - 1], NOW + 20000, 0), 0);
 	for (k = 0; k < SAME; k++)
 		assert_int_equal(replay_seen(&r, toks[k], NOW + 20001),
 		    k == oldest ? 0 : 1);
@@ -484,12 +484,55 @@ test_bucket_reuse_expired(void **state)
 	/* even slots expire by NOW + 120 s, odd ones are still live then */
 	for (k = 0; k < SAME - 1; k++)
 		assert_int_equal(replay_add(&r, toks[k],
-		    k % 2 == 0 ? NOW + k : NOW + 50000 + k), 0);
-	assert_int_equal(replay_add(&r, toks[SAME - 1], NOW + 120000), 0);
+		    k % 2 == 0 ? NOW + k : NOW + 50000 + k, 0), 0);
+	assert_int_equal(replay_add(&r, toks[SAME - 1], NOW + 120000, 0), 0);
 	for (k = 0; k < SAME - 1; k++)
 		assert_int_equal(replay_seen(&r, toks[k], NOW + 120000),
 		    k % 2);
 	assert_int_equal(replay_seen(&r, toks[SAME - 1], NOW + 120000), 1);
+	replay_close(&r);
+}
+
+/*
+ * A window starting ahead of now (an event's timestamp): the token is
+ * live till a window after that, and counted meanwhile; a start behind
+ * now is now, one more than a window ahead is a window ahead. The other
+ * slots of the bucket are judged at now, not at the window's start.
+ */
+static void
+test_window_ahead(void **state)
+{
+	const struct fixture *f = *state;
+	char toks[SAME][32];
+	struct replay r;
+	long long n = -1;
+	int k;
+
+	lock(f, &r, 10);
+	assert_int_equal(replay_add(&r, "ahead", NOW, NOW + 8000), 0);
+	assert_int_equal(replay_seen(&r, "ahead", NOW + 17999), 1);
+	assert_int_equal(replay_seen(&r, "ahead", NOW + 18000), 0);
+	assert_int_equal(replay_add(&r, "behind", NOW, NOW - 8000), 0);
+	assert_int_equal(replay_seen(&r, "behind", NOW + 9999), 1);
+	assert_int_equal(replay_seen(&r, "behind", NOW + 10000), 0);
+	assert_int_equal(replay_add(&r, "far", NOW, NOW + 3600000), 0);
+	assert_int_equal(replay_seen(&r, "far", NOW + 19999), 1);
+	assert_int_equal(replay_seen(&r, "far", NOW + 20000), 0);
+	replay_close(&r);
+	assert_int_equal(replay_count(f->table, 10000, NOW + 12000, &n), 0);
+	assert_int_equal(n, 2);			/* ahead and far */
+
+	/* a full bucket, the oldest in the last slot; at the new token's
+	 * start all would have ended, at now all are live: the oldest goes */
+	same_bucket(toks);
+	lock(f, &r, 10);
+	for (k = 0; k < SAME - 1; k++)
+		assert_int_equal(replay_add(&r, toks[k], NOW + SAME - k, 0), 0);
+	assert_int_equal(replay_add(&r, toks[SAME - 1], NOW + 5000,
+	    NOW + 12000), 0);
+	for (k = 0; k < SAME; k++)
+		assert_int_equal(replay_seen(&r, toks[k], NOW + 5000),
+		    k != SAME - 2);
 	replay_close(&r);
 }
 
@@ -505,9 +548,9 @@ test_count(void **state)
 	assert_int_equal(replay_count(f->table, 10000, NOW, &n), -1);
 	assert_int_equal(errno, ENOENT);
 	lock(f, &r, 10);
-	assert_int_equal(replay_add(&r, "old", NOW - 20000), 0);
-	assert_int_equal(replay_add(&r, "a", NOW - 5000), 0);
-	assert_int_equal(replay_add(&r, "b", NOW), 0);
+	assert_int_equal(replay_add(&r, "old", NOW - 20000, 0), 0);
+	assert_int_equal(replay_add(&r, "a", NOW - 5000, 0), 0);
+	assert_int_equal(replay_add(&r, "b", NOW, 0), 0);
 	replay_close(&r);
 	assert_int_equal(replay_count(f->table, 10000, NOW, &n), 0);
 	assert_int_equal(n, 2);
@@ -777,7 +820,7 @@ test_copy_waits(void **state)
 	assert_int_equal(replay_seen(&r, "tok-w", NOW), 0);
 	pid = looker(f, "tok-w", up, down);
 	assert_blocked(f, "tok-w", pid, up[0]);
-	assert_int_equal(replay_add(&r, "tok-w", NOW), 0);
+	assert_int_equal(replay_add(&r, "tok-w", NOW, 0), 0);
 	assert_int_equal(r.locked, 1);		/* till replay_close */
 	assert_int_equal(waitpid(pid, &st, WNOHANG), 0);
 	replay_close(&r);
@@ -883,7 +926,7 @@ test_close(void **state)
 	lock(f, &r, WINDOW);
 	replay_close(&r);			/* opened, nothing locked */
 	lock(f, &r, WINDOW);
-	assert_int_equal(replay_add(&r, "tok-c", NOW), 0);	/* locks too */
+	assert_int_equal(replay_add(&r, "tok-c", NOW, 0), 0);	/* locks too */
 	assert_int_equal(bucket_held(f, "tok-c"), 1);
 	replay_close(&r);
 	assert_int_equal(bucket_held(f, "tok-c"), 0);
@@ -912,7 +955,7 @@ test_table_unlinked(void **state)
 	struct stat st;
 
 	lock(f, &r, WINDOW);
-	assert_int_equal(replay_add(&r, "tok-d", NOW), 0);
+	assert_int_equal(replay_add(&r, "tok-d", NOW, 0), 0);
 	replay_close(&r);
 	assert_int_equal(unlink(f->table), 0);
 	lock_at(f, &r, WINDOW, NOW + 999);
@@ -949,7 +992,7 @@ test_table_cut(void **state)
 	int bad;
 
 	lock(f, &r, WINDOW);
-	assert_int_equal(replay_add(&r, "tok-e", NOW), 0);
+	assert_int_equal(replay_add(&r, "tok-e", NOW, 0), 0);
 	replay_close(&r);
 	assert_int_equal(truncate(f->table, 64), 0);	/* the header only */
 	bad = count_prefix(f->dir, ".replay.bad-");
@@ -961,7 +1004,7 @@ test_table_cut(void **state)
 	lock_at(f, &r, WINDOW, NOW + 2);
 	assert_int_equal(count_prefix(f->dir, ".replay.bad-"), bad + 1);
 	assert_int_equal(replay_seen(&r, "tok-e", NOW + 2), 0);
-	assert_int_equal(replay_add(&r, "tok-e", NOW + 2), 0);
+	assert_int_equal(replay_add(&r, "tok-e", NOW + 2, 0), 0);
 	assert_int_equal(replay_seen(&r, "tok-e", NOW + 3), 1);
 	replay_close(&r);
 }
@@ -982,7 +1025,7 @@ storer(const struct fixture *f)
 		}
 		switch (replay_seen(&r, tok, NOW + i)) {
 		case 0:
-			if (replay_add(&r, tok, NOW + i) != 0) {
+			if (replay_add(&r, tok, NOW + i, 0) != 0) {
 				replay_close(&r);
 				return 254;
 			}
@@ -1047,7 +1090,7 @@ test_header_unreadable(void **state)
 	/* made by another process: this one has no table open for dir */
 	if ((pid = spawn()) == 0) {
 		if (replay_open(&r, f->dir, WINDOW, NOW, err,
-		    sizeof(err)) == -1 || replay_add(&r, "tok-h", NOW) == -1)
+		    sizeof(err)) == -1 || replay_add(&r, "tok-h", NOW, 0) == -1)
 			_exit(1);
 		replay_close(&r);
 		_exit(0);
@@ -1096,6 +1139,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bucket_overflow, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_window_ahead, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bucket_reuse_expired,
 		    setup, teardown),
