@@ -74,6 +74,39 @@ version(void)
 	return 0;
 }
 
+/*
+ * -n: this program and its folder are not writable by group or others
+ * (anyone there could replace it, and suEXEC refuses to run it): 0, or
+ * -1 having said which. Nothing is said where /proc is missing.
+ */
+static int
+program_safe(void)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	char *slash;
+	int i;
+
+	if ((n = readlink("/proc/self/exe", path, sizeof(path) - 1)) <= 0)
+		return 0;
+	path[n] = '\0';
+	for (i = 0; i < 2; i++) {
+		if (stat(path, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) &&
+		    !(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX))) {
+			fprintf(stderr, "smshook: %s is writable by group or "
+			    "others: anyone in them could replace this program, "
+			    "and suEXEC refuses to run it (chmod go-w %s)\n",
+			    path, path);
+			return -1;
+		}
+		if ((slash = strrchr(path, '/')) == NULL)
+			break;
+		slash[slash == path] = '\0';	/* its folder ("/" for /x) */
+	}
+	return 0;
+}
+
 /* -n: parse the configuration, say what it is, exit. */
 static int
 check(const char *path)
@@ -83,6 +116,10 @@ check(const char *path)
 
 	if (server_init(&s, path, err, sizeof(err)) == -1) {
 		fprintf(stderr, "smshook: %s\n", err);
+		return 1;
+	}
+	if (program_safe() == -1) {
+		server_free(&s);
 		return 1;
 	}
 	printf("%s: ok (spool_dir %s, %zu key%s, timezone %s)\n", path,

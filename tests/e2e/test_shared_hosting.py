@@ -320,6 +320,22 @@ def check_events(h):
            h.suexec_log()[-1000:])
     r = t.http(h.url.replace("smshook.cgi", ".htaccess"), "GET", ctype=None)
     eq(r[0], 403, ".htaccess served")
+    # a database's side files and copies of secrets, should they land
+    # under the document root, are not served either; a page still is
+    docroot = cust_path(h, "public_html")
+    for name, status in (("smshook.db-wal", 403), ("smshook.db-journal", 403),
+                         ("smshook.conf~", 403), ("app.key.bak", 403),
+                         ("smshook.sqlite3", 403), ("page.html", 200)):
+        path = os.path.join(docroot, name)
+        with open(path, "w") as f:
+            f.write("secret\n")
+        os.chown(path, h.uid, h.uid)
+        os.chmod(path, 0o644)
+        try:
+            r = t.http(h.url.replace("smshook.cgi", name), "GET", ctype=None)
+            eq(r[0], status, name + " served")
+        finally:
+            os.unlink(path)
 
 
 def check_dynamic_fails(h):

@@ -248,6 +248,33 @@ def loose_config(d):
     t.eq(st, 200, err)
 
 
+def program_modes(d):
+    """smshook -n fails when the program or its folder is writable by
+    group or others (anyone there could replace it; suEXEC refuses it),
+    and says which; a sticky folder is not such a folder."""
+    sub = os.path.join(d, "program")
+    os.mkdir(sub)
+    conf = t.write_conf(sub)
+    prog = os.path.join(sub, "bin", "smshook.cgi")
+    os.mkdir(os.path.dirname(prog))
+    shutil.copy(t.SMSHOOK, prog)
+    for dmode, pmode, bad in ((0o775, 0o755, "bin"), (0o755, 0o775, prog),
+                              (0o757, 0o755, "bin"), (0o1777, 0o755, None),
+                              (0o755, 0o755, None)):
+        os.chmod(os.path.dirname(prog), dmode)
+        os.chmod(prog, pmode)
+        q = subprocess.run([prog, "-n", "-c", conf], capture_output=True,
+                           text=True)
+        what = "folder %o, program %o" % (dmode, pmode)
+        if bad is None:
+            t.eq((q.returncode, q.stderr), (0, ""), what)
+        else:
+            t.eq(q.returncode, 1, what)
+            t.expect("writable by group or others" in q.stderr and
+                     (bad == prog and prog in q.stderr or
+                      os.path.dirname(prog) + " is" in q.stderr), q.stderr)
+
+
 def cgi_argv(d):
     sub = os.path.join(d, "argv")
     os.mkdir(sub)
@@ -310,6 +337,8 @@ def main():
         r.check("config with app_key readable by others refused",
                 loose_config, d)
         r.check("CGI argv cannot change the config", cgi_argv, d)
+        r.check("smshook -n refuses a program others could replace",
+                program_modes, d)
         r.check("client bytes cannot forge log lines", log_forging, d)
     finally:
         shutil.rmtree(d, ignore_errors=True)
