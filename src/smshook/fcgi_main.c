@@ -196,19 +196,20 @@ log_to_request(void *arg, const char *line, size_t len)
 
 /*
  * Read and throw away the rest of a request's body, at most DRAIN_MAX
- * bytes: 0 once its end was read, -1 if it did not come.
+ * bytes: 0 once its end was read, -1 if it did not come (too long, or
+ * an error). A short read is the end or an error (libfcgi).
  */
 static int
 drain(FCGX_Stream *in)
 {
 	char buf[8192];
 	size_t total = 0;
+	int n;
 
-	while (!FCGX_HasSeenEOF(in) && total < DRAIN_MAX)
-		if ((total += (size_t)FCGX_GetStr(buf, sizeof(buf), in)) ==
-		    0 && FCGX_GetError(in) != 0)
-			break;
-	return FCGX_HasSeenEOF(in) ? 0 : -1;
+	do
+		n = FCGX_GetStr(buf, sizeof(buf), in);
+	while (n == (int)sizeof(buf) && (total += (size_t)n) < DRAIN_MAX);
+	return FCGX_HasSeenEOF(in) && FCGX_GetError(in) == 0 ? 0 : -1;
 }
 
 /*

@@ -32,6 +32,20 @@ def chown_worker(*paths):
         os.chown(p, pw.pw_uid, pw.pw_gid)
 
 
+
+def proc_state(pid):
+    """pid's state, kernel wait channel and system call, as text."""
+    out = [str(pid)]
+    for name in ("stat", "wchan", "syscall"):
+        try:
+            with open("/proc/%d/%s" % (pid, name)) as f:
+                text = f.read().strip()
+        except OSError as e:
+            text = "(%s)" % e.strerror
+        out.append(name + ": " + (text.split(") ", 1)[-1][:1]
+                                  if name == "stat" else text[:80]))
+    return " ".join(out)
+
 class Lighttpd:
     """lighttpd + smshook in a temp dir; use as a context manager."""
 
@@ -40,6 +54,7 @@ class Lighttpd:
         self.spool = os.path.join(self.dir, "spool")
         self.docroot = os.path.join(self.dir, "htdocs")
         self.rundir = os.path.join(self.dir, "run")
+        self.stuck = []		# stop_leftovers: what SIGTERM did not stop
         for d in (self.spool, self.docroot, self.rundir):
             os.mkdir(d, 0o750 if d == self.spool else 0o755)
         self.conf = t.write_conf(self.dir, extra=conf_extra, key=key)
@@ -110,7 +125,8 @@ class Lighttpd:
 
     def stop_leftovers(self, timeout=10.0):
         """SIGTERM, then SIGKILL after timeout, to every live process
-        running this instance's smshook."""
+        running this instance's smshook. What those SIGTERM did not stop
+        were doing is kept in self.stuck, for the test to print."""
         left = self.own_smshooks()
         for s in (signal.SIGTERM, signal.SIGKILL):
             for pid in left:
@@ -124,6 +140,8 @@ class Lighttpd:
                 left = [p for p in left if p in self.own_smshooks()]
             if not left:
                 break
+            if s == signal.SIGTERM:
+                self.stuck += [proc_state(p) for p in left]
 
     def cleanup(self):
         self.stop()

@@ -224,6 +224,9 @@ def run(d):
                len(lost), len(dup), len(torn), load.kills,
                len(load.restarts), ", ".join("%s %.2f s" % r
                                               for r in load.restarts)))
+        if srv.stuck:
+            FIGURES.append("workers SIGTERM did not stop within 10 s: " +
+                           "; ".join(srv.stuck))
         FIGURES.append("outcomes: " + ", ".join(
             "%s x%d" % kv for kv in sorted(load.outcomes.items())))
         FIGURES.append("spool: %d complete lines in %d day file(s), %d "
