@@ -59,9 +59,11 @@ struct io {
 
 /*
  * clock_gettime of this test program, in front of the C library's: the
- * real time moved on by clock_shift_ms, for the receiver's clock.
+ * real time moved on by clock_shift_ms, or stopped at clock_fixed_ms,
+ * for the receiver's clock.
  */
 static long long clock_shift_ms;
+static long long clock_fixed_ms;	/* not 0: the real time, stopped */
 
 int
 clock_gettime(clockid_t id, struct timespec *ts)
@@ -70,7 +72,10 @@ clock_gettime(clockid_t id, struct timespec *ts)
 
 	if (syscall(SYS_clock_gettime, id, ts) == -1)
 		return -1;
-	if (id == CLOCK_REALTIME && clock_shift_ms != 0) {
+	if (id == CLOCK_REALTIME && clock_fixed_ms != 0) {
+		ts->tv_sec = (time_t)(clock_fixed_ms / 1000);
+		ts->tv_nsec = (long)(clock_fixed_ms % 1000) * 1000000L;
+	} else if (id == CLOCK_REALTIME && clock_shift_ms != 0) {
 		ns = ts->tv_sec * 1000000000LL + ts->tv_nsec +
 		    clock_shift_ms * 1000000LL;
 		ts->tv_sec = (time_t)(ns / 1000000000LL);
@@ -120,6 +125,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 
 	clock_shift_ms = 0;
+	clock_fixed_ms = 0;
 	if (f->up)
 		server_free(&f->s);
 	test_rmtree(f->tmp);
@@ -1038,6 +1044,46 @@ test_no_replay_window(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 }
 
+/*
+ * The token table cut short after this process opened it, its bucket
+ * read within the second before its path is looked at again (the clock
+ * stopped): the event is stored without the duplicate check, logged,
+ * never answered "duplicate" without its line. The next request looks
+ * at once, sets the table aside and makes a fresh one.
+ */
+static void
+test_replay_read_fails(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char body[1024], tok[64], path[160], *text;
+	size_t n;
+
+	start(f, "app_key = " KEY);
+	clock_fixed_ms = now_ms();
+	event(f, KEY, clock_fixed_ms, body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 200);
+	snprintf(path, sizeof(path), "%s/.replay", f->spool);
+	assert_int_equal(truncate(path, 64), 0);	/* the header only */
+	event(f, KEY, clock_fixed_ms, body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"success\"}");
+	assert_non_null(strstr(f->log, "replay table read: Input/output "
+	    "error; storing without duplicate check"));
+	text = spool_text(f, &n);
+	assert_int_equal(n, 2);
+	check_line(strchr(text, '\n') + 1, body, "json", 1);
+	free(text);
+	/* the resend: the table set aside, a fresh one, stored again */
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"success\"}");
+	assert_non_null(strstr(f->log, "not a replay table, moved to"));
+	assert_int_equal(spool_count(f), 3);
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"duplicate\"}");
+	assert_int_equal(spool_count(f), 3);
+}
+
 static void
 test_response_head(void **state)
 {
@@ -1338,6 +1384,7 @@ main(void)
 		T(test_key_rotation),
 		T(test_no_replay_window),
 		T(test_counted_kinds),
+		T(test_replay_read_fails),
 		cmocka_unit_test(test_response_head),
 		cmocka_unit_test(test_record_line),
 	};
