@@ -1084,6 +1084,65 @@ test_replay_read_fails(void **state)
 	assert_int_equal(spool_count(f), 3);
 }
 
+/*
+ * Out of memory at each allocation of a POST in turn, on a fresh server
+ * (no body or line buffer yet): 500 and nothing written, then the retry
+ * is stored; or, past the line (the token table's digest), 200 with the
+ * line stored without the duplicate check. The first is the body
+ * buffer's, the last to answer 500 the line's.
+ */
+static void
+test_out_of_memory(void **state)
+{
+#ifndef NO_MALLOC_SHIM
+	struct fixture *f = *state;
+	struct response rs;
+	char body[1024], tok[64];
+	size_t lines = 1;
+	long k;
+	int line_failed = 0;
+
+	if (!mallocfail_works())
+		skip();
+	/* what a process makes once (the token table's digest) is made */
+	start(f, "app_key = " KEY);
+	event(f, KEY, now_ms(), body, sizeof(body), tok);
+	assert_int_equal(post(f, body, &rs), 200);
+	for (k = 0;; k++) {
+		start(f, "app_key = " KEY);
+		event(f, KEY, now_ms(), body, sizeof(body), tok);
+		fail_in = k;
+		post(f, body, &rs);
+		if (fail_in >= 0) {	/* k allocations: no failure met */
+			fail_in = -1;
+			break;
+		}
+		if (rs.status == 200) {
+			assert_body(&rs, 200, "{\"status\":\"success\"}");
+			assert_int_equal(spool_count(f), ++lines);
+			assert_non_null(strstr(f->log,
+			    "storing without duplicate check"));
+			continue;
+		}
+		assert_error(&rs, 500, NULL);
+		assert_non_null(strstr(f->log, "500 from " CLIENT));
+		assert_int_equal(spool_count(f), lines);
+		if (k == 0)
+			assert_null(f->s.body);		/* body_room */
+		line_failed = f->s.body != NULL && f->s.line == NULL;
+		assert_int_equal(post(f, body, &rs), 200);	/* the retry */
+		assert_body(&rs, 200, "{\"status\":\"success\"}");
+		assert_int_equal(spool_count(f), ++lines);
+	}
+	assert_body(&rs, 200, "{\"status\":\"success\"}");
+	assert_int_equal(spool_count(f), ++lines);
+	assert_true(k > 1);
+	assert_true(line_failed);		/* line_format */
+#else
+	skip();
+#endif
+}
+
 static void
 test_response_head(void **state)
 {
@@ -1385,6 +1444,7 @@ main(void)
 		T(test_no_replay_window),
 		T(test_counted_kinds),
 		T(test_replay_read_fails),
+		T(test_out_of_memory),
 		cmocka_unit_test(test_response_head),
 		cmocka_unit_test(test_record_line),
 	};
