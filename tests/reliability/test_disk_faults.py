@@ -6,7 +6,8 @@ an event it refused, so the provider's retry gets it in.
 - spool on a tiny tmpfs filled to ENOSPC (needs root to mount; skipped
   with a message otherwise);
 - EIO and short writes (cut back), failed fdatasync/fsync (the line
-  left whole, stored again on retry), injected with libfiu;
+  left whole, stored again on retry), a torn tail whose repair fails
+  (503, file unchanged), injected with libfiu;
 - read-only spool (mode 0555 as nobody; tmpfs remounted read-only);
 - a missing spool dir (created 0750);
 - replay table corrupted (set aside) or unusable (events still stored).
@@ -362,6 +363,48 @@ def double_fault(d):
                    % ("left" if torn else "not left"))
 
 
+def repair_fails(d):
+    """A torn last line whose repair fails (the cut-back, or the read of
+    the tail): 503 "repair", the file left as it was; the retry cuts the
+    torn tail and is stored, whole lines only."""
+    spool = os.path.join(d, "fiu-repair")
+    conf = t.write_conf(d, spool=spool, name="fiu-repair.conf")
+    tok0, body0, ct0 = events(1)[0]
+    st, hd, rb, err = run(conf, body0, ct0)
+    expect_success(st, rb, err, "setup")
+    day = glob.glob(os.path.join(spool, "*.jsonl"))[0]
+    with open(day, "ab") as f:      # a writer killed mid-line
+        f.write(body0[:40])
+    before = t.spool_bytes(spool)
+    tok1, body1, ct1 = events(1)[0]
+    st, hd, rb, err = run(conf, body1, ct1,
+                          wrap=fiu("posix/io/rw/ftruncate"))
+    expect_503(st, hd, rb, err, "failed repair")
+    t.expect("repair " in err and "Input/output error" in err, err)
+    t.eq(t.spool_bytes(spool), before, "left as it was")
+    st, hd, rb, err = run(conf, body1, ct1)
+    expect_success(st, rb, err, "retry")
+    t.expect("removed 40 bytes of an unfinished line" in err, err)
+    t.eq(spool_tokens(spool), [tok0, tok1])
+    # the read of the tail fails (without a token table, the first pread)
+    spool2 = os.path.join(d, "fiu-repair-read")
+    conf2 = t.write_conf(d, "replay_window = 0", spool=spool2,
+                         name="fiu-repair-read.conf")
+    st, hd, rb, err = run(conf2, body0, ct0)
+    expect_success(st, rb, err, "setup")
+    before = t.spool_bytes(spool2)
+    st, hd, rb, err = run(conf2, body1, ct1, wrap=fiu("posix/io/rw/pread"))
+    expect_503(st, hd, rb, err, "failed read of the tail")
+    t.expect("repair " in err and "Input/output error" in err, err)
+    t.eq(t.spool_bytes(spool2), before, "left as it was")
+    st, hd, rb, err = run(conf2, body1, ct1)
+    expect_success(st, rb, err, "retry")
+    t.eq(spool_tokens(spool2), [tok0, tok1])
+    FIGURES.append("libfiu torn tail + failed ftruncate, failed pread of "
+                   "the tail: 503 each, file unchanged; retry accepted, "
+                   "whole lines only")
+
+
 def fiu_suite(r, d):
     if FIU is None:
         print("SKIP libfiu scenarios: fiu-run not installed (fiu-utils)")
@@ -379,6 +422,8 @@ def fiu_suite(r, d):
             injected_sync, d)
     r.check("EIO on directory fsync of a new day: 503", new_day_dir_sync, d)
     r.check("short write + failed cut-back: repaired next", double_fault, d)
+    r.check("torn tail, repair fails: 503, file unchanged, retry stored",
+            repair_fails, d)
 
 # ------------------------------------------------------------ modes
 
