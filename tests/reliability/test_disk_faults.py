@@ -7,7 +7,8 @@ an event it refused, so the provider's retry gets it in.
   with a message otherwise);
 - EIO and short writes (cut back), failed fdatasync/fsync (the line
   left whole, stored again on retry), a torn tail whose repair fails
-  (503, file unchanged), injected with libfiu;
+  (503, file unchanged), the token write failing after the line is
+  stored (200, the resend stored again), injected with libfiu;
 - read-only spool (mode 0555 as nobody; tmpfs remounted read-only);
 - a missing spool dir (created 0750);
 - replay table corrupted (set aside) or unusable (events still stored).
@@ -405,6 +406,31 @@ def repair_fails(d):
                    "whole lines only")
 
 
+def token_write_fails(d):
+    """The token cannot be recorded after its line is stored: still 200
+    success (the line is on disk), the failure logged; the table did not
+    remember it, so a resend is stored again (import keeps one row)."""
+    spool = os.path.join(d, "fiu-pwrite")
+    conf = t.write_conf(d, spool=spool, name="fiu-pwrite.conf")
+    tok0, body0, ct0 = events(1)[0]
+    st, hd, rb, err = run(conf, body0, ct0)
+    expect_success(st, rb, err, "setup")
+    tok, body, ct = events(1)[0]
+    st, hd, rb, err = run(conf, body, ct, wrap=fiu("posix/io/rw/pwrite"))
+    expect_success(st, rb, err, "token write fails")
+    t.expect("replay table write: Input/output error" in err, err)
+    t.eq(spool_tokens(spool), [tok0, tok])
+    st, hd, rb, err = run(conf, body, ct)
+    expect_success(st, rb, err, "resend: not remembered")
+    t.eq(spool_tokens(spool), [tok0, tok, tok])
+    st, hd, rb, err = run(conf, body, ct)
+    t.eq(json.loads(rb), {"status": "duplicate"}, "remembered now")
+    verify_clean(conf)
+    FIGURES.append("libfiu posix/io/rw/pwrite (token write): 200 success, "
+                   "line on disk, logged; resend stored again, then "
+                   "duplicate")
+
+
 def fiu_suite(r, d):
     if FIU is None:
         print("SKIP libfiu scenarios: fiu-run not installed (fiu-utils)")
@@ -424,6 +450,8 @@ def fiu_suite(r, d):
     r.check("short write + failed cut-back: repaired next", double_fault, d)
     r.check("torn tail, repair fails: 503, file unchanged, retry stored",
             repair_fails, d)
+    r.check("token write fails after the line: 200, resend stored",
+            token_write_fails, d)
 
 # ------------------------------------------------------------ modes
 
