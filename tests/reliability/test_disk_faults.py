@@ -11,7 +11,9 @@ an event it refused, so the provider's retry gets it in.
   stored (200, the resend stored again), injected with libfiu;
 - read-only spool (mode 0555 as nobody; tmpfs remounted read-only);
 - a missing spool dir (created 0750);
-- replay table corrupted (set aside) or unusable (events still stored).
+- replay table corrupted (set aside) or unusable: a directory, mode
+  000, a FIFO, or damaged in a dir it cannot be moved out of (events
+  still stored).
 
 SMSHOOK_LONG=1 posts more events in each scenario.
 """
@@ -23,6 +25,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -553,6 +556,62 @@ def replay_unusable(d):
     t.eq(spool_tokens(spool2), [tok2])
 
 
+def replay_fifo(d):
+    """.replay is a FIFO: not ours to set aside or to read. The receiver
+    does not wait on it, logs it and stores the event without the
+    duplicate check; the FIFO stays."""
+    sub = os.path.join(d, "fifo")
+    os.mkdir(sub)
+    spool = os.path.join(sub, "spool")
+    os.mkdir(spool, 0o750)
+    conf = t.write_conf(sub, spool=spool)
+    rp = os.path.join(spool, ".replay")
+    os.mkfifo(rp, 0o640)
+    tok, body, ct = events(1)[0]
+    for n in (1, 2):                # a resend is stored again
+        st, hd, rb, err = run(conf, body, ct)
+        expect_success(st, rb, err, ".replay is a FIFO")
+        t.expect("not a regular file; storing without duplicate check"
+                 in err, err)
+        t.eq(spool_tokens(spool), [tok] * n)
+    t.expect(stat.S_ISFIFO(os.lstat(rp).st_mode), "the FIFO left in place")
+    t.eq(glob.glob(os.path.join(spool, ".replay.*")), [], "nothing made")
+
+
+def replay_aside_fails(d):
+    """A damaged table that cannot be set aside (the spool dir is not
+    writable for the rename, as nobody): the event is stored without the
+    duplicate check, an error logged, the table left as it was."""
+    pw = nobody()
+    sub = os.path.join(d, "aside")
+    os.mkdir(sub)
+    spool = os.path.join(sub, "spool")
+    os.mkdir(spool, 0o755)
+    conf = t.write_conf(sub, spool=spool)
+    os.chown(conf, pw.pw_uid, pw.pw_gid)
+    # the day file (and, near midnight, the next) and a damaged table
+    # are nobody's; the dir is not
+    days = {time.strftime("%Y-%m-%d.jsonl", time.gmtime(time.time() + k))
+            for k in (0, 120)}
+    rp = os.path.join(spool, ".replay")
+    garbage = b"this is not a replay table\n" * 10
+    for name, data in [(n, b"") for n in days] + [(".replay", garbage)]:
+        path = os.path.join(spool, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+    tok, body, ct = events(1)[0]
+    for n in (1, 2):                # a resend is stored again
+        st, hd, rb, err = run(conf, body, ct, user="nobody")
+        expect_success(st, rb, err, "table cannot be set aside")
+        t.expect("storing without duplicate check" in err, err)
+        t.expect("moved to" not in err, err)
+        t.eq(spool_tokens(spool), [tok] * n)
+    with open(rp, "rb") as f:
+        t.eq(f.read(), garbage, "the table left as it was")
+    t.eq(glob.glob(os.path.join(spool, ".replay.*")), [], "nothing made")
+
+
 def file_size_limit(d):
     """RLIMIT_FSIZE (ulimit -f on shared hosting) below the 32 MiB replay
     table, then at the day file's size: SIGXFSZ must not kill the
@@ -609,6 +668,10 @@ def main():
         r.check("corrupt replay table: set aside, 200", replay_corrupt, d)
         r.check("unusable replay table: stored anyway, logged",
                 replay_unusable, d)
+        r.check("replay table a FIFO: no wait, stored, left in place",
+                replay_fifo, d)
+        r.check("damaged replay table not set aside (dir 0755, as "
+                "nobody): stored", replay_aside_fails, d)
         r.check("file size limit (SIGXFSZ): table skipped, 503 when full",
                 file_size_limit, d)
         for f in FIGURES:
