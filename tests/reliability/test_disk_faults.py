@@ -10,7 +10,8 @@ an event it refused, so the provider's retry gets it in.
   (503, file unchanged), the token write failing after the line is
   stored (200, the resend stored again), injected with libfiu;
 - read-only spool (mode 0555 as nobody; tmpfs remounted read-only);
-- a missing spool dir (created 0750);
+- a missing spool dir (created 0750); its parent not readable (0711,
+  as nobody: 200 with fsync on);
 - replay table corrupted (set aside) or unusable: a directory, mode
   000, a FIFO, or damaged in a dir it cannot be moved out of (events
   still stored).
@@ -612,6 +613,27 @@ def replay_aside_fails(d):
     t.eq(glob.glob(os.path.join(spool, ".replay.*")), [], "nothing made")
 
 
+def parent_unreadable(d):
+    """The spool's parent searchable but not readable (0711, not the
+    worker's): its sync is skipped, and with fsync on the event is still
+    stored and answered 200."""
+    pw = nobody()
+    sub = os.path.join(d, "hidden")
+    os.mkdir(sub)
+    os.chmod(sub, 0o711)
+    spool = os.path.join(sub, "spool")
+    os.mkdir(spool, 0o750)
+    os.chown(spool, pw.pw_uid, pw.pw_gid)
+    conf = t.write_conf(sub, "fsync = yes", spool=spool)
+    os.chown(conf, pw.pw_uid, pw.pw_gid)
+    evs = events(2)
+    for tok, body, ct in evs:
+        st, hd, rb, err = run(conf, body, ct, user="nobody")
+        expect_success(st, rb, err, "parent 0711")
+        t.eq(err, "", "nothing logged")
+    t.eq(spool_tokens(spool), [e[0] for e in evs])
+
+
 def file_size_limit(d):
     """RLIMIT_FSIZE (ulimit -f on shared hosting) below the 32 MiB replay
     table, then at the day file's size: SIGXFSZ must not kill the
@@ -672,6 +694,8 @@ def main():
                 replay_fifo, d)
         r.check("damaged replay table not set aside (dir 0755, as "
                 "nobody): stored", replay_aside_fails, d)
+        r.check("spool parent 0711 (as nobody), fsync on: 200",
+                parent_unreadable, d)
         r.check("file size limit (SIGXFSZ): table skipped, 503 when full",
                 file_size_limit, d)
         for f in FIGURES:
