@@ -132,7 +132,8 @@ still_there(int fd, const char *path, struct stat *st)
 
 /*
  * Lock path, (re)creating it when absent or foreign; fd, or -1 with
- * errno set (a table whose header cannot be read is left as it is).
+ * errno set (a table whose header cannot be read, or a foreign file that
+ * cannot be set aside, is left as it is).
  */
 static int
 open_locked(const char *path)
@@ -174,6 +175,14 @@ open_locked(const char *path)
 		if (rename(path, aside) == 0)
 			logmsg(LL_ERROR, "%s: not a replay table, moved to %s",
 			    path, aside);
+		else if (errno != ENOENT) {	/* ENOENT: removed meanwhile */
+			saved = errno;
+			logmsg(LL_ERROR, "%s: not a replay table, cannot move "
+			    "it to %s: %s", path, aside, strerror(saved));
+			close(fd);
+			errno = saved;
+			return -1;
+		}
 		close(fd);
 	}
 	errno = EAGAIN;

@@ -582,7 +582,7 @@ def replay_fifo(d):
 def replay_aside_fails(d):
     """A damaged table that cannot be set aside (the spool dir is not
     writable for the rename, as nobody): the event is stored without the
-    duplicate check, an error logged, the table left as it was."""
+    duplicate check, the reason logged, the table left as it was."""
     pw = nobody()
     sub = os.path.join(d, "aside")
     os.mkdir(sub)
@@ -606,6 +606,8 @@ def replay_aside_fails(d):
         st, hd, rb, err = run(conf, body, ct, user="nobody")
         expect_success(st, rb, err, "table cannot be set aside")
         t.expect("storing without duplicate check" in err, err)
+        t.expect("not a replay table, cannot move it to " in err and
+                 "Permission denied" in err, err)
         t.expect("moved to" not in err, err)
         t.eq(spool_tokens(spool), [tok] * n)
     with open(rp, "rb") as f:
