@@ -4,6 +4,7 @@ Every scenario runs against SQLite and against a real PostgreSQL server
 started (and stopped) here with scripts/pg-test.sh. The expected rows are
 computed independently from the spool by ctlref.reference()."""
 import fcntl
+import itertools
 import json
 import os
 import random
@@ -342,6 +343,9 @@ def kill_after_commit(e, proc, ready, what):
     return seen
 
 
+BATCH_LINES = 50000	# cmd_import.c: lines one transaction holds at most
+
+
 def keyless_line(tag):
     """A small valid spool line whose row no unique key holds (no smsId,
     no templateId): read twice, it would be two rows."""
@@ -371,6 +375,37 @@ def same_rows(got, want, ordered=True):
         got, want = sorted(got, key=key), sorted(want, key=key)
     t.expect(got == want, "rows differ from those of the lines before "
              "the positions")
+
+
+@scenario
+def batches_killed(e):
+    """A day of more than BATCH_LINES lines commits every BATCH_LINES
+    lines, with the position after them: import killed -9 after a batch
+    committed (a readiness check on the position, not a time) leaves the
+    rows of exactly the lines before that position, and a rerun takes
+    the others from there. No unique key holds these rows: only the
+    position keeps a line from being imported twice."""
+    day = "2026-03-01"
+    n = 2 * BATCH_LINES + 1000
+    lines = [keyless_line("b%d" % i) for i in range(n)]
+    ref.append(e.spool, day, b"".join(lines))
+    ends = list(itertools.accumulate(len(x) for x in lines))
+    proc = subprocess.Popen([t.SMSHOOKCTL, "-c", e.conf, "import"],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    pos = kill_after_commit(e, proc, lambda p: 0 < p.get(day, 0) < ends[-1],
+                            "a batch committed")
+    batches = [ends[k * BATCH_LINES - 1] for k in (1, 2)]
+    t.expect(pos[day] in batches, "position %d, not one after a batch %r"
+             % (pos[day], batches))
+    k = ends.index(pos[day]) + 1
+    same_rows(e.db.rows(), upto(e, pos))
+    t.eq(e.db.payloads(), (k, 0))
+    e.imp()
+    t.eq(len(e.check_reference()), n)
+    t.eq(e.db.positions()[day], ends[-1])
+    print("     (%s: killed after %d of %d lines committed)" %
+          (e.db.kind, k, n))
 
 
 @scenario
@@ -641,9 +676,9 @@ def no_database():
 
 
 SCENARIOS = [through_receiver, duplicates, numeric_ids, torn_line, rejects,
-             written_while_importing, kill_nine, lock_held, newer_schema,
-             replies_one_template, migrate_replies, migrate_refused,
-             positions_lost, positions_unmarked]
+             written_while_importing, kill_nine, batches_killed, lock_held,
+             newer_schema, replies_one_template, migrate_replies,
+             migrate_refused, positions_lost, positions_unmarked]
 
 
 def main():
