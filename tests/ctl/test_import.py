@@ -200,6 +200,62 @@ def rejects(e):
     t.eq(len(e.db.rejects()), 5)
 
 
+# A rule of the database's own refusing one message id: the line
+# naming it is refused as a whole (smshookctl(1), import).
+REFUSE = {
+    "sqlite": ["CREATE TRIGGER test_refuse BEFORE INSERT ON sms_events "
+               "WHEN NEW.sms_id = 'refused-b' BEGIN SELECT RAISE(ABORT, "
+               "'refused by the test'); END"],
+    "pg": ["CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql "
+           "AS $$ BEGIN IF NEW.sms_id = 'refused-b' THEN RAISE EXCEPTION "
+           "'refused by the test' USING ERRCODE = 'check_violation'; END IF; "
+           "RETURN NEW; END $$",
+           "CREATE TRIGGER test_refuse BEFORE INSERT ON sms_events FOR EACH "
+           "ROW EXECUTE FUNCTION test_refuse()"],
+}
+
+
+@scenario
+def refused_line(e):
+    """A line one of whose rows the database refuses (a trigger of the
+    test's) is kept aside in smshook_rejects with the database's reason;
+    the rows of it stored before the refusal, and its payload, are
+    undone; the lines around it go in, and a rerun adds nothing."""
+    e.imp()				# the tables, for the trigger
+    for sql in REFUSE[e.db.kind]:
+        schema_sql(e, sql)
+    day = "2026-01-15"
+    sent = lambda kind, ms, **kw: t.v1_line(dict(
+        t.SAMPLES[kind], timestamp=ms, token="r%d" % ms, signature="0" * 64,
+        **kw))
+    lines = [sent("delivered", 1767225600000, smsId="ok-0"),
+             sent("requested", 1767225600001,
+                  smsIds=["ref-a", "refused-b", "ref-c"],
+                  phones=["13800000001", "13800000002", "13800000003"]),
+             sent("delivered", 1767225600002, smsId="ok-2")]
+    path = ref.append(e.spool, day, b"".join(lines))
+    p = e.ctl("import", "-v")
+    t.eq(p.returncode, 0, p.stderr)
+    t.expect("1 line rejected" in p.stderr, p.stderr)
+    t.expect("2 rows inserted" in p.stdout and "1 rejected" in p.stdout,
+             p.stdout)
+    rows = e.db.rows()
+    t.eq([r[2] for r in rows], ["ok-0", "ok-2"], "(no row of the refused "
+         "line, not even the one before the refusal)")
+    t.eq(e.db.payloads(), (2, 0), "(no payload of the refused line)")
+    rj = e.db.rejects()
+    t.eq([(d, o, line) for d, o, _, line in rj],
+         [(day, len(lines[0]), lines[1][:-1].decode())])
+    prefix = {"sqlite": "sqlite: ", "pg": "postgresql: "}[e.db.kind]
+    t.expect(rj[0][2].startswith(prefix) and "refused by the test" in
+             rj[0][2], rj[0][2])
+    t.eq(e.db.positions()[day], os.path.getsize(path))
+    p = e.imp("-v")
+    t.expect("0 lines" in p.stdout and "0 rows inserted" in p.stdout,
+             p.stdout)
+    t.eq((e.db.rows(), e.db.rejects()), (rows, rj), "(a rerun adds nothing)")
+
+
 @scenario
 def written_while_importing(e):
     """A writer appends to two days while imports run over and over."""
@@ -676,9 +732,10 @@ def no_database():
 
 
 SCENARIOS = [through_receiver, duplicates, numeric_ids, torn_line, rejects,
-             written_while_importing, kill_nine, batches_killed, lock_held,
-             newer_schema, replies_one_template, migrate_replies,
-             migrate_refused, positions_lost, positions_unmarked]
+             refused_line, written_while_importing, kill_nine,
+             batches_killed, lock_held, newer_schema, replies_one_template,
+             migrate_replies, migrate_refused, positions_lost,
+             positions_unmarked]
 
 
 def main():
