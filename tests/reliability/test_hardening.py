@@ -11,8 +11,9 @@ findings, causes and fixes).
              once and never purged before that
   names      an escaped duplicate name is refused at the receiver
   fifo       a FIFO where the day file goes: 503, nothing acknowledged
-  long       a compressed day of one endless line: bounded memory, and a
-             long complete line is a reject with its offset
+  long       a compressed day of one endless line: bounded memory, each
+             command exits 0; a long complete line is a reject with its
+             offset, and invalid for verify
   export     spreadsheet formulas neutralised; verified imported; the
              summary of a failed import counts nothing it did not commit
 """
@@ -334,13 +335,15 @@ def fifo(d):
 
 
 def long_lines(d):
-    """An endless line in a .gz: bounded memory, linear time; a long
-    complete line is a reject with its offset."""
+    """An endless line in a .gz: bounded memory, linear time, and import,
+    verify and stats exit 0 (verify calls it incomplete); a long complete
+    line is a reject with its offset, and verify calls it invalid."""
     spool = os.path.join(d, "spool")
     os.makedirs(spool)
     gzpath = os.path.join(spool, "2026-01-10.jsonl.gz")
+    head = t.v1_line(t.event(smsId="before"))
     with gzip.open(gzpath, "wb", compresslevel=9) as f:
-        f.write(t.v1_line(t.event(smsId="before")))
+        f.write(head)
         chunk = b"x" * (1 << 20)
         for _ in range(256):
             f.write(chunk)
@@ -351,13 +354,24 @@ def long_lines(d):
         t0 = time.monotonic()
         rc, out, err, rss = ctl_rss(conf, *cmd)
         el = time.monotonic() - t0
+        # an unfinished line is no fault: each command ends as usual
+        t.eq((rc, err), (0, ""), "(%s: exit status, stderr)" % cmd[0])
         rss_bounded(rss, cmd[0])
         print("figures: %s of 256 MiB without a newline: %.1f s, max RSS "
               "%d KiB" % (cmd[0], el, rss))
+        if cmd == ["verify"]:
+            t.expect("%s:%d: incomplete last line (%d bytes, never "
+                     "completed: the day is compressed)\n" % (
+                         gzpath, len(head), 256 << 20) in out, out)
+            t.expect(out.endswith("verify: 1 file, 1 line, 0 invalid, 0 "
+                                  "foreign, 1 incomplete, 0 missing or "
+                                  "unreadable\n"), out)
     t.eq([r[2] for r in sq.rows()], ["before"])
-    # a long line that ends: a reject at its offset, the next line goes in
+    # a long line that ends: a reject at its offset, the next line goes
+    # in; verify calls it invalid
     first = t.v1_line(t.event(smsId="one"))
-    with open(os.path.join(spool, "2026-01-11.jsonl"), "wb") as f:
+    path = os.path.join(spool, "2026-01-11.jsonl")
+    with open(path, "wb") as f:
         f.write(first)
         f.write(b"y" * (8 << 20) + b"\n")
         f.write(t.v1_line(t.event(smsId="two")))
@@ -368,6 +382,12 @@ def long_lines(d):
          [(len(first), "line longer than the receiver writes")])
     t.eq(len(rej[0][3]), 256, "only the line's first bytes are kept")
     t.eq(sorted(r[2] for r in sq.rows()), ["before", "one", "two"])
+    p = t.ctl(conf, "verify", "2026-01-11")
+    t.eq((p.returncode, p.stderr), (1, ""), p.stdout)
+    t.eq(p.stdout, "%s:%d: invalid line: line longer than the receiver "
+         "writes (%d bytes)\nverify: 1 file, 3 lines, 1 invalid, 0 foreign,"
+         " 0 incomplete, 0 missing or unreadable\n" % (
+             path, len(first), 8 << 20))
 
 
 def export_and_flags(d):
