@@ -1,10 +1,13 @@
 """smshookctl export, compress and purge, against SQLite and PostgreSQL
-where a database is involved (purge asks it what was imported)."""
+where a database is involved (purge asks it what was imported). Faults
+(a day growing while it is compressed, a failed write, a FIFO) make
+compress exit 1, naming the file, with nothing lost."""
 import csv
 import gzip
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -211,11 +214,22 @@ def compress_fifo(e):
     fifo = os.path.join(e.spool, "2020-03-04.jsonl")
     os.mkfifo(fifo, 0o640)
     os.utime(fifo, (OLD, OLD))
+    # and one beside a compressed day, where its late lines would be
+    put_gz(e.spool, "2020-03-05", b"".join(ref.gen_lines(3, 45,
+                                                         day_tag="g")))
+    late = os.path.join(e.spool, "2020-03-05.jsonl")
+    os.mkfifo(late, 0o640)
+    os.utime(late, (OLD, OLD))
+    gz = spool_snapshot(e.spool)["2020-03-05.jsonl.gz"]
     p = e.ctl("compress", timeout=20)
     t.eq(p.returncode, 1, p.stderr)
     t.expect("2020-03-04.jsonl" in p.stderr, p.stderr)
+    t.expect("%s: Invalid argument" % late in p.stderr, p.stderr)
     t.expect(os.path.exists(os.path.join(e.spool, "2020-03-03.jsonl.gz")),
              "the other day compressed")
+    snap = spool_snapshot(e.spool)
+    t.eq(snap.get("2020-03-05.jsonl.gz"), gz, "(the .gz as it was)")
+    t.expect(not any(n.endswith(".tmp") for n in snap), snap.keys())
 
 
 GZCORRUPT_SO = os.path.join(t.BUILD, "tests", "gzcorrupt.so")
@@ -225,8 +239,9 @@ def spool_snapshot(spool):
     """{name: bytes} of every file in the spool but the token table."""
     out = {}
     for name in sorted(os.listdir(spool)):
-        if not name.startswith("."):
-            with open(os.path.join(spool, name), "rb") as f:
+        path = os.path.join(spool, name)
+        if not name.startswith(".") and os.path.isfile(path):
+            with open(path, "rb") as f:
                 out[name] = f.read()
     return out
 
@@ -257,6 +272,62 @@ def compress_read_back_fails(e):
     t.eq(p.returncode, 0, p.stderr)
     t.eq(sorted(n for n in os.listdir(e.spool) if not n.startswith(".")),
          ["2020-02-01.jsonl.gz", "2020-02-02.jsonl.gz"])
+
+
+@scenario
+def compress_changed(e):
+    """A line appended to a day while compress copies it (by
+    tests/lib/gzcorrupt.c once the copy is written, before it is read
+    back, as a writer that does not take the lock would): compress says
+    the day changed and exits 1, the .jsonl keeps every line and no copy
+    stays; the next compress takes them all."""
+    old_days(e, ["2020-02-03"])
+    name = "2020-02-03.jsonl"
+    late = ref.gen_lines(1, 43, day_tag="late")[0]
+    before = spool_snapshot(e.spool)
+    p = e.ctl("compress", env={"LD_PRELOAD": os.path.abspath(GZCORRUPT_SO),
+                               "GZAPPEND": late[:-1].decode()})
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect("%s changed while being compressed; left as it is" %
+             os.path.join(e.spool, name) in p.stderr, p.stderr)
+    t.eq(spool_snapshot(e.spool), {name: before[name] + late},
+         "(every line kept, no copy)")
+    os.utime(os.path.join(e.spool, name), (OLD, OLD))
+    p = e.ctl("compress")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    t.eq(list(spool_snapshot(e.spool)), [name + ".gz"])
+    with gzip.open(os.path.join(e.spool, name + ".gz")) as f:
+        t.eq(f.read(), before[name] + late)
+
+
+FIU = shutil.which("fiu-run")
+
+
+@scenario
+def merge_write_fails(e):
+    """Writing the copy a late .jsonl is merged into fails (libfiu: the
+    first write(2) gets EIO): compress names the .jsonl and the error and
+    exits 1, the .gz and the .jsonl are as they were and no copy stays;
+    the next compress merges them."""
+    old_days(e, ["2020-02-04"])
+    p = e.ctl("compress")
+    t.eq(p.returncode, 0, p.stderr)		# a .gz to merge into
+    late = ref.append(e.spool, "2020-02-04", b"".join(
+        ref.gen_lines(5, 44, day_tag="late")))
+    os.utime(late, (OLD, OLD))
+    before = spool_snapshot(e.spool)
+    text = ref.read_day(late + ".gz")
+    p = subprocess.run([FIU, "-x", "-f", "", "-c", "enable name=posix/io/"
+                        "rw/write,onetime=1,failinfo=5", t.SMSHOOKCTL, "-c",
+                        e.conf, "compress"], capture_output=True, text=True,
+                       timeout=60)
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect("%s: Input/output error" % late in p.stderr, p.stderr)
+    t.eq(spool_snapshot(e.spool), before, "spool unchanged, no copy left")
+    p = e.ctl("compress")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    t.eq(list(spool_snapshot(e.spool)), ["2020-02-04.jsonl.gz"])
+    t.eq(ref.read_day(late + ".gz"), text)
 
 
 @scenario
@@ -439,14 +510,26 @@ def main():
     r = t.Runner("ctl-export-compress-purge")
     r.check("purge usage", purge_usage)
     if "ASAN_OPTIONS" in os.environ:
-        # a preloaded shim does not stack with ASan; the plain build runs it
-        print("SKIP compress_read_back_fails under AddressSanitizer")
-    elif not os.path.exists(GZCORRUPT_SO):
-        r.check("gzcorrupt.so built", t.expect, False,
-                "%s missing: make BUILD=... test builds it" % GZCORRUPT_SO)
+        # a preloaded shim (ours or libfiu's) does not stack with ASan;
+        # the plain build runs these
+        print("SKIP compress_read_back_fails, compress_changed and "
+              "merge_write_fails under AddressSanitizer")
     else:
-        r.check("sqlite: compress_read_back_fails",
-                compress_read_back_fails, "sqlite", None)
+        if not os.path.exists(GZCORRUPT_SO):
+            r.check("gzcorrupt.so built", t.expect, False,
+                    "%s missing: make BUILD=... test builds it" %
+                    GZCORRUPT_SO)
+        else:
+            r.check("sqlite: compress_read_back_fails",
+                    compress_read_back_fails, "sqlite", None)
+            r.check("sqlite: compress_changed", compress_changed, "sqlite",
+                    None)
+        if FIU is None:
+            print("SKIP merge_write_fails: fiu-run not installed "
+                  "(fiu-utils)")
+        else:
+            r.check("sqlite: merge_write_fails", merge_write_fails,
+                    "sqlite", None)
     for s in SCENARIOS:
         r.check("sqlite: " + s.__name__, s, "sqlite", None)
     pgdir = None
