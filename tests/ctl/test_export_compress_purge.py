@@ -1,7 +1,8 @@
 """smshookctl export, compress and purge, against SQLite and PostgreSQL
 where a database is involved (purge asks it what was imported). Faults
-(a day growing while it is compressed, a failed write, a FIFO) make
-compress exit 1, naming the file, with nothing lost."""
+(a day growing while it is compressed, a failed write, a FIFO, files of
+another user) make compress, purge and the spool walk import shares exit
+1, naming the file, with nothing lost."""
 import csv
 import gzip
 import io
@@ -330,6 +331,113 @@ def merge_write_fails(e):
     t.eq(ref.read_day(late + ".gz"), text)
 
 
+NOBODY = 65534
+
+
+def ctl_as_nobody(conf, *args):
+    """smshookctl -c conf args... as nobody, without root's groups."""
+    return subprocess.run(["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" %
+                           NOBODY, "--clear-groups", t.SMSHOOKCTL, "-c",
+                           conf] + list(args), capture_output=True,
+                          text=True, timeout=60)
+
+
+def nobodys(spool_owner, spool_mode):
+    """A config nobody reads and a spool of the owner and mode given,
+    with an old day file of root's (mode 0644) and one of nobody's;
+    returns (dir, conf, spool, the day files' paths)."""
+    d = t.tmpdir()
+    conf = t.write_conf(d)
+    os.chown(conf, NOBODY, NOBODY)
+    spool = os.path.join(d, "spool")
+    os.mkdir(spool)
+    paths = []
+    for k, day in enumerate(["2020-01-01", "2020-01-02"]):
+        path = ref.append(spool, day, b"".join(
+            ref.gen_lines(3, 50 + k, day_tag=day)))
+        os.chmod(path, 0o644)
+        os.chown(path, NOBODY if k else 0, NOBODY if k else 0)
+        os.utime(path, (OLD, OLD))
+        paths.append(path)
+    os.chown(spool, spool_owner, spool_owner)
+    os.chmod(spool, spool_mode)
+    return d, conf, spool, paths
+
+
+def day_bytes(paths):
+    """{path: bytes, or None when gone}."""
+    out = {}
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                out[path] = f.read()
+        except FileNotFoundError:
+            out[path] = None
+    return out
+
+
+def purge_unopenable():
+    """purge run by a user who cannot open a day file (root's, now mode
+    0600): it names the file and the error, exits 1 and keeps the day;
+    the other day goes."""
+    d, conf, spool, paths = nobodys(NOBODY, 0o750)
+    try:
+        os.chmod(paths[0], 0o600)
+        before = day_bytes(paths[:1])
+        p = ctl_as_nobody(conf, "purge", "--keep-days", "0", "--force")
+        t.eq(p.returncode, 1, p.stderr)
+        t.expect("%s: Permission denied" % paths[0] in p.stderr, p.stderr)
+        t.eq(day_bytes(paths), dict(before, **{paths[1]: None}))
+    finally:
+        shutil.rmtree(d)
+
+
+def spool_unlistable():
+    """A spool the user can enter but not list (root's, mode 0711; the
+    cron lock is the user's): compress, purge and import name it and the
+    error, exit 1 and change nothing."""
+    d, conf, spool, paths = nobodys(0, 0o711)
+    try:
+        lock = os.path.join(spool, ".smshookctl.lock")
+        with open(lock, "w"):
+            pass
+        os.chown(lock, NOBODY, NOBODY)
+        before = day_bytes(paths)
+        for args in (["compress"], ["purge", "--keep-days", "0", "--force"],
+                     ["import", "--db", "sqlite:" + os.path.join(d, "x.db")]):
+            p = ctl_as_nobody(conf, *args)
+            t.eq(p.returncode, 1, "%s: %s" % (args[0], p.stderr))
+            t.expect("%s: Permission denied" % spool in p.stderr, p.stderr)
+        t.eq(day_bytes(paths), before)
+    finally:
+        shutil.rmtree(d)
+
+
+def lock_unopenable():
+    """The cron lock a root run left (root's, mode 0640) cannot be opened
+    by the user cron now runs as: compress, purge and import name it and
+    the error, exit 1 and change nothing."""
+    d, conf, spool, paths = nobodys(NOBODY, 0o750)
+    try:
+        lock = os.path.join(spool, ".smshookctl.lock")
+        with open(lock, "w"):
+            pass
+        os.chmod(lock, 0o640)
+        before = day_bytes(paths)
+        for args in (["compress"], ["purge", "--keep-days", "0", "--force"],
+                     ["import", "--db", "sqlite:" + os.path.join(spool,
+                                                                 "x.db")]):
+            p = ctl_as_nobody(conf, *args)
+            t.eq(p.returncode, 1, "%s: %s" % (args[0], p.stderr))
+            t.expect("%s: Permission denied" % lock in p.stderr, p.stderr)
+        t.eq(day_bytes(paths), before)
+        t.eq(sorted(os.listdir(spool)), [".smshookctl.lock",
+                                         "2020-01-01.jsonl",
+                                         "2020-01-02.jsonl"])
+    finally:
+        shutil.rmtree(d)
+
+
 @scenario
 def purge_guard(e):
     days = ["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-04"]
@@ -530,6 +638,13 @@ def main():
         else:
             r.check("sqlite: merge_write_fails", merge_write_fails,
                     "sqlite", None)
+    if os.geteuid() != 0:
+        print("SKIP purge_unopenable, spool_unlistable, lock_unopenable: "
+              "need root (files of another user)")
+    else:
+        r.check("purge: a day file it cannot open", purge_unopenable)
+        r.check("a spool it cannot list", spool_unlistable)
+        r.check("a lock it cannot open", lock_unopenable)
     for s in SCENARIOS:
         r.check("sqlite: " + s.__name__, s, "sqlite", None)
     pgdir = None
