@@ -59,6 +59,18 @@ def fiu(point, extra=""):
             "enable name=%s,onetime=1,failinfo=5%s" % (point, extra)]
 
 
+def stored_one(d, name, extra=""):
+    """A spool dir/name and its config (extra lines added) with one event
+    stored, so the day file and replay table exist: (spool, conf, token,
+    body, content type) of that event."""
+    spool = os.path.join(d, name)
+    conf = t.write_conf(d, extra, spool=spool, name=name + ".conf")
+    tok, body, ct = events(1)[0]
+    st, hd, rb, err = run(conf, body, ct)
+    expect_success(st, rb, err, "setup")
+    return spool, conf, tok, body, ct
+
+
 def events(n, kind="delivered"):
     out = []
     for i in range(n):
@@ -231,12 +243,8 @@ def tmpfs_suite(r, d):
 
 def injected(d, point, errtext, extra=""):
     """EIO or a short write: 503 and the file cut back, byte-identical."""
-    spool = os.path.join(d, "fiu-" + point.replace("/", "_"))
-    conf = t.write_conf(d, spool=spool, name="fiu.conf")
-    # a first event, so the day file and replay table exist
-    tok0, body0, ct0 = events(1)[0]
-    st, hd, rb, err = run(conf, body0, ct0)
-    expect_success(st, rb, err, "setup")
+    spool, conf, tok0, body0, ct0 = stored_one(
+        d, "fiu-" + point.replace("/", "_"))
     before = t.spool_bytes(spool)
     evs = events(max(2, N // 4))
     for tok, body, ct in evs:
@@ -285,11 +293,8 @@ def injected_sync(d):
     retry is accepted and may store the event a second time, which
     verify accepts (importers collapse it on its unique key)."""
     point = "posix/io/sync/fdatasync"
-    spool = os.path.join(d, "fiu-" + point.replace("/", "_"))
-    conf = t.write_conf(d, spool=spool, name="fiu-sync.conf")
-    tok0, body0, ct0 = events(1)[0]
-    st, hd, rb, err = run(conf, body0, ct0)
-    expect_success(st, rb, err, "setup")
+    spool, conf, tok0, body0, ct0 = stored_one(
+        d, "fiu-" + point.replace("/", "_"))
     evs = events(max(2, N // 4))
     kept = 0
     for tok, body, ct in evs:
@@ -339,11 +344,7 @@ def new_day_dir_sync(d):
 def double_fault(d):
     """Short write and a failed cut-back: the torn tail is left, but the
     answer is 503, and the next writer removes it before appending."""
-    spool = os.path.join(d, "fiu-double")
-    conf = t.write_conf(d, spool=spool, name="fiu-double.conf")
-    tok0, body0, ct0 = events(1)[0]
-    st, hd, rb, err = run(conf, body0, ct0)
-    expect_success(st, rb, err, "setup")
+    spool, conf, tok0, body0, ct0 = stored_one(d, "fiu-double")
     tok1, body1, ct1 = events(1)[0]
     wrap = [FIU, "-x", "-f", "",
             "-c", "enable name=posix/io/rw/write/reduce,onetime=1",
@@ -372,11 +373,7 @@ def repair_fails(d):
     """A torn last line whose repair fails (the cut-back, or the read of
     the tail): 503 "repair", the file left as it was; the retry cuts the
     torn tail and is stored, whole lines only."""
-    spool = os.path.join(d, "fiu-repair")
-    conf = t.write_conf(d, spool=spool, name="fiu-repair.conf")
-    tok0, body0, ct0 = events(1)[0]
-    st, hd, rb, err = run(conf, body0, ct0)
-    expect_success(st, rb, err, "setup")
+    spool, conf, tok0, body0, ct0 = stored_one(d, "fiu-repair")
     day = glob.glob(os.path.join(spool, "*.jsonl"))[0]
     with open(day, "ab") as f:      # a writer killed mid-line
         f.write(body0[:40])
@@ -414,11 +411,7 @@ def token_write_fails(d):
     """The token cannot be recorded after its line is stored: still 200
     success (the line is on disk), the failure logged; the table did not
     remember it, so a resend is stored again (import keeps one row)."""
-    spool = os.path.join(d, "fiu-pwrite")
-    conf = t.write_conf(d, spool=spool, name="fiu-pwrite.conf")
-    tok0, body0, ct0 = events(1)[0]
-    st, hd, rb, err = run(conf, body0, ct0)
-    expect_success(st, rb, err, "setup")
+    spool, conf, tok0, body0, ct0 = stored_one(d, "fiu-pwrite")
     tok, body, ct = events(1)[0]
     st, hd, rb, err = run(conf, body, ct, wrap=fiu("posix/io/rw/pwrite"))
     expect_success(st, rb, err, "token write fails")
