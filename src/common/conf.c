@@ -124,23 +124,6 @@ owned_safely(const char *path, uid_t owner, char *note, size_t notelen)
 	return 0;
 }
 
-/* The directory of path into dir ("." when path has no slash). */
-static int
-dir_of(const char *path, char *dir, size_t dirlen)
-{
-	char *slash;
-
-	if ((size_t)snprintf(dir, dirlen, "%s", path) >= dirlen)
-		return -1;
-	if ((slash = strrchr(dir, '/')) == NULL)
-		snprintf(dir, dirlen, ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	return 0;
-}
-
 /*
  * CONF_BESIDE in the parent of prog's directory into out: 0 to use it,
  * -1 if it is not there or not safe (why in note).
@@ -153,7 +136,7 @@ beside(const char *prog, char *out, size_t outlen, char *note,
 	struct stat prog_st, st;
 
 	if (stat(prog, &prog_st) == -1 ||
-	    dir_of(prog, dir, sizeof(dir)) == -1 ||
+	    fs_parent_dir(prog, dir, sizeof(dir)) == -1 ||
 	    (size_t)snprintf(parent, sizeof(parent), "%s/..", dir) >=
 	    sizeof(parent) || realpath(parent, up) == NULL ||
 	    (size_t)snprintf(out, outlen, "%s/%s", strcmp(up, "/") == 0 ?
@@ -161,7 +144,7 @@ beside(const char *prog, char *out, size_t outlen, char *note,
 		return -1;
 	if (stat(out, &st) == -1)	/* absent; unreadable: say so later */
 		return errno == ENOENT || errno == ENOTDIR ? -1 : 0;
-	if (dir_of(out, dir, sizeof(dir)) == -1 ||
+	if (fs_parent_dir(out, dir, sizeof(dir)) == -1 ||
 	    owned_safely(dir, prog_st.st_uid, note, notelen) == -1 ||
 	    owned_safely(out, prog_st.st_uid, note, notelen) == -1)
 		return -1;

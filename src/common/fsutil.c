@@ -11,27 +11,25 @@
 
 #include "fsutil.h"
 
-/*
- * The directory that holds dir into parent[PATH_MAX] ("." for a bare
- * name; trailing slashes do not count); 0, or -1 if dir is too long.
- */
-static int
-parent_of(const char *dir, char *parent)
+int
+fs_parent_dir(const char *path, char *buf, size_t bufsz)
 {
-	size_t n = strlen(dir);
+	size_t n = strlen(path);
 
-	while (n > 1 && dir[n - 1] == '/')
+	while (n > 1 && path[n - 1] == '/')
 		n--;			/* "spool/" is "spool" */
-	while (n > 0 && dir[n - 1] != '/')
+	while (n > 0 && path[n - 1] != '/')
 		n--;			/* its last name */
-	while (n > 1 && dir[n - 1] == '/')
+	while (n > 1 && path[n - 1] == '/')
 		n--;			/* "a//spool": "a" */
-	if (n >= PATH_MAX)
+	if ((n == 0 ? 1 : n) >= bufsz) {
+		errno = ENAMETOOLONG;
 		return -1;
+	}
 	if (n == 0)
-		snprintf(parent, PATH_MAX, ".");
+		snprintf(buf, bufsz, ".");
 	else
-		snprintf(parent, PATH_MAX, "%.*s", (int)n, dir);
+		snprintf(buf, bufsz, "%.*s", (int)n, path);
 	return 0;
 }
 
@@ -51,10 +49,8 @@ fs_sync_spool(const char *dir)
 	if (fs_sync_dir(dir) == -1)
 		return -1;
 	/* its own name, which a crash could lose if it was made just now */
-	if (parent_of(dir, parent) == -1) {
-		errno = ENAMETOOLONG;
+	if (fs_parent_dir(dir, parent, sizeof(parent)) == -1)
 		return -1;
-	}
 	if (fs_sync_dir(parent) == -1)
 		return errno == EACCES ? 0 : -1;	/* not ours to open */
 	return 0;

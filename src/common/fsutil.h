@@ -7,6 +7,12 @@
 
 #include <limits.h>
 
+/*
+ * The directory that holds path into buf: "." for a bare name, "/" for a
+ * name in /, trailing slashes not counted; 0, or -1 (ENAMETOOLONG) if it
+ * does not fit in bufsz.
+ */
+int	fs_parent_dir(const char *path, char *buf, size_t bufsz);
 /* Create the spool directory, mode 0750, unless it exists; 0 or -1. */
 int	fs_mkdir_spool(const char *dir);
 /*

@@ -15,6 +15,7 @@
 #include <fcgiapp.h>
 #include <openssl/crypto.h>
 
+#include "fsutil.h"
 #include "log.h"
 #include "transport.h"
 #include "version.h"
@@ -82,28 +83,27 @@ version(void)
 static int
 program_safe(void)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], dir[PATH_MAX];
+	const char *const each[] = { path, dir };
 	struct stat st;
 	ssize_t n;
-	char *slash;
-	int i;
+	size_t i;
 
 	if ((n = readlink("/proc/self/exe", path, sizeof(path) - 1)) <= 0)
 		return 0;
 	path[n] = '\0';
-	for (i = 0; i < 2; i++) {
-		if (stat(path, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) &&
+	if (fs_parent_dir(path, dir, sizeof(dir)) == -1)
+		return 0;
+	for (i = 0; i < sizeof(each) / sizeof(each[0]); i++)
+		if (stat(each[i], &st) == 0 &&
+		    (st.st_mode & (S_IWGRP | S_IWOTH)) &&
 		    !(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX))) {
 			fprintf(stderr, "smshook: %s is writable by group or "
 			    "others: anyone in them could replace this program, "
 			    "and suEXEC refuses to run it (chmod go-w %s)\n",
-			    path, path);
+			    each[i], each[i]);
 			return -1;
 		}
-		if ((slash = strrchr(path, '/')) == NULL)
-			break;
-		slash[slash == path] = '\0';	/* its folder ("/" for /x) */
-	}
 	return 0;
 }
 

@@ -159,28 +159,6 @@ check_config(struct check *k)
 		    k->ctl->confpath, nfiles, nfiles == 1 ? "" : "s");
 }
 
-/* The directory that holds dir, in buf; 0, or -1 if it does not fit. */
-static int
-parent_dir(const char *dir, char *buf, size_t bufsz)
-{
-	char *slash;
-	size_t len;
-
-	if ((len = (size_t)snprintf(buf, bufsz, "%s", dir)) >= bufsz)
-		return -1;
-	while (len > 1 && buf[len - 1] == '/')
-		buf[--len] = '\0';
-	if ((slash = strrchr(buf, '/')) == NULL)
-		return snprintf(buf, bufsz, ".") >= (int)bufsz ? -1 : 0;
-	while (slash > buf && slash[-1] == '/')
-		slash--;
-	if (slash == buf)	/* in / itself */
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	return 0;
-}
-
 /* The current user can make a directory in dir; 0, or -1 with errno. */
 static int
 can_mkdir_in(const char *dir)
@@ -213,7 +191,7 @@ check_no_spool(struct check *k)
 		    "create spool_dir owned by it, mode 0750)", dir);
 		return;
 	}
-	if (parent_dir(dir, parent, sizeof(parent)) == -1) {
+	if (fs_parent_dir(dir, parent, sizeof(parent)) == -1) {
 		fault(k, "spool_dir %s: %s", dir, strerror(ENAMETOOLONG));
 		return;
 	}

@@ -20,6 +20,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "fsutil.h"
 
 enum { ST_ROW, ST_PAYLOAD, ST_REJECT, ST_GETPOS, ST_SETPOS, ST_BEGIN,
 	ST_UNDO_ROWS, ST_UNDO_PAYLOAD, ST_SETRUN, ST_GETRUN, NST };
@@ -519,18 +520,13 @@ make_schema(struct sqlite_db *s)
 int
 db_sqlite_absent(const char *path, char *err, size_t errlen)
 {
-	const char *slash = strrchr(path, '/');
 	char dir[PATH_MAX];
 	struct stat st;
-	int n;
 
 	if (stat(path, &st) == 0 || errno != ENOENT ||
 	    strcmp(path, ":memory:") == 0)
 		return 0;		/* open says what else is wrong */
-	n = slash == NULL ? snprintf(dir, sizeof(dir), ".") :
-	    snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 :
-	    (int)(slash - path), path);
-	if (n < 0 || (size_t)n >= sizeof(dir)) {
+	if (fs_parent_dir(path, dir, sizeof(dir)) == -1) {
 		snprintf(err, errlen, "sqlite %s: path too long", path);
 		return -1;
 	}

@@ -239,10 +239,43 @@ test_spool_dir(void **state)
 	assert_int_equal(errno, EIO);
 }
 
+/* The folder that holds a path, as every caller of fs_parent_dir needs it. */
+static void
+test_parent_dir(void **state)
+{
+	static const struct {
+		const char *path, *parent;
+	} cases[] = {
+		{ "/var/spool/smshook", "/var/spool" },
+		{ "/var/spool/smshook/", "/var/spool" },
+		{ "a//spool", "a" },
+		{ "/x", "/" },
+		{ "/", "/" },
+		{ "spool", "." },
+		{ "spool/", "." },
+		{ "../smshook/smshook.conf", "../smshook" },
+	};
+	char buf[64], small[4];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(fs_parent_dir(cases[i].path, buf,
+		    sizeof(buf)), 0);
+		assert_string_equal(buf, cases[i].parent);
+	}
+	errno = 0;
+	assert_int_equal(fs_parent_dir("/abcd/e", small, sizeof(small)), -1);
+	assert_int_equal(errno, ENAMETOOLONG);
+	assert_int_equal(fs_parent_dir("/ab/e", small, sizeof(small)), 0);
+	assert_string_equal(small, "/ab");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parent_dir),
 		cmocka_unit_test_setup_teardown(test_own, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
