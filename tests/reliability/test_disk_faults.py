@@ -71,6 +71,17 @@ def stored_one(d, name, extra=""):
     return spool, conf, tok, body, ct
 
 
+def spool_in(d, name, mode, extra=""):
+    """A folder d/name holding a spool of mode (whatever the umask) and a
+    config for it (extra lines added): (folder, spool, config)."""
+    sub = os.path.join(d, name)
+    os.mkdir(sub)
+    spool = os.path.join(sub, "spool")
+    os.mkdir(spool, mode)
+    os.chmod(spool, mode)
+    return sub, spool, t.write_conf(sub, extra, spool=spool)
+
+
 def events(n, kind="delivered"):
     out = []
     for i in range(n):
@@ -458,12 +469,7 @@ def nobody():
 
 def readonly_dir(d):
     pw = nobody()
-    sub = os.path.join(d, "ro")
-    os.mkdir(sub)
-    spool = os.path.join(sub, "spool")
-    os.mkdir(spool, 0o555)
-    os.chmod(spool, 0o555)
-    conf = t.write_conf(sub, spool=spool)
+    sub, spool, conf = spool_in(d, "ro", 0o555)
     os.chown(conf, pw.pw_uid, pw.pw_gid)
     evs = events(3)
     for tok, body, ct in evs:
@@ -521,11 +527,7 @@ def replay_corrupt(d):
 
 def replay_unusable(d):
     pw = nobody()
-    sub = os.path.join(d, "unusable")
-    os.mkdir(sub)
-    spool = os.path.join(sub, "spool")
-    os.mkdir(spool, 0o750)
-    conf = t.write_conf(sub, spool=spool)
+    sub, spool, conf = spool_in(d, "unusable", 0o750)
     # a directory where the table should be: open(O_RDWR) fails
     os.mkdir(os.path.join(spool, ".replay"))
     tok, body, ct = events(1)[0]
@@ -577,11 +579,7 @@ def replay_aside_fails(d):
     writable for the rename, as nobody): the event is stored without the
     duplicate check, the reason logged, the table left as it was."""
     pw = nobody()
-    sub = os.path.join(d, "aside")
-    os.mkdir(sub)
-    spool = os.path.join(sub, "spool")
-    os.mkdir(spool, 0o755)
-    conf = t.write_conf(sub, spool=spool)
+    sub, spool, conf = spool_in(d, "aside", 0o755)
     os.chown(conf, pw.pw_uid, pw.pw_gid)
     # the day file (and, near midnight, the next) and a damaged table
     # are nobody's; the dir is not
@@ -613,13 +611,9 @@ def parent_unreadable(d):
     worker's): its sync is skipped, and with fsync on the event is still
     stored and answered 200."""
     pw = nobody()
-    sub = os.path.join(d, "hidden")
-    os.mkdir(sub)
+    sub, spool, conf = spool_in(d, "hidden", 0o750, "fsync = yes")
     os.chmod(sub, 0o711)
-    spool = os.path.join(sub, "spool")
-    os.mkdir(spool, 0o750)
     os.chown(spool, pw.pw_uid, pw.pw_gid)
-    conf = t.write_conf(sub, "fsync = yes", spool=spool)
     os.chown(conf, pw.pw_uid, pw.pw_gid)
     evs = events(2)
     for tok, body, ct in evs:
