@@ -218,6 +218,15 @@ def unread_kept(d):
         finally:
             s.close()
         store_one(path, "a new connection after it")
+        # the web server gone in the middle of a body the worker drains:
+        # the worker lets the connection go and serves the next one
+        s = connect(path)
+        try:
+            send_request(s, 1, fc.params("PUT", length=20000), end=False)
+            s.sendall(fc.record(fc.STDIN, b"x" * 4096, 1))
+        finally:
+            s.close()
+        store_one(path, "a new connection after one dropped mid-body")
     finally:
         stop(proc)
 
