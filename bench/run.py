@@ -161,7 +161,7 @@ class Lighttpd:
     application spawned by lighttpd itself (bin-path), max-procs procs."""
 
     def __init__(self, app, procs=2, fsync="no", replay=None, extra="",
-                 close_at_once=False, binary=None):
+                 close_at_once=False, binary=None, sync=False):
         self.app = app
         self.dir = fresh_dir("srv-" + app)
         self.spool = os.path.join(self.dir, "spool")
@@ -182,6 +182,9 @@ class Lighttpd:
             shutil.copy2(os.path.join(BUILD, "bench", "hello_fcgi"), binpath)
             if close_at_once:
                 env["HELLO_CLOSE_AT_ONCE"] = "1"
+            if sync:
+                env["HELLO_SYNC_FILE"] = os.path.join(self.spool,
+                                                      "hello.jsonl")
             path = "/hello"
         elif app == "php":
             binpath = shutil.which("php-cgi")
@@ -358,6 +361,8 @@ def children(pid):
 RECEIVERS = {
     "hello": lambda: Lighttpd("hello"),
     "hello-close": lambda: Lighttpd("hello", close_at_once=True),
+    "hello-fsync-4": lambda: Lighttpd("hello", procs=4, sync=True,
+                                      close_at_once=True),
     "smshook": lambda: Lighttpd("smshook", fsync="no"),
     "smshook-fsync": lambda: Lighttpd("smshook", fsync="yes"),
     "smshook-fsync-4": lambda: Lighttpd("smshook", procs=4, fsync="yes"),
@@ -657,6 +662,7 @@ def fsync(res):
     for rnd in range(ARGS.rounds):
         r = measure("smshook-fsync", c, ARGS.duration)
         r4 = measure("smshook-fsync-4", c, ARGS.duration)
+        h4 = measure("hello-fsync-4", c, ARGS.duration)
         d = fresh_dir("fsync-loop")
         out = {}
         for lock in ("", "-l", "-w", "-g"):
@@ -670,13 +676,15 @@ def fsync(res):
             if m:
                 out["syncs"] = int(m.group(1))
         shutil.rmtree(d, ignore_errors=True)
-        log("  round %d: smshook %.0f req/s (4 workers: %.0f), fsync_loop "
-            "%.0f lines/s, -l (flock around write+sync) %.0f, -w (flock "
-            "around write) %.0f, -g (explicit group commit) %.0f (%d syncs)"
-            % (rnd + 1, r["rps"], r4["rps"], out[""], out["-l"], out["-w"],
-               out["-g"], out.get("syncs", 0)))
+        log("  round %d: smshook %.0f req/s (4 workers: %.0f, worker CPU "
+            "%.1f us; hello-world + sync, 4 workers: %.0f, %.1f us), "
+            "fsync_loop %.0f lines/s, -l (flock around write+sync) %.0f, -w "
+            "(flock around write) %.0f, -g (explicit group commit) %.0f (%d "
+            "syncs)" % (rnd + 1, r["rps"], r4["rps"], r4["worker_cpu_us"],
+                        h4["rps"], h4["worker_cpu_us"], out[""], out["-l"],
+                        out["-w"], out["-g"], out.get("syncs", 0)))
         rows.append(dict(round=rnd + 1, smshook_rps=r["rps"],
-                         smshook4_rps=r4["rps"],
+                         smshook4_rps=r4["rps"], hello4_rps=h4["rps"],
                          loop_rate=out[""], loop_flock_rate=out["-l"],
                          loop_wlock_rate=out["-w"],
                          loop_group_rate=out["-g"],
@@ -684,7 +692,7 @@ def fsync(res):
                          p99_us=r["p99_us"], max_us=r["max_us"],
                          max4_us=r4["max_us"]))
     write_csv("fsync.csv", ["round", "smshook_rps", "smshook4_rps",
-                            "loop_rate",
+                            "hello4_rps", "loop_rate",
                             "loop_flock_rate", "loop_wlock_rate",
                             "loop_group_rate", "loop_group_syncs", "p99_us",
                             "max_us", "max4_us"], rows)
@@ -695,6 +703,11 @@ def fsync(res):
         "ratio": median([r["smshook_rps"] / r["loop_rate"] for r in rows]),
         "smshook4_rps": median([r["smshook4_rps"] for r in rows]),
         "ratio4": median([r["smshook4_rps"] / r["loop_rate"] for r in rows]),
+        "hello4_rps": median([r["hello4_rps"] for r in rows]),
+        "hello4_loop": median([r["hello4_rps"] / r["loop_rate"]
+                               for r in rows]),
+        "ratio4_hello": median([r["smshook4_rps"] / r["hello4_rps"]
+                                for r in rows]),
         "ratio_flock": median([r["smshook_rps"] / r["loop_flock_rate"]
                                for r in rows]),
         "loop_wlock_rate": median([r["loop_wlock_rate"] for r in rows]),
@@ -908,6 +921,9 @@ def report(res):
         add("fsync = yes with 4 FastCGI workers: smshook %.0f req/s: ratio "
             "%.2f to the 2-writer loop (>= 0.8: %s)" % (
                 f["smshook4_rps"], f["ratio4"], verdict(f["ratio4"] >= 0.8)))
+        add("  the transport's limit: hello-world + the same write and sync, "
+            "4 workers, %.0f req/s = %.2f x the loop; smshook / it = %.2f" % (
+                f["hello4_rps"], f["hello4_loop"], f["ratio4_hello"]))
     c = res.get("cgi")
     if c:
         add("CGI per request: hello %.0f us, smshook %.0f us, php-cgi %.0f us"
