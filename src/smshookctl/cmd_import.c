@@ -152,7 +152,10 @@ committed(struct import *im)
 /*
  * Store, in the open transaction, that f was read up to r's position
  * (gz_size: the size of a .jsonl.gz read to its end, else -1), with the
- * mark of f's first line; -1 with the reason in db->err.
+ * mark of f's first line; -1 with the reason in db->err. The text read
+ * is made durable first: with fsync = no the receiver's lines may be in
+ * memory only, and a position past what a power loss leaves of the file
+ * would skip the lines written after it.
  */
 static int
 store_pos(struct import *im, const struct day_file *f,
@@ -160,6 +163,11 @@ store_pos(struct import *im, const struct day_file *f,
 {
 	p->off = (long long)reader_pos(r);
 	p->gz_size = gz_size;
+	if (reader_sync(r) == -1) {
+		snprintf(im->db->err, sizeof(im->db->err), "sync: %s",
+		    strerror(errno));
+		return -1;
+	}
 	errno = 0;
 	if (p->off > 0 && p->mark[0] == '\0' && pos_mark(f, p->mark) != 1) {
 		snprintf(im->db->err, sizeof(im->db->err), "its first line: "
@@ -200,12 +208,15 @@ import_file(struct import *im, const struct day_file *f)
 	if (same == POS_SAME && f->late[0] == '\0' && (f->gz ? p.gz_size ==
 	    (long long)st.st_size : p.off == st.st_size))
 		return 0;
-	if ((r = reader_open(f, (off_t)p.off)) == NULL) {
-		if (errno == ERANGE)
-			ctl_err("%s is shorter than its imported position "
-			    "%lld; not touched", f->path, p.off);
-		else
-			ctl_errno("%s", f->path);
+	if ((r = pos_open(f, &p)) == NULL && errno == ERANGE) {
+		ctl_err("%s is not the text imported before (no line ends at "
+		    "its imported position %lld: it was cut back); read from "
+		    "its start", f->path, p.off);
+		pos_start(&p);
+		r = reader_open(f, 0);
+	}
+	if (r == NULL) {
+		ctl_errno("%s", f->path);
 		return -1;
 	}
 	if (db_begin(im->db) == -1)

@@ -46,13 +46,14 @@ imported(struct ctl_db *db, const struct day_file *f)
 		ctl_err("%s", err);
 		return -1;
 	}
-	if ((r = reader_open(f, (off_t)p.off)) == NULL) {
+	if ((r = pos_open(f, &p)) == NULL) {
 		if (errno != ERANGE) {
 			ctl_errno("%s", f->path);
 			return -1;
 		}
-		ctl_err("%s is shorter than its imported position %lld; kept "
-		    "(it is not the text that was imported)", f->path, p.off);
+		ctl_err("%s: no line ends at its imported position %lld; kept "
+		    "(it is not the text that was imported: run smshookctl "
+		    "import)", f->path, p.off);
 		return 0;
 	}
 	n = reader_next(r, &line, &len, &off);

@@ -765,8 +765,11 @@ file_lag(struct ctl_db *db, const struct day_file *f, struct lag *lag)
 	if (f->gz && f->late[0] == '\0' && stat(f->path, &st) == 0 &&
 	    p.gz_size == (long long)st.st_size)
 		return 0;		/* read to its end before */
-	if ((r = reader_open(f, (off_t)p.off)) == NULL)
-		return errno == ERANGE || errno == ENOENT ? 0 : -1;
+	/* not the text imported: import reads it all again */
+	if ((r = pos_open(f, &p)) == NULL && errno == ERANGE)
+		r = reader_open(f, 0);
+	if (r == NULL)
+		return errno == ENOENT ? 0 : -1;
 	/* an unfinished line is never imported: no lag (a torn piece is) */
 	while ((n = reader_next(r, &line, &len, &off)) > 0) {
 		lag->bytes += (long long)len + (n == READER_TORN ? 0 : 1);

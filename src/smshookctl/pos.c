@@ -54,9 +54,8 @@ pos_mark(const struct day_file *f, char mark[DB_MARK_SIZE])
 	return rc;
 }
 
-/* Set *p to the start of a day: nothing read, nothing to skip. */
-static void
-start(struct db_pos *p)
+void
+pos_start(struct db_pos *p)
 {
 	p->off = 0;
 	p->gz_size = -1;
@@ -70,14 +69,14 @@ pos_get(struct ctl_db *db, const struct day_file *f, struct db_pos *p,
 	char mark[DB_MARK_SIZE];
 	int n, saved;
 
-	start(p);
+	pos_start(p);
 	if (db != NULL && db_get_pos(db, f->day, p) == -1) {
 		snprintf(err, errlen, "%s: %s", f->day, db->err);
 		errno = EIO;
 		return -1;
 	}
 	if (p->off == 0) {
-		start(p);	/* no first line was read: none to check */
+		pos_start(p);	/* no first line was read: none to check */
 		return POS_SAME;
 	}
 	if ((n = pos_mark(f, mark)) == -1) {
@@ -92,6 +91,28 @@ pos_get(struct ctl_db *db, const struct day_file *f, struct db_pos *p,
 	}
 	if (n == 1 && strcmp(mark, p->mark) == 0)
 		return POS_SAME;
-	start(p);
+	pos_start(p);
 	return POS_OTHER;
+}
+
+struct reader *
+pos_open(const struct day_file *f, const struct db_pos *p)
+{
+	struct reader *r;
+	const char *line;
+	size_t len;
+	off_t off;
+	int n;
+
+	if (p->off <= 0)
+		return reader_open(f, 0);
+	if ((r = reader_open(f, (off_t)p->off - 1)) == NULL)
+		return NULL;
+	/* read from the byte before: the '\n' of a line, an empty line */
+	n = reader_next(r, &line, &len, &off);
+	if ((n == READER_LINE && len == 0) || (n == READER_TORN && len == 1))
+		return r;
+	reader_close(r);
+	errno = n == -1 ? EIO : ERANGE;
+	return NULL;
 }

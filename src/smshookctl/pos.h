@@ -28,6 +28,9 @@ struct day_file;
  */
 int	pos_mark(const struct day_file *f, char mark[DB_MARK_SIZE]);
 
+/* Set *p to the start of a day: nothing read, no mark. */
+void	pos_start(struct db_pos *p);
+
 /*
  * Where import stands in f, into *p: POS_SAME; POS_OTHER with *p the
  * start; or POS_UNMARKED with p->mark set to f's, to be stored. Without
@@ -36,5 +39,17 @@ int	pos_mark(const struct day_file *f, char mark[DB_MARK_SIZE]);
  */
 int	pos_get(struct ctl_db *db, const struct day_file *f, struct db_pos *p,
 	    char *err, size_t errlen);
+
+struct reader;
+
+/*
+ * A reader of f at p's position, which must end a line of f's text (or
+ * the unfinished line a compressed day ends in before a late .jsonl).
+ * NULL with errno ERANGE if the text is shorter or no line ends there:
+ * it is not the text the position was taken in (it was cut back, say
+ * by power loss, and may have grown again since); else errno as
+ * reader_open's.
+ */
+struct reader	*pos_open(const struct day_file *f, const struct db_pos *p);
 
 #endif

@@ -582,6 +582,12 @@ reader_partial(const struct reader *r)
 	    r->torn;
 }
 
+int
+reader_sync(const struct reader *r)
+{
+	return r->fd == -1 ? 0 : fdatasync(r->fd);
+}
+
 void
 reader_close(struct reader *r)
 {

@@ -94,6 +94,11 @@ off_t	reader_pos(const struct reader *);
  * removes (it is never read).
  */
 off_t	reader_partial(const struct reader *);
+/*
+ * Make the .jsonl being read durable (fdatasync): 0, or -1 with errno.
+ * Nothing to do for a .jsonl.gz, which compress made durable.
+ */
+int	reader_sync(const struct reader *);
 void	reader_close(struct reader *);
 
 /* Why a READER_TORN line is not an event. */

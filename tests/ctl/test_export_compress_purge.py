@@ -181,6 +181,26 @@ def compressed_torn_then_late(e):
 
 
 @scenario
+def torn_gz_position(e):
+    """A position where a .gz's torn tail ends, its late .jsonl still
+    empty: no '\\n' comes before it, yet it is this text's, so the next
+    run goes on from it with the late file's new line alone."""
+    lines = ref.gen_lines(3, 6, dup_rate=0, day_tag="t")
+    put_gz(e.spool, "2020-03-02", lines[0] + lines[1][:40])
+    late = ref.append(e.spool, "2020-03-02", b"")
+    p = e.ctl("import", "-v")
+    t.eq(p.returncode, 0, p.stderr)
+    t.expect("2 lines" in p.stdout and "1 rejected" in p.stdout, p.stdout)
+    t.eq(e.db.positions(), {"2020-03-02": len(lines[0]) + 40})
+    ref.append(e.spool, "2020-03-02", lines[2])
+    p = e.ctl("import", "-v")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    t.expect("1 lines" in p.stdout and "0 rejected" in p.stdout, p.stdout)
+    t.expect(os.path.exists(late), "still beside the .gz")
+    e.check_reference()
+
+
+@scenario
 def merge_stopped_before_unlink(e):
     """compress stopped after it merged a late .jsonl into the .gz but
     before it removed the .jsonl (and the receiver wrote one more line):
@@ -482,7 +502,8 @@ def purge_guard(e):
 def purge_shorter(e):
     """A day file shorter than its imported position (cut back to its
     first line after import) is not taken for imported: purge keeps it
-    and says why, import leaves it alone."""
+    and says why; import reads it again from its start (its first line
+    is in already), and purge then removes it."""
     day = "2020-02-01"
     lines = ref.gen_lines(3, 21, dup_rate=0, day_tag=day)
     path = ref.append(e.spool, day, b"".join(lines))
@@ -492,16 +513,104 @@ def purge_shorter(e):
     os.utime(path, (OLD, OLD))
     p = e.ctl("purge", "--keep-days", "0")
     t.eq(p.returncode, 1, p.stderr)
-    t.expect(day + ".jsonl is shorter than its imported position" in
+    t.expect(day + ".jsonl: no line ends at its imported position" in
              p.stderr and "kept" in p.stderr, p.stderr)
     t.expect(os.path.exists(path), "the shorter file is kept")
     p = e.ctl("import")
-    t.eq(p.returncode, 1, p.stderr)
-    t.expect("shorter than its imported position" in p.stderr, p.stderr)
-    t.eq(e.db.rows(), rows, "(nothing imported again)")
-    p = e.ctl("purge", "--keep-days", "0", "--force")
     t.eq(p.returncode, 0, p.stderr)
-    t.expect(not os.path.exists(path), "--force deletes it")
+    t.expect(day + ".jsonl is not the text imported before" in p.stderr and
+             "read from its start" in p.stderr, p.stderr)
+    t.eq(e.db.rows(), rows, "(nothing imported twice)")
+    p = e.ctl("purge", "--keep-days", "0")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    t.expect(not os.path.exists(path), "purged once read again")
+
+
+@scenario
+def cut_back_and_grown(e):
+    """A day file cut back below its imported position (power loss took
+    lines import had read) that has grown past it again with new events
+    before the next run, one day left plain and one compressed since: no
+    line ends at the position, so stats counts all of it as lag, purge
+    keeps it and import reads it again from its start. Every new event
+    gets its row, the rows of the lost lines stay, none is doubled, and
+    nothing lands in the rejects."""
+    days = ["2020-02-05", "2020-02-06"]
+    paths = {}
+    for k, day in enumerate(days):
+        lines = ref.gen_lines(5, 60 + k, dup_rate=0, day_tag=day)
+        paths[day] = ref.append(e.spool, day, b"".join(lines))
+        os.utime(paths[day], (OLD, OLD))
+    e.imp()
+    before = e.db.rows()
+    pos = e.db.positions()
+    for k, day in enumerate(days):
+        keep = sum(len(x) for x in ref.gen_lines(5, 60 + k, dup_rate=0,
+                                                     day_tag=day)[:3])
+        os.truncate(paths[day], keep)
+        ref.append(e.spool, day, b"".join(ref.gen_lines(
+            6, 70 + k, dup_rate=0, day_tag=day + "new")))
+        t.expect(os.path.getsize(paths[day]) > pos[day],
+                 "%s grew past its position" % day)
+        os.utime(paths[day], (OLD, OLD))
+    grown = sum(os.path.getsize(paths[d]) for d in days)
+    p = e.ctl("stats", "--json")
+    t.eq(p.returncode, 0, p.stderr)
+    t.eq(json.loads(p.stdout)["import"]["lag_bytes"], grown,
+         "(stats: all of both days is still to import)")
+    p = e.ctl("purge", "--keep-days", "0")
+    t.eq(p.returncode, 1, p.stderr)
+    for day in days:
+        t.expect(day + ".jsonl: no line ends at its imported position %d" %
+                 pos[day] in p.stderr, p.stderr)
+    t.eq(sorted(n for n in os.listdir(e.spool) if n.startswith("20")),
+         [day + ".jsonl" for day in days], "(purge keeps both)")
+    # the second day compressed since: its text read through zlib
+    os.utime(paths[days[1]], (OLD, OLD))
+    p = e.ctl("compress")
+    t.eq(p.returncode, 0, p.stderr)
+    t.expect(os.path.exists(paths[days[1]] + ".gz"), "compressed")
+    want = ref.reference(e.spool)
+    p = e.ctl("import")
+    t.eq(p.returncode, 0, p.stderr)
+    for day in days:
+        t.expect(day + ".jsonl" in p.stderr and "read from its start" in
+                 p.stderr, p.stderr)
+    rows = e.db.rows()
+    t.eq(sorted(set(rows)), sorted(set(before) | set(want)),
+         "(the lost lines' rows stay, every new event has its row)")
+    t.eq(len(rows), len(set(rows)), "(no row twice)")
+    t.eq(e.db.rejects(), [])
+    p = e.ctl("purge", "--keep-days", "0")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    t.eq([n for n in os.listdir(e.spool) if n.startswith("20")], [])
+
+
+@scenario
+def import_sync_fails(e):
+    """Import makes the text it read durable before committing its
+    position (with fsync = no the receiver's lines may be in memory
+    only): when that fdatasync fails (libfiu), import names the day and
+    the error, exits 1 and commits nothing; the next run imports it.
+    SQLite syncs its own files during the run too, and its sync may be
+    the one that fails (then its commit fails): PostgreSQL's client
+    makes none, so there the failure is import's own."""
+    old_days(e, ["2020-02-06"])
+    e.imp()
+    rows, pos = e.db.rows(), e.db.positions()
+    old_days(e, ["2020-02-07"], seed=7)
+    p = subprocess.run([FIU, "-x", "-f", "", "-c", "enable name=posix/io/"
+                        "sync/fdatasync,onetime=1,failinfo=5", t.SMSHOOKCTL,
+                        "-c", e.conf, "import"], capture_output=True,
+                       text=True, timeout=60)
+    t.eq(p.returncode, 1, p.stderr)
+    if e.db.kind == "pg":
+        t.expect("2020-02-07: sync: Input/output error" in p.stderr,
+                 p.stderr)
+    t.eq((e.db.rows(), e.db.positions()), (rows, pos),
+         "(nothing committed)")
+    e.imp()
+    t.eq(e.db.rows(), ref.reference(e.spool))
 
 
 def fixed_line(day, tag, i):
@@ -610,8 +719,10 @@ def crontab_example(e):
 
 
 SCENARIOS = [export_formats, compress_then_import, compressed_torn_then_late,
+             torn_gz_position,
              merge_stopped_before_unlink, compress_fifo, purge_guard,
-             purge_shorter, day_written_again, crontab_example]
+             purge_shorter, cut_back_and_grown, day_written_again,
+             crontab_example]
 
 
 def main():
@@ -620,8 +731,9 @@ def main():
     if "ASAN_OPTIONS" in os.environ:
         # a preloaded shim (ours or libfiu's) does not stack with ASan;
         # the plain build runs these
-        print("SKIP compress_read_back_fails, compress_changed and "
-              "merge_write_fails under AddressSanitizer")
+        print("SKIP compress_read_back_fails, compress_changed, "
+              "merge_write_fails and import_sync_fails under "
+              "AddressSanitizer")
     else:
         if not os.path.exists(GZCORRUPT_SO):
             r.check("gzcorrupt.so built", t.expect, False,
@@ -633,10 +745,12 @@ def main():
             r.check("sqlite: compress_changed", compress_changed, "sqlite",
                     None)
         if FIU is None:
-            print("SKIP merge_write_fails: fiu-run not installed "
-                  "(fiu-utils)")
+            print("SKIP merge_write_fails, import_sync_fails: fiu-run not "
+                  "installed (fiu-utils)")
         else:
             r.check("sqlite: merge_write_fails", merge_write_fails,
+                    "sqlite", None)
+            r.check("sqlite: import_sync_fails", import_sync_fails,
                     "sqlite", None)
     if os.geteuid() != 0:
         print("SKIP purge_unopenable, spool_unlistable, lock_unopenable: "
@@ -659,6 +773,9 @@ def main():
         if url is not None:
             for s in SCENARIOS:
                 r.check("postgresql: " + s.__name__, s, "pg", url)
+            if FIU is not None and "ASAN_OPTIONS" not in os.environ:
+                r.check("postgresql: import_sync_fails", import_sync_fails,
+                        "pg", url)
     finally:
         if pgdir is not None:
             t.pg_stop(pgdir)
