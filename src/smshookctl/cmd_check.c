@@ -564,9 +564,9 @@ cmd_check(struct ctl *ctl, int argc, char *argv[])
 		}
 	}
 	if (done == CTL_FAIL) {
-		/* the receiver would answer 500 to every request */
-		fault(&k, "%s (the receiver answers 500 until it is fixed)",
-		    ctl->conf_err);
+		/* the receiver would not start, or answer 500 to everything */
+		fault(&k, "%s (the receiver refuses to start under FastCGI, "
+		    "answers 500 as CGI, until it is fixed)", ctl->conf_err);
 		return finish(&k);
 	}
 	if (done != -1)
