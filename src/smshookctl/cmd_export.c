@@ -210,8 +210,8 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: smshookctl export [--from DAY] [--to DAY] "
 	    "[--format csv|jsonl]\n"
-	    "Write the spool's normalised rows (the sms_events columns) on "
-	    "stdout.\n"
+	    "Write the spool's normalised rows (the sms_events_full columns "
+	    "but id and\npayload_id) on stdout.\n"
 	    "  --from DAY, --to DAY  limit to these days (YYYY-MM-DD, "
 	    "inclusive)\n"
 	    "  --format FMT          csv (default, RFC 4180) or jsonl\n");
