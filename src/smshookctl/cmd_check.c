@@ -66,11 +66,11 @@ usage(FILE *f)
 	    "[--min-inodes N] [-q]\n"
 	    "  fail (exit 1), one line per cause, whenever an event would "
 	    "not\n"
-	    "  be stored right now; checked as the receiver's USER (as "
-	    "root,\n"
-	    "  by default the owner of spool_dir); floors default to 64m "
-	    "free\n"
-	    "  and 1000 inodes; -q, --quiet: the exit status only\n");
+	    "  be stored right now; checked as the receiver's USER (-u, "
+	    "--user;\n"
+	    "  as root, by default the owner of spool_dir); floors default "
+	    "to 64m\n"
+	    "  free and 1000 inodes; -q, --quiet: the exit status only\n");
 }
 
 /* A fault: one line "check: what (fix)" unless quiet. */

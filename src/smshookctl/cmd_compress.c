@@ -249,7 +249,9 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: smshookctl compress [--after DAYS] [-v]\n"
 	    "Gzip day files at least DAYS days old (default 1), never today's\n"
-	    "nor one modified in the last ten minutes.\n");
+	    "nor one modified in the last ten minutes.\n"
+	    "  -a, --after DAYS  the age in days (default 1)\n"
+	    "  -v, --verbose     name each day file compressed or merged\n");
 }
 
 /* smshookctl compress: see the top of this file and ctl.h. */

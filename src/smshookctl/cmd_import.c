@@ -270,7 +270,7 @@ usage(FILE *fp)
 	fprintf(fp, "usage: smshookctl import [--db URL] [-v]\n"
 	    "Load new complete spool lines into the database (sqlite:PATH or\n"
 	    "postgresql://...; default: \"database\" in the configuration).\n"
-	    "  --db URL       the database to load into\n"
+	    "  -d, --db URL   the database to load into\n"
 	    "  -v, --verbose  print a summary\n");
 }
 

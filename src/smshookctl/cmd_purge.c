@@ -115,7 +115,14 @@ usage(FILE *fp)
 	fprintf(fp, "usage: smshookctl purge --keep-days N [--force] "
 	    "[--db URL] [-v]\n"
 	    "Delete the day files older than N days; a day not fully imported\n"
-	    "into the database is kept unless --force.\n");
+	    "into the database is kept unless --force.\n"
+	    "  -k, --keep-days N  delete the days more than N days before "
+	    "today\n"
+	    "  -f, --force        delete a day not fully imported too\n"
+	    "  -d, --db URL       the database to consult (default: "
+	    "\"database\"\n"
+	    "                     in the configuration)\n"
+	    "  -v, --verbose      name each day file removed\n");
 }
 
 /* smshookctl purge: see the top of this file and ctl.h. */
