@@ -8,7 +8,7 @@
 
 /*
  * What the receiver accepts, so that every database the importer feeds
- * can store it (smshook(8), LIMITS): ids, phones and the like at most
+ * can store it (smshook(8), Bodies): ids, phones and the like at most
  * PAYLOAD_ID_MAX bytes, message at most PAYLOAD_TEXT_MAX, the lists
  * smsIds and phones at most PAYLOAD_LIST_MAX items, numbers at most
  * JSON_NUM_MAX characters with an exponent within JSON_EXP_MAX.
