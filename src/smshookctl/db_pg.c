@@ -17,8 +17,10 @@
  *
  * Payload ids are taken from the table's sequence ahead, a block per
  * round trip. payload is jsonb, received_at timestamptz. Importers on
- * several hosts are safe together: "on conflict do nothing" waits for
- * the other's transaction on the same key.
+ * several hosts take turns a transaction at a time (an advisory lock
+ * taken first in each): two spools holding the same events in another
+ * order would otherwise each wait on the other's uncommitted keys, and
+ * PostgreSQL would end one of them as a deadlock.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -346,6 +348,10 @@ pg_flush(struct pg_db *p)
 	return rc;
 }
 
+/* The key is "smshook" in ASCII; the lock ends with the transaction. */
+static const char begin_import[] =
+	"BEGIN; SELECT pg_advisory_xact_lock(32489964762525547)";
+
 static int
 pg_begin(struct ctl_db *db)
 {
@@ -353,7 +359,8 @@ pg_begin(struct ctl_db *db)
 
 	p->pending = p->refused = p->refused_rows = 0;
 	p->nq = p->nrows = p->len = 0;
-	return pg_exec(p, "BEGIN", "begin");
+	return pg_check(p, PQexec(p->c, begin_import), PGRES_TUPLES_OK,
+	    "begin");
 }
 
 static int

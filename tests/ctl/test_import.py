@@ -731,6 +731,38 @@ def no_database():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def two_hosts_at_once(url):
+    """Two receiver hosts whose spools hold the same 8000 events in
+    opposite orders (retries that reached the other host) import into one
+    PostgreSQL at the same cron minute: each would wait on the other's
+    uncommitted keys, and PostgreSQL end one as a deadlock. They take
+    turns instead: both exit 0, and every event is one row."""
+    e = Env("pg", url)
+    d2 = t.tmpdir("smshook-ctl-")
+    try:
+        spool2 = os.path.join(d2, "spool")
+        os.makedirs(spool2)
+        conf2 = t.write_conf(d2, extra="database = %s" % e.db.url)
+        lines = ref.gen_lines(8000, 81, dup_rate=0, day_tag="both")
+        ref.append(e.spool, "2020-04-01", b"".join(lines))
+        ref.append(spool2, "2020-04-01", b"".join(reversed(lines)))
+        procs = [subprocess.Popen([t.SMSHOOKCTL, "-c", c, "import"],
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+                 for c in (e.conf, conf2)]
+        outs = [p.communicate(timeout=300) for p in procs]
+        for p, (out, err) in zip(procs, outs):
+            t.eq((p.returncode, err), (0, ""))
+        rows = e.db.rows()
+        key = lambda r: [("" if v is None else str(v)) for v in r]
+        t.eq(sorted(rows, key=key), sorted(ref.reference(e.spool), key=key),
+             "(every event one row)")
+        t.eq(e.db.payloads()[1], 0, "(payload rows no row names)")
+    finally:
+        e.close()
+        shutil.rmtree(d2, ignore_errors=True)
+
+
 SCENARIOS = [through_receiver, duplicates, numeric_ids, torn_line, rejects,
              refused_line, written_while_importing, kill_nine,
              batches_killed, lock_held, newer_schema, replies_one_template,
@@ -756,6 +788,9 @@ def main():
             kill_nine.pg_url = url
             for s in scenarios:
                 r.check("postgresql: " + s.__name__, s, "pg", url)
+            if not only or only == "two_hosts_at_once":
+                r.check("postgresql: two_hosts_at_once", two_hosts_at_once,
+                        url)
     finally:
         if pgdir is not None:
             t.pg_stop(pgdir)
