@@ -1,7 +1,10 @@
 /*
- * db_sqlite.c: the embedded default. WAL with synchronous=NORMAL: a
- * crash of smshookctl never loses a commit, and since each day's read
- * position commits with its rows, power loss can only roll both back.
+ * db_sqlite.c: the embedded default. WAL with synchronous=FULL: each
+ * commit is on disk before import goes on (one sync a batch), so purge,
+ * which deletes what the positions say was imported, never trusts a
+ * commit a power loss can still take back (with NORMAL one waits for a
+ * checkpoint, which another open connection can put off); a day's read
+ * position commits with its rows, so nothing is ever half in.
  * A line is its payload row, then its message rows; a line whose rows
  * were all stored before loses its payload row again, and a statement
  * the database refuses for the line's data undoes the line's rows and
@@ -36,7 +39,7 @@ struct sqlite_db {
 
 static const char pragmas[] =
 	"PRAGMA journal_mode=WAL;"
-	"PRAGMA synchronous=NORMAL;";
+	"PRAGMA synchronous=FULL;";
 /* Besides the tables of schema.h. */
 static const char tables[] =
 	"CREATE TABLE IF NOT EXISTS smshook_schema ("
