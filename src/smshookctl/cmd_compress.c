@@ -187,6 +187,7 @@ copy_file(const char *from, const char *to, const struct stat *st)
 static int
 merge_day(const char *dir, const struct day_file *f, int verbose)
 {
+	const char *what = f->late;	/* the file an error is about */
 	char tmp[PATH_MAX];
 	struct stat st, st2;
 	off_t gzlen, skip, torn, end;
@@ -206,8 +207,11 @@ merge_day(const char *dir, const struct day_file *f, int verbose)
 		rc = 0;			/* still being written: not closed */
 		goto out;
 	}
-	if (reader_pair(f, &gzlen, &skip, &torn) == -1)
+	if (reader_pair(f, &gzlen, &skip, &torn) == -1) {
+		if (errno == READER_ETRUNC)
+			what = f->path;	/* the .gz is cut short */
 		goto syserr;
+	}
 	if (torn > 0) {
 		/* an older compress copied an unfinished line: keep both */
 		ctl_err("%s ends in an unfinished line; %s left beside it",
@@ -235,7 +239,7 @@ merge_day(const char *dir, const struct day_file *f, int verbose)
 	rc = 0;
 	goto out;
  syserr:
-	ctl_errno("%s", f->late);
+	ctl_errno("%s", what);
 	unlink(tmp);
  out:
 	if (fd != -1)

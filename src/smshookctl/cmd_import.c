@@ -171,7 +171,7 @@ store_pos(struct import *im, const struct day_file *f,
 	errno = 0;
 	if (p->off > 0 && p->mark[0] == '\0' && pos_mark(f, p->mark) != 1) {
 		snprintf(im->db->err, sizeof(im->db->err), "its first line: "
-		    "%s", errno != 0 ? strerror(errno) : "gone");
+		    "%s", errno != 0 ? reader_strerror(errno) : "gone");
 		return -1;
 	}
 	return db_set_pos(im->db, f->day, p);

@@ -64,7 +64,8 @@ verify_file(const struct day_file *f, struct vstats *st)
 	int n;
 
 	if ((r = reader_open(f, 0)) == NULL) {
-		printf("%s:0: cannot read: %s\n", f->path, strerror(errno));
+		printf("%s:0: cannot read: %s\n", f->path,
+		    reader_strerror(errno));
 		st->errors++;
 		return;
 	}
@@ -90,7 +91,7 @@ verify_file(const struct day_file *f, struct vstats *st)
 	}
 	if (n == -1) {
 		printf("%s:%lld: read error: %s\n", f->path,
-		    (long long)reader_pos(r), strerror(errno));
+		    (long long)reader_pos(r), reader_strerror(errno));
 		st->errors++;
 	} else if ((part = reader_partial(r)) > 0) {
 		/*

@@ -5,9 +5,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "ctl.h"
+#include "reader.h"
 
 static const char *err_cmd;	/* NULL until main knows the command */
 
@@ -21,7 +21,10 @@ ctl_err_init(const char *cmd)
 	err_cmd = cmd;
 }
 
-/* The prefix, fmt with ap, ": strerror(errnum)" unless errnum is 0, '\n'. */
+/*
+ * The prefix, fmt with ap, ": " and errnum's text (reader_strerror's)
+ * unless errnum is 0, '\n'.
+ */
 static void
 verr(int errnum, const char *fmt, va_list ap)
 {
@@ -31,7 +34,7 @@ verr(int errnum, const char *fmt, va_list ap)
 		fputs("smshookctl: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	if (errnum != 0)
-		fprintf(stderr, ": %s", strerror(errnum));
+		fprintf(stderr, ": %s", reader_strerror(errnum));
 	fputc('\n', stderr);
 }
 

@@ -81,7 +81,8 @@ pos_get(struct ctl_db *db, const struct day_file *f, struct db_pos *p,
 	}
 	if ((n = pos_mark(f, mark)) == -1) {
 		saved = errno;
-		snprintf(err, errlen, "%s: %s", f->path, strerror(saved));
+		snprintf(err, errlen, "%s: %s", f->path,
+		    reader_strerror(saved));
 		errno = saved;
 		return -1;
 	}

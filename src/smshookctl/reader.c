@@ -5,9 +5,11 @@
  * receiver never waits on a long import. Bytes after it are an unfinished
  * line a writer left (no writer is inside the lock with us): the
  * receiver's next append cuts them off and writes over them, so they are
- * never read. A .jsonl.gz is read through zlib; offsets are uncompressed
- * offsets. An unfinished line at the end of a .gz followed by a late
- * .jsonl ends there (READER_TORN), never glued to the .jsonl's first.
+ * never read. A .jsonl.gz is read through zlib, to the proper end of its
+ * gzip stream (one cut short is an error, never a shorter day); offsets
+ * are uncompressed offsets. An unfinished line at the end of a .gz
+ * followed by a late .jsonl ends there (READER_TORN), never glued to the
+ * .jsonl's first.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -178,11 +180,47 @@ open_plain(struct reader *r, const char *path, off_t from)
 	return 0;
 }
 
+/*
+ * The errno for what gz says after a read that gave nothing: 0 if its
+ * gzip stream ended as it should, READER_ETRUNC if its file ends first,
+ * the system's if a read failed, else EIO (damaged data).
+ */
+static int
+gz_errno(gzFile gz)
+{
+	int saved = errno, zerr;
+
+	gzerror(gz, &zerr);
+	if (zerr == Z_OK)
+		return 0;
+	if (zerr == Z_BUF_ERROR)	/* zlib's "unexpected end of file" */
+		return READER_ETRUNC;
+	return zerr == Z_ERRNO && saved != 0 ? saved : EIO;
+}
+
+/*
+ * Up to want bytes of gz's text into buf: how many, 0 at the proper end
+ * of its gzip stream, -1 with errno (gz_errno's) if it cannot be read
+ * to there: gzread gives 0, not -1, at a file cut short.
+ */
+static ssize_t
+gz_fill(gzFile gz, char *buf, size_t want)
+{
+	int n, err;
+
+	if ((n = gzread(gz, buf, (unsigned)want)) > 0)
+		return n;
+	if ((err = gz_errno(gz)) == 0 && n == 0)
+		return 0;
+	errno = err != 0 ? err : EIO;
+	return -1;
+}
+
 /* Open a .jsonl.gz and skip to the uncompressed offset from. */
 static int
 open_gz(struct reader *r, const char *path, off_t from)
 {
-	int c, fd, zerr;
+	int c, err, fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK)) == -1)
@@ -204,8 +242,8 @@ open_gz(struct reader *r, const char *path, off_t from)
 	if (from > 0 && (gzseek(r->gz, from, SEEK_SET) != from ||
 	    ((c = gzgetc(r->gz)) == -1 ? gztell(r->gz) != from :
 	    gzungetc(c, r->gz) != c))) {
-		gzerror(r->gz, &zerr);
-		errno = zerr == Z_OK ? ERANGE : EIO;	/* ERANGE: too short */
+		err = gz_errno(r->gz);
+		errno = err == 0 ? ERANGE : err;	/* ERANGE: too short */
 		return -1;
 	}
 	return 0;
@@ -219,6 +257,17 @@ blank(struct reader *r)
 	r->fd = -1;
 }
 
+/* Let go of what r holds, not r itself. */
+static void
+reader_free(struct reader *r)
+{
+	if (r->gz != NULL)
+		gzclose(r->gz);
+	if (r->fd != -1)
+		close(r->fd);
+	free(r->buf);
+}
+
 /*
  * The uncompressed length of the .gz at path, and in *torn its bytes
  * after its last '\n'; -1 on error.
@@ -229,22 +278,26 @@ gz_measure(const char *path, off_t *torn)
 	struct reader g;
 	char buf[READ_CHUNK];
 	const char *nl;
-	off_t n = 0, end = 0;
-	int k;
+	off_t n = 0, end = 0, rc = -1;
+	ssize_t k;
+	int saved;
 
 	blank(&g);
-	if (open_gz(&g, path, 0) == -1) {
-		if (g.gz != NULL)
-			gzclose(g.gz);
-		return -1;
-	}
-	while ((k = gzread(g.gz, buf, sizeof(buf))) > 0) {
+	if (open_gz(&g, path, 0) == -1)
+		goto out;
+	while ((k = gz_fill(g.gz, buf, sizeof(buf))) > 0) {
 		if ((nl = memrchr(buf, '\n', (size_t)k)) != NULL)
 			end = n + (nl - buf) + 1;
 		n += k;
 	}
 	*torn = n - end;
-	return gzclose(g.gz) != Z_OK || k < 0 ? -1 : n;
+	if (k == 0)
+		rc = n;
+ out:
+	saved = errno;
+	reader_free(&g);
+	errno = saved;
+	return rc;
 }
 
 off_t
@@ -253,17 +306,6 @@ reader_gz_len(const char *path)
 	off_t torn;
 
 	return gz_measure(path, &torn);
-}
-
-/* Let go of what r holds, not r itself. */
-static void
-reader_free(struct reader *r)
-{
-	if (r->gz != NULL)
-		gzclose(r->gz);
-	if (r->fd != -1)
-		close(r->fd);
-	free(r->buf);
 }
 
 /*
@@ -435,7 +477,6 @@ fill(struct reader *r)
 	off_t at;
 	ssize_t n;
 	char *nb;
-	int zerr;
 
 	if (r->start > 0) {		/* drop consumed lines */
 		memmove(r->buf, r->buf + r->start, r->end - r->start);
@@ -451,11 +492,8 @@ fill(struct reader *r)
 	}
 	want = r->cap - r->end;
 	if (r->gz != NULL) {
-		if ((n = gzread(r->gz, r->buf + r->end, (unsigned)want)) < 0) {
-			gzerror(r->gz, &zerr);
-			errno = zerr == Z_ERRNO ? errno : EIO;
+		if ((n = gz_fill(r->gz, r->buf + r->end, want)) == -1)
 			return -1;
-		}
 		if (n > 0 || r->late == NULL)
 			return n;
 		/* the .gz is done: go on with the .jsonl after it */
@@ -595,4 +633,12 @@ reader_close(struct reader *r)
 		return;
 	reader_free(r);
 	free(r);
+}
+
+/* strerror(err), READER_ETRUNC said in words. */
+const char *
+reader_strerror(int err)
+{
+	return err == READER_ETRUNC ? "truncated gzip file (it ends before "
+	    "its gzip stream does)" : strerror(err);
 }

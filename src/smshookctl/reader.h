@@ -20,6 +20,7 @@
 
 #include <sys/types.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <stddef.h>
 
@@ -80,7 +81,8 @@ void	reader_default_limit(size_t max);
  * *len its full length but *line only its first min(len, READER_HEAD)
  * bytes; or READER_TORN, the same for the bytes a compressed day ends in
  * without '\n' when a late .jsonl follows (a write that failed, never
- * acknowledged). 0 at the end of the complete lines, -1 on error. Each
+ * acknowledged). 0 at the end of the complete lines, -1 on error: of a
+ * .gz cut short, READER_ETRUNC once its complete lines are given. Each
  * byte is looked at once, so a long file without newlines takes linear
  * time.
  */
@@ -103,5 +105,14 @@ void	reader_close(struct reader *);
 
 /* Why a READER_TORN line is not an event. */
 extern const char reader_unfinished[];
+
+/*
+ * The errno of a .jsonl.gz whose file ends before its gzip stream does
+ * (cut short, or without its trailer): it is never read as if whole.
+ * No read of a regular file gives EBADMSG itself.
+ */
+#define READER_ETRUNC	EBADMSG
+/* strerror(err), but READER_ETRUNC said as a truncated .gz. */
+const char	*reader_strerror(int err);
 
 #endif

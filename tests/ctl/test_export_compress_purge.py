@@ -1,8 +1,8 @@
 """smshookctl export, compress and purge, against SQLite and PostgreSQL
 where a database is involved (purge asks it what was imported). Faults
 (a day growing while it is compressed, a failed write, a FIFO, files of
-another user) make compress, purge and the spool walk import shares exit
-1, naming the file, with nothing lost."""
+another user, a .jsonl.gz cut short) make compress, purge and the spool
+walk import shares exit 1, naming the file, with nothing lost."""
 import csv
 import gzip
 import io
@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zlib
 import zoneinfo
 from datetime import datetime, timedelta
 
@@ -319,6 +320,86 @@ def compress_changed(e):
     t.eq(list(spool_snapshot(e.spool)), [name + ".gz"])
     with gzip.open(os.path.join(e.spool, name + ".gz")) as f:
         t.eq(f.read(), before[name] + late)
+
+
+def gz_cut(data, cut):
+    """data gzip-compressed, then cut to cut(its size) bytes; and where
+    the complete lines the bytes kept still give end."""
+    gz = gzip.compress(data, mtime=0)
+    gz = gz[:cut(len(gz))]
+    text = zlib.decompressobj(31).decompress(gz)
+    return gz, text.rfind(b"\n") + 1
+
+
+def truncated_gz(e, cut):
+    """A day's .jsonl.gz cut short (cut: the bytes kept of its size) is
+    never taken for the whole day, however many complete lines it still
+    gives: verify calls it unreadable, import commits nothing of it,
+    export fails, each naming it and exiting 1, and purge keeps it. One
+    day was imported up to its 500th line before the cut, the other up
+    to where the cut file's complete lines end (nothing left to read
+    before its cut). The whole file back, import takes the rest once."""
+    days, whole, gz, cuts, paths = {}, {}, {}, {}, {}
+    for k, day in enumerate(["2020-04-01", "2020-04-02"]):
+        lines = ref.gen_lines(2000, 61 + k, dup_rate=0, day_tag=day)
+        whole[day] = b"".join(lines)
+        gz[day], cuts[day] = gz_cut(whole[day], cut)
+        days[day] = sum(map(len, lines[:500])) if k == 0 else cuts[day]
+        t.expect(0 < days[day] <= cuts[day], "(imported: within the cut)")
+        ref.append(e.spool, day, whole[day][:days[day]])
+    e.imp()
+    for day in days:			# compressed, then cut
+        os.unlink(os.path.join(e.spool, day + ".jsonl"))
+        paths[day] = os.path.join(e.spool, day + ".jsonl.gz")
+        with open(paths[day], "wb") as f:
+            f.write(gz[day])
+        os.utime(paths[day], (OLD, OLD))
+    rows = e.db.rows()
+    t.eq(e.db.positions(), days)
+    why = "truncated gzip file (it ends before its gzip stream does)"
+    for day, path in paths.items():
+        p = e.ctl("verify", day)
+        t.eq(p.returncode, 1, p.stdout)
+        t.expect("%s:%d: read error: %s\n" % (path, cuts[day], why) in
+                 p.stdout, p.stdout)
+        t.expect(p.stdout.endswith(" 0 incomplete, 1 missing or "
+                                   "unreadable\n"), p.stdout)
+    p = e.ctl("import")
+    t.eq(p.returncode, 1, p.stderr)
+    for path in paths.values():
+        t.expect("read %s: %s" % (path, why) in p.stderr, p.stderr)
+    t.eq(e.db.rows(), rows, "(nothing of the cut files committed)")
+    t.eq(e.db.positions(), days)
+    p = e.ctl("export")
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect("read %s: %s" % (paths["2020-04-01"], why) in p.stderr,
+             p.stderr)
+    before = spool_snapshot(e.spool)
+    p = e.ctl("purge", "--keep-days", "1")
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect("%s is not fully imported" % paths["2020-04-01"] in p.stderr,
+             p.stderr)
+    t.expect("read %s: %s" % (paths["2020-04-02"], why) in p.stderr,
+             p.stderr)
+    t.eq(spool_snapshot(e.spool), before, "(both kept)")
+    for day, path in paths.items():
+        with open(path, "wb") as f:
+            f.write(gzip.compress(whole[day], mtime=0))
+    p = e.ctl("import")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    e.check_reference(ordered=False)
+
+
+@scenario
+def gz_cut_mid_stream(e):
+    truncated_gz(e, lambda size: size // 2)
+
+
+@scenario
+def gz_cut_before_trailer(e):
+    """Cut where its compressed data ends: every line is there, but not
+    the trailer that says they are all there and right."""
+    truncated_gz(e, lambda size: size - 8)
 
 
 FIU = shutil.which("fiu-run")
@@ -722,7 +803,7 @@ SCENARIOS = [export_formats, compress_then_import, compressed_torn_then_late,
              torn_gz_position,
              merge_stopped_before_unlink, compress_fifo, purge_guard,
              purge_shorter, cut_back_and_grown, day_written_again,
-             crontab_example]
+             gz_cut_mid_stream, gz_cut_before_trailer, crontab_example]
 
 
 def main():

@@ -452,7 +452,11 @@ test_compressed_since_listed(void **state)
 	free(v);
 }
 
-/* A gzip file that is cut short gives its complete lines, then -1 or 0. */
+/*
+ * A gzip file cut short, before its trailer or just after its header:
+ * its complete lines, then -1 with READER_ETRUNC, never the day's end;
+ * its length is not known either.
+ */
 static void
 test_gz_truncated(void **state)
 {
@@ -462,22 +466,33 @@ test_gz_truncated(void **state)
 	char path[PATH_MAX];
 	const char *line;
 	struct stat st;
-	size_t len;
-	off_t off;
-	int rc, n = 0;
+	size_t len, i, n;
+	off_t off, cut[2];
+	int rc;
 
-	put_gz(f->dir, "2026-11-26.jsonl.gz", TEXT, sizeof(TEXT) - 1, 64);
 	snprintf(path, sizeof(path), "%s/2026-11-26.jsonl.gz", f->dir);
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(truncate(path, st.st_size - 8), 0);	/* no trailer */
 	file_of(&sf, f->dir, "2026-11-26", 1);
-	assert_non_null(r = reader_open(&sf, 0));
-	while ((rc = reader_next(r, &line, &len, &off)) == 1)
-		n++;
-	/* never more lines than were written, never a torn one */
-	assert_true(n <= (int)NTEXT);
-	assert_true(rc == 0 || rc == -1);
-	reader_close(r);
+	for (i = 0; i < 2; i++) {
+		put_gz(f->dir, "2026-11-26.jsonl.gz", TEXT, sizeof(TEXT) - 1,
+		    64);
+		assert_int_equal(stat(path, &st), 0);
+		cut[0] = st.st_size - 8;	/* no trailer */
+		cut[1] = 10;			/* a header alone */
+		assert_int_equal(truncate(path, cut[i]), 0);
+		assert_non_null(r = reader_open(&sf, 0));
+		for (n = 0; (rc = reader_next(r, &line, &len, &off)) ==
+		    READER_LINE; n++)
+			assert_int_equal(off, text_lines[n].off);
+		assert_int_equal(n, i == 0 ? NTEXT : 0);
+		assert_int_equal(rc, -1);
+		assert_int_equal(errno, READER_ETRUNC);
+		reader_close(r);
+		errno = 0;
+		assert_int_equal(reader_gz_len(path), -1);
+		assert_int_equal(errno, READER_ETRUNC);
+	}
+	assert_string_equal(reader_strerror(READER_ETRUNC), "truncated gzip "
+	    "file (it ends before its gzip stream does)");
 }
 
 /* Many lines over several buffer fills, plain and compressed alike. */
