@@ -103,7 +103,7 @@ pos_open(const struct day_file *f, const struct db_pos *p)
 	const char *line;
 	size_t len;
 	off_t off;
-	int n;
+	int n, saved;
 
 	if (p->off <= 0)
 		return reader_open(f, 0);
@@ -113,7 +113,8 @@ pos_open(const struct day_file *f, const struct db_pos *p)
 	n = reader_next(r, &line, &len, &off);
 	if ((n == READER_LINE && len == 0) || (n == READER_TORN && len == 1))
 		return r;
+	saved = n == -1 ? errno : ERANGE;
 	reader_close(r);
-	errno = n == -1 ? EIO : ERANGE;
+	errno = saved;
 	return NULL;
 }
