@@ -685,6 +685,8 @@ def fsync(res):
                         out["-w"], out["-g"], out.get("syncs", 0)))
         rows.append(dict(round=rnd + 1, smshook_rps=r["rps"],
                          smshook4_rps=r4["rps"], hello4_rps=h4["rps"],
+                         smshook4_cpu_us=r4["worker_cpu_us"],
+                         hello4_cpu_us=h4["worker_cpu_us"],
                          loop_rate=out[""], loop_flock_rate=out["-l"],
                          loop_wlock_rate=out["-w"],
                          loop_group_rate=out["-g"],
@@ -692,7 +694,8 @@ def fsync(res):
                          p99_us=r["p99_us"], max_us=r["max_us"],
                          max4_us=r4["max_us"]))
     write_csv("fsync.csv", ["round", "smshook_rps", "smshook4_rps",
-                            "hello4_rps", "loop_rate",
+                            "hello4_rps", "smshook4_cpu_us", "hello4_cpu_us",
+                            "loop_rate",
                             "loop_flock_rate", "loop_wlock_rate",
                             "loop_group_rate", "loop_group_syncs", "p99_us",
                             "max_us", "max4_us"], rows)
