@@ -219,9 +219,9 @@ import_file(struct import *im, const struct day_file *f)
 		ctl_errno("%s", f->path);
 		return -1;
 	}
+	intx = 1;	/* a begin that failed half-way is rolled back too */
 	if (db_begin(im->db) == -1)
 		goto dberr;
-	intx = 1;
 	while ((n = reader_next(r, &line, &len, &off)) > 0) {
 		if (import_line(im, f->day, n, line, len, off) == -1)
 			goto dberr;
@@ -231,10 +231,8 @@ import_file(struct import *im, const struct day_file *f)
 			    db_commit(im->db) == -1)
 				goto dberr;
 			committed(im);
-			intx = 0;
 			if (db_begin(im->db) == -1)
 				goto dberr;
-			intx = 1;
 			inbatch = 0;
 		}
 		if (((im->lines + im->tx_lines) & 1023) == 0)

@@ -763,6 +763,56 @@ def two_hosts_at_once(url):
         shutil.rmtree(d2, ignore_errors=True)
 
 
+IMPORT_LOCK = 32489964762525547	# "smshook": db_pg.c's advisory key
+
+
+def lock_wait_fails(url):
+    """The import lock cannot be had (another session holds it, and the
+    server's lock_timeout ends the wait): each day says so, none finds
+    its connection in a transaction the failed begin left aborted, the
+    run exits 1 with nothing committed; once the lock is free, all goes
+    in."""
+    e = Env("pg", url)
+    holder = None
+    try:
+        old_days = ["2020-04-02", "2020-04-03"]
+        for k, day in enumerate(old_days):
+            ref.append(e.spool, day, b"".join(ref.gen_lines(20, 90 + k,
+                                                            day_tag=day)))
+        e.imp()					# the tables exist
+        rows, pos = e.db.rows(), e.db.positions()
+        for k, day in enumerate(["2020-04-04", "2020-04-05"]):
+            ref.append(e.spool, day, b"".join(ref.gen_lines(20, 95 + k,
+                                                            day_tag=day)))
+        holder = subprocess.Popen(
+            ["psql", "-X", "-q", "-d", e.db.url, "-c", "SELECT "
+             "pg_advisory_lock(%d); SELECT pg_sleep(120)" % IMPORT_LOCK],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' " \
+            "AND granted"
+        t.wait_for(lambda: t.psql(e.db.url, held).strip() == "1",
+                   what="the lock held")
+        env = dict(os.environ, PGOPTIONS="-c lock_timeout=200")
+        p = t.ctl(e.conf, "import", env=env)
+        t.eq(p.returncode, 1, p.stderr)
+        for day in ("2020-04-04", "2020-04-05"):
+            t.expect("%s: postgresql: begin: ERROR:  canceling statement "
+                     "due to lock timeout" % day in p.stderr, p.stderr)
+        t.expect("aborted" not in p.stderr, p.stderr)
+        t.eq((e.db.rows(), e.db.positions()), (rows, pos),
+             "(nothing committed)")
+        holder.kill()
+        holder.wait()
+        holder = None
+        e.imp()
+        e.check_reference()
+    finally:
+        if holder is not None:
+            holder.kill()
+            holder.wait()
+        e.close()
+
+
 SCENARIOS = [through_receiver, duplicates, numeric_ids, torn_line, rejects,
              refused_line, written_while_importing, kill_nine,
              batches_killed, lock_held, newer_schema, replies_one_template,
@@ -791,6 +841,7 @@ def main():
             if not only or only == "two_hosts_at_once":
                 r.check("postgresql: two_hosts_at_once", two_hosts_at_once,
                         url)
+                r.check("postgresql: lock_wait_fails", lock_wait_fails, url)
     finally:
         if pgdir is not None:
             t.pg_stop(pgdir)
