@@ -208,8 +208,8 @@ merge_day(const char *dir, const struct day_file *f, int verbose)
 		goto out;
 	}
 	if (reader_pair(f, &gzlen, &skip, &torn) == -1) {
-		if (errno == READER_ETRUNC)
-			what = f->path;	/* the .gz is cut short */
+		if (errno == READER_ETRUNC || errno == READER_ENOTGZ)
+			what = f->path;	/* the .gz is cut short or no gzip */
 		goto syserr;
 	}
 	if (torn > 0) {

@@ -820,7 +820,7 @@ import_lag(const struct ctl *ctl, struct lag *lag)
  out:
 	if (!lag->have)
 		ctl_err("import metrics left out: %s", db != NULL &&
-		    db->err[0] != '\0' ? db->err : strerror(errno));
+		    db->err[0] != '\0' ? db->err : reader_strerror(errno));
 	free(files);
 	db_close(db);
 }

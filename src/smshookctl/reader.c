@@ -235,6 +235,11 @@ open_gz(struct reader *r, const char *path, off_t from)
 		return -1;
 	}
 	gzbuffer(r->gz, READ_CHUNK);
+	/* zlib would read anything else as it is: compress never made it */
+	if (gzdirect(r->gz)) {
+		errno = READER_ENOTGZ;
+		return -1;
+	}
 	/*
 	 * gzseek only notes a forward skip and reports success even past
 	 * the end; gzgetc makes it happen, then gztell says where it got.
@@ -635,10 +640,13 @@ reader_close(struct reader *r)
 	free(r);
 }
 
-/* strerror(err), READER_ETRUNC said in words. */
 const char *
 reader_strerror(int err)
 {
-	return err == READER_ETRUNC ? "truncated gzip file (it ends before "
-	    "its gzip stream does)" : strerror(err);
+	if (err == READER_ETRUNC)
+		return "truncated gzip file (it ends before its gzip stream "
+		    "does)";
+	if (err == READER_ENOTGZ)
+		return "not a gzip file (empty, or of another format)";
+	return strerror(err);
 }

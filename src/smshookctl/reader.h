@@ -107,12 +107,15 @@ void	reader_close(struct reader *);
 extern const char reader_unfinished[];
 
 /*
- * The errno of a .jsonl.gz whose file ends before its gzip stream does
- * (cut short, or without its trailer): it is never read as if whole.
- * No read of a regular file gives EBADMSG itself.
+ * errno values of the reader's own, above every system one (a file
+ * system may give EBADMSG for a bad checksum): a .jsonl.gz whose file
+ * ends before its gzip stream does (cut short, or without its trailer),
+ * and one that is not gzip at all (empty, say). Neither is ever read as
+ * if whole.
  */
-#define READER_ETRUNC	EBADMSG
-/* strerror(err), but READER_ETRUNC said as a truncated .gz. */
+#define READER_ETRUNC	4096
+#define READER_ENOTGZ	4097
+/* strerror(err), but the reader's own errno values said in words. */
 const char	*reader_strerror(int err);
 
 #endif

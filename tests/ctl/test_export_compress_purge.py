@@ -402,6 +402,42 @@ def gz_cut_before_trailer(e):
     truncated_gz(e, lambda size: size - 8)
 
 
+@scenario
+def gz_not_gzip(e):
+    """A .jsonl.gz that is not gzip at all, empty (a copy that never
+    arrived) or plain text, which zlib would read as it is: verify calls
+    it unreadable, import and export fail on it, each naming it and
+    exiting 1, nothing is committed, and purge keeps it, whether or not
+    its day was imported before."""
+    why = "not a gzip file (empty, or of another format)"
+    days = {"2020-04-06": b"", "2020-04-07": None}
+    ref.append(e.spool, "2020-04-06", b"".join(ref.gen_lines(
+        10, 66, day_tag="a")))
+    e.imp()
+    rows, pos = e.db.rows(), e.db.positions()
+    days["2020-04-07"] = b"".join(ref.gen_lines(10, 67, day_tag="b"))
+    paths = []
+    for day, data in days.items():
+        plain = os.path.join(e.spool, day + ".jsonl")
+        if os.path.exists(plain):
+            os.unlink(plain)
+        paths.append(plain + ".gz")
+        with open(paths[-1], "wb") as f:
+            f.write(data)
+        os.utime(paths[-1], (OLD, OLD))
+    before = spool_snapshot(e.spool)
+    for cmd in (["verify"], ["import"], ["export"],
+                ["purge", "--keep-days", "1"]):
+        p = e.ctl(*cmd)
+        t.eq(p.returncode, 1, "%s: %s" % (cmd[0], p.stderr))
+        out = (p.stdout + p.stderr).splitlines()
+        named = paths if cmd[0] != "export" else paths[:1]  # stops there
+        t.expect(all(any(path in ln and ln.endswith(why) for ln in out)
+                     for path in named), "%s: %s" % (cmd[0], out))
+    t.eq((e.db.rows(), e.db.positions()), (rows, pos), "(nothing committed)")
+    t.eq(spool_snapshot(e.spool), before, "(both kept)")
+
+
 FIU = shutil.which("fiu-run")
 
 
@@ -803,7 +839,8 @@ SCENARIOS = [export_formats, compress_then_import, compressed_torn_then_late,
              torn_gz_position,
              merge_stopped_before_unlink, compress_fifo, purge_guard,
              purge_shorter, cut_back_and_grown, day_written_again,
-             gz_cut_mid_stream, gz_cut_before_trailer, crontab_example]
+             gz_cut_mid_stream, gz_cut_before_trailer, gz_not_gzip,
+             crontab_example]
 
 
 def main():
