@@ -189,7 +189,8 @@ import_file(struct import *im, const struct day_file *f)
 	unsigned long long inbatch = 0, before = im->lines;
 	size_t len;
 	off_t off;
-	int n, same, intx = 0, rc = -1;
+	long long was;
+	int n, same, other, intx = 0, rc = -1;
 
 	if (stat(f->path, &st) == -1) {
 		if (errno == ENOENT)
@@ -208,13 +209,11 @@ import_file(struct import *im, const struct day_file *f)
 	if (same == POS_SAME && f->late[0] == '\0' && (f->gz ? p.gz_size ==
 	    (long long)st.st_size : p.off == st.st_size))
 		return 0;
-	if ((r = pos_open(f, &p)) == NULL && errno == ERANGE) {
+	was = p.off;
+	if ((r = pos_open_text(f, &p, &other)) != NULL && other)
 		ctl_err("%s is not the text imported before (no line ends at "
 		    "its imported position %lld: it was cut back); read from "
-		    "its start", f->path, p.off);
-		pos_start(&p);
-		r = reader_open(f, 0);
-	}
+		    "its start", f->path, was);
 	if (r == NULL) {
 		ctl_errno("%s", f->path);
 		return -1;

@@ -754,7 +754,7 @@ file_lag(struct ctl_db *db, const struct day_file *f, struct lag *lag)
 	long long ms;
 	size_t len;
 	off_t off;
-	int n, first = 1;
+	int n, other, first = 1;
 
 	if (pos_get(db, f, &p, err, sizeof(err)) == -1) {
 		if (errno == ENOENT)
@@ -765,10 +765,7 @@ file_lag(struct ctl_db *db, const struct day_file *f, struct lag *lag)
 	if (f->gz && f->late[0] == '\0' && stat(f->path, &st) == 0 &&
 	    p.gz_size == (long long)st.st_size)
 		return 0;		/* read to its end before */
-	/* not the text imported: import reads it all again */
-	if ((r = pos_open(f, &p)) == NULL && errno == ERANGE)
-		r = reader_open(f, 0);
-	if (r == NULL)
+	if ((r = pos_open_text(f, &p, &other)) == NULL)
 		return errno == ENOENT ? 0 : -1;
 	/* an unfinished line is never imported: no lag (a torn piece is) */
 	while ((n = reader_next(r, &line, &len, &off)) > 0) {

@@ -118,3 +118,16 @@ pos_open(const struct day_file *f, const struct db_pos *p)
 	errno = saved;
 	return NULL;
 }
+
+struct reader *
+pos_open_text(const struct day_file *f, struct db_pos *p, int *other)
+{
+	struct reader *r;
+
+	*other = 0;
+	if ((r = pos_open(f, p)) != NULL || errno != ERANGE)
+		return r;
+	*other = 1;
+	pos_start(p);
+	return reader_open(f, 0);
+}

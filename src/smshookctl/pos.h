@@ -51,5 +51,11 @@ struct reader;
  * reader_open's.
  */
 struct reader	*pos_open(const struct day_file *f, const struct db_pos *p);
+/*
+ * As pos_open, but a text the position is not in is opened at its start,
+ * with *p set to it and *other to 1 (else 0): import reads it all again.
+ */
+struct reader	*pos_open_text(const struct day_file *f, struct db_pos *p,
+		    int *other);
 
 #endif

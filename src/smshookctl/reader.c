@@ -323,16 +323,17 @@ copied_from(const char *gzpath, off_t p, off_t gzlen, int fd)
 	struct reader g;
 	char a[READ_CHUNK], b[READ_CHUNK];
 	off_t left = gzlen - p;
-	ssize_t m;
-	int k, rc = -1;
+	ssize_t k, m;
+	int rc = -1, saved;
 
 	blank(&g);
 	if (open_gz(&g, gzpath, p) == -1)
 		goto out;
 	while (left > 0) {
-		if ((k = gzread(g.gz, a, (unsigned)(left < READ_CHUNK ? left :
-		    READ_CHUNK))) <= 0) {
-			errno = EIO;	/* shorter than it was */
+		if ((k = gz_fill(g.gz, a, left < READ_CHUNK ? (size_t)left :
+		    READ_CHUNK)) <= 0) {
+			if (k == 0)
+				errno = EIO;	/* shorter than it was */
 			goto out;
 		}
 		if ((m = pread(fd, b, (size_t)k, gzlen - p - left)) == -1)
@@ -345,7 +346,9 @@ copied_from(const char *gzpath, off_t p, off_t gzlen, int fd)
 	}
 	rc = 1;
  out:
+	saved = errno;
 	reader_free(&g);
+	errno = saved;
 	return rc;
 }
 
