@@ -9,6 +9,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import contract  # noqa: E402
 import lighttpd  # noqa: E402
+import servers  # noqa: E402
 import smshooktest as t  # noqa: E402
 from smshooktest import eq, expect  # noqa: E402
 
@@ -100,6 +101,11 @@ def main():
     target = Target()
     try:
         contract.run_all(r, target)
+        # lighttpd reads a chunked body whole, up to its
+        # server.max-request-size (1100 KiB, its own HTML 413 above),
+        # and passes it with CONTENT_LENGTH
+        r.check("chunked_body", servers.check_chunked, target.server.url,
+                target.spool, (2 * 1048576, 413, None), max_body=65536)
         r.check("sigterm_finishes_request", check_sigterm_finishes_request,
                 target)
         r.check("secrets_not_served", check_secrets_not_served, target)

@@ -235,6 +235,11 @@ def run(r, backend):
                 nginx.url, nginx.spool)
         r.check(name + ": body above client_max_body_size",
                 check_too_large_for_nginx, nginx)
+        # nginx reads a chunked body whole, client_max_body_size applying
+        # (the example's JSON 413 above), and passes CONTENT_LENGTH
+        r.check(name + ": chunked body", servers.check_chunked, nginx.url,
+                nginx.spool, (2 * 1048576, 413,
+                              {"error": "Request body too large"}))
         r.check(name + ": worker user and file modes",
                 check_worker_identity, nginx)
         target = contract.ServerTarget(nginx)

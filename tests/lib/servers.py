@@ -363,6 +363,39 @@ def check_body_limits(url, spool, too_big=None):
     t.eq(len(t.spool_lines(spool)), before + 1, "nothing else stored")
 
 
+def check_chunked(url, spool, too_big, max_body=1048576):
+    """A signed event sent with Transfer-Encoding: chunked, no
+    Content-Length, in several chunks: answered 200 success and stored
+    once, exactly as sent. A chunked body just above max_body: smshook's
+    own 413, nothing stored. too_big = (size, status, body): a chunked
+    body of size bytes, above the server's own limit, gets status with
+    body as JSON, or, with body None, the server's own page (not JSON);
+    nothing stored."""
+    before = len(t.spool_lines(spool))
+    ev = t.event("delivered")
+    json_answer(t.http_chunked(url, t.json_body(ev)), 200,
+                {"status": "success"})
+    lines = t.spool_lines(spool)
+    t.eq(len(lines), before + 1, "lines stored")
+    line = lines[-1][1]
+    t.eq((line["encoding"], line["verified"]), ("json", True))
+    t.eq(line["payload"], ev, "payload sent chunked")
+    over = t.json_body(t.event("delivered", pad="x" * max_body))
+    t.expect(max_body < len(over) < max_body + 1024, len(over))
+    json_answer(t.http_chunked(url, over, pieces=16), 413,
+                {"error": "body too large"})
+    size, status, body = too_big
+    r = t.http_chunked(url, t.json_body(t.event("delivered",
+                                                pad="x" * size)), pieces=32)
+    if body is not None:
+        json_answer(r, status, body)
+    else:
+        t.eq(r[0], status, "status (body %r)" % r[2][:200])
+        t.expect(not r[1].get("content-type", "").startswith(
+            "application/json"), "smshook's own answer: %r" % r[2][:200])
+    t.eq(len(t.spool_lines(spool)), before + 1, "nothing else stored")
+
+
 def plant_secrets(docroot, conf, spool):
     """Copies of the config and of spool files under docroot, as an
     operator might misplace them; returns [(url path, secret bytes)]."""

@@ -257,6 +257,31 @@ def http(url, method="POST", body=None, ctype=JSON, headers=None,
         conn.close()
 
 
+def http_chunked(url, body, pieces=4, ctype=JSON, timeout=10):
+    """POST body with Transfer-Encoding: chunked and no Content-Length,
+    as pieces chunks; returns http()'s tuple. A server that answers
+    before the end of a long body and stops reading is still heard: the
+    answer is read after the failed send."""
+    import http.client
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    step = max(1, -(-len(body) // pieces))
+    chunks = [body[i:i + step] for i in range(0, len(body), step)]
+    try:
+        try:
+            conn.request("POST", u.path, body=iter(chunks),
+                         headers={"Content-Type": ctype,
+                                  "Transfer-Encoding": "chunked"},
+                         encode_chunked=True)
+        except (BrokenPipeError, ConnectionResetError):
+            pass            # answered early: the answer may be waiting
+        r = conn.getresponse()
+        data = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+    finally:
+        conn.close()
+
+
 def post(url, ev, form=False, **kw):
     """POST a signed event dict as JSON (or form); returns http()'s tuple."""
     if form:
