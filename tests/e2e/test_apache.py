@@ -27,7 +27,8 @@ def run_server_checks(r, apache, name):
     r.check(name + ": smshookctl sign | POST", servers.check_ctl_sign,
             apache.url, apache.conf, apache.spool)
     r.check(name + ": body limits", servers.check_body_limits, apache.url,
-            apache.spool, too_big=3 * 1048576 if name == "fcgid" else None)
+            apache.spool, too_big=(3 * 1048576, 500) if name == "fcgid"
+            else None)
     # mod_fcgid reads a chunked body whole and passes CONTENT_LENGTH;
     # above FcgidMaxRequestLen it answers its own 500, as it does when
     # Content-Length says so. mod_cgi passes the chunks as they come,
