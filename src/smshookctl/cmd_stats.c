@@ -754,7 +754,7 @@ file_lag(struct ctl_db *db, const struct day_file *f, struct lag *lag)
 	long long ms;
 	size_t len;
 	off_t off;
-	int n, other, first = 1;
+	int n, first = 1;
 
 	if (pos_get(db, f, &p, err, sizeof(err)) == -1) {
 		if (errno == ENOENT)
@@ -765,7 +765,7 @@ file_lag(struct ctl_db *db, const struct day_file *f, struct lag *lag)
 	if (f->gz && f->late[0] == '\0' && stat(f->path, &st) == 0 &&
 	    p.gz_size == (long long)st.st_size)
 		return 0;		/* read to its end before */
-	if ((r = pos_open_text(f, &p, &other)) == NULL)
+	if ((r = pos_open_text(f, &p, NULL)) == NULL)
 		return errno == ENOENT ? 0 : -1;
 	/* an unfinished line is never imported: no lag (a torn piece is) */
 	while ((n = reader_next(r, &line, &len, &off)) > 0) {

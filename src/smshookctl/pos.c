@@ -54,7 +54,8 @@ pos_mark(const struct day_file *f, char mark[DB_MARK_SIZE])
 	return rc;
 }
 
-void
+/* Set *p to the start of a day: nothing read, nothing to skip. */
+static void
 pos_start(struct db_pos *p)
 {
 	p->off = 0;
@@ -123,7 +124,10 @@ struct reader *
 pos_open_text(const struct day_file *f, struct db_pos *p, int *other)
 {
 	struct reader *r;
+	int dummy;
 
+	if (other == NULL)
+		other = &dummy;
 	*other = 0;
 	if ((r = pos_open(f, p)) != NULL || errno != ERANGE)
 		return r;

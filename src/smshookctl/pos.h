@@ -28,9 +28,6 @@ struct day_file;
  */
 int	pos_mark(const struct day_file *f, char mark[DB_MARK_SIZE]);
 
-/* Set *p to the start of a day: nothing read, no mark. */
-void	pos_start(struct db_pos *p);
-
 /*
  * Where import stands in f, into *p: POS_SAME; POS_OTHER with *p the
  * start; or POS_UNMARKED with p->mark set to f's, to be stored. Without
@@ -53,7 +50,8 @@ struct reader;
 struct reader	*pos_open(const struct day_file *f, const struct db_pos *p);
 /*
  * As pos_open, but a text the position is not in is opened at its start,
- * with *p set to it and *other to 1 (else 0): import reads it all again.
+ * with *p set to it and *other (unless NULL) to 1, else 0: import reads
+ * it all again.
  */
 struct reader	*pos_open_text(const struct day_file *f, struct db_pos *p,
 		    int *other);

@@ -20,7 +20,6 @@
 
 #include <sys/types.h>
 
-#include <errno.h>
 #include <limits.h>
 #include <stddef.h>
 
