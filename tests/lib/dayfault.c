@@ -1,0 +1,71 @@
+/*
+ * dayfault.c: LD_PRELOAD shim acting on one day file smshookctl reads
+ * (tests/ctl/test_export_compress_purge.py), $DAYFAULT_FILE, whatever
+ * name it is opened by (the same file: device and inode).
+ * With $DAYFAULT_PREAD set to "OFF" or "OFF:NTH", the NTH pread(2) of
+ * that file at offset OFF (default the first) fails with EIO, once. With
+ * $DAYFAULT_TRUNCATE set, the first fdatasync(2) of that file first cuts
+ * it to 0 bytes, as if it were emptied between its reading and the
+ * commit. Every other call, and every call without $DAYFAULT_FILE, goes
+ * straight through.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* 1 if fd is $DAYFAULT_FILE. */
+static int
+the_day(int fd)
+{
+	const char *path = getenv("DAYFAULT_FILE");
+	struct stat a, b;
+	int saved = errno, rc;
+
+	rc = path != NULL && fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	errno = saved;
+	return rc;
+}
+
+ssize_t
+pread(int fd, void *buf, size_t n, off_t off)
+{
+	static ssize_t (*real)(int, void *, size_t, off_t);
+	static long seen;
+	const char *at = getenv("DAYFAULT_PREAD");
+	long long want;
+	long nth = 1;
+
+	if (real == NULL && (real = (ssize_t (*)(int, void *, size_t,
+	    off_t))dlsym(RTLD_NEXT, "pread")) == NULL)
+		abort();
+	if (at != NULL && sscanf(at, "%lld:%ld", &want, &nth) >= 1 &&
+	    off == (off_t)want && the_day(fd) && ++seen == nth) {
+		errno = EIO;
+		return -1;
+	}
+	return real(fd, buf, n, off);
+}
+
+int
+fdatasync(int fd)
+{
+	static int (*real)(int);
+	static int done;
+	const char *path = getenv("DAYFAULT_FILE");
+
+	if (real == NULL && (real = (int (*)(int))dlsym(RTLD_NEXT,
+	    "fdatasync")) == NULL)
+		abort();
+	if (!done && getenv("DAYFAULT_TRUNCATE") != NULL && the_day(fd)) {
+		done = 1;
+		if (truncate(path, 0) == -1)
+			abort();	/* the test sees the process die */
+	}
+	return real(fd);
+}
