@@ -1,8 +1,9 @@
 """smshookctl export, compress and purge, against SQLite and PostgreSQL
 where a database is involved (purge asks it what was imported). Faults
 (a day growing while it is compressed, a failed write, a FIFO, files of
-another user, a .jsonl.gz cut short) make compress, purge and the spool
-walk import shares exit 1, naming the file, with nothing lost."""
+another user, a .jsonl.gz cut short, a day file read that fails) make
+compress, purge and the spool walk import shares exit 1, naming the file,
+with nothing lost."""
 import csv
 import gzip
 import io
@@ -730,6 +731,56 @@ def import_sync_fails(e):
     t.eq(e.db.rows(), ref.reference(e.spool))
 
 
+DAYFAULT_SO = os.path.join(t.BUILD, "tests", "dayfault.so")
+
+
+def dayfault(path, **faults):
+    """The environment of tests/lib/dayfault.c acting on the day file at
+    path: faults as its DAYFAULT_ variables (pread="OFF:NTH", truncate=1)."""
+    env = {"LD_PRELOAD": os.path.abspath(DAYFAULT_SO), "DAYFAULT_FILE": path}
+    env.update(("DAYFAULT_" + k.upper(), str(v)) for k, v in faults.items())
+    return env
+
+
+@scenario
+def position_unreadable(e):
+    """The byte before a day's imported position cannot be read (the
+    first read there gets EIO, tests/lib/dayfault.c): that is an error,
+    not a text the position is not in. import names the day file and the
+    error, exits 1 and commits nothing, and does not read the day from
+    its start; purge names it too and keeps it; stats leaves the import
+    metrics out (null), naming the error, where taking the day for
+    another text would count all of it as lag. Without the fault, import
+    takes the new lines once."""
+    day = "2020-02-08"
+    lines = ref.gen_lines(8, 81, dup_rate=0, day_tag=day)
+    path = ref.append(e.spool, day, b"".join(lines[:5]))
+    e.imp()
+    rows, pos = e.db.rows(), e.db.positions()
+    t.eq(pos, {day: sum(map(len, lines[:5]))})
+    ref.append(e.spool, day, b"".join(lines[5:]))
+    os.utime(path, (OLD, OLD))
+    env = dayfault(path, pread=pos[day] - 1)
+    p = e.ctl("import", env=env)
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect("%s: Input/output error" % path in p.stderr, p.stderr)
+    t.expect("read from its start" not in p.stderr, p.stderr)
+    t.eq((e.db.rows(), e.db.positions()), (rows, pos), "(nothing committed)")
+    p = e.ctl("purge", "--keep-days", "0", env=env)
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect("%s: Input/output error" % path in p.stderr, p.stderr)
+    t.expect("no line ends" not in p.stderr, p.stderr)
+    t.expect(os.path.exists(path), "kept")
+    p = e.ctl("stats", "--json", env=env)
+    t.eq(p.returncode, 0, p.stderr)		# the counts still come
+    t.expect("import metrics left out: Input/output error" in p.stderr,
+             p.stderr)
+    t.eq(json.loads(p.stdout)["import"], None, "(no import metrics)")
+    e.imp()
+    t.eq(e.db.rows(), ref.reference(e.spool))
+    t.eq(e.db.positions(), {day: os.path.getsize(path)})
+
+
 def fixed_line(day, tag, i):
     """A delivered event's spool line, of one length whatever the tag
     (three letters) and i (below 60)."""
@@ -841,6 +892,8 @@ SCENARIOS = [export_formats, compress_then_import, compressed_torn_then_late,
              purge_shorter, cut_back_and_grown, day_written_again,
              gz_cut_mid_stream, gz_cut_before_trailer, gz_not_gzip,
              crontab_example]
+# preloading tests/lib/dayfault.c: not under AddressSanitizer
+DAYFAULT_SCENARIOS = [position_unreadable]
 
 
 def main():
@@ -850,8 +903,8 @@ def main():
         # a preloaded shim (ours or libfiu's) does not stack with ASan;
         # the plain build runs these
         print("SKIP compress_read_back_fails, compress_changed, "
-              "merge_write_fails and import_sync_fails under "
-              "AddressSanitizer")
+              "merge_write_fails, import_sync_fails and the "
+              "DAYFAULT_SCENARIOS under AddressSanitizer")
     else:
         if not os.path.exists(GZCORRUPT_SO):
             r.check("gzcorrupt.so built", t.expect, False,
@@ -862,6 +915,13 @@ def main():
                     compress_read_back_fails, "sqlite", None)
             r.check("sqlite: compress_changed", compress_changed, "sqlite",
                     None)
+        if not os.path.exists(DAYFAULT_SO):
+            r.check("dayfault.so built", t.expect, False,
+                    "%s missing: make BUILD=... test builds it" %
+                    DAYFAULT_SO)
+        else:
+            for s in DAYFAULT_SCENARIOS:
+                r.check("sqlite: " + s.__name__, s, "sqlite", None)
         if FIU is None:
             print("SKIP merge_write_fails, import_sync_fails: fiu-run not "
                   "installed (fiu-utils)")
@@ -894,6 +954,10 @@ def main():
             if FIU is not None and "ASAN_OPTIONS" not in os.environ:
                 r.check("postgresql: import_sync_fails", import_sync_fails,
                         "pg", url)
+            if os.path.exists(DAYFAULT_SO) and \
+                    "ASAN_OPTIONS" not in os.environ:
+                for s in DAYFAULT_SCENARIOS:
+                    r.check("postgresql: " + s.__name__, s, "pg", url)
     finally:
         if pgdir is not None:
             t.pg_stop(pgdir)
