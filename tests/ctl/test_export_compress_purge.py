@@ -781,6 +781,35 @@ def position_unreadable(e):
     t.eq(e.db.positions(), {day: os.path.getsize(path)})
 
 
+@scenario
+def restart_unopenable(e):
+    """A day file cut back below its imported position, which import
+    would read again from its start, cannot be opened at its start
+    either (the measuring read of its last byte, the second at that
+    offset, gets EIO: tests/lib/dayfault.c): import names the day file
+    and the error, exits 1 and commits nothing, and does not say it
+    reads the day from its start. Without the fault it does."""
+    day = "2020-02-09"
+    lines = ref.gen_lines(4, 91, dup_rate=0, day_tag=day)
+    path = ref.append(e.spool, day, b"".join(lines))
+    e.imp()
+    rows, pos = e.db.rows(), e.db.positions()
+    os.truncate(path, len(lines[0]) + len(lines[1]))
+    os.utime(path, (OLD, OLD))
+    p = e.ctl("import", env=dayfault(
+        path, pread="%d:2" % (os.path.getsize(path) - 1)))
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect("%s: Input/output error" % path in p.stderr, p.stderr)
+    t.expect("read from its start" not in p.stderr, p.stderr)
+    t.eq((e.db.rows(), e.db.positions()), (rows, pos), "(nothing committed)")
+    p = e.ctl("import")
+    t.eq(p.returncode, 0, p.stderr)
+    t.expect(day + ".jsonl is not the text imported before" in p.stderr,
+             p.stderr)
+    t.eq(e.db.rows(), rows, "(nothing imported twice)")
+    t.eq(e.db.positions(), {day: os.path.getsize(path)})
+
+
 def fixed_line(day, tag, i):
     """A delivered event's spool line, of one length whatever the tag
     (three letters) and i (below 60)."""
@@ -893,7 +922,7 @@ SCENARIOS = [export_formats, compress_then_import, compressed_torn_then_late,
              gz_cut_mid_stream, gz_cut_before_trailer, gz_not_gzip,
              crontab_example]
 # preloading tests/lib/dayfault.c: not under AddressSanitizer
-DAYFAULT_SCENARIOS = [position_unreadable]
+DAYFAULT_SCENARIOS = [position_unreadable, restart_unopenable]
 
 
 def main():
