@@ -810,6 +810,22 @@ def restart_unopenable(e):
     t.eq(e.db.positions(), {day: os.path.getsize(path)})
 
 
+@scenario
+def first_line_gone(e):
+    """A day file emptied between import's reading it and its commit (by
+    tests/lib/dayfault.c when import makes the text it read durable):
+    the position cannot be marked with the day's first line, so import
+    says the line is gone, exits 1 and commits nothing."""
+    day = "2020-02-10"
+    path = ref.append(e.spool, day, b"".join(ref.gen_lines(
+        3, 95, dup_rate=0, day_tag=day)))
+    p = e.ctl("import", env=dayfault(path, truncate=1))
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect("%s: its first line: gone" % day in p.stderr, p.stderr)
+    t.eq(os.path.getsize(path), 0, "(emptied by the shim)")
+    t.eq((e.db.rows(), e.db.positions()), ([], {}), "(nothing committed)")
+
+
 def fixed_line(day, tag, i):
     """A delivered event's spool line, of one length whatever the tag
     (three letters) and i (below 60)."""
@@ -922,7 +938,8 @@ SCENARIOS = [export_formats, compress_then_import, compressed_torn_then_late,
              gz_cut_mid_stream, gz_cut_before_trailer, gz_not_gzip,
              crontab_example]
 # preloading tests/lib/dayfault.c: not under AddressSanitizer
-DAYFAULT_SCENARIOS = [position_unreadable, restart_unopenable]
+DAYFAULT_SCENARIOS = [position_unreadable, restart_unopenable,
+                      first_line_gone]
 
 
 def main():
