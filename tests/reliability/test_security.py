@@ -275,6 +275,40 @@ def program_modes(d):
                       os.path.dirname(prog) + " is" in q.stderr), q.stderr)
 
 
+def without_proc(prog, conf):
+    """prog -n -c conf in a private mount namespace whose /proc is an
+    empty tmpfs (the machine's own /proc untouched)."""
+    return subprocess.run(["unshare", "-m", "--propagation", "private",
+                           "sh", "-c", "mount -t tmpfs -o size=64k tmpfs "
+                           "/proc && exec \"$0\" -n -c \"$1\"", prog, conf],
+                          capture_output=True, text=True, timeout=30)
+
+
+def program_modes_no_proc(d):
+    """Where /proc is missing the program cannot be found, and smshook -n
+    says nothing of it: a valid configuration is answered ok, exit 0, with
+    the program's folder as it should be and even with one writable by
+    its group, which is refused where /proc is there."""
+    sub = os.path.join(d, "noproc")
+    os.mkdir(sub)
+    conf = t.write_conf(sub)
+    prog = os.path.join(sub, "bin", "smshook.cgi")
+    os.mkdir(os.path.dirname(prog))
+    shutil.copy(t.SMSHOOK, prog)
+    os.chmod(prog, 0o755)
+    for dmode in (0o755, 0o775):
+        os.chmod(os.path.dirname(prog), dmode)
+        what = "folder %o" % dmode
+        q = without_proc(prog, conf)
+        t.eq((q.returncode, q.stderr), (0, ""), what + ", no /proc")
+        t.expect(q.stdout.startswith(conf + ": ok ("), q.stdout)
+    q = subprocess.run([prog, "-n", "-c", conf], capture_output=True,
+                       text=True)
+    t.eq(q.returncode, 1, "folder 775, /proc there")
+    t.expect(os.path.dirname(prog) + " is writable by group or others" in
+             q.stderr, q.stderr)
+
+
 def cgi_argv(d):
     sub = os.path.join(d, "argv")
     os.mkdir(sub)
@@ -339,6 +373,8 @@ def main():
         r.check("CGI argv cannot change the config", cgi_argv, d)
         r.check("smshook -n refuses a program others could replace",
                 program_modes, d)
+        r.check("smshook -n without /proc: ok, nothing said",
+                program_modes_no_proc, d)
         r.check("client bytes cannot forge log lines", log_forging, d)
     finally:
         shutil.rmtree(d, ignore_errors=True)
