@@ -231,6 +231,51 @@ def unread_kept(d):
         stop(proc)
 
 
+DRAIN_MAX = 16 << 20	# fcgi_main.c: the most of an unread body thrown away
+
+
+def drain_limit(d):
+    """On a kept connection the worker throws away at most DRAIN_MAX
+    bytes of a body left unread, and keeps the connection only if the
+    body's end was read within them. One of DRAIN_MAX - 1 bytes ends
+    there: the next request on the connection is stored. One of exactly
+    DRAIN_MAX bytes is all thrown away, but its end (the empty stdin
+    record after them) is not read: like one of DRAIN_MAX + 1, it is
+    answered, then its connection closed. A new connection is served
+    after each."""
+    proc, path, spool = start(d)
+    try:
+        for rid, size in enumerate((DRAIN_MAX - 1, DRAIN_MAX,
+                                    DRAIN_MAX + 1), 1):
+            what = "an unread body of DRAIN_MAX %+d bytes" % (
+                size - DRAIN_MAX)
+            s = connect(path)
+            try:
+                send_request(s, rid, fc.params("PUT", length=size),
+                             end=False)
+                s.sendall(body_records(b"x" * size, rid, 65528))
+                t.eq(answer(s, rid)[0], 405, what)
+                if size < DRAIN_MAX:
+                    raw = t.json_body(t.event())
+                    st, _, body = kept_request(s, rid + 10,
+                                               fc.params("POST", raw), raw)
+                    t.eq((st, json.loads(body)), (200, {"status":
+                                                        "success"}),
+                         "the next request after " + what)
+                else:
+                    try:
+                        end = s.recv(1)
+                    except socket.timeout:
+                        end = "nothing in %d s: kept open" % TIMEOUT
+                    t.eq(end, b"", "connection closed after " + what)
+            finally:
+                s.close()
+            store_one(path, "a new connection after " + what)
+        t.eq(len(t.spool_lines(spool)), 4, "one line for each event")
+    finally:
+        stop(proc)
+
+
 def sigterm_while_kept(d):
     proc, path, _ = start(d)
     try:
@@ -484,6 +529,9 @@ def main():
                  "on one connection, then a new connection"),
                 ("unread", unread_kept, "FCGI_KEEP_CONN: answers before "
                  "the body was read keep the connection in step"),
+                ("drain", drain_limit, "FCGI_KEEP_CONN: an unread body "
+                 "is thrown away up to DRAIN_MAX bytes, its end within "
+                 "them keeps the connection"),
                 ("sigterm", sigterm_while_kept, "FCGI_KEEP_CONN: SIGTERM "
                  "while the kept connection is idle exits 0"),
                 ("close", closes_at_once, "closed at once when read to the "
