@@ -248,16 +248,23 @@ def loose_config(d):
     t.eq(st, 200, err)
 
 
-def program_modes(d):
-    """smshook -n fails when the program or its folder is writable by
-    group or others (anyone there could replace it; suEXEC refuses it),
-    and says which; a sticky folder is not such a folder."""
-    sub = os.path.join(d, "program")
+def program_copy(d, name):
+    """A configuration in d/name and a copy of smshook as
+    d/name/bin/smshook.cgi: (conf, program)."""
+    sub = os.path.join(d, name)
     os.mkdir(sub)
     conf = t.write_conf(sub)
     prog = os.path.join(sub, "bin", "smshook.cgi")
     os.mkdir(os.path.dirname(prog))
     shutil.copy(t.SMSHOOK, prog)
+    return conf, prog
+
+
+def program_modes(d):
+    """smshook -n fails when the program or its folder is writable by
+    group or others (anyone there could replace it; suEXEC refuses it),
+    and says which; a sticky folder is not such a folder."""
+    conf, prog = program_copy(d, "program")
     for dmode, pmode, bad in ((0o775, 0o755, "bin"), (0o755, 0o775, prog),
                               (0o757, 0o755, "bin"), (0o1777, 0o755, None),
                               (0o755, 0o755, None)):
@@ -289,12 +296,7 @@ def program_modes_no_proc(d):
     says nothing of it: a valid configuration is answered ok, exit 0, with
     the program's folder as it should be and even with one writable by
     its group, which is refused where /proc is there."""
-    sub = os.path.join(d, "noproc")
-    os.mkdir(sub)
-    conf = t.write_conf(sub)
-    prog = os.path.join(sub, "bin", "smshook.cgi")
-    os.mkdir(os.path.dirname(prog))
-    shutil.copy(t.SMSHOOK, prog)
+    conf, prog = program_copy(d, "noproc")
     os.chmod(prog, 0o755)
     for dmode in (0o755, 0o775):
         os.chmod(os.path.dirname(prog), dmode)
