@@ -258,6 +258,20 @@ def compress_fifo(e):
 GZCORRUPT_SO = os.path.join(t.BUILD, "tests", "gzcorrupt.so")
 
 
+def preload(so, **env):
+    """The environment that preloads the shim so, with env beside it."""
+    return dict(env, LD_PRELOAD=os.path.abspath(so))
+
+
+def shim_built(r, so):
+    """True if the shim so was built; else a failed check of r says so."""
+    if os.path.exists(so):
+        return True
+    r.check(os.path.basename(so) + " built", t.expect, False,
+            "%s missing: make BUILD=... test builds it" % so)
+    return False
+
+
 def spool_snapshot(spool):
     """{name: bytes} of every file in the spool but the token table."""
     out = {}
@@ -276,7 +290,7 @@ def compress_read_back_fails(e):
     says so and exits 1, the day is left as it was, no copy stays; the
     same for a late .jsonl being merged into its .gz. Without the fault
     both days are compressed."""
-    env = {"LD_PRELOAD": os.path.abspath(GZCORRUPT_SO), "GZCORRUPT": "1"}
+    env = preload(GZCORRUPT_SO, GZCORRUPT="1")
     old_days(e, ["2020-02-02"])
     p = e.ctl("compress")
     t.eq(p.returncode, 0, p.stderr)		# a .gz to merge into, below
@@ -308,8 +322,8 @@ def compress_changed(e):
     name = "2020-02-03.jsonl"
     late = ref.gen_lines(1, 43, day_tag="late")[0]
     before = spool_snapshot(e.spool)
-    p = e.ctl("compress", env={"LD_PRELOAD": os.path.abspath(GZCORRUPT_SO),
-                               "GZAPPEND": late[:-1].decode()})
+    p = e.ctl("compress", env=preload(GZCORRUPT_SO,
+                                      GZAPPEND=late[:-1].decode()))
     t.eq(p.returncode, 1, p.stderr)
     t.expect("%s changed while being compressed; left as it is" %
              os.path.join(e.spool, name) in p.stderr, p.stderr)
@@ -737,9 +751,9 @@ DAYFAULT_SO = os.path.join(t.BUILD, "tests", "dayfault.so")
 def dayfault(path, **faults):
     """The environment of tests/lib/dayfault.c acting on the day file at
     path: faults as its DAYFAULT_ variables (pread="OFF:NTH", truncate=1)."""
-    env = {"LD_PRELOAD": os.path.abspath(DAYFAULT_SO), "DAYFAULT_FILE": path}
-    env.update(("DAYFAULT_" + k.upper(), str(v)) for k, v in faults.items())
-    return env
+    return preload(DAYFAULT_SO, DAYFAULT_FILE=path,
+                   **{"DAYFAULT_" + k.upper(): str(v)
+                      for k, v in faults.items()})
 
 
 @scenario
@@ -952,20 +966,12 @@ def main():
               "merge_write_fails, import_sync_fails and the "
               "DAYFAULT_SCENARIOS under AddressSanitizer")
     else:
-        if not os.path.exists(GZCORRUPT_SO):
-            r.check("gzcorrupt.so built", t.expect, False,
-                    "%s missing: make BUILD=... test builds it" %
-                    GZCORRUPT_SO)
-        else:
+        if shim_built(r, GZCORRUPT_SO):
             r.check("sqlite: compress_read_back_fails",
                     compress_read_back_fails, "sqlite", None)
             r.check("sqlite: compress_changed", compress_changed, "sqlite",
                     None)
-        if not os.path.exists(DAYFAULT_SO):
-            r.check("dayfault.so built", t.expect, False,
-                    "%s missing: make BUILD=... test builds it" %
-                    DAYFAULT_SO)
-        else:
+        if shim_built(r, DAYFAULT_SO):
             for s in DAYFAULT_SCENARIOS:
                 r.check("sqlite: " + s.__name__, s, "sqlite", None)
         if FIU is None:
