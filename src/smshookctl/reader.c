@@ -43,6 +43,8 @@ struct reader {
 	int		 cut;		/* the .gz ended inside a line */
 	off_t		 plain_base;	/* offset in the day of the .jsonl's 0 */
 	const char	*late;		/* a .jsonl to read after the .gz */
+	const char	*gzpath;	/* that .gz */
+	off_t		 gzlen;		/* its length when it was measured */
 	int		 locked;	/* the caller holds the .jsonl's flock */
 	off_t		 base;		/* file offset of buf[0] */
 	char		*buf;
@@ -434,12 +436,14 @@ open_listed(const struct day_file *f, off_t from)
 		if (reader_pair(f, &gzlen, &skip, &torn) == -1)
 			goto fail;
 		r->plain_base = gzlen - skip;
+		r->gzlen = gzlen;
 		if (from >= gzlen) {	/* the .gz is read: only the rest */
 			if (open_plain(r, f->late, from) == -1)
 				goto fail;
 			return r;
 		}
 		r->late = f->late;
+		r->gzpath = f->path;
 	}
 	if ((f->gz ? open_gz(r, f->path, from) :
 	    open_plain(r, f->path, from)) == -1)
@@ -477,6 +481,32 @@ reader_open(const struct day_file *f, off_t from)
 	return open_listed(&now, from);
 }
 
+/*
+ * The .gz is read to its end: go on with the late .jsonl after it (r->fd).
+ * If compress merged that .jsonl into the .gz since (reader_open), its
+ * lines follow there at the same offsets: go on in the new .gz (r->gz).
+ * If the .gz read is not the one measured, the merge came before it was
+ * opened and it holds them already: neither (a .jsonl now beside it is
+ * later text, for the next run). 0, or -1 with errno.
+ */
+static int
+late_open(struct reader *r)
+{
+	off_t at = r->base + (off_t)r->end;
+	const char *late = r->late;
+
+	gzclose(r->gz);
+	r->gz = NULL;
+	r->late = NULL;
+	if (at != r->gzlen && !r->locked)
+		return 0;
+	if (open_plain(r, late, at) == 0)
+		return 0;
+	if (errno != ENOENT || r->locked || r->end > r->start || r->skipping)
+		return -1;
+	return open_gz(r, r->gzpath, at);
+}
+
 /* Read more bytes after buf[end]; 0 at the end of input, -1 on error. */
 static ssize_t
 fill(struct reader *r)
@@ -504,12 +534,12 @@ fill(struct reader *r)
 			return -1;
 		if (n > 0 || r->late == NULL)
 			return n;
-		/* the .gz is done: go on with the .jsonl after it */
-		gzclose(r->gz);
-		r->gz = NULL;
-		if (open_plain(r, r->late, r->base + (off_t)r->end) == -1)
+		if (late_open(r) == -1)
 			return -1;
-		r->late = NULL;
+		if (r->gz != NULL)	/* the .jsonl's lines are in the .gz */
+			return fill(r);
+		if (r->fd == -1)
+			return 0;	/* the day as it was when opened */
 		if (r->end > r->start || r->skipping) {
 			r->cut = 1;	/* its unfinished line ends here */
 			return 0;

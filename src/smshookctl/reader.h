@@ -51,7 +51,8 @@ struct reader;
 /*
  * Open f positioned at uncompressed offset from; NULL with errno on
  * error. A day compressed since it was listed (its .jsonl replaced by
- * the .gz, or a late .jsonl merged into it) is read as it is now, unless
+ * the .gz, or a late .jsonl merged into it), or whose late .jsonl is
+ * merged while it is read, is read as it is now, each line once, unless
  * the caller holds the .jsonl's lock (f->locked).
  */
 struct reader	*reader_open(const struct day_file *f, off_t from);

@@ -840,6 +840,65 @@ def first_line_gone(e):
     t.eq((e.db.rows(), e.db.positions()), ([], {}), "(nothing committed)")
 
 
+def gated_ctl(e, gate, env, *args):
+    """Start smshookctl args with env (dayfault(..., gate=...)) and wait
+    until it is held at its gate: the process."""
+    p = subprocess.Popen([t.SMSHOOKCTL, "-c", e.conf] + list(args),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=dict(os.environ, **env))
+    t.gate_wait(gate, p, " ".join(args), exited=lambda q: q.communicate())
+    return p
+
+
+@scenario
+def merged_while_read(e):
+    """compress merges a late .jsonl into its .gz while export or verify
+    reads the day (they take no lock): tests/lib/dayfault.c holds them at
+    an open of one of the day's files until the merge is done. Held
+    before the .jsonl, once the .gz is read: its lines are read in the new
+    .gz, once, and the command exits 0. Held before the .gz, after it was
+    measured: the new .gz is read, and a .jsonl written after the merge
+    (the clock went back again) is left for the next run, not read at
+    offsets that are not its own."""
+    day = "2020-02-11"
+    gate = os.path.join(os.path.dirname(e.spool), "gate")
+    os.mkdir(gate)
+    lines = ref.gen_lines(8, 111, dup_rate=0, day_tag=day)
+    gz = os.path.join(e.spool, day + ".jsonl.gz")
+    for cmd in (("export", "--format", "jsonl"), ("verify", day)):
+        for which, nth in (("late", 2), ("gz", 3)):
+            what = "%s, held at the %s" % (cmd[0], which)
+            for n in os.listdir(e.spool):
+                if n.startswith(day):
+                    os.unlink(os.path.join(e.spool, n))
+            put_gz(e.spool, day, b"".join(lines[:3]))
+            late = ref.append(e.spool, day, b"".join(lines[3:6]))
+            os.utime(late, (OLD, OLD))
+            want = ref.reference(e.spool)
+            p = gated_ctl(e, gate, dayfault(
+                late if which == "late" else gz,
+                gate="%d:%s" % (nth, gate)), *cmd)
+            c = e.ctl("compress")
+            t.eq(c.returncode, 0, c.stderr)
+            t.expect(not os.path.exists(late), "merged (%s)" % what)
+            if which == "gz":
+                ref.append(e.spool, day, b"".join(lines[6:]))
+            t.gate_release(gate, p)
+            out, err = p.communicate(timeout=60)
+            t.eq((p.returncode, err), (0, ""), "(%s)" % what)
+            if cmd[0] == "verify":
+                t.expect("6 lines, 0 invalid" in out, "%s: %s" % (what, out))
+                continue
+            got = [json.loads(x) for x in out.splitlines()]
+            for o in got:
+                o["payload"] = ref.canon(o["payload"])
+            t.eq([tuple(o[c] for c in ref.COLS) for o in got], want,
+                 "(%s: every line once)" % what)
+    p = e.ctl("verify", day)			# the day's whole text now
+    t.eq(p.returncode, 0, p.stdout)
+    t.expect("8 lines, 0 invalid" in p.stdout, p.stdout)
+
+
 def fixed_line(day, tag, i):
     """A delivered event's spool line, of one length whatever the tag
     (three letters) and i (below 60)."""
@@ -954,6 +1013,8 @@ SCENARIOS = [export_formats, compress_then_import, compressed_torn_then_late,
 # preloading tests/lib/dayfault.c: not under AddressSanitizer
 DAYFAULT_SCENARIOS = [position_unreadable, restart_unopenable,
                       first_line_gone]
+# and those no database takes part in: run once
+DAYFAULT_SPOOL_SCENARIOS = [merged_while_read]
 
 
 def main():
@@ -972,7 +1033,7 @@ def main():
             r.check("sqlite: compress_changed", compress_changed, "sqlite",
                     None)
         if shim_built(r, DAYFAULT_SO):
-            for s in DAYFAULT_SCENARIOS:
+            for s in DAYFAULT_SCENARIOS + DAYFAULT_SPOOL_SCENARIOS:
                 r.check("sqlite: " + s.__name__, s, "sqlite", None)
         if FIU is None:
             print("SKIP merge_write_fails, import_sync_fails: fiu-run not "

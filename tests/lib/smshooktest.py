@@ -159,6 +159,43 @@ def wait_for(cond, what, timeout=10.0):
         time.sleep(0.005)
 
 
+def gate_fifo(gate, p):
+    """The FIFO a test shim holding process p at a gate makes in the
+    directory gate (tests/lib/syncgate.c, dayfault.c)."""
+    return os.path.join(gate, "%d.fifo" % p.pid)
+
+
+def gate_wait(gate, p, what, timeout=10.0, exited=None):
+    """Wait until p is held at its gate in the directory gate; if it exits
+    first, fail with exited(p) (its output, say) in the message."""
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(gate_fifo(gate, p)):
+        if p.poll() is not None:
+            raise AssertionError("%s exited (%s) before its gate: %s" % (
+                what, p.returncode, exited(p) if exited else ""))
+        expect(time.monotonic() < deadline, "%s never reached its gate"
+               % what)
+        time.sleep(0.01)
+
+
+def gate_release(gate, p, byte=b"y", timeout=10.0):
+    """Let p, held at its gate in the directory gate, go on: write byte
+    (the shim says what each means) once it is reading."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fd = os.open(gate_fifo(gate, p), os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError:		# ENXIO: the gate has not opened it yet
+            expect(p.poll() is None, "gated process died")
+            expect(time.monotonic() < deadline, "gate never opened")
+            time.sleep(0.01)
+    try:
+        os.write(fd, byte)
+    finally:
+        os.close(fd)
+
+
 def stop_proc(proc, sig=signal.SIGTERM, timeout=15):
     """Stop a child gracefully: sig, then SIGKILL if it outlives timeout."""
     if proc is None or proc.poll() is not None:

@@ -102,36 +102,14 @@ class Env:
     def post(self, body, wrap=None):
         return self.answer(self.start(body, wrap=wrap))
 
-    def fifo(self, p):
-        return os.path.join(self.gate, "%d.fifo" % p.pid)
-
     def wait_gated(self, p, what):
         """Wait until p is held in fdatasync (its line is written)."""
-        deadline = time.monotonic() + DEADLINE
-        while not os.path.exists(self.fifo(p)):
-            if p.poll() is not None:
-                st, hd, rb, err = self.answer(p)
-                raise AssertionError("%s exited (%s) before its sync: %r %s"
-                                     % (what, p.returncode, rb, err))
-            t.expect(time.monotonic() < deadline,
-                     "%s never reached fdatasync" % what)
-            time.sleep(0.01)
+        t.gate_wait(self.gate, p, what, DEADLINE,
+                    exited=lambda q: "%r %s" % self.answer(q)[2:])
 
     def release(self, p, byte):
         """Let p's fdatasync go on: b'y' syncs, b'f' fails with EIO."""
-        deadline = time.monotonic() + DEADLINE
-        while True:
-            try:
-                fd = os.open(self.fifo(p), os.O_WRONLY | os.O_NONBLOCK)
-                break
-            except OSError:		# ENXIO: the gate has not opened it yet
-                t.expect(p.poll() is None, "gated process died")
-                t.expect(time.monotonic() < deadline, "gate never opened")
-                time.sleep(0.01)
-        try:
-            os.write(fd, byte)
-        finally:
-            os.close(fd)
+        t.gate_release(self.gate, p, byte, DEADLINE)
 
     def bucket_locks(self, token):
         """(holders, blocked waiters) of token's bucket lock."""

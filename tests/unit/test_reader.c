@@ -839,6 +839,77 @@ test_pair_merged(void **state)
 	free(v);
 }
 
+/*
+ * Merge the day's late .jsonl into its .gz as compress does: the .gz
+ * replaced by one holding text[0..n), the .jsonl removed.
+ */
+static void
+merge_now(const char *dir, const char *day, const char *text, size_t n)
+{
+	char name[32], from[PATH_MAX], to[PATH_MAX];
+
+	snprintf(name, sizeof(name), "%s.jsonl.gz.tmp", day);
+	put_gz(dir, name, text, n, 4);
+	snprintf(from, sizeof(from), "%s/%s", dir, name);
+	snprintf(to, sizeof(to), "%s/%s.jsonl.gz", dir, day);
+	assert_int_equal(rename(from, to), 0);
+	snprintf(to, sizeof(to), "%s/%s.jsonl", dir, day);
+	assert_int_equal(unlink(to), 0);
+}
+
+/*
+ * compress merges the late .jsonl into the .gz while a reader (export,
+ * verify, stats: they take no lock) is inside the .gz: the late lines
+ * are read from the new .gz, at the same offsets, once; so are those of
+ * a copy a stopped compress left. A reader holding the .jsonl's lock
+ * (none can be merged under it) still says the file is gone.
+ */
+static void
+test_pair_merged_while_read(void **state)
+{
+	static const char gz[] = "g1\ng2\n", all[] = "g1\ng2\nl1\nl2\n";
+	static const struct exp lines[] = {
+		{ "g1", 0 }, { "g2", 3 }, { "l1", 6 }, { "l2", 9 }
+	};
+	struct fixture *f = *state;
+	struct day_file *v = NULL;
+	struct reader *r;
+	const char *line;
+	size_t len;
+	off_t off;
+
+	/* a late file */
+	put_pair(f->dir, "2026-04-05", gz, sizeof(gz) - 1, "l1\nl2\n", 6,
+	    &v);
+	assert_non_null(r = reader_open(&v[0], 0));
+	expect_one(r, READER_LINE, "g1", 0);	/* the .gz's text is read */
+	merge_now(f->dir, "2026-04-05", all, sizeof(all) - 1);
+	expect_lines(r, lines + 1, 3);
+	reader_close(r);
+	/* a copy of its first line, left by a stopped compress */
+	put_pair(f->dir, "2026-04-05", gz, sizeof(gz) - 1, "g2\nl1\nl2\n",
+	    9, &v);
+	expect_pair(&v[0], 6, 3, 0);
+	assert_non_null(r = reader_open(&v[0], 0));
+	expect_one(r, READER_LINE, "g1", 0);
+	merge_now(f->dir, "2026-04-05", all, sizeof(all) - 1);
+	expect_lines(r, lines + 1, 3);
+	reader_close(r);
+	/* the caller holds the .jsonl's lock: an error, as before */
+	put_pair(f->dir, "2026-04-05", gz, sizeof(gz) - 1, "l1\nl2\n", 6,
+	    &v);
+	v[0].locked = 1;
+	assert_non_null(r = reader_open(&v[0], 0));
+	expect_one(r, READER_LINE, "g1", 0);
+	merge_now(f->dir, "2026-04-05", all, sizeof(all) - 1);
+	expect_one(r, READER_LINE, "g2", 3);
+	errno = 0;
+	assert_int_equal(reader_next(r, &line, &len, &off), -1);
+	assert_int_equal(errno, ENOENT);
+	reader_close(r);
+	free(v);
+}
+
 /* A copy whose first line is longer than the limit is found all the same. */
 static void
 test_pair_merged_long(void **state)
@@ -887,6 +958,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_pair_merged_long, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_pair_merged_while_read,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
