@@ -106,7 +106,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBRECV) \
 
 # LD_PRELOAD shims the Python tests load into the receiver. Built without
 # $(SAN): the tests that use them skip themselves under AddressSanitizer.
-$(BUILD)/tests/%.so: tests/lib/%.c $(BUILD)/.flags | $(BUILD)/tests
+$(BUILD)/tests/%.so: tests/lib/%.c tests/lib/fifogate.h $(BUILD)/.flags | $(BUILD)/tests
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) -shared \
 	    -fPIC $(LDFLAGS) -o $@ $< -ldl
 

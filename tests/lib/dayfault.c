@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "fifogate.h"
+
 /* 1 if fd (or, fd -1, the file at name) is $DAYFAULT_FILE. */
 static int
 the_day(int fd, const char *name)
@@ -37,23 +39,6 @@ the_day(int fd, const char *name)
 	    a.st_ino == b.st_ino;
 	errno = saved;
 	return rc;
-}
-
-/* Make the FIFO dir/<pid>.fifo and wait for one byte from the test. */
-static void
-gate(const char *dir)
-{
-	char path[PATH_MAX + 32], c;
-	int f, saved = errno;
-
-	snprintf(path, sizeof(path), "%s/%ld.fifo", dir, (long)getpid());
-	if (mkfifo(path, 0600) == -1 || (f = open(path, O_RDONLY)) == -1)
-		abort();	/* the test sees the process die */
-	unlink(path);
-	while (read(f, &c, 1) == -1 && errno == EINTR)
-		;
-	close(f);
-	errno = saved;
 }
 
 int
@@ -77,7 +62,7 @@ open(const char *name, int flags, ...)
 	}
 	if (at != NULL && sscanf(at, "%ld:%4095s", &nth, dir) == 2 &&
 	    the_day(-1, name) && ++seen == nth)
-		gate(dir);
+		fifogate(dir);
 	return real(name, flags, mode);
 }
 

@@ -6,15 +6,11 @@
  * 'y' runs the real fdatasync, 'f' fails it with EIO. Later calls, and
  * every call without $SYNCGATE, go straight through.
  */
-#include <sys/stat.h>
-
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
+
+#include "fifogate.h"
 
 int
 fdatasync(int fd)
@@ -22,21 +18,14 @@ fdatasync(int fd)
 	static int (*real)(int);
 	static int gated;
 	const char *dir = getenv("SYNCGATE");
-	char path[PATH_MAX], c = 0;
-	int f;
+	char c;
 
 	if (real == NULL &&
 	    (real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync")) == NULL)
 		abort();
 	if (dir == NULL || gated++)
 		return real(fd);
-	snprintf(path, sizeof(path), "%s/%ld.fifo", dir, (long)getpid());
-	if (mkfifo(path, 0600) == -1 || (f = open(path, O_RDONLY)) == -1)
-		abort();	/* the test sees the process die */
-	unlink(path);
-	while (read(f, &c, 1) == -1 && errno == EINTR)
-		;
-	close(f);
+	c = fifogate(dir);
 	if (c == 'y')
 		return real(fd);
 	if (c != 'f')

@@ -674,13 +674,15 @@ expect_pair(const struct day_file *f, off_t glen, off_t skip, off_t torn)
 		assert_int_equal(t, torn);
 }
 
+/* A .gz of two lines and the day it makes with two late lines. */
+static const char pair_gz[] = "g1\ng2\n";
+static const struct exp late_lines[] = {
+	{ "g1", 0 }, { "g2", 3 }, { "l1", 6 }, { "l2", 9 }
+};
+
 static void
 test_pair(void **state)
 {
-	static const char gz[] = "g1\ng2\n";
-	static const struct exp late_lines[] = {
-		{ "g1", 0 }, { "g2", 3 }, { "l1", 6 }, { "l2", 9 }
-	};
 	struct fixture *f = *state;
 	struct day_file *v = NULL;
 	struct reader *r;
@@ -689,8 +691,8 @@ test_pair(void **state)
 	off_t off, glen, skip, torn;
 
 	/* a late file: new lines only */
-	put_pair(f->dir, "2026-04-01", gz, sizeof(gz) - 1, "l1\nl2\nTO", 8,
-	    &v);
+	put_pair(f->dir, "2026-04-01", pair_gz, sizeof(pair_gz) - 1,
+	    "l1\nl2\nTO", 8, &v);
 	assert_int_equal(reader_pair(&v[0], &glen, &skip, &torn), 0);
 	assert_int_equal(glen, 6);
 	assert_int_equal(skip, 0);
@@ -724,7 +726,7 @@ test_pair(void **state)
 	expect_lines(r, late_lines + 2, 1);
 	reader_close(r);
 	/* a copy with nothing more: the .gz alone */
-	put(f->dir, "2026-04-01.jsonl", gz, sizeof(gz) - 1, 0);
+	put(f->dir, "2026-04-01.jsonl", pair_gz, sizeof(pair_gz) - 1, 0);
 	assert_non_null(r = reader_open(&v[0], 0));
 	expect_lines(r, late_lines, 2);
 	assert_int_equal(reader_pos(r), 6);
@@ -867,10 +869,7 @@ merge_now(const char *dir, const char *day, const char *text, size_t n)
 static void
 test_pair_merged_while_read(void **state)
 {
-	static const char gz[] = "g1\ng2\n", all[] = "g1\ng2\nl1\nl2\n";
-	static const struct exp lines[] = {
-		{ "g1", 0 }, { "g2", 3 }, { "l1", 6 }, { "l2", 9 }
-	};
+	static const char all[] = "g1\ng2\nl1\nl2\n";
 	struct fixture *f = *state;
 	struct day_file *v = NULL;
 	struct reader *r;
@@ -879,25 +878,25 @@ test_pair_merged_while_read(void **state)
 	off_t off;
 
 	/* a late file */
-	put_pair(f->dir, "2026-04-05", gz, sizeof(gz) - 1, "l1\nl2\n", 6,
-	    &v);
+	put_pair(f->dir, "2026-04-05", pair_gz, sizeof(pair_gz) - 1,
+	    "l1\nl2\n", 6, &v);
 	assert_non_null(r = reader_open(&v[0], 0));
 	expect_one(r, READER_LINE, "g1", 0);	/* the .gz's text is read */
 	merge_now(f->dir, "2026-04-05", all, sizeof(all) - 1);
-	expect_lines(r, lines + 1, 3);
+	expect_lines(r, late_lines + 1, 3);
 	reader_close(r);
 	/* a copy of its first line, left by a stopped compress */
-	put_pair(f->dir, "2026-04-05", gz, sizeof(gz) - 1, "g2\nl1\nl2\n",
-	    9, &v);
+	put_pair(f->dir, "2026-04-05", pair_gz, sizeof(pair_gz) - 1,
+	    "g2\nl1\nl2\n", 9, &v);
 	expect_pair(&v[0], 6, 3, 0);
 	assert_non_null(r = reader_open(&v[0], 0));
 	expect_one(r, READER_LINE, "g1", 0);
 	merge_now(f->dir, "2026-04-05", all, sizeof(all) - 1);
-	expect_lines(r, lines + 1, 3);
+	expect_lines(r, late_lines + 1, 3);
 	reader_close(r);
 	/* the caller holds the .jsonl's lock: an error, as before */
-	put_pair(f->dir, "2026-04-05", gz, sizeof(gz) - 1, "l1\nl2\n", 6,
-	    &v);
+	put_pair(f->dir, "2026-04-05", pair_gz, sizeof(pair_gz) - 1,
+	    "l1\nl2\n", 6, &v);
 	v[0].locked = 1;
 	assert_non_null(r = reader_open(&v[0], 0));
 	expect_one(r, READER_LINE, "g1", 0);
