@@ -215,7 +215,10 @@ meaning(long long code)
 	return d != NULL ? d->meaning : "unknown code";
 }
 
-/* Count the lines of f into d. -1 on a read or allocation failure. */
+/*
+ * Count the lines of f into d: 0, 1 if f was purged since the listing
+ * (d untouched), -1 on a read or allocation failure.
+ */
 static int
 count_file(struct stats *s, const struct day_file *f, struct day *d)
 {
@@ -229,6 +232,8 @@ count_file(struct stats *s, const struct day_file *f, struct day *d)
 	int n, rc = -1;
 
 	if ((r = reader_open(f, 0)) == NULL) {
+		if (errno == ENOENT)
+			return 1;
 		ctl_errno("%s", f->path);
 		return -1;
 	}
@@ -299,7 +304,7 @@ collect(struct stats *s, const char *dir, const char *from, const char *to)
 	struct day_file *files = NULL;
 	struct day *dy;
 	size_t n = 0, i, k;
-	int rc = -1;
+	int got, rc = -1;
 
 	memset(s, 0, sizeof(*s));
 	for (d = event_defs; d->code != 0; d++)	/* always shown */
@@ -315,8 +320,12 @@ collect(struct stats *s, const char *dir, const char *from, const char *to)
 	for (i = 0; i < n; i++) {
 		dy = &s->days[s->ndays++];
 		memcpy(dy->name, files[i].day, sizeof(dy->name));
-		if (count_file(s, &files[i], dy) == -1)
+		if ((got = count_file(s, &files[i], dy)) == -1)
 			goto out;
+		if (got == 1) {		/* purged meanwhile: not a day now */
+			s->ndays--;
+			continue;
+		}
 		for (k = 0; k < dy->nc; k++)
 			if (day_add(&s->all, dy->c[k].col, dy->c[k].n) == -1)
 				goto nomem;

@@ -52,9 +52,12 @@ usage(FILE *f)
 	    "  invalid lines and spool_dir for foreign files; exit 1 if any\n");
 }
 
-/* Check every line of f; problems to stdout. */
+/*
+ * Check every line of f; problems to stdout. A day purged since the
+ * listing is missing if it was named, else no longer one to check.
+ */
 static void
-verify_file(const struct day_file *f, struct vstats *st)
+verify_file(const struct day_file *f, int named, struct vstats *st)
 {
 	struct reader *r;
 	struct line ln;
@@ -64,6 +67,8 @@ verify_file(const struct day_file *f, struct vstats *st)
 	int n;
 
 	if ((r = reader_open(f, 0)) == NULL) {
+		if (errno == ENOENT && !named)
+			return;
 		printf("%s:0: cannot read: %s\n", f->path,
 		    reader_strerror(errno));
 		st->errors++;
@@ -200,7 +205,7 @@ cmd_verify(struct ctl *ctl, int argc, char *argv[])
 			printf("%s: no spool yet\n", ctl->conf.spool_dir);
 		} else {
 			for (i = 0; i < n; i++)
-				verify_file(&files[i], &st);
+				verify_file(&files[i], 0, &st);
 			find_foreign(ctl->conf.spool_dir, &st);
 		}
 	}
@@ -218,7 +223,7 @@ cmd_verify(struct ctl *ctl, int argc, char *argv[])
 			st.errors++;
 		}
 		for (i = 0; i < n; i++)
-			verify_file(&files[i], &st);
+			verify_file(&files[i], 1, &st);
 	}
 	printf("verify: %llu file%s, %llu line%s, %llu invalid, "
 	    "%llu foreign, %llu incomplete, %d missing or unreadable\n",

@@ -899,6 +899,47 @@ def merged_while_read(e):
     t.expect("8 lines, 0 invalid" in p.stdout, p.stdout)
 
 
+@scenario
+def purged_while_read(e):
+    """purge removes a day export, verify or stats listed but had not
+    opened yet (tests/lib/dayfault.c holds them at its open until purge
+    is done): the day is no longer one, as if they had run after purge;
+    each exits 0 with the days that are left."""
+    old = "2020-02-12"
+    kept = (datetime.now(zoneinfo.ZoneInfo("UTC")) -
+            timedelta(days=1)).strftime("%Y-%m-%d")	# purge keeps it
+    gate = os.path.join(os.path.dirname(e.spool), "gate")
+    os.mkdir(gate)
+    for cmd in (("export", "--format", "jsonl"), ("verify",),
+                ("stats", "--json")):
+        for day, seed in ((old, 121), (kept, 122)):
+            ref.append(e.spool, day, b"".join(ref.gen_lines(
+                4, seed, dup_rate=0, day_tag=day + cmd[0])))
+        path = os.path.join(e.spool, old + ".jsonl")
+        os.utime(path, (OLD, OLD))
+        e.imp()
+        want = ref.reference(e.spool, days={kept})
+        p = gated_ctl(e, gate, dayfault(path, gate="1:" + gate), *cmd)
+        c = e.ctl("purge", "--keep-days", "5")
+        t.eq((c.returncode, c.stderr), (0, ""), "(purge)")
+        t.expect(not os.path.exists(path), "purged")
+        t.gate_release(gate, p)
+        out, err = p.communicate(timeout=60)
+        t.eq((p.returncode, err), (0, ""), "(%s)" % cmd[0])
+        if cmd[0] == "export":
+            got = [json.loads(x) for x in out.splitlines()]
+            for o in got:
+                o["payload"] = ref.canon(o["payload"])
+            t.eq([tuple(o[c] for c in ref.COLS) for o in got], want)
+        elif cmd[0] == "verify":
+            t.expect("1 file, %d lines, 0 invalid" % len(want) in out, out)
+        else:
+            doc = json.loads(out)
+            t.eq([d["day"] for d in doc["days"]], [kept])
+            t.eq(doc["all"]["total"], len(want))
+        os.unlink(os.path.join(e.spool, kept + ".jsonl"))
+
+
 def fixed_line(day, tag, i):
     """A delivered event's spool line, of one length whatever the tag
     (three letters) and i (below 60)."""
@@ -1014,7 +1055,7 @@ SCENARIOS = [export_formats, compress_then_import, compressed_torn_then_late,
 DAYFAULT_SCENARIOS = [position_unreadable, restart_unopenable,
                       first_line_gone]
 # and those no database takes part in: run once
-DAYFAULT_SPOOL_SCENARIOS = [merged_while_read]
+DAYFAULT_SPOOL_SCENARIOS = [merged_while_read, purged_while_read]
 
 
 def main():
