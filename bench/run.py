@@ -8,8 +8,9 @@ per-round ratios is reported: the machine is shared and noisy.
     run.py [--build DIR] [--out DIR] [--only SECTIONS] [--rounds N]
            [--duration S] [--mem-requests N] [--import-lines N]
 
-SECTIONS (comma-separated): sweep, headline, latency, fsync, cgi, memory,
-replay (part of headline), import. Default: all of them.
+SECTIONS (comma-separated): sweep, headline, nginx, latency, fsync, cgi,
+memory, replay (part of headline), import. Default: all of them but
+nginx.
 """
 import argparse
 import json
@@ -272,7 +273,7 @@ class Node:
             self.conf = os.path.join(self.dir, "nginx.conf")
             with open(self.conf, "w") as f:
                 f.write(NGINX_PROXY % {"dir": self.dir, "node": self.port,
-                                       "port": port})
+                                       "port": port, "user": ""})
             self.front_port = port
         self.url = "http://127.0.0.1:%d/hook" % port
         self.proc = None
@@ -312,10 +313,10 @@ class Node:
         return server_log(self.dir)
 
 
-# nginx in front of Node.js: one worker (as conf-examples/nginx.conf's
-# smshook gets), no access log (lighttpd writes none either), HTTP/1.1 to
-# Node.js with kept connections
-NGINX_PROXY = """worker_processes 1;
+# nginx as the bench runs it: one worker (as conf-examples/nginx.conf's
+# smshook gets), no access log (lighttpd writes none either), its
+# temporary files in the server's dir; then the server block
+NGINX_HEAD = """%(user)sworker_processes 1;
 daemon off;
 pid %(dir)s/nginx.pid;
 error_log %(dir)s/error.log;
@@ -328,7 +329,10 @@ http {
 	uwsgi_temp_path %(dir)s/tmp-uwsgi;
 	scgi_temp_path %(dir)s/tmp-scgi;
 	keepalive_requests 100000;
-	upstream node { server 127.0.0.1:%(node)d; keepalive 16; }
+"""
+
+# in front of Node.js: HTTP/1.1 to Node.js with kept connections
+NGINX_PROXY = NGINX_HEAD + """	upstream node { server 127.0.0.1:%(node)d; keepalive 16; }
 	server {
 		listen 127.0.0.1:%(port)d;
 		location = /hook {
@@ -339,6 +343,97 @@ http {
 	}
 }
 """
+
+# in front of FastCGI workers spawn-fcgi started, as the shipped
+# conf-examples/nginx.conf and spawn-fcgi.sh (the parameters smshook
+# reads); %(keep)s keeps connections to them open
+NGINX_FCGI = NGINX_HEAD + """	client_body_buffer_size 1088k;
+	upstream fcgi { server unix:%(dir)s/fcgi.sock; %(keep)s}
+	server {
+		listen 127.0.0.1:%(port)d;
+		location = /hook {
+			fastcgi_pass fcgi;
+			%(keep_conn)s
+			fastcgi_param REQUEST_METHOD $request_method;
+			fastcgi_param CONTENT_TYPE $content_type;
+			fastcgi_param CONTENT_LENGTH $content_length;
+			fastcgi_param SERVER_PROTOCOL $server_protocol;
+			fastcgi_param GATEWAY_INTERFACE CGI/1.1;
+			fastcgi_param REMOTE_ADDR $remote_addr;
+		}
+	}
+}
+"""
+
+
+class NginxFcgi:
+    """nginx (one worker) in front of procs FastCGI workers started by
+    spawn-fcgi, as conf-examples/nginx.conf and spawn-fcgi.sh ship it;
+    keep: nginx keeps that many idle connections to them open
+    (fastcgi_keep_conn), fewer than the workers as smshook(8) says."""
+
+    def __init__(self, app, procs=4, keep=0):
+        self.app = app
+        self.dir = fresh_dir("srv-nginx-" + app)
+        self.spool = os.path.join(self.dir, "spool")
+        os.mkdir(self.spool, 0o750)
+        chown_worker(self.spool)
+        self.port = t.free_port()
+        self.procs = procs
+        self.env = dict(os.environ)
+        if app == "smshook":
+            self.argv = [SMSHOOK]
+            self.env["SMSHOOK_CONFIG"] = smshook_conf(self.dir)
+        elif app == "hello":
+            self.argv = [os.path.join(BUILD, "bench", "hello_fcgi")]
+            self.env["HELLO_CLOSE_AT_ONCE"] = "1"
+        else:
+            raise ValueError(app)
+        root = os.getuid() == 0
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(NGINX_FCGI % {
+                "dir": self.dir, "port": self.port,
+                "user": "user %s;\n" % WORKER if root else "",
+                "keep": "keepalive %d; " % keep if keep else "",
+                "keep_conn": "fastcgi_keep_conn on;" if keep else ""})
+        self.url = "http://127.0.0.1:%d/hook" % self.port
+        self.front = None
+
+    def start(self):
+        user = ["-u", WORKER, "-g", WORKER] if os.getuid() == 0 else []
+        subprocess.run(["spawn-fcgi", "-s", os.path.join(self.dir,
+                        "fcgi.sock"), "-M", "0660", "-F", str(self.procs),
+                        "-P", os.path.join(self.dir, "fcgi.pid")] + user +
+                       ["--"] + self.argv, env=self.env, check=True,
+                       stdout=subprocess.DEVNULL)
+        with open(os.path.join(self.dir, "stderr.log"), "ab") as err:
+            self.front = subprocess.Popen(
+                ["nginx", "-p", self.dir, "-c", self.conf],
+                stdout=subprocess.DEVNULL, stderr=err)
+        t.wait_port(self.port)
+        return self
+
+    def workers(self):
+        with open(os.path.join(self.dir, "fcgi.pid")) as f:
+            return [int(x) for x in f.read().split()]
+
+    def front_pids(self):
+        return [self.front.pid] + children(self.front.pid)
+
+    def stop(self):
+        t.stop_proc(self.front, timeout=10)
+        pids = self.workers()
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        t.wait_for(lambda: not any(os.path.exists("/proc/%d" % p)
+                                   for p in pids), "FastCGI workers to exit")
+
+    def log(self):
+        return server_log(self.dir)
 
 
 def server_log(d):
@@ -374,6 +469,10 @@ RECEIVERS = {
     "php": lambda: Lighttpd("php"),
     "node": lambda: Node(),
     "node-nginx": lambda: Node(front="nginx"),
+    "hello-nginx": lambda: NginxFcgi("hello"),
+    "smshook-nginx": lambda: NginxFcgi("smshook"),
+    "hello-nginx-keep": lambda: NginxFcgi("hello", keep=3),
+    "smshook-nginx-keep": lambda: NginxFcgi("smshook", keep=3),
 }
 
 
@@ -581,6 +680,52 @@ def headline(res):
         }
     res["max_us_all"] = max([res.get("max_us_all", 0)] +
                             [r["max_us"] for r in rows])
+
+
+def nginx(res):
+    """The receiver behind nginx, as conf-examples/nginx.conf ships it
+    (4 workers, a new connection per request) and keeping 3 connections
+    to them open, each beside hello-world the same way and Node.js on its
+    own port, in interleaved rounds."""
+    names = ["hello-nginx", "smshook-nginx", "hello-nginx-keep",
+             "smshook-nginx-keep", "node"]
+    c = ARGS.conns
+    log("== nginx: %d rounds at %d connections, %d s each" % (
+        ARGS.rounds, c, ARGS.duration))
+    rows = []
+    for rnd in range(ARGS.rounds):
+        for name in names:
+            r = measure(name, c, ARGS.duration)
+            rows.append(dict(round=rnd + 1, receiver=name, rps=r["rps"],
+                             p99_us=r["p99_us"],
+                             worker_cpu_us=r["worker_cpu_us"],
+                             front_cpu_us=r["front_cpu_us"]))
+        log("  round %d: " % (rnd + 1) + "  ".join(
+            "%s %.0f (%.0f us cpu, front %.0f)" % (
+                row["receiver"], row["rps"], row["worker_cpu_us"],
+                row["front_cpu_us"]) for row in rows[-len(names):]))
+    write_csv("nginx.csv", ["round", "receiver", "rps", "p99_us",
+                            "worker_cpu_us", "front_cpu_us"], rows)
+    by = {}
+    for row in rows:
+        by.setdefault(row["round"], {})[row["receiver"]] = row
+    ratio = lambda a, b, k="rps": median(  # noqa
+        [v[a][k] / v[b][k] for v in by.values()])
+    res["nginx"] = {
+        "rps": {n: median([v[n]["rps"] for v in by.values()])
+                for n in names},
+        "worker_cpu_us": {n: median([v[n]["worker_cpu_us"]
+                                     for v in by.values()]) for n in names},
+        "front_cpu_us": {n: median([v[n]["front_cpu_us"]
+                                    for v in by.values()]) for n in names},
+        "smshook/hello": ratio("smshook-nginx", "hello-nginx"),
+        "smshook/node": ratio("smshook-nginx", "node"),
+        "keep_smshook/hello": ratio("smshook-nginx-keep",
+                                    "hello-nginx-keep"),
+        "keep_smshook/node": ratio("smshook-nginx-keep", "node"),
+        "keep_hello/node": ratio("hello-nginx-keep", "node"),
+        "keep/unkept": ratio("smshook-nginx-keep", "smshook-nginx"),
+    }
 
 
 def guard_cmd(d):
@@ -901,6 +1046,20 @@ def report(res):
             add("  answer counters on / counters = no = %.2f (>= 0.97: %s)"
                 % (h["counters_on/off"], verdict(h["counters_on/off"] >=
                                                   0.97)))
+    ng = res.get("nginx")
+    if ng:
+        add("Behind nginx (one worker), 4 FastCGI workers, %d connections, "
+            "median req/s: %s" % (ARGS.conns, ", ".join(
+                "%s %.0f" % kv for kv in ng["rps"].items())))
+        add("  a new connection per request (as shipped): smshook / "
+            "hello-world %.2f, smshook / Node.js %.2f" % (
+                ng["smshook/hello"], ng["smshook/node"]))
+        add("  3 connections kept (fastcgi_keep_conn): smshook / hello-world"
+            " %.2f, smshook / Node.js %.2f (>= 2: %s; hello-world / Node.js "
+            "%.2f), kept / new per request %.2f" % (
+                ng["keep_smshook/hello"], ng["keep_smshook/node"],
+                verdict(ng["keep_smshook/node"] >= 2),
+                ng["keep_hello/node"], ng["keep/unkept"]))
     lt = res.get("latency")
     if lt:
         add("Latency at half the peak (%.0f req/s achieved, target %.0f, "
@@ -989,6 +1148,7 @@ def main():
         WARM = gen_bodies(30000, "warm.jsonl")
         sections = ARGS.only.split(",")
         for name, fn in (("sweep", sweep), ("headline", headline),
+                         ("nginx", nginx),
                          ("latency", latency), ("fsync", fsync),
                          ("cgi", cgi), ("memory", memory),
                          ("import", import_)):
