@@ -96,9 +96,12 @@ purge_day(struct ctl_db *db, const struct day_file *f, int force)
 	held.locked = 1;	/* the reader must not wait for our lock */
 	if (!force && imported(db, &held) != 1)
 		goto out;
-	if ((f->gz && unlink(f->path) == -1 && errno != ENOENT) ||
-	    (plain != NULL && unlink(plain) == -1 && errno != ENOENT)) {
+	if (f->gz && unlink(f->path) == -1 && errno != ENOENT) {
 		ctl_errno("%s", f->path);
+		goto out;
+	}
+	if (plain != NULL && unlink(plain) == -1 && errno != ENOENT) {
+		ctl_errno("%s", plain);
 		goto out;
 	}
 	rc = 1;
@@ -208,6 +211,8 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 		removed = 1;
 		if (verbose)
 			printf("purge: removed %s\n", files[i].path);
+		if (verbose && files[i].late[0] != '\0')
+			printf("purge: removed %s\n", files[i].late);
 	}
 	/* best effort: a deletion lost in a crash is redone next run */
 	if (removed)

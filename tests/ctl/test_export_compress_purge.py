@@ -620,9 +620,15 @@ def purge_guard(e):
     t.eq([n for n in names if n.startswith("20")],
          ["2020-01-02.jsonl.gz", "2020-01-04.jsonl", today + ".jsonl"])
     t.eq(e.db.rows(), rows, "(purge never touches rows)")
+    # and a late .jsonl beside the .gz: -v names both files it removes
+    ref.append(e.spool, "2020-01-02", b"".join(
+        ref.gen_lines(1, 10, day_tag="late")))
     p = e.ctl("purge", "--keep-days", "1", "--force", "-v")
     t.eq(p.returncode, 0, p.stderr)
-    t.expect("2020-01-02.jsonl.gz" in p.stdout, p.stdout)
+    t.eq(sorted(ln.split("purge: removed ")[1] for ln in
+                p.stdout.splitlines()),
+         [os.path.join(e.spool, n) for n in (
+             "2020-01-02.jsonl", "2020-01-02.jsonl.gz", "2020-01-04.jsonl")])
     t.eq([n for n in os.listdir(e.spool) if n.startswith("20")],
          [today + ".jsonl"])
     p = e.ctl("purge", "--keep-days", "0")
