@@ -64,6 +64,46 @@ client_set(struct client *c, const char *s, size_t n)
 	return cidr_addr_parse(c->text, c->addr);
 }
 
+/* 1 if s[0..n) is ":" and a port number, 1 to 5 digits. */
+static int
+port_text(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 2 || n > 6 || s[0] != ':')
+		return 0;
+	for (i = 1; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/*
+ * One X-Forwarded-For hop into c, as proxies write them: an address, an
+ * IPv4 address with a port ("a.b.c.d:port"), or an IPv6 address in
+ * brackets with or without one; -1 if it is none of these.
+ */
+static int
+hop_set(struct client *c, const char *s, size_t n)
+{
+	const char *close, *colon;
+
+	if (n > 0 && s[0] == '[') {
+		if ((close = memchr(s, ']', n)) == NULL ||
+		    (close + 1 < s + n && !port_text(close + 1,
+		    (size_t)(s + n - close - 1))))
+			return -1;
+		return client_set(c, s + 1, (size_t)(close - s - 1));
+	}
+	if ((colon = memchr(s, ':', n)) != NULL &&
+	    memchr(colon + 1, ':', (size_t)(s + n - colon - 1)) == NULL) {
+		if (!port_text(colon, (size_t)(s + n - colon)))
+			return -1;
+		n = (size_t)(colon - s);	/* one colon: IPv4 and port */
+	}
+	return client_set(c, s, n);
+}
+
 int
 request_client(const struct conf *cf, const struct request *rq,
     struct client *c)
@@ -76,8 +116,10 @@ request_client(const struct conf *cf, const struct request *rq,
 		return -1;
 	if (xff == NULL || !cidr_list_match(&cf->trusted_proxies, c->addr))
 		return 0;
-	/* walk right to left while the hops are trusted proxies */
 	end = xff + strlen(xff);
+	while (end > xff && isspace((unsigned char)end[-1]))
+		end--;			/* an empty header: none */
+	/* walk right to left while the hops are trusted proxies */
 	while (end > xff) {
 		start = end;
 		while (start > xff && start[-1] != ',')
@@ -87,8 +129,9 @@ request_client(const struct conf *cf, const struct request *rq,
 			start++;
 		while (end > start && isspace((unsigned char)end[-1]))
 			end--;
-		if (client_set(&hop, start, (size_t)(end - start)) == -1)
-			break;			/* garbage: keep the last proxy */
+		/* what the proxies vouch for is not an address: unknown */
+		if (hop_set(&hop, start, (size_t)(end - start)) == -1)
+			return -1;
 		*c = hop;
 		if (!cidr_list_match(&cf->trusted_proxies, hop.addr))
 			break;
@@ -108,13 +151,11 @@ request_length(const struct request *rq, unsigned long long max, size_t *len,
 	*known = s != NULL && *s != '\0';
 	if (!*known)
 		return 0;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > max)
-			return 413;		/* stop before any overflow */
-		v = v * 10 + (unsigned long long)(*s - '0');
-	}
+	for (; *s >= '0' && *s <= '9'; s++)
+		if (v <= max)		/* past max: no more, and no overflow */
+			v = v * 10 + (unsigned long long)(*s - '0');
 	if (*s != '\0')
-		return 400;
+		return 400;		/* not a number, however long */
 	if (v > max)
 		return 413;
 	*len = (size_t)v;

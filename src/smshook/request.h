@@ -45,7 +45,8 @@ void		request_params(struct request *, char *const *env);
 enum method	request_method(const char *name);
 /*
  * The client's address: REMOTE_ADDR, or the nearest untrusted address of
- * X-Forwarded-For when REMOTE_ADDR is a trusted proxy. -1 if unparsable.
+ * X-Forwarded-For when REMOTE_ADDR is a trusted proxy (a hop's port
+ * dropped). -1 if unparsable, or if a hop read on the way is not one.
  */
 int		request_client(const struct conf *, const struct request *,
 		    struct client *);

@@ -101,6 +101,9 @@ test_length(void **state)
 		{ "18446744073709551616", 1048576, 413, 1, 0 },
 		{ "18446744073709551626", 1073741824ULL, 413, 1, 0 },
 		{ "000000000000000000000000000010", 100, 0, 1, 10 },
+		/* not a number, however large its digits before the rest */
+		{ "99999999999abc", 1048576, 400, 1, 0 },
+		{ "123456789012345678901234567890 ", 1048576, 400, 1, 0 },
 	};
 	struct request rq;
 	size_t i, len;
@@ -395,23 +398,41 @@ test_client(void **state)
 	    "203.0.113.9");
 	/* every hop a trusted proxy: the leftmost one */
 	check_client(&cf, "10.0.0.1", "10.0.0.3, 10.0.0.2", 0, "10.0.0.3");
-	/* garbage hop: stop at the last proxy believed */
-	check_client(&cf, "10.0.0.1", "garbage", 0, "10.0.0.1");
-	check_client(&cf, "10.0.0.1", "198.51.100.1, garbage", 0, "10.0.0.1");
-	check_client(&cf, "10.0.0.1", "198.51.100.1, garbage, 10.0.0.7", 0,
-	    "10.0.0.7");
+	/*
+	 * a hop the proxies vouch for that is not an address: the client
+	 * is unknown (never the proxy taken for it); the client's own
+	 * garbage on the left is not read
+	 */
+	check_client(&cf, "10.0.0.1", "garbage", -1, NULL);
+	check_client(&cf, "10.0.0.1", "198.51.100.1, garbage", -1, NULL);
+	check_client(&cf, "10.0.0.1", "198.51.100.1, garbage, 10.0.0.7", -1,
+	    NULL);
 	check_client(&cf, "10.0.0.1", "garbage, 198.51.100.1", 0,
 	    "198.51.100.1");
-	check_client(&cf, "10.0.0.1", "203.0.113.9:1234", 0, "10.0.0.1");
+	check_client(&cf, "10.0.0.1", ",", -1, NULL);
+	check_client(&cf, "10.0.0.1", "198.51.100.1,", -1, NULL);
+	/* an empty header: none */
 	check_client(&cf, "10.0.0.1", "", 0, "10.0.0.1");
-	check_client(&cf, "10.0.0.1", ",", 0, "10.0.0.1");
+	check_client(&cf, "10.0.0.1", " \t ", 0, "10.0.0.1");
+	/* ports, and IPv6 in brackets, as some proxies write hops */
+	check_client(&cf, "10.0.0.1", "203.0.113.9:1234", 0, "203.0.113.9");
+	check_client(&cf, "10.0.0.1", "203.0.113.9:1234, 10.0.0.7:80", 0,
+	    "203.0.113.9");
+	check_client(&cf, "10.0.0.1", "[2001:db8::5]:443", 0, "2001:db8::5");
+	check_client(&cf, "10.0.0.1", "203.0.113.9:", -1, NULL);
+	check_client(&cf, "10.0.0.1", "203.0.113.9:123456", -1, NULL);
+	check_client(&cf, "10.0.0.1", "203.0.113.9:80x", -1, NULL);
+	check_client(&cf, "10.0.0.1", "[2001:db8::5", -1, NULL);
+	check_client(&cf, "10.0.0.1", "[2001:db8::5]x", -1, NULL);
+	check_client(&cf, "10.0.0.1", "[203.0.113.9:80]", -1, NULL);
+	check_client(&cf, "10.0.0.1", "[]", -1, NULL);
 	/* IPv6 proxies and clients */
 	check_client(&cf, "::1", "2001:db8::5", 0, "2001:db8::5");
 	check_client(&cf, "::1", "2001:db8::5, 2001:db8:ffff::9", 0,
 	    "2001:db8::5");
 	check_client(&cf, "2001:db8:ffff::1", "203.0.113.9, ::1", 0,
 	    "203.0.113.9");
-	check_client(&cf, "::1", "[2001:db8::5]", 0, "::1");
+	check_client(&cf, "::1", "[2001:db8::5]", 0, "2001:db8::5");
 	check_client(&cf, "::2", "2001:db8::5", 0, "::2");
 	/* an IPv4-mapped REMOTE_ADDR is the IPv4 proxy */
 	check_client(&cf, "::ffff:10.0.0.1", "198.51.100.1", 0,
