@@ -99,19 +99,6 @@ def check_forwarded_for(target):
         r = proxied.send("POST", t.json_body(t.event()), t.JSON,
                          {"X-Forwarded-For": "198.51.100.7"})
         eq(r[0], 403)
-        # a port on the hop, as some proxies write it: the address counts
-        r = proxied.send("POST", t.json_body(t.event()), t.JSON,
-                         {"X-Forwarded-For": "203.0.113.9:4711"})
-        eq(r[0], 200)
-        eq(t.spool_lines(proxied.spool)[-1][1]["remote_addr"], "203.0.113.9")
-        # a hop the proxy vouches for that is no address: the client is
-        # unknown, not the proxy (which allow_from would judge instead)
-        n = len(t.spool_lines(proxied.spool))
-        r = proxied.send("POST", t.json_body(t.event()), t.JSON,
-                         {"X-Forwarded-For": "203.0.113.9, garbage"})
-        eq(r[0], 403)
-        expect(b"client address unknown" in r[2], r[2])
-        eq(len(t.spool_lines(proxied.spool)), n, "(nothing written)")
     finally:
         proxied.close()
 

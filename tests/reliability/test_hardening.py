@@ -93,6 +93,29 @@ def forgery(d):
     t.eq(len(lines), 1, "only the genuine event is stored")
 
 
+def proxied_client(d):
+    """Behind a trusted proxy, an X-Forwarded-For hop that is no address
+    leaves the client unknown (403), never the proxy taken for it, even
+    where allow_from covers the proxies' network; a hop's port, as some
+    proxies write it, is read as its address."""
+    conf = t.write_conf(d, extra="trusted_proxies = 127.0.0.0/8\n"
+                        "allow_from = 127.0.0.0/8, 203.0.113.0/24\n")
+    spool = os.path.join(d, "spool")
+    for xff, want in (("198.51.100.7, garbage", "client address unknown"),
+                      ("garbage", "client address unknown"),
+                      ("198.51.100.7, 127.0.0.5, [::1", "client address "
+                       "unknown"),
+                      ("198.51.100.7:4711", "client not allowed")):
+        st, _, rb, err = post(conf, t.event(),
+                              env={"HTTP_X_FORWARDED_FOR": xff})
+        t.eq((st, rb), (403, {"error": want}), "%s: %s" % (xff, err))
+    t.eq(stored(spool), [], "nothing stored")
+    st, _, rb, err = post(conf, t.event(),
+                          env={"HTTP_X_FORWARDED_FOR": "203.0.113.9:4711"})
+    t.eq((st, rb), (200, {"status": "success"}), err)
+    t.eq([line["remote_addr"] for line in stored(spool)], ["203.0.113.9"])
+
+
 def refused_pg(d):
     """Lines PostgreSQL refuses become rejects; the day goes on."""
     spool = os.path.join(d, "spool")
@@ -493,7 +516,7 @@ def main():
             pgdir, PG["url"] = t.pg_start()
         except Exception as exc:  # noqa: BLE001
             print("PostgreSQL did not start: %s" % exc)
-        for fn in (forgery, refused_pg, square, migrate, late, names, fifo,
+        for fn in (forgery, proxied_client, refused_pg, square, migrate, late, names, fifo,
                    long_lines, export_and_flags, pg_random):
             d = t.tmpdir("smshook-hard-")
             try:
