@@ -946,6 +946,27 @@ def purged_while_read(e):
         os.unlink(os.path.join(e.spool, kept + ".jsonl"))
 
 
+@scenario
+def purge_unlink_fails(e):
+    """purge cannot remove a late .jsonl beside the .gz it removed
+    (tests/lib/dayfault.c fails its unlink with EIO): it names that file
+    and the error, and exits 1; without the fault the next purge removes
+    it."""
+    day = "2020-02-13"
+    put_gz(e.spool, day, b"".join(ref.gen_lines(2, 131, day_tag=day)))
+    late = ref.append(e.spool, day, b"".join(ref.gen_lines(
+        1, 132, day_tag=day + "late")))
+    p = e.ctl("purge", "--keep-days", "5", "--force",
+              env=dayfault(late, unlink=1))
+    t.eq(p.returncode, 1, p.stderr)
+    t.eq(p.stderr.strip(), "smshookctl purge: %s: Input/output error"
+         % late)
+    t.expect(os.path.exists(late), "kept")
+    p = e.ctl("purge", "--keep-days", "5", "--force")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    t.expect(not os.path.exists(late), "removed")
+
+
 def fixed_line(day, tag, i):
     """A delivered event's spool line, of one length whatever the tag
     (three letters) and i (below 60)."""
@@ -1061,7 +1082,8 @@ SCENARIOS = [export_formats, compress_then_import, compressed_torn_then_late,
 DAYFAULT_SCENARIOS = [position_unreadable, restart_unopenable,
                       first_line_gone]
 # and those no database takes part in: run once
-DAYFAULT_SPOOL_SCENARIOS = [merged_while_read, purged_while_read]
+DAYFAULT_SPOOL_SCENARIOS = [merged_while_read, purged_while_read,
+                            purge_unlink_fails]
 
 
 def main():

@@ -9,8 +9,10 @@
  * commit. With $DAYFAULT_GATE set to "NTH:DIR", the NTH open(2) of that
  * file holds the process until the test has changed the spool: it makes
  * the FIFO DIR/<pid>.fifo, waits for the test to open it and write one
- * byte, then opens whatever the path names by then. Every other call,
- * and every call without $DAYFAULT_FILE, goes straight through.
+ * byte, then opens whatever the path names by then. With
+ * $DAYFAULT_UNLINK set, unlink(2) of that file fails with EIO. Every
+ * other call, and every call without $DAYFAULT_FILE, goes straight
+ * through.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -103,4 +105,19 @@ fdatasync(int fd)
 			abort();	/* the test sees the process die */
 	}
 	return real(fd);
+}
+
+int
+unlink(const char *name)
+{
+	static int (*real)(const char *);
+
+	if (real == NULL && (real = (int (*)(const char *))dlsym(RTLD_NEXT,
+	    "unlink")) == NULL)
+		abort();
+	if (getenv("DAYFAULT_UNLINK") != NULL && the_day(-1, name)) {
+		errno = EIO;
+		return -1;
+	}
+	return real(name);
 }
