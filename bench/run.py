@@ -286,11 +286,8 @@ class Node:
                  str(self.procs)], env=env, stdout=subprocess.DEVNULL,
                 stderr=err, **as_worker())
             t.wait_port(self.port)
-            if self.app == "node-nginx":
-                self.front = subprocess.Popen(
-                    ["nginx", "-p", self.dir, "-c", self.conf],
-                    stdout=subprocess.DEVNULL, stderr=err)
-                t.wait_port(self.front_port)
+        if self.app == "node-nginx":
+            self.front = start_nginx(self.dir, self.conf, self.front_port)
         return self
 
     def workers(self):
@@ -311,6 +308,16 @@ class Node:
 
     def log(self):
         return server_log(self.dir)
+
+
+def start_nginx(d, conf, port):
+    """nginx with conf, from its server's dir d (stderr to its log), once
+    it listens on port."""
+    with open(os.path.join(d, "stderr.log"), "ab") as err:
+        p = subprocess.Popen(["nginx", "-p", d, "-c", conf],
+                             stdout=subprocess.DEVNULL, stderr=err)
+    t.wait_port(port)
+    return p
 
 
 # nginx as the bench runs it: one worker (as conf-examples/nginx.conf's
@@ -407,11 +414,7 @@ class NginxFcgi:
                         "-P", os.path.join(self.dir, "fcgi.pid")] + user +
                        ["--"] + self.argv, env=self.env, check=True,
                        stdout=subprocess.DEVNULL)
-        with open(os.path.join(self.dir, "stderr.log"), "ab") as err:
-            self.front = subprocess.Popen(
-                ["nginx", "-p", self.dir, "-c", self.conf],
-                stdout=subprocess.DEVNULL, stderr=err)
-        t.wait_port(self.port)
+        self.front = start_nginx(self.dir, self.conf, self.port)
         return self
 
     def workers(self):

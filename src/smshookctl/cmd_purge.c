@@ -209,9 +209,10 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 		if (ok != 1)
 			continue;
 		removed = 1;
-		if (verbose)
-			printf("purge: removed %s\n", files[i].path);
-		if (verbose && files[i].late[0] != '\0')
+		if (!verbose)
+			continue;
+		printf("purge: removed %s\n", files[i].path);
+		if (files[i].late[0] != '\0')
 			printf("purge: removed %s\n", files[i].late);
 	}
 	/* best effort: a deletion lost in a crash is redone next run */

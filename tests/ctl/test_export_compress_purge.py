@@ -846,6 +846,23 @@ def first_line_gone(e):
     t.eq((e.db.rows(), e.db.positions()), ([], {}), "(nothing committed)")
 
 
+def new_gate(e):
+    """A directory for the FIFO of tests/lib/dayfault.c's gate."""
+    d = os.path.join(os.path.dirname(e.spool), "gate")
+    os.mkdir(d)
+    return d
+
+
+def jsonl_rows(out):
+    """export --format jsonl's output as reference rows."""
+    rows = []
+    for x in out.splitlines():
+        o = json.loads(x)
+        o["payload"] = ref.canon(o["payload"])
+        rows.append(tuple(o[c] for c in ref.COLS))
+    return rows
+
+
 def gated_ctl(e, gate, env, *args):
     """Start smshookctl args with env (dayfault(..., gate=...)) and wait
     until it is held at its gate: the process."""
@@ -867,8 +884,7 @@ def merged_while_read(e):
     (the clock went back again) is left for the next run, not read at
     offsets that are not its own."""
     day = "2020-02-11"
-    gate = os.path.join(os.path.dirname(e.spool), "gate")
-    os.mkdir(gate)
+    gate = new_gate(e)
     lines = ref.gen_lines(8, 111, dup_rate=0, day_tag=day)
     gz = os.path.join(e.spool, day + ".jsonl.gz")
     for cmd in (("export", "--format", "jsonl"), ("verify", day)):
@@ -895,11 +911,7 @@ def merged_while_read(e):
             if cmd[0] == "verify":
                 t.expect("6 lines, 0 invalid" in out, "%s: %s" % (what, out))
                 continue
-            got = [json.loads(x) for x in out.splitlines()]
-            for o in got:
-                o["payload"] = ref.canon(o["payload"])
-            t.eq([tuple(o[c] for c in ref.COLS) for o in got], want,
-                 "(%s: every line once)" % what)
+            t.eq(jsonl_rows(out), want, "(%s: every line once)" % what)
     p = e.ctl("verify", day)			# the day's whole text now
     t.eq(p.returncode, 0, p.stdout)
     t.expect("8 lines, 0 invalid" in p.stdout, p.stdout)
@@ -914,8 +926,7 @@ def purged_while_read(e):
     old = "2020-02-12"
     kept = (datetime.now(zoneinfo.ZoneInfo("UTC")) -
             timedelta(days=1)).strftime("%Y-%m-%d")	# purge keeps it
-    gate = os.path.join(os.path.dirname(e.spool), "gate")
-    os.mkdir(gate)
+    gate = new_gate(e)
     for cmd in (("export", "--format", "jsonl"), ("verify",),
                 ("stats", "--json")):
         for day, seed in ((old, 121), (kept, 122)):
@@ -933,10 +944,7 @@ def purged_while_read(e):
         out, err = p.communicate(timeout=60)
         t.eq((p.returncode, err), (0, ""), "(%s)" % cmd[0])
         if cmd[0] == "export":
-            got = [json.loads(x) for x in out.splitlines()]
-            for o in got:
-                o["payload"] = ref.canon(o["payload"])
-            t.eq([tuple(o[c] for c in ref.COLS) for o in got], want)
+            t.eq(jsonl_rows(out), want)
         elif cmd[0] == "verify":
             t.expect("1 file, %d lines, 0 invalid" % len(want) in out, out)
         else:

@@ -516,8 +516,9 @@ def main():
             pgdir, PG["url"] = t.pg_start()
         except Exception as exc:  # noqa: BLE001
             print("PostgreSQL did not start: %s" % exc)
-        for fn in (forgery, proxied_client, refused_pg, square, migrate, late, names, fifo,
-                   long_lines, export_and_flags, pg_random):
+        for fn in (forgery, proxied_client, refused_pg, square, migrate,
+                   late, names, fifo, long_lines, export_and_flags,
+                   pg_random):
             d = t.tmpdir("smshook-hard-")
             try:
                 r.check(fn.__name__, fn, d)
