@@ -41,9 +41,11 @@ run() {		# name command...
 	shift
 	log=$(mktemp)
 	echo "== $name"
+	t0=$(date +%s)
 	"$@" >"$log" 2>&1
 	rc=$?
 	cat "$log"
+	echo "-- $name: $(($(date +%s) - t0)) s"
 	tally "$name" "$rc" "$log"
 	rm -f "$log"
 }
