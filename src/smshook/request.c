@@ -187,14 +187,20 @@ request_body(const struct request *rq, char *buf, size_t want, int known,
 	return 0;
 }
 
-/* 1 if the media type of ct (before any ';') is t. */
+/*
+ * 1 if the media type of ct is t: t, then only spaces or tabs before the
+ * end or a ';' and its parameters.
+ */
 static int
 media_is(const char *ct, const char *t)
 {
 	size_t n = strlen(t);
 
-	return strncasecmp(ct, t, n) == 0 &&
-	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+	if (strncasecmp(ct, t, n) != 0)
+		return 0;
+	ct += n;
+	ct += strspn(ct, " \t");
+	return *ct == '\0' || *ct == ';';
 }
 
 int

@@ -295,6 +295,10 @@ def build_cases():
         ctype="multipart/form-data; boundary=x")
     add("text/plain", 415, body=jb(ev()), ctype="text/plain")
     add("application/jsonp", 415, body=jb(ev()), ctype="application/jsonp")
+    add("json type, then a word", 415, body=jb(ev()),
+        ctype="application/json not/a-type")
+    add("form type, then a word", 415, body=t.form_body(ev()),
+        ctype="application/x-www-form-urlencoded garbage")
     # ---- methods
     for m in ("PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT",
               "post", "FOO"):

@@ -319,6 +319,12 @@ test_encoding(void **state)
 		{ "application/json-patch+json", "{}", 415, 0 },
 		{ "application/x-www-form-urlencodedx", "a=b", 415, 0 },
 		{ "application", "{}", 415, 0 },
+		{ "application/json x", "{}", 415, 0 },
+		{ "application/json\tnot/a-type", "{}", 415, 0 },
+		{ "text/json ;", "{}", 0, LINE_JSON },
+		{ "application/json \t; charset=utf-8", "{}", 0, LINE_JSON },
+		{ "application/x-www-form-urlencoded garbage", "a=b", 415, 0 },
+		{ "application/x-www-form-urlencoded ", "a=b", 0, LINE_FORM },
 	};
 	enum line_encoding enc;
 	size_t i;
