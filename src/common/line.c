@@ -151,6 +151,8 @@ member_ok(const char *text, const struct json_span *sp,
 	return NULL;
 }
 
+const char line_nomem[] = "out of memory";
+
 int
 line_parse(struct line *l, const char *text, size_t len, const char **why)
 {
@@ -173,7 +175,9 @@ line_parse(struct line *l, const char *text, size_t len, const char **why)
 	jl.sub_of = LINE_PAYLOAD;
 	jl.sub = l->f;
 	if (json_lex(text, len, &jl, why) == -1) {
-		if (strcmp(*why, "duplicate member name") != 0)
+		if (jl.fault == JSON_FAULT_NOMEM)
+			*why = line_nomem;
+		else if (strcmp(*why, "duplicate member name") != 0)
 			*why = !utf8_valid(text, len) ?
 			    "invalid UTF-8 or NUL byte" : "not JSON";
 		return -1;

@@ -51,13 +51,17 @@ struct line {
 /* The reason for a line longer than line_max() allows. */
 extern const char line_too_long[];
 
+/* The reason when memory ran out: it says nothing of the line. */
+extern const char line_nomem[];
+
 /* Member names, indexed by enum line_member and enum line_field. */
 extern const struct json_name line_member_names[LINE_NMEMBERS];
 extern const struct json_name line_field_names[PF_NFIELDS];
 
 /*
  * Parse text[0..len) (without its '\n') into l. Returns 0, or -1 with a
- * static reason in *why. Nothing is allocated.
+ * static reason in *why (line_nomem if memory ran out). Nothing is
+ * allocated that outlives the call.
  */
 int	line_parse(struct line *l, const char *text, size_t len,
 	    const char **why);

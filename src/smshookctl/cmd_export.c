@@ -118,8 +118,8 @@ row_new(struct keyset *ks, const struct rows *l, const struct row *r)
 			continue;
 		}
 		v[c] = row_text(l, r, c, num[c], sizeof(num[c]));
-		if (v[c] != NULL)
-			sz += strlen(v[c]) + 1;
+		if (v[c] != NULL)	/* separator, length, ':' and text */
+			sz += strlen(v[c]) + 24;
 	}
 	for (k = 0; k < NKEYS && rc == 1; k++) {
 		if ((keys[nkeys] = malloc(sz)) == NULL) {
@@ -227,7 +227,7 @@ export_file(const struct day_file *f, enum fmt fmt, struct keyset *ks,
 	const char *line, *why;
 	size_t len, i;
 	off_t off;
-	int n, isnew, rc = -1;
+	int n, isnew, parsed, rc = -1;
 
 	if ((r = reader_open(f, 0)) == NULL) {
 		if (errno == ENOENT)
@@ -240,9 +240,13 @@ export_file(const struct day_file *f, enum fmt fmt, struct keyset *ks,
 			(*rejects)++;
 			continue;
 		}
-		if (rows_parse(&l, line, len, &why) == -1) {
-			(*rejects)++;
+		if ((parsed = rows_parse(&l, line, len, &why)) != 0) {
 			rows_free(&l);
+			if (parsed == -2) {
+				ctl_err("out of memory");
+				goto out;
+			}
+			(*rejects)++;
 			continue;
 		}
 		for (i = 0; i < l.nrows; i++) {

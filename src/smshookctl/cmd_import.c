@@ -106,14 +106,18 @@ import_line(struct import *im, const char *day, int n, const char *line,
 	struct rows l;
 	struct db_line dl;
 	const char *why, *text;
-	int rc = -1;
+	int rc = -1, parsed = -1;
 
 	memset(&l, 0, sizeof(l));
 	if (n != READER_LINE) {
 		why = n == READER_LONG ? line_too_long : reader_unfinished;
 		len = len < READER_HEAD ? len : READER_HEAD;
+	} else if ((parsed = rows_parse(&l, line, len, &why)) == -2) {
+		/* says nothing of the line: not a reject, and the day stops */
+		snprintf(im->db->err, sizeof(im->db->err), "out of memory");
+		goto out;
 	}
-	if (n != READER_LINE || rows_parse(&l, line, len, &why) == -1) {
+	if (parsed == -1) {
 		if ((text = clean_text(im, line, len)) == NULL) {
 			snprintf(im->db->err, sizeof(im->db->err),
 			    "out of memory");

@@ -229,7 +229,7 @@ count_file(struct stats *s, const struct day_file *f, struct day *d)
 	size_t len;
 	off_t off;
 	long c;
-	int n, rc = -1;
+	int n, parsed, rc = -1;
 
 	if ((r = reader_open(f, 0)) == NULL) {
 		if (errno == ENOENT)
@@ -242,8 +242,12 @@ count_file(struct stats *s, const struct day_file *f, struct day *d)
 			d->invalid++;
 			continue;
 		}
-		if (rows_parse(&l, line, len, &why) == -1) {
+		if ((parsed = rows_parse(&l, line, len, &why)) != 0) {
 			rows_free(&l);
+			if (parsed == -2) {
+				ctl_err("out of memory");
+				goto out;
+			}
 			d->invalid++;
 			continue;
 		}

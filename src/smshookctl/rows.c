@@ -203,26 +203,105 @@ list_next(struct arena *a, struct list *li)
 	return text_of(a, li->text, &it);
 }
 
+/* The decimal number s[0..n), all digits (checked by the caller). */
+static int
+digits(const char *s, size_t n)
+{
+	int v = 0;
+
+	while (n-- > 0)
+		v = v * 10 + (*s++ - '0');
+	return v;
+}
+
 /*
  * The provider's wall-clock times ("YYYY-MM-DD HH:MM:SS", UTC+8) as
- * milliseconds since the epoch: 1 with *ms, 0 if s is not one.
+ * milliseconds since the epoch: 1 with *ms, 0 if s is not exactly one
+ * (two digits each, month 01-12, day 01-31, hour 00-23, minutes and
+ * seconds 00-59; a day past the month's end runs into the next month),
+ * as the schema's migration of replies reads them.
  */
 static int
 china_time(const char *s, long long *ms)
 {
+	static const char pat[] = "dddd-dd-dd dd:dd:dd";
 	struct tm tm;
-	const char *end;
 	time_t t;
+	size_t i;
 
+	if (s == NULL || strlen(s) != sizeof(pat) - 1)
+		return 0;
+	for (i = 0; pat[i] != '\0'; i++)
+		if (pat[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != pat[i])
+			return 0;
 	memset(&tm, 0, sizeof(tm));
-	if (s == NULL || (end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm)) ==
-	    NULL || *end != '\0' || (t = timegm(&tm)) == (time_t)-1)
+	tm.tm_year = digits(s, 4) - 1900;
+	tm.tm_mon = digits(s + 5, 2) - 1;
+	tm.tm_mday = digits(s + 8, 2);
+	tm.tm_hour = digits(s + 11, 2);
+	tm.tm_min = digits(s + 14, 2);
+	tm.tm_sec = digits(s + 17, 2);
+	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
+	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+	    tm.tm_sec > 59 || (t = timegm(&tm)) == (time_t)-1)
 		return 0;
 	*ms = ((long long)t - 8 * 3600) * 1000;
 	return 1;
 }
 
-/* The per-event columns of l from the payload's members f. */
+/*
+ * The payload's members f as column values into v: of a field a form
+ * repeated (an array where one value belongs) its first value, none for
+ * an empty one; the lists smsIds and phones as they are.
+ */
+static void
+first_values(const char *s, const struct json_span *f, struct json_span *v)
+{
+	size_t i, cur;
+
+	for (i = 0; i < PF_NFIELDS; i++) {
+		v[i] = f[i];
+		cur = f[i].off;
+		if (i != PF_SMS_IDS && i != PF_PHONES &&
+		    f[i].type == JSON_ARRAY && !json_next(s, &f[i], &cur, &v[i]))
+			v[i].type = JSON_NONE;
+	}
+}
+
+/*
+ * Open the lists that give one row each: smsIds with phones beside it,
+ * else smsId that a form repeated, with phone beside it. The number of
+ * ids in *n (0: neither), of phones in *nph; 0, or -1 if out of memory.
+ */
+static int
+ids_open(const char *s, const struct json_span *f, struct list *ids,
+    struct list *phones, size_t *n, size_t *nph)
+{
+	static const int pair[2][2] = {
+		{ PF_SMS_IDS, PF_PHONES }, { PF_SMS_ID, PF_PHONE }
+	};
+	size_t k;
+
+	*n = *nph = 0;
+	for (k = 0; k < 2 && *n == 0; k++) {
+		if (k == 1 && f[PF_SMS_ID].type != JSON_ARRAY)
+			break;
+		list_close(ids);
+		switch (list_open(s, &f[pair[k][0]], ids)) {
+		case -1:
+			return -1;
+		case 1:
+			if ((*n = list_count(ids)) == 0)
+				break;
+			if (list_open(s, &f[pair[k][1]], phones) == -1)
+				return -1;
+			*nph = list_count(phones);
+		}
+	}
+	return 0;
+}
+
+/* The per-event columns of l from the payload's column values f. */
 static void
 event_fields(struct rows *l, struct arena *a, const char *s,
     const struct json_span *f, long long *type, int *has_type,
@@ -268,29 +347,25 @@ rows_parse(struct rows *l, const char *line, size_t len,
 	struct line ln;
 	struct list ids, phones;
 	struct arena a;
-	const struct json_span *f = ln.f, *m = ln.m;
+	struct json_span f[PF_NFIELDS];
+	const struct json_span *m = ln.m;
 	const char *ename;
 	struct row *r;
 	long long type = 0, sc = 0;
 	size_t n = 0, nph = 0, i, sz;
-	int has_type, has_sc, rc = -1;
+	int has_type, has_sc, rc;
 
 	memset(l, 0, sizeof(*l));
 	memset(&ids, 0, sizeof(ids));
 	memset(&phones, 0, sizeof(phones));
 	if (line_parse(&ln, line, len, why) == -1)
-		return -1;
-	*why = "out of memory";
-	/* one row per smsIds item (phones[i] beside it), else smsId/phone */
-	switch (list_open(line, &f[PF_SMS_IDS], &ids)) {
-	case -1:
+		return *why == line_nomem ? -2 : -1;
+	*why = line_nomem;
+	rc = -2;
+	/* one row per id (phones[i] beside it), else smsId/phone */
+	if (ids_open(line, ln.f, &ids, &phones, &n, &nph) == -1)
 		goto out;
-	case 1:
-		if ((n = list_count(&ids)) > 0 &&
-		    (list_open(line, &f[PF_PHONES], &phones) == -1))
-			goto out;
-		nph = list_count(&phones);
-	}
+	first_values(line, ln.f, f);
 	/*
 	 * Rows, then every string: each unescapes to at most its span, a
 	 * number to NUM_TEXT; the payload is copied whole.

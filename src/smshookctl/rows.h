@@ -46,8 +46,9 @@ struct rows {
 
 /*
  * Parse line[0..len) (no '\n') into l (caller-owned; release with
- * rows_free, also after a failure). Returns 0, or -1 with a static
- * reason in *why when line_parse refuses the line.
+ * rows_free, also after a failure). Returns 0; -1 with a static reason
+ * in *why when line_parse refuses the line; or -2 (*why line_nomem) if
+ * memory ran out, which says nothing of the line.
  */
 int	rows_parse(struct rows *l, const char *line, size_t len,
 	    const char **why);

@@ -311,7 +311,8 @@ schema_row_key(int k, const char *const v[NCOLS], char *buf, size_t bufsz)
 			continue;
 		if (v[c] == NULL)
 			return 0;	/* NULL never equals NULL in SQL */
-		if (add(buf, bufsz, &o, "\037%s", v[c]) == -1)
+		if (add(buf, bufsz, &o, "\037%zu:%s", strlen(v[c]), v[c]) ==
+		    -1)
 			return -1;
 	}
 	return 1;

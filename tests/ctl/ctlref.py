@@ -53,6 +53,13 @@ def _int(v):
     return None
 
 
+def _first(v):
+    """A column's value: of a field a form repeated (a list) the first."""
+    if isinstance(v, list):
+        return v[0] if v else None
+    return v
+
+
 def _list(v):
     if isinstance(v, list):
         return v
@@ -108,6 +115,24 @@ def line_valid(env):
               ts >= 0)))
 
 
+def reply_time(rt):
+    """A reply's time in ms, or None: exactly YYYY-MM-DD HH:MM:SS (UTC+8),
+    month 1-12, day 1-31 (past the month's end into the next), hour
+    0-23, minutes and seconds 0-59."""
+    m = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)",
+                     rt) if isinstance(rt, str) else None
+    if m is None:
+        return None
+    y, mo, d, h, mi, sec = (int(x) for x in m.groups())
+    if not (1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60 and
+            sec < 60):
+        return None
+    # 400 years on (the calendar repeats), so that year 0 has a date
+    days = (datetime.date(y + 400, mo, 1) -
+            datetime.date(1970 + 400, 1, 1)).days + d - 1
+    return ((days * 24 + h) * 3600 + mi * 60 + sec - 8 * 3600) * 1000
+
+
 def line_rows(raw):
     """The rows of one spool line (bytes without '\\n'), or None if it is
     not a valid v1 line."""
@@ -129,36 +154,33 @@ def line_rows(raw):
         code, name = TYPES[NAMES[p["event"].lower()]]
     if name is None and isinstance(p.get("event"), str):
         name = p["event"]
-    common = dict(user_id=_text(p.get("userId")),
-                  sms_user=_text(p.get("smsUser")),
-                  template_id=_text(p.get("templateId")),
-                  message=_text(p.get("message")),
-                  status_code=_int(p.get("statusCode")),
+    common = dict(user_id=_text(_first(p.get("userId"))),
+                  sms_user=_text(_first(p.get("smsUser"))),
+                  template_id=_text(_first(p.get("templateId"))),
+                  message=_text(_first(p.get("message"))),
+                  status_code=_int(_first(p.get("statusCode"))),
                   event_time=_int(p.get("timestamp")),
                   received_at=env["received_at"],
                   verified=1 if env["verified"] else 0,
                   payload=canon(p))
     if code == 6:		# a reply: its text and its time (UTC+8)
-        if isinstance(p.get("replyContent"), str):
-            common["message"] = p["replyContent"]
-        rt = p.get("replyTime")
-        if isinstance(rt, str) and re.fullmatch(
-                r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", rt):
-            try:
-                at = datetime.datetime.strptime(rt, "%Y-%m-%d %H:%M:%S")
-                common["event_time"] = int((at - datetime.datetime(
-                    1970, 1, 1)).total_seconds() - 8 * 3600) * 1000
-            except ValueError:
-                pass
+        if isinstance(_first(p.get("replyContent")), str):
+            common["message"] = _first(p["replyContent"])
+        at = reply_time(_first(p.get("replyTime")))
+        if at is not None:
+            common["event_time"] = at
     ids = _list(p.get("smsIds")) if "smsIds" in p else None
+    phones = _list(p.get("phones")) or []
+    if not ids and isinstance(p.get("smsId"), list):
+        ids, phones = p["smsId"], _list(p.get("phone")) or []
     pairs = []
     if ids:
-        phones = _list(p.get("phones")) or []
         for i, sid in enumerate(ids):
             pairs.append((_text(sid),
                           _text(phones[i]) if i < len(phones) else None))
     else:
-        pairs.append((_text(p.get("smsId")), _text(p.get("phone"))))
+        pairs.append((_text(_first(p.get("smsId"))),
+                      _text(_first(p.get("phone")))))
     rows = []
     for sid, phone in pairs:
         r = dict(common, event_type=code, event=name, sms_id=sid, phone=phone)

@@ -541,6 +541,43 @@ def replies_one_template(e):
     t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), [SCHEMA])
 
 
+@scenario
+def form_repeated_ids(e):
+    """A form that gave smsId and phone more than once: one row per id,
+    its phone beside it, and a second copy of the line (a retry, or one a
+    failed sync left) adds none; a repeated templateId is its first."""
+    p = {"eventType": "20", "event": "Delivered", "smsId": ["r1", "r2"],
+         "phone": ["1", "2"], "templateId": ["7", "8"],
+         "timestamp": "1767225600000", "token": "f" * 50,
+         "signature": "0" * 64}
+    line = t.v1_line(p, encoding="form")
+    ref.append(e.spool, "2026-01-03", line + line)
+    p = e.imp("-v")
+    t.expect("2 rows inserted" in p.stdout, p.stdout)
+    rows = e.check_reference()
+    t.eq([(r[2], r[3], r[6]) for r in rows], [("r1", "1", "7"),
+                                              ("r2", "2", "7")])
+
+
+@scenario
+def export_keys_apart(e):
+    """Two replies whose phone and text differ only in where a unit
+    separator (U+001F) falls are two rows, and export, which applies
+    import's keys itself, gives both."""
+    a = dict(v1_reply("138\x1f1", "TD", "2026-03-02 10:00:00",
+                      1767225600000), token="a" * 50)
+    b = dict(v1_reply("138", "1\x1fTD", "2026-03-02 10:00:00",
+                      1767225600000), token="b" * 50)
+    ref.append(e.spool, "2026-01-04", t.v1_line(a) + t.v1_line(b))
+    e.imp()
+    t.eq(len(e.check_reference()), 2)
+    p = e.ctl("export", "--format", "jsonl")
+    t.eq(p.returncode, 0, p.stderr)
+    t.eq(sorted((r["phone"], r["message"]) for r in
+                map(json.loads, p.stdout.splitlines())),
+         [("138", "1\x1fTD"), ("138\x1f1", "TD")])
+
+
 # A version 1 database: the payload in every sms_events row.
 V1_TABLE = {
     "sqlite": "CREATE TABLE sms_events (id INTEGER PRIMARY KEY, event_type "
@@ -611,6 +648,13 @@ V1_REPLIES = [
     (("13800000005", "TD", "2026-01-01 24:00:00", 1767225600006),
      1767225600006),
     (("13800000006", "TD", "2026-01-05", 1767225600007), 1767225600007),
+    # written more loosely than exactly two digits each: not a time
+    (("13800000008", "TD", "2026-1-1 08:00:00", 1767225600012),
+     1767225600012),
+    (("13800000009", "TD", " 2026-01-01 08:00:00", 1767225600013),
+     1767225600013),
+    (("13800000010", "TD", "2026-01-01 08:00:60", 1767225600014),
+     1767225600014),
     # no phone, or no text: no key (NULL equals nothing), every one kept
     ((None, "TD", "2026-01-01 08:00:00", 1767225600008), 1767225600000),
     ((None, "TD", "2026-01-01 08:00:00", 1767225600009), 1767225600000),
@@ -816,6 +860,7 @@ def lock_wait_fails(url):
 SCENARIOS = [through_receiver, duplicates, numeric_ids, torn_line, rejects,
              refused_line, written_while_importing, kill_nine,
              batches_killed, lock_held, newer_schema, replies_one_template,
+             form_repeated_ids, export_keys_apart,
              migrate_replies, migrate_refused, positions_lost,
              positions_unmarked]
 

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "mallocfail.h"
 #include "rows.h"
 
 #define STAMP	"2026-11-26T16:29:42.123Z"
@@ -655,6 +656,137 @@ test_row_text_ints(void **state)
 	rows_free(&l);
 }
 
+/*
+ * A reply's time: exactly "YYYY-MM-DD HH:MM:SS" (UTC+8) as the schema's
+ * migration reads it, a day past the month's end running into the next;
+ * anything looser leaves the event's timestamp.
+ */
+static void
+test_reply_time(void **state)
+{
+	static const struct {
+		const char	*t;
+		const char	*ms;
+	} t[] = {
+		{ "2026-03-02 10:00:00", "1772416800000" },
+		{ "2026-02-30 10:00:00", "1772416800000" },	/* March 2 */
+		{ "1970-01-01 08:00:00", "0" },
+		{ "2026-3-2 10:00:00", "1" },
+		{ " 2026-03-02 10:00:00", "1" },
+		{ "2026-03-02 10:00:00 ", "1" },
+		{ "2026-03-02 10:00:60", "1" },
+		{ "2026-03-02 10:60:00", "1" },
+		{ "2026-03-02 24:00:00", "1" },
+		{ "2026-13-02 10:00:00", "1" },
+		{ "2026-00-02 10:00:00", "1" },
+		{ "2026-03-00 10:00:00", "1" },
+		{ "2026-03-32 10:00:00", "1" },
+		{ "2026-03-02T10:00:00", "1" },
+		{ "2026-03-02 10:00", "1" },
+		{ "+026-03-02 10:00:00", "1" },
+		{ "", "1" },
+	};
+	char line[256], buf[32];
+	struct rows l;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(line, sizeof(line), ENV("json", "{\"eventType\":6,"
+		    "\"phone\":\"1\",\"replyContent\":\"TD\",\"replyTime\":"
+		    "\"%s\"," TT "}"), t[i].t);
+		parse_ok(&l, line);
+		if (strcmp(row_text(&l, &l.rows[0], COL_EVENT_TIME, buf,
+		    sizeof(buf)), t[i].ms) != 0)
+			fail_msg("\"%s\": %s, want %s", t[i].t, buf, t[i].ms);
+		rows_free(&l);
+	}
+}
+
+/*
+ * A form that gave smsId more than once: one row per value, phone's
+ * values beside them, as for smsIds; any other column a form repeated
+ * takes its first value.
+ */
+static void
+test_form_repeated(void **state)
+{
+	static const char l1[] = ENV("form", "{\"eventType\":\"20\","
+	    "\"smsId\":[\"r1\",\"r2\"],\"phone\":[\"1\",\"2\"],"
+	    "\"templateId\":[\"7\",\"8\"],\"statusCode\":[\"410\",\"420\"],"
+	    "\"userId\":[],\"message\":[\"a\",\"b\"]," TT "}");
+	/* smsIds given: smsId's values are not rows */
+	static const char l2[] = ENV("form", "{\"eventType\":\"1\","
+	    "\"smsIds\":\"[\\\"x\\\"]\",\"smsId\":[\"r1\",\"r2\"]," TT "}");
+	/* one phone for two ids */
+	static const char l3[] = ENV("form", "{\"eventType\":\"6\","
+	    "\"smsId\":[\"r1\",\"r2\"],\"phone\":\"1\","
+	    "\"replyContent\":[\"TD\",\"x\"],"
+	    "\"replyTime\":[\"2026-03-02 10:00:00\",\"x\"]," TT "}");
+	struct rows l;
+	char buf[32];
+
+	(void)state;
+	parse_ok(&l, l1);
+	assert_int_equal(l.nrows, 2);
+	assert_string_equal(l.rows[0].sms_id, "r1");
+	assert_string_equal(l.rows[0].phone, "1");
+	assert_string_equal(l.rows[1].sms_id, "r2");
+	assert_string_equal(l.rows[1].phone, "2");
+	assert_string_equal(l.template_id, "7");
+	assert_string_equal(l.message, "a");
+	assert_null(l.user_id);
+	assert_string_equal(row_text(&l, &l.rows[1], COL_STATUS_CODE, buf,
+	    sizeof(buf)), "410");
+	rows_free(&l);
+	parse_ok(&l, l2);
+	assert_int_equal(l.nrows, 1);
+	assert_string_equal(l.rows[0].sms_id, "x");
+	rows_free(&l);
+	parse_ok(&l, l3);
+	assert_int_equal(l.nrows, 2);
+	assert_string_equal(l.rows[0].phone, "1");
+	assert_null(l.rows[1].phone);
+	assert_string_equal(l.message, "TD");
+	assert_string_equal(row_text(&l, &l.rows[0], COL_EVENT_TIME, buf,
+	    sizeof(buf)), "1772416800000");
+	rows_free(&l);
+}
+
+#ifndef NO_MALLOC_SHIM
+/*
+ * Memory running out says nothing of the line: -2, never -1 (a reject),
+ * at whichever allocation it happens.
+ */
+static void
+test_nomem(void **state)
+{
+	static const char line[] = ENV("form", "{\"eventType\":\"1\","
+	    "\"smsIds\":\"[\\\"a\\\",\\\"b\\\"]\","
+	    "\"phones\":\"[\\\"1\\\",\\\"2\\\"]\"," TT "}");
+	struct rows l;
+	const char *why;
+	long n;
+	int rc;
+
+	(void)state;
+	if (!mallocfail_works())
+		skip();
+	for (n = 0; ; n++) {
+		why = NULL;
+		fail_in = n;
+		rc = rows_parse(&l, line, sizeof(line) - 1, &why);
+		fail_in = -1;
+		rows_free(&l);
+		if (rc == 0)
+			break;
+		assert_int_equal(rc, -2);
+		assert_string_equal(why, "out of memory");
+	}
+	assert_true(n >= 3);	/* smsIds, phones, the rows */
+}
+#endif
+
 int
 main(void)
 {
@@ -674,6 +806,11 @@ main(void)
 		cmocka_unit_test(test_torn),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_row_text_ints),
+		cmocka_unit_test(test_reply_time),
+		cmocka_unit_test(test_form_repeated),
+#ifndef NO_MALLOC_SHIM
+		cmocka_unit_test(test_nomem),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
