@@ -677,6 +677,7 @@ pg_scalar(struct ctl_db *db, const char *q, long long *v)
 	struct pg_db *p = (struct pg_db *)db;
 	PGresult *res = PQexec(p->c, q);
 	const char *st;
+	int missing;
 
 	*v = 0;
 	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
@@ -687,10 +688,11 @@ pg_scalar(struct ctl_db *db, const char *q, long long *v)
 	}
 	/* 42P01, 42703: no such table, no such column */
 	st = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	missing = st != NULL && (strcmp(st, "42P01") == 0 ||
+	    strcmp(st, "42703") == 0);
 	reason(p, res, "schema", db->err, sizeof(db->err));
 	PQclear(res);
-	return st != NULL && (strcmp(st, "42P01") == 0 ||
-	    strcmp(st, "42703") == 0) ? 1 : -1;
+	return missing ? 1 : -1;
 }
 
 static void
