@@ -127,7 +127,9 @@ unit: all $(UNIT_BIN)
 lint-man:
 	@sh tests/lint-man.sh
 
-# The whole suite again under AddressSanitizer + UBSan, then valgrind.
+# The whole suite again under AddressSanitizer + UBSan, then the unit
+# tests under valgrind (the programs themselves run under valgrind in
+# make test: test_valgrind_worker, test_valgrind_ctl).
 check: check-asan check-valgrind
 
 # faketime and libfiu are LD_PRELOAD libraries: let them load before ASan.
@@ -136,7 +138,7 @@ check-asan:
 	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' test
 
 check-valgrind: all $(UNIT_BIN) $(TEST_SHIMS)
-	@SMSHOOK_VALGRIND=1 sh tests/run.sh $(BUILD)
+	@SMSHOOK_VALGRIND=1 sh tests/run.sh $(BUILD) unit
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \

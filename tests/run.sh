@@ -2,7 +2,7 @@
 # Run the test suites and print one closing "N passed, N failed, N
 # skipped" line.
 #   tests/run.sh BUILD [unit|e2e|man ...]     (default: all)
-# SMSHOOK_VALGRIND=1 runs unit tests and the receiver under valgrind.
+# SMSHOOK_VALGRIND=1 runs the unit tests under valgrind.
 # A suite's "SKIP ..." line is a failure (a tool or root missing would
 # otherwise pass unseen), but for the parts that cannot run under
 # AddressSanitizer, or SMSHOOK_ALLOW_SKIP=1 (a run by hand, not root).
