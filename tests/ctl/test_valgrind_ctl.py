@@ -432,14 +432,9 @@ def run_all(r, c):
 
 def main():
     r = t.Runner("test_valgrind_ctl")
-    if VALGRIND is None:
-        print("SKIP test_valgrind_ctl: valgrind not installed")
-        sys.exit(r.finish())
-    with open(t.SMSHOOKCTL, "rb") as f:
-        asan = b"__asan_init" in f.read()
-    if asan:
-        print("SKIP test_valgrind_ctl: %s is built with "
-              "AddressSanitizer" % t.SMSHOOKCTL)
+    why = t.valgrind_unusable(t.SMSHOOKCTL)
+    if why is not None:
+        print("SKIP test_valgrind_ctl: " + why)
         sys.exit(r.finish())
     c = Ctx()
     start = time.monotonic()

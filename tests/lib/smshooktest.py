@@ -9,6 +9,7 @@ import hmac
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import string
@@ -416,6 +417,17 @@ def eq(a, b, msg=""):
         raise AssertionError("%r != %r %s" % (a, b, msg))
 
 # ---------------------------------------------------------------- smshookctl, databases
+
+def valgrind_unusable(binary):
+    """Why binary cannot run under valgrind here (valgrind missing, or
+    binary built with AddressSanitizer), or None."""
+    if shutil.which("valgrind") is None:
+        return "valgrind not installed"
+    with open(binary, "rb") as f:
+        if b"__asan_init" in f.read():
+            return "%s is built with AddressSanitizer" % binary
+    return None
+
 
 def ctl(conf, *args, timeout=120, env=None):
     """Run smshookctl -c conf args...; returns the CompletedProcess (text)."""

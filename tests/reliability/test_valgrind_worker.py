@@ -235,14 +235,9 @@ def run(d):
 
 def main():
     r = t.Runner("test_valgrind_worker")
-    if VALGRIND is None:
-        print("SKIP test_valgrind_worker: valgrind not installed")
-        sys.exit(r.finish())
-    with open(t.SMSHOOK, "rb") as f:
-        asan = b"__asan_init" in f.read()
-    if asan:
-        print("SKIP test_valgrind_worker: %s is built with "
-              "AddressSanitizer" % t.SMSHOOK)
+    why = t.valgrind_unusable(t.SMSHOOK)
+    if why is not None:
+        print("SKIP test_valgrind_worker: " + why)
         sys.exit(r.finish())
     d = t.tmpdir()
     try:
