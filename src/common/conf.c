@@ -382,13 +382,18 @@ p_seconds(struct pctx *p, const char *v, void *dst)
 	return 0;
 }
 
+/* One line's ranges: at least one, or it would silently allow all. */
 static int
 p_cidrs(struct pctx *p, const char *v, void *dst)
 {
+	struct cidr_list *l = dst;
+	size_t had = l->n;
 	char bad[64];
 
-	if (cidr_list_add(dst, v, bad, sizeof(bad)) == -1)
+	if (cidr_list_add(l, v, bad, sizeof(bad)) == -1)
 		return fail(p, "bad address range \"%s\"", bad);
+	if (l->n == had)
+		return fail(p, "no address range in \"%s\"", v);
 	return 0;
 }
 
@@ -422,7 +427,8 @@ p_key(struct pctx *p, const char *v, void *dst)
 
 /*
  * 1 if fd holds only white space up to its next '\n' or its end, 0 if
- * anything else comes first, -1 on a read error.
+ * anything else comes first (2 if that is a NUL byte), -1 on a read
+ * error.
  */
 static int
 blank_to_eol(int fd)
@@ -439,7 +445,7 @@ blank_to_eol(int fd)
 		}
 		for (i = 0; i < r && more[i] != '\n'; i++)
 			if (!isspace((unsigned char)more[i])) {
-				rc = 0;
+				rc = more[i] == '\0' ? 2 : 0;
 				goto out;
 			}
 		if (r == 0 || i < r)
@@ -454,7 +460,8 @@ blank_to_eol(int fd)
 /*
  * Key file fd's first line into buf[CONF_KEY_FILE_MAX + 1]: its length
  * without the '\n'; -2 if it is longer than CONF_KEY_FILE_MAX bytes
- * even without its trailing white space; -1 on a read error.
+ * even without its trailing white space, -3 if a NUL byte comes first
+ * after those; -1 on a read error.
  */
 static ssize_t
 key_line(int fd, char *buf)
@@ -477,6 +484,8 @@ key_line(int fd, char *buf)
 		n += (size_t)r;
 	}
 	/* buf is full: the key fits if only white space follows it */
+	if (buf[CONF_KEY_FILE_MAX] == '\0')
+		return -3;
 	if (!isspace((unsigned char)buf[CONF_KEY_FILE_MAX]))
 		return -2;
 	switch (blank_to_eol(fd)) {
@@ -484,6 +493,8 @@ key_line(int fd, char *buf)
 		return -1;
 	case 0:
 		return -2;
+	case 2:
+		return -3;
 	}
 	return (ssize_t)n;
 }
@@ -527,8 +538,8 @@ p_keyfile(struct pctx *p, const char *v, void *dst)
 		    "than %d bytes", path, CONF_KEY_FILE_MAX);
 		goto out;
 	}
-	len = (size_t)n;
-	if (memchr(buf, '\0', len) != NULL) {
+	len = n == -3 ? 0 : (size_t)n;
+	if (n == -3 || memchr(buf, '\0', len) != NULL) {
 		kfail(p, "key file holds a NUL byte",
 		    "key file %s holds a NUL byte", path);
 		goto out;

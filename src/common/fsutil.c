@@ -36,8 +36,16 @@ fs_parent_dir(const char *path, char *buf, size_t bufsz)
 int
 fs_mkdir_spool(const char *dir)
 {
-	if (mkdir(dir, 0750) == -1)
-		return errno == EEXIST ? 0 : -1;
+	struct stat st;
+
+	if (mkdir(dir, 0750) == 0)
+		return 0;
+	if (errno != EEXIST || stat(dir, &st) == -1)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;	/* a file of that name */
+		return -1;
+	}
 	return 0;
 }
 

@@ -13,7 +13,10 @@
  * does not fit in bufsz.
  */
 int	fs_parent_dir(const char *path, char *buf, size_t bufsz);
-/* Create the spool directory, mode 0750, unless it exists; 0 or -1. */
+/*
+ * Create the spool directory, mode 0750, unless it exists; 0, or -1
+ * with errno set (ENOTDIR: something else has its name).
+ */
 int	fs_mkdir_spool(const char *dir);
 /*
  * fsync the spool directory dir and the directory holding it, so that

@@ -118,6 +118,12 @@ check(const char *path)
 		fprintf(stderr, "smshook: %s\n", err);
 		return 1;
 	}
+	if (s.spool_errno != 0) {	/* as a start would log it */
+		fprintf(stderr, "smshook: %s: spool_dir %s: %s\n", path,
+		    s.conf.spool_dir, strerror(s.spool_errno));
+		server_free(&s);
+		return 1;
+	}
 	if (program_safe() == -1) {
 		server_free(&s);
 		return 1;

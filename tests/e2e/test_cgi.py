@@ -87,6 +87,36 @@ def check_workers_usage(target):
     eq(p.returncode, 0, p.stderr)
 
 
+def check_spool_dir_unusable(target):
+    """A spool_dir that is a file, or whose parent is missing: smshook -n
+    names it and exits 1 (not "ok"); a request then writes nothing and a
+    POST is answered 503."""
+    cases = (("afile", "Not a directory"),
+             (os.path.join("nope", "spool"), "No such file or directory"))
+    for name, why in cases:
+        spool = os.path.join(target.dir, name)
+        conf = t.write_conf(target.dir, spool=spool, name="unusable.conf")
+        if name == "afile":
+            with open(spool, "w") as f:
+                f.write("x")
+        p = subprocess.run([t.SMSHOOK, "-n", "-c", conf],
+                           capture_output=True, text=True, timeout=10,
+                           env=t.base_env())
+        eq(p.returncode, 1, "%s: %s" % (name, p.stdout + p.stderr))
+        expect("smshook: %s: spool_dir %s: %s" % (conf, spool, why)
+               in p.stderr, p.stderr)
+        expect("ok" not in p.stdout, p.stdout)
+        st, _, body, _ = t.cgi(conf, "POST", t.json_body(t.event()))
+        eq(st, 503, body)
+        if name == "afile":
+            with open(spool) as f:
+                eq(f.read(), "x", "(the file named spool_dir)")
+        else:
+            expect(not os.path.exists(os.path.dirname(spool)),
+                   "the missing parent stays missing")
+        os.unlink(spool) if name == "afile" else None
+
+
 def check_forwarded_for(target):
     """X-Forwarded-For counts only from a trusted proxy."""
     proxied = target.make("trusted_proxies = 127.0.0.0/8\n"
@@ -109,7 +139,8 @@ def main():
     try:
         contract.run_all(r, target)
         for c in (check_length_lies, check_bad_config, check_argv_ignored,
-                  check_workers_usage, check_forwarded_for):
+                  check_workers_usage, check_spool_dir_unusable,
+                  check_forwarded_for):
             r.check(c.__name__, c, target)
     finally:
         target.close()

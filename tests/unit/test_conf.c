@@ -463,6 +463,10 @@ test_bad_cidr(void **state)
 	bad_value(f, "trusted_proxies", "::1/129", "\"::1/129\"");
 	bad_value(f, "trusted_proxies", "localhost", "bad address range");
 	bad_value(f, "trusted_proxies", "*", "bad address range");
+	/* separators alone: no range, which would silently allow all */
+	bad_value(f, "allow_from", ",", "no address range");
+	bad_value(f, "allow_from", " , \t,", "no address range");
+	bad_value(f, "trusted_proxies", ", ,", "no address range");
 }
 
 static void
@@ -853,7 +857,9 @@ test_key_file_kind(void **state)
 	assert_true((fd = open(path, O_WRONLY | O_CREAT, 0600)) != -1);
 	assert_int_equal(ftruncate(fd, 8LL << 30), 0);	/* sparse 8 GiB */
 	assert_int_equal(close(fd), 0);
-	bad(f, "spool_dir = /x\napp_key_file = huge.key\n", 2, "longer");
+	/* all NUL bytes: said after the first 4097, not all read */
+	bad(f, "spool_dir = /x\napp_key_file = huge.key\n", 2,
+	    "holds a NUL byte");
 	memset(key, 'k', sizeof(key));
 	key[CONF_KEY_FILE_MAX] = '\n';
 	key[CONF_KEY_FILE_MAX + 1] = '\0';
@@ -899,6 +905,20 @@ test_key_file_bound(void **state)
 		    keys[0].len;
 		if (len != tails[i].keylen)
 			fail_msg("case %zu: key of %zu bytes", i, len);
+	}
+	/* a NUL byte where the key could end, or in the white space past
+	 * the buffer: that, not the length, is what is wrong */
+	for (i = 0; i < 2; i++) {
+		n = CONF_KEY_FILE_MAX + 1000;
+		assert_non_null(text = malloc(n + 2));
+		memset(text, ' ', n);
+		memset(text, 'k', CONF_KEY_FILE_MAX);
+		text[i == 0 ? CONF_KEY_FILE_MAX : n - 1] = '\0';
+		text[n] = '\n';
+		put_len(f, "bound.key", 0600, text, n + 1);
+		free(text);
+		bad(f, "spool_dir = /x\napp_key_file = bound.key\n", 2,
+		    "holds a NUL byte");
 	}
 	/* white space past the buffer, then the line end: still the key */
 	n = CONF_KEY_FILE_MAX + 1000;
