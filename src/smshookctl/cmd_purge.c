@@ -40,8 +40,7 @@ imported(struct ctl_db *db, const struct day_file *f)
 	off_t off;
 	int n;
 
-	if (db == NULL)
-		goto kept;	/* no tables yet: nothing imported */
+	/* no tables yet (db NULL): nothing imported, read from the start */
 	if (pos_get(db, f, &p, err, sizeof(err)) == -1) {
 		ctl_err("%s", err);
 		return -1;
@@ -64,7 +63,6 @@ imported(struct ctl_db *db, const struct day_file *f)
 	}
 	if (n == 0)
 		return 1;
- kept:
 	ctl_err("%s is not fully imported; kept (run smshookctl import, or "
 	    "purge --force)", f->path);
 	return 0;

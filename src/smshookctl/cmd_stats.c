@@ -780,17 +780,22 @@ file_lag(struct ctl_db *db, const struct day_file *f, struct lag *lag)
 		return 0;		/* read to its end before */
 	if ((r = pos_open_text(f, &p, NULL)) == NULL)
 		return errno == ENOENT ? 0 : -1;
-	/* an unfinished line is never imported: no lag (a torn piece is) */
+	/*
+	 * An unfinished line is never imported: no lag (a torn piece is).
+	 * The oldest line is the first with a time: a reject before it
+	 * has none.
+	 */
 	while ((n = reader_next(r, &line, &len, &off)) > 0) {
 		lag->bytes += (long long)len + (n == READER_TORN ? 0 : 1);
 		if (first && n == READER_LINE) {
 			if (rows_parse(&l, line, len, &why) == 0 &&
-			    (ms = stamp_ms(l.received_at)) != -1 &&
-			    (lag->oldest_ms < 0 || ms < lag->oldest_ms))
-				lag->oldest_ms = ms;
+			    (ms = stamp_ms(l.received_at)) != -1) {
+				first = 0;
+				if (lag->oldest_ms < 0 || ms < lag->oldest_ms)
+					lag->oldest_ms = ms;
+			}
 			rows_free(&l);
 		}
-		first = 0;
 	}
 	reader_close(r);
 	return n == -1 ? -1 : 0;

@@ -3,12 +3,14 @@
 sign's output goes through the real receiver (CGI mode) for every event
 type and both encodings; verify and stats run on spools it produced.
 """
+import calendar
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -508,6 +510,31 @@ def test_stats_import_lag():
         q = subprocess.run(["promtool", "check", "metrics"], input=text,
                            capture_output=True, text=True)
         t.eq(q.returncode, 0, q.stdout + q.stderr)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_stats_lag_past_a_reject():
+    """The import lag's age is that of the oldest line not imported that
+    has a time: a line before it that is not valid (a reject to be) does
+    not make it 0."""
+    d, conf, spool, posted, day = stats_fixture()
+    try:
+        for name in day_files(spool):
+            os.unlink(os.path.join(spool, name))
+        rec = {"v": 1, "received_at": "2020-01-02T00:00:00.000Z",
+               "remote_addr": "127.0.0.1", "encoding": "json",
+               "verified": True,
+               "payload": {"eventType": 20, "token": "a", "timestamp": 1}}
+        with open(os.path.join(spool, "2020-01-02.jsonl"), "w") as f:
+            f.write("garbage\n" + json.dumps(rec) + "\n")
+        with open(conf, "a") as f:
+            f.write("database = sqlite:%s\n" % os.path.join(d, "ev.db"))
+        p = ctl(conf, "stats", "--json")
+        t.eq(p.returncode, 0, p.stderr)
+        lag = json.loads(p.stdout)["import"]["lag_seconds"]
+        age = time.time() - calendar.timegm((2020, 1, 2, 0, 0, 0))
+        t.expect(abs(lag - age) < 3600, "lag %r, want about %d" % (lag, age))
     finally:
         shutil.rmtree(d)
 

@@ -637,6 +637,29 @@ def purge_guard(e):
 
 
 @scenario
+def purge_before_import(e):
+    """No import has run yet (no tables): purge reads each day from its
+    start, as it would a day without a position. An empty day and one of
+    only an unfinished line have nothing to import and go; a day with a
+    complete line is kept (exit 1); no table is made."""
+    ref.append(e.spool, "2020-01-01", b"")
+    ref.append(e.spool, "2020-01-02", b'{"v":1,"half')
+    old_days(e, ["2020-01-03"], n=2)
+    for day in ("2020-01-01", "2020-01-02"):
+        os.utime(os.path.join(e.spool, day + ".jsonl"), (OLD, OLD))
+    p = e.ctl("purge", "--keep-days", "1", "-v")
+    t.eq(p.returncode, 1, p.stderr)
+    t.eq(sorted(p.stdout.splitlines()),
+         ["purge: removed " + os.path.join(e.spool, "2020-01-0%d.jsonl" % d)
+          for d in (1, 2)])
+    t.eq(p.stderr.count("is not fully imported"), 1, p.stderr)
+    t.expect("2020-01-03.jsonl is not fully imported" in p.stderr, p.stderr)
+    t.eq([n for n in os.listdir(e.spool) if n.startswith("20")],
+         ["2020-01-03.jsonl"])
+    t.eq(e.db.rows(), [], "(no table made)")
+
+
+@scenario
 def purge_shorter(e):
     """A day file shorter than its imported position (cut back to its
     first line after import) is not taken for imported: purge keeps it
@@ -1083,6 +1106,7 @@ def crontab_example(e):
 SCENARIOS = [export_formats, compress_then_import, compressed_torn_then_late,
              torn_gz_position,
              merge_stopped_before_unlink, compress_fifo, purge_guard,
+             purge_before_import,
              purge_shorter, cut_back_and_grown, day_written_again,
              gz_cut_mid_stream, gz_cut_before_trailer, gz_not_gzip,
              crontab_example]
