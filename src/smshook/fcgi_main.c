@@ -38,6 +38,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <fastcgi.h>
 #include <fcgiapp.h>
 
 #include "log.h"
@@ -48,6 +49,9 @@
 
 /* The longest wait for a connection without a look at the stop flag. */
 #define WAIT_MS		1000
+
+/* How long a stop waits for a request the web server is still sending. */
+#define STOP_GRACE_S	5
 
 /* Content bytes of a record that libfcgi's stderr stream buffers. */
 #define FCGI_ERR_MAX	(512 - 8)
@@ -70,11 +74,25 @@ fcgi_stop_signals(sigset_t *set)
 		sigaddset(set, stop_signals[i]);
 }
 
+/*
+ * A stop signal sets the flag, and the first arms STOP_GRACE_S: a read
+ * still blocked then (a connection on which the web server sent nothing,
+ * or stopped sending) is cut short by SIGALRM, whose handler does not
+ * restart it, so that a stop always ends.
+ */
 static void
 on_stop(int sig)
 {
 	(void)sig;
+	if (!stopping)
+		alarm(STOP_GRACE_S);
 	stopping = 1;
+}
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
 }
 
 /*
@@ -164,6 +182,12 @@ listen_setup(int fd)
 	return own;
 }
 
+/*
+ * request.h's read: up to len bytes of the body, 0 at its end, or -1 if
+ * the stream broke (the connection closed, or a record out of place,
+ * before the body's end: libfcgi then returns what it had, short, and
+ * keeps the error), so that a cut body is never taken for a whole one.
+ */
 static ssize_t
 fcgi_read(void *io, char *buf, size_t len)
 {
@@ -172,7 +196,7 @@ fcgi_read(void *io, char *buf, size_t len)
 	if (len > 1 << 30)
 		len = 1 << 30;
 	n = FCGX_GetStr(buf, (int)len, io);
-	return n < 0 ? -1 : n;
+	return n < 0 || FCGX_GetError(io) != 0 ? -1 : n;
 }
 
 /*
@@ -229,7 +253,13 @@ serve(struct server *s, FCGX_Request *fr)
 	rq.io = fr->in;
 	rq.ends_body = 1;
 	log_set_sink(log_to_request, fr->err);
-	handle(s, &rq, &rs);
+	if (fr->role == FCGI_RESPONDER)
+		handle(s, &rq, &rs);
+	else {	/* an authorizer's 200 would let every request in */
+		logmsg(LL_ERROR, "FastCGI role %d refused: smshook is a "
+		    "responder only", fr->role);
+		response_error(&rs, 500, "FastCGI role not supported", NULL);
+	}
 	log_set_sink(NULL, NULL);
 	/*
 	 * On a kept connection the next request follows this one's body:
@@ -311,6 +341,9 @@ fcgi_run(struct server *s)
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
 		sigaction(stop_signals[i], &sa, NULL);
+	sa.sa_handler = on_alarm;
+	sa.sa_flags = 0;		/* interrupts the read it comes in */
+	sigaction(SIGALRM, &sa, NULL);
 	fcgi_stop_signals(&stops);
 	/* held by "smshook -w", which forks us with them blocked */
 	if (sigprocmask(SIG_UNBLOCK, &stops, NULL) == -1 ||

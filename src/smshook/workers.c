@@ -55,7 +55,11 @@ lost(struct pool *p)
 	return ++p->fails > FAILS_MAX ? -1 : 0;
 }
 
-/* Fork a worker into every empty slot; -1 if losses are too many. */
+/*
+ * Fork a worker into every empty slot, up to the first fork that fails
+ * (one loss: the next pass, a second later, tries again); -1 if losses
+ * are too many.
+ */
 static int
 fill(struct pool *p)
 {
@@ -79,8 +83,7 @@ fill(struct pool *p)
 			continue;
 		}
 		logmsg(LL_ERROR, "cannot start a worker: %s", strerror(errno));
-		if (lost(p) == -1)
-			return -1;
+		return lost(p);
 	}
 	return 0;
 }

@@ -30,6 +30,7 @@ import struct
 import subprocess
 import sys
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import smshooktest as t  # noqa: E402
@@ -413,6 +414,119 @@ def stop_under_load(d):
         stop(proc)
 
 
+STOP_GRACE_S = 5	# fcgi_main.c: how long a stop waits for a request
+
+
+def stop_idle_connection(d):
+    """A connection on which the web server sends nothing (no request
+    begun) does not hold a stop off for ever: after SIGTERM the worker
+    waits STOP_GRACE_S for a request, then closes it unanswered and
+    exits 0. A request that does come within that time is answered."""
+    for late in (True, False):
+        sub = os.path.join(d, "late" if late else "never")
+        os.mkdir(sub)
+        proc, path, spool = start(sub)
+        s = None
+        try:
+            ready(path)
+            s = connect(path)
+            t.wait_for(lambda: in_request(proc.pid), "worker reading the "
+                       "new connection")
+            began = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            if late:
+                raw = t.json_body(t.event())
+                time.sleep(1)	# a slow web server, on purpose
+                send_request(s, 1, fc.params("POST", raw), raw, flags=0)
+                st, _, body = answer(s, 1)
+                t.eq((st, json.loads(body)), (200, {"status": "success"}),
+                     "a request sent a second after SIGTERM")
+                t.eq(proc.wait(TIMEOUT), 0, "exit status after it")
+                t.eq(len(t.spool_lines(spool)), 1, "its line stored")
+                continue
+            t.eq(proc.wait(STOP_GRACE_S + TIMEOUT), 0, "exit status")
+            took = time.monotonic() - began
+            # the grace, then libfcgi's close of the connection, which
+            # lingers up to 2 s for the web server to close first
+            t.expect(STOP_GRACE_S - 1 < took < STOP_GRACE_S + 4,
+                     "exit %.1f s after SIGTERM" % took)
+            t.eq(s.recv(8), b"", "the idle connection closed")
+        finally:
+            if s is not None:
+                s.close()
+            stop(proc)
+
+
+def cut_body(d):
+    """A body the stream breaks off before its end, with no
+    CONTENT_LENGTH to measure it by (the connection's sending side
+    closed, or FCGI_ABORT_REQUEST in its place): 500 "cannot read body"
+    and nothing stored, so the whole event sent again is stored, not
+    refused as a duplicate of a cut copy. A form matters most: its
+    signature covers only timestamp and token, so a cut one verifies."""
+    proc, path, spool = start(d)
+    try:
+        for how in ("shutdown", "abort"):
+            ev = t.event(message="the message text, to be cut " * 4)
+            del ev["smsId"]
+            body = urllib.parse.urlencode(
+                [(k, str(v)) for k, v in ev.items() if k != "message"] +
+                [("message", ev["message"])]).encode()
+            before = len(t.spool_lines(spool))
+            s = connect(path)
+            try:
+                send_request(s, 1, fc.params("POST", b"", t.FORM),
+                             body[:-20], flags=0, end=False)
+                if how == "shutdown":
+                    s.shutdown(socket.SHUT_WR)
+                else:
+                    s.sendall(fc.record(fc.ABORT_REQUEST))
+                st, _, answer_body = answer(s, 1)
+                t.eq((st, json.loads(answer_body)),
+                     (500, {"error": "cannot read body"}), how)
+            finally:
+                s.close()
+            t.eq(len(t.spool_lines(spool)), before,
+                 "nothing stored (%s)" % how)
+            got = fc.request(path, fc.params("POST", body, t.FORM), body,
+                             timeout=TIMEOUT)
+            t.eq((got[0], json.loads(got[2])), (200, {"status": "success"}),
+                 "the whole event sent again (%s)" % how)
+            t.eq(t.spool_lines(spool)[-1][1]["payload"]["message"],
+                 ev["message"], "stored whole")
+    finally:
+        stop(proc)
+
+
+def other_role(d):
+    """FastCGI's authorizer and filter roles are not served as a
+    responder (an authorizer's 200 grants access): 500, logged,
+    nothing stored."""
+    proc, path, spool = start(d)
+    try:
+        for role in (2, 3):
+            raw = t.json_body(t.event())
+            s = connect(path)
+            try:
+                msg = fc.record(fc.BEGIN_REQUEST,
+                                struct.pack(">HB5x", role, 0), 1)
+                msg += fc.stream(fc.PARAMS, fc.encode_params(
+                    fc.params("POST", raw)))
+                msg += fc.stream(fc.STDIN, raw)
+                s.sendall(msg)
+                st, _, body = answer(s, 1)
+                t.eq((st, json.loads(body)),
+                     (500, {"error": "FastCGI role not supported"}),
+                     "role %d" % role)
+            finally:
+                s.close()
+        t.eq(t.spool_lines(spool), [], "nothing stored")
+        with open(os.path.join(d, "stderr.log")) as f:
+            t.expect("FastCGI role 2 refused" in f.read(), "logged")
+    finally:
+        stop(proc)
+
+
 def switches(pid):
     """The voluntary context switches of pid so far."""
     with open("/proc/%d/status" % pid) as f:
@@ -542,6 +656,12 @@ def main():
                  "close lingers waits for it, then exit 0"),
                 ("idle", stop_while_waiting, "SIGTERM while waiting for a "
                  "connection exits 0 at once"),
+                ("idleconn", stop_idle_connection, "SIGTERM with a "
+                 "connection that sends nothing: exit 0 after the grace"),
+                ("cut", cut_body, "a body the stream breaks off: 500, "
+                 "nothing stored, the whole one then stored"),
+                ("role", other_role, "authorizer and filter roles: 500, "
+                 "nothing stored"),
                 ("dropped", dropped_connections, "a connection closed "
                  "unused or not FastCGI is dropped, the next served"),
                 ("tcp", tcp_listener, "TCP: a request, SIGTERM while "

@@ -4,8 +4,9 @@
 smshook -w N when fork fails (a user's process limit reached, no
 memory): the parent logs each failure and tries again every second, so
 the workers come up once fork works; if it keeps failing (more than 10
-workers lost in a minute) the parent exits 1, leaving nothing behind. A
-bare parent (listening unix socket on fd 0, as systemd passes it) with
+workers lost in a minute) the parent exits 1, leaving nothing behind.
+A failed fork ends the pass over the empty slots: the next, a second
+later, tries again. A bare parent (listening unix socket on fd 0, as systemd passes it) with
 $BUILD/tests/forkfail.so preloaded: fork fails the first $FORKFAIL
 times, or always.
 
@@ -13,6 +14,7 @@ A worker whose socket cannot accept (here a datagram socket on fd 0,
 which libfcgi takes for a listening one): "FastCGI accept failed" is
 logged and the process exits 1, so whatever started it starts another.
 """
+import datetime
 import os
 import shutil
 import signal
@@ -82,14 +84,26 @@ def fails_then_works(d):
             proc.wait()
 
 
+def failure_times(text):
+    """The times (s) of the "cannot start a worker" log lines."""
+    return [datetime.datetime.strptime(ln[:23], "%Y-%m-%dT%H:%M:%S.%f")
+            .timestamp() for ln in text.splitlines() if NOT_STARTED in ln]
+
+
 def always_fails(d):
-    """fork never works: more than 10 failures in a minute, exit 1."""
+    """fork never works: more than 10 failures in a minute, exit 1. A
+    failure ends the pass (the other slot waits for the retry), so that
+    a moment of failures is one loss, not one per worker: each failure
+    a second after the one before."""
     proc, _ = start_forkfail(d, "always")
     try:
         t.eq(proc.wait(timeout=30), 1, "exit status")
         text = log_text(d)
         t.expect(text.count(NOT_STARTED) == 11, "11 failures logged: %s"
                  % text)
+        at = failure_times(text)
+        t.expect(min(b - a for a, b in zip(at, at[1:])) > 0.9,
+                 "failures less than a second apart: %s" % text)
         t.expect("workers lost too often: stopping" in text,
                  "the reason is logged: %s" % text)
     finally:
