@@ -140,10 +140,14 @@ check-asan:
 check-valgrind: all $(UNIT_BIN) $(TEST_SHIMS)
 	@SMSHOOK_VALGRIND=1 sh tests/run.sh $(BUILD) unit
 
+# The configuration folder is made only if missing: install -d would set
+# an existing one's mode back to 0755 (it is 0750, see conf-examples).
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/smshook
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man1
+	[ -d $(DESTDIR)$(SYSCONFDIR)/smshook ] || \
+	    install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/smshook
 	install -m 0755 $(BUILD)/smshook $(DESTDIR)$(SBINDIR)/smshook
 	install -m 0755 $(BUILD)/smshookctl $(DESTDIR)$(BINDIR)/smshookctl
 	install -m 0644 man/smshookctl.1 $(DESTDIR)$(MANDIR)/man1/smshookctl.1

@@ -1,5 +1,8 @@
 #!/bin/sh
 # Every man page must be mandoc -T lint clean (style warnings included).
+# LINT_MAN_HOST_PAGES=optional (a package build in a clean chroot, which
+# lacks the system pages ours name): a named page missing from the host
+# is not a fault of ours. Otherwise, as in make test, it is.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 pass=0
@@ -29,7 +32,14 @@ export MANPATH
 
 for m in "$TOP"/man/*.[0-9]; do
 	[ -f "$m" ] || continue
-	if out=$(mandoc -T lint -W style "$m" 2>&1) && [ -z "$out" ]; then
+	out=$(mandoc -T lint -W style "$m" 2>&1)
+	rc=$?
+	if [ "${LINT_MAN_HOST_PAGES:-}" = optional ]; then
+		out=$(printf '%s\n' "$out" |
+		    grep -v 'referenced manual not found' || true)
+		[ -n "$out" ] || rc=0
+	fi
+	if [ "$rc" -eq 0 ] && [ -z "$out" ]; then
 		pass=$((pass + 1))
 	else
 		echo "$out"

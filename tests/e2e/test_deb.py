@@ -289,7 +289,10 @@ class WebServer:
             server = os.path.join(self.dir, "server.conf")
             with open(server, "w") as f:
                 f.write(NGINX_SERVER.format(snippet=NGINX_SNIPPET, **v))
+            # the snippet goes into a server block of the site's own, as
+            # README.Debian says: no other server here
             self.write(servers.NGINX_TOP.format(dir=self.dir, example=server,
+                                                default_site="",
                                                 user="user www-data;"))
             self.argv = ["nginx", "-p", self.dir, "-c", self.conf, "-g",
                          "daemon off;"]
@@ -573,11 +576,13 @@ class Suite:
         new = sorted(set(os.listdir(LIGHTY_ENABLED)) - before)
         expect("50-smshook.conf" in new, "lighty-enable-mod: %r" % new)
         expect(os.path.exists(APACHE_LINK), "Apache snippet not enabled")
-        self.servers = [
-            WebServer("apache2", self.tmp).start(),
-            WebServer("lighttpd", self.tmp, [
-                os.path.join(LIGHTY_ENABLED, n) for n in new]).start(),
-            WebServer("nginx", self.tmp).start()]
+        # one by one, so that those started are stopped if one fails
+        self.servers = []
+        for kind, includes in (
+                ("apache2", ()),
+                ("lighttpd", [os.path.join(LIGHTY_ENABLED, n) for n in new]),
+                ("nginx", ())):
+            self.servers.append(WebServer(kind, self.tmp, includes).start())
 
     def send_through(self, server):
         before = spool_snapshot()

@@ -60,6 +60,20 @@ def check_install(dest, build):
     # the example is "readable by others"-safe even once a key is added
     expect(not os.stat(got["etc/smshook/smshook.conf.example"]).st_mode
            & stat.S_IROTH, "example config readable by others")
+    # the folder is made 0750; installed again (an upgrade), a folder
+    # the operator set up keeps its mode, and a config in it stays
+    etc = os.path.join(dest, "etc/smshook")
+    eq(oct(os.stat(etc).st_mode & 0o7777), oct(0o750), "mode of etc/smshook")
+    os.chmod(etc, 0o710)
+    conf = os.path.join(etc, "smshook.conf")
+    with open(conf, "w") as f:
+        f.write("spool_dir = /x\n")
+    make("install", "DESTDIR=" + dest, "BUILD=" + build, *VARS)
+    eq(oct(os.stat(etc).st_mode & 0o7777), oct(0o710),
+       "mode of etc/smshook after installing again")
+    with open(conf) as f:
+        eq(f.read(), "spool_dir = /x\n", "the config after installing again")
+    os.unlink(conf)
 
 
 def check_binaries(dest):

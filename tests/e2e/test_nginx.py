@@ -76,6 +76,17 @@ def check_stored_once(spool, before, sent, acked, label, extra=()):
     expect(have <= set(sent) | set(extra), "a token nobody sent")
 
 
+def check_debian_default_site(nginx):
+    """Beside a default server on the same port (Debian's default site),
+    the example's server_name (127.0.0.1 here) gets its requests; any
+    other name goes to the default server, which is why it has one."""
+    servers.json_answer(t.http(nginx.url, "GET", ctype=None), 200,
+                        {"status": "ok"})
+    r = t.http(nginx.url, "GET", ctype=None,
+               headers={"Host": "other.example.com"})
+    eq((r[0], r[2]), (404, b"default site\n"), "another name")
+
+
 def check_concurrent(nginx):
     before = len(t.spool_lines(nginx.spool))
     sent, acked, other = stream(nginx.url)
@@ -245,6 +256,8 @@ def run(r, backend):
         target = contract.ServerTarget(nginx)
         for c in contract.SERVER_CHECKS:
             r.check("%s: %s" % (name, c.__name__), c, target)
+        r.check(name + ": server_name beside a default server",
+                check_debian_default_site, nginx)
         r.check(name + ": 4 concurrent clients", check_concurrent, nginx)
         if backend == "spawn":
             r.check("spawn: workers down, JSON 503, back up",

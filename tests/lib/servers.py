@@ -466,8 +466,17 @@ http {{
 		text/html html;
 	}}
 	default_type application/octet-stream;
-	include {example};
+{default_site}	include {example};
 }}
+"""
+
+# As Debian's sites-enabled/default: the default server on the port, which
+# gets every request whose Host no server_name matches.
+NGINX_DEFAULT_SITE = """	server {{
+		listen 127.0.0.1:{port} default_server;
+		server_name _;
+		return 404 "default site\n";
+	}}
 """
 
 
@@ -691,6 +700,7 @@ class Nginx:
         self.nginx_conf = write(os.path.join(s.dir, "nginx.conf"),
                                 NGINX_TOP.format(
             dir=s.dir, example=self.example,
+            default_site=NGINX_DEFAULT_SITE.format(port=s.port),
             user="user %s;" % WORKER if os.getuid() == 0 else ""))
         self.url = "http://127.0.0.1:%d/smshook" % s.port
         self.proc = None
