@@ -845,7 +845,10 @@ def lock_wait_fails(url):
         t.expect("aborted" not in p.stderr, p.stderr)
         t.eq((e.db.rows(), e.db.positions()), (rows, pos),
              "(nothing committed)")
-        holder.kill()
+        # end the holding session itself: killing psql alone leaves its
+        # server process asleep, the lock held, till pg_sleep ends
+        t.psql(e.db.url, "SELECT pg_terminate_backend(pid) FROM pg_locks "
+               "WHERE locktype = 'advisory' AND granted")
         holder.wait()
         holder = None
         e.imp()
