@@ -293,6 +293,29 @@ check_today(struct check *k)
 }
 
 /*
+ * 1 if the receiver could open path as its token table: a regular file
+ * it can write (to use it, or to set it aside when it is not a table);
+ * else 0, said as a fault.
+ */
+static int
+replay_writable(struct check *k, const char *path)
+{
+	int fd, ok;
+
+	if ((fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) ==
+	    -1) {
+		fault(k, "replay table %s is not writable: %s (chown it to "
+		    "the receiver's user)", path, strerror(errno));
+		return 0;
+	}
+	if (!(ok = fs_regular(fd, NULL)))
+		fault(k, "replay table %s is not a regular file (remove it)",
+		    path);
+	close(fd);
+	return ok;
+}
+
+/*
  * The token table, if any and in use, is one the receiver can write. One
  * that is not a table is a note: the receiver sets it aside.
  */
@@ -303,7 +326,6 @@ check_replay(struct check *k)
 	char path[PATH_MAX];
 	struct timespec ts;
 	long long live;
-	int fd;
 
 	if (c->replay_window == 0) {
 		fine(k, "replay table: off (replay_window = 0)");
@@ -316,22 +338,16 @@ check_replay(struct check *k)
 		if (errno == ENOENT)
 			fine(k, "replay table %s: none yet (made by the first "
 			    "event)", path);
-		else if (errno == EINVAL)
+		else if (errno != EINVAL)
+			fault(k, "replay table %s: %s", path, strerror(errno));
+		else if (replay_writable(k, path))
 			fine(k, "note: %s is not a replay table (the receiver "
 			    "sets it aside and makes a new one)", path);
-		else
-			fault(k, "replay table %s: %s", path, strerror(errno));
 		return;
 	}
-	if ((fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) ==
-	    -1) {
-		fault(k, "replay table %s is not writable: %s (chown it to "
-		    "the receiver's user)", path, strerror(errno));
-		return;
-	}
-	close(fd);
-	fine(k, "replay table %s: ok, %lld token%s in the window", path, live,
-	    live == 1 ? "" : "s");
+	if (replay_writable(k, path))
+		fine(k, "replay table %s: ok, %lld token%s in the window", path,
+		    live, live == 1 ? "" : "s");
 }
 
 /*
@@ -492,6 +508,10 @@ check_database(struct check *k)
 	}
 	/* the scheme alone: the URL may hold a password */
 	n = (int)strcspn(c->database, ":");
+	if (db_writable(c->database, err, sizeof(err)) == -1) {
+		fault(k, "database: %s (chown it to the receiver's user)", err);
+		return;
+	}
 	switch (db_look(c->database, &v, err, sizeof(err))) {
 	case DB_BROKEN:
 		fault(k, "database: %s (check \"database =\" in %s)", err,

@@ -74,11 +74,47 @@ db_open(const char *url, const char *source, char *err, size_t errlen)
 }
 
 /*
- * The state of db's tables (see db_look), *v their version; the cause
- * in db->err for a fault, naming the backend as name.
+ * Whether db's tables besides sms_events are each absent or have the
+ * columns import uses: 0; 1 with the first that has not in db->err, as
+ * name's; -1 if the database does not answer.
+ */
+static int
+tables_fit(struct ctl_db *db, const char *name)
+{
+	const struct schema_table *t;
+	char q[256];
+	long long n;
+	size_t i;
+	int r;
+
+	for (i = 0; i < SCHEMA_NTABLES; i++) {
+		t = &schema_tables[i];
+		snprintf(q, sizeof(q), "SELECT count(*) FROM (SELECT 1 FROM "
+		    "%s LIMIT 0) x", t->name);
+		if ((r = db->ops->scalar(db, q, &n)) != 0) {
+			if (r == -1)
+				return -1;
+			continue;		/* absent: import makes it */
+		}
+		snprintf(q, sizeof(q), "SELECT count(*) FROM (SELECT %s FROM "
+		    "%s LIMIT 0) x", t->cols, t->name);
+		if ((r = db->ops->scalar(db, q, &n)) != 0) {
+			if (r == -1)
+				return -1;
+			snprintf(db->err, sizeof(db->err), "%s: table %s has "
+			    "not the columns %s", name, t->name, t->cols);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The state of db's sms_events and version (see db_look), *v their
+ * version; the cause in db->err for a fault, naming the backend as name.
  */
 static enum db_state
-look(struct ctl_db *db, const char *name, int *v)
+look_tables(struct ctl_db *db, const char *name, int *v)
 {
 	char why[sizeof(db->err)];
 	long long n;
@@ -103,6 +139,26 @@ look(struct ctl_db *db, const char *name, int *v)
 		return r == -1 ? DB_BROKEN : DB_NONE;
 	snprintf(db->err, sizeof(db->err), "%s", why);
 	return DB_FOREIGN;
+}
+
+/*
+ * The state of db's tables (see db_look), *v their version: look_tables,
+ * and DB_FOREIGN if another table import uses does not fit (tables_fit).
+ */
+static enum db_state
+look(struct ctl_db *db, const char *name, int *v)
+{
+	enum db_state st = look_tables(db, name, v);
+
+	if (st < DB_NONE)
+		return st;
+	switch (tables_fit(db, name)) {
+	case -1:
+		return DB_BROKEN;
+	case 1:
+		return DB_FOREIGN;
+	}
+	return st;
 }
 
 /*
@@ -153,6 +209,18 @@ db_look_open(const char *url, const char *source, int *version,
 {
 	*db = NULL;
 	return look_at(url, source, version, err, errlen, db);
+}
+
+int
+db_writable(const char *url, char *err, size_t errlen)
+{
+	int b;
+
+	if ((b = backend(url, err, errlen)) == -1)
+		return -1;
+	if (strcmp(backends[b].name, "sqlite") != 0)
+		return 0;	/* the server's grants: import says */
+	return db_sqlite_writable(url + backends[b].skip, err, errlen);
 }
 
 int

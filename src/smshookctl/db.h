@@ -130,6 +130,10 @@ struct ctl_db	*db_pg_open(const char *conninfo, int look, char *err,
  * this user may create it, -1 with why in err if neither.
  */
 int		 db_sqlite_absent(const char *path, char *err, size_t errlen);
+/* 0 if import, as this user, could write the database at url (-1, why in
+ * err, if not): an SQLite file there must be writable. */
+int		 db_writable(const char *url, char *err, size_t errlen);
+int		 db_sqlite_writable(const char *path, char *err, size_t errlen);
 
 /*
  * Wrappers: 0 on success, -1 with the reason in db->err. get_pos gives

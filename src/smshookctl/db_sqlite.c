@@ -540,6 +540,19 @@ db_sqlite_absent(const char *path, char *err, size_t errlen)
 	return -1;
 }
 
+int
+db_sqlite_writable(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1 ||
+	    faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) == 0)
+		return 0;		/* none: db_sqlite_absent's to judge */
+	snprintf(err, errlen, "sqlite %s: import cannot write it: %s", path,
+	    strerror(errno));
+	return -1;
+}
+
 struct ctl_db *
 db_sqlite_open(const char *path, int look, char *err, size_t errlen)
 {

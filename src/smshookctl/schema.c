@@ -255,6 +255,13 @@ schema_ddl(enum schema_backend b)
 	return NULL;
 }
 
+const struct schema_table schema_tables[SCHEMA_NTABLES] = {
+	{ "sms_event_payloads", "id, received_at, verified, payload" },
+	{ "smshook_positions", "source, day, byte_offset, gz_size" },
+	{ "smshook_rejects", "source, day, byte_offset, reason, line" },
+	{ "smshook_runs", "source, finished_at" },
+};
+
 const char *
 schema_shape(enum schema_shape which)
 {

@@ -98,6 +98,17 @@ enum schema_shape {
  * fails on a database without them. NULL if it does not fit (a bug).
  */
 const char	*schema_shape(enum schema_shape which);
+/*
+ * The tables besides sms_events and smshook_schema, each with the
+ * columns of it import uses, as every version since the first has them:
+ * absent (import makes it) or with those columns.
+ */
+struct schema_table {
+	const char	*name;
+	const char	*cols;
+};
+#define SCHEMA_NTABLES	4
+extern const struct schema_table schema_tables[SCHEMA_NTABLES];
 /* The statement that creates the version table, if missing. */
 extern const char schema_version_table[];
 /* The statement reading the tables' version: one row, 0 for none. */

@@ -224,6 +224,17 @@ def test_replay_table_not_a_table():
         path = os.path.join(spool, ".replay")
         with open(path, "wb") as f:
             f.write(b"garbage!" * 100)
+        # one the receiver's user cannot open to set aside, a directory:
+        # faults (the receiver would store without a duplicate check)
+        os.chmod(path, 0o644)
+        fails(check(conf), "replay table %s is not writable" % path)
+        os.rename(path, path + ".x")
+        os.mkdir(path)
+        os.chown(path, *owner(spool))
+        fails(check(conf), "replay table %s is not writable" % path)
+        os.rmdir(path)
+        os.rename(path + ".x", path)
+        os.chown(path, *owner(spool))
         p = check(conf)
         t.eq(p.returncode, 0, p.stdout + p.stderr)
         t.expect("note: %s is not a replay table" % path in p.stdout,
@@ -347,11 +358,53 @@ def test_database_faults():
         c.execute("CREATE TABLE sms_events (x TEXT)")
         c.commit()
         c.close()
+        os.chown(db, *owner(spool))
         with open(conf, "a") as f:
             f.write("database = sqlite:%s\n" % db)
         fails(check(conf), "database:", "no such",
               "not this version's")
         t.eq(tables(db), ["sms_events"], "(check changed nothing)")
+    finally:
+        shutil.rmtree(d)
+    # no sms_events yet, but another table import uses of another shape;
+    # then this version's tables with one of them wrong
+    d, conf, spool = setup()
+    try:
+        dbdir = os.path.join(d, "db")	# the receiver's, as its spool
+        os.mkdir(dbdir)
+        os.chown(dbdir, *owner(spool))
+        db = os.path.join(dbdir, "stray.db")
+        c = sqlite3.connect(db)
+        c.execute("CREATE TABLE smshook_positions (z TEXT)")
+        c.commit()
+        c.close()
+        os.chown(db, *owner(spool))
+        with open(conf, "a") as f:
+            f.write("database = sqlite:%s\n" % db)
+        fails(check(conf), "database:", "table smshook_positions has not "
+              "the columns source, day, byte_offset, gz_size")
+        os.unlink(db)
+        t.eq(t.ctl(conf, "import").returncode, 0)
+        c = sqlite3.connect(db)
+        c.execute("DROP TABLE smshook_rejects")
+        c.execute("CREATE TABLE smshook_rejects (x)")
+        c.commit()
+        c.close()
+        for n in os.listdir(dbdir):		# and its -wal, -shm
+            os.chown(os.path.join(dbdir, n), *owner(spool))
+        fails(check(conf), "database:", "table smshook_rejects has not")
+        # this version's tables, but a file the receiver's user (who
+        # runs import) cannot write
+        c = sqlite3.connect(db)
+        c.execute("DROP TABLE smshook_rejects")
+        c.commit()
+        c.close()
+        p = check(conf)
+        t.eq(p.returncode, 0, p.stdout)
+        os.chown(db, 0, 0)
+        os.chmod(db, 0o644)
+        fails(check(conf), "database: sqlite %s: import cannot write it"
+              % db)
     finally:
         shutil.rmtree(d)
     # no file, and none can be made where it should be
@@ -374,6 +427,12 @@ def test_database_faults():
         t.eq(p.returncode, 0, p.stdout + p.stderr)
     finally:
         shutil.rmtree(d)
+
+
+def owner(path):
+    """(uid, gid) of path."""
+    st = os.stat(path)
+    return st.st_uid, st.st_gid
 
 
 def tables(path):
