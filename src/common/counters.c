@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +16,36 @@
 #include "fsutil.h"
 
 static const char magic[16] = "smshook-cnt-1\n";
+
+/*
+ * A page whose file was cut short faults (SIGBUS) when touched, until
+ * counters_fresh sees it. counters_add arms bus_jmp around its touches
+ * and on_bus jumps back there, so that such a fault loses a count, not
+ * the process; a SIGBUS anywhere else is let take its default action.
+ */
+static sigjmp_buf bus_jmp;
+static volatile sig_atomic_t bus_armed;
+
+static void
+on_bus(int sig)
+{
+	if (bus_armed)
+		siglongjmp(bus_jmp, 1);
+	signal(sig, SIG_DFL);	/* returning faults again, now fatally */
+}
+
+/* Install on_bus (at each mapping: rare, and nothing else may own it). */
+static int
+catch_bus(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_bus;
+	sa.sa_flags = SA_NODEFER;	/* left by a jump, not a return */
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGBUS, &sa, NULL);
+}
 
 const struct counter_def counter_defs[NCOUNTERS] = {
 	[CNT_SUCCESS] = { 200, "success" },
@@ -50,35 +82,32 @@ init_page(int fd)
 
 /*
  * Open path's page, creating it if create; fd or -1 with errno, its
- * size in *size unless size is NULL. Anything but a regular file is
- * EINVAL.
+ * stat in *st (the size counting a page just written). Anything but a
+ * regular file is EINVAL.
  */
 static int
-open_page(const char *path, int create, off_t *size)
+open_page(const char *path, int create, struct stat *st)
 {
-	struct stat st;
 	int fd;
 
 	if ((fd = open(path, (create ? O_RDWR | O_CREAT : O_RDONLY) |
 	    O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640)) == -1)
 		return -1;
-	if (!fs_regular(fd, &st))
+	if (!fs_regular(fd, st))
 		goto fail;
 	/* two creators at once: the lock makes one of them write it */
-	if (create && st.st_size < (off_t)sizeof(struct counters_page)) {
+	if (create && st->st_size < (off_t)sizeof(struct counters_page)) {
 		if (lockf(fd, F_LOCK, 0) == -1)
 			goto fail;
-		if (fstat(fd, &st) == -1 || (st.st_size == 0 &&
+		if (fstat(fd, st) == -1 || (st->st_size == 0 &&
 		    init_page(fd) == -1)) {
 			lockf(fd, F_ULOCK, 0);
 			goto fail;
 		}
 		lockf(fd, F_ULOCK, 0);
-		if (st.st_size == 0)
-			st.st_size = sizeof(struct counters_page);
+		if (st->st_size == 0)
+			st->st_size = sizeof(struct counters_page);
 	}
-	if (size != NULL)
-		*size = st.st_size;
 	return fd;
  fail:
 	close(fd);
@@ -86,10 +115,10 @@ open_page(const char *path, int create, off_t *size)
 }
 
 int
-counters_open(struct counters *c, const char *dir)
+counters_open(struct counters *c, const char *dir, long long now_ms)
 {
 	char path[PATH_MAX];
-	off_t size;
+	struct stat st;
 	void *m;
 	int fd;
 
@@ -99,25 +128,48 @@ counters_open(struct counters *c, const char *dir)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((fd = open_page(path, 1, &size)) == -1)
+	if (catch_bus() == -1 || (fd = open_page(path, 1, &st)) == -1)
 		return -1;
 	/* a page shorter than ours would fault when touched */
-	if (size < (off_t)sizeof(*c->page)) {
+	if (st.st_size < (off_t)sizeof(*c->page)) {
 		close(fd);
 		errno = EINVAL;
 		return -1;
 	}
 	m = mmap(NULL, sizeof(struct counters_page), PROT_READ | PROT_WRITE,
 	    MAP_SHARED, fd, 0);
-	close(fd);
-	if (m == MAP_FAILED)
+	if (m == MAP_FAILED) {
+		close(fd);
 		return -1;
+	}
 	if (memcmp(m, magic, sizeof(magic)) != 0) {
 		munmap(m, sizeof(struct counters_page));
+		close(fd);
 		errno = EINVAL;		/* not ours: leave it alone */
 		return -1;
 	}
 	c->page = m;
+	fs_kept_set(&c->file, fd, &st, path);
+	c->checked_ms = now_ms;
+	return 0;
+}
+
+int
+counters_fresh(struct counters *c, long long now_ms)
+{
+	struct stat st;
+
+	if (c->page == NULL)
+		return 0;
+	if (now_ms >= c->checked_ms && now_ms - c->checked_ms <
+	    COUNTERS_RECHECK_MS)
+		return 1;
+	if (fs_kept_still(&c->file, &st) &&
+	    st.st_size >= (off_t)sizeof(*c->page)) {
+		c->checked_ms = now_ms;
+		return 1;
+	}
+	counters_close(c);	/* cut, removed or replaced: map it anew */
 	return 0;
 }
 
@@ -127,6 +179,7 @@ counters_close(struct counters *c)
 	if (c->page != NULL)
 		munmap(c->page, sizeof(*c->page));
 	c->page = NULL;
+	fs_kept_drop(&c->file);
 }
 
 void
@@ -134,6 +187,12 @@ counters_add(struct counters *c, enum counter k, uint64_t bytes, uint64_t ms)
 {
 	if (c->page == NULL)
 		return;
+	if (sigsetjmp(bus_jmp, 0) != 0) {
+		bus_armed = 0;
+		counters_close(c);	/* its file was cut short: let go */
+		return;
+	}
+	bus_armed = 1;
 	__atomic_fetch_add(&c->page->n[k], 1, __ATOMIC_RELAXED);
 	if (bytes > 0) {
 		__atomic_fetch_add(&c->page->stored_bytes, bytes,
@@ -141,12 +200,14 @@ counters_add(struct counters *c, enum counter k, uint64_t bytes, uint64_t ms)
 		__atomic_store_n(&c->page->last_stored_ms, ms,
 		    __ATOMIC_RELAXED);
 	}
+	bus_armed = 0;
 }
 
 int
 counters_read(const char *dir, struct counters_page *out)
 {
 	char path[PATH_MAX];
+	struct stat st;
 	int fd, rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -155,7 +216,7 @@ counters_read(const char *dir, struct counters_page *out)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((fd = open_page(path, 0, NULL)) == -1)
+	if ((fd = open_page(path, 0, &st)) == -1)
 		return -1;
 	if (pread(fd, out, sizeof(*out), 0) != (ssize_t)sizeof(*out) ||
 	    memcmp(out->magic, magic, sizeof(magic)) != 0) {

@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include "fsutil.h"
+
 #define COUNTERS_FILE	".counters"
 
 /* The answers, each one series (status, reason) of the metrics. */
@@ -38,16 +40,28 @@ struct counters_page {
 	uint64_t	 last_stored_ms; /* when the last event was stored */
 };
 
+/* How often a worker looks at its page's file: see counters_fresh. */
+#define COUNTERS_RECHECK_MS	1000
+
 struct counters {
 	struct counters_page	*page;	/* NULL: not counting */
+	struct fs_kept		 file;	/* the page's, open while mapped */
+	long long		 checked_ms;	/* file last looked at */
 };
 
 /*
  * Map dir's counters file, creating it (0640) if needed, in place of any
- * page mapped before; a worker keeps it mapped. 0, or -1 with errno (then
- * counting is skipped).
+ * page mapped before, at now_ms (any clock that only goes on); a worker
+ * keeps it mapped. 0, or -1 with errno (then counting is skipped).
  */
-int	counters_open(struct counters *, const char *dir);
+int	counters_open(struct counters *, const char *dir, long long now_ms);
+/*
+ * 1 if the mapped page may still be counted on at now_ms: its file, looked
+ * at once per COUNTERS_RECHECK_MS, is still at its path and holds the whole
+ * page; else 0, with the page let go (a file cut short would fault when
+ * touched; one removed or replaced counts for nobody), to be mapped anew.
+ */
+int	counters_fresh(struct counters *, long long now_ms);
 void	counters_close(struct counters *);
 /* Count one answer; with bytes > 0, an event stored at ms. */
 void	counters_add(struct counters *, enum counter, uint64_t bytes,

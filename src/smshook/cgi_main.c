@@ -169,14 +169,16 @@ cgi_run(const char *confpath)
 		memset(&rs, 0, sizeof(rs));
 		response_error(&rs, 500, "configuration error", bad);
 		rc = 1;
-	} else {
+	} else
 		handle(&s, &rq, &rs);
-		server_free(&s);
-	}
 	if ((n = response_head(&rs, head, sizeof(head))) == -1 ||
 	    write_all(head, (size_t)n) == -1 ||
 	    (request_method(rq.method) != M_HEAD &&
 	    write_all(rs.body, rs.body_len) == -1))
-		return 1;
+		rc = 1;
+	if (bad == NULL) {
+		handle_count(&s, &rs);	/* answered: see server.h */
+		server_free(&s);
+	}
 	return rc;
 }

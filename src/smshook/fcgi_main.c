@@ -237,14 +237,14 @@ drain(FCGX_Stream *in)
 }
 
 /*
- * Answer one accepted request: 1 if libfcgi will close the connection
- * lingering (the request not read to its end), else 0.
+ * Answer one accepted request, its answer into *rs: 1 if libfcgi will
+ * close the connection lingering (the request not read to its end),
+ * else 0.
  */
 static int
-serve(struct server *s, FCGX_Request *fr)
+serve(struct server *s, FCGX_Request *fr, struct response *rs)
 {
 	struct request rq;
-	struct response rs;
 	char head[512];
 	int n, lingers = 0;
 
@@ -254,11 +254,13 @@ serve(struct server *s, FCGX_Request *fr)
 	rq.ends_body = 1;
 	log_set_sink(log_to_request, fr->err);
 	if (fr->role == FCGI_RESPONDER)
-		handle(s, &rq, &rs);
+		handle(s, &rq, rs);
 	else {	/* an authorizer's 200 would let every request in */
 		logmsg(LL_ERROR, "FastCGI role %d refused: smshook is a "
 		    "responder only", fr->role);
-		response_error(&rs, 500, "FastCGI role not supported", NULL);
+		memset(rs, 0, sizeof(*rs));
+		rs->kind = CNT_500;
+		response_error(rs, 500, "FastCGI role not supported", NULL);
 	}
 	log_set_sink(NULL, NULL);
 	/*
@@ -278,11 +280,11 @@ serve(struct server *s, FCGX_Request *fr)
 	 */
 	if (!fr->keepConnection)
 		lingers = !FCGX_HasSeenEOF(fr->in) || FCGX_Detach(fr) == -1;
-	if ((n = response_head(&rs, head, sizeof(head))) == -1)
+	if ((n = response_head(rs, head, sizeof(head))) == -1)
 		return lingers;
 	FCGX_PutStr(head, n, fr->out);
 	if (request_method(rq.method) != M_HEAD)
-		FCGX_PutStr(rs.body, (int)rs.body_len, fr->out);
+		FCGX_PutStr(rs->body, (int)rs->body_len, fr->out);
 	return lingers;
 }
 
@@ -329,6 +331,7 @@ int
 fcgi_run(struct server *s)
 {
 	FCGX_Request fr;
+	struct response rs;
 	struct sigaction sa;
 	sigset_t stops;
 	size_t i;
@@ -385,7 +388,8 @@ fcgi_run(struct server *s)
 			status = 1;
 			break;
 		}
-		finish(&fr, serve(s, &fr), &stops);
+		finish(&fr, serve(s, &fr, &rs), &stops);
+		handle_count(s, &rs);	/* answered: see server.h */
 	}
 	if (w == -1)
 		status = 1;		/* wait failed, logged */

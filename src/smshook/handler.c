@@ -261,25 +261,29 @@ post(struct server *s, const struct request *rq, struct response *rs,
 	return status;
 }
 
-/* Count the answer in rs (counters.h), if counting is on. */
-static void
-count(struct server *s, const struct response *rs)
+void
+handle_count(struct server *s, const struct response *rs)
 {
 	static const enum counter ok[] = {
 		[ANSWER_OK] = CNT_PING, [ANSWER_SUCCESS] = CNT_SUCCESS,
 		[ANSWER_DUPLICATE] = CNT_DUPLICATE,
 	};
+	struct timespec ts;
+	long long now;
 
-	if (!s->conf.counters || (s->counters.page == NULL &&
-	    counters_open(&s->counters, s->conf.spool_dir) == -1))
+	if (!s->conf.counters)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (!counters_fresh(&s->counters, now) &&
+	    counters_open(&s->counters, s->conf.spool_dir, now) == -1)
 		return;		/* no spool yet, or not ours: no count */
 	counters_add(&s->counters, rs->status == 200 ? ok[rs->answer] :
 	    rs->kind, rs->stored, (uint64_t)rs->stored_ms);
 }
 
-/* The answer to one request, before it is counted. */
-static int
-answer(struct server *s, const struct request *rq, struct response *rs)
+int
+handle(struct server *s, const struct request *rq, struct response *rs)
 {
 	const struct conf *cf = &s->conf;
 	struct client c;
@@ -309,11 +313,3 @@ answer(struct server *s, const struct request *rq, struct response *rs)
 	}
 }
 
-int
-handle(struct server *s, const struct request *rq, struct response *rs)
-{
-	int status = answer(s, rq, rs);
-
-	count(s, rs);
-	return status;
-}

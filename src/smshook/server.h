@@ -28,5 +28,11 @@ int	server_init(struct server *, const char *path, char *err, size_t errlen);
 void	server_free(struct server *);
 /* Answer one request; returns the HTTP status also set in rs. */
 int	handle(struct server *, const struct request *, struct response *);
+/*
+ * Count rs in the spool's answer counters, if they are on: once the
+ * answer is sent, so that nothing the counters' file suffers (cut short
+ * under a worker's mapping: SIGBUS) can cost an answer.
+ */
+void	handle_count(struct server *, const struct response *);
 
 #endif

@@ -498,6 +498,33 @@ def cut_body(d):
         stop(proc)
 
 
+def counters_cut(d):
+    """The answer counters' file cut short (or removed) under a worker
+    that has it mapped: every request is still answered, the worker
+    lives on, and it counts again into the file then at the path."""
+    proc, path, spool = start(d)
+    try:
+        counters = os.path.join(spool, ".counters")
+        store_one(path, "first event")
+        for how in ("cut", "removed"):
+            if how == "cut":
+                os.truncate(counters, 0)
+            else:
+                os.unlink(counters)
+            store_one(path, "event right after the file was %s" % how)
+            t.eq(proc.poll(), None, "worker alive after the file was "
+                 + how)
+            time.sleep(1.1)	# COUNTERS_RECHECK_MS: the file looked at
+            store_one(path, "event a second later (%s)" % how)
+        t.eq(len(t.spool_lines(spool)), 5, "every event stored")
+        p = t.ctl(os.path.join(d, "smshook.conf"), "stats", "--json")
+        answers = {(a["status"], a["reason"]): a["count"]
+                   for a in json.loads(p.stdout)["receiver"]["answers"]}
+        t.eq(answers[(200, "success")], 1, "counted since the removal")
+    finally:
+        stop(proc)
+
+
 def other_role(d):
     """FastCGI's authorizer and filter roles are not served as a
     responder (an authorizer's 200 grants access): 500, logged,
@@ -662,6 +689,8 @@ def main():
                  "nothing stored, the whole one then stored"),
                 ("role", other_role, "authorizer and filter roles: 500, "
                  "nothing stored"),
+                ("counters", counters_cut, "the counters' file cut short "
+                 "or removed under a worker: answered, counted anew"),
                 ("dropped", dropped_connections, "a connection closed "
                  "unused or not FastCGI is dropped, the next served"),
                 ("tcp", tcp_listener, "TCP: a request, SIGTERM while "

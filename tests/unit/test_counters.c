@@ -52,7 +52,7 @@ test_add_and_read(void **state)
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(counters_read(dir, &p), -1);
 	assert_int_equal(errno, ENOENT);	/* not made by a reader */
-	assert_int_equal(counters_open(&c, dir), 0);
+	assert_int_equal(counters_open(&c, dir, 0), 0);
 	counters_add(&c, CNT_SUCCESS, 120, 1700000000123ULL);
 	counters_add(&c, CNT_SUCCESS, 80, 1700000000456ULL);
 	counters_add(&c, CNT_401, 0, 1700000000999ULL);
@@ -67,7 +67,7 @@ test_add_and_read(void **state)
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777 & ~0640, 0);
 	/* reopened: the counts go on */
-	assert_int_equal(counters_open(&c, dir), 0);
+	assert_int_equal(counters_open(&c, dir, 0), 0);
 	counters_add(&c, CNT_SUCCESS, 1, 1);
 	counters_close(&c);
 	assert_int_equal(counters_read(dir, &p), 0);
@@ -87,7 +87,7 @@ test_processes(void **state)
 	for (i = 0; i < 4; i++) {
 		if ((pid[i] = fork()) == 0) {
 			memset(&c, 0, sizeof(c));
-			if (counters_open(&c, dir) == -1)
+			if (counters_open(&c, dir, 0) == -1)
 				_exit(1);
 			for (k = 0; k < 20000; k++)
 				counters_add(&c, CNT_DUPLICATE, 1, 5);
@@ -131,14 +131,58 @@ test_foreign(void **state)
 	    " header but not ours at all.........................", 86), 86);
 	assert_int_equal(ftruncate(fd, 4096), 0);
 	close(fd);
-	assert_int_equal(counters_open(&c, dir), -1);
+	assert_int_equal(counters_open(&c, dir, 0), -1);
 	assert_int_equal(errno, EINVAL);
 	counters_add(&c, CNT_SUCCESS, 1, 1);	/* not counting: no crash */
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(mkfifo(path, 0640), 0);
-	assert_int_equal(counters_open(&c, dir), -1);
+	assert_int_equal(counters_open(&c, dir, 0), -1);
 	assert_int_equal(errno, EINVAL);
 	assert_int_equal(unlink(path), 0);
+}
+
+/*
+ * A worker's mapped page, looked at once per COUNTERS_RECHECK_MS: let go
+ * once its file is cut short or removed, and mapped anew from the file
+ * then at the path. A count that touches a page cut short before it was
+ * looked at faults: that count is lost, and the page let go, not the
+ * process.
+ */
+static void
+test_fresh(void **state)
+{
+	struct counters c;
+	struct counters_page p;
+	char path[128];
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	snprintf(path, sizeof(path), "%s/%s", dir, COUNTERS_FILE);
+	assert_int_equal(counters_open(&c, dir, 1000), 0);
+	assert_true(counters_fresh(&c, 1000 + COUNTERS_RECHECK_MS));
+	assert_int_equal(truncate(path, 0), 0);
+	/* within the interval it is not looked at: the count faults */
+	assert_true(counters_fresh(&c, 1000 + 2 * COUNTERS_RECHECK_MS - 1));
+	counters_add(&c, CNT_SUCCESS, 1, 1);
+	assert_null(c.page);
+	counters_add(&c, CNT_SUCCESS, 1, 1);	/* not counting */
+	/* an empty file gets the page's layout again; cut short once more,
+	 * it is seen at the next look */
+	assert_int_equal(counters_open(&c, dir, 5000), 0);
+	assert_int_equal(truncate(path, 8), 0);
+	assert_false(counters_fresh(&c, 5000 + COUNTERS_RECHECK_MS));
+	assert_null(c.page);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(counters_open(&c, dir, 7000), 0);
+	counters_add(&c, CNT_SUCCESS, 1, 1);
+	assert_int_equal(unlink(path), 0);	/* removed: counts for nobody */
+	assert_false(counters_fresh(&c, 7000 + COUNTERS_RECHECK_MS));
+	assert_int_equal(counters_open(&c, dir, 9000), 0);
+	counters_add(&c, CNT_401, 0, 0);
+	counters_close(&c);
+	assert_int_equal(counters_read(dir, &p), 0);
+	assert_int_equal(p.n[CNT_401], 1);
+	assert_int_equal(p.n[CNT_SUCCESS], 0);
 }
 
 int
@@ -147,6 +191,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_add_and_read, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_fresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processes, setup,
 		    teardown),
 		cmocka_unit_test(test_reasons),

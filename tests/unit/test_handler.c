@@ -241,6 +241,7 @@ call(struct fixture *f, const char *method, const char *ct, const char *cl,
 	assert_true(saved != -1 && fd != -1);
 	dup2(fd, 2);
 	st = handle(&f->s, &rq, rs);
+	handle_count(&f->s, rs);	/* as the transport does, answered */
 	dup2(saved, 2);
 	close(saved);
 	n = pread(fd, f->log, sizeof(f->log) - 1, 0);
@@ -675,6 +676,7 @@ post_unreadable(struct fixture *f, const char *body, struct response *rs)
 	struct request rq;
 	struct io io = { body, strlen(body), 0 };
 	char len[32];
+	int st;
 
 	snprintf(len, sizeof(len), "%zu", io.len);
 	memset(&rq, 0, sizeof(rq));
@@ -684,7 +686,9 @@ post_unreadable(struct fixture *f, const char *body, struct response *rs)
 	rq.remote_addr = CLIENT;
 	rq.read = io_fail;
 	rq.io = &io;
-	return handle(&f->s, &rq, rs);
+	st = handle(&f->s, &rq, rs);
+	handle_count(&f->s, rs);
+	return st;
 }
 
 /* A body the transport cannot deliver: 500, nothing stored. */
