@@ -312,4 +312,3 @@ handle(struct server *s, const struct request *rq, struct response *rs)
 		    NULL);
 	}
 }
-
