@@ -354,11 +354,7 @@ def test_database_faults():
     d, conf, spool = setup()
     try:
         db = os.path.join(d, "other.db")
-        c = sqlite3.connect(db)
-        c.execute("CREATE TABLE sms_events (x TEXT)")
-        c.commit()
-        c.close()
-        os.chown(db, *owner(spool))
+        sql_as(db, spool, "CREATE TABLE sms_events (x TEXT)")
         with open(conf, "a") as f:
             f.write("database = sqlite:%s\n" % db)
         fails(check(conf), "database:", "no such",
@@ -374,31 +370,19 @@ def test_database_faults():
         os.mkdir(dbdir)
         os.chown(dbdir, *owner(spool))
         db = os.path.join(dbdir, "stray.db")
-        c = sqlite3.connect(db)
-        c.execute("CREATE TABLE smshook_positions (z TEXT)")
-        c.commit()
-        c.close()
-        os.chown(db, *owner(spool))
+        sql_as(db, spool, "CREATE TABLE smshook_positions (z TEXT)")
         with open(conf, "a") as f:
             f.write("database = sqlite:%s\n" % db)
         fails(check(conf), "database:", "table smshook_positions has not "
               "the columns source, day, byte_offset, gz_size")
         os.unlink(db)
         t.eq(t.ctl(conf, "import").returncode, 0)
-        c = sqlite3.connect(db)
-        c.execute("DROP TABLE smshook_rejects")
-        c.execute("CREATE TABLE smshook_rejects (x)")
-        c.commit()
-        c.close()
-        for n in os.listdir(dbdir):		# and its -wal, -shm
-            os.chown(os.path.join(dbdir, n), *owner(spool))
+        sql_as(db, spool, "DROP TABLE smshook_rejects",
+               "CREATE TABLE smshook_rejects (x)")
         fails(check(conf), "database:", "table smshook_rejects has not")
         # this version's tables, but a file the receiver's user (who
         # runs import) cannot write
-        c = sqlite3.connect(db)
-        c.execute("DROP TABLE smshook_rejects")
-        c.commit()
-        c.close()
+        sql_as(db, spool, "DROP TABLE smshook_rejects")
         p = check(conf)
         t.eq(p.returncode, 0, p.stdout)
         os.chown(db, 0, 0)
@@ -427,6 +411,19 @@ def test_database_faults():
         t.eq(p.returncode, 0, p.stdout + p.stderr)
     finally:
         shutil.rmtree(d)
+
+
+def sql_as(db, like, *sql):
+    """Run sql on the SQLite file db, then give it (and its -wal, -shm)
+    to the owner of like."""
+    c = sqlite3.connect(db)
+    for q in sql:
+        c.execute(q)
+    c.commit()
+    c.close()
+    for n in os.listdir(os.path.dirname(db)):
+        if n.startswith(os.path.basename(db)):
+            os.chown(os.path.join(os.path.dirname(db), n), *owner(like))
 
 
 def owner(path):
