@@ -193,6 +193,7 @@ counters_add(struct counters *c, enum counter k, uint64_t bytes, uint64_t ms)
 		return;
 	}
 	bus_armed = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);	/* no touch before */
 	__atomic_fetch_add(&c->page->n[k], 1, __ATOMIC_RELAXED);
 	if (bytes > 0) {
 		__atomic_fetch_add(&c->page->stored_bytes, bytes,
@@ -200,6 +201,7 @@ counters_add(struct counters *c, enum counter k, uint64_t bytes, uint64_t ms)
 		__atomic_store_n(&c->page->last_stored_ms, ms,
 		    __ATOMIC_RELAXED);
 	}
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);	/* nor after */
 	bus_armed = 0;
 }
 

@@ -3,10 +3,12 @@
  * FCGX_*_r interface so the process environment is never replaced.
  *
  * SIGTERM, SIGINT and SIGUSR1 only set a flag (SA_RESTART): a request,
- * once accepted, is always read, stored and answered, and then the
- * worker exits instead of taking the next one. A wait for a connection
- * is cut short by the signal, and lasts at most WAIT_MS at a time, which
- * bounds a stop whose signal came just before the wait began.
+ * once accepted, is read, stored and answered, and then the worker
+ * exits instead of taking the next one; only a request the web server
+ * is still sending STOP_GRACE_S after the signal is cut short. A wait
+ * for a connection is cut short by the signal, and lasts at most WAIT_MS
+ * at a time, which bounds a stop whose signal came just before the wait
+ * began.
  *
  * On a Unix socket (every web server's spawned worker) the worker
  * accepts the connection itself, blocking: no wait before it, and the
@@ -292,17 +294,17 @@ serve(struct server *s, FCGX_Request *fr, struct response *rs)
  * End the request: send the answer, close or keep the connection. A
  * lingering close waits in poll(2) for the web server to close first,
  * and a signal would cut that short and risk a reset eating the answer:
- * the stop signals wait till it is done.
+ * the signals in held (the stop signals and SIGALRM) wait till it is done.
  */
 static void
-finish(FCGX_Request *fr, int lingers, const sigset_t *stops)
+finish(FCGX_Request *fr, int lingers, const sigset_t *held)
 {
 	sigset_t was;
-	int held;
+	int blocked;
 
-	held = lingers && sigprocmask(SIG_BLOCK, stops, &was) == 0;
+	blocked = lingers && sigprocmask(SIG_BLOCK, held, &was) == 0;
 	FCGX_Finish_r(fr);
-	if (held)
+	if (blocked)
 		sigprocmask(SIG_SETMASK, &was, NULL);
 }
 
@@ -333,7 +335,7 @@ fcgi_run(struct server *s)
 	FCGX_Request fr;
 	struct response rs;
 	struct sigaction sa;
-	sigset_t stops;
+	sigset_t stops, held;
 	size_t i;
 	int rc, own, w = 1, status = 0;
 	int idle = 0;		/* own socket found non-blocking: poll first */
@@ -348,6 +350,8 @@ fcgi_run(struct server *s)
 	sa.sa_flags = 0;		/* interrupts the read it comes in */
 	sigaction(SIGALRM, &sa, NULL);
 	fcgi_stop_signals(&stops);
+	held = stops;
+	sigaddset(&held, SIGALRM);
 	/* held by "smshook -w", which forks us with them blocked */
 	if (sigprocmask(SIG_UNBLOCK, &stops, NULL) == -1 ||
 	    (own = listen_setup(STDIN_FILENO)) == -1 ||
@@ -388,7 +392,7 @@ fcgi_run(struct server *s)
 			status = 1;
 			break;
 		}
-		finish(&fr, serve(s, &fr, &rs), &stops);
+		finish(&fr, serve(s, &fr, &rs), &held);
 		handle_count(s, &rs);	/* answered: see server.h */
 	}
 	if (w == -1)

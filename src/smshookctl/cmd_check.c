@@ -304,8 +304,9 @@ replay_writable(struct check *k, const char *path)
 
 	if ((fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) ==
 	    -1) {
-		fault(k, "replay table %s is not writable: %s (chown it to "
-		    "the receiver's user)", path, strerror(errno));
+		fault(k, "replay table %s is not writable: %s (%s)", path,
+		    strerror(errno), errno == EISDIR ? "remove it" :
+		    "chown it to the receiver's user");
 		return 0;
 	}
 	if (!(ok = fs_regular(fd, NULL)))

@@ -145,15 +145,16 @@ def line_rows(raw):
     if not _clean(env) or not line_valid(env):
         return None
     p = env["payload"]
-    code = _int(p.get("eventType"))
+    code = _int(_first(p.get("eventType")))
     name = None
     if code is not None:
         if code in TYPES:
             code, name = TYPES[code]
-    elif isinstance(p.get("event"), str) and p["event"].lower() in NAMES:
-        code, name = TYPES[NAMES[p["event"].lower()]]
-    if name is None and isinstance(p.get("event"), str):
-        name = p["event"]
+    event = _first(p.get("event"))
+    if code is None and isinstance(event, str) and event.lower() in NAMES:
+        code, name = TYPES[NAMES[event.lower()]]
+    if name is None and isinstance(event, str):
+        name = event
     common = dict(user_id=_text(_first(p.get("userId"))),
                   sms_user=_text(_first(p.get("smsUser"))),
                   template_id=_text(_first(p.get("templateId"))),
