@@ -122,6 +122,13 @@ token_seen(struct server *s, struct replay *r, const char *token,
 	return seen;
 }
 
+/* ts in milliseconds. */
+static long long
+ms_of(const struct timespec *ts)
+{
+	return (long long)ts->tv_sec * 1000 + ts->tv_nsec / 1000000;
+}
+
 /*
  * An event outside the clock tolerance: 200 duplicate if its token was
  * stored before (a late retry of an event already on disk), else 403.
@@ -161,8 +168,7 @@ store(struct server *s, const struct event *ev, struct response *rs,
 	struct replay r = { .fd = -1 };
 	struct spool_pending p;
 	char day[DAY_LEN + 1], err[512];
-	long long now_ms = (long long)now->tv_sec * 1000 +
-	    now->tv_nsec / 1000000;
+	long long now_ms = ms_of(now);
 	size_t len;
 	int status;
 
@@ -251,7 +257,7 @@ post(struct server *s, const struct request *rq, struct response *rs,
 		return reject(rs, c, 400, payload_kind[pe.fault], pe.why,
 		    pe.field);
 	clock_gettime(CLOCK_REALTIME, &now);
-	now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	now_ms = ms_of(&now);
 	status = authenticate(s, &ev, rs, c, now_ms, &verified, &stale);
 	if (status == 0 && stale)
 		status = stale_event(s, &ev, rs, c, now_ms);
@@ -274,7 +280,7 @@ handle_count(struct server *s, const struct response *rs)
 	if (!s->conf.counters)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	now = ms_of(&ts);
 	if (!counters_fresh(&s->counters, now) &&
 	    counters_open(&s->counters, s->conf.spool_dir, now) == -1)
 		return;		/* no spool yet, or not ours: no count */
