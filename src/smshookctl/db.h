@@ -131,7 +131,8 @@ struct ctl_db	*db_pg_open(const char *conninfo, int look, char *err,
  */
 int		 db_sqlite_absent(const char *path, char *err, size_t errlen);
 /* 0 if import, as this user, could write the database at url (-1, why in
- * err, if not): an SQLite file there must be writable. */
+ * err, if not): an SQLite file there must be writable, and so must its
+ * folder, where SQLite makes the file's -wal and -shm. */
 int		 db_writable(const char *url, char *err, size_t errlen);
 int		 db_sqlite_writable(const char *path, char *err, size_t errlen);
 

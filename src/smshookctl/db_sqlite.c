@@ -520,6 +520,22 @@ make_schema(struct sqlite_db *s)
 	return -1;
 }
 
+/*
+ * Whether import (the effective user) may make files in path's folder, as
+ * SQLite makes the database and its -wal and -shm files there: 0 if so,
+ * else -1 with dir holding the folder (or "" if the path is too long).
+ */
+static int
+folder_writable(const char *path, char *dir, size_t dirlen)
+{
+	if (fs_parent_dir(path, dir, dirlen) == -1) {
+		*dir = '\0';
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS);
+}
+
 int
 db_sqlite_absent(const char *path, char *err, size_t errlen)
 {
@@ -529,11 +545,7 @@ db_sqlite_absent(const char *path, char *err, size_t errlen)
 	if (stat(path, &st) == 0 || errno != ENOENT ||
 	    strcmp(path, ":memory:") == 0)
 		return 0;		/* open says what else is wrong */
-	if (fs_parent_dir(path, dir, sizeof(dir)) == -1) {
-		snprintf(err, errlen, "sqlite %s: path too long", path);
-		return -1;
-	}
-	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0)
+	if (folder_writable(path, dir, sizeof(dir)) == 0)
 		return 1;
 	snprintf(err, errlen, "sqlite %s: no such file, and import cannot "
 	    "create it: %s: %s", path, dir, strerror(errno));
@@ -543,14 +555,22 @@ db_sqlite_absent(const char *path, char *err, size_t errlen)
 int
 db_sqlite_writable(const char *path, char *err, size_t errlen)
 {
+	char dir[PATH_MAX];
 	struct stat st;
 
-	if (stat(path, &st) == -1 ||
-	    faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) == 0)
+	if (stat(path, &st) == -1)
 		return 0;		/* none: db_sqlite_absent's to judge */
-	snprintf(err, errlen, "sqlite %s: import cannot write it: %s", path,
-	    strerror(errno));
-	return -1;
+	if (faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) == -1) {
+		snprintf(err, errlen, "sqlite %s: import cannot write it: %s",
+		    path, strerror(errno));
+		return -1;
+	}
+	if (folder_writable(path, dir, sizeof(dir)) == -1) {
+		snprintf(err, errlen, "sqlite %s: import cannot make its -wal "
+		    "and -shm files in %s: %s", path, dir, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 struct ctl_db *

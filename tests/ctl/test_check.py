@@ -353,6 +353,7 @@ def test_database_faults():
     # a database of another shape
     d, conf, spool = setup()
     try:
+        own(d)				# the database's folder is the user's
         db = os.path.join(d, "other.db")
         sql_as(db, spool, "CREATE TABLE sms_events (x TEXT)")
         with open(conf, "a") as f:
@@ -389,6 +390,15 @@ def test_database_faults():
         os.chmod(db, 0o644)
         fails(check(conf), "database: sqlite %s: import cannot write it"
               % db)
+        # the file the user's, its folder not: SQLite cannot make the
+        # -wal and -shm files beside it, and import fails
+        os.chown(db, *owner(spool))
+        os.chown(dbdir, 0, 0)
+        os.chmod(dbdir, 0o755)
+        fails(check(conf), "database: sqlite %s: import cannot make its "
+              "-wal and -shm files in %s" % (db, dbdir))
+        p = as_user("-c", conf, "import")
+        t.eq(p.returncode, 1, p.stdout + p.stderr)
     finally:
         shutil.rmtree(d)
     # no file, and none can be made where it should be
@@ -470,9 +480,9 @@ def test_old_schema_not_migrated():
         t.eq(tables(db), ["sms_events"], "(check changed nothing)")
         t.eq(sorted(os.listdir(d)), ["smshook.conf", "spool", "v1.db"],
              "(no file left beside it)")
-        # as root's, the user could not even read it (WAL): a fault
+        # its folder root's: the user could not even read it (WAL)
         os.chown(d, 0, 0)
-        fails(check(conf), "database:", "readonly")
+        fails(check(conf), "database:", "-wal and -shm files in %s" % d)
     finally:
         shutil.rmtree(d)
 
