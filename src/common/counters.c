@@ -150,25 +150,18 @@ counters_open(struct counters *c, const char *dir, long long now_ms)
 	}
 	c->page = m;
 	fs_kept_set(&c->file, fd, &st, path);
-	c->checked_ms = now_ms;
+	c->file.checked_ms = now_ms;
 	return 0;
 }
 
 int
 counters_fresh(struct counters *c, long long now_ms)
 {
-	struct stat st;
-
 	if (c->page == NULL)
 		return 0;
-	if (now_ms >= c->checked_ms && now_ms - c->checked_ms <
-	    COUNTERS_RECHECK_MS)
+	if (fs_kept_fresh(&c->file, now_ms, COUNTERS_RECHECK_MS,
+	    (off_t)sizeof(*c->page), -1))
 		return 1;
-	if (fs_kept_still(&c->file, &st) &&
-	    st.st_size >= (off_t)sizeof(*c->page)) {
-		c->checked_ms = now_ms;
-		return 1;
-	}
 	counters_close(c);	/* cut, removed or replaced: map it anew */
 	return 0;
 }

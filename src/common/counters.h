@@ -46,7 +46,6 @@ struct counters_page {
 struct counters {
 	struct counters_page	*page;	/* NULL: not counting */
 	struct fs_kept		 file;	/* the page's, open while mapped */
-	long long		 checked_ms;	/* file last looked at */
 };
 
 /*

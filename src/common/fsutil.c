@@ -189,6 +189,21 @@ fs_kept_still(const struct fs_kept *k, struct stat *st)
 	    st->st_ino == k->ino;
 }
 
+int
+fs_kept_fresh(struct fs_kept *k, long long now_ms, long long every_ms,
+    off_t min, off_t max)
+{
+	struct stat st;
+
+	if (now_ms >= k->checked_ms && now_ms - k->checked_ms < every_ms)
+		return 1;
+	if (!fs_kept_still(k, &st) || st.st_size < min ||
+	    (max != -1 && st.st_size > max))
+		return 0;
+	k->checked_ms = now_ms;
+	return 1;
+}
+
 void
 fs_kept_set(struct fs_kept *k, int fd, const struct stat *st,
     const char *path)
@@ -198,6 +213,7 @@ fs_kept_set(struct fs_kept *k, int fd, const struct stat *st,
 	k->pid = fs_pid();
 	k->dev = st->st_dev;
 	k->ino = st->st_ino;
+	k->checked_ms = FS_KEPT_LOOK;
 	snprintf(k->path, sizeof(k->path), "%s", path);
 }
 

@@ -55,13 +55,16 @@ off_t	fs_line_end(int fd, off_t from, off_t size);
  * day file, the token table. A forked child does not use its parent's.
  */
 struct fs_kept {
-	int	fd;
-	pid_t	pid;		/* of the process that opened it */
-	dev_t	dev;
-	ino_t	ino;
-	char	path[PATH_MAX];
+	int		 fd;
+	pid_t		 pid;		/* of the process that opened it */
+	dev_t		 dev;
+	ino_t		 ino;
+	long long	 checked_ms;	/* path last found to name it */
+	char		 path[PATH_MAX];
 };
-#define FS_KEPT_NONE	{ -1, 0, 0, 0, "" }
+/* checked_ms that has fs_kept_fresh look at once */
+#define FS_KEPT_LOOK	LLONG_MAX
+#define FS_KEPT_NONE	{ -1, 0, 0, 0, FS_KEPT_LOOK, "" }
 
 /* k's fd if this process kept it (for path, unless NULL), else -1. */
 int	fs_kept_fd(const struct fs_kept *k, const char *path);
@@ -72,8 +75,17 @@ int	fs_kept_fd(const struct fs_kept *k, const char *path);
  */
 int	fs_kept_still(const struct fs_kept *k, struct stat *st);
 /*
+ * 1 if k's file may still be used at now_ms: its path was found to name
+ * it less than every_ms before (a clock set back looks at once), or does
+ * now with a size from min to max, or of at least min if max is -1 (noted as
+ * checked); else 0.
+ */
+int	fs_kept_fresh(struct fs_kept *k, long long now_ms, long long every_ms,
+	    off_t min, off_t max);
+/*
  * Keep fd, whose stat is st, as the file at path (shorter than PATH_MAX),
- * letting go of the one kept before.
+ * letting go of the one kept before; the caller sets checked_ms if it
+ * uses fs_kept_fresh.
  */
 void	fs_kept_set(struct fs_kept *k, int fd, const struct stat *st,
 	    const char *path);

@@ -60,15 +60,13 @@ struct slot {
 /*
  * A FastCGI worker keeps the table open (a forked child must not share
  * its locks), with the spool dir it is in, and checks its path at most
- * once per RECHECK_MS: table_checked_ms is when it last did; CHECK_NOW
- * (set by a failed lock, unlock, read or write) has it checked at once.
+ * once per RECHECK_MS (fs_kept_fresh); a failed lock, unlock, read or
+ * write has it checked at once.
  */
 #define RECHECK_MS	1000
-#define CHECK_NOW	LLONG_MAX
 
 static struct fs_kept table = FS_KEPT_NONE;
 static char table_dir[PATH_MAX];
-static long long table_checked_ms = CHECK_NOW;
 
 static EVP_MD *sha256;		/* fetched once per process */
 static EVP_MD_CTX *sha256_ctx;	/* re-initialised per token, not re-made */
@@ -199,19 +197,13 @@ open_locked(const char *path)
 static int
 reuse(const char *dir, long long now_ms)
 {
-	struct stat st;
 	int fd;
 
 	if ((fd = fs_kept_fd(&table, NULL)) == -1 ||
 	    strcmp(table_dir, dir) != 0)
 		return -1;
-	if (now_ms >= table_checked_ms && now_ms - table_checked_ms <
-	    RECHECK_MS)
-		return fd;	/* (a clock set back is checked at once) */
-	if (fs_kept_still(&table, &st) && st.st_size == FILE_SIZE) {
-		table_checked_ms = now_ms;
+	if (fs_kept_fresh(&table, now_ms, RECHECK_MS, FILE_SIZE, FILE_SIZE))
 		return fd;
-	}
 	fs_kept_drop(&table);	/* replaced, removed or damaged: start over */
 	return -1;
 }
@@ -229,7 +221,7 @@ keep(int fd, const char *dir, const char *path, long long now_ms)
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
 	fs_kept_set(&table, fd, &st, path);
 	snprintf(table_dir, sizeof(table_dir), "%s", dir);
-	table_checked_ms = now_ms;
+	table.checked_ms = now_ms;
 }
 
 /* The table's path in dir into path[PATH_MAX]; 0, or -1 if too long. */
@@ -347,7 +339,7 @@ load_bucket(struct replay *r, const char *token)
 	r->have = 1;
 	return 0;
  fail:
-	table_checked_ms = CHECK_NOW;	/* cut or replaced? look next time */
+	table.checked_ms = FS_KEPT_LOOK;	/* cut or replaced? look next time */
 	return -1;
 }
 
@@ -405,7 +397,7 @@ replay_add(struct replay *r, const char *token, long long now_ms,
 	b[pick].when_ms = from_ms;
 	if (pwrite(r->fd, &b[pick], sizeof(b[pick]), (off_t)r->bucket_off +
 	    pick * (off_t)sizeof(b[pick])) != (ssize_t)sizeof(b[pick])) {
-		table_checked_ms = CHECK_NOW;
+		table.checked_ms = FS_KEPT_LOOK;
 		return -1;
 	}
 	memcpy(r->bucket, b, sizeof(b));

@@ -184,6 +184,41 @@ test_kept(void **state)
 	assert_int_equal(fs_kept_fd(&k, NULL), -1);
 }
 
+/*
+ * fs_kept_fresh: trusted without a look for every_ms after the last one
+ * (a clock set back, or FS_KEPT_LOOK, looks at once); a look finds the
+ * size outside [min, max], or the path naming another file: 0.
+ */
+static void
+test_kept_fresh(void **state)
+{
+	const struct fixture *f = *state;
+	struct fs_kept k = FS_KEPT_NONE;
+	struct stat st;
+	int fd;
+
+	assert_int_not_equal(fd = open(f->file, O_RDWR | O_CREAT, 0640), -1);
+	assert_int_equal(write(fd, "line\n", 5), 5);
+	assert_int_equal(fstat(fd, &st), 0);
+	fs_kept_set(&k, fd, &st, f->file);
+	assert_true(k.checked_ms == FS_KEPT_LOOK);
+	assert_int_equal(fs_kept_fresh(&k, 1000, 100, 5, 5), 1);
+	assert_true(k.checked_ms == 1000);
+	assert_int_equal(ftruncate(fd, 4), 0);
+	/* not looked at within every_ms: the cut is not seen yet */
+	assert_int_equal(fs_kept_fresh(&k, 1099, 100, 5, 5), 1);
+	assert_int_equal(fs_kept_fresh(&k, 1100, 100, 5, 5), 0);
+	assert_int_equal(fs_kept_fresh(&k, 999, 100, 4, -1), 1);
+	assert_true(k.checked_ms == 999);	/* the clock set back: looked */
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	assert_int_equal(fs_kept_fresh(&k, 2000, 100, 4, -1), 1);
+	assert_int_equal(fs_kept_fresh(&k, 3000, 100, 4, 5), 0);
+	k.checked_ms = FS_KEPT_LOOK;
+	assert_int_equal(unlink(f->file), 0);
+	assert_int_equal(fs_kept_fresh(&k, 3001, 100, 0, -1), 0);
+	fs_kept_drop(&k);
+}
+
 /* The inode of path, or 0. */
 static ino_t
 ino_of(const char *path)
@@ -280,6 +315,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_foreign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kept_fresh, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_spool_dir, setup,
 		    teardown),
 	};
