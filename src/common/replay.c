@@ -339,7 +339,7 @@ load_bucket(struct replay *r, const char *token)
 	r->have = 1;
 	return 0;
  fail:
-	table.checked_ms = FS_KEPT_LOOK;	/* cut or replaced? look next time */
+	table.checked_ms = FS_KEPT_LOOK;	/* cut or replaced? look next */
 	return -1;
 }
 
