@@ -79,7 +79,6 @@ static const struct keydef {
 };
 #define NKEYDEFS (sizeof(keydefs) / sizeof(keydefs[0]))
 
-#define MAX_BODY_LIMIT	(1ULL << 30)		/* 1 GiB */
 #define SECONDS_LIMIT	(100ULL * 365 * 86400)	/* a century */
 
 static const char *last_kind;		/* conf_error_kind() */
@@ -366,7 +365,7 @@ p_bool(struct pctx *p, const char *v, void *dst)
 static int
 p_bytes(struct pctx *p, const char *v, void *dst)
 {
-	if (conf_number(v, 0, MAX_BODY_LIMIT, dst) == -1 ||
+	if (conf_number(v, 0, CONF_MAX_BODY, dst) == -1 ||
 	    *(unsigned long long *)dst == 0)
 		return fail(p, "expected a size from 1 to 1g (bytes, "
 		    "or with k, m, g), not \"%s\"", v);

@@ -26,6 +26,9 @@ struct conf_key {
 	char		*file;		/* app_key_file's path, NULL for app_key */
 };
 
+/* The largest max_body accepted: 1 GiB. */
+#define CONF_MAX_BODY	(1ULL << 30)
+
 struct conf {
 	char		*path;
 	struct conf_key	*keys;		/* app_key and app_key_file, in order */

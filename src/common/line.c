@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "day.h"
 #include "line.h"
 #include "utf8.h"
@@ -65,11 +66,24 @@ static const struct {
 	    C_TIMESTAMP, "payload has no timestamp" } },
 };
 
+/* The longest line the receiver writes with max_body. */
+static unsigned long long
+longest(unsigned long long max_body)
+{
+	/* the envelope, an escaped address: well under 4 KiB */
+	return 6 * max_body + 4096;
+}
+
 size_t
 line_max(unsigned long long max_body)
 {
-	/* the envelope, an escaped address: well under 4 KiB */
-	return (size_t)(6 * max_body + 4096);
+	return (size_t)longest(max_body);
+}
+
+int
+line_beyond_any(unsigned long long len)
+{
+	return len > longest(CONF_MAX_BODY);
 }
 
 int

@@ -80,6 +80,11 @@ size_t	line_format(char **buf, size_t *cap, const struct timespec *now,
  * bytes: a form's bytes may become \u00XX escapes, six times as long.
  */
 size_t	line_max(unsigned long long max_body);
+/*
+ * 1 if a line of len bytes is longer than the receiver writes with any
+ * max_body it accepts: not one of its lines, whatever max_body was then.
+ */
+int	line_beyond_any(unsigned long long len);
 
 /* 1 if s[0..n) is YYYY-MM-DDTHH:MM:SS, an optional fraction, then Z. */
 int	line_stamp_ok(const char *s, size_t n);

@@ -27,6 +27,7 @@
 
 struct import {
 	struct ctl_db	*db;
+	unsigned long long max_body;	/* the configuration's */
 	int		 tty;
 	unsigned long long files, lines, rows, rejects;	/* committed */
 	unsigned long long tx_lines, tx_rows, tx_rejects; /* not yet */
@@ -97,7 +98,8 @@ clean_text(struct import *im, const char *line, size_t len)
 
 /*
  * One line: its rows, or a reject. A READER_LONG or READER_TORN line (n)
- * is a reject holding only its first bytes.
+ * is a reject holding only its first bytes, unless a larger max_body
+ * could have let the receiver write it: then the day stops (-1).
  */
 static int
 import_line(struct import *im, const char *day, int n, const char *line,
@@ -109,6 +111,15 @@ import_line(struct import *im, const char *day, int n, const char *line,
 	int rc = -1, parsed = -1;
 
 	memset(&l, 0, sizeof(l));
+	if (n == READER_LONG && !line_beyond_any(len)) {
+		/* stored under a larger max_body: not a reject, the day stops */
+		snprintf(im->db->err, sizeof(im->db->err), "offset %lld: a "
+		    "line of %zu bytes, longer than max_body = %llu lets the "
+		    "receiver write (it was larger when the line was stored): "
+		    "raise max_body to import it", (long long)off, len,
+		    im->max_body);
+		goto out;
+	}
 	if (n != READER_LINE) {
 		why = n == READER_LONG ? line_too_long : reader_unfinished;
 		len = len < READER_HEAD ? len : READER_HEAD;
@@ -321,6 +332,7 @@ cmd_import(struct ctl *c, int argc, char *argv[])
 	if ((im.db = ctl_db_open(c, url)) == NULL)
 		goto out;
 	im.tty = c->tty;
+	im.max_body = c->conf.max_body;
 	clock_gettime(CLOCK_MONOTONIC, &im.t0);
 	for (i = 0; i < n; i++)
 		if (import_file(&im, &files[i]) == -1)

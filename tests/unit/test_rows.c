@@ -15,6 +15,8 @@
 #include <cmocka.h>
 
 #include "mallocfail.h"
+#include "conf.h"
+#include "line.h"
 #include "rows.h"
 
 #define STAMP	"2026-11-26T16:29:42.123Z"
@@ -787,11 +789,28 @@ test_nomem(void **state)
 }
 #endif
 
+/*
+ * line_max: the longest line the receiver writes with a max_body;
+ * line_beyond_any: longer than it writes with the largest it accepts.
+ */
+static void
+test_line_limits(void **state)
+{
+	unsigned long long most = 6 * CONF_MAX_BODY + 4096;
+
+	(void)state;
+	assert_int_equal(line_max(1048576), 6 * 1048576 + 4096);
+	assert_false(line_beyond_any(line_max(1048576) + 1));
+	assert_false(line_beyond_any(most));
+	assert_true(line_beyond_any(most + 1));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_col_names),
+		cmocka_unit_test(test_line_limits),
 		cmocka_unit_test(test_requested),
 		cmocka_unit_test(test_delivered),
 		cmocka_unit_test(test_suppressed_failed),
