@@ -503,7 +503,7 @@ open_container(struct lexer *lx, struct json_span *sp)
 {
 	int obj = lx->in[lx->i] == '{';
 
-	if (lx->depth >= JSON_DEPTH_MAX) {
+	if (lx->depth + (lx->jl->wrapped ? 1 : 0) >= JSON_DEPTH_MAX) {
 		lx->why = "JSON nested too deeply";
 		return -1;
 	}

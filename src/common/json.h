@@ -71,6 +71,9 @@ struct json_lex {
 	/* in: refuse numbers of more than JSON_NUM_MAX characters or with
 	 * an exponent beyond JSON_EXP_MAX: what every database stores */
 	int			 bounded;
+	/* in: if set, the text will be a value inside one more container
+	 * (a body inside its spool line): one level less may be open */
+	int			 wrapped;
 	/* out */
 	size_t			 compact_len;
 	enum json_type		 root;		/* JSON_NONE for blank input */

@@ -37,7 +37,7 @@
 #define TIMESTAMP_DIGITS 13	/* milliseconds since the epoch */
 
 enum slot { S_NONE, S_TOKEN, S_TIMESTAMP, S_SIGNATURE, S_EVENT, S_EVENTTYPE,
-	S_MAX };
+	S_MESSAGE, S_REPLY, S_MAX };
 
 /*
  * max: the longest string (or list item) in bytes, 0 for no bound;
@@ -60,7 +60,7 @@ static const struct field {
 	{ JSON_NAME("event"),	      J_STR | J_NULL, F_ONCE, S_EVENT, 64 },
 	{ JSON_NAME("eventType"),     J_NUM | J_STR | J_NULL, F_ONCE | F_INT,
 	    S_EVENTTYPE, 0 },
-	{ JSON_NAME("message"),	      J_STR | J_NULL, 0, S_NONE,
+	{ JSON_NAME("message"),	      J_STR | J_NULL, 0, S_MESSAGE,
 	    PAYLOAD_TEXT_MAX },
 	{ JSON_NAME("msgCount"),      J_NUM | J_STR | J_NULL, 0, S_NONE, 0 },
 	{ JSON_NAME("msgType"),	      J_NUM | J_STR | J_NULL, 0, S_NONE, 0 },
@@ -71,7 +71,7 @@ static const struct field {
 	{ JSON_NAME("phones"),	      J_ARR | J_STR | J_NULL, F_LIST, S_NONE,
 	    PAYLOAD_ID_MAX },
 	{ JSON_NAME("receiptTime"),   J_STR | J_NULL, 0, S_NONE, 0 },
-	{ JSON_NAME("replyContent"),  J_STR | J_NULL, 0, S_NONE,
+	{ JSON_NAME("replyContent"),  J_STR | J_NULL, 0, S_REPLY,
 	    PAYLOAD_REPLY_MAX },
 	{ JSON_NAME("replyTime"),     J_STR | J_NULL, 0, S_NONE, 64 },
 	{ JSON_NAME("signature"),     J_STR, F_ONCE, S_SIGNATURE, 0 },
@@ -427,6 +427,7 @@ check_text(struct event *ev, struct check *c, const char *text, size_t len,
 	jl.top_names = field_names();
 	jl.ntop = NFIELDS;
 	jl.top = c->sp;
+	jl.wrapped = 1;		/* the spool line's envelope: see line.c */
 	jl.compact = compact;
 	jl.bounded = 1;
 	if (json_lex(text, len, &jl, &why) == -1)
@@ -458,15 +459,38 @@ check_text(struct event *ev, struct check *c, const char *text, size_t len,
 	return 0;
 }
 
+/*
+ * A reply's row is keyed on its text: replyContent if that is a string,
+ * else its message, which must then be as short as replyContent must be.
+ * NULL or why.
+ */
+static const char *
+check_reply_text(const struct check *c)
+{
+	static const struct field as_text = { JSON_NAME("message"),
+	    J_STR | J_NULL, 0, S_MESSAGE, PAYLOAD_REPLY_MAX };
+	const struct json_span *rc = c->slot[S_REPLY];
+
+	if (c->slot[S_MESSAGE] == NULL ||
+	    (rc != NULL && rc->type == JSON_STRING))
+		return NULL;
+	return check_field(c, &as_text, c->slot[S_MESSAGE]);
+}
+
 /* The checked text's event (extract), unless it was empty; 0 or -1. */
 static int
 finish(struct event *ev, const struct check *c, struct payload_error *err)
 {
 	const char *why;
 
-	if (ev->empty || (why = extract(ev, c)) == NULL)
+	if (ev->empty)
 		return 0;
-	return refuse(err, PAYLOAD_SIGNED, why, NULL);
+	if ((why = extract(ev, c)) != NULL)
+		return refuse(err, PAYLOAD_SIGNED, why, NULL);
+	if (ev->event_type == EVENT_REPLY &&
+	    (why = check_reply_text(c)) != NULL)
+		return refuse(err, PAYLOAD_FIELD, why, "message");
+	return 0;
 }
 
 /* JSON: the body itself, compacted into the payload; 0 or -1. */

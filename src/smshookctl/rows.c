@@ -98,7 +98,9 @@ text_of(struct arena *a, const char *s, const struct json_span *sp)
 static int
 int_of(const char *s, const struct json_span *sp, long long *out)
 {
-	char buf[NUM_TEXT];
+	/* json_int's longest, each character as the receiver may see it
+	 * escaped (\uXXXX), and the quotes: any longer cannot be one */
+	char buf[6 * (JSON_INT_DIGITS + 1) + 2];
 	double d;
 
 	switch (sp->type) {

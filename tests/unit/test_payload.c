@@ -16,6 +16,7 @@
 
 #include "event.h"
 #include "json.h"
+#include "line.h"
 #include "payload.h"
 
 #include "mallocfail.h"
@@ -533,6 +534,101 @@ test_deep_nesting(void **state)
 	free(b);
 }
 
+/*
+ * A body of n containers open at once, the root one of them (an array of
+ * arrays under "a"), into b: its length.
+ */
+static size_t
+nested_body(char *b, size_t n)
+{
+	size_t i, o;
+
+	o = (size_t)sprintf(b, "{" SIGNED ",\"a\":");
+	for (i = 1; i < n; i++)
+		b[o++] = '[';
+	for (i = 1; i < n; i++)
+		b[o++] = ']';
+	b[o++] = '}';
+	b[o] = '\0';
+	return o;
+}
+
+/*
+ * The deepest body taken is one level short of the lexer's limit, as its
+ * spool line wraps it in one more object: that line must read back.
+ */
+static void
+test_nesting_edge(void **state)
+{
+	struct event ev;
+	struct line l;
+	struct timespec now = { 1795710582, 0 };
+	const char *why;
+	char *b, *buf = NULL;
+	size_t cap = 0, len;
+
+	(void)state;
+	assert_non_null(b = malloc(2 * JSON_DEPTH_MAX + 256));
+	nested_body(b, JSON_DEPTH_MAX - 1);
+	parse_ok(&ev, b, LINE_JSON);
+	len = line_format(&buf, &cap, &now, "203.0.113.9", LINE_JSON, 1,
+	    ev.payload, ev.payload_len);
+	assert_true(len > 0);
+	if (line_parse(&l, buf, len, &why) != 0)
+		fail_msg("the line of a body taken does not read: %s", why);
+	payload_free(&ev);
+	nested_body(b, JSON_DEPTH_MAX);
+	parse_bad_str(b, LINE_JSON, "JSON nested too deeply", NULL);
+	free(buf);
+	free(b);
+}
+
+/*
+ * A reply is keyed on its text: with no replyContent string, its message
+ * stands in and is held to replyContent's bound; other events' messages,
+ * and a reply's beside a replyContent, only to the message bound.
+ */
+static void
+test_reply_text_bound(void **state)
+{
+	static const char *const heads[] = {
+		"{\"eventType\":6,", "{\"event\":\"reply\",",
+		"{\"eventType\":6,\"replyContent\":null,",
+	};
+	char body[PAYLOAD_TEXT_MAX + 512], text[PAYLOAD_TEXT_MAX + 1];
+	struct event ev;
+	size_t i;
+
+	(void)state;
+	memset(text, 'x', sizeof(text) - 1);
+	text[PAYLOAD_REPLY_MAX + 1] = '\0';
+	for (i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		snprintf(body, sizeof(body), "%s\"message\":\"%s\"," SIGNED
+		    "}", heads[i], text);
+		parse_bad_str(body, LINE_JSON, "field too long", "message");
+	}
+	snprintf(body, sizeof(body), "eventType=6&message=%s&" FSIGNED, text);
+	parse_bad_str(body, LINE_FORM, "field too long", "message");
+	snprintf(body, sizeof(body), "eventType=6&message=a&message=%s&"
+	    FSIGNED, text);
+	parse_bad_str(body, LINE_FORM, "field too long", "message");
+	text[PAYLOAD_REPLY_MAX] = '\0';
+	snprintf(body, sizeof(body), "{\"eventType\":6,\"message\":\"%s\","
+	    SIGNED "}", text);
+	parse_ok(&ev, body, LINE_JSON);
+	payload_free(&ev);
+	text[PAYLOAD_REPLY_MAX] = 'x';
+	text[PAYLOAD_TEXT_MAX] = '\0';
+	snprintf(body, sizeof(body), "{\"eventType\":6,\"replyContent\":"
+	    "\"hi\",\"message\":\"%s\"," SIGNED "}", text);
+	parse_ok(&ev, body, LINE_JSON);
+	payload_free(&ev);
+	snprintf(body, sizeof(body), "{\"eventType\":2,\"message\":\"%s\","
+	    SIGNED "}", text);
+	parse_ok(&ev, body, LINE_JSON);
+	payload_free(&ev);
+}
+
 static void
 test_form_repeated(void **state)
 {
@@ -893,6 +989,8 @@ main(void)
 		cmocka_unit_test(test_duplicate_names),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_nesting_edge),
+		cmocka_unit_test(test_reply_text_bound),
 		cmocka_unit_test(test_form_repeated),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_payload_int),

@@ -790,6 +790,26 @@ test_nomem(void **state)
 #endif
 
 /*
+ * An eventType the receiver took as an integer is one here too, however
+ * its digits are escaped: six \u-escaped digits are 38 bytes of text.
+ */
+static void
+test_escaped_event_type(void **state)
+{
+	static const char line[] = ENV("json", "{\"event\":\"Failed\","
+	    "\"eventType\":\"\\u0030\\u0030\\u0030\\u0030\\u0032"
+	    "\\u0030\",\"smsId\":\"a\"," TT "}");
+	struct rows l;
+
+	(void)state;
+	parse_ok(&l, line);
+	assert_int_equal(l.nrows, 1);
+	assert_int_equal(l.rows[0].has_event_type, 1);
+	assert_int_equal(l.rows[0].event_type, 20);
+	rows_free(&l);
+}
+
+/*
  * line_max: the longest line the receiver writes with a max_body;
  * line_beyond_any: longer than it writes with the largest it accepts.
  */
@@ -811,6 +831,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_col_names),
 		cmocka_unit_test(test_line_limits),
+		cmocka_unit_test(test_escaped_event_type),
 		cmocka_unit_test(test_requested),
 		cmocka_unit_test(test_delivered),
 		cmocka_unit_test(test_suppressed_failed),
