@@ -217,10 +217,11 @@ fill_sample(cJSON *fields, const char *id, long long ms)
 		x = cJSON_IsArray(it) ? it->child : it;
 		if (!cJSON_IsString(x))
 			continue;
-		if (strcmp(x->valuestring, "ID") == 0 &&
-		    cJSON_SetValuestring(x, id) == NULL)
-			return -1;
-		if (strcmp(x->valuestring, "NOW") == 0 &&
+		/* a placeholder once: an id of "NOW" stays itself */
+		if (strcmp(x->valuestring, "ID") == 0) {
+			if (cJSON_SetValuestring(x, id) == NULL)
+				return -1;
+		} else if (strcmp(x->valuestring, "NOW") == 0 &&
 		    cJSON_SetValuestring(x, now) == NULL)
 			return -1;
 	}

@@ -46,6 +46,7 @@ struct day {
 /* Suppressed and failed events of one statusCode. */
 struct failure {
 	long long		 code;
+	int			 has_code;	/* else none usable: unknown */
 	unsigned long long	 n;
 };
 
@@ -63,6 +64,7 @@ struct stats {
 /* The import's state for this spool, when a database is configured. */
 struct lag {
 	int		 have;		/* a database answered */
+	int		 unreadable;	/* a day file could not be read */
 	char		 source[512];
 	long long	 bytes;		/* complete or not, not yet imported */
 	long long	 oldest_ms;	/* oldest such line's receipt, or -1 */
@@ -174,45 +176,64 @@ line_col(const struct rows *l, char *buf, size_t len)
 		snprintf(buf, len, "%lld", l->rows[0].event_type);
 }
 
-/* Count a suppressed or failed event's statusCode; -1 out of memory. */
+/*
+ * Count a suppressed or failed event's statusCode, one without a usable
+ * one as such; -1 out of memory.
+ */
 static int
 fail_add(struct stats *s, const struct rows *l)
 {
 	const struct row *r = &l->rows[0];
 	struct failure *nv;
+	long long code = r->has_status_code ? r->status_code : 0;
 	size_t i;
 
-	if (l->nrows == 0 || !r->has_event_type || !r->has_status_code ||
+	if (l->nrows == 0 || !r->has_event_type ||
 	    (r->event_type != 4 && r->event_type != 5))
 		return 0;
 	for (i = 0; i < s->nfails; i++)
-		if (s->fails[i].code == r->status_code) {
+		if (s->fails[i].has_code == r->has_status_code &&
+		    s->fails[i].code == code) {
 			s->fails[i].n++;
 			return 0;
 		}
 	if ((nv = reallocarray(s->fails, s->nfails + 1, sizeof(*nv))) == NULL)
 		return -1;
 	s->fails = nv;
-	s->fails[s->nfails].code = r->status_code;
+	s->fails[s->nfails].code = code;
+	s->fails[s->nfails].has_code = r->has_status_code;
 	s->fails[s->nfails++].n = 1;
 	return 0;
 }
 
+/* By code, those without one last. */
 static int
 fail_cmp(const void *a, const void *b)
 {
 	const struct failure *x = a, *y = b;
 
+	if (x->has_code != y->has_code)
+		return y->has_code - x->has_code;
 	return x->code < y->code ? -1 : x->code > y->code;
 }
 
-/* The meaning of code for people: the table's, or "unknown code". */
-static const char *
-meaning(long long code)
+/* The table's entry for f's code, NULL if none or unknown. */
+static const struct status_def *
+fail_def(const struct failure *f)
 {
-	const struct status_def *d = status_by_code(code);
+	return f->has_code ? status_by_code(f->code) : NULL;
+}
 
-	return d != NULL ? d->meaning : "unknown code";
+/* The meaning of f's code for people: the table's, or why not. */
+static const char *
+meaning(const struct failure *f)
+{
+	const struct status_def *d = fail_def(f);
+
+	if (d != NULL)
+		return d->meaning;
+	return f->has_code ? "unknown code" : "no status code, or not an "
+	    "integer";
 }
 
 /*
@@ -479,10 +500,14 @@ print_table(const struct stats *s)
 	if (s->nfails > 0)
 		printf("\nsuppressed and failed, by status code:\n");
 	for (i = 0; i < s->nfails; i++) {
-		d = status_by_code(s->fails[i].code);
-		printf("  %6lld  %10llu  %s%s%s\n", s->fails[i].code,
-		    s->fails[i].n, d != NULL ? d->kind : "", d != NULL ?
-		    " failure: " : "", meaning(s->fails[i].code));
+		d = fail_def(&s->fails[i]);
+		if (s->fails[i].has_code)
+			printf("  %6lld", s->fails[i].code);
+		else
+			printf("  %6s", "-");
+		printf("  %10llu  %s%s%s\n", s->fails[i].n, d != NULL ?
+		    d->kind : "", d != NULL ? " failure: " : "",
+		    meaning(&s->fails[i]));
 	}
 	return 0;
 }
@@ -604,11 +629,12 @@ print_json(const struct stats *s, const char *from, const char *to,
 		if ((o = cJSON_CreateObject()) == NULL)
 			goto out;
 		cJSON_AddItemToArray(days, o);
-		if (cJSON_AddNumberToObject(o, "status_code",
-		    (double)s->fails[i].code) == NULL ||
+		if ((s->fails[i].has_code ? cJSON_AddNumberToObject(o,
+		    "status_code", (double)s->fails[i].code) :
+		    cJSON_AddNullToObject(o, "status_code")) == NULL ||
 		    cJSON_AddNumberToObject(o, "count",
 		    (double)s->fails[i].n) == NULL ||
-		    ((d = status_by_code(s->fails[i].code)) != NULL ?
+		    ((d = fail_def(&s->fails[i])) != NULL ?
 		    cJSON_AddStringToObject(o, "meaning", d->meaning) != NULL &&
 		    cJSON_AddStringToObject(o, "stage", d->kind) != NULL :
 		    cJSON_AddNullToObject(o, "meaning") != NULL &&
@@ -701,7 +727,7 @@ prom_write(FILE *f, const struct stats *s, const struct counters_page *cp,
 	prom_head(f, "smshook_spool_failed_events", "gauge", "Suppressed and "
 	    "failed events in the spool, by provider status code.");
 	for (i = 0, other = 0; i < s->nfails; i++)
-		if (status_by_code(s->fails[i].code) != NULL)
+		if (fail_def(&s->fails[i]) != NULL)
 			fprintf(f, "smshook_spool_failed_events{status_code="
 			    "\"%lld\"} %llu\n", s->fails[i].code, s->fails[i].n);
 		else
@@ -753,7 +779,8 @@ stamp_ms(const char *s)
 
 /*
  * What import has not taken from f yet, into lag (all of it without a
- * database, db NULL); -1 on error.
+ * database, db NULL); -1 on a database error (said), -2 if f cannot be
+ * read (errno set).
  */
 static int
 file_lag(struct ctl_db *db, const struct day_file *f, struct lag *lag)
@@ -767,7 +794,7 @@ file_lag(struct ctl_db *db, const struct day_file *f, struct lag *lag)
 	long long ms;
 	size_t len;
 	off_t off;
-	int n, first = 1;
+	int n, first = 1, saved;
 
 	if (pos_get(db, f, &p, err, sizeof(err)) == -1) {
 		if (errno == ENOENT)
@@ -779,7 +806,7 @@ file_lag(struct ctl_db *db, const struct day_file *f, struct lag *lag)
 	    p.gz_size == (long long)st.st_size)
 		return 0;		/* read to its end before */
 	if ((r = pos_open_text(f, &p, NULL)) == NULL)
-		return errno == ENOENT ? 0 : -1;
+		return errno == ENOENT ? 0 : -2;
 	/*
 	 * An unfinished line is never imported: no lag (a torn piece is).
 	 * The oldest line is the first with a time: a reject before it
@@ -797,8 +824,10 @@ file_lag(struct ctl_db *db, const struct day_file *f, struct lag *lag)
 			rows_free(&l);
 		}
 	}
+	saved = errno;
 	reader_close(r);
-	return n == -1 ? -1 : 0;
+	errno = saved;
+	return n == -1 ? -2 : 0;
 }
 
 /*
@@ -813,7 +842,7 @@ import_lag(const struct ctl *ctl, struct lag *lag)
 	struct day_file *files = NULL;
 	struct ctl_db *db;
 	size_t n = 0, i;
-	int none;
+	int none, rc = 0;
 
 	memset(lag, 0, sizeof(*lag));
 	lag->oldest_ms = lag->last_run_ms = -1;
@@ -827,13 +856,17 @@ import_lag(const struct ctl *ctl, struct lag *lag)
 	    errno != ENOENT)
 		goto out;
 	for (i = 0; i < n; i++)
-		if (file_lag(db, &files[i], lag) == -1)
+		if ((rc = file_lag(db, &files[i], lag)) != 0)
 			goto out;
 	if (db != NULL && db_get_run(db, &lag->last_run_ms) == -1)
 		goto out;
 	lag->have = 1;
  out:
-	if (!lag->have)
+	if (rc == -2) {			/* a day file: named, and exit 1 */
+		ctl_err("import metrics left out: %s: %s", files[i].path,
+		    reader_strerror(errno));
+		lag->unreadable = 1;
+	} else if (!lag->have)
 		ctl_err("import metrics left out: %s", db != NULL &&
 		    db->err[0] != '\0' ? db->err : reader_strerror(errno));
 	free(files);
@@ -948,7 +981,7 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 		ctl_errno("stdout");
 		goto out;
 	}
-	rc = CTL_OK;
+	rc = lag.unreadable ? CTL_FAIL : CTL_OK;
  out:
 	stats_free(&s);
 	return rc;

@@ -4,6 +4,7 @@ sign's output goes through the real receiver (CGI mode) for every event
 type and both encodings; verify and stats run on spools it produced.
 """
 import calendar
+import gzip
 import json
 import os
 import re
@@ -163,6 +164,10 @@ def test_sign_fresh_ids_and_reply():
         t.eq(status, 200, "%r %s" % (out, err))
         p = ctl(conf, "sign", "--sms-id", "")
         t.eq(p.returncode, 2, "an empty --sms-id is a usage error")
+        # an id that reads as a placeholder stays itself
+        for sid in ("NOW", "ID"):
+            p = ctl(conf, "sign", "--sms-id", sid)
+            t.eq(json.loads(p.stdout)["smsId"], sid)
         p = ctl(conf, "sign", "--timestamp", "165215099408")
         t.eq(p.returncode, 2, "12 digits are not a timestamp")
         p = ctl(conf, "sign", "--timestamp", "-165215099408")
@@ -387,6 +392,11 @@ def stats_fixture():
         rec["payload"] = {"eventType": 2, "token": "b", "timestamp": 2}
         rec["verified"] = True
         f.write(json.dumps(rec) + "\n")
+        # failed events without a usable statusCode: counted, not dropped
+        for i, code in enumerate(({}, {"statusCode": "abc"})):
+            rec["payload"] = dict(eventType=5, token="c%d" % i,
+                                  timestamp=3, **code)
+            f.write(json.dumps(rec) + "\n")
     return d, conf, spool, posted, day
 
 
@@ -416,7 +426,10 @@ def test_stats_table():
         t.eq(body["2020-01-02"]["99"], 1)
         t.eq(body["2020-01-02"]["delivered"], 1)
         t.eq(body["2020-01-02"]["unverified"], 1)
-        t.eq(body["all"]["total"], sum(posted.values()) + 2)
+        t.eq(body["all"]["total"], sum(posted.values()) + 4)
+        t.expect(fails.split("\n\n")[0].endswith(
+            "\n       -           2  no status code, or not an integer"),
+            fails)
         # columns are aligned: every line as long as the header
         lens = {len(r) for r in table.rstrip("\n").split("\n")}
         t.eq(len(lens), 1, p.stdout)
@@ -444,9 +457,10 @@ def test_stats_json():
             t.eq(days[day]["events"][kind], posted[kind])
         t.eq(days["2020-01-02"]["events"]["99"], 1)
         t.eq(days["2020-01-02"]["unverified"], 1)
-        t.eq(doc["all"]["total"], sum(posted.values()) + 2)
-        t.eq([(f["status_code"], f["stage"]) for f in doc["failures"]],
-             [(430, "processing"), (500, "sending")])
+        t.eq(doc["all"]["total"], sum(posted.values()) + 4)
+        t.eq([(f["status_code"], f["stage"], f["count"])
+              for f in doc["failures"]],
+             [(430, "processing", 2), (500, "sending", 2), (None, None, 2)])
         answers = {(a["status"], a["reason"]): a["count"]
                    for a in doc["receiver"]["answers"]}
         t.eq(answers[(200, "success")], sum(posted.values()))
@@ -510,6 +524,19 @@ def test_stats_import_lag():
         q = subprocess.run(["promtool", "check", "metrics"], input=text,
                            capture_output=True, text=True)
         t.eq(q.returncode, 0, q.stdout + q.stderr)
+        # a day cut short outside --from: the lag cannot be known, so
+        # the file is named and stats fails, the rest still written
+        cut = os.path.join(spool, "2019-12-31.jsonl.gz")
+        with open(cut, "wb") as f:
+            f.write(gzip.compress(b'{"v":1}\n' * 50)[:-6])
+        for args in ([], ["--json"], ["--prometheus", prom]):
+            p = ctl(conf, "stats", "--from", day, *args)
+            t.eq(p.returncode, 1, p.stderr)
+            t.expect("import metrics left out: %s: truncated gzip file"
+                     % cut in p.stderr, p.stderr)
+            t.expect(p.stdout if args[:1] != ["--prometheus"] else
+                     open(prom).read(), "(the rest written)")
+        t.expect("smshook_import_lag_bytes{" not in open(prom).read())
     finally:
         shutil.rmtree(d)
 
@@ -577,8 +604,8 @@ def test_stats_prometheus():
         t.expect("day=" not in text, text)
         for kind in TYPES:
             t.expect('smshook_spool_events{event="%s"} %d\n'
-                     % (kind, posted[kind] + (kind == "delivered")) in text,
-                     text)
+                     % (kind, posted[kind] + (kind == "delivered") +
+                        2 * (kind == "failed")) in text, text)
         t.expect('smshook_spool_events{event="99"} 1\n' in text, text)
         t.expect('smshook_spool_unverified_events 1\n' in text, text)
         # the receiver's own answers: the fixture posted each type once
@@ -586,6 +613,8 @@ def test_stats_prometheus():
                  % sum(posted.values()) in text, text)
         t.expect('smshook_spool_failed_events{status_code="500"}' in text,
                  text)
+        t.expect('smshook_spool_failed_events{status_code="other"} 2\n'
+                 in text, text)
         # Prometheus's own linter (scripts/deps.sh installs it)
         q = subprocess.run(["promtool", "check", "metrics"], input=text,
                            capture_output=True, text=True)
