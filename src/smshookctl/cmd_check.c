@@ -227,7 +227,8 @@ check_spool(struct check *k)
 		return;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		fault(k, "spool_dir %s: not a directory", dir);
+		fault(k, "spool_dir %s: not a directory (remove it, or point "
+		    "spool_dir at a directory)", dir);
 		return;
 	}
 	snprintf(k->room, sizeof(k->room), "%s", dir);
@@ -340,7 +341,8 @@ check_replay(struct check *k)
 			fine(k, "replay table %s: none yet (made by the first "
 			    "event)", path);
 		else if (errno != EINVAL)
-			fault(k, "replay table %s: %s", path, strerror(errno));
+			fault(k, "replay table %s: %s (check the spool's "
+			    "permissions)", path, strerror(errno));
 		else if (replay_writable(k, path))
 			fine(k, "note: %s is not a replay table (the receiver "
 			    "sets it aside and makes a new one)", path);
