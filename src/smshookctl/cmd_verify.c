@@ -182,6 +182,18 @@ find_foreign(const char *dir, struct vstats *st)
 }
 
 /* smshookctl verify: report problems; CTL_FAIL if any line or file is bad. */
+/* 1 if argv[a] is one of argv[from..a). */
+static int
+named_before(char *argv[], int from, int a)
+{
+	int i;
+
+	for (i = from; i < a; i++)
+		if (strcmp(argv[i], argv[a]) == 0)
+			return 1;
+	return 0;
+}
+
 int
 cmd_verify(struct ctl *ctl, int argc, char *argv[])
 {
@@ -217,6 +229,8 @@ cmd_verify(struct ctl *ctl, int argc, char *argv[])
 		}
 	}
 	for (a = optind; a < argc; a++) {
+		if (named_before(argv, optind, a))
+			continue;	/* each day once */
 		free(files);
 		if (reader_list(ctl->conf.spool_dir, argv[a], argv[a], &files,
 		    &n) == -1) {

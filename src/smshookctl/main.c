@@ -73,6 +73,16 @@ usage(FILE *f)
 		fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].what);
 }
 
+/* rc, unless it was CTL_OK and standard output could not be written. */
+static int
+flushed(int rc)
+{
+	if ((fflush(stdout) == EOF || ferror(stdout)) && rc == CTL_OK) {
+		ctl_errno("stdout");
+		return CTL_FAIL;
+	}
+	return rc;
+}
 
 int
 main(int argc, char *argv[])
@@ -102,9 +112,9 @@ main(int argc, char *argv[])
 			break;
 		case 'h':
 			usage(stdout);
-			return CTL_OK;
+			return flushed(CTL_OK);
 		case 'V':
-			return version();
+			return flushed(version());
 		default:
 			usage(stderr);
 			return CTL_USAGE;
@@ -135,5 +145,5 @@ main(int argc, char *argv[])
 	optind = 0;		/* glibc: full re-initialisation for the command */
 	rc = cmds[i].fn(&ctl, argc, argv);
 	conf_free(&ctl.conf);
-	return rc;
+	return flushed(rc);
 }

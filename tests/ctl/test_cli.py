@@ -298,6 +298,10 @@ def test_verify_compressed_day():
                  in p.stdout, p.stdout)
         t.expect("2 files, 11 lines, 1 invalid" in p.stdout.splitlines()[-1],
                  p.stdout)
+        # a day named twice is read once
+        p = ctl(conf, "verify", "2020-01-03", "2020-01-03")
+        t.expect("1 file, 6 lines, 1 invalid" in p.stdout.splitlines()[-1],
+                 p.stdout)
     finally:
         shutil.rmtree(d)
 
@@ -720,6 +724,14 @@ def test_help_and_usage():
             t.eq(p.returncode, 2, "%s bad option" % cmd)
             t.expect("usage:" in p.stderr and p.stdout == "",
                      "%s: %r %r" % (cmd, p.stdout, p.stderr))
+        # help and version that cannot be written are failures
+        for args in (["-h"], ["-V"], ["stats", "--help"]):
+            with open("/dev/full", "w") as full:
+                q = subprocess.run([t.SMSHOOKCTL] + args, stdout=full,
+                                   stderr=subprocess.PIPE, text=True)
+            t.eq(q.returncode, 1, "%s: %s" % (args, q.stderr))
+            t.expect("stdout: No space left on device" in q.stderr,
+                     q.stderr)
         # after other options too, still without a configuration
         for args in (["stats", "--json", "--help"], ["import", "-vh"],
                      ["stats", "--he"]):
