@@ -792,7 +792,7 @@ def position_unreadable(e):
     not a text the position is not in. import names the day file and the
     error, exits 1 and commits nothing, and does not read the day from
     its start; purge names it too and keeps it; stats leaves the import
-    metrics out (null), naming the error, where taking the day for
+    metrics out (null), naming the file, and exits 1, where taking the day for
     another text would count all of it as lag. Without the fault, import
     takes the new lines once."""
     day = "2020-02-08"
@@ -815,9 +815,9 @@ def position_unreadable(e):
     t.expect("no line ends" not in p.stderr, p.stderr)
     t.expect(os.path.exists(path), "kept")
     p = e.ctl("stats", "--json", env=env)
-    t.eq(p.returncode, 0, p.stderr)		# the counts still come
-    t.expect("import metrics left out: Input/output error" in p.stderr,
-             p.stderr)
+    t.eq(p.returncode, 1, p.stderr)		# the counts still come
+    t.expect("import metrics left out: %s: Input/output error" % path
+             in p.stderr, p.stderr)
     t.eq(json.loads(p.stdout)["import"], None, "(no import metrics)")
     e.imp()
     t.eq(e.db.rows(), ref.reference(e.spool))
