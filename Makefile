@@ -48,7 +48,8 @@ LIBRECV     = $(BUILD)/librecv.a
 LIBCTL      = $(BUILD)/libctl.a
 UNIT_BIN    = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 TEST_SHIMS  = $(BUILD)/tests/syncgate.so $(BUILD)/tests/forkfail.so \
-	      $(BUILD)/tests/gzcorrupt.so $(BUILD)/tests/dayfault.so
+	      $(BUILD)/tests/gzcorrupt.so $(BUILD)/tests/dayfault.so \
+	      $(BUILD)/tests/acceptfail.so
 OBJ         = $(BUILD)/obj
 
 .PHONY: FORCE all deps run test unit e2e lint-man check check-asan check-valgrind \

@@ -29,6 +29,11 @@
  * Not on a connection the web server keeps: a request may already be on
  * its way there, and closing would lose it; such a worker stops when the
  * connection is idle or once the web server closed it.
+ *
+ * An accept that fails for want of descriptors or memory (EMFILE,
+ * ENFILE, ENOBUFS, ENOMEM), on either path, passes: the worker logs it,
+ * sleeps WAIT_MS (the listening socket stays readable, so no poll on it)
+ * and tries again; a stop signal cuts the sleep short.
  */
 #include <sys/socket.h>
 
@@ -126,7 +131,7 @@ wait_readable(int fd, int kept)
 /*
  * Accept a connection on the Unix socket fd, for libfcgi to read: the
  * descriptor, -EAGAIN if none came (a signal, WAIT_MS, a connection gone
- * before it was taken), or -errno if the socket cannot accept.
+ * before it was taken), or accept(2)'s -errno otherwise.
  */
 static int
 accept_unix(int fd)
@@ -147,6 +152,28 @@ accept_unix(int fd)
 	default:
 		return -errno;
 	}
+}
+
+/* 1 if accept(2)'s errno err is a shortage that passes, else 0. */
+static int
+passing(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS ||
+	    err == ENOMEM;
+}
+
+/*
+ * After an accept that failed with the passing errno err: log it, then
+ * sleep WAIT_MS, or less if a stop signal comes. One line a failure, so
+ * at most one a second.
+ */
+static void
+pause_accept(int err)
+{
+	logmsg(LL_ERROR, "FastCGI accept failed: %s: trying again in %d ms",
+	    strerror(err), WAIT_MS);
+	if (!stopping)
+		poll(NULL, 0, WAIT_MS);		/* EINTR on a stop signal */
 }
 
 /* 1 if fd is non-blocking (O_NONBLOCK), else 0. */
@@ -383,6 +410,10 @@ fcgi_run(struct server *s)
 		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR) {
 			/* none came, or another took it */
 			idle = own && nonblocking(STDIN_FILENO);
+			continue;
+		}
+		if (rc < 0 && rc != FCGX_NO_ERRNO && passing(-rc)) {
+			pause_accept(-rc);
 			continue;
 		}
 		if (rc < 0) {

@@ -13,33 +13,49 @@ times, or always.
 A worker whose socket cannot accept (here a datagram socket on fd 0,
 which libfcgi takes for a listening one): "FastCGI accept failed" is
 logged and the process exits 1, so whatever started it starts another.
+
+A worker whose accept fails for want of descriptors or memory (EMFILE,
+ENFILE, ENOBUFS, ENOMEM; $BUILD/tests/acceptfail.so preloaded, failing
+the first accepts with those): the failure passes, so the worker logs
+it, waits a second and accepts again, on a Unix socket (the worker
+accepts) as on TCP (libfcgi does); a stop signal ends the wait at once.
 """
 import datetime
+import errno
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import smshooktest as t  # noqa: E402
 import fcgiclient as fc  # noqa: E402
 
 FORKFAIL_SO = os.path.join(t.BUILD, "tests", "forkfail.so")
+ACCEPTFAIL_SO = os.path.join(t.BUILD, "tests", "acceptfail.so")
+SHORTAGES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 WORKERS = 2
 NOT_STARTED = "cannot start a worker: " + os.strerror(11)   # EAGAIN
 
 
-def start(d, args=(), env=None, kind=socket.SOCK_STREAM):
-    """smshook -c CONF args, a fresh spool, a unix socket of kind on fd 0
-    (listening if a stream socket); (process, socket path)."""
+def start(d, args=(), env=None, kind=socket.SOCK_STREAM,
+          family=socket.AF_UNIX):
+    """smshook -c CONF args, a fresh spool, a socket of kind on fd 0
+    (listening if a stream socket), a unix one or on 127.0.0.1;
+    (process, its address)."""
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     conf = t.write_conf(d)
-    path = os.path.join(d, "smshook.sock")
-    sock = socket.socket(socket.AF_UNIX, kind)
-    sock.bind(path)
+    sock = socket.socket(family, kind)
+    if family == socket.AF_UNIX:
+        path = os.path.join(d, "smshook.sock")
+        sock.bind(path)
+    else:
+        sock.bind(("127.0.0.1", 0))
+        path = sock.getsockname()
     if kind == socket.SOCK_STREAM:
         sock.listen(16)
     with open(os.path.join(d, "stderr.log"), "wb") as log:
@@ -131,6 +147,58 @@ def accept_fails(d):
             proc.wait()
 
 
+def start_acceptfail(d, errnos, family=socket.AF_UNIX):
+    """A bare worker, its first accepts failing with errnos."""
+    env = {"LD_PRELOAD": os.path.abspath(ACCEPTFAIL_SO),
+           "ACCEPTFAIL": ",".join(str(e) for e in errnos)}
+    if family == socket.AF_INET:
+        env["FCGI_WEB_SERVER_ADDRS"] = "127.0.0.1"
+    return start(d, env=env, family=family)
+
+
+def accept_passes(d, family):
+    """One accept failing with each shortage: each logged, the worker
+    lives on and the requests are stored (200), SIGTERM exits 0."""
+    proc, addr = start_acceptfail(d, SHORTAGES, family)
+    try:
+        for i in range(2):
+            body = t.json_body(t.event("delivered"))
+            st, _, answer, _ = fc.request(addr, fc.params("POST", body),
+                                          body, timeout=15, family=family)
+            t.eq((st, answer), (200, b'{"status":"success"}'),
+                 "request %d" % i)
+        t.eq(proc.poll(), None, "the worker still serves")
+        text = log_text(d)
+        for e in SHORTAGES:
+            t.expect(text.count("FastCGI accept failed: %s: trying again"
+                                % os.strerror(e)) == 1,
+                     "%s logged once: %s" % (errno.errorcode[e], text))
+        t.eq(len(t.spool_lines(os.path.join(d, "spool"))), 2, "stored")
+        proc.send_signal(signal.SIGTERM)
+        t.eq(proc.wait(timeout=15), 0, "exit status after SIGTERM")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def stop_while_short(d):
+    """accept keeps failing with EMFILE: SIGTERM ends the wait between
+    two tries at once, exit 0."""
+    proc, _ = start_acceptfail(d, (errno.EMFILE,) * 100)
+    try:
+        t.wait_for(lambda: "accept failed" in log_text(d), "a failure")
+        began = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        t.eq(proc.wait(timeout=15), 0, "exit status after SIGTERM")
+        took = time.monotonic() - began
+        t.expect(took < 0.5, "exit %.3f s after SIGTERM" % took)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def main():
     r = t.Runner("test_worker_start")
     d = t.tmpdir()
@@ -150,6 +218,21 @@ def main():
                     fails_then_works, os.path.join(d, "a"))
             r.check("fork always fails: exit 1 after 11 failures",
                     always_fails, os.path.join(d, "b"))
+        if "ASAN_OPTIONS" in os.environ:
+            print("SKIP accept failures under AddressSanitizer")
+        elif not os.path.exists(ACCEPTFAIL_SO):
+            r.check("acceptfail.so built", t.expect, False,
+                    "%s missing: make BUILD=... test builds it"
+                    % ACCEPTFAIL_SO)
+        else:
+            r.check("accept short of descriptors or memory, unix socket: "
+                    "logged, retried, served", accept_passes,
+                    os.path.join(d, "d"), socket.AF_UNIX)
+            r.check("accept short of descriptors or memory, TCP: logged, "
+                    "retried, served", accept_passes,
+                    os.path.join(d, "e"), socket.AF_INET)
+            r.check("SIGTERM between two failed accepts: exit 0 at once",
+                    stop_while_short, os.path.join(d, "f"))
     finally:
         shutil.rmtree(d, ignore_errors=True)
     sys.exit(r.finish())
