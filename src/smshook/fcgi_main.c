@@ -2,13 +2,13 @@
  * fcgi_main.c: the FastCGI accept loop, and nothing else. It uses the
  * FCGX_*_r interface so the process environment is never replaced.
  *
- * SIGTERM, SIGINT and SIGUSR1 only set a flag (SA_RESTART): a request,
- * once accepted, is read, stored and answered, and then the worker
- * exits instead of taking the next one; only a request the web server
- * is still sending STOP_GRACE_S after the signal is cut short. A wait
- * for a connection is cut short by the signal, and lasts at most WAIT_MS
- * at a time, which bounds a stop whose signal came just before the wait
- * began.
+ * SIGTERM, SIGINT, SIGUSR1, SIGHUP and SIGQUIT (stop_signals[]) only set
+ * a flag (SA_RESTART): a request, once accepted, is read, stored and
+ * answered, and then the worker exits instead of taking the next one;
+ * only a request the web server is still sending STOP_GRACE_S after the
+ * signal is cut short. A wait for a connection is cut short by the
+ * signal, and lasts at most WAIT_MS at a time, which bounds a stop whose
+ * signal came just before the wait began.
  *
  * On a Unix socket (every web server's spawned worker) the worker
  * accepts the connection itself, blocking: no wait before it, and the
@@ -68,8 +68,13 @@
 
 static volatile sig_atomic_t stopping = 0;
 
-/* The signals that stop a worker once the request in hand is answered. */
-static const int stop_signals[] = { SIGTERM, SIGINT, SIGUSR1 };
+/*
+ * The signals that stop a worker once the request in hand is answered:
+ * SIGHUP and SIGQUIT too, whose default actions would cut it.
+ */
+static const int stop_signals[] = {
+	SIGTERM, SIGINT, SIGUSR1, SIGHUP, SIGQUIT
+};
 
 void
 fcgi_stop_signals(sigset_t *set)

@@ -5,8 +5,9 @@
  * N of them let requests, and their syncs, overlap. The parent answers
  * nothing: it starts the workers, starts a new one in place of one that
  * ended or could not be started, gives up (exit status 1) when that
- * happens too often, and on SIGTERM, SIGINT or SIGUSR1 passes the signal
- * on and waits for all of them, each finishing the request in hand.
+ * happens too often, and on a stop signal (SIGTERM, SIGINT, SIGUSR1,
+ * SIGHUP, SIGQUIT: fcgi_stop_signals) passes the signal on and waits for
+ * all of them, each finishing the request in hand.
  */
 #include <sys/prctl.h>
 #include <sys/types.h>

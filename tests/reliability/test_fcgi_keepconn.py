@@ -11,8 +11,8 @@ The others: a request read to its end is closed at once after the
 answer; one whose body was left unread is closed as libfcgi closes, the
 worker's side shut down first and the rest read and thrown away, so no
 reset can cost the web server the answer, and a stop signal waits till
-that close is done. A stop while connections wait: the request in hand
-is answered in full, then the worker exits 0 without taking a waiting
+that close is done. A stop (SIGTERM, SIGHUP or SIGQUIT) while
+connections wait: the request in hand is answered in full, then the worker exits 0 without taking a waiting
 one (a stop signal only sets a flag, which the worker looks at before
 every accept); a stop while it waits ends the wait at once. A socket
 made non-blocking by another program does not make it spin; on TCP
@@ -378,7 +378,8 @@ def in_request(pid):
     return syscall_of(pid) == SYS_READ
 
 
-def stop_under_load(d):
+def stop_under_load(d, sig=signal.SIGTERM):
+    """sig (any stop signal) with a request in hand and others waiting."""
     proc, path, spool = start(d)
     socks = []
     try:
@@ -393,7 +394,7 @@ def stop_under_load(d):
             s = connect(path)
             socks.append(s)
             send_request(s, 1, fc.params("POST", raw), raw, flags=0)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         first.sendall(fc.record(fc.STDIN, evs[0][10:]) +
                       fc.record(fc.STDIN, b""))
         done = []
@@ -405,7 +406,8 @@ def stop_under_load(d):
                 done.append(i)
             except (ConnectionError, OSError):
                 pass
-        t.eq(proc.wait(TIMEOUT), 0, "exit status after SIGTERM")
+        t.eq(proc.wait(TIMEOUT), 0, "exit status after " +
+             signal.Signals(sig).name)
         t.eq(done, [0], "answered: the request in hand, no waiting one")
         t.eq(len(t.spool_lines(spool)), 1, "its line stored")
     finally:
@@ -679,6 +681,12 @@ def main():
                  "end, lingering when the body is unread"),
                 ("stop", stop_under_load, "SIGTERM with connections "
                  "waiting: the request in hand is answered, then exit 0"),
+                ("hup", lambda sub: stop_under_load(sub, signal.SIGHUP),
+                 "SIGHUP with connections waiting: the request in hand "
+                 "is answered, then exit 0"),
+                ("quit", lambda sub: stop_under_load(sub, signal.SIGQUIT),
+                 "SIGQUIT with connections waiting: the request in hand "
+                 "is answered, then exit 0"),
                 ("linger", stop_while_lingering, "SIGTERM while a "
                  "close lingers waits for it, then exit 0"),
                 ("idle", stop_while_waiting, "SIGTERM while waiting for a "

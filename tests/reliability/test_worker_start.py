@@ -19,6 +19,11 @@ ENFILE, ENOBUFS, ENOMEM; $BUILD/tests/acceptfail.so preloaded, failing
 the first accepts with those): the failure passes, so the worker logs
 it, waits a second and accepts again, on a Unix socket (the worker
 accepts) as on TCP (libfcgi does); a stop signal ends the wait at once.
+
+A stop signal to the parent of smshook -w (SIGTERM, SIGHUP, SIGQUIT)
+while each worker is inside a request: the parent passes it on, each
+request is answered and stored whole, and the parent exits 0 once every
+worker has.
 """
 import datetime
 import errno
@@ -26,6 +31,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -199,12 +205,83 @@ def stop_while_short(d):
             proc.wait()
 
 
+def in_read(pid):
+    """True once pid sleeps in read(2) (inside a request, not waiting
+    for a connection); x86_64 and aarch64 numbers."""
+    nr = {"x86_64": "0", "aarch64": "63"}[os.uname().machine]
+    with open("/proc/%d/syscall" % pid) as f:
+        return f.read().split()[0] == nr
+
+
+def read_answer(sock):
+    """Records up to FCGI_END_REQUEST: (status, headers, body); a close
+    before it raises ConnectionError."""
+    out = []
+    while True:
+        _, rtype, _, clen, plen = fc.HEADER.unpack(
+            fc._recv_exact(sock, fc.HEADER.size))
+        content = fc._recv_exact(sock, clen + plen)[:clen]
+        if rtype == fc.STDOUT:
+            out.append(content)
+        elif rtype == fc.END_REQUEST:
+            return fc.parse_response(b"".join(out))
+
+
+def stop_in_flight(d, sig):
+    """sig to the parent while each worker reads a request's body: all
+    answered 200, stored whole, exit 0, no worker left."""
+    proc, path = start(d, ("-w", str(WORKERS)))
+    socks = []
+    try:
+        t.wait_children(proc.pid, WORKERS, what="workers up")
+        kids = t.children(proc.pid)
+        bodies = [t.json_body(t.event("delivered")) for _ in kids]
+        for body in bodies:
+            s = socket.socket(socket.AF_UNIX)
+            s.settimeout(15)
+            s.connect(path)
+            socks.append(s)
+            s.sendall(fc.record(fc.BEGIN_REQUEST,
+                                struct.pack(">HB5x", fc.RESPONDER, 0)) +
+                      fc.stream(fc.PARAMS,
+                                fc.encode_params(fc.params("POST", body))) +
+                      fc.record(fc.STDIN, body[:20]))
+        for k in kids:
+            t.wait_for(lambda: in_read(k), "worker %d inside a request" % k)
+        proc.send_signal(sig)
+        time.sleep(0.3)		# the signal passed on, the bodies still cut
+        for s, body in zip(socks, bodies):
+            s.sendall(fc.record(fc.STDIN, body[20:]) +
+                      fc.record(fc.STDIN, b""))
+        for i, s in enumerate(socks):
+            st, _, answer = read_answer(s)
+            t.eq((st, answer), (200, b'{"status":"success"}'),
+                 "request %d" % i)
+        t.eq(proc.wait(timeout=15), 0, "exit status after " +
+             signal.Signals(sig).name)
+        lines = t.spool_lines(os.path.join(d, "spool"))
+        t.eq(len(lines), WORKERS, "every request stored, whole")
+        t.eq([k for k in kids if os.path.exists("/proc/%d" % k)], [],
+             "workers left")
+    finally:
+        for s in socks:
+            s.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def main():
     r = t.Runner("test_worker_start")
     d = t.tmpdir()
     try:
         r.check("accept fails: logged, exit 1", accept_fails,
                 os.path.join(d, "c"))
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+            name = signal.Signals(sig).name
+            r.check("-w, %s with a request in each worker: all answered, "
+                    "exit 0" % name, stop_in_flight,
+                    os.path.join(d, name), sig)
         if "ASAN_OPTIONS" in os.environ:
             # a preloaded shim does not stack with ASan; the plain build
             # runs these
