@@ -341,6 +341,29 @@ finish(FCGX_Request *fr, int lingers, const sigset_t *held)
 }
 
 /*
+ * 1 if libfcgi handed over a request that is not whole: its params cut
+ * short (a stop's SIGALRM, the connection gone; libfcgi keeps the error
+ * in the in stream and says success), or without REQUEST_METHOD.
+ */
+static int
+not_whole(FCGX_Request *fr)
+{
+	return FCGX_GetError(fr->in) != 0 ||
+	    FCGX_GetParam("REQUEST_METHOD", fr->envp) == NULL;
+}
+
+/*
+ * Close the request's connection unanswered: no record is written, and
+ * a kept connection is closed too.
+ */
+static void
+drop(FCGX_Request *fr)
+{
+	fr->keepConnection = 0;
+	FCGX_Free(fr, 1);
+}
+
+/*
  * With the worker accepting on a Unix socket (own), take the next
  * connection and hand it to libfcgi: 0, or FCGX_Accept_r's -errno. The
  * connection is marked kept, or libfcgi's FCGX_Accept_r would close it
@@ -427,6 +450,10 @@ fcgi_run(struct server *s)
 			    strerror(-rc));
 			status = 1;
 			break;
+		}
+		if (not_whole(&fr)) {
+			drop(&fr);	/* not answered, not counted */
+			continue;
 		}
 		finish(&fr, serve(s, &fr, &rs), &held);
 		handle_count(s, &rs);	/* answered: see server.h */

@@ -459,6 +459,53 @@ def stop_idle_connection(d):
             stop(proc)
 
 
+def answers_counted(d):
+    """The answers the counters' file holds, summed over every kind."""
+    p = t.ctl(os.path.join(d, "smshook.conf"), "stats", "--json")
+    return sum(a["count"] for a in json.loads(p.stdout)["receiver"]["answers"])
+
+
+def stop_params_cut(d):
+    """A stop while a request's params are still coming (only
+    FCGI_BEGIN_REQUEST sent, or some params without their end): after
+    STOP_GRACE_S the connection is closed unanswered, no answer counted
+    or logged, and the worker exits 0."""
+    for how in ("begin", "params"):
+        sub = os.path.join(d, how)
+        os.mkdir(sub)
+        proc, path, _ = start(sub)
+        s = None
+        try:
+            ready(path)
+            before = answers_counted(sub)
+            s = connect(path)
+            s.settimeout(STOP_GRACE_S + TIMEOUT)
+            msg = fc.record(fc.BEGIN_REQUEST,
+                            struct.pack(">HB5x", fc.RESPONDER, 0))
+            if how == "params":
+                msg += fc.record(fc.PARAMS, fc.encode_params(
+                    fc.params("POST", b"{}")))
+            s.sendall(msg)
+            t.wait_for(lambda: in_request(proc.pid), "worker reading "
+                       "the request")
+            proc.send_signal(signal.SIGTERM)
+            try:
+                got = s.recv(64)
+            except ConnectionResetError:
+                got = b""
+            t.eq(got, b"", "closed unanswered (%s)" % how)
+            t.eq(proc.wait(TIMEOUT), 0, "exit status (%s)" % how)
+            t.eq(answers_counted(sub), before, "no answer counted (%s)"
+                 % how)
+            with open(os.path.join(sub, "stderr.log")) as f:
+                text = f.read()
+            t.expect(" from " not in text, "no answer logged: " + text)
+        finally:
+            if s is not None:
+                s.close()
+            stop(proc)
+
+
 def cut_body(d):
     """A body the stream breaks off before its end, with no
     CONTENT_LENGTH to measure it by (the connection's sending side
@@ -693,6 +740,9 @@ def main():
                  "connection exits 0 at once"),
                 ("idleconn", stop_idle_connection, "SIGTERM with a "
                  "connection that sends nothing: exit 0 after the grace"),
+                ("params", stop_params_cut, "SIGTERM while a request's "
+                 "params are still coming: closed unanswered after the "
+                 "grace, not counted, exit 0"),
                 ("cut", cut_body, "a body the stream breaks off: 500, "
                  "nothing stored, the whole one then stored"),
                 ("role", other_role, "authorizer and filter roles: 500, "
