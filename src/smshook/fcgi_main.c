@@ -67,6 +67,7 @@
 #define DRAIN_MAX	(16 << 20)
 
 static volatile sig_atomic_t stopping = 0;
+static volatile sig_atomic_t *busy_mark;	/* fcgi_mark_busy */
 
 /*
  * The signals that stop a worker once the request in hand is answered:
@@ -84,6 +85,12 @@ fcgi_stop_signals(sigset_t *set)
 	sigemptyset(set);
 	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
 		sigaddset(set, stop_signals[i]);
+}
+
+void
+fcgi_mark_busy(volatile sig_atomic_t *mark)
+{
+	busy_mark = mark;
 }
 
 /*
@@ -432,8 +439,9 @@ fcgi_run(struct server *s)
 			w = wait_readable(STDIN_FILENO, 0);
 		if (w != 1)
 			break;
-		if ((rc = next_connection(&fr, own)) == 0 &&
-		    (rc = FCGX_Accept_r(&fr)) == -EBADF && own)
+		if ((rc = next_connection(&fr, own)) == 0 && busy_mark)
+			*busy_mark = 1;	/* a connection in hand, or waiting */
+		if (rc == 0 && (rc = FCGX_Accept_r(&fr)) == -EBADF && own)
 			continue;	/* libfcgi dropped the connection */
 		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR) {
 			/* none came, or another took it */

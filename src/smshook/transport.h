@@ -8,9 +8,14 @@
 
 /*
  * Fill set with the signals that stop FastCGI workers (and the process
- * that runs them): SIGTERM, SIGINT, SIGUSR1.
+ * that runs them): SIGTERM, SIGINT, SIGUSR1, SIGHUP, SIGQUIT.
  */
 void	fcgi_stop_signals(sigset_t *set);
+/*
+ * Have fcgi_run set *mark to 1 once it has a connection in hand (memory
+ * the caller shares with its parent: "smshook -w").
+ */
+void	fcgi_mark_busy(volatile sig_atomic_t *mark);
 
 /* Serve FastCGI requests on fd 0 until told to stop; exit status. */
 int	fcgi_run(struct server *);

@@ -8,7 +8,15 @@
  * happens too often, and on a stop signal (SIGTERM, SIGINT, SIGUSR1,
  * SIGHUP, SIGQUIT: fcgi_stop_signals) passes the signal on and waits for
  * all of them, each finishing the request in hand.
+ *
+ * A worker killed by a signal once it had a connection in hand (its slot's
+ * busy mark, in memory shared with it) is replaced but not counted a loss:
+ * what a client sent may crash one (libfcgi 2.4.2 overflows a stack buffer
+ * on some management records, see smshook(8) CAVEATS), and clients must
+ * not be able to make the parent give up. Workers that exit, or die
+ * before their first connection, count.
  */
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -28,6 +36,7 @@
 struct pool {
 	struct server	*s;
 	pid_t		*pids;		/* 0: a slot to fill */
+	volatile sig_atomic_t *busy;	/* shared: had a connection */
 	int		 n;
 	int		 stopping;
 	int		 fails;		/* since window */
@@ -70,12 +79,14 @@ fill(struct pool *p)
 	for (i = 0; i < p->n; i++) {
 		if (p->pids[i] != 0)
 			continue;
+		p->busy[i] = 0;
 		if ((pid = fork()) == 0) {
 			/* a parent killed outright must not leave us behind */
 			if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
 			    getppid() != parent)
 				_exit(1);
 			signal(SIGCHLD, SIG_DFL);
+			fcgi_mark_busy(&p->busy[i]);
 			/* the stop signals stay blocked till fcgi_run's handlers */
 			exit(fcgi_run(p->s));
 		}
@@ -100,7 +111,10 @@ signal_all(const struct pool *p, int sig)
 			kill(p->pids[i], sig);
 }
 
-/* Reap every worker that ended; -1 if losses are too many. */
+/*
+ * Reap every worker that ended, one killed by a signal with a connection
+ * in hand not counted a loss; -1 if losses are too many.
+ */
 static int
 reap(struct pool *p)
 {
@@ -118,7 +132,8 @@ reap(struct pool *p)
 			    "another", (long)pid, WIFSIGNALED(status) ?
 			    "signal" : "exit status", WIFSIGNALED(status) ?
 			    WTERMSIG(status) : WEXITSTATUS(status));
-			if (lost(p) == -1)
+			if ((!WIFSIGNALED(status) || !p->busy[i]) &&
+			    lost(p) == -1)
 				rc = -1;
 			break;
 		}
@@ -148,7 +163,7 @@ stop(struct pool *p, int sig)
 int
 workers_run(struct server *s, int n)
 {
-	struct pool p = { s, NULL, n, 0, 0, 0 };
+	struct pool p = { s, NULL, MAP_FAILED, n, 0, 0, 0 };
 	struct timespec retry = { 1, 0 };	/* for a worker not started */
 	struct sigaction sa;
 	sigset_t set;
@@ -156,9 +171,12 @@ workers_run(struct server *s, int n)
 	int sig, rc = 0;
 
 	p.window = time(NULL);
-	if ((p.pids = calloc((size_t)n, sizeof(*p.pids))) == NULL) {
+	if ((p.pids = calloc((size_t)n, sizeof(*p.pids))) == NULL ||
+	    (p.busy = mmap(NULL, (size_t)n * sizeof(*p.busy), PROT_READ |
+	    PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
 		logmsg(LL_ERROR, "out of memory");
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_child;
@@ -168,8 +186,8 @@ workers_run(struct server *s, int n)
 	if (sigaction(SIGCHLD, &sa, NULL) == -1 ||
 	    sigprocmask(SIG_BLOCK, &set, NULL) == -1) {
 		logmsg(LL_ERROR, "signals: %s", strerror(errno));
-		free(p.pids);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	logmsg(LL_INFO, "starting %d FastCGI workers", n);
 	for (;;) {
@@ -190,6 +208,9 @@ workers_run(struct server *s, int n)
 			rc = 1;
 		}
 	}
+out:
+	if (p.busy != MAP_FAILED)
+		munmap((void *)p.busy, (size_t)n * sizeof(*p.busy));
 	free(p.pids);
 	return rc;
 }

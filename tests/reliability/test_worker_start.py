@@ -24,6 +24,11 @@ A stop signal to the parent of smshook -w (SIGTERM, SIGHUP, SIGQUIT)
 while each worker is inside a request: the parent passes it on, each
 request is answered and stored whole, and the parent exits 0 once every
 worker has.
+
+A worker killed by a signal with a connection in hand (as a client's
+records can crash one, through a libfcgi flaw smshook(8) names) is
+replaced and not counted towards giving up: twelve such crashes in a
+minute leave the parent serving.
 """
 import datetime
 import errno
@@ -271,12 +276,50 @@ def stop_in_flight(d, sig):
             proc.wait()
 
 
+def crashes_in_requests(d):
+    """12 workers killed (SIGABRT) each inside a request, more than the
+    10 losses that end the parent: it starts others and serves on."""
+    proc, path = start(d, ("-w", str(WORKERS)))
+    try:
+        t.wait_children(proc.pid, WORKERS, what="workers up")
+        for i in range(12):
+            s = socket.socket(socket.AF_UNIX)
+            s.settimeout(15)
+            s.connect(path)
+            try:
+                s.sendall(fc.record(fc.BEGIN_REQUEST,
+                                    struct.pack(">HB5x", fc.RESPONDER, 0)))
+                t.wait_for(lambda: [k for k in t.children(proc.pid)
+                                    if in_read(k)], "a worker reading")
+                k = [k for k in t.children(proc.pid) if in_read(k)][0]
+                os.kill(k, signal.SIGABRT)
+                t.eq(s.recv(8), b"", "connection %d closed" % i)
+            finally:
+                s.close()
+            t.wait_children(proc.pid, WORKERS, gone=(k,),
+                            what="replaced after crash %d" % i)
+        t.eq(proc.poll(), None, "the parent still runs")
+        body = t.json_body(t.event("delivered"))
+        st, _, answer, _ = fc.request(path, fc.params("POST", body), body,
+                                      timeout=15)
+        t.eq((st, answer), (200, b'{"status":"success"}'), "served")
+        t.expect("lost too often" not in log_text(d), log_text(d))
+        proc.send_signal(signal.SIGTERM)
+        t.eq(proc.wait(timeout=15), 0, "exit status after SIGTERM")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def main():
     r = t.Runner("test_worker_start")
     d = t.tmpdir()
     try:
         r.check("accept fails: logged, exit 1", accept_fails,
                 os.path.join(d, "c"))
+        r.check("-w, 12 workers killed inside a request: replaced, "
+                "not given up", crashes_in_requests, os.path.join(d, "g"))
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
             name = signal.Signals(sig).name
             r.check("-w, %s with a request in each worker: all answered, "
