@@ -565,13 +565,22 @@ def counters_cut(d):
                  + how)
             time.sleep(1.1)	# COUNTERS_RECHECK_MS: the file looked at
             store_one(path, "event a second later (%s)" % how)
+            # an answer is counted once sent: wait for the count before
+            # the file is removed, or it may land in the new file
+            t.wait_for(lambda: successes(d) == 1, "the count in the file "
+                       "made again after it was %s" % how, 5)
         t.eq(len(t.spool_lines(spool)), 5, "every event stored")
-        p = t.ctl(os.path.join(d, "smshook.conf"), "stats", "--json")
-        answers = {(a["status"], a["reason"]): a["count"]
-                   for a in json.loads(p.stdout)["receiver"]["answers"]}
-        t.eq(answers[(200, "success")], 1, "counted since the removal")
+        t.eq(successes(d), 1, "counted since the removal")
     finally:
         stop(proc)
+
+
+def successes(d):
+    """The 200 success answers the counters' file holds now."""
+    p = t.ctl(os.path.join(d, "smshook.conf"), "stats", "--json")
+    answers = {(a["status"], a["reason"]): a["count"]
+               for a in json.loads(p.stdout)["receiver"]["answers"]}
+    return answers[(200, "success")]
 
 
 def other_role(d):
