@@ -5,11 +5,12 @@
  * receiver never waits on a long import. Bytes after it are an unfinished
  * line a writer left (no writer is inside the lock with us): the
  * receiver's next append cuts them off and writes over them, so they are
- * never read. A .jsonl.gz is read through zlib, to the proper end of its
- * gzip stream (one cut short is an error, never a shorter day); offsets
- * are uncompressed offsets. An unfinished line at the end of a .gz
- * followed by a late .jsonl ends there (READER_TORN), never glued to the
- * .jsonl's first.
+ * never read. A .jsonl.gz is inflated by zlib, strictly: one or more
+ * whole gzip members back to back, to its last byte. One cut short, or
+ * with any byte after a member that does not start another (junk, zeros),
+ * is an error, never a shorter day; offsets are uncompressed offsets. An
+ * unfinished line at the end of a .gz followed by a late .jsonl ends there
+ * (READER_TORN), never glued to the .jsonl's first.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -31,13 +32,23 @@
 
 #define READ_CHUNK	65536
 
+/* A .jsonl.gz being inflated. */
+struct gz {
+	z_stream	 z;
+	int		 fd;
+	int		 member;	/* inside a member (not at its end) */
+	int		 eof;		/* the file is read to its end */
+	int		 err;		/* the errno it failed with, or 0 */
+	unsigned char	 in[READ_CHUNK];
+};
+
 const char reader_unfinished[] = "unfinished line (a write that failed)";
 
 static size_t default_max;	/* reader_default_limit's, 0: line_max(1 MiB) */
 
 struct reader {
 	int		 fd;		/* .jsonl, else -1 */
-	gzFile		 gz;		/* .jsonl.gz, else NULL */
+	struct gz	*gz;		/* .jsonl.gz, else NULL */
 	off_t		 limit;		/* .jsonl: its whole lines' end */
 	off_t		 torn;		/* .jsonl: bytes after limit */
 	int		 cut;		/* the .gz ended inside a line */
@@ -182,76 +193,137 @@ open_plain(struct reader *r, const char *path, off_t from)
 	return 0;
 }
 
-/*
- * The errno for what gz says after a read that gave nothing: 0 if its
- * gzip stream ended as it should, READER_ETRUNC if its file ends first,
- * the system's if a read failed, else EIO (damaged data).
- */
-static int
-gz_errno(gzFile gz)
+/* Let go of g and its file; NULL is fine. */
+static void
+gz_close(struct gz *g)
 {
-	int saved = errno, zerr;
-
-	gzerror(gz, &zerr);
-	if (zerr == Z_OK)
-		return 0;
-	if (zerr == Z_BUF_ERROR)	/* zlib's "unexpected end of file" */
-		return READER_ETRUNC;
-	return zerr == Z_ERRNO && saved != 0 ? saved : EIO;
+	if (g == NULL)
+		return;
+	inflateEnd(&g->z);
+	close(g->fd);
+	free(g);
 }
 
 /*
- * Up to want bytes of gz's text into buf: how many, 0 at the proper end
- * of its gzip stream, -1 with errno (gz_errno's) if it cannot be read
- * to there: gzread gives 0, not -1, at a file cut short.
+ * Open the .jsonl.gz at path to be inflated from its start; NULL with
+ * errno, READER_ENOTGZ if it does not start with the gzip magic.
  */
-static ssize_t
-gz_fill(gzFile gz, char *buf, size_t want)
+static struct gz *
+gz_open(const char *path)
 {
-	int n, err;
-
-	if ((n = gzread(gz, buf, (unsigned)want)) > 0)
-		return n;
-	if ((err = gz_errno(gz)) == 0 && n == 0)
-		return 0;
-	errno = err != 0 ? err : EIO;
-	return -1;
-}
-
-/* Open a .jsonl.gz and skip to the uncompressed offset from. */
-static int
-open_gz(struct reader *r, const char *path, off_t from)
-{
-	int c, err, fd;
+	struct gz *g = NULL;
+	ssize_t n;
+	int fd, saved;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK)) == -1)
-		return -1;
-	if (!fs_regular(fd, NULL)) {
-		close(fd);
-		return -1;
+		return NULL;
+	if (!fs_regular(fd, NULL) || (g = calloc(1, sizeof(*g))) == NULL)
+		goto out;
+	g->fd = fd;
+	while (g->z.avail_in < 2 && !g->eof) {
+		n = read(fd, g->in + g->z.avail_in, sizeof(g->in) -
+		    g->z.avail_in);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto out;
+		g->eof = n == 0;
+		g->z.avail_in += (uInt)n;
 	}
-	if ((r->gz = gzdopen(fd, "rb")) == NULL) {
-		close(fd);
+	g->z.next_in = g->in;
+	if (g->z.avail_in < 2 || g->in[0] != 0x1f || g->in[1] != 0x8b) {
+		errno = READER_ENOTGZ;	/* compress never made it */
+		goto out;
+	}
+	if (inflateInit2(&g->z, 15 + 16) != Z_OK) {	/* gzip alone */
 		errno = ENOMEM;
-		return -1;
+		goto out;
 	}
-	gzbuffer(r->gz, READ_CHUNK);
-	/* zlib would read anything else as it is: compress never made it */
-	if (gzdirect(r->gz)) {
-		errno = READER_ENOTGZ;
-		return -1;
+	g->member = 1;
+	return g;
+ out:
+	saved = errno;
+	close(fd);
+	free(g);
+	errno = saved;
+	return NULL;
+}
+
+/*
+ * Up to want (> 0) bytes of g's text into buf: how many, 0 at the end of
+ * its file after a whole member, else -1 with errno: READER_ETRUNC if the
+ * file ends inside a member, EIO if its bytes are not gzip (damaged).
+ */
+static ssize_t
+gz_read(struct gz *g, char *buf, size_t want)
+{
+	ssize_t n;
+	int zr;
+
+	if (want > UINT_MAX)
+		want = UINT_MAX;
+	g->z.next_out = (unsigned char *)buf;
+	g->z.avail_out = (uInt)want;
+	while (g->err == 0 && g->z.avail_out == want) {
+		if (g->z.avail_in == 0 && !g->eof) {
+			if ((n = read(g->fd, g->in, sizeof(g->in))) == -1) {
+				if (errno != EINTR)
+					g->err = errno;
+				continue;
+			}
+			g->eof = n == 0;
+			g->z.next_in = g->in;
+			g->z.avail_in = (uInt)n;
+		}
+		if (g->z.avail_in == 0) {	/* the file's end */
+			if (!g->member)
+				return 0;
+			g->err = READER_ETRUNC;
+			break;
+		}
+		if (!g->member) {	/* more: it must be another member */
+			if (g->z.next_in[0] != 0x1f) {
+				g->err = EIO;	/* junk, zeros */
+				break;
+			}
+			inflateReset(&g->z);
+			g->member = 1;
+		}
+		zr = inflate(&g->z, Z_NO_FLUSH);
+		if (zr == Z_STREAM_END)
+			g->member = 0;
+		else if (zr == Z_MEM_ERROR)
+			g->err = ENOMEM;
+		else if (zr != Z_OK && zr != Z_BUF_ERROR)
+			g->err = EIO;
 	}
-	/*
-	 * gzseek only notes a forward skip and reports success even past
-	 * the end; gzgetc makes it happen, then gztell says where it got.
-	 */
-	if (from > 0 && (gzseek(r->gz, from, SEEK_SET) != from ||
-	    ((c = gzgetc(r->gz)) == -1 ? gztell(r->gz) != from :
-	    gzungetc(c, r->gz) != c))) {
-		err = gz_errno(r->gz);
-		errno = err == 0 ? ERANGE : err;	/* ERANGE: too short */
+	if (g->z.avail_out < want)
+		return (ssize_t)(want - g->z.avail_out);
+	errno = g->err;
+	return -1;
+}
+
+/*
+ * Open the .jsonl.gz at path in r, at the uncompressed offset from: the
+ * text before it inflated and dropped, ERANGE if it ends first.
+ */
+static int
+open_gz(struct reader *r, const char *path, off_t from)
+{
+	char buf[READ_CHUNK];
+	ssize_t n;
+
+	if ((r->gz = gz_open(path)) == NULL)
 		return -1;
+	while (from > 0) {
+		if ((n = gz_read(r->gz, buf, from < READ_CHUNK ?
+		    (size_t)from : READ_CHUNK)) <= 0) {
+			if (n == 0)
+				errno = ERANGE;		/* too short */
+			return -1;
+		}
+		from -= n;
 	}
 	return 0;
 }
@@ -268,8 +340,7 @@ blank(struct reader *r)
 static void
 reader_free(struct reader *r)
 {
-	if (r->gz != NULL)
-		gzclose(r->gz);
+	gz_close(r->gz);
 	if (r->fd != -1)
 		close(r->fd);
 	free(r->buf);
@@ -292,7 +363,7 @@ gz_measure(const char *path, off_t *torn)
 	blank(&g);
 	if (open_gz(&g, path, 0) == -1)
 		goto out;
-	while ((k = gz_fill(g.gz, buf, sizeof(buf))) > 0) {
+	while ((k = gz_read(g.gz, buf, sizeof(buf))) > 0) {
 		if ((nl = memrchr(buf, '\n', (size_t)k)) != NULL)
 			end = n + (nl - buf) + 1;
 		n += k;
@@ -332,7 +403,7 @@ copied_from(const char *gzpath, off_t p, off_t gzlen, int fd)
 	if (open_gz(&g, gzpath, p) == -1)
 		goto out;
 	while (left > 0) {
-		if ((k = gz_fill(g.gz, a, left < READ_CHUNK ? (size_t)left :
+		if ((k = gz_read(g.gz, a, left < READ_CHUNK ? (size_t)left :
 		    READ_CHUNK)) <= 0) {
 			if (k == 0)
 				errno = EIO;	/* shorter than it was */
@@ -495,7 +566,7 @@ late_open(struct reader *r)
 	off_t at = r->base + (off_t)r->end;
 	const char *late = r->late;
 
-	gzclose(r->gz);
+	gz_close(r->gz);
 	r->gz = NULL;
 	r->late = NULL;
 	if (at != r->gzlen && !r->locked)
@@ -530,7 +601,7 @@ fill(struct reader *r)
 	}
 	want = r->cap - r->end;
 	if (r->gz != NULL) {
-		if ((n = gz_fill(r->gz, r->buf + r->end, want)) == -1)
+		if ((n = gz_read(r->gz, r->buf + r->end, want)) == -1)
 			return -1;
 		if (n > 0 || r->late == NULL)
 			return n;
