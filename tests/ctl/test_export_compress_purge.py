@@ -5,6 +5,7 @@ another user, a .jsonl.gz cut short, a day file read that fails) make
 compress, purge and the spool walk import shares exit 1, naming the file,
 with nothing lost."""
 import csv
+import errno
 import gzip
 import io
 import json
@@ -451,6 +452,120 @@ def gz_not_gzip(e):
                      for path in named), "%s: %s" % (cmd[0], out))
     t.eq((e.db.rows(), e.db.positions()), (rows, pos), "(nothing committed)")
     t.eq(spool_snapshot(e.spool), before, "(both kept)")
+
+
+def damaged_member(e, tail, why, read=1):
+    """A day's .jsonl.gz of two members, as compress writes one it merged
+    a late .jsonl into, spoilt after its first: tail(member) gives the
+    bytes that follow it. The lines of its first `read` members are given,
+    but the file is never taken for the whole day: verify calls it
+    unreadable where they end, import commits nothing of it past what it
+    had, export fails, each naming it (why) and exiting 1, and purge
+    keeps it. One day was imported up to its 500th line, the other to the
+    end of the first member. The file whole, its two members back to
+    back, import takes the rest once."""
+    days, whole, first, given, paths = {}, {}, {}, {}, {}
+    for k, day in enumerate(["2020-04-11", "2020-04-12"]):
+        lines = ref.gen_lines(2000, 71 + k, dup_rate=0, day_tag=day)
+        whole[day] = [gzip.compress(b"".join(lines[:1200]), mtime=0),
+                      gzip.compress(b"".join(lines[1200:]), mtime=0)]
+        first[day] = sum(map(len, lines[:1200]))
+        given[day] = sum(map(len, lines[:1200 if read == 1 else 2000]))
+        days[day] = sum(map(len, lines[:500])) if k == 0 else first[day]
+        ref.append(e.spool, day, b"".join(lines)[:days[day]])
+    e.imp()
+    for day in days:
+        os.unlink(os.path.join(e.spool, day + ".jsonl"))
+        paths[day] = os.path.join(e.spool, day + ".jsonl.gz")
+        with open(paths[day], "wb") as f:
+            f.write(whole[day][0] + tail(whole[day][1]))
+        os.utime(paths[day], (OLD, OLD))
+    rows = e.db.rows()
+    t.eq(e.db.positions(), days)
+    for day, path in paths.items():
+        p = e.ctl("verify", day)
+        t.eq(p.returncode, 1, p.stdout)
+        t.expect("%s:%d: read error: %s\n" % (path, given[day], why) in
+                 p.stdout, p.stdout)
+        t.expect(p.stdout.endswith(" 0 incomplete, 1 missing or "
+                                   "unreadable\n"), p.stdout)
+    p = e.ctl("import")
+    t.eq(p.returncode, 1, p.stderr)
+    for path in paths.values():
+        t.expect("read %s: %s" % (path, why) in p.stderr, p.stderr)
+    t.eq(e.db.rows(), rows, "(nothing of the damaged files committed)")
+    t.eq(e.db.positions(), days)
+    p = e.ctl("export")
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect("read %s: %s" % (paths["2020-04-11"], why) in p.stderr,
+             p.stderr)
+    before = spool_snapshot(e.spool)
+    p = e.ctl("purge", "--keep-days", "1")
+    t.eq(p.returncode, 1, p.stderr)
+    for path in paths.values():
+        t.expect(path in p.stderr, p.stderr)
+    t.eq(spool_snapshot(e.spool), before, "(both kept)")
+    for day, path in paths.items():
+        with open(path, "wb") as f:
+            f.write(b"".join(whole[day]))
+    p = e.ctl("verify")
+    t.eq(p.returncode, 0, p.stdout)
+    t.expect("2 files, 4000 lines, 0 invalid" in p.stdout, p.stdout)
+    p = e.ctl("import")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    e.check_reference(ordered=False)
+
+
+TRUNCATED = "truncated gzip file (it ends before its gzip stream does)"
+DAMAGED = os.strerror(errno.EIO)
+
+
+@scenario
+def gz_member_cut_1_byte(e):
+    """The second member cut one byte in: its 0x1f alone."""
+    damaged_member(e, lambda m: m[:1], TRUNCATED)
+
+
+@scenario
+def gz_member_magic_flipped(e):
+    damaged_member(e, lambda m: bytes([m[0] ^ 1]) + m[1:], DAMAGED)
+
+
+@scenario
+def gz_junk_after(e):
+    """Bytes after the last member that are not gzip."""
+    damaged_member(e, lambda m: m + b"not gzip\n", DAMAGED, read=2)
+
+
+@scenario
+def gz_trailing_zeros(e):
+    """Zeros after the last member (gzip(1) skips them with a warning;
+    compress never writes them)."""
+    damaged_member(e, lambda m: m + bytes(512), DAMAGED, read=2)
+
+
+@scenario
+def gz_members_whole(e):
+    """A .jsonl.gz of several whole members back to back, one of them
+    empty, is the day's whole text: verify and import read every line,
+    and purge removes it once imported."""
+    lines = ref.gen_lines(300, 75, dup_rate=0, day_tag="m")
+    path = os.path.join(e.spool, "2020-04-15.jsonl.gz")
+    with open(path, "wb") as f:
+        for part in (lines[:100], [], lines[100:299], lines[299:]):
+            f.write(gzip.compress(b"".join(part), mtime=0))
+    os.utime(path, (OLD, OLD))
+    p = e.ctl("verify")
+    t.eq(p.returncode, 0, p.stdout)
+    t.expect("1 file, 300 lines, 0 invalid" in p.stdout, p.stdout)
+    p = e.ctl("import", "-v")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    t.expect("300 lines" in p.stdout, p.stdout)
+    e.check_reference()
+    t.eq(e.db.positions(), {"2020-04-15": sum(map(len, lines))})
+    p = e.ctl("purge", "--keep-days", "1")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    t.expect(not os.path.exists(path), "purged")
 
 
 FIU = shutil.which("fiu-run")
@@ -1109,6 +1224,8 @@ SCENARIOS = [export_formats, compress_then_import, compressed_torn_then_late,
              purge_before_import,
              purge_shorter, cut_back_and_grown, day_written_again,
              gz_cut_mid_stream, gz_cut_before_trailer, gz_not_gzip,
+             gz_member_cut_1_byte, gz_member_magic_flipped, gz_junk_after,
+             gz_trailing_zeros, gz_members_whole,
              crontab_example]
 # preloading tests/lib/dayfault.c: not under AddressSanitizer
 DAYFAULT_SCENARIOS = [position_unreadable, restart_unopenable,
