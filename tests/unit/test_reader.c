@@ -495,6 +495,71 @@ test_gz_truncated(void **state)
 	    "file (it ends before its gzip stream does)");
 }
 
+/*
+ * A .gz of gzip members back to back is their text, read from any offset
+ * in it. After a member, anything but another whole one is an error,
+ * never the end, once the lines before it are given: a member cut 1 byte
+ * in (READER_ETRUNC), its first byte wrong, junk, zeros (EIO).
+ */
+static void
+test_gz_members(void **state)
+{
+	static const char mtext[] = "aa\nbbbb\n";
+	static const int want[] = { 0, READER_ETRUNC, EIO, EIO, EIO };
+	struct fixture *f = *state;
+	struct day_file sf;
+	struct reader *r;
+	char path[PATH_MAX], m[256], bad[256];
+	const char *line, *tail;
+	size_t len, mn, tn, n, i;
+	off_t off, tlen = 2 * (sizeof(mtext) - 1);
+	int fd, rc;
+
+	put_gz(f->dir, "member.gz", mtext, sizeof(mtext) - 1, 64);
+	snprintf(path, sizeof(path), "%s/member.gz", f->dir);
+	assert_true((fd = open(path, O_RDONLY)) != -1);
+	assert_true((mn = (size_t)read(fd, m, sizeof(m))) > 2 &&
+	    mn < sizeof(m));
+	close(fd);
+	memcpy(bad, m, mn);
+	bad[0] ^= 1;
+	snprintf(path, sizeof(path), "%s/2026-11-27.jsonl.gz", f->dir);
+	file_of(&sf, f->dir, "2026-11-27", 1);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		tail = i == 1 ? m : i == 2 ? bad : i == 3 ? "junk\n" : "\0\0";
+		tn = i == 0 ? 0 : i == 1 ? 1 : i == 2 ? mn : i == 3 ? 5 : 2;
+		put(f->dir, "2026-11-27.jsonl.gz", m, mn, 0);
+		put(f->dir, "2026-11-27.jsonl.gz", m, mn, 1);
+		put(f->dir, "2026-11-27.jsonl.gz", tail, tn, 1);
+		errno = 0;
+		assert_int_equal(reader_gz_len(path), want[i] ? -1 : tlen);
+		assert_int_equal(errno, want[i]);
+		assert_non_null(r = reader_open(&sf, 0));
+		for (n = 0; (rc = reader_next(r, &line, &len, &off)) ==
+		    READER_LINE; n++)
+			assert_int_equal(off, n % 2 == 0 ? n / 2 * 8 : n / 2 *
+			    8 + 3);
+		assert_int_equal(n, 4);
+		assert_int_equal(rc, want[i] ? -1 : 0);
+		if (want[i])
+			assert_int_equal(errno, want[i]);
+		reader_close(r);
+		/* from the second member, from the end */
+		assert_non_null(r = reader_open(&sf, tlen / 2));
+		assert_int_equal(reader_next(r, &line, &len, &off), 1);
+		assert_int_equal(off, tlen / 2);
+		reader_close(r);
+		assert_non_null(r = reader_open(&sf, tlen));
+		assert_int_equal(reader_next(r, &line, &len, &off), want[i] ?
+		    -1 : 0);
+		reader_close(r);
+		/* past the end of the text: too short, or the error */
+		errno = 0;
+		assert_null(reader_open(&sf, tlen + 1));
+		assert_int_equal(errno, want[i] ? want[i] : ERANGE);
+	}
+}
+
 /* Many lines over several buffer fills, plain and compressed alike. */
 static void
 test_big(void **state)
@@ -945,6 +1010,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_compressed_since_listed,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gz_truncated, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_gz_members, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long, setup, teardown),
