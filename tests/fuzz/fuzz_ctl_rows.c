@@ -2,9 +2,10 @@
  * fuzz_ctl_rows.c: libFuzzer harness for smshookctl's spool reading. The
  * first input byte picks the path: even, the rest is one line for
  * rows_parse and every column of every row is formatted; odd, the
- * rest is written as a day file and read back with the reader (reader.c), each
- * complete line normalised the same way (bit 1 set: as a .jsonl.gz, so
- * zlib reads it, gzip or not). Lines returned from a plain file must be
+ * rest is written as a day file and read back with the reader (reader.c),
+ * each complete line normalised the same way (bit 1 set: as a .jsonl.gz,
+ * which the reader refuses unless it is whole gzip members to its last
+ * byte). Lines returned from a plain file must be
  * its complete lines; position plus partial must be the file's size.
  */
 #include <sys/stat.h>
