@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,14 +17,39 @@
 #include "log.h"
 #include "transport.h"
 
+/*
+ * Has the web server closed its end of stdout? Then it has given up on
+ * the request. A pipe or socket says so at once; a file cannot.
+ */
+static int
+server_gone(void)
+{
+	struct pollfd pfd;
+
+	pfd.fd = STDOUT_FILENO;
+	pfd.events = POLLOUT;
+	pfd.revents = 0;
+	while (poll(&pfd, 1, 0) == -1)
+		if (errno != EINTR)
+			return 0;
+	return (pfd.revents & (POLLERR | POLLHUP)) != 0;
+}
+
+/*
+ * Read body bytes from stdin. Without a CONTENT_LENGTH (*io set) the end
+ * of stdin is the body's end only if the web server still waits for the
+ * answer: one that gave up (a client gone, a bad chunk) closed both.
+ */
 static ssize_t
 cgi_read(void *io, char *buf, size_t len)
 {
+	const int *lengthless = io;
 	ssize_t n;
 
-	(void)io;
 	while ((n = read(STDIN_FILENO, buf, len)) == -1 && errno == EINTR)
 		;
+	if (n == 0 && *lengthless && server_gone())
+		return -1;
 	return n;
 }
 
@@ -159,11 +185,12 @@ cgi_run(const char *confpath)
 	struct response rs;
 	const char *bad;
 	char head[512];
-	int n, rc = 0;
+	int n, lengthless, rc = 0;
 
 	request_params(&rq, environ);
+	lengthless = rq.content_length == NULL || *rq.content_length == '\0';
 	rq.read = cgi_read;
-	rq.io = NULL;
+	rq.io = &lengthless;
 	rq.ends_body = 0;	/* no EOF is owed after CONTENT_LENGTH */
 	if ((bad = setup(&s, confpath)) != NULL) {
 		memset(&rs, 0, sizeof(rs));

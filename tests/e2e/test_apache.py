@@ -101,6 +101,43 @@ def check_cgi_wrapper(apache):
     expect(r[0] in (403, 404), "binary served: %d" % r[0])
 
 
+def check_chunked_cut(apache, how):
+    """mod_cgi passes a chunked body without CONTENT_LENGTH; when the
+    client goes ("close") or sends a bad chunk header ("badchunk") after
+    part of it, Apache closes smshook's stdin and stdout. The part is a
+    form that verifies (its signed trio comes first), cut inside its
+    event field: answered 500 "cannot read body", nothing stored, and the
+    whole event sent again is stored, not taken for a duplicate."""
+    import socket
+    ev = t.event("delivered")
+    trio = ("timestamp", "token", "signature")
+    body = t.form_body(dict([(k, ev[k]) for k in trio] +
+                            [(k, v) for k, v in ev.items() if k not in trio]))
+    part = body[:body.index(b"&", body.index(b"signature=")) + 13]
+    before = len(t.spool_lines(apache.spool))
+    c = socket.create_connection(("127.0.0.1", apache.port), timeout=10)
+    try:
+        c.sendall(b"POST /smshook.cgi HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  b"Content-Type: " + t.FORM.encode() + b"\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n"
+                  b"%x\r\n%s\r\n" % (len(part), part))
+        t.wait_for(apache.workers, "smshook started")
+        time.sleep(0.3)         # and read the part
+        if how == "badchunk":
+            c.sendall(b"zz\r\n")
+            c.recv(4096)        # Apache's own 400
+    finally:
+        c.close()
+    # its answer and its log line go nowhere: Apache closed both pipes
+    t.wait_for(lambda: not apache.workers(), "smshook's end")
+    eq(len(t.spool_lines(apache.spool)), before, "the cut body stored")
+    servers.json_answer(t.http(apache.url, body=body, ctype=t.FORM), 200,
+                        {"status": "success"})
+    lines = t.spool_lines(apache.spool)
+    eq(len(lines), before + 1, "lines stored")
+    eq(lines[-1][1]["payload"], t.form_payload(ev), "payload")
+
+
 def DEBIAN_DEFAULT(site):
     """Debian's 000-default site: a vhost on every address and the same
     port, without a ServerName, listed before the example (a2ensite links
@@ -244,6 +281,10 @@ def main():
             else:
                 r.check("cgi: suEXEC wrapper from the .htaccess header",
                         check_cgi_wrapper, apache)
+                for how in ("close", "badchunk"):
+                    r.check("cgi: chunked body cut short (%s): nothing "
+                            "stored, the whole retry stored" % how,
+                            check_chunked_cut, apache, how)
         except Exception as e:  # noqa: BLE001 - a server that did not start
             r.check(kind + ": server", lambda: (_ for _ in ()).throw(e))
         finally:
