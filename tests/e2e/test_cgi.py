@@ -133,6 +133,42 @@ def check_forwarded_for(target):
         proxied.close()
 
 
+def check_std_fds_closed(target):
+    """Started with stderr, or stdout, closed (2>&-, a process manager),
+    debug logging on: the token table never gets that descriptor, so no
+    log line or answer is written into it. The same event twice: the
+    table is not set aside as damaged, one line is stored, and the
+    second is a duplicate (in the answer, or with stdout closed, in the
+    log)."""
+    for fd in (2, 1):
+        quiet = target.make("log_level = debug")
+        try:
+            body = t.json_body(t.event())
+            e = dict(t.base_env(), GATEWAY_INTERFACE="CGI/1.1",
+                     REQUEST_METHOD="POST", REMOTE_ADDR="127.0.0.1",
+                     SMSHOOK_CONFIG=quiet.conf, CONTENT_TYPE=t.JSON,
+                     CONTENT_LENGTH=str(len(body)))
+            for want in ("success", "duplicate"):
+                p = subprocess.run([t.SMSHOOK], input=body, env=e,
+                                   capture_output=True, timeout=30,
+                                   preexec_fn=lambda: os.close(fd))
+                eq(p.returncode, 0, "fd %d closed: %r" % (fd, p.stderr))
+                if fd == 2:
+                    eq(t.answer(t.parse_cgi(p.stdout)), {"status": want},
+                       "fd 2 closed")
+                    eq(p.stderr, b"", "fd 2 closed")
+                else:
+                    eq(p.stdout, b"", "fd 1 closed")
+                    expect(want == "success" or b"duplicate token" in
+                           p.stderr, p.stderr)
+            names = os.listdir(quiet.spool)
+            eq([n for n in names if n.startswith(".replay.")], [],
+               "fd %d closed: table set aside" % fd)
+            eq(len(t.spool_lines(quiet.spool)), 1, "fd %d closed" % fd)
+        finally:
+            quiet.close()
+
+
 def main():
     r = t.Runner("e2e-cgi")
     target = Target()
@@ -140,7 +176,7 @@ def main():
         contract.run_all(r, target)
         for c in (check_length_lies, check_bad_config, check_argv_ignored,
                   check_workers_usage, check_spool_dir_unusable,
-                  check_forwarded_for):
+                  check_forwarded_for, check_std_fds_closed):
             r.check(c.__name__, c, target)
     finally:
         target.close()
