@@ -91,6 +91,19 @@ take_systemd_socket(void)
 	unsetenv("LISTEN_FDNAMES");
 }
 
+/*
+ * FCGX_IsCGI() sets libfcgi's handlers for SIGPIPE, SIGUSR1 and SIGTERM:
+ * SIGPIPE is ignored again, the others take their default action (in
+ * FastCGI mode until fcgi_run sets its own).
+ */
+static void
+libfcgi_signals_undo(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR1, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+}
+
 /* -V: this program's version and the libraries' it is built with. */
 static int
 version(void)
@@ -166,7 +179,7 @@ main(int argc, char *argv[])
 	const char *confpath = NULL;
 	struct server s;
 	char err[512], note[PATH_MAX + 128];
-	int ch, nflag = 0, workers = 1, rc;
+	int ch, cgi, nflag = 0, workers = 1, rc;
 
 	if (std_fds() == -1)
 		return 1;	/* nowhere safe to say so */
@@ -185,7 +198,9 @@ main(int argc, char *argv[])
 	    OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS |
 	    OPENSSL_INIT_NO_ATEXIT, NULL);
 	take_systemd_socket();
-	if (!FCGX_IsCGI()) {
+	cgi = FCGX_IsCGI();
+	libfcgi_signals_undo();
+	if (!cgi) {
 		/* FastCGI: fall through to options */
 	} else if (getenv("GATEWAY_INTERFACE") != NULL) {
 		/* the web server's path of the program, not argv */
@@ -219,7 +234,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "smshook: configuration not used: %s\n", note);
 	if (nflag)
 		return check(confpath);
-	if (FCGX_IsCGI()) {
+	if (cgi) {
 		fprintf(stderr, "smshook: not started by a web server "
 		    "(no FastCGI socket on stdin, no GATEWAY_INTERFACE)\n");
 		usage();

@@ -169,6 +169,55 @@ def check_std_fds_closed(target):
             quiet.close()
 
 
+def sig_mask(pid, field):
+    """A signal mask of /proc/PID/status (SigIgn, SigCgt) as a number."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1], 16)
+    raise AssertionError("no %s for %d" % (field, pid))
+
+
+def check_sigterm_blocked(target):
+    """A CGI request whose body has not all come (CONTENT_LENGTH above
+    what was sent, stdin held open), while it waits: SIGPIPE ignored,
+    SIGTERM and SIGUSR1 not caught (libfcgi's own handlers undone), so
+    the web server's SIGTERM ends it at once, with nothing stored."""
+    import fcntl
+    import signal
+    import termios
+    body = t.json_body(t.event())
+    before = t.spool_bytes(target.spool)
+    e = dict(t.base_env(), GATEWAY_INTERFACE="CGI/1.1",
+             REQUEST_METHOD="POST", REMOTE_ADDR="127.0.0.1",
+             SMSHOOK_CONFIG=target.conf, CONTENT_TYPE=t.JSON,
+             CONTENT_LENGTH=str(len(body) + 10))
+    p = subprocess.Popen([t.SMSHOOK], env=e, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        p.stdin.write(body)
+        p.stdin.flush()
+
+        def unread():
+            buf = fcntl.ioctl(p.stdin.fileno(), termios.FIONREAD,
+                              b"\0\0\0\0")
+            return int.from_bytes(buf, "little")
+        t.wait_for(lambda: unread() == 0, "the body read")
+        expect(sig_mask(p.pid, "SigIgn") & 1 << (signal.SIGPIPE - 1),
+               "SIGPIPE not ignored")
+        caught = sig_mask(p.pid, "SigCgt")
+        for sig in (signal.SIGTERM, signal.SIGUSR1):
+            expect(not caught & 1 << (sig - 1), "%s caught" % sig.name)
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=5)
+        eq(p.returncode, -signal.SIGTERM, p.stderr.read())
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.communicate()
+    contract.unchanged(target, before, "a request ended by SIGTERM")
+
+
 def main():
     r = t.Runner("e2e-cgi")
     target = Target()
@@ -176,7 +225,8 @@ def main():
         contract.run_all(r, target)
         for c in (check_length_lies, check_bad_config, check_argv_ignored,
                   check_workers_usage, check_spool_dir_unusable,
-                  check_forwarded_for, check_std_fds_closed):
+                  check_forwarded_for, check_std_fds_closed,
+                  check_sigterm_blocked):
             r.check(c.__name__, c, target)
     finally:
         target.close()
