@@ -83,6 +83,8 @@ static const struct keydef {
 
 static const char *last_kind;		/* conf_error_kind() */
 static char last_kind_buf[96];
+/* conf_locate passed an unsafe file beside the program over */
+static int passed_over;
 
 const char *
 conf_path(const char *opt)
@@ -160,6 +162,7 @@ conf_locate(const char *opt, const char *prog, char *note, size_t notelen)
 
 	if (notelen > 0)
 		*note = '\0';
+	passed_over = 0;
 	if (opt != NULL)
 		return opt;
 	if ((env = getenv("SMSHOOK_CONFIG")) != NULL && *env != '\0')
@@ -173,6 +176,7 @@ conf_locate(const char *opt, const char *prog, char *note, size_t notelen)
 	}
 	if (beside(prog, found, sizeof(found), note, notelen) == 0)
 		return found;
+	passed_over = notelen > 0 && *note != '\0';
 	return CONF_DEFAULT_PATH;
 }
 
@@ -743,6 +747,10 @@ open_conf(const char *path, struct stat *st, char *err, size_t errlen)
 			set_kind(open_kind(saved, 0), 0);
 			snprintf(err, errlen, "%s: %s", path, strerror(saved));
 		}
+		/* the default, for want of the one beside: that one's fault */
+		if (passed_over && strcmp(path, CONF_DEFAULT_PATH) == 0)
+			set_kind("configuration file not safe (owner or mode)",
+			    0);
 		return NULL;
 	}
 	if ((f = fdopen(fd, "re")) == NULL) {

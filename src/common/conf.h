@@ -61,8 +61,9 @@ const char	*conf_path(const char *opt);
  * it and its directory belong to root or to the program's owner and are
  * not writable by group or others. prog is the program's path (a CGI's
  * SCRIPT_FILENAME), or NULL for /proc/self/exe. Why a file that is there
- * was passed over goes to note ("" otherwise). The result may point to
- * static storage.
+ * was passed over goes to note ("" otherwise), and the default path then
+ * not opening is "configuration file not safe (owner or mode)" to
+ * conf_error_kind. The result may point to static storage.
  */
 const char	*conf_locate(const char *opt, const char *prog, char *note,
 		    size_t notelen);

@@ -150,7 +150,8 @@ def check_bundle_config(b, d):
 def check_lookup(b, d):
     """The configuration's lookup order: -c, $SMSHOOK_CONFIG, the file
     beside the program's folder when it is safe, the default path; an
-    unsafe file beside it is passed over, with the reason."""
+    unsafe file beside it is passed over, with the reason, and a CGI
+    request is answered that it is not safe, not that none was found."""
     top = os.path.join(d, "lookup")
     for sub in ("", "bin", "smshook", "other"):
         os.mkdir(os.path.join(top, sub), 0o755)
@@ -164,6 +165,18 @@ def check_lookup(b, d):
         p = subprocess.run([prog, "-n"] + list(args), capture_output=True,
                            text=True, env=dict(base, **(env or {})))
         return p.returncode, (p.stdout + p.stderr).strip()
+
+    def cgi_error():
+        """The 500 answer's error as CGI, the program's folder served."""
+        p = subprocess.run([prog], capture_output=True, env=dict(
+            base, GATEWAY_INTERFACE="CGI/1.1", REQUEST_METHOD="GET",
+            REMOTE_ADDR="127.0.0.1", SCRIPT_FILENAME=prog,
+            DOCUMENT_ROOT=os.path.dirname(prog)))
+        r = t.parse_cgi(p.stdout) + (p.stderr.decode(errors="replace"),)
+        eq(r[0], 500, r)
+        return json.loads(r[2])["error"]
+    unsafe = "configuration error (configuration file not safe (owner or " \
+        "mode))"
     rc, out = which()
     eq(rc, 0, out)
     expect(out.startswith(os.path.realpath(beside) + ": ok"), out)
@@ -177,12 +190,17 @@ def check_lookup(b, d):
     eq(rc, 1, out)
     expect("is writable by group or others" in out and
            "/smshook/smshook.conf: No such file" in out, out)
+    eq(cgi_error(), unsafe, "(the folder writable by others)")
     os.chmod(os.path.dirname(beside), 0o755)
+    os.chmod(beside, 0o620)
+    eq(cgi_error(), unsafe, "(the file writable by its group)")
+    os.chmod(beside, 0o600)
     os.chown(beside, 65534, 65534)
     rc, out = which()
     eq(rc, 1, out)
     expect("belongs to uid 65534, not to the program's owner (uid 0)" in
            out, out)
+    eq(cgi_error(), unsafe, "(the file another's)")
     os.chown(beside, 0, 0)
     os.chown(prog, 65534, 65534)     # root's file may serve anyone
     rc, out = which()
@@ -191,6 +209,7 @@ def check_lookup(b, d):
     rc, out = which()
     eq(rc, 1, out)
     expect("configuration not used" not in out, out)
+    eq(cgi_error(), "configuration error (configuration file not found)")
 
 
 # ---------------------------------------------------------------- chroot

@@ -369,7 +369,8 @@ def conf_line(h, key):
 def check_diagnosable(h):
     """A broken configuration answers 500 naming the problem, never a
     path; the customer's checks tell the rest. A spool moved under the
-    document root is refused the same way."""
+    document root is refused the same way, and so is a configuration
+    folder made writable by the group."""
     key = cust_path(h, "smshook/app.key")
     os.rename(key, key + ".away")
     try:
@@ -396,6 +397,15 @@ def check_diagnosable(h):
     finally:
         with open(conf, "w") as f:
             f.write(text)
+    folder = os.path.dirname(conf)
+    mode = stat.S_IMODE(os.stat(folder).st_mode)
+    os.chmod(folder, mode | 0o020)
+    try:
+        answer(t.http(h.url, "GET", ctype=None), 500,
+               {"error": "configuration error (configuration file not "
+                "safe (owner or mode))"})
+    finally:
+        os.chmod(folder, mode)
     answer(t.http(h.url, "GET", ctype=None), 200, {"status": "ok"})
 
 
