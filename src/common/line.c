@@ -3,6 +3,7 @@
  * writer takes its member names from it, readers their types and the
  * reason they give when a member is missing or wrong.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +78,9 @@ longest(unsigned long long max_body)
 size_t
 line_max(unsigned long long max_body)
 {
-	return (size_t)longest(max_body);
+	unsigned long long n = longest(max_body);
+
+	return n > SIZE_MAX ? SIZE_MAX : (size_t)n;	/* 32 bits: 1g */
 }
 
 int

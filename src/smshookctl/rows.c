@@ -40,16 +40,19 @@ short_int(const struct json_span *sp)
 	return sp->integer && sp->len <= EXACT_DIGITS + 1;
 }
 
-/* The number span sp of s as a double (its text is valid JSON). */
+/*
+ * The number span sp of s as a double, however long its text: valid JSON,
+ * where a delimiter always follows a number, so strtod reads it in place
+ * and stops at its end (NAN, never met, if it does not).
+ */
 static double
 num_value(const char *s, const struct json_span *sp)
 {
-	char buf[NUM_TEXT * 8];
-	size_t n = sp->len < sizeof(buf) ? sp->len : sizeof(buf) - 1;
+	char *end;
+	double d;
 
-	memcpy(buf, s + sp->off, n);
-	buf[n] = '\0';
-	return strtod(buf, NULL);
+	d = strtod(s + sp->off, &end);
+	return end == s + sp->off + sp->len ? d : NAN;
 }
 
 /*
@@ -78,7 +81,8 @@ text_of(struct arena *a, const char *s, const struct json_span *sp)
 			memcpy(r, s + sp->off, sp->len);
 			r[sp->len] = '\0';
 		} else {
-			d = num_value(s, sp);
+			if (isnan(d = num_value(s, sp)))
+				return NULL;
 			if (d == floor(d) && fabs(d) <= 9007199254740992.0)
 				snprintf(r, NUM_TEXT, "%.0f", d);
 			else

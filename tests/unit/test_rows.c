@@ -810,6 +810,29 @@ test_escaped_event_type(void **state)
 }
 
 /*
+ * A number is read whole however long its text (the receiver bounds its
+ * own, but a line may come from elsewhere): 0.(299 zeros)1e302 is 100.
+ */
+static void
+test_long_number(void **state)
+{
+	char line[1024], num[400];
+	struct rows l;
+
+	(void)state;
+	memset(num, '0', sizeof(num));
+	num[1] = '.';
+	memcpy(num + 301, "1e302", 6);
+	snprintf(line, sizeof(line), ENV("json", "{\"eventType\":5,"
+	    "\"statusCode\":%s,\"smsId\":\"a\"," TT "}"), num);
+	parse_ok(&l, line);
+	assert_int_equal(l.nrows, 1);
+	assert_int_equal(l.rows[0].has_status_code, 1);
+	assert_int_equal(l.rows[0].status_code, 100);
+	rows_free(&l);
+}
+
+/*
  * line_max: the longest line the receiver writes with a max_body;
  * line_beyond_any: longer than it writes with the largest it accepts.
  */
@@ -832,6 +855,7 @@ main(void)
 		cmocka_unit_test(test_col_names),
 		cmocka_unit_test(test_line_limits),
 		cmocka_unit_test(test_escaped_event_type),
+		cmocka_unit_test(test_long_number),
 		cmocka_unit_test(test_requested),
 		cmocka_unit_test(test_delivered),
 		cmocka_unit_test(test_suppressed_failed),
