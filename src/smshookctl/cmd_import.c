@@ -318,15 +318,10 @@ cmd_import(struct ctl *c, int argc, char *argv[])
 	}
 	if (done != -1)
 		return done;
-	if (url == NULL)		/* no --db: the configuration's */
-		url = c->conf.database;
 	if (ctl_no_operands(argc, argv, usage) != 0)
 		return CTL_USAGE;
-	if (url == NULL) {
-		ctl_err("no database: set \"database = sqlite:PATH\" (or "
-		    "postgresql://...) in %s or use --db URL", c->confpath);
+	if ((url = ctl_db_pick(c, url, "", 0)) == NULL)
 		return CTL_FAIL;
-	}
 	if ((walk = ctl_walk_begin(c, NULL, NULL, &files, &n, &lock)) != 1)
 		return walk == 0 ? CTL_OK : CTL_FAIL;	/* 0: nothing yet */
 	if ((im.db = ctl_db_open(c, url)) == NULL)

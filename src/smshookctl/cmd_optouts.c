@@ -215,15 +215,10 @@ cmd_optouts(struct ctl *c, int argc, char *argv[])
 	}
 	if (done != -1)
 		return done;
-	if (url == NULL)		/* no --db: the configuration's */
-		url = c->conf.database;
 	if (ctl_no_operands(argc, argv, usage) != 0)
 		return CTL_USAGE;
-	if (url == NULL) {
-		ctl_err("no database: set \"database =\" in %s or use --db URL",
-		    c->confpath);
+	if ((url = ctl_db_pick(c, url, "", 0)) == NULL)
 		return CTL_FAIL;
-	}
 	for (i = 0; o.nwords == 0 && i < sizeof(default_words) /
 	    sizeof(default_words[0]); i++)
 		o.words[i] = default_words[i];

@@ -175,8 +175,6 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 	}
 	if (done != -1)
 		return done;
-	if (url == NULL)		/* no --db: the configuration's */
-		url = c->conf.database;
 	if (ctl_no_operands(argc, argv, usage) != 0)
 		return CTL_USAGE;
 	if (!have_keep) {
@@ -184,12 +182,9 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 		usage(stderr);
 		return CTL_USAGE;
 	}
-	if (url == NULL && !force) {
-		ctl_err("no database to tell which days were imported: set "
-		    "\"database =\" in %s or use --db URL (or --force to "
-		    "delete regardless)", c->confpath);
+	if ((url = ctl_db_pick(c, url, " to tell which days were imported "
+	    "(--force deletes regardless)", force)) == NULL && !force)
 		return CTL_FAIL;
-	}
 	/* days strictly before today - N: --keep-days 0 still keeps today */
 	if (day_before_today(c->conf.timezone, (int)keep + 1, last) == -1) {
 		ctl_err("cannot read the clock");

@@ -61,6 +61,12 @@ int	ctl_day_range(const char *from, const char *to);
 int	ctl_days(const char *s, unsigned long long *out);
 /* 0 if --db's url names a known database, else CTL_USAGE after why. */
 int	ctl_db_url(const char *url);
+/*
+ * The database to use: url (from --db) if set, else the configuration's;
+ * NULL if neither, said unless quiet (why: what it is needed for, or "").
+ */
+const char *ctl_db_pick(const struct ctl *c, const char *url,
+	    const char *why, int quiet);
 
 /*
  * Name the subcommand that messages are about, once, before it runs;

@@ -101,6 +101,19 @@ ctl_days(const char *s, unsigned long long *out)
 	return *out <= 100000 ? 0 : -1;
 }
 
+const char *
+ctl_db_pick(const struct ctl *c, const char *url, const char *why,
+    int quiet)
+{
+	if (url == NULL)
+		url = c->conf.database;
+	if (url == NULL && !quiet)
+		ctl_err("no database%s: set \"database = sqlite:PATH\" (or "
+		    "postgresql://...) in %s or use --db URL", why,
+		    c->confpath);
+	return url;
+}
+
 int
 ctl_db_url(const char *url)
 {
