@@ -879,8 +879,9 @@ def preconditions():
     if os.getuid() != 0:
         return "needs root (it installs the package)"
     if os.environ.get("SMSHOOK_VALGRIND") or os.environ.get("ASAN_OPTIONS"):
-        return "the package is built by Debian's tools, not from this " \
-               "instrumented build: tested by the plain run only"
+        return "under AddressSanitizer or valgrind: the package is built " \
+               "by Debian's tools, not from this instrumented build; the " \
+               "plain run tests it"
     return None
 
 
@@ -925,7 +926,7 @@ def main():
     r = t.Runner("test_deb")
     why = preconditions()
     if why is not None:
-        print("skipped: " + why)
+        print("SKIP test_deb: " + why)	# a failure unless instrumented
         sys.exit(r.finish())
     lock = machine_lock()  # noqa: F841 - held until exit
     r.check("machine without smshook", clean_machine)

@@ -633,7 +633,9 @@ def stop_while_waiting(d):
         began = time.monotonic()
         sigterm_exits(proc)
         took = time.monotonic() - began
-        t.expect(took < 0.5, "exit %.3f s after SIGTERM: the signal ends "
+        # the timeout would end it about 1 s after the wait began; the
+        # rest is room for a loaded machine (and LeakSanitizer's exit)
+        t.expect(took < 0.8, "exit %.3f s after SIGTERM: the signal ends "
                  "the wait, not its timeout" % took)
     finally:
         stop(proc)
