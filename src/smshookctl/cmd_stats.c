@@ -91,7 +91,8 @@ usage(FILE *f)
 	    "  --json             print a JSON document instead of a table\n"
 	    "  --prometheus FILE  write node_exporter textfile metrics to "
 	    "FILE\n"
-	    "                     (atomically) instead of printing\n");
+	    "                     (atomically; - for standard output) "
+	    "instead of printing\n");
 }
 
 /* Release everything s holds. */
@@ -873,7 +874,11 @@ import_lag(const struct ctl *ctl, struct lag *lag)
 	db_close(db);
 }
 
-/* Write the metrics to path through path.tmp and rename; cp may be NULL. */
+/*
+ * Write the metrics to path through path.tmp, made anew (whatever another
+ * user left at that name is removed, never written through), and rename;
+ * "-" is standard output. cp may be NULL.
+ */
 static int
 prom_file(const struct stats *s, const char *path,
     const struct counters_page *cp, const struct lag *lag)
@@ -882,16 +887,22 @@ prom_file(const struct stats *s, const char *path,
 	FILE *f = NULL;
 	int fd, rc = -1;
 
+	if (strcmp(path, "-") == 0) {
+		prom_write(stdout, s, cp, lag);	/* stdout checked after */
+		return 0;
+	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >=
 	    sizeof(tmp)) {
 		errno = ENAMETOOLONG;
 		goto out;
 	}
-	/* counts only, for node_exporter's user: 0644 whatever the umask */
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0644)) == -1 || fchmod(fd, 0644) == -1)
+	if (unlink(tmp) == -1 && errno != ENOENT)
 		goto out;
-	if ((f = fdopen(fd, "w")) == NULL) {
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) == -1)
+		goto out;
+	/* counts only, for node_exporter's user: 0644 whatever the umask */
+	if (fchmod(fd, 0644) == -1 || (f = fdopen(fd, "w")) == NULL) {
 		close(fd);
 		goto fail;
 	}
@@ -950,7 +961,8 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 		return CTL_USAGE;
 	if (ctl_day_range(from, to) != 0)
 		return CTL_USAGE;
-	if (prom != NULL && *prom == '\0') {
+	if (prom != NULL && (*prom == '\0' || (json &&
+	    strcmp(prom, "-") == 0))) {
 		usage(stderr);
 		return CTL_USAGE;
 	}

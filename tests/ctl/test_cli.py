@@ -591,6 +591,12 @@ def test_readers_make_no_database():
         shutil.rmtree(d)
 
 
+def untimed(metrics):
+    """Metrics text without the line that says when it was written."""
+    return "".join(l for l in metrics.splitlines(True)
+                   if not l.startswith("smshook_stats_timestamp_seconds "))
+
+
 def test_stats_prometheus():
     d, conf, spool, posted, day = stats_fixture()
     try:
@@ -629,6 +635,25 @@ def test_stats_prometheus():
         p = ctl(conf, "stats", "--prometheus",
                 os.path.join(d, "missing-dir", "x.prom"))
         t.eq(p.returncode, 1)
+        # what another user left at the .tmp name is removed, never
+        # written through: a FIFO (no hang), a link to another file
+        other = os.path.join(d, "other")
+        with open(other, "w") as f:
+            f.write("other\n")
+        for leave in (os.mkfifo, lambda tmp: os.symlink(other, tmp),
+                      lambda tmp: os.link(other, tmp)):
+            leave(prom + ".tmp")
+            p = t.ctl(conf, "stats", "--prometheus", prom, timeout=20)
+            t.eq(p.returncode, 0, p.stderr)
+            t.eq(open(other).read(), "other\n", "written through")
+            t.expect(not os.path.lexists(prom + ".tmp"))
+            t.eq(untimed(open(prom).read()), untimed(text))
+        # "-": standard output, and not beside --json
+        p = ctl(conf, "stats", "--prometheus", "-")
+        t.eq((p.returncode, p.stderr), (0, ""))
+        t.eq(untimed(p.stdout), untimed(text))
+        t.eq(ctl(conf, "stats", "--prometheus", "-", "--json").returncode,
+             2)
     finally:
         shutil.rmtree(d)
 
