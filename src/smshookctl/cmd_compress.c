@@ -33,24 +33,42 @@
 #define CHUNK		65536
 
 /*
- * Write bytes [at, len) of fd to tmp as one gzip member, synced: a new
- * file, or with append after what tmp holds. Returns 0 or -1 with errno
- * set.
+ * A new file at tmp, with the mode (and, run as root, the owner) of st,
+ * open for writing: whatever was at that name (a link another user put
+ * there, say) is removed first, never written through. fd, or -1.
  */
 static int
-write_gz(int fd, off_t at, off_t len, const char *tmp, const struct stat *st,
-    int append)
+new_tmp(const char *tmp, const struct stat *st)
+{
+	int fd, saved;
+
+	if (unlink(tmp) == -1 && errno != ENOENT)
+		return -1;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, st->st_mode & 0777)) == -1)
+		return -1;
+	if (geteuid() == 0 && fchown(fd, st->st_uid, st->st_gid) == -1) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Write bytes [at, len) of fd to out, after what it holds, as one gzip
+ * member, and sync out. Returns 0 or -1 with errno set.
+ */
+static int
+write_gz(int fd, off_t at, off_t len, int out)
 {
 	static char buf[CHUNK];
 	gzFile gz = NULL;
 	ssize_t n;
-	int out = -1, gfd, rc = -1, saved;
+	int gfd, rc = -1, saved;
 
-	if ((out = open(tmp, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (append ?
-	    O_APPEND : O_CREAT | O_TRUNC), st->st_mode & 0777)) == -1)
-		return -1;
-	if (geteuid() == 0 && fchown(out, st->st_uid, st->st_gid) == -1)
-		goto out;
 	if ((gfd = dup(out)) == -1)
 		goto out;
 	if ((gz = gzdopen(gfd, "wb6")) == NULL) {
@@ -87,7 +105,6 @@ write_gz(int fd, off_t at, off_t len, const char *tmp, const struct stat *st,
 	saved = errno;
 	if (gz != NULL)
 		gzclose(gz);
-	close(out);
 	errno = saved;
 	return rc;
 }
@@ -99,7 +116,7 @@ compress_day(const char *dir, const struct day_file *f, int verbose)
 	char tmp[PATH_MAX], gzpath[PATH_MAX];
 	struct stat st, st2;
 	off_t end;
-	int fd = -1, rc = -1;
+	int fd = -1, out = -1, rc = -1;
 
 	if ((size_t)snprintf(gzpath, sizeof(gzpath), "%s.gz", f->path) >=
 	    sizeof(gzpath) || (size_t)snprintf(tmp, sizeof(tmp), "%s.gz.tmp",
@@ -116,7 +133,7 @@ compress_day(const char *dir, const struct day_file *f, int verbose)
 		goto out;
 	}
 	if ((end = fs_line_end(fd, 0, st.st_size)) == -1 ||
-	    write_gz(fd, 0, end, tmp, &st, 0) == -1)
+	    (out = new_tmp(tmp, &st)) == -1 || write_gz(fd, 0, end, out) == -1)
 		goto syserr;
 	if (reader_gz_len(tmp) != end) {
 		ctl_err("%s: the compressed copy does not read back; left as "
@@ -141,38 +158,37 @@ compress_day(const char *dir, const struct day_file *f, int verbose)
 	goto out;
  syserr:
 	ctl_errno("%s", f->path);
-	unlink(tmp);
+	if (out != -1)
+		unlink(tmp);
  out:
+	if (out != -1)
+		close(out);
 	if (fd != -1)
 		close(fd);
 	return rc;
 }
 
-/* Copy the file at from to a new file to (mode of st), synced; 0 or -1. */
+/* Copy the regular file at from to out; 0 or -1 with errno set. */
 static int
-copy_file(const char *from, const char *to, const struct stat *st)
+copy_file(const char *from, int out)
 {
 	static char buf[CHUNK];
 	ssize_t n;
-	int in, out = -1, rc = -1, saved;
+	int in, rc = -1, saved;
 
-	if ((in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+	if ((in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) == -1)
 		return -1;
-	if ((out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, st->st_mode & 0777)) == -1)
-		goto out;
-	if (geteuid() == 0 && fchown(out, st->st_uid, st->st_gid) == -1)
+	if (!fs_regular(in, NULL))
 		goto out;
 	while ((n = read(in, buf, sizeof(buf))) > 0)
 		if (write(out, buf, (size_t)n) != n)
 			goto out;
-	if (n == 0 && fsync(out) == 0)
+	if (n == 0)
 		rc = 0;
  out:
 	saved = errno;
 	close(in);
-	if (out != -1)
-		close(out);
 	errno = saved;
 	return rc;
 }
@@ -191,7 +207,7 @@ merge_day(const char *dir, const struct day_file *f, int verbose)
 	char tmp[PATH_MAX];
 	struct stat st, st2;
 	off_t gzlen, skip, torn, end;
-	int fd = -1, rc = -1;
+	int fd = -1, out = -1, rc = -1;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", f->path) >=
 	    sizeof(tmp)) {
@@ -220,8 +236,8 @@ merge_day(const char *dir, const struct day_file *f, int verbose)
 		goto out;
 	}
 	if ((end = fs_line_end(fd, skip, st.st_size)) == -1 ||
-	    copy_file(f->path, tmp, &st) == -1 ||
-	    write_gz(fd, skip, end, tmp, &st, 1) == -1)
+	    (out = new_tmp(tmp, &st)) == -1 || copy_file(f->path, out) == -1 ||
+	    write_gz(fd, skip, end, out) == -1)
 		goto syserr;
 	if (reader_gz_len(tmp) != gzlen + end - skip ||
 	    fstat(fd, &st2) == -1 || st2.st_size != st.st_size) {
@@ -240,8 +256,11 @@ merge_day(const char *dir, const struct day_file *f, int verbose)
 	goto out;
  syserr:
 	ctl_errno("%s", what);
-	unlink(tmp);
+	if (out != -1)
+		unlink(tmp);
  out:
+	if (out != -1)
+		close(out);
 	if (fd != -1)
 		close(fd);
 	return rc;

@@ -1,5 +1,6 @@
 /* lock.c: one smshookctl at a time per spool (import, compress, purge). */
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,9 +10,41 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "fsutil.h"
 
 #define LOCK_WAIT_MS	5000
 #define LOCK_STEP_MS	100
+
+/*
+ * Open the lock file at path in dir: made anew, run as root, it is given
+ * to dir's owner, so that a run as root leaves it usable by the
+ * receiver's user; one already there is opened as it is, a regular file
+ * only, never chowned (it may be a link another user made). fd, or -1.
+ */
+static int
+open_lock(const char *dir, const char *path)
+{
+	struct stat st;
+	int fd, saved;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0640)) != -1) {
+		if (geteuid() == 0 && (stat(dir, &st) == -1 ||
+		    fchown(fd, st.st_uid, st.st_gid) == -1))
+			goto fail;
+		return fd;
+	}
+	if (errno != EEXIST || (fd = open(path, O_RDWR | O_CLOEXEC |
+	    O_NOFOLLOW | O_NONBLOCK)) == -1)
+		return -1;
+	if (fs_regular(fd, NULL))
+		return fd;
+ fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
 
 /* The cron lock's fd, waiting up to LOCK_WAIT_MS; -1 after saying why. */
 int
@@ -26,8 +59,7 @@ ctl_lock(struct ctl *c)
 		ctl_err("%s: path too long", c->conf.spool_dir);
 		goto fail;
 	}
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0640)) == -1) {
+	if ((fd = open_lock(c->conf.spool_dir, path)) == -1) {
 		ctl_errno("%s", path);
 		goto fail;
 	}

@@ -7,6 +7,7 @@ import calendar
 import gzip
 import json
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -658,6 +659,43 @@ def test_stats_prometheus():
         shutil.rmtree(d)
 
 # ---------------------------------------------------------------- check
+
+
+def test_root_in_users_spool():
+    """compress run as root in a spool its owner (nobody) can write
+    never writes through what that owner put at its temporary names, and
+    leaves its cron lock to that owner."""
+    d, conf, spool = setup()
+    try:
+        nobody = pwd.getpwnam("nobody")
+        os.makedirs(spool)
+        os.chown(spool, nobody.pw_uid, nobody.pw_gid)
+        victim = os.path.join(d, "victim")
+        with open(victim, "w") as f:
+            f.write("victim\n")
+        old = time.time() - 3 * 86400
+        for day, leave in (("2020-01-02", os.link),
+                           ("2020-01-03", lambda src, dst: os.mkfifo(dst))):
+            path = os.path.join(spool, day + ".jsonl")
+            with open(path, "wb") as f:
+                f.write(t.v1_line(t.event()))
+            os.chown(path, nobody.pw_uid, nobody.pw_gid)
+            os.utime(path, (old, old))
+            leave(victim, path + ".gz.tmp")
+        p = t.ctl(conf, "compress", "-v", timeout=30)
+        t.eq(p.returncode, 0, p.stderr)
+        t.eq(open(victim).read(), "victim\n", "written through a link")
+        st = os.stat(victim)
+        t.eq((st.st_uid, st.st_nlink), (0, 1), "victim chowned or kept")
+        for day in ("2020-01-02", "2020-01-03"):
+            gz = os.path.join(spool, day + ".jsonl.gz")
+            t.eq(os.stat(gz).st_uid, nobody.pw_uid, gz)
+            t.expect(not os.path.lexists(gz + ".tmp"), gz + ".tmp left")
+        lock = os.stat(os.path.join(spool, ".smshookctl.lock"))
+        t.eq((lock.st_uid, lock.st_gid), (nobody.pw_uid, nobody.pw_gid),
+             "the lock left to root")
+    finally:
+        shutil.rmtree(d)
 
 
 def test_check_ok():
