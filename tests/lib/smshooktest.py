@@ -4,6 +4,7 @@ Import with:
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
     import smshooktest as t
 """
+import datetime
 import hashlib
 import hmac
 import json
@@ -19,6 +20,7 @@ import tempfile
 import time
 import traceback
 import urllib.parse
+import zoneinfo
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("BUILD", "build")
@@ -232,6 +234,41 @@ def spool_bytes(spool):
                 with open(os.path.join(spool, name), "rb") as f:
                     snap[name] = f.read()
     return snap
+
+# ---------------------------------------------------------------- days
+
+def day(tz=None, at=None):
+    """The day (YYYY-MM-DD) of time at (now when None) in zone tz (UTC
+    when None): the name smshook and smshookctl give it by their own
+    clock."""
+    z = datetime.timezone.utc if tz is None else zoneinfo.ZoneInfo(tz)
+    return datetime.datetime.fromtimestamp(
+        time.time() if at is None else at, z).strftime("%Y-%m-%d")
+
+
+def days_near(tz=None, ahead=120):
+    """Today and, within ahead seconds of midnight, tomorrow: every day a
+    command run in the next ahead seconds may take for today (a test
+    that blocks today's day file blocks them all)."""
+    now = time.time()
+    return sorted({day(tz, now), day(tz, now + ahead)})
+
+
+def same_day(step, tz=None):
+    """step(today) for a step whose commands read the clock themselves
+    and whose checks need today to stay today: if midnight (in zone tz)
+    passed while it ran, its outcome is no verdict and it runs once more
+    with the new day. Returns what the run that counts returned."""
+    today = day(tz)
+    try:
+        res = step(today)
+    except Exception:
+        if day(tz) == today:
+            raise
+    else:
+        if day(tz) == today:
+            return res
+    return step(day(tz))
 
 # ---------------------------------------------------------------- CGI
 
