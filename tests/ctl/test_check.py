@@ -15,7 +15,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from ctlref import t  # noqa: E402
@@ -34,6 +33,13 @@ def setup(extra=""):
     os.chown(spool, pw.pw_uid, pw.pw_gid)
     os.chown(conf, pw.pw_uid, pw.pw_gid)
     return d, conf, spool
+
+
+def day_files(spool):
+    """The paths of today's day file and, within two minutes of midnight,
+    tomorrow's (check's clock may be past it): a test that spoils today's
+    spoils both."""
+    return [os.path.join(spool, d + ".jsonl") for d in t.days_near()]
 
 
 def check(conf, *args):
@@ -126,18 +132,21 @@ def test_example_conf():
 def test_day_file_not_writable():
     d, conf, spool = setup()
     try:
-        day = time.strftime("%Y-%m-%d", time.gmtime())
-        path = os.path.join(spool, day + ".jsonl")
-        with open(path, "w") as f:
-            f.write("")
-        os.chmod(path, 0o600)		# root's: nobody cannot append
+        # today's day file, and near midnight tomorrow's, as check may
+        # take either for today
+        paths = day_files(spool)
+        for path in paths:
+            with open(path, "w") as f:
+                f.write("")
+            os.chmod(path, 0o600)	# root's: nobody cannot append
         fails(check(conf), "today's day file", "Permission denied",
               "chown")
         p = check(conf, "-q")
         t.eq((p.returncode, p.stdout), (1, ""))
         # the receiver agrees: 503
         pw = pwd.getpwnam(USER)
-        os.chown(path, pw.pw_uid, pw.pw_gid)
+        for path in paths:
+            os.chown(path, pw.pw_uid, pw.pw_gid)
         t.eq(check(conf).returncode, 0)
     finally:
         shutil.rmtree(d)
@@ -268,14 +277,15 @@ def test_read_access():
     d, conf, spool = setup()
     try:
         nogroup = pwd.getpwnam(USER).pw_gid
-        day = time.strftime("%Y-%m-%d", time.gmtime())
-        path = os.path.join(spool, day + ".jsonl")
-        with open(path, "w") as f:
-            f.write("")
-        os.chown(path, 0, nogroup)
-        os.chmod(path, 0o620)		# nobody may append, not read
+        paths = day_files(spool)
+        for path in paths:
+            with open(path, "w") as f:
+                f.write("")
+            os.chown(path, 0, nogroup)
+            os.chmod(path, 0o620)	# nobody may append, not read
         fails(check(conf), "today's day file", "Permission denied")
-        os.chmod(path, 0o640 | 0o020)
+        for path in paths:
+            os.chmod(path, 0o640 | 0o020)
         t.eq(check(conf).returncode, 0)
         os.chown(spool, 0, nogroup)
         os.chmod(spool, 0o730)		# nobody may add files, not list
