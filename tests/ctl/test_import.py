@@ -258,13 +258,18 @@ def refused_line(e):
 
 @scenario
 def written_while_importing(e):
-    """A writer appends to two days while imports run over and over."""
+    """A writer appends to two days while imports run over and over; it
+    writes its last lines only once two imports have run (however slow
+    they are), so that at least two start before it is done."""
     lines = ref.gen_lines(3000, 11, dup_rate=0.1)
-    stop = threading.Event()
+    stop = threading.Event()		# the writer is done
+    two = threading.Event()		# two imports have run meanwhile
 
     def writer():
         i = 0
         while i < len(lines):
+            if i + 7 >= len(lines):
+                two.wait(60)
             day = "2026-01-05" if i % 2 else "2026-01-06"
             ref.append(e.spool, day, b"".join(lines[i:i + 7]))
             i += 7
@@ -272,15 +277,18 @@ def written_while_importing(e):
         stop.set()
     th = threading.Thread(target=writer)
     th.start()
-    runs = 0
+    during = 0				# imports started before stop
     try:
-        while not stop.is_set() or runs < 2:
+        while not stop.is_set():
+            during += 1
             e.imp()
-            runs += 1
+            if during == 2:
+                two.set()
     finally:
+        two.set()
         th.join()
     e.imp()
-    t.expect(runs >= 2, "imports ran during the writes")
+    t.expect(during >= 2, "imports ran during the writes")
     e.check_reference(ordered=False)
 
 
