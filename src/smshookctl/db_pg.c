@@ -84,10 +84,14 @@ static const char schema_begin[] =
 	"BEGIN;"
 	"SET LOCAL client_min_messages = warning;"
 	"SELECT pg_advisory_xact_lock(7262917);";
-/* positions before version 4 had no mark of the day's first line */
+/*
+ * positions before version 4 had no mark of the day's first line; and
+ * payload rows no event names go
+ */
 static const char migrate_v3[] =
 	"ALTER TABLE smshook_positions ADD COLUMN IF NOT EXISTS"
-	" first_line text;";
+	" first_line text;"
+	SCHEMA_UNNAMED_PAYLOADS_PG;
 static const char schema_end[] =
 	"CREATE TABLE IF NOT EXISTS smshook_schema ("
 	" version integer NOT NULL);"

@@ -54,9 +54,13 @@ static const char tables[] =
 	" PRIMARY KEY (source, day, byte_offset));"
 	"CREATE TABLE IF NOT EXISTS smshook_runs ("
 	" source TEXT PRIMARY KEY, finished_at INTEGER NOT NULL);";
-/* Positions before version 4 had no mark of the day's first line. */
+/*
+ * Positions before version 4 had no mark of the day's first line; and
+ * payload rows no event names go.
+ */
 static const char migrate_v3[] =
-	"ALTER TABLE smshook_positions ADD COLUMN first_line TEXT";
+	"ALTER TABLE smshook_positions ADD COLUMN first_line TEXT;"
+	SCHEMA_UNNAMED_PAYLOADS_SQLITE;
 
 static const char *const sql[NST] = {
 	[ST_ROW] = NULL,	/* insert_sql() */

@@ -75,6 +75,14 @@ static const char *const view_ddl[2] = {
 };
 
 /*
+ * Replies as import names them: version 1 knew no code 6, and kept a
+ * reply named by "event" alone without a type, as sent.
+ */
+#define NAME_REPLIES \
+	"UPDATE sms_events SET event_type = 6, event = 'Reply' WHERE " \
+	"event_type = 6 OR (event_type IS NULL AND lower(event) = 'reply');"
+
+/*
  * Of the replies the reply key holds (none of its columns NULL: NULL
  * equals nothing), all but the first of those it finds the same.
  */
@@ -87,8 +95,9 @@ static const char *const view_ddl[2] = {
 /*
  * Version 1 kept the payload in every row: make one payload row per
  * distinct (received_at, payload), point the rows at it, drop the
- * column. verified was not kept then: NULL for those rows. Replies got
- * neither their text nor their time: take both from the payload, and
+ * column. verified was not kept then: NULL for those rows. Replies are
+ * named as import names them (NAME_REPLIES). They got neither their
+ * text nor their time: take both from the payload, and
  * keep the first of replies the reply key then finds the same. A reply
  * time is read as rows.c reads it: YYYY-MM-DD HH:MM:SS, hour below 24,
  * a day past its month's end running on into the next month as in
@@ -112,6 +121,7 @@ static const char *const migrate_v1[2] = {
 	"sms_event_payloads p WHERE p.received_at IS sms_events.received_at "
 	"AND p.payload = sms_events.payload);"
 	"DROP INDEX smshook_migrate;"
+	NAME_REPLIES
 	"UPDATE sms_events SET message = coalesce(json_extract(payload, "
 	"'$.replyContent'), message), event_time = coalesce((SELECT (CAST("
 	"strftime('%s', t) AS INTEGER) - 28800) * 1000 FROM (SELECT "
@@ -120,6 +130,7 @@ static const char *const migrate_v1[2] = {
 	"AND substr(t, 12, 2) < '24'), event_time) WHERE event_type = 6 AND "
 	"json_valid(payload);"
 	DELETE_SAME_REPLIES
+	SCHEMA_UNNAMED_PAYLOADS_SQLITE
 	"ALTER TABLE sms_events DROP COLUMN payload;",
 	"CREATE TABLE sms_event_payloads ("
 	"id bigserial PRIMARY KEY, received_at timestamptz, verified boolean, "
@@ -132,6 +143,7 @@ static const char *const migrate_v1[2] = {
 	"UPDATE sms_events e SET payload_id = p.id FROM sms_event_payloads p "
 	"WHERE p.received_at IS NOT DISTINCT FROM e.received_at "
 	"AND p.payload = e.payload;"
+	NAME_REPLIES
 	"UPDATE sms_events SET message = coalesce(payload->>'replyContent', "
 	"message), event_time = coalesce((SELECT (extract(epoch FROM "
 	"timestamp '2000-01-01' + make_interval(t[1] - 2000, t[2] - 1, 0, "
@@ -140,6 +152,7 @@ static const char *const migrate_v1[2] = {
 	"(0[1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):([0-5][0-9]):"
 	"([0-5][0-9])$')::int[]) AS m(t)), event_time) WHERE event_type = 6;"
 	DELETE_SAME_REPLIES
+	SCHEMA_UNNAMED_PAYLOADS_PG
 	"ALTER TABLE sms_events DROP COLUMN payload;"
 };
 

@@ -81,6 +81,17 @@ const char	*schema_migrate_v1(enum schema_backend b);
  */
 extern const char schema_migrate_v2[];
 /*
+ * Remove the payload rows no event row names: those of replies the
+ * version 1 migration found the same, and of retries an earlier version
+ * stored twice.
+ */
+#define SCHEMA_UNNAMED_PAYLOADS_SQLITE \
+	"DELETE FROM sms_event_payloads WHERE id NOT IN (SELECT payload_id " \
+	"FROM sms_events WHERE payload_id IS NOT NULL);"
+#define SCHEMA_UNNAMED_PAYLOADS_PG \
+	"DELETE FROM sms_event_payloads p WHERE NOT EXISTS (SELECT 1 FROM " \
+	"sms_events e WHERE e.payload_id = p.id);"
+/*
  * Each phone's latest reply: phone, text, time (ms), ordered by phone
  * (the same text and order for both backends). A reply without a time
  * is older than any with one; of equal times the last stored is latest.

@@ -631,11 +631,20 @@ def v1_tables(e, replies):
     for sql in V1_INDEXES:
         schema_sql(e, sql)
     for phone, text, when, ts in replies:
+        payload = v1_reply(phone, text, when, ts)
+        kind = "6, 'Reply'"
+        if ts in V1_BY_NAME:	# before version 1 knew the code 6
+            del payload["eventType"]
+            kind = "NULL, 'reply'"
         schema_sql(e, "INSERT INTO sms_events (event_type, event, phone, "
                    "template_id, event_time, received_at, payload) VALUES "
-                   "(6, 'Reply', %s, '0', %d, '2026-01-01T00:00:02.000Z', "
-                   "%s)" % (sql_text(phone), ts, sql_text(json.dumps(
-                       v1_reply(phone, text, when, ts)))))
+                   "(%s, %s, '0', %d, '2026-01-01T00:00:02.000Z', %s)" % (
+                       kind, sql_text(phone), ts,
+                       sql_text(json.dumps(payload))))
+
+
+# Replies named by "event" alone, which version 1 stored without a type
+V1_BY_NAME = {1767225600015, 1767225600016}
 
 
 # Replies a version 1 database holds (phone, text, replyTime, timestamp)
@@ -670,6 +679,10 @@ V1_REPLIES = [
      1767225600000),
     (("13800000007", None, "2026-01-01 08:00:00", 1767225600011),
      1767225600000),
+    # named by "event" alone (V1_BY_NAME): a reply all the same
+    (("13800000011", "TD", "2026-01-01 08:00:00", 1767225600015),
+     1767225600000),
+    (("13800000011", "TD", "2026-01-01 08:00:00", 1767225600016), None),
 ]
 
 
@@ -685,6 +698,11 @@ def migrate_replies(e):
     e.imp()
     got = [(r[3], r[7], r[9]) for r in e.db.rows() if r[0] == 6]
     t.eq(got, [(r[0], r[1], ms) for r, ms in V1_REPLIES if ms is not None])
+    t.eq({r[1] for r in e.db.rows() if r[0] == 6}, {"Reply"}, "(names)")
+    t.eq([r for r in e.db.rows() if r[0] is None], [], "(untyped rows)")
+    # the payloads of the copies it removed go with them
+    t.eq(schema_sql(e, "SELECT count(*) FROM sms_event_payloads WHERE id "
+                    "NOT IN (SELECT payload_id FROM sms_events)"), ["0"])
     t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), [SCHEMA])
 
 
