@@ -360,6 +360,32 @@ def gz_cut(data, cut):
     return gz, text.rfind(b"\n") + 1
 
 
+def gz_refused(e, paths, at, why, days):
+    """Each .jsonl.gz of paths (day: path) cannot be read past offset
+    at[day] (why), with days the import's positions: verify calls it
+    unreadable there, import names each and commits nothing, export
+    fails on the first, each exiting 1."""
+    rows = e.db.rows()
+    t.eq(e.db.positions(), days)
+    for day, path in paths.items():
+        p = e.ctl("verify", day)
+        t.eq(p.returncode, 1, p.stdout)
+        t.expect("%s:%d: read error: %s\n" % (path, at[day], why) in
+                 p.stdout, p.stdout)
+        t.expect(p.stdout.endswith(" 0 incomplete, 1 missing or "
+                                   "unreadable\n"), p.stdout)
+    p = e.ctl("import")
+    t.eq(p.returncode, 1, p.stderr)
+    for path in paths.values():
+        t.expect("read %s: %s" % (path, why) in p.stderr, p.stderr)
+    t.eq(e.db.rows(), rows, "(nothing of the files committed)")
+    t.eq(e.db.positions(), days)
+    p = e.ctl("export")
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect("read %s: %s" % (paths[min(paths)], why) in p.stderr,
+             p.stderr)
+
+
 def truncated_gz(e, cut):
     """A day's .jsonl.gz cut short (cut: the bytes kept of its size) is
     never taken for the whole day, however many complete lines it still
@@ -383,26 +409,8 @@ def truncated_gz(e, cut):
         with open(paths[day], "wb") as f:
             f.write(gz[day])
         os.utime(paths[day], (OLD, OLD))
-    rows = e.db.rows()
-    t.eq(e.db.positions(), days)
     why = "truncated gzip file (it ends before its gzip stream does)"
-    for day, path in paths.items():
-        p = e.ctl("verify", day)
-        t.eq(p.returncode, 1, p.stdout)
-        t.expect("%s:%d: read error: %s\n" % (path, cuts[day], why) in
-                 p.stdout, p.stdout)
-        t.expect(p.stdout.endswith(" 0 incomplete, 1 missing or "
-                                   "unreadable\n"), p.stdout)
-    p = e.ctl("import")
-    t.eq(p.returncode, 1, p.stderr)
-    for path in paths.values():
-        t.expect("read %s: %s" % (path, why) in p.stderr, p.stderr)
-    t.eq(e.db.rows(), rows, "(nothing of the cut files committed)")
-    t.eq(e.db.positions(), days)
-    p = e.ctl("export")
-    t.eq(p.returncode, 1, p.stderr)
-    t.expect("read %s: %s" % (paths["2020-04-01"], why) in p.stderr,
-             p.stderr)
+    gz_refused(e, paths, cuts, why, days)
     before = spool_snapshot(e.spool)
     p = e.ctl("purge", "--keep-days", "1")
     t.eq(p.returncode, 1, p.stderr)
@@ -493,25 +501,7 @@ def damaged_member(e, tail, why, read=1):
         with open(paths[day], "wb") as f:
             f.write(whole[day][0] + tail(whole[day][1]))
         os.utime(paths[day], (OLD, OLD))
-    rows = e.db.rows()
-    t.eq(e.db.positions(), days)
-    for day, path in paths.items():
-        p = e.ctl("verify", day)
-        t.eq(p.returncode, 1, p.stdout)
-        t.expect("%s:%d: read error: %s\n" % (path, given[day], why) in
-                 p.stdout, p.stdout)
-        t.expect(p.stdout.endswith(" 0 incomplete, 1 missing or "
-                                   "unreadable\n"), p.stdout)
-    p = e.ctl("import")
-    t.eq(p.returncode, 1, p.stderr)
-    for path in paths.values():
-        t.expect("read %s: %s" % (path, why) in p.stderr, p.stderr)
-    t.eq(e.db.rows(), rows, "(nothing of the damaged files committed)")
-    t.eq(e.db.positions(), days)
-    p = e.ctl("export")
-    t.eq(p.returncode, 1, p.stderr)
-    t.expect("read %s: %s" % (paths["2020-04-11"], why) in p.stderr,
-             p.stderr)
+    gz_refused(e, paths, given, why, days)
     before = spool_snapshot(e.spool)
     p = e.ctl("purge", "--keep-days", "1")
     t.eq(p.returncode, 1, p.stderr)
