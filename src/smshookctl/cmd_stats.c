@@ -296,6 +296,17 @@ count_file(struct stats *s, const struct day_file *f, struct day *d)
 	return rc;
 }
 
+/* 1 with *v if column name c is a whole decimal number in range, else 0. */
+static int
+col_number(const char *c, long long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoll(c, &end, 10);
+	return end != c && *end == '\0' && errno == 0;
+}
+
 /* Known types first in table order, then other columns sorted. */
 static int
 order_cmp(const void *a, const void *b, void *arg)
@@ -305,7 +316,6 @@ order_cmp(const void *a, const void *b, void *arg)
 	const struct event_def *d;
 	int kx = -1, ky = -1, i = 0;
 	long long nx, ny;
-	char *ex, *ey;
 
 	for (d = event_defs; d->code != 0; d++, i++) {
 		if (strcmp(d->slug, s->cols[x]) == 0)
@@ -315,9 +325,8 @@ order_cmp(const void *a, const void *b, void *arg)
 	}
 	if (kx != -1 || ky != -1)
 		return kx == -1 ? 1 : ky == -1 ? -1 : kx - ky;
-	nx = strtoll(s->cols[x], &ex, 10);
-	ny = strtoll(s->cols[y], &ey, 10);
-	if (*ex == '\0' && *ey == '\0')		/* codes in numeric order */
+	/* codes in numeric order */
+	if (col_number(s->cols[x], &nx) && col_number(s->cols[y], &ny))
 		return nx < ny ? -1 : nx > ny;
 	return strcmp(s->cols[x], s->cols[y]);
 }

@@ -22,6 +22,8 @@
  * order would otherwise each wait on the other's uncommitted keys, and
  * PostgreSQL would end one of them as a deadlock.
  */
+#include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +153,27 @@ reason(struct pg_db *p, const PGresult *res, const char *what, char *buf,
 	    (int)strcspn(m, "\n"), m);
 }
 
+/*
+ * s, a decimal integer PostgreSQL returned, in *out: 0, or -1 with why
+ * in p->db.err (named what) if s is not one whole, in range.
+ */
+static int
+pg_ll(struct pg_db *p, const char *s, const char *what, long long *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || *end != '\0' || errno != 0) {
+		snprintf(p->db.err, sizeof(p->db.err), "postgresql: %s: not "
+		    "a number: \"%.32s\"", what, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 /* Check res for want; on failure record the reason. Clears res. */
 static int
 pg_check(struct pg_db *p, PGresult *res, ExecStatusType want,
@@ -198,6 +221,29 @@ classify(const PGresult *res)
 }
 
 /*
+ * Add the rows res's command touched to *n (a command such as TRUNCATE
+ * gives no count): 0, or -1 with why in p->db.err.
+ */
+static int
+pg_count(struct pg_db *p, PGresult *res, unsigned long long *n)
+{
+	const char *t = PQcmdTuples(res);
+	long long v;
+
+	if (*t == '\0')
+		return 0;
+	if (pg_ll(p, t, "row count", &v) == -1)
+		return -1;
+	if (v < 0) {
+		snprintf(p->db.err, sizeof(p->db.err), "postgresql: row "
+		    "count: not a number: \"%.32s\"", t);
+		return -1;
+	}
+	*n += (unsigned long long)v;
+	return 0;
+}
+
+/*
  * Run q (a statement, or with text a COPY FROM STDIN fed the records of
  * queued lines [a, b) at offset field of struct pline). SENT with the
  * row count added to *n, DUPLICATE, REFUSED (reason in p->why), or -1.
@@ -230,7 +276,8 @@ pg_run(struct pg_db *p, const char *q, size_t field, size_t a, size_t b,
 	}
 	for (; res != NULL; res = copy ? PQgetResult(p->c) : NULL) {
 		if (PQresultStatus(res) == PGRES_COMMAND_OK) {
-			*n += strtoull(PQcmdTuples(res), NULL, 10);
+			if (rc == SENT && pg_count(p, res, n) == -1)
+				rc = -1;
 		} else if (rc == SENT && (k = classify(res)) != -1) {
 			rc = k;
 			reason(p, res, "refused", p->why, sizeof(p->why));
@@ -402,6 +449,7 @@ pg_get_pos(struct ctl_db *db, const char *day, struct db_pos *pos)
 	struct pg_db *p = (struct pg_db *)db;
 	const char *v[2] = { db->source, day };
 	PGresult *res;
+	int rc = 0;
 
 	pos->off = 0;
 	pos->gz_size = -1;
@@ -410,16 +458,17 @@ pg_get_pos(struct ctl_db *db, const char *day, struct db_pos *pos)
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
 		return pg_check(p, res, PGRES_TUPLES_OK, "read position");
 	if (PQntuples(res) == 1) {
-		pos->off = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		if (!PQgetisnull(res, 0, 1))
-			pos->gz_size = strtoll(PQgetvalue(res, 0, 1), NULL,
-			    10);
-		if (!PQgetisnull(res, 0, 2))
+		if (pg_ll(p, PQgetvalue(res, 0, 0), "read position",
+		    &pos->off) == -1 || (!PQgetisnull(res, 0, 1) &&
+		    pg_ll(p, PQgetvalue(res, 0, 1), "read position",
+		    &pos->gz_size) == -1))
+			rc = -1;
+		else if (!PQgetisnull(res, 0, 2))
 			snprintf(pos->mark, sizeof(pos->mark), "%s",
 			    PQgetvalue(res, 0, 2));
 	}
 	PQclear(res);
-	return 0;
+	return rc;
 }
 
 static int
@@ -522,7 +571,11 @@ next_id(struct pg_db *p, long long *id)
 			return pg_check(p, res, PGRES_TUPLES_OK, "payload ids");
 		n = PQntuples(res);
 		for (i = 0; i < n && i < PG_IDS; i++)
-			p->ids[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+			if (pg_ll(p, PQgetvalue(res, i, 0), "payload ids",
+			    &p->ids[i]) == -1) {
+				PQclear(res);
+				return -1;
+			}
 		PQclear(res);
 		if (i == 0) {
 			snprintf(p->db.err, sizeof(p->db.err),
@@ -637,7 +690,11 @@ pg_replies(struct ctl_db *db, db_reply_fn fn, void *arg)
 		return pg_check(p, res, PGRES_TUPLES_OK, "read replies");
 	n = PQntuples(res);
 	for (i = 0; i < n && rc == 0; i++) {
-		ms = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+		if (!PQgetisnull(res, i, 2) && pg_ll(p, PQgetvalue(res, i, 2),
+		    "read replies", &ms) == -1) {
+			rc = -1;
+			break;
+		}
 		rc = fn(arg, PQgetvalue(res, i, 0), PQgetisnull(res, i, 1) ?
 		    NULL : PQgetvalue(res, i, 1), PQgetisnull(res, i, 2) ?
 		    NULL : &ms);
@@ -664,15 +721,17 @@ pg_get_run(struct ctl_db *db, long long *ms)
 	struct pg_db *p = (struct pg_db *)db;
 	const char *v[1] = { db->source };
 	PGresult *res;
+	int rc = 0;
 
 	*ms = -1;
 	res = PQexecPrepared(p->c, "smshook_getrun", 1, v, NULL, NULL, 0);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
 		return pg_check(p, res, PGRES_TUPLES_OK, "read the run");
-	if (PQntuples(res) == 1)
-		*ms = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (PQntuples(res) == 1 && pg_ll(p, PQgetvalue(res, 0, 0),
+	    "read the run", ms) == -1)
+		rc = -1;
 	PQclear(res);
-	return 0;
+	return rc;
 }
 
 static int
@@ -681,14 +740,14 @@ pg_scalar(struct ctl_db *db, const char *q, long long *v)
 	struct pg_db *p = (struct pg_db *)db;
 	PGresult *res = PQexec(p->c, q);
 	const char *st;
-	int missing;
+	int missing, rc;
 
 	*v = 0;
 	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
 	    PQntuples(res) == 1 && PQnfields(res) == 1) {
-		*v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		rc = pg_ll(p, PQgetvalue(res, 0, 0), "schema", v);
 		PQclear(res);
-		return 0;
+		return rc;
 	}
 	/* 42P01, 42703: no such table, no such column */
 	st = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -751,6 +810,7 @@ make_schema(struct pg_db *p)
 	const char *ddl = schema_ddl(SCHEMA_PG);
 	PGresult *res;
 	char ver[96];
+	long long n;
 	int old, v;
 
 	if (ddl == NULL || pg_check(p, PQexec(p->c, schema_begin),
@@ -763,8 +823,14 @@ make_schema(struct pg_db *p)
 		pg_check(p, res, PGRES_TUPLES_OK, "read schema version");
 		goto fail;
 	}
-	v = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	if (pg_ll(p, PQgetvalue(res, 0, 0), "read schema version",
+	    &n) == -1) {
+		PQclear(res);
+		goto fail;
+	}
 	PQclear(res);
+	/* as db_look reads it: beyond int is newer than any */
+	v = n < 0 ? 0 : n > INT_MAX ? INT_MAX : (int)n;
 	if (schema_may_write(v, "postgresql", p->db.err,
 	    sizeof(p->db.err)) == -1)
 		goto fail;
