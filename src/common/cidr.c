@@ -1,5 +1,6 @@
 /* cidr.c: address range parsing and matching, IPv4 folded into IPv6. */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,13 +106,12 @@ cidr_list_add(struct cidr_list *l, const char *text, char *bad, size_t badlen)
 		item[n] = '\0';
 		p += strcspn(p, sep);
 		if (n >= sizeof(item) - 1 || cidr_parse(item, &c) == -1) {
-			strncpy(bad, item, badlen - 1);
-			bad[badlen - 1] = '\0';
+			/* shortened to fit, like any message */
+			snprintf(bad, badlen, "%s", item);
 			return -1;
 		}
 		if ((nv = reallocarray(l->v, l->n + 1, sizeof(*nv))) == NULL) {
-			strncpy(bad, "(out of memory)", badlen - 1);
-			bad[badlen - 1] = '\0';
+			snprintf(bad, badlen, "(out of memory)");
 			return -1;
 		}
 		l->v = nv;
