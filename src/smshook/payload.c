@@ -361,6 +361,7 @@ extract(struct event *ev, const struct check *c)
 	long long code;
 	size_t n;
 	char *s;
+	int rc;
 
 	if ((why = take_timestamp(ev, c)) != NULL)
 		return why;
@@ -373,14 +374,14 @@ extract(struct event *ev, const struct check *c)
 		return nomem;
 	if (et != NULL && et->type != JSON_NULL) {
 		if (et->type == JSON_NUMBER)	/* plain digits, or 2e1 */
-			n = json_int(c->text + et->off, et->len, &code) == 0 ||
-			    exact_integer(c, et, &code) ? 0 : 1;
+			rc = json_int(c->text + et->off, et->len, &code) == 0 ||
+			    exact_integer(c, et, &code) ? 0 : -1;
 		else if ((s = string_of(c, et, &n)) != NULL) {
-			n = json_int(s, n, &code);
+			rc = json_int(s, n, &code);
 			free(s);
 		} else
 			return nomem;
-		if (n == 0)
+		if (rc == 0)
 			d = event_by_code(code);
 	} else if (en != NULL && en->type == JSON_STRING) {
 		if ((s = string_of(c, en, &n)) == NULL)
