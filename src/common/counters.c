@@ -119,8 +119,8 @@ counters_open(struct counters *c, const char *dir, long long now_ms)
 {
 	char path[PATH_MAX];
 	struct stat st;
-	void *m;
-	int fd;
+	void *m = MAP_FAILED;
+	int fd, saved;
 
 	counters_close(c);
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
@@ -132,26 +132,28 @@ counters_open(struct counters *c, const char *dir, long long now_ms)
 		return -1;
 	/* a page shorter than ours would fault when touched */
 	if (st.st_size < (off_t)sizeof(*c->page)) {
-		close(fd);
 		errno = EINVAL;
-		return -1;
+		goto fail;
 	}
 	m = mmap(NULL, sizeof(struct counters_page), PROT_READ | PROT_WRITE,
 	    MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED) {
-		close(fd);
-		return -1;
-	}
+	if (m == MAP_FAILED)
+		goto fail;
 	if (memcmp(m, magic, sizeof(magic)) != 0) {
-		munmap(m, sizeof(struct counters_page));
-		close(fd);
 		errno = EINVAL;		/* not ours: leave it alone */
-		return -1;
+		goto fail;
 	}
 	c->page = m;
 	fs_kept_set(&c->file, fd, &st, path);
 	c->file.checked_ms = now_ms;
 	return 0;
+ fail:
+	saved = errno;
+	if (m != MAP_FAILED)
+		munmap(m, sizeof(struct counters_page));
+	close(fd);
+	errno = saved;
+	return -1;
 }
 
 int
