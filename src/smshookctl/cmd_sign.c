@@ -23,6 +23,8 @@
 #include "verify.h"
 
 #define TOKEN_LEN	50
+#define SMS_ID_MAX	256	/* --sms-id: bytes, at most */
+#define TS_DIGITS	13	/* --timestamp: milliseconds since 1970 */
 
 /*
  * One sample per event type: everything but timestamp, token, signature.
@@ -252,9 +254,13 @@ build_event(const struct event_def *d, struct verifier *v, const char *ts,
 	    d->old_name : d->name) == NULL ||
 	    cJSON_AddNumberToObject(ev, "eventType", d->code) == NULL)
 		goto fail;
-	while ((it = fields->child) != NULL)
-		cJSON_AddItemToObject(ev, it->string,
-		    cJSON_DetachItemViaPointer(fields, it));
+	while ((it = fields->child) != NULL) {
+		cJSON_DetachItemViaPointer(fields, it);
+		if (!cJSON_AddItemToObject(ev, it->string, it)) {
+			cJSON_Delete(it);	/* held by neither now */
+			goto fail;
+		}
+	}
 	/* the timestamp text must stay exactly what was signed */
 	if (cJSON_AddRawToObject(ev, "timestamp", ts) == NULL ||
 	    cJSON_AddStringToObject(ev, "token", token) == NULL ||
@@ -322,16 +328,18 @@ cmd_sign(struct ctl *ctl, int argc, char *argv[])
 		return CTL_USAGE;
 	}
 	if (opt_ts != NULL && (json_int(opt_ts, strlen(opt_ts), &ms) == -1 ||
-	    strlen(opt_ts) != 13 || *opt_ts < '1' || *opt_ts > '9')) {
-		ctl_err("timestamp must be 13 digits of milliseconds");
+	    strlen(opt_ts) != TS_DIGITS || *opt_ts < '1' || *opt_ts > '9')) {
+		ctl_err("timestamp must be %d digits of milliseconds",
+		    TS_DIGITS);
 		return CTL_USAGE;
 	}
 	if (opt_k != NULL && *opt_k == '\0') {
 		ctl_err("empty key");
 		return CTL_USAGE;
 	}
-	if (opt_id != NULL && (*opt_id == '\0' || strlen(opt_id) > 256)) {
-		ctl_err("--sms-id must be 1 to 256 bytes");
+	if (opt_id != NULL && (*opt_id == '\0' ||
+	    strlen(opt_id) > SMS_ID_MAX)) {
+		ctl_err("--sms-id must be 1 to %d bytes", SMS_ID_MAX);
 		return CTL_USAGE;
 	}
 	if (pick_key(ctl, opt_k, &key) == -1)
