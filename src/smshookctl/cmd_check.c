@@ -73,7 +73,10 @@ usage(FILE *f)
 	    "  free and 1000 inodes; -q, --quiet: the exit status only\n");
 }
 
-/* A fault: one line "check: what (fix)" unless quiet. */
+/*
+ * A fault: one line "check: FAIL: what", with the fix in parentheses
+ * where there is one, unless quiet.
+ */
 static void
 fault(struct check *k, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -1,5 +1,5 @@
 /*
- * ctl_export.c: smshookctl export [--from DAY] [--to DAY] [--format
+ * cmd_export.c: smshookctl export [--from DAY] [--to DAY] [--format
  * csv|jsonl]. The spool's normalised rows on stdout, read straight from
  * the day files, with the database's uniqueness rules applied: a row
  * that import would ignore as a duplicate is not written. CSV follows

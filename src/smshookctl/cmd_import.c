@@ -1,5 +1,5 @@
 /*
- * ctl_import.c: smshookctl import [--db URL] [-v]. For each day file,
+ * cmd_import.c: smshookctl import [--db URL] [-v]. For each day file,
  * the complete lines past the stored position become rows; the new
  * position commits in the same transaction as the rows, so a crash or
  * a rerun never loses or duplicates one. Quiet on success (cron mails

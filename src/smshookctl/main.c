@@ -1,6 +1,7 @@
 /*
- * ctl_main.c: smshookctl [-c file] command [args]. Reads the shared
- * configuration, then hands over to the command's own file.
+ * main.c: smshookctl [-c file] command [args]. Finds the configuration
+ * file, then hands over to the command's own file; ctl_getopt (opt.c)
+ * reads it once the command's options are.
  */
 #include <sys/stat.h>
 
