@@ -85,6 +85,8 @@ static const char *last_kind;		/* conf_error_kind() */
 static char last_kind_buf[96];
 /* conf_locate passed an unsafe file beside the program over */
 static int passed_over;
+/* The default: conf_path returns this array itself, for conf_locate. */
+static const char default_path[] = CONF_DEFAULT_PATH;
 
 const char *
 conf_path(const char *opt)
@@ -95,7 +97,7 @@ conf_path(const char *opt)
 		return opt;
 	if ((env = getenv("SMSHOOK_CONFIG")) != NULL && *env != '\0')
 		return env;
-	return CONF_DEFAULT_PATH;
+	return default_path;
 }
 
 /*
@@ -157,27 +159,25 @@ conf_locate(const char *opt, const char *prog, char *note, size_t notelen)
 {
 	static char found[PATH_MAX];
 	char self[PATH_MAX];
-	const char *env;
+	const char *path;
 	ssize_t n;
 
 	if (notelen > 0)
 		*note = '\0';
 	passed_over = 0;
-	if (opt != NULL)
-		return opt;
-	if ((env = getenv("SMSHOOK_CONFIG")) != NULL && *env != '\0')
-		return env;
+	if ((path = conf_path(opt)) != default_path)
+		return path;		/* given, or in the environment */
 	if (prog == NULL || *prog == '\0') {
 		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 		if (n <= 0)
-			return CONF_DEFAULT_PATH;
+			return default_path;
 		self[n] = '\0';
 		prog = self;
 	}
 	if (beside(prog, found, sizeof(found), note, notelen) == 0)
 		return found;
 	passed_over = notelen > 0 && *note != '\0';
-	return CONF_DEFAULT_PATH;
+	return default_path;
 }
 
 const char *
