@@ -23,6 +23,7 @@ int	cidr_addr_parse(const char *text, uint8_t out[16]);
 int	cidr_list_add(struct cidr_list *, const char *text, char *bad, size_t badlen);
 /* 1 if addr lies in any range of the list, else 0. */
 int	cidr_list_match(const struct cidr_list *, const uint8_t addr[16]);
+/* Free the ranges and leave the list empty, to reuse. */
 void	cidr_list_free(struct cidr_list *);
 
 #endif

@@ -35,6 +35,10 @@ struct pctx {
 	unsigned long	 err_line;	/* the line finish()'s fault is on */
 };
 
+/*
+ * A key's parser: value v into dst, its field of struct conf; 0, or -1
+ * with why by fail() (none: out of memory).
+ */
 typedef int (*parse_fn)(struct pctx *, const char *, void *);
 
 static int	p_string(struct pctx *, const char *, void *);
@@ -232,6 +236,7 @@ open_regular(const char *path, struct stat *st)
 	return fd;
 }
 
+/* Format why for the caller, kind its public kind (NULL: none); -1. */
 static int
 vfail(struct pctx *p, const char *kind, const char *fmt, va_list ap)
 {
@@ -300,6 +305,7 @@ conf_number(const char *s, int seconds, unsigned long long max,
 	return 0;
 }
 
+/* A copy of v, as is. */
 static int
 p_string(struct pctx *p, const char *v, void *dst)
 {
@@ -345,6 +351,7 @@ p_database(struct pctx *p, const char *v, void *dst)
 	return 0;
 }
 
+/* yes, true, on, 1 or no, false, off, 0, in any case, into an int. */
 static int
 p_bool(struct pctx *p, const char *v, void *dst)
 {
@@ -366,6 +373,7 @@ p_bool(struct pctx *p, const char *v, void *dst)
 	return fail(p, "expected yes or no, not \"%s\"", v);
 }
 
+/* A size from 1 byte to CONF_MAX_BODY, with k, m or g (conf_number). */
 static int
 p_bytes(struct pctx *p, const char *v, void *dst)
 {
@@ -376,6 +384,7 @@ p_bytes(struct pctx *p, const char *v, void *dst)
 	return 0;
 }
 
+/* Seconds up to a century, with s, m, h or d (conf_number). */
 static int
 p_seconds(struct pctx *p, const char *v, void *dst)
 {
@@ -420,6 +429,7 @@ add_key(struct pctx *p, const char *data, size_t len)
 	return 0;
 }
 
+/* A key given in the file itself, appended to the key list. */
 static int
 p_key(struct pctx *p, const char *v, void *dst)
 {
@@ -570,6 +580,7 @@ p_keyfile(struct pctx *p, const char *v, void *dst)
 	return rc;
 }
 
+/* A log level by name (log_level_parse), into an int. */
 static int
 p_loglevel(struct pctx *p, const char *v, void *dst)
 {
@@ -582,6 +593,7 @@ p_loglevel(struct pctx *p, const char *v, void *dst)
 	return 0;
 }
 
+/* Where logs go by name (log_dest_parse), into an int. */
 static int
 p_logdest(struct pctx *p, const char *v, void *dst)
 {
@@ -593,6 +605,7 @@ p_logdest(struct pctx *p, const char *v, void *dst)
 	return 0;
 }
 
+/* A syslog facility by name (log_facility_parse), into an int. */
 static int
 p_logfacility(struct pctx *p, const char *v, void *dst)
 {

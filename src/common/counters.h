@@ -61,6 +61,7 @@ int	counters_open(struct counters *, const char *dir, long long now_ms);
  * touched; one removed or replaced counts for nobody), to be mapped anew.
  */
 int	counters_fresh(struct counters *, long long now_ms);
+/* Unmap the page and close its file; closing again does nothing. */
 void	counters_close(struct counters *);
 /* Count one answer; with bytes > 0, an event stored at ms. */
 void	counters_add(struct counters *, enum counter, uint64_t bytes,

@@ -12,6 +12,7 @@ struct verifier;
 
 /* Prepare one keyed HMAC context per key, once per process; NULL on error. */
 struct verifier	*verify_new(const struct conf_key *keys, size_t nkeys);
+/* Free the contexts and the verifier; NULL is allowed. */
 void		 verify_free(struct verifier *);
 /*
  * 1 if sig_hex (64 hex digits, any case) is the HMAC of timestamp + token

@@ -51,6 +51,7 @@ struct payload_error {
  */
 int	payload_parse(struct event *ev, const char *body, size_t len,
 	    enum line_encoding enc, struct payload_error *err);
+/* Free what payload_parse gave ev and leave ev empty, to reuse. */
 void	payload_free(struct event *ev);
 
 #endif

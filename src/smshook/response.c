@@ -15,6 +15,7 @@ static const struct {
 	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },
 };
 
+/* The reason phrase of HTTP status code, "Error" for one not listed. */
 static const char *
 reason(int code)
 {

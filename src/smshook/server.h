@@ -25,6 +25,7 @@ struct server {
  * Returns 0, or -1 with the reason in err (the server is then empty).
  */
 int	server_init(struct server *, const char *path, char *err, size_t errlen);
+/* Free all the server holds and zero it. */
 void	server_free(struct server *);
 /* Answer one request; returns the HTTP status also set in rs. */
 int	handle(struct server *, const struct request *, struct response *);

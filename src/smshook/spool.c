@@ -32,6 +32,7 @@ static struct fs_kept kept = FS_KEPT_NONE;
 static int dir_synced;
 static off_t own_end = -1;
 
+/* "what path: strerror(errno)" into err; returns -1. */
 static int
 fail(char *err, size_t errlen, const char *what, const char *path)
 {

@@ -27,6 +27,7 @@ struct keyset {
 	size_t	  cap, n;
 };
 
+/* The 64-bit FNV-1a hash of s. */
 static unsigned long long
 fnv(const char *s)
 {
@@ -74,6 +75,7 @@ keyset_add(struct keyset *ks, char *key)
 	return 1;
 }
 
+/* Free every key and the slots; ks itself is the caller's. */
 static void
 keyset_free(struct keyset *ks)
 {
@@ -148,6 +150,7 @@ row_new(struct keyset *ks, const struct rows *l, const struct row *r)
 	return rc;
 }
 
+/* Row r of l as one CSV record on stdout (CRLF); returns 0. */
 static int
 put_csv(const struct rows *l, const struct row *r)
 {
@@ -166,6 +169,7 @@ put_csv(const struct rows *l, const struct row *r)
 	return 0;
 }
 
+/* Row r of l as one JSON object line on stdout; 0, or -1 if out of memory. */
 static int
 put_jsonl(const struct rows *l, const struct row *r)
 {

@@ -85,6 +85,7 @@ day_name(const char *name, const char *suffix)
 	return day_valid(day);
 }
 
+/* qsort order of day files: by day, a day's .jsonl before its .jsonl.gz. */
 static int
 file_cmp(const void *a, const void *b)
 {

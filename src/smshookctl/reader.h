@@ -101,6 +101,7 @@ off_t	reader_partial(const struct reader *);
  * Nothing to do for a .jsonl.gz, which compress made durable.
  */
 int	reader_sync(const struct reader *);
+/* Close the file and free the reader; NULL is allowed. */
 void	reader_close(struct reader *);
 
 /* Why a READER_TORN line is not an event. */

@@ -52,6 +52,7 @@ struct rows {
  */
 int	rows_parse(struct rows *l, const char *line, size_t len,
 	    const char **why);
+/* Free l's rows and strings (one block) and leave l empty, to reuse. */
 void	rows_free(struct rows *l);
 
 /*
