@@ -274,10 +274,17 @@ db_insert_reject(struct ctl_db *db, const char *day, long long off,
 	return db->ops->insert_reject(db, day, off, reason, line);
 }
 
+/* Commit, then count the transaction's rows and refused lines as done. */
 int
 db_commit(struct ctl_db *db)
 {
-	return db->ops->commit(db);
+	if (db->ops->commit(db) == -1)
+		return -1;
+	db->inserted += db->pending;
+	db->refused += db->pending_refused;
+	db->refused_rows += db->pending_refused_rows;
+	db->pending = db->pending_refused = db->pending_refused_rows = 0;
+	return 0;
 }
 
 int

@@ -73,6 +73,10 @@ struct ctl_db {
 	unsigned long long	 inserted;	/* rows committed as new */
 	unsigned long long	 refused;	/* lines committed as rejects */
 	unsigned long long	 refused_rows;	/* the rows those lines held */
+	/* the open transaction's, which db_commit adds to the three above */
+	unsigned long long	 pending;	/* new rows */
+	unsigned long long	 pending_refused;	/* lines refused */
+	unsigned long long	 pending_refused_rows;	/* their rows */
 };
 
 /*

@@ -59,9 +59,6 @@ struct pg_db {
 	size_t		 nq, capq, nrows;
 	long long	 ids[PG_IDS];	/* payload ids taken, not yet used */
 	size_t		 nids, nextid;
-	unsigned long long pending;	/* new rows in the open transaction */
-	unsigned long long refused;	/* lines refused in it */
-	unsigned long long refused_rows;
 	char		 why[512];	/* the last refusal's reason */
 };
 
@@ -337,7 +334,7 @@ pg_send(struct pg_db *p, size_t a, size_t b)
 	if (pg_exec(p, "RELEASE SAVEPOINT smshook_batch", "end the batch") ==
 	    -1)
 		return -1;
-	p->pending += n;
+	p->db.pending += n;
 	return SENT;
 }
 
@@ -384,8 +381,8 @@ pg_flush(struct pg_db *p)
 				break;
 			case REFUSED:
 				rc = pg_reject_line(p, &p->q[i], p->why);
-				p->refused++;
-				p->refused_rows += p->q[i].nrows;
+				p->db.pending_refused++;
+				p->db.pending_refused_rows += p->q[i].nrows;
 				break;
 			default:
 				rc = -1;
@@ -408,7 +405,7 @@ pg_begin(struct ctl_db *db)
 {
 	struct pg_db *p = (struct pg_db *)db;
 
-	p->pending = p->refused = p->refused_rows = 0;
+	db->pending = db->pending_refused = db->pending_refused_rows = 0;
 	p->nq = p->nrows = p->len = 0;
 	return pg_check(p, PQexec(p->c, begin_import), PGRES_TUPLES_OK,
 	    "begin");
@@ -419,13 +416,7 @@ pg_commit(struct ctl_db *db)
 {
 	struct pg_db *p = (struct pg_db *)db;
 
-	if (pg_flush(p) == -1 || pg_exec(p, "COMMIT", "commit") == -1)
-		return -1;
-	db->inserted += p->pending;
-	db->refused += p->refused;
-	db->refused_rows += p->refused_rows;
-	p->pending = p->refused = p->refused_rows = 0;
-	return 0;
+	return pg_flush(p) == -1 ? -1 : pg_exec(p, "COMMIT", "commit");
 }
 
 static int
@@ -436,7 +427,7 @@ pg_rollback(struct ctl_db *db)
 
 	while ((res = PQgetResult(p->c)) != NULL)
 		PQclear(res);
-	p->pending = p->refused = p->refused_rows = 0;
+	db->pending = db->pending_refused = db->pending_refused_rows = 0;
 	p->nq = p->nrows = p->len = 0;
 	if (PQtransactionStatus(p->c) == PQTRANS_IDLE)
 		return 0;

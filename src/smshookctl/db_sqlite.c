@@ -32,9 +32,6 @@ struct sqlite_db {
 	struct ctl_db	 db;		/* first: the generic part */
 	sqlite3		*h;
 	sqlite3_stmt	*st[NST];
-	unsigned long long pending;	/* new rows in the open transaction */
-	unsigned long long refused;	/* lines refused in it */
-	unsigned long long refused_rows;
 };
 
 static const char pragmas[] =
@@ -130,13 +127,7 @@ sq_commit(struct ctl_db *db)
 {
 	struct sqlite_db *s = (struct sqlite_db *)db;
 
-	if (sq_exec(s, "COMMIT", "commit") == -1)
-		return -1;
-	db->inserted += s->pending;
-	db->refused += s->refused;
-	db->refused_rows += s->refused_rows;
-	s->pending = s->refused = s->refused_rows = 0;
-	return 0;
+	return sq_exec(s, "COMMIT", "commit");
 }
 
 static int
@@ -144,7 +135,7 @@ sq_rollback(struct ctl_db *db)
 {
 	struct sqlite_db *s = (struct sqlite_db *)db;
 
-	s->pending = s->refused = s->refused_rows = 0;
+	db->pending = db->pending_refused = db->pending_refused_rows = 0;
 	if (sqlite3_get_autocommit(s->h))
 		return 0;		/* nothing open */
 	return sq_exec(s, "ROLLBACK", "roll back");
@@ -267,7 +258,7 @@ undo_line(struct sqlite_db *s, long long pid, unsigned long long rows)
 	if (sq_step_done(s, s->st[ST_UNDO_ROWS], "undo rows") == -1 ||
 	    sq_step_done(s, s->st[ST_UNDO_PAYLOAD], "undo payload") == -1)
 		return -1;
-	s->pending -= rows;
+	s->db.pending -= rows;
 	return 0;
 }
 
@@ -313,7 +304,7 @@ sq_insert_event(struct ctl_db *db, const struct rows *l,
 			rows++;
 	}
 	sqlite3_clear_bindings(s->st[ST_ROW]);
-	s->pending += rows;
+	s->db.pending += rows;
 	if (rc == SQLITE_DONE && rows == 0) {
 		/* all stored before (a retry): no payload row of its own */
 		sqlite3_bind_int64(s->st[ST_UNDO_PAYLOAD], 1, pid);
@@ -332,8 +323,8 @@ sq_insert_event(struct ctl_db *db, const struct rows *l,
 		return text == NULL ? sq_fail(s, "out of memory") : -1;
 	}
 	free(text);
-	s->refused++;
-	s->refused_rows += l->nrows;
+	db->pending_refused++;
+	db->pending_refused_rows += l->nrows;
 	return 0;
 }
 
