@@ -20,7 +20,8 @@ int	cidr_parse(const char *text, struct cidr *out);
 /* Parse an address (IPv4, IPv6, or IPv4-mapped IPv6) into 16 bytes. */
 int	cidr_addr_parse(const char *text, uint8_t out[16]);
 /* Append every comma/space separated range of text; -1 names the bad one. */
-int	cidr_list_add(struct cidr_list *, const char *text, char *bad, size_t badlen);
+int	cidr_list_add(struct cidr_list *, const char *text, char *bad,
+	    size_t badlen);
 /* 1 if addr lies in any range of the list, else 0. */
 int	cidr_list_match(const struct cidr_list *, const uint8_t addr[16]);
 /* Free the ranges and leave the list empty, to reuse. */

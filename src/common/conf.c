@@ -213,7 +213,8 @@ open_kind(int err, int keyfile)
 	if (err == EACCES || err == EPERM)
 		return keyfile ? "key file not readable" :
 		    "configuration file not readable";
-	return keyfile ? "key file unreadable" : "configuration file unreadable";
+	return keyfile ? "key file unreadable" :
+	    "configuration file unreadable";
 }
 
 /*
@@ -587,8 +588,8 @@ p_loglevel(struct pctx *p, const char *v, void *dst)
 	int l;
 
 	if ((l = log_level_parse(v)) == -1)
-		return fail(p, "expected error, warn, info or debug, not \"%s\"",
-		    v);
+		return fail(p, "expected error, warn, info or debug, "
+		    "not \"%s\"", v);
 	*(int *)dst = l;
 	return 0;
 }
@@ -600,7 +601,8 @@ p_logdest(struct pctx *p, const char *v, void *dst)
 	int d;
 
 	if ((d = log_dest_parse(v)) == -1)
-		return fail(p, "expected stderr, syslog or fcgi, not \"%s\"", v);
+		return fail(p, "expected stderr, syslog or fcgi, "
+		    "not \"%s\"", v);
 	*(int *)dst = d;
 	return 0;
 }
@@ -629,7 +631,8 @@ p_timezone(struct pctx *p, const char *v, void *dst)
 	int fd, ok;
 
 	for (i = 0; v[i] != '\0'; i++)
-		if (!isalnum((unsigned char)v[i]) && strchr("/_+-", v[i]) == NULL)
+		if (!isalnum((unsigned char)v[i]) &&
+		    strchr("/_+-", v[i]) == NULL)
 			break;
 	if (v[i] != '\0' || v[0] == '/' || strstr(v, "..") != NULL)
 		return fail(p, "bad time zone name \"%s\"", v);
@@ -825,8 +828,8 @@ conf_parse(struct conf *c, const char *path, char *err, size_t errlen)
 			continue;
 		case -1:
 			set_kind("syntax error", lineno);
-			snprintf(err, errlen, "%s:%lu: expected \"key = value\"",
-			    path, lineno);
+			snprintf(err, errlen, "%s:%lu: expected "
+			    "\"key = value\"", path, lineno);
 			goto out;
 		}
 		p.lineno = lineno;

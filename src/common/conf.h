@@ -23,7 +23,7 @@
 struct conf_key {
 	unsigned char	*data;
 	size_t		 len;
-	char		*file;		/* app_key_file's path, NULL for app_key */
+	char		*file;	/* app_key_file's path, NULL for app_key */
 };
 
 /* The largest max_body accepted: 1 GiB. */
@@ -45,8 +45,8 @@ struct conf {
 	unsigned long long replay_window; /* seconds, 0 = off */
 	int		 log_level;	/* enum log_level */
 	int		 log_dest;	/* enum log_dest, default LD_STDERR */
-	int		 log_facility;	/* syslog(3) facility, default LOG_DAEMON */
-	int		 counters;	/* count answers in spool_dir, default 1 */
+	int		 log_facility;	/* syslog(3), default LOG_DAEMON */
+	int		 counters;	/* .counters in spool_dir, default 1 */
 	char		*database;	/* smshookctl only */
 };
 
@@ -68,7 +68,8 @@ const char	*conf_path(const char *opt);
 const char	*conf_locate(const char *opt, const char *prog, char *note,
 		    size_t notelen);
 /* Read and validate path into c; on failure -1 and "file:line: why" in err. */
-int		 conf_parse(struct conf *c, const char *path, char *err, size_t errlen);
+int		 conf_parse(struct conf *c, const char *path, char *err,
+		    size_t errlen);
 /*
  * What the last failed conf_parse objected to, in words that name no path
  * and no value ("configuration file not found", "unknown key at line 3"),

@@ -37,7 +37,7 @@ struct lexer {
 	size_t			 depth;
 	unsigned char		 stack[JSON_DEPTH_MAX / 8 + 1];
 	struct json_span	*cur;		/* where the next value goes */
-	struct json_span	*pend[3];	/* open containers at depth 1, 2 */
+	struct json_span	*pend[3];	/* open containers, depth 1-2 */
 	int			 next_is_sub;	/* the next value is sub_of's */
 	int			 in_sub;	/* inside that object */
 	struct rkey		 kbuf[ROOT_KEYS], *keys;
@@ -518,9 +518,11 @@ open_container(struct lexer *lx, struct json_span *sp)
 	if (lx->depth == 1 && lx->next_is_sub && obj)
 		lx->in_sub = 1;
 	if (obj)
-		lx->stack[lx->depth / 8] |= (unsigned char)(1u << (lx->depth % 8));
+		lx->stack[lx->depth / 8] |=
+		    (unsigned char)(1u << (lx->depth % 8));
 	else
-		lx->stack[lx->depth / 8] &= (unsigned char)~(1u << (lx->depth % 8));
+		lx->stack[lx->depth / 8] &=
+		    (unsigned char)~(1u << (lx->depth % 8));
 	lx->depth++;
 	lx->i++;
 	emit(lx, lx->i - 1);
@@ -749,7 +751,8 @@ json_next(const char *in, const struct json_span *arr, size_t *cur,
 		    s[i] == 'n' ? JSON_NULL : JSON_NUMBER;
 		it->integer = it->type == JSON_NUMBER;
 		while (i < end - 1 && s[i] != ',' && s[i] != ']' &&
-		    s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') {
+		    s[i] != ' ' && s[i] != '\t' && s[i] != '\n' &&
+		    s[i] != '\r') {
 			if (s[i] == '.' || s[i] == 'e' || s[i] == 'E')
 				it->integer = 0;
 			i++;

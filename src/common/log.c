@@ -208,7 +208,8 @@ logmsg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	for (n = 0; msg[n] != '\0'; n++)	/* no client byte may forge a line */
+	/* no client byte may forge a line */
+	for (n = 0; msg[n] != '\0'; n++)
 		if ((unsigned char)msg[n] < 0x20 || msg[n] == 0x7f)
 			msg[n] = '?';
 	if (log_dest == LD_SYSLOG)

@@ -81,7 +81,8 @@ create_table(const char *path)
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld", path,
 	    (long)fs_pid()) >= sizeof(tmp))
 		return -1;
-	(void)unlink(tmp);		/* left by a killed process of our pid */
+	/* left by a killed process of our pid */
+	(void)unlink(tmp);
 	if ((fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0640)) == -1)
 		return -1;

@@ -149,7 +149,8 @@ under_docroot(const struct conf *c)
 	if (served(c->path, roots, n))
 		return "configuration file under the document root";
 	for (i = 0; i < c->nkeys; i++)
-		if (c->keys[i].file != NULL && served(c->keys[i].file, roots, n))
+		if (c->keys[i].file != NULL &&
+		    served(c->keys[i].file, roots, n))
 			return "key file under the document root";
 	if (served(c->spool_dir, roots, n))
 		return "spool_dir under the document root";

@@ -383,7 +383,7 @@ next_connection(FCGX_Request *fr, int own)
 	int c;
 
 	if (!own || fr->ipcFd >= 0)
-		return 0;		/* libfcgi accepts, or reads the kept one */
+		return 0;	/* libfcgi accepts, or reads the kept one */
 	if ((c = accept_unix(STDIN_FILENO)) < 0)
 		return c;
 	fr->ipcFd = c;

@@ -85,7 +85,8 @@ form_parse(const char *body, size_t len, const char **why)
 	size_t nfields = 0;
 
 	if ((obj = cJSON_CreateObject()) == NULL ||
-	    (name = malloc(len + 1)) == NULL || (value = malloc(len + 1)) == NULL)
+	    (name = malloc(len + 1)) == NULL ||
+	    (value = malloc(len + 1)) == NULL)
 		goto nomem;
 	for (; p < end; p = amp + 1) {
 		if ((amp = memchr(p, '&', (size_t)(end - p))) == NULL)

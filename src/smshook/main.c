@@ -137,9 +137,9 @@ program_safe(void)
 		    (st.st_mode & (S_IWGRP | S_IWOTH)) &&
 		    !(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX))) {
 			fprintf(stderr, "smshook: %s is writable by group or "
-			    "others: anyone in them could replace this program, "
-			    "and suEXEC refuses to run it (chmod go-w %s)\n",
-			    each[i], each[i]);
+			    "others: anyone in them could replace this "
+			    "program, and suEXEC refuses to run it (chmod "
+			    "go-w %s)\n", each[i], each[i]);
 			return -1;
 		}
 	return 0;

@@ -356,7 +356,8 @@ static const char *
 extract(struct event *ev, const struct check *c)
 {
 	const struct event_def *d = NULL;
-	const struct json_span *et = c->slot[S_EVENTTYPE], *en = c->slot[S_EVENT];
+	const struct json_span *et = c->slot[S_EVENTTYPE],
+	    *en = c->slot[S_EVENT];
 	const char *why;
 	long long code;
 	size_t n;

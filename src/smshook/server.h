@@ -24,7 +24,8 @@ struct server {
  * Read the config at path and prepare keys, time zone and spool dir.
  * Returns 0, or -1 with the reason in err (the server is then empty).
  */
-int	server_init(struct server *, const char *path, char *err, size_t errlen);
+int	server_init(struct server *, const char *path, char *err,
+	    size_t errlen);
 /* Free all the server holds and zero it. */
 void	server_free(struct server *);
 /* Answer one request; returns the HTTP status also set in rs. */

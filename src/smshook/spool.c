@@ -136,7 +136,7 @@ cut_torn_tail(int fd, off_t size, const char *path)
 	if ((end = fs_line_end(fd, 0, size)) == -1)
 		return -1;
 	if (end == size)
-		return size;			/* the usual case: one byte read */
+		return size;	/* the usual case: one byte read */
 	if (ftruncate(fd, end) == -1)
 		return -1;
 	logmsg(LL_WARN, "%s: removed %lld bytes of an unfinished line",

@@ -87,7 +87,7 @@ fill(struct pool *p)
 				_exit(1);
 			signal(SIGCHLD, SIG_DFL);
 			fcgi_mark_busy(&p->busy[i]);
-			/* the stop signals stay blocked till fcgi_run's handlers */
+			/* stop signals stay blocked till fcgi_run's handlers */
 			exit(fcgi_run(p->s));
 		}
 		if (pid > 0) {

@@ -29,7 +29,7 @@
 #include "fsutil.h"
 #include "reader.h"
 
-#define QUIET_SECS	600		/* "closed": not modified for this long */
+#define QUIET_SECS	600	/* "closed": not modified for this long */
 #define CHUNK		65536
 
 /*

@@ -340,7 +340,8 @@ cmd_export(struct ctl *c, int argc, char *argv[])
 			goto out;
 	if (rejects > 0)
 		ctl_err("skipped %llu line%s that are not v1 spool lines "
-		    "(see smshookctl verify)", rejects, rejects == 1 ? "" : "s");
+		    "(see smshookctl verify)", rejects,
+		    rejects == 1 ? "" : "s");
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		ctl_errno("stdout");
 		goto out;

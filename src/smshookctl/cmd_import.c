@@ -112,7 +112,7 @@ import_line(struct import *im, const char *day, int n, const char *line,
 
 	memset(&l, 0, sizeof(l));
 	if (n == READER_LONG && !line_beyond_any(len)) {
-		/* stored under a larger max_body: not a reject, the day stops */
+		/* stored under a larger max_body: no reject, the day stops */
 		snprintf(im->db->err, sizeof(im->db->err), "offset %lld: a "
 		    "line of %zu bytes, longer than max_body = %llu lets the "
 		    "receiver write (it was larger when the line was stored): "
@@ -271,7 +271,8 @@ import_file(struct import *im, const struct day_file *f)
  out:
 	if (intx)
 		db_rollback(im->db);
-	im->tx_lines = im->tx_rows = im->tx_rejects = 0;	/* not counted */
+	/* not counted */
+	im->tx_lines = im->tx_rows = im->tx_rejects = 0;
 	reader_close(r);
 	return rc;
 }

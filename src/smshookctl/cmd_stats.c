@@ -739,7 +739,8 @@ prom_write(FILE *f, const struct stats *s, const struct counters_page *cp,
 	for (i = 0, other = 0; i < s->nfails; i++)
 		if (fail_def(&s->fails[i]) != NULL)
 			fprintf(f, "smshook_spool_failed_events{status_code="
-			    "\"%lld\"} %llu\n", s->fails[i].code, s->fails[i].n);
+			    "\"%lld\"} %llu\n", s->fails[i].code,
+			    s->fails[i].n);
 		else
 			other += s->fails[i].n;
 	fprintf(f, "smshook_spool_failed_events{status_code=\"other\"} "

@@ -19,10 +19,10 @@ struct day_file;
 struct ctl {
 	struct conf	 conf;
 	const char	*confpath;
-	int		 tty;		/* stderr is a terminal: show progress */
+	int		 tty;		/* stderr is a tty: show progress */
 	int		 conf_due;	/* to read after the options */
 	int		 conf_err_own;	/* the command reports conf_err */
-	char		 conf_err[1024];	/* why the configuration failed */
+	char		 conf_err[1024];	/* why conf could not be read */
 };
 
 /*

@@ -51,8 +51,8 @@ struct ctl_db_ops {
 		    const struct db_pos *);
 	int	(*insert_event)(struct ctl_db *, const struct rows *,
 		    const struct db_line *);
-	int	(*insert_reject)(struct ctl_db *, const char *day, long long off,
-		    const char *reason, const char *line);
+	int	(*insert_reject)(struct ctl_db *, const char *day,
+		    long long off, const char *reason, const char *line);
 	int	(*commit)(struct ctl_db *);
 	int	(*rollback)(struct ctl_db *);
 	int	(*replies)(struct ctl_db *, db_reply_fn, void *);

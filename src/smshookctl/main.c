@@ -143,7 +143,8 @@ main(int argc, char *argv[])
 	ctl.tty = isatty(STDERR_FILENO);
 	/* read by ctl_getopt once the options are: help needs none */
 	ctl.conf_due = cmds[i].needs_conf;
-	optind = 0;		/* glibc: full re-initialisation for the command */
+	/* glibc: full re-initialisation for the command */
+	optind = 0;
 	rc = cmds[i].fn(&ctl, argc, argv);
 	conf_free(&ctl.conf);
 	return flushed(rc);

@@ -18,7 +18,7 @@ struct day_file;
 
 #define POS_OTHER	0	/* the position was another file's */
 #define POS_SAME	1	/* it is this file's */
-#define POS_UNMARKED	2	/* stored without a mark: taken as this file's */
+#define POS_UNMARKED	2	/* stored with no mark: taken as this file's */
 
 /*
  * The mark of f's first complete line into mark: its length and the

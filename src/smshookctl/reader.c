@@ -52,11 +52,11 @@ struct reader {
 	off_t		 limit;		/* .jsonl: its whole lines' end */
 	off_t		 torn;		/* .jsonl: bytes after limit */
 	int		 cut;		/* the .gz ended inside a line */
-	off_t		 plain_base;	/* offset in the day of the .jsonl's 0 */
+	off_t		 plain_base;	/* day offset of the .jsonl's byte 0 */
 	const char	*late;		/* a .jsonl to read after the .gz */
 	const char	*gzpath;	/* that .gz */
 	off_t		 gzlen;		/* its length when it was measured */
-	int		 locked;	/* the caller holds the .jsonl's flock */
+	int		 locked;	/* the caller has the .jsonl's flock */
 	off_t		 base;		/* file offset of buf[0] */
 	char		*buf;
 	size_t		 cap;

@@ -28,7 +28,7 @@ struct day_file {
 	char	path[PATH_MAX];
 	int	gz;			/* 1 for .jsonl.gz */
 	char	late[PATH_MAX];		/* a .jsonl beside the .gz, or "" */
-	int	locked;			/* the caller holds the .jsonl's flock */
+	int	locked;			/* the caller has the .jsonl's flock */
 };
 
 /*

@@ -154,7 +154,7 @@ list_open(const char *s, const struct json_span *sp, struct list *li)
 	memset(&jl, 0, sizeof(jl));
 	if (li->buf[strspn(li->buf, " \t")] != '[' ||
 	    json_lex(li->buf, n, &jl, &why) == -1 || jl.root != JSON_ARRAY)
-		return 1;		/* not JSON text: the string is the item */
+		return 1;	/* not JSON text: the string is the item */
 	li->text = li->buf;
 	li->one = 0;
 	li->arr.type = JSON_ARRAY;
@@ -269,7 +269,8 @@ first_values(const char *s, const struct json_span *f, struct json_span *v)
 		v[i] = f[i];
 		cur = f[i].off;
 		if (i != PF_SMS_IDS && i != PF_PHONES &&
-		    f[i].type == JSON_ARRAY && !json_next(s, &f[i], &cur, &v[i]))
+		    f[i].type == JSON_ARRAY &&
+		    !json_next(s, &f[i], &cur, &v[i]))
 			v[i].type = JSON_NONE;
 	}
 }

@@ -17,7 +17,7 @@
 struct row {
 	long long	 event_type;	/* normalised (2 -> 20) */
 	int		 has_event_type;
-	const char	*event;		/* current name if known, else as sent */
+	const char	*event;		/* current name if known, or as sent */
 	char		*sms_id;
 	char		*phone;
 	long long	 status_code;

@@ -138,9 +138,9 @@ const char	*schema_col_defs(enum schema_backend b);
 /*
  * Key k of row values v[] (text, NULL for SQL NULL) as text into buf,
  * each value after its length, so that no two rows' keys run together
- * into one: 1, or 0 when the key does not apply to the row or one of its columns
- * is NULL (in SQL, NULL equals nothing); -1 if buf is too small. A row
- * is a duplicate when any key it has was seen before.
+ * into one: 1, or 0 when the key does not apply to the row or one of
+ * its columns is NULL (in SQL, NULL equals nothing); -1 if buf is too
+ * small. A row is a duplicate when any key it has was seen before.
  */
 int		 schema_row_key(int k, const char *const v[NCOLS], char *buf,
 		    size_t bufsz);
