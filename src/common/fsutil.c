@@ -115,6 +115,24 @@ fs_line_end(int fd, off_t from, off_t size)
 }
 
 int
+fs_create(const char *path, int flags, mode_t mode, uid_t uid, gid_t gid)
+{
+	int fd, saved;
+
+	if ((fd = open(path, flags | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, mode)) == -1)
+		return -1;
+	if (geteuid() == 0 && fchown(fd, uid, gid) == -1) {
+		saved = errno;
+		close(fd);
+		unlink(path);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
 fs_regular(int fd, struct stat *st)
 {
 	struct stat own;

@@ -34,6 +34,14 @@ int	fs_sync_dir(const char *dir);
  * where it is not (EPERM: another owner, e.g. a CGI user sharing a group).
  */
 int	fs_open_noatime(const char *path, int flags, mode_t mode);
+/*
+ * A new file at path (O_EXCL: never through a link or into another's
+ * file), open with flags (O_WRONLY or O_RDWR), of mode less the umask,
+ * and, when run as root, given to uid:gid (-1: as made): the fd, or -1
+ * with errno (EEXIST if something is there), nothing left behind.
+ */
+int	fs_create(const char *path, int flags, mode_t mode, uid_t uid,
+	    gid_t gid);
 
 /*
  * 1 if fd is a regular file, its stat in *st unless st is NULL; else 0

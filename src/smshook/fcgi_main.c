@@ -399,7 +399,7 @@ fcgi_run(struct server *s)
 	struct sigaction sa;
 	sigset_t stops, held;
 	size_t i;
-	int rc, own, w = 1, status = 0;
+	int rc, own, had, w = 1, status = 0;
 	int idle = 0;		/* own socket found non-blocking: poll first */
 
 	memset(&sa, 0, sizeof(sa));
@@ -439,12 +439,15 @@ fcgi_run(struct server *s)
 			w = wait_readable(STDIN_FILENO, 0);
 		if (w != 1)
 			break;
+		had = busy_mark != NULL && *busy_mark;
 		if ((rc = next_connection(&fr, own)) == 0 && busy_mark)
-			*busy_mark = 1;	/* a connection in hand, or waiting */
+			*busy_mark = 1;	/* in hand, or libfcgi accepting */
 		if (rc == 0 && (rc = FCGX_Accept_r(&fr)) == -EBADF && own)
 			continue;	/* libfcgi dropped the connection */
 		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR) {
 			/* none came, or another took it */
+			if (busy_mark != NULL)
+				*busy_mark = had;
 			idle = own && nonblocking(STDIN_FILENO);
 			continue;
 		}

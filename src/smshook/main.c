@@ -92,16 +92,24 @@ take_systemd_socket(void)
 }
 
 /*
- * FCGX_IsCGI() sets libfcgi's handlers for SIGPIPE, SIGUSR1 and SIGTERM:
- * SIGPIPE is ignored again, the others take their default action (in
- * FastCGI mode until fcgi_run sets its own).
+ * FCGX_IsCGI(), with the dispositions of the signals it sets libfcgi's
+ * handlers for put back as they were: SIGPIPE ignored, SIGUSR1 and
+ * SIGTERM as inherited (in FastCGI mode until fcgi_run sets its own).
  */
-static void
-libfcgi_signals_undo(void)
+static int
+is_cgi(void)
 {
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGUSR1, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
+	static const int sigs[] = { SIGPIPE, SIGUSR1, SIGTERM };
+	struct sigaction was[sizeof(sigs) / sizeof(sigs[0])];
+	size_t i;
+	int cgi;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], NULL, &was[i]);
+	cgi = FCGX_IsCGI();
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &was[i], NULL);
+	return cgi;
 }
 
 /* -V: this program's version and the libraries' it is built with. */
@@ -198,8 +206,7 @@ main(int argc, char *argv[])
 	    OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ADD_ALL_DIGESTS |
 	    OPENSSL_INIT_NO_ATEXIT, NULL);
 	take_systemd_socket();
-	cgi = FCGX_IsCGI();
-	libfcgi_signals_undo();
+	cgi = is_cgi();
 	if (!cgi) {
 		/* FastCGI: fall through to options */
 	} else if (getenv("GATEWAY_INTERFACE") != NULL) {

@@ -469,12 +469,13 @@ check_text(struct event *ev, struct check *c, const char *text, size_t len,
 static const char *
 check_reply_text(const struct check *c)
 {
+	/* the table's message, with replyContent's bound */
 	static const struct field as_text = { JSON_NAME("message"),
 	    J_STR | J_NULL, 0, S_MESSAGE, PAYLOAD_REPLY_MAX };
-	const struct json_span *rc = c->slot[S_REPLY];
+	const struct json_span *reply = c->slot[S_REPLY];
 
 	if (c->slot[S_MESSAGE] == NULL ||
-	    (rc != NULL && rc->type == JSON_STRING))
+	    (reply != NULL && reply->type == JSON_STRING))
 		return NULL;
 	return check_field(c, &as_text, c->slot[S_MESSAGE]);
 }

@@ -208,7 +208,7 @@ workers_run(struct server *s, int n)
 			rc = 1;
 		}
 	}
-out:
+ out:
 	if (p.busy != MAP_FAILED)
 		munmap((void *)p.busy, (size_t)n * sizeof(*p.busy));
 	free(p.pids);

@@ -40,21 +40,10 @@
 static int
 new_tmp(const char *tmp, const struct stat *st)
 {
-	int fd, saved;
-
 	if (unlink(tmp) == -1 && errno != ENOENT)
 		return -1;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, st->st_mode & 0777)) == -1)
-		return -1;
-	if (geteuid() == 0 && fchown(fd, st->st_uid, st->st_gid) == -1) {
-		saved = errno;
-		close(fd);
-		unlink(tmp);
-		errno = saved;
-		return -1;
-	}
-	return fd;
+	return fs_create(tmp, O_WRONLY, st->st_mode & 0777, st->st_uid,
+	    st->st_gid);
 }
 
 /*
@@ -173,7 +162,7 @@ static int
 copy_file(const char *from, int out)
 {
 	static char buf[CHUNK];
-	ssize_t n;
+	ssize_t n, w;
 	int in, rc = -1, saved;
 
 	if ((in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
@@ -182,8 +171,11 @@ copy_file(const char *from, int out)
 	if (!fs_regular(in, NULL))
 		goto out;
 	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
+		if ((w = write(out, buf, (size_t)n)) != n) {
+			if (w >= 0)
+				errno = ENOSPC;	/* short: out of space */
 			goto out;
+		}
 	if (n == 0)
 		rc = 0;
  out:

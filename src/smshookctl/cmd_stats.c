@@ -908,8 +908,7 @@ prom_file(const struct stats *s, const char *path,
 	}
 	if (unlink(tmp) == -1 && errno != ENOENT)
 		goto out;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0644)) == -1)
+	if ((fd = fs_create(tmp, O_WRONLY, 0644, (uid_t)-1, (gid_t)-1)) == -1)
 		goto out;
 	/* counts only, for node_exporter's user: 0644 whatever the umask */
 	if (fchmod(fd, 0644) == -1 || (f = fdopen(fd, "w")) == NULL) {

@@ -181,7 +181,6 @@ find_foreign(const char *dir, struct vstats *st)
 	closedir(d);
 }
 
-/* smshookctl verify: report problems; CTL_FAIL if any line or file is bad. */
 /* 1 if argv[a] is one of argv[from..a). */
 static int
 named_before(char *argv[], int from, int a)
@@ -194,6 +193,7 @@ named_before(char *argv[], int from, int a)
 	return 0;
 }
 
+/* smshookctl verify: report problems; CTL_FAIL if any line or file is bad. */
 int
 cmd_verify(struct ctl *ctl, int argc, char *argv[])
 {

@@ -242,9 +242,17 @@ db_source(const char *spool_dir, char *buf, size_t bufsz)
 	snprintf(buf, bufsz, "%s:%s", host, real);
 }
 
+/* A transaction's rows and refused lines not counted: it began or ended. */
+static void
+forget_pending(struct ctl_db *db)
+{
+	db->pending = db->pending_refused = db->pending_refused_rows = 0;
+}
+
 int
 db_begin(struct ctl_db *db)
 {
+	forget_pending(db);
 	return db->ops->begin(db);
 }
 
@@ -283,13 +291,14 @@ db_commit(struct ctl_db *db)
 	db->inserted += db->pending;
 	db->refused += db->pending_refused;
 	db->refused_rows += db->pending_refused_rows;
-	db->pending = db->pending_refused = db->pending_refused_rows = 0;
+	forget_pending(db);
 	return 0;
 }
 
 int
 db_rollback(struct ctl_db *db)
 {
+	forget_pending(db);
 	return db->ops->rollback(db);
 }
 

@@ -83,14 +83,10 @@ static const char schema_begin[] =
 	"BEGIN;"
 	"SET LOCAL client_min_messages = warning;"
 	"SELECT pg_advisory_xact_lock(7262917);";
-/*
- * positions before version 4 had no mark of the day's first line; and
- * payload rows no event names go
- */
+/* positions before version 4 had no mark of the day's first line */
 static const char migrate_v3[] =
 	"ALTER TABLE smshook_positions ADD COLUMN IF NOT EXISTS"
-	" first_line text;"
-	SCHEMA_UNNAMED_PAYLOADS_PG;
+	" first_line text;";
 static const char schema_end[] =
 	"CREATE TABLE IF NOT EXISTS smshook_schema ("
 	" version integer NOT NULL);"
@@ -233,7 +229,7 @@ pg_count(struct pg_db *p, PGresult *res, unsigned long long *n)
 		return -1;
 	if (v < 0) {
 		snprintf(p->db.err, sizeof(p->db.err), "postgresql: row "
-		    "count: not a number: \"%.32s\"", t);
+		    "count: negative: \"%.32s\"", t);
 		return -1;
 	}
 	*n += (unsigned long long)v;
@@ -405,7 +401,6 @@ pg_begin(struct ctl_db *db)
 {
 	struct pg_db *p = (struct pg_db *)db;
 
-	db->pending = db->pending_refused = db->pending_refused_rows = 0;
 	p->nq = p->nrows = p->len = 0;
 	return pg_check(p, PQexec(p->c, begin_import), PGRES_TUPLES_OK,
 	    "begin");
@@ -427,7 +422,6 @@ pg_rollback(struct ctl_db *db)
 
 	while ((res = PQgetResult(p->c)) != NULL)
 		PQclear(res);
-	db->pending = db->pending_refused = db->pending_refused_rows = 0;
 	p->nq = p->nrows = p->len = 0;
 	if (PQtransactionStatus(p->c) == PQTRANS_IDLE)
 		return 0;
@@ -842,7 +836,8 @@ make_schema(struct pg_db *p)
 	    "migrate") == -1) ||
 	    pg_exec(p, ddl, "create schema") == -1 ||
 	    pg_exec(p, schema_end, "create schema") == -1 ||
-	    (v < SCHEMA_VERSION && pg_exec(p, migrate_v3, "migrate") == -1) ||
+	    (v < SCHEMA_VERSION && (pg_exec(p, migrate_v3, "migrate") == -1 ||
+	    pg_exec(p, SCHEMA_UNNAMED_PAYLOADS_PG, "migrate") == -1)) ||
 	    pg_exec(p, ver, "store schema version") == -1)
 		goto fail;
 	return 0;

@@ -52,13 +52,9 @@ static const char tables[] =
 	" PRIMARY KEY (source, day, byte_offset));"
 	"CREATE TABLE IF NOT EXISTS smshook_runs ("
 	" source TEXT PRIMARY KEY, finished_at INTEGER NOT NULL);";
-/*
- * Positions before version 4 had no mark of the day's first line; and
- * payload rows no event names go.
- */
+/* Positions before version 4 had no mark of the day's first line. */
 static const char migrate_v3[] =
-	"ALTER TABLE smshook_positions ADD COLUMN first_line TEXT;"
-	SCHEMA_UNNAMED_PAYLOADS_SQLITE;
+	"ALTER TABLE smshook_positions ADD COLUMN first_line TEXT";
 
 static const char *const sql[NST] = {
 	[ST_ROW] = NULL,	/* insert_sql() */
@@ -136,7 +132,6 @@ sq_rollback(struct ctl_db *db)
 {
 	struct sqlite_db *s = (struct sqlite_db *)db;
 
-	db->pending = db->pending_refused = db->pending_refused_rows = 0;
 	if (sqlite3_get_autocommit(s->h))
 		return 0;		/* nothing open */
 	return sq_exec(s, "ROLLBACK", "roll back");
@@ -503,7 +498,9 @@ make_schema(struct sqlite_db *s)
 	    "migrate") == -1) || sq_exec(s, ddl, "create schema") == -1 ||
 	    sq_exec(s, tables, "create schema") == -1 ||
 	    (marked = has_column(s, "smshook_positions", "first_line")) ==
-	    -1 || (!marked && sq_exec(s, migrate_v3, "migrate") == -1))
+	    -1 || (!marked && sq_exec(s, migrate_v3, "migrate") == -1) ||
+	    (v < SCHEMA_VERSION && sq_exec(s, SCHEMA_UNNAMED_PAYLOADS_SQLITE,
+	    "migrate") == -1))
 		goto fail;
 	snprintf(ver, sizeof(ver), "DELETE FROM smshook_schema;"
 	    "INSERT INTO smshook_schema VALUES (%d);", SCHEMA_VERSION);

@@ -27,19 +27,15 @@ open_lock(const char *dir, const char *path)
 	struct stat st;
 	int fd, saved;
 
-	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0640)) != -1) {
-		if (geteuid() == 0 && (stat(dir, &st) == -1 ||
-		    fchown(fd, st.st_uid, st.st_gid) == -1))
-			goto fail;
+	if (stat(dir, &st) == -1)
+		return -1;
+	if ((fd = fs_create(path, O_RDWR, 0640, st.st_uid, st.st_gid)) != -1)
 		return fd;
-	}
 	if (errno != EEXIST || (fd = open(path, O_RDWR | O_CLOEXEC |
 	    O_NOFOLLOW | O_NONBLOCK)) == -1)
 		return -1;
 	if (fs_regular(fd, NULL))
 		return fd;
- fail:
 	saved = errno;
 	close(fd);
 	errno = saved;

@@ -219,6 +219,42 @@ test_kept_fresh(void **state)
 	fs_kept_drop(&k);
 }
 
+/*
+ * fs_create: a new file only (a link or a file there is EEXIST, left as
+ * it was), of the mode asked less the umask, open for writing.
+ */
+static void
+test_create(void **state)
+{
+	const struct fixture *f = *state;
+	char link[128], other[128];
+	struct stat st;
+	mode_t old;
+	int fd;
+
+	old = umask(027);
+	assert_int_not_equal(fd = fs_create(f->file, O_WRONLY, 0666,
+	    (uid_t)-1, (gid_t)-1), -1);
+	umask(old);
+	assert_int_equal(write(fd, "x", 1), 1);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	close(fd);
+	assert_int_equal(fs_create(f->file, O_WRONLY, 0600, (uid_t)-1,
+	    (gid_t)-1), -1);
+	assert_int_equal(errno, EEXIST);
+	snprintf(other, sizeof(other), "%s/other", f->dir);
+	snprintf(link, sizeof(link), "%s/link", f->dir);
+	assert_int_equal(symlink(other, link), 0);
+	assert_int_equal(fs_create(link, O_RDWR, 0600, (uid_t)-1, (gid_t)-1),
+	    -1);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(access(other, F_OK), -1);	/* not made through */
+	assert_int_equal(stat(f->file, &st), 0);
+	assert_int_equal(st.st_size, 1);
+	unlink(link);
+}
+
 /* The inode of path, or 0. */
 static ino_t
 ino_of(const char *path)
@@ -315,6 +351,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_foreign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept_fresh, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_spool_dir, setup,
