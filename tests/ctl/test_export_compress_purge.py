@@ -277,15 +277,6 @@ def preload(so, **env):
     return dict(env, LD_PRELOAD=os.path.abspath(so))
 
 
-def shim_built(r, so):
-    """True if the shim so was built; else a failed check of r says so."""
-    if os.path.exists(so):
-        return True
-    r.check(os.path.basename(so) + " built", t.expect, False,
-            "%s missing: make BUILD=... test builds it" % so)
-    return False
-
-
 def spool_snapshot(spool):
     """{name: bytes} of every file in the spool but the token table."""
     out = {}
@@ -1257,12 +1248,12 @@ def main():
               "merge_write_fails, import_sync_fails and the "
               "DAYFAULT_SCENARIOS under AddressSanitizer")
     else:
-        if shim_built(r, GZCORRUPT_SO):
+        if t.shim_built(r, GZCORRUPT_SO):
             r.check("sqlite: compress_read_back_fails",
                     compress_read_back_fails, "sqlite", None)
             r.check("sqlite: compress_changed", compress_changed, "sqlite",
                     None)
-        if shim_built(r, DAYFAULT_SO):
+        if t.shim_built(r, DAYFAULT_SO):
             for s in DAYFAULT_SCENARIOS + DAYFAULT_SPOOL_SCENARIOS:
                 r.check("sqlite: " + s.__name__, s, "sqlite", None)
         if FIU is None:

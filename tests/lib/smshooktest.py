@@ -162,6 +162,25 @@ def wait_for(cond, what, timeout=10.0):
         time.sleep(0.005)
 
 
+def shim_built(r, so):
+    """True if the shim so was built; else a failed check of r says so."""
+    if os.path.exists(so):
+        return True
+    r.check(os.path.basename(so) + " built", expect, False,
+            "%s missing: make BUILD=... test builds it" % so)
+    return False
+
+
+def shim_ready(r, so, what):
+    """True if the shim so can be preloaded: not under AddressSanitizer,
+    which it does not stack with (a SKIP line says so: the plain build
+    runs what), and built (else a failed check of r says so)."""
+    if "ASAN_OPTIONS" in os.environ:
+        print("SKIP %s under AddressSanitizer" % what)
+        return False
+    return shim_built(r, so)
+
+
 def gate_fifo(gate, p):
     """The FIFO a test shim holding process p at a gate makes in the
     directory gate (tests/lib/syncgate.c, dayfault.c)."""

@@ -325,26 +325,12 @@ def main():
             r.check("-w, %s with a request in each worker: all answered, "
                     "exit 0" % name, stop_in_flight,
                     os.path.join(d, name), sig)
-        if "ASAN_OPTIONS" in os.environ:
-            # a preloaded shim does not stack with ASan; the plain build
-            # runs these
-            print("SKIP fork failures under AddressSanitizer")
-        elif not os.path.exists(FORKFAIL_SO):
-            r.check("forkfail.so built", t.expect, False,
-                    "%s missing: make BUILD=... test builds it"
-                    % FORKFAIL_SO)
-        else:
+        if t.shim_ready(r, FORKFAIL_SO, "fork failures"):
             r.check("fork fails 3 times: logged, retried, workers serve",
                     fails_then_works, os.path.join(d, "a"))
             r.check("fork always fails: exit 1 after 11 failures",
                     always_fails, os.path.join(d, "b"))
-        if "ASAN_OPTIONS" in os.environ:
-            print("SKIP accept failures under AddressSanitizer")
-        elif not os.path.exists(ACCEPTFAIL_SO):
-            r.check("acceptfail.so built", t.expect, False,
-                    "%s missing: make BUILD=... test builds it"
-                    % ACCEPTFAIL_SO)
-        else:
+        if t.shim_ready(r, ACCEPTFAIL_SO, "accept failures"):
             r.check("accept short of descriptors or memory, unix socket: "
                     "logged, retried, served", accept_passes,
                     os.path.join(d, "d"), socket.AF_UNIX)
