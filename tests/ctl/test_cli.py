@@ -691,9 +691,16 @@ def test_root_in_users_spool():
             gz = os.path.join(spool, day + ".jsonl.gz")
             t.eq(os.stat(gz).st_uid, nobody.pw_uid, gz)
             t.expect(not os.path.lexists(gz + ".tmp"), gz + ".tmp left")
-        lock = os.stat(os.path.join(spool, ".smshookctl.lock"))
-        t.eq((lock.st_uid, lock.st_gid), (nobody.pw_uid, nobody.pw_gid),
+        lock = os.path.join(spool, ".smshookctl.lock")
+        st = os.stat(lock)
+        t.eq((st.st_uid, st.st_gid), (nobody.pw_uid, nobody.pw_gid),
              "the lock left to root")
+        # a FIFO at the lock's name: refused, not waited on
+        os.unlink(lock)
+        os.mkfifo(lock)
+        p = t.ctl(conf, "compress", timeout=30)
+        t.eq(p.returncode, 1, p.stderr)
+        t.expect(lock + ": " + os.strerror(22) in p.stderr, p.stderr)
     finally:
         shutil.rmtree(d)
 

@@ -162,6 +162,45 @@ def wait_for(cond, what, timeout=10.0):
         time.sleep(0.005)
 
 
+def listen_socket(d, family=socket.AF_UNIX, kind=socket.SOCK_STREAM):
+    """A socket for a worker's fd 0: Unix (d/smshook.sock) or on
+    127.0.0.1 at a free port, listening if a stream socket; (socket, its
+    address)."""
+    sock = socket.socket(family, kind)
+    if family == socket.AF_UNIX:
+        addr = os.path.join(d, "smshook.sock")
+        sock.bind(addr)
+    else:
+        sock.bind(("127.0.0.1", 0))
+        addr = sock.getsockname()
+    if kind == socket.SOCK_STREAM:
+        sock.listen(16)
+    return sock, addr
+
+
+def fcgi_store_one(addr, what, family=socket.AF_UNIX, timeout=15):
+    """A new signed event posted on a new FastCGI connection to addr
+    must be answered 200 success."""
+    import fcgiclient as fc  # tests/lib, beside this module
+    raw = json_body(event())
+    got = fc.request(addr, fc.params("POST", raw), raw, timeout=timeout,
+                     family=family)
+    eq((got[0], json.loads(got[2])), (200, {"status": "success"}), what)
+
+
+def sigterm_exits(proc, timeout=15):
+    """SIGTERM, then proc must exit 0."""
+    proc.send_signal(signal.SIGTERM)
+    eq(proc.wait(timeout), 0, "exit status after SIGTERM")
+
+
+def kill_left(proc):
+    """Kill proc if it still runs (a test's clean-up)."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
 def shim_built(r, so):
     """True if the shim so was built; else a failed check of r says so."""
     if os.path.exists(so):

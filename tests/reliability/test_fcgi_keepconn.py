@@ -12,9 +12,10 @@ answer; one whose body was left unread is closed as libfcgi closes, the
 worker's side shut down first and the rest read and thrown away, so no
 reset can cost the web server the answer, and a stop signal waits till
 that close is done. A stop (SIGTERM, SIGHUP or SIGQUIT) while
-connections wait: the request in hand is answered in full, then the worker exits 0 without taking a waiting
-one (a stop signal only sets a flag, which the worker looks at before
-every accept); a stop while it waits ends the wait at once. A socket
+connections wait: the request in hand is answered in full, then the
+worker exits 0 without taking a waiting one (a stop signal only sets a
+flag, which the worker looks at before every accept); a stop while it
+waits ends the wait at once. A socket
 made non-blocking by another program does not make it spin; on TCP
 libfcgi accepts and checks FCGI_WEB_SERVER_ADDRS.
 
@@ -80,14 +81,7 @@ def start(d, env=None, family=socket.AF_UNIX, keep=None):
     address, spool dir). AF_INET: 127.0.0.1 on a free port. keep, a list,
     gets the listening socket, left open."""
     conf = t.write_conf(d)
-    lsock = socket.socket(family, socket.SOCK_STREAM)
-    if family == socket.AF_UNIX:
-        path = os.path.join(d, "smshook.sock")
-        lsock.bind(path)
-    else:
-        lsock.bind(("127.0.0.1", 0))
-        path = lsock.getsockname()
-    lsock.listen(16)
+    lsock, path = t.listen_socket(d, family)
     with open(os.path.join(d, "stderr.log"), "wb") as err:
         proc = subprocess.Popen([t.SMSHOOK, "-c", conf], stdin=lsock.fileno(),
                                 stdout=subprocess.DEVNULL, stderr=err,
@@ -97,20 +91,6 @@ def start(d, env=None, family=socket.AF_UNIX, keep=None):
     else:
         keep.append(lsock)
     return proc, path, os.path.join(d, "spool")
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
-
-
-def store_one(addr, what, family=socket.AF_UNIX):
-    """A new signed event on a new connection must be answered success."""
-    raw = t.json_body(t.event())
-    got = fc.request(addr, fc.params("POST", raw), raw, timeout=TIMEOUT,
-                     family=family)
-    t.eq((got[0], json.loads(got[2])), (200, {"status": "success"}), what)
 
 
 def ready(path, what="ready"):
@@ -131,12 +111,6 @@ def over_long(sock):
     st, _, _ = kept_request(sock, 1, fc.params("POST", length=1 << 21),
                             b"{" * 100, flags=0, end=False)
     t.eq(st, 413, "answer to an over-long body")
-
-
-def sigterm_exits(proc):
-    """SIGTERM, then the worker must exit 0."""
-    proc.send_signal(signal.SIGTERM)
-    t.eq(proc.wait(TIMEOUT), 0, "exit status after SIGTERM")
 
 
 def connect(path):
@@ -168,7 +142,7 @@ def kept_connection(d):
         toks = [line["payload"]["token"] for _, line in t.spool_lines(spool)]
         t.eq(toks, [ev["token"]], "one line for the event")
     finally:
-        stop(proc)
+        t.kill_left(proc)
 
 
 def body_records(body, rid, size=4096):
@@ -181,8 +155,9 @@ def body_records(body, rid, size=4096):
 
 def unread_kept(d):
     """On a kept connection, answers given before the body was read (405,
-    413, 200 to a Content-Length of 0, a GET) leave the connection in step: the next request on it is
-    stored. A body too long to throw away is closed after its answer."""
+    413, 200 to a Content-Length of 0, a GET) leave the connection in
+    step: the next request on it is stored. A body too long to throw
+    away is closed after its answer."""
     proc, path, spool = start(d)
     try:
         s = connect(path)
@@ -218,7 +193,7 @@ def unread_kept(d):
             t.eq(s.recv(1), b"", "its connection closed")
         finally:
             s.close()
-        store_one(path, "a new connection after it")
+        t.fcgi_store_one(path, "a new connection after it")
         # the web server gone in the middle of a body the worker drains:
         # the worker lets the connection go and serves the next one
         s = connect(path)
@@ -227,9 +202,9 @@ def unread_kept(d):
             s.sendall(fc.record(fc.STDIN, b"x" * 4096, 1))
         finally:
             s.close()
-        store_one(path, "a new connection after one dropped mid-body")
+        t.fcgi_store_one(path, "a new connection after one dropped mid-body")
     finally:
-        stop(proc)
+        t.kill_left(proc)
 
 
 DRAIN_MAX = 16 << 20	# fcgi_main.c: the most of an unread body thrown away
@@ -271,10 +246,10 @@ def drain_limit(d):
                     t.eq(end, b"", "connection closed after " + what)
             finally:
                 s.close()
-            store_one(path, "a new connection after " + what)
+            t.fcgi_store_one(path, "a new connection after " + what)
         t.eq(len(t.spool_lines(spool)), 4, "one line for each event")
     finally:
-        stop(proc)
+        t.kill_left(proc)
 
 
 def sigterm_while_kept(d):
@@ -284,11 +259,11 @@ def sigterm_while_kept(d):
         try:
             st, _, _ = kept_request(s, 1, fc.params("GET", ctype=None))
             t.eq(st, 200, "request on the kept connection")
-            sigterm_exits(proc)
+            t.sigterm_exits(proc, TIMEOUT)
         finally:
             s.close()
     finally:
-        stop(proc)
+        t.kill_left(proc)
 
 
 def closed(sock):
@@ -324,7 +299,7 @@ def closes_at_once(d):
         ready(path, "next connection")
         t.eq(len(t.spool_lines(spool)), 1, "one line stored")
     finally:
-        stop(proc)
+        t.kill_left(proc)
 
 
 # read(2)'s and accept(2)'s numbers, the first field of /proc/PID/syscall
@@ -369,7 +344,7 @@ def stop_while_lingering(d):
             s.close()
         t.eq(proc.wait(TIMEOUT), 0, "exit status once the close is done")
     finally:
-        stop(proc)
+        t.kill_left(proc)
 
 
 def in_request(pid):
@@ -413,7 +388,7 @@ def stop_under_load(d, sig=signal.SIGTERM):
     finally:
         for s in socks:
             s.close()
-        stop(proc)
+        t.kill_left(proc)
 
 
 STOP_GRACE_S = 5	# fcgi_main.c: how long a stop waits for a request
@@ -456,7 +431,7 @@ def stop_idle_connection(d):
         finally:
             if s is not None:
                 s.close()
-            stop(proc)
+            t.kill_left(proc)
 
 
 def answers_counted(d):
@@ -503,7 +478,7 @@ def stop_params_cut(d):
         finally:
             if s is not None:
                 s.close()
-            stop(proc)
+            t.kill_left(proc)
 
 
 def cut_body(d):
@@ -544,7 +519,7 @@ def cut_body(d):
             t.eq(t.spool_lines(spool)[-1][1]["payload"]["message"],
                  ev["message"], "stored whole")
     finally:
-        stop(proc)
+        t.kill_left(proc)
 
 
 def counters_cut(d):
@@ -554,7 +529,7 @@ def counters_cut(d):
     proc, path, spool = start(d)
     try:
         counters = os.path.join(spool, ".counters")
-        store_one(path, "first event")
+        t.fcgi_store_one(path, "first event")
         # an answer is counted once sent: the next answer on this one
         # worker means the count is done, and the file made
         ready(path)
@@ -563,16 +538,16 @@ def counters_cut(d):
                 os.truncate(counters, 0)
             else:
                 os.unlink(counters)
-            store_one(path, "event right after the file was %s" % how)
+            t.fcgi_store_one(path, "event right after the file was %s" % how)
             t.eq(proc.poll(), None, "worker alive after the file was "
                  + how)
             time.sleep(1.1)	# COUNTERS_RECHECK_MS: the file looked at
-            store_one(path, "event a second later (%s)" % how)
+            t.fcgi_store_one(path, "event a second later (%s)" % how)
             ready(path)		# counted before the file is removed
         t.eq(len(t.spool_lines(spool)), 5, "every event stored")
         t.eq(successes(d), 1, "counted since the removal")
     finally:
-        stop(proc)
+        t.kill_left(proc)
 
 
 def successes(d):
@@ -609,7 +584,7 @@ def other_role(d):
         with open(os.path.join(d, "stderr.log")) as f:
             t.expect("FastCGI role 2 refused" in f.read(), "logged")
     finally:
-        stop(proc)
+        t.kill_left(proc)
 
 
 def switches(pid):
@@ -631,14 +606,14 @@ def stop_while_waiting(d):
         n = switches(proc.pid)
         t.wait_for(lambda: switches(proc.pid) != n, "a new wait begun")
         began = time.monotonic()
-        sigterm_exits(proc)
+        t.sigterm_exits(proc, TIMEOUT)
         took = time.monotonic() - began
         # the timeout would end it about 1 s after the wait began; the
         # rest is room for a loaded machine (and LeakSanitizer's exit)
         t.expect(took < 0.8, "exit %.3f s after SIGTERM: the signal ends "
                  "the wait, not its timeout" % took)
     finally:
-        stop(proc)
+        t.kill_left(proc)
 
 
 def dropped_connections(d):
@@ -654,10 +629,10 @@ def dropped_connections(d):
             t.eq(s.recv(64), b"", "a connection that is not FastCGI closed")
         finally:
             s.close()
-        store_one(path, "the next request")
+        t.fcgi_store_one(path, "the next request")
         t.eq(len(t.spool_lines(spool)), 1, "one line stored")
     finally:
-        stop(proc)
+        t.kill_left(proc)
 
 
 def cpu_seconds(pid):
@@ -682,11 +657,11 @@ def made_nonblocking(d):
         used = cpu_seconds(proc.pid) - used
         t.expect(used < 0.5, "CPU while idle on a non-blocking socket: "
                  "%.2f s in 2.5 s" % used)
-        store_one(path, "a request after")
-        sigterm_exits(proc)
+        t.fcgi_store_one(path, "a request after")
+        t.sigterm_exits(proc, TIMEOUT)
     finally:
         keep[0].close()
-        stop(proc)
+        t.kill_left(proc)
 
 
 def tcp_listener(d):
@@ -697,13 +672,13 @@ def tcp_listener(d):
         os.mkdir(os.path.join(d, sub))
     proc, addr, spool = start(os.path.join(d, "ok"), env, socket.AF_INET)
     try:
-        store_one(addr, "a request over TCP", socket.AF_INET)
+        t.fcgi_store_one(addr, "a request over TCP", socket.AF_INET)
         t.eq(len(t.spool_lines(spool)), 1, "its line stored")
         t.wait_for(lambda: syscall_of(proc.pid) in (SYS_POLL, SYS_PPOLL),
                    "worker waiting in poll")
-        sigterm_exits(proc)
+        t.sigterm_exits(proc, TIMEOUT)
     finally:
-        stop(proc)
+        t.kill_left(proc)
     env["FCGI_WEB_SERVER_ADDRS"] = "192.0.2.1"
     proc, addr, spool = start(os.path.join(d, "refused"), env,
                               socket.AF_INET)
@@ -718,7 +693,7 @@ def tcp_listener(d):
         t.eq(t.spool_lines(spool), [], "nothing stored")
         t.eq(proc.poll(), None, "the worker still serves")
     finally:
-        stop(proc)
+        t.kill_left(proc)
 
 
 def main():

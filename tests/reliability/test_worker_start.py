@@ -6,9 +6,9 @@ memory): the parent logs each failure and tries again every second, so
 the workers come up once fork works; if it keeps failing (more than 10
 workers lost in a minute) the parent exits 1, leaving nothing behind.
 A failed fork ends the pass over the empty slots: the next, a second
-later, tries again. A bare parent (listening unix socket on fd 0, as systemd passes it) with
-$BUILD/tests/forkfail.so preloaded: fork fails the first $FORKFAIL
-times, or always.
+later, tries again. A bare parent (listening unix socket on fd 0, as
+systemd passes it) with $BUILD/tests/forkfail.so preloaded: fork fails
+the first $FORKFAIL times, or always.
 
 A worker whose socket cannot accept (here a datagram socket on fd 0,
 which libfcgi takes for a listening one): "FastCGI accept failed" is
@@ -60,19 +60,12 @@ def start(d, args=(), env=None, kind=socket.SOCK_STREAM,
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     conf = t.write_conf(d)
-    sock = socket.socket(family, kind)
-    if family == socket.AF_UNIX:
-        path = os.path.join(d, "smshook.sock")
-        sock.bind(path)
-    else:
-        sock.bind(("127.0.0.1", 0))
-        path = sock.getsockname()
-    if kind == socket.SOCK_STREAM:
-        sock.listen(16)
+    sock, path = t.listen_socket(d, family, kind)
     with open(os.path.join(d, "stderr.log"), "wb") as log:
         proc = subprocess.Popen([t.SMSHOOK, "-c", conf] + list(args),
-                                stdin=sock.fileno(), stdout=subprocess.DEVNULL,
-                                stderr=log, env=dict(os.environ, **(env or {})))
+                                stdin=sock.fileno(),
+                                stdout=subprocess.DEVNULL, stderr=log,
+                                env=dict(os.environ, **(env or {})))
     sock.close()
     return proc, path
 
@@ -96,19 +89,14 @@ def fails_then_works(d):
     try:
         t.wait_children(proc.pid, WORKERS, what="after three failed forks")
         t.eq(log_text(d).count(NOT_STARTED), 3, "failures logged")
-        body = t.json_body(t.event("delivered"))
-        st, _, answer, _ = fc.request(path, fc.params("POST", body), body)
-        t.eq((st, answer), (200, b'{"status":"success"}'))
+        t.fcgi_store_one(path, "stored")
         t.eq(len(t.spool_lines(os.path.join(d, "spool"))), 1)
         kids = t.children(proc.pid)
-        proc.send_signal(signal.SIGTERM)
-        t.eq(proc.wait(timeout=15), 0, "exit status after SIGTERM")
+        t.sigterm_exits(proc)
         t.eq([k for k in kids if os.path.exists("/proc/%d" % k)], [],
              "workers left (the parent reaps them before it ends)")
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        t.kill_left(proc)
 
 
 def failure_times(text):
@@ -134,9 +122,7 @@ def always_fails(d):
         t.expect("workers lost too often: stopping" in text,
                  "the reason is logged: %s" % text)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        t.kill_left(proc)
 
 
 def accept_fails(d):
@@ -153,9 +139,7 @@ def accept_fails(d):
                  "the reason is logged: %s" % text)     # EOPNOTSUPP
         t.eq(t.spool_lines(os.path.join(d, "spool")), [], "nothing stored")
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        t.kill_left(proc)
 
 
 def start_acceptfail(d, errnos, family=socket.AF_UNIX):
@@ -173,11 +157,7 @@ def accept_passes(d, family):
     proc, addr = start_acceptfail(d, SHORTAGES, family)
     try:
         for i in range(2):
-            body = t.json_body(t.event("delivered"))
-            st, _, answer, _ = fc.request(addr, fc.params("POST", body),
-                                          body, timeout=15, family=family)
-            t.eq((st, answer), (200, b'{"status":"success"}'),
-                 "request %d" % i)
+            t.fcgi_store_one(addr, "request %d" % i, family)
         t.eq(proc.poll(), None, "the worker still serves")
         text = log_text(d)
         for e in SHORTAGES:
@@ -185,12 +165,9 @@ def accept_passes(d, family):
                                 % os.strerror(e)) == 1,
                      "%s logged once: %s" % (errno.errorcode[e], text))
         t.eq(len(t.spool_lines(os.path.join(d, "spool"))), 2, "stored")
-        proc.send_signal(signal.SIGTERM)
-        t.eq(proc.wait(timeout=15), 0, "exit status after SIGTERM")
+        t.sigterm_exits(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        t.kill_left(proc)
 
 
 def stop_while_short(d):
@@ -200,14 +177,11 @@ def stop_while_short(d):
     try:
         t.wait_for(lambda: "accept failed" in log_text(d), "a failure")
         began = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        t.eq(proc.wait(timeout=15), 0, "exit status after SIGTERM")
+        t.sigterm_exits(proc)
         took = time.monotonic() - began
         t.expect(took < 0.5, "exit %.3f s after SIGTERM" % took)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        t.kill_left(proc)
 
 
 def in_read(pid):
@@ -271,9 +245,7 @@ def stop_in_flight(d, sig):
     finally:
         for s in socks:
             s.close()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        t.kill_left(proc)
 
 
 def crashes_in_requests(d):
@@ -299,17 +271,11 @@ def crashes_in_requests(d):
             t.wait_children(proc.pid, WORKERS, gone=(k,),
                             what="replaced after crash %d" % i)
         t.eq(proc.poll(), None, "the parent still runs")
-        body = t.json_body(t.event("delivered"))
-        st, _, answer, _ = fc.request(path, fc.params("POST", body), body,
-                                      timeout=15)
-        t.eq((st, answer), (200, b'{"status":"success"}'), "served")
+        t.fcgi_store_one(path, "served")
         t.expect("lost too often" not in log_text(d), log_text(d))
-        proc.send_signal(signal.SIGTERM)
-        t.eq(proc.wait(timeout=15), 0, "exit status after SIGTERM")
+        t.sigterm_exits(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        t.kill_left(proc)
 
 
 def main():
