@@ -30,6 +30,11 @@
  * its way there, and closing would lose it; such a worker stops when the
  * connection is idle or once the web server closed it.
  *
+ * A connection whose request was not read to its end is closed lingering,
+ * its writing side shut first and what the web server still sends thrown
+ * away, so that no reset eats the answer; for LINGER_MS in all, however
+ * much keeps coming.
+ *
  * An accept that fails for want of descriptors or memory (EMFILE,
  * ENFILE, ENOBUFS, ENOMEM), on either path, passes: the worker logs it,
  * sleeps WAIT_MS (the listening socket stays readable, so no poll on it)
@@ -39,10 +44,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fastcgi.h>
@@ -66,8 +74,12 @@
 /* The most of an unread body thrown away to keep its connection. */
 #define DRAIN_MAX	(16 << 20)
 
+/* The longest a lingering close waits in all, as libfcgi's each wait. */
+#define LINGER_MS	2000
+
 static volatile sig_atomic_t stopping = 0;
 static volatile sig_atomic_t *busy_mark;	/* fcgi_mark_busy */
+static int linger_ms = LINGER_MS;		/* linger_setup */
 
 /*
  * The signals that stop a worker once the request in hand is answered:
@@ -315,9 +327,8 @@ serve(struct server *s, FCGX_Request *fr, struct response *rs)
 		fr->keepConnection = 0;
 	/*
 	 * Read to its end, the request leaves nothing unread that a close
-	 * could answer with a reset: close at once, without libfcgi's
-	 * lingering close (shutdown, then waiting up to 2 s for the web
-	 * server to close first). A kept connection is never closed here.
+	 * could answer with a reset: close at once, without a lingering
+	 * close (finish). A kept connection is never closed here.
 	 */
 	if (!fr->keepConnection)
 		lingers = !FCGX_HasSeenEOF(fr->in) || FCGX_Detach(fr) == -1;
@@ -330,19 +341,93 @@ serve(struct server *s, FCGX_Request *fr, struct response *rs)
 }
 
 /*
+ * The bound of a lingering close: LIBFCGI_OS_CLOSE_POLL_TIMEOUT
+ * milliseconds if set and valid, as libfcgi's each wait, else LINGER_MS.
+ */
+static void
+linger_setup(void)
+{
+	const char *v = getenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT");
+	char *end;
+	long ms;
+
+	if (v == NULL)
+		return;
+	errno = 0;
+	ms = strtol(v, &end, 10);
+	if (errno == 0 && end != v && *end == '\0' && ms > 0 && ms <= INT_MAX)
+		linger_ms = (int)ms;
+}
+
+/* Milliseconds left until *end (CLOCK_MONOTONIC), at least 0. */
+static int
+ms_left(const struct timespec *end)
+{
+	struct timespec now;
+	long long ms;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+		return 0;
+	ms = (long long)(end->tv_sec - now.tv_sec) * 1000 +
+	    (end->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/*
+ * Close the connection fd lingering: shut its writing side, then read and
+ * throw away what the web server still sends until it closes, linger_ms
+ * in all. libfcgi's own close waits anew after every read, so a peer that
+ * keeps sending would hold the worker for ever.
+ */
+static void
+linger_close(int fd)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	struct timespec end;
+	char trash[1024];
+	int n, left;
+
+	if (shutdown(fd, SHUT_WR) == -1 ||
+	    clock_gettime(CLOCK_MONOTONIC, &end) == -1)
+		goto out;
+	end.tv_sec += linger_ms / 1000;
+	end.tv_nsec += linger_ms % 1000 * 1000000L;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	while ((left = ms_left(&end)) > 0) {
+		if ((n = poll(&pfd, 1, left)) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0 || read(fd, trash, sizeof(trash)) <= 0)
+			break;
+	}
+out:
+	close(fd);
+}
+
+/*
  * End the request: send the answer, close or keep the connection. A
- * lingering close waits in poll(2) for the web server to close first,
- * and a signal would cut that short and risk a reset eating the answer:
- * the signals in held (the stop signals and SIGALRM) wait till it is done.
+ * lingering close (linger_close, on a copy of the connection, libfcgi
+ * closing its own at once) waits for the web server to close first, and
+ * a signal would cut that short and risk a reset eating the answer: the
+ * signals in held (the stop signals and SIGALRM) wait till it is done.
+ * Without a copy libfcgi lingers, unbounded.
  */
 static void
 finish(FCGX_Request *fr, int lingers, const sigset_t *held)
 {
 	sigset_t was;
-	int blocked;
+	int blocked, fd = -1;
 
 	blocked = lingers && sigprocmask(SIG_BLOCK, held, &was) == 0;
+	if (lingers && (fd = dup(fr->ipcFd)) != -1 && FCGX_Detach(fr) == -1) {
+		close(fd);
+		fd = -1;
+	}
 	FCGX_Finish_r(fr);
+	if (fd != -1)
+		linger_close(fd);
 	if (blocked)
 		sigprocmask(SIG_SETMASK, &was, NULL);
 }
@@ -422,6 +507,7 @@ fcgi_run(struct server *s)
 		logmsg(LL_ERROR, "cannot initialise FastCGI");
 		return 1;
 	}
+	linger_setup();
 	logmsg(LL_INFO, "FastCGI worker ready, spool %s", s->conf.spool_dir);
 	for (;;) {
 		/*

@@ -11,7 +11,8 @@ The others: a request read to its end is closed at once after the
 answer; one whose body was left unread is closed as libfcgi closes, the
 worker's side shut down first and the rest read and thrown away, so no
 reset can cost the web server the answer, and a stop signal waits till
-that close is done. A stop (SIGTERM, SIGHUP or SIGQUIT) while
+that close is done; it lasts libfcgi's timeout (2 s) in all, however
+much the peer keeps sending. A stop (SIGTERM, SIGHUP or SIGQUIT) while
 connections wait: the request in hand is answered in full, then the
 worker exits 0 without taking a waiting one (a stop signal only sets a
 flag, which the worker looks at before every accept); a stop while it
@@ -594,6 +595,37 @@ def switches(pid):
     return int(st["voluntary_ctxt_switches"])
 
 
+def drip_while_lingering(d):
+    # a lingering close ends after libfcgi's timeout in all (1 s here),
+    # even if the peer keeps sending within every wait: libfcgi's own
+    # close would wait anew after each byte, and hold the worker for ever
+    proc, path, spool = start(d, dict(os.environ,
+                                      LIBFCGI_OS_CLOSE_POLL_TIMEOUT="1000"))
+    try:
+        s = connect(path)
+        try:
+            over_long(s)
+            began = time.monotonic()
+            ended = None
+            while ended is None and time.monotonic() - began < 8:
+                try:
+                    s.sendall(b"\0")
+                except (BrokenPipeError, ConnectionResetError):
+                    ended = time.monotonic() - began
+                    break
+                time.sleep(0.2)   # the pace of the drip, not a wait
+        finally:
+            s.close()
+        t.expect(ended is not None, "the worker closed the connection "
+                 "while the peer kept sending")
+        t.expect(ended < 4, "closed %.2f s after the answer, the bound "
+                 "1 s (the rest is room for a loaded machine)" % ended)
+        ready(path, "next connection served")
+        t.eq(t.spool_lines(spool), [], "nothing stored")
+    finally:
+        t.kill_left(proc)
+
+
 def stop_while_waiting(d):
     # an idle worker's accept(2) times out every second and begins again
     # (the bound on a stop signal sent just before it): send SIGTERM just
@@ -722,6 +754,8 @@ def main():
                  "is answered, then exit 0"),
                 ("linger", stop_while_lingering, "SIGTERM while a "
                  "close lingers waits for it, then exit 0"),
+                ("drip", drip_while_lingering, "a lingering close "
+                 "ends after its bound, the peer sending all the while"),
                 ("idle", stop_while_waiting, "SIGTERM while waiting for a "
                  "connection exits 0 at once"),
                 ("idleconn", stop_idle_connection, "SIGTERM with a "
