@@ -290,24 +290,23 @@ drain(FCGX_Stream *in)
 }
 
 /*
- * Answer one accepted request, its answer into *rs: 1 if libfcgi will
- * close the connection lingering (the request not read to its end),
- * else 0.
+ * Answer one accepted request, its params in rq (not_whole), its answer
+ * into *rs: 1 if the connection is to be closed lingering (the request
+ * not read to its end), else 0.
  */
 static int
-serve(struct server *s, FCGX_Request *fr, struct response *rs)
+serve(struct server *s, FCGX_Request *fr, struct request *rq,
+    struct response *rs)
 {
-	struct request rq;
 	char head[512];
 	int n, lingers = 0;
 
-	request_params(&rq, fr->envp);	/* one pass, not one per name */
-	rq.read = fcgi_read;
-	rq.io = fr->in;
-	rq.ends_body = 1;
+	rq->read = fcgi_read;
+	rq->io = fr->in;
+	rq->ends_body = 1;
 	log_set_sink(log_to_request, fr->err);
 	if (fr->role == FCGI_RESPONDER)
-		handle(s, &rq, rs);
+		handle(s, rq, rs);
 	else {	/* an authorizer's 200 would let every request in */
 		logmsg(LL_ERROR, "FastCGI role %d refused: smshook is a "
 		    "responder only", fr->role);
@@ -335,7 +334,7 @@ serve(struct server *s, FCGX_Request *fr, struct response *rs)
 	if ((n = response_head(rs, head, sizeof(head))) == -1)
 		return lingers;
 	FCGX_PutStr(head, n, fr->out);
-	if (request_method(rq.method) != M_HEAD)
+	if (request_method(rq->method) != M_HEAD)
 		FCGX_PutStr(rs->body, (int)rs->body_len, fr->out);
 	return lingers;
 }
@@ -433,15 +432,16 @@ finish(FCGX_Request *fr, int lingers, const sigset_t *held)
 }
 
 /*
- * 1 if libfcgi handed over a request that is not whole: its params cut
- * short (a stop's SIGALRM, the connection gone; libfcgi keeps the error
- * in the in stream and says success), or without REQUEST_METHOD.
+ * Read the request's params into rq, in one pass: 1 if libfcgi handed
+ * over a request that is not whole (its params cut short by a stop's
+ * SIGALRM or the connection gone, libfcgi keeping the error in the in
+ * stream and saying success; or without REQUEST_METHOD), else 0.
  */
 static int
-not_whole(FCGX_Request *fr)
+not_whole(FCGX_Request *fr, struct request *rq)
 {
-	return FCGX_GetError(fr->in) != 0 ||
-	    FCGX_GetParam("REQUEST_METHOD", fr->envp) == NULL;
+	request_params(rq, fr->envp);
+	return FCGX_GetError(fr->in) != 0 || rq->method == NULL;
 }
 
 /*
@@ -480,6 +480,7 @@ int
 fcgi_run(struct server *s)
 {
 	FCGX_Request fr;
+	struct request rq;
 	struct response rs;
 	struct sigaction sa;
 	sigset_t stops, held;
@@ -548,11 +549,11 @@ fcgi_run(struct server *s)
 			status = 1;
 			break;
 		}
-		if (not_whole(&fr)) {
+		if (not_whole(&fr, &rq)) {
 			drop(&fr);	/* not answered, not counted */
 			continue;
 		}
-		finish(&fr, serve(s, &fr, &rs), &held);
+		finish(&fr, serve(s, &fr, &rq, &rs), &held);
 		handle_count(s, &rs);	/* answered: see server.h */
 	}
 	if (w == -1)
