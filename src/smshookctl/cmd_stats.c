@@ -434,11 +434,14 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Seconds since the oldest line not yet imported (0: none). */
+/*
+ * Seconds since the oldest line not yet imported: 0 if none, or if it
+ * was received at a time still ahead of the clock (a clock stepped back).
+ */
 static double
 lag_seconds(const struct lag *lag, long long now)
 {
-	return lag->oldest_ms < 0 ? 0.0 :
+	return lag->oldest_ms < 0 || lag->oldest_ms > now ? 0.0 :
 	    (double)(now - lag->oldest_ms) / 1000;
 }
 

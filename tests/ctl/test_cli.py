@@ -571,6 +571,36 @@ def test_stats_lag_past_a_reject():
         shutil.rmtree(d)
 
 
+def test_stats_lag_ahead_of_the_clock():
+    """A line received at a time still ahead of the clock (a clock since
+    stepped back) is an age of 0, never a negative one, in every form."""
+    d, conf, spool, posted, day = stats_fixture()
+    try:
+        for name in day_files(spool):
+            os.unlink(os.path.join(spool, name))
+        rec = {"v": 1, "received_at": "2099-06-01T00:00:00.000Z",
+               "remote_addr": "127.0.0.1", "encoding": "json",
+               "verified": True,
+               "payload": {"eventType": 20, "token": "a", "timestamp": 1}}
+        with open(os.path.join(spool, "2099-06-01.jsonl"), "w") as f:
+            f.write(json.dumps(rec) + "\n")
+        with open(conf, "a") as f:
+            f.write("database = sqlite:%s\n" % os.path.join(d, "ev.db"))
+        p = ctl(conf, "stats", "--json")
+        t.eq(p.returncode, 0, p.stderr)
+        t.eq(json.loads(p.stdout)["import"]["lag_seconds"], 0)
+        p = ctl(conf, "stats")
+        t.expect("-" not in p.stdout.split("not yet imported")[1], p.stdout)
+        prom = os.path.join(d, "x.prom")
+        t.eq(ctl(conf, "stats", "--prometheus", prom).returncode, 0)
+        lags = [ln for ln in open(prom).read().splitlines()
+                if ln.startswith("smshook_import_lag_seconds")]
+        t.expect(lags and all(float(ln.split()[-1]) == 0 for ln in lags),
+                 lags)
+    finally:
+        shutil.rmtree(d)
+
+
 def test_readers_make_no_database():
     """purge and optouts only read the database: one not made yet is
     nothing imported (days kept, no replies), and it is not made."""

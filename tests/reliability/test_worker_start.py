@@ -29,9 +29,14 @@ A worker killed by a signal with a connection in hand (as a client's
 records can crash one, through a libfcgi flaw smshook(8) names) is
 replaced and not counted towards giving up: twelve such crashes in a
 minute leave the parent serving.
+
+The minute is on the monotonic clock: a step of the wall clock (here by
+libfaketime, stepped through its timestamp file) neither begins a new
+one nor makes one last for ever.
 """
 import datetime
 import errno
+import glob
 import os
 import shutil
 import signal
@@ -50,6 +55,7 @@ ACCEPTFAIL_SO = os.path.join(t.BUILD, "tests", "acceptfail.so")
 SHORTAGES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 WORKERS = 2
 NOT_STARTED = "cannot start a worker: " + os.strerror(11)   # EAGAIN
+FAKETIME = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))
 
 
 def start(d, args=(), env=None, kind=socket.SOCK_STREAM,
@@ -278,6 +284,55 @@ def crashes_in_requests(d):
         t.kill_left(proc)
 
 
+def ended_times(text):
+    """The times (s) of the "worker ... ended" log lines."""
+    return [datetime.datetime.strptime(ln[:23], "%Y-%m-%dT%H:%M:%S.%f")
+            .replace(tzinfo=datetime.timezone.utc).timestamp()
+            for ln in text.splitlines() if "ended (signal" in ln]
+
+
+def kill_idle(proc, n, killed):
+    """SIGKILL n of proc's workers, idle (each a loss), one at a time."""
+    for _ in range(n):
+        k = t.wait_children(proc.pid, WORKERS, gone=killed,
+                            what="workers up")[0]
+        os.kill(k, signal.SIGKILL)
+        killed.append(k)
+
+
+def clock_step(d):
+    """11 workers lost within a minute, the wall clock stepped an hour
+    ahead after the sixth: exit 1. Counted on the wall clock, the step
+    began a new minute (and a step back made one last for ever)."""
+    t.expect(FAKETIME, "libfaketime not installed (faketime)")
+    stamp = d + ".faketime"
+    with open(stamp, "w") as f:
+        f.write("+0\n")
+    proc, _ = start(d, ("-w", str(WORKERS)),
+                    {"LD_PRELOAD": FAKETIME[0],
+                     "FAKETIME_TIMESTAMP_FILE": stamp,
+                     "FAKETIME_NO_CACHE": "1",
+                     "FAKETIME_DONT_FAKE_MONOTONIC": "1", "TZ": "UTC"})
+    try:
+        killed = []
+        kill_idle(proc, 6, killed)
+        with open(stamp, "w") as f:
+            f.write("+1h\n")
+        kill_idle(proc, 4, killed)
+        at = ended_times(log_text(d))
+        t.expect(at[-1] - time.time() > 3000, "the step taken: %s"
+                 % log_text(d))
+        k = t.wait_children(proc.pid, WORKERS, gone=killed,
+                            what="workers up")[0]
+        os.kill(k, signal.SIGKILL)
+        t.eq(proc.wait(timeout=10), 1, "exit status")
+        t.expect("workers lost too often: stopping" in log_text(d),
+                 log_text(d))
+    finally:
+        t.kill_left(proc)
+        os.unlink(stamp)
+
+
 def main():
     r = t.Runner("test_worker_start")
     d = t.tmpdir()
@@ -291,6 +346,9 @@ def main():
             r.check("-w, %s with a request in each worker: all answered, "
                     "exit 0" % name, stop_in_flight,
                     os.path.join(d, name), sig)
+        r.check("-w, 11 losses in a minute, the wall clock stepped an "
+                "hour ahead among them: exit 1", clock_step,
+                os.path.join(d, "h"))
         if t.shim_ready(r, FORKFAIL_SO, "fork failures"):
             r.check("fork fails 3 times: logged, retried, workers serve",
                     fails_then_works, os.path.join(d, "a"))
