@@ -240,6 +240,13 @@ export_file(const struct day_file *f, enum fmt fmt, struct keyset *ks,
 		return -1;
 	}
 	while ((n = reader_next(r, &line, &len, &off)) > 0) {
+		if (reader_unread(n, len)) {
+			ctl_err("%s: offset %lld: a line of %zu bytes, longer "
+			    "than max_body lets the receiver write now: raise "
+			    "max_body to export it", f->path, (long long)off,
+			    len);
+			goto out;
+		}
 		if (n != READER_LINE) {
 			(*rejects)++;
 			continue;
@@ -339,9 +346,9 @@ cmd_export(struct ctl *c, int argc, char *argv[])
 		if (export_file(&files[i], fmt, &ks, &rejects) == -1)
 			goto out;
 	if (rejects > 0)
-		ctl_err("skipped %llu line%s that are not v1 spool lines "
+		ctl_err("skipped %llu line%s that %s not v1 spool lines "
 		    "(see smshookctl verify)", rejects,
-		    rejects == 1 ? "" : "s");
+		    rejects == 1 ? "" : "s", rejects == 1 ? "is" : "are");
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		ctl_errno("stdout");
 		goto out;

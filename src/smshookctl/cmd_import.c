@@ -111,7 +111,7 @@ import_line(struct import *im, const char *day, int n, const char *line,
 	int rc = -1, parsed = -1;
 
 	memset(&l, 0, sizeof(l));
-	if (n == READER_LONG && !line_beyond_any(len)) {
+	if (reader_unread(n, len)) {
 		/* stored under a larger max_body: no reject, the day stops */
 		snprintf(im->db->err, sizeof(im->db->err), "offset %lld: a "
 		    "line of %zu bytes, longer than max_body = %llu lets the "

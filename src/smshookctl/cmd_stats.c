@@ -59,6 +59,7 @@ struct stats {
 	struct day		 *days;
 	size_t			  ndays;
 	struct day		  all;		/* the totals */
+	unsigned long long	  unread;	/* reader_unread lines */
 };
 
 /* The import's state for this spool, when a database is configured. */
@@ -260,6 +261,14 @@ count_file(struct stats *s, const struct day_file *f, struct day *d)
 		return -1;
 	}
 	while ((n = reader_next(r, &line, &len, &off)) > 0) {
+		if (reader_unread(n, len)) {
+			ctl_err("%s: offset %lld: a line of %zu bytes, longer "
+			    "than max_body lets the receiver write now: not "
+			    "counted (raise max_body)", f->path, (long long)off,
+			    len);
+			s->unread++;
+			continue;
+		}
 		if (n != READER_LINE) {
 			d->invalid++;
 			continue;
@@ -1005,7 +1014,7 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 		ctl_errno("stdout");
 		goto out;
 	}
-	rc = lag.unreadable ? CTL_FAIL : CTL_OK;
+	rc = lag.unreadable || s.unread > 0 ? CTL_FAIL : CTL_OK;
  out:
 	stats_free(&s);
 	return rc;

@@ -84,7 +84,7 @@ verify_file(const struct day_file *f, int named, struct vstats *st)
 			continue;
 		}
 		st->lines++;
-		if (n == READER_LONG && !line_beyond_any(len)) {
+		if (reader_unread(n, len)) {
 			/* stored under a larger max_body: not invalid */
 			printf("%s:%lld: line not read: %zu bytes, longer "
 			    "than max_body lets the receiver write now (raise "

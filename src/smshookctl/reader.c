@@ -687,6 +687,12 @@ line_at(struct reader *r, char *nl, int cut, const char **line, size_t *len,
 }
 
 int
+reader_unread(int n, size_t len)
+{
+	return n == READER_LONG && !line_beyond_any(len);
+}
+
+int
 reader_next(struct reader *r, const char **line, size_t *len,
     off_t *off)
 {

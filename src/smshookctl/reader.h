@@ -88,6 +88,12 @@ void	reader_default_limit(size_t max);
  */
 int	reader_next(struct reader *, const char **line,
 	    size_t *len, off_t *off);
+/*
+ * 1 if a line reader_next gave as n, len bytes long, is too long for the
+ * max_body configured now but was one a larger max_body let the receiver
+ * write: not invalid, and not to be read over (raise max_body), else 0.
+ */
+int	reader_unread(int n, size_t len);
 /* Offset just past the last complete line returned. */
 off_t	reader_pos(const struct reader *);
 /*

@@ -417,6 +417,18 @@ def long_lines(d):
          "lets the receiver write now (raise max_body to read it)\n"
          "verify: 1 file, 3 lines, 0 invalid, 0 foreign, 0 incomplete, "
          "1 missing or unreadable\n" % (path, len(first), 8 << 20))
+    # export stops there as import does, stats leaves it out of its
+    # counts (not an invalid line): both name it and exit 1
+    for cmd, what in ((["export", "--format", "jsonl"], "raise max_body "
+                       "to export it"),
+                      (["stats"], "not counted (raise max_body)")):
+        p = t.ctl(conf, *cmd, "--from", "2026-01-11")
+        t.eq(p.returncode, 1, p.stderr)
+        t.expect("%s: offset %d: a line of %d bytes, longer than max_body "
+                 "lets the receiver write now: %s" % (
+                     path, len(first), 8 << 20, what) in p.stderr, p.stderr)
+        t.expect("invalid" not in p.stderr and "not v1" not in p.stderr,
+                 p.stderr)
     # max_body raised: the line is read, and as it is no event, it is a
     # reject at its offset; the next line goes in
     with open(conf, "a") as f:
