@@ -78,11 +78,21 @@ static const char unused_payloads[] = "DELETE FROM sms_event_payloads p "
     "s.payload_id AND NOT EXISTS (SELECT 1 FROM sms_events e WHERE "
     "e.payload_id = p.id)";
 
-/* Around the tables of schema.h: one creator at a time. */
+/*
+ * Around the tables of schema.h: one creator at a time, and a lock a
+ * reader's open transaction holds on them waited for a minute at most.
+ */
 static const char schema_begin[] =
 	"BEGIN;"
 	"SET LOCAL client_min_messages = warning;"
+	"SET LOCAL lock_timeout = '60s';"
 	"SELECT pg_advisory_xact_lock(7262917);";
+/* The tables and the view of schema.h and of schema_end, by name. */
+static const char *const schema_names[] = {
+	"smshook_schema", "sms_events", "sms_event_payloads",
+	"sms_events_full", "smshook_positions", "smshook_rejects",
+	"smshook_runs"
+};
 /* positions before version 4 had no mark of the day's first line */
 static const char migrate_v3[] =
 	"ALTER TABLE smshook_positions ADD COLUMN IF NOT EXISTS"
@@ -786,8 +796,54 @@ make_sql(void)
 }
 
 /*
+ * 1 if the schema is current and whole (version SCHEMA_VERSION, and
+ * every table, the view and the unique indexes there), else 0; -1 on
+ * error. Then there is nothing to create: no DDL waits for a reader's
+ * open transaction, nor needs the tables' owner.
+ */
+static int
+schema_current(struct pg_db *p)
+{
+	PGresult *res;
+	char q[2048];
+	size_t o, i;
+	long long n;
+	int k, whole;
+
+	o = (size_t)snprintf(q, sizeof(q), "SELECT true");
+	for (i = 0; i < sizeof(schema_names) / sizeof(schema_names[0]) &&
+	    o < sizeof(q); i++)
+		o += (size_t)snprintf(q + o, sizeof(q) - o, " AND "
+		    "to_regclass('%s') IS NOT NULL", schema_names[i]);
+	for (k = 0; k < NKEYS && o < sizeof(q); k++)
+		o += (size_t)snprintf(q + o, sizeof(q) - o, " AND "
+		    "to_regclass('%s') IS NOT NULL", schema_keys[k].index);
+	if (o >= sizeof(q)) {
+		snprintf(p->db.err, sizeof(p->db.err), "postgresql: schema "
+		    "query too long");
+		return -1;
+	}
+	res = PQexec(p->c, q);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    PQntuples(res) != 1)
+		return pg_check(p, res, PGRES_TUPLES_OK, "read schema");
+	whole = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!whole)
+		return 0;
+	res = PQexec(p->c, schema_version_query);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    PQntuples(res) != 1)
+		return pg_check(p, res, PGRES_TUPLES_OK, "read schema version");
+	k = pg_ll(p, PQgetvalue(res, 0, 0), "read schema version", &n);
+	PQclear(res);
+	return k == -1 ? -1 : n == SCHEMA_VERSION;
+}
+
+/*
  * Create the schema, or migrate an older one, in one transaction; a
- * newer one is refused with why in p->db.err.
+ * newer one is refused with why in p->db.err. A current one is left
+ * as it is.
  */
 static int
 make_schema(struct pg_db *p)
@@ -798,6 +854,8 @@ make_schema(struct pg_db *p)
 	long long n;
 	int old, v;
 
+	if ((v = schema_current(p)) != 0)
+		return v == 1 ? 0 : -1;
 	if (ddl == NULL || pg_check(p, PQexec(p->c, schema_begin),
 	    PGRES_TUPLES_OK, "create schema") == -1 ||
 	    pg_exec(p, schema_version_table, "create schema") == -1)

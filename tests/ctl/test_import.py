@@ -886,6 +886,60 @@ def lock_wait_fails(url):
         e.close()
 
 
+def schema_left_alone(url):
+    """With the schema current, import runs no DDL: a reader's open
+    transaction on the view holds it up no more than it holds up the
+    reader, and a role with rights on the rows alone (not the tables'
+    owner, no CREATE) imports."""
+    e = Env("pg", url)
+    reader = None
+    role = "smshook_rows_%d" % os.getpid()
+    try:
+        ref.append(e.spool, "2020-05-01", b"".join(
+            ref.gen_lines(20, 70, day_tag="2020-05-01")))
+        e.imp()
+        reader = subprocess.Popen(["psql", "-X", "-q", "-d", e.db.url],
+                                  stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, text=True)
+        reader.stdin.write("BEGIN; SELECT count(*) FROM sms_events_full "
+                           "WHERE false;\n")
+        reader.stdin.flush()
+        t.wait_for(lambda: t.psql(e.db.url, "SELECT count(*) FROM pg_locks "
+                                  "l JOIN pg_class c ON c.oid = l.relation "
+                                  "WHERE c.relname = 'sms_events_full' "
+                                  "AND l.granted").strip() == "1",
+                   what="the reader's transaction open")
+        ref.append(e.spool, "2020-05-02", b"".join(
+            ref.gen_lines(20, 71, day_tag="2020-05-02")))
+        p = t.ctl(e.conf, "import", timeout=30)
+        t.eq((p.returncode, p.stderr), (0, ""), "(import beside a reader)")
+        reader.stdin.close()
+        reader.wait(timeout=30)
+        reader = None
+        t.psql(e.db.url, "CREATE ROLE %s LOGIN; GRANT SELECT, INSERT, "
+               "UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %s; GRANT "
+               "USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %s; "
+               "REVOKE CREATE ON SCHEMA public FROM PUBLIC"
+               % (role, role, role))
+        ref.append(e.spool, "2020-05-03", b"".join(
+            ref.gen_lines(20, 72, day_tag="2020-05-03")))
+        p = t.ctl(e.conf, "import", "--db",
+                  e.db.url.replace("postgres@", role + "@", 1))
+        t.eq((p.returncode, p.stderr), (0, ""), "(import as %s)" % role)
+        e.check_reference()
+    finally:
+        if reader is not None:
+            reader.kill()
+            reader.wait()
+        try:
+            t.psql(e.db.url, "DROP OWNED BY %s; DROP ROLE %s"
+                   % (role, role))
+        except RuntimeError:
+            pass
+        e.close()
+
+
 SCENARIOS = [through_receiver, duplicates, numeric_ids, torn_line, rejects,
              refused_line, written_while_importing, kill_nine,
              batches_killed, lock_held, newer_schema, replies_one_template,
@@ -916,6 +970,8 @@ def main():
                 r.check("postgresql: two_hosts_at_once", two_hosts_at_once,
                         url)
                 r.check("postgresql: lock_wait_fails", lock_wait_fails, url)
+                r.check("postgresql: schema_left_alone", schema_left_alone,
+                        url)
     finally:
         if pgdir is not None:
             t.pg_stop(pgdir)
