@@ -908,7 +908,9 @@ struct ctl_db *
 db_pg_open(const char *conninfo, int look, char *err, size_t errlen)
 {
 	struct pg_db *p;
+	PQconninfoOption *opts;
 	const char *m;
+	char *perr = NULL;
 	size_t i;
 
 	if (make_sql() == -1) {
@@ -920,6 +922,14 @@ db_pg_open(const char *conninfo, int look, char *err, size_t errlen)
 		return NULL;
 	}
 	p->db.ops = &pg_ops;
+	if ((opts = PQconninfoParse(conninfo, &perr)) == NULL) {
+		/* libpq's message quotes the string, password and all */
+		PQfreemem(perr);
+		snprintf(err, errlen, "postgresql: malformed connection "
+		    "string (libpq's words left out: they would show it)");
+		goto fail;
+	}
+	PQconninfoFree(opts);
 	p->c = PQconnectdb(conninfo);
 	if (PQstatus(p->c) != CONNECTION_OK) {
 		m = PQerrorMessage(p->c);
@@ -930,6 +940,14 @@ db_pg_open(const char *conninfo, int look, char *err, size_t errlen)
 	PQsetNoticeProcessor(p->c, quiet, NULL);
 	if (PQsetClientEncoding(p->c, "UTF8") != 0) {
 		snprintf(err, errlen, "postgresql: cannot use UTF8");
+		goto fail;
+	}
+	/* a refused line's reject must fit where the line would not */
+	if ((m = PQparameterStatus(p->c, "server_encoding")) == NULL ||
+	    strcmp(m, "UTF8") != 0) {
+		snprintf(err, errlen, "postgresql: database encoding %s: "
+		    "smshook needs a UTF8 database (CREATE DATABASE ... "
+		    "ENCODING 'UTF8')", m == NULL ? "unknown" : m);
 		goto fail;
 	}
 	if (look) {	/* a read-only session: no DDL, no write */

@@ -535,6 +535,10 @@ db_sqlite_absent(const char *path, char *err, size_t errlen)
 	char dir[PATH_MAX];
 	struct stat st;
 
+	if (*path == '\0') {		/* as db_sqlite_open refuses it */
+		snprintf(err, errlen, "sqlite: empty path");
+		return -1;
+	}
 	if (stat(path, &st) == 0 || errno != ENOENT ||
 	    strcmp(path, ":memory:") == 0)
 		return 0;		/* open says what else is wrong */

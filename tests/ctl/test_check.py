@@ -418,6 +418,13 @@ def test_database_faults():
               "import cannot create it")
     finally:
         shutil.rmtree(d)
+    # no path at all: import refuses it, so check does too
+    for url in ("sqlite:", "sqlite://"):
+        d, conf, spool = setup("database = " + url)
+        try:
+            fails(check(conf), "database: sqlite: empty path")
+        finally:
+            shutil.rmtree(d)
     # a folder root may use and the receiver's user may not: checked as
     # that user, as import runs
     d, conf, spool = setup()

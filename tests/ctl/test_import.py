@@ -940,6 +940,44 @@ def schema_left_alone(url):
         e.close()
 
 
+def latin1_and_secrets(url):
+    """A database not in UTF8 is refused by import and check, naming the
+    encoding, before any day: a line it cannot hold would be refused, and
+    so would its reject, for ever. A malformed connection string is named
+    without libpq's words, which quote it, password and all."""
+    e = Env("pg", url, db_in_conf=False)
+    name = "latin_%d" % os.getpid()
+    try:
+        ref.append(e.spool, "2020-05-04", b"".join(
+            ref.gen_lines(5, 73, day_tag="2020-05-04")))
+        t.psql(url, "CREATE DATABASE %s TEMPLATE template0 ENCODING "
+               "'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'" % name)
+        base, _, query = url.partition("?")
+        latin = base.rsplit("/", 1)[0] + "/" + name + "?" + query
+        want = "postgresql: database encoding LATIN1: smshook needs a " \
+            "UTF8 database"
+        p = e.ctl("import", "--db", latin)
+        t.eq(p.returncode, 1, p.stderr)
+        t.expect(want in p.stderr, p.stderr)
+        with open(e.conf, "a") as f:
+            f.write("database = %s\n" % latin)
+        p = e.ctl("check", "--user", "root")
+        t.eq(p.returncode, 1, p.stdout + p.stderr)
+        t.expect(want in p.stdout + p.stderr, p.stdout + p.stderr)
+        for bad in ("postgresql://u:s3cr%ZZet@/x?host=/nonexistent",
+                    "postgresql://u:s3cret@[::1"):
+            p = e.ctl("import", "--db", bad)
+            t.eq(p.returncode, 1, p.stderr)
+            t.expect("malformed connection string" in p.stderr and
+                     "s3cr" not in p.stderr, p.stderr)
+    finally:
+        try:
+            t.psql(url, "DROP DATABASE IF EXISTS %s" % name)
+        except RuntimeError:
+            pass
+        e.close()
+
+
 SCENARIOS = [through_receiver, duplicates, numeric_ids, torn_line, rejects,
              refused_line, written_while_importing, kill_nine,
              batches_killed, lock_held, newer_schema, replies_one_template,
@@ -972,6 +1010,8 @@ def main():
                 r.check("postgresql: lock_wait_fails", lock_wait_fails, url)
                 r.check("postgresql: schema_left_alone", schema_left_alone,
                         url)
+                r.check("postgresql: latin1_and_secrets",
+                        latin1_and_secrets, url)
     finally:
         if pgdir is not None:
             t.pg_stop(pgdir)
