@@ -570,6 +570,27 @@ db_sqlite_writable(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Create the database file at path, or leave what is there: SQLite would
+ * make it 0644 less the umask, so it is made 0640 first (an empty file is
+ * an empty database), and, run as root, given to its folder's owner, the
+ * user whose cron imports (SQLite gives its -wal and -shm files the
+ * database's mode and owner). fd, or -1.
+ */
+static int
+create_file(const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (fs_parent_dir(path, dir, sizeof(dir)) == -1 ||
+	    stat(dir, &st) == -1) {
+		st.st_uid = (uid_t)-1;		/* fchown: left as is */
+		st.st_gid = (gid_t)-1;
+	}
+	return fs_create(path, O_RDWR, 0640, st.st_uid, st.st_gid);
+}
+
 struct ctl_db *
 db_sqlite_open(const char *path, int look, char *err, size_t errlen)
 {
@@ -582,13 +603,8 @@ db_sqlite_open(const char *path, int look, char *err, size_t errlen)
 		snprintf(err, errlen, "sqlite: empty path");
 		return NULL;
 	}
-	/*
-	 * SQLite would create the file 0644 less the umask: create it 0640
-	 * first (an empty file is an empty database). Its -wal and -shm
-	 * files get the database's mode.
-	 */
-	if (!look && strcmp(path, ":memory:") != 0 && (fd = open(path,
-	    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) != -1)
+	if (!look && strcmp(path, ":memory:") != 0 &&
+	    (fd = create_file(path)) != -1)
 		close(fd);
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, errlen, "out of memory");

@@ -504,6 +504,37 @@ def test_old_schema_not_migrated():
         shutil.rmtree(d)
 
 
+def test_root_makes_the_users_database():
+    """import run once as root makes the SQLite file its folder's owner's
+    (and so its -wal and -shm files): the user's cron imports next, and
+    check as that user says ok."""
+    d, conf, spool = setup()
+    try:
+        dbdir = os.path.join(d, "db")
+        os.mkdir(dbdir, 0o750)
+        own(dbdir)
+        db = os.path.join(dbdir, "x.db")
+        with open(conf, "a") as f:
+            f.write("database = sqlite:%s\n" % db)
+        with open(os.path.join(spool, "2020-01-02.jsonl"), "wb") as f:
+            f.write(t.v1_line(t.event(smsId="a")))
+        own(os.path.join(spool, "2020-01-02.jsonl"))
+        p = t.ctl(conf, "import")
+        t.eq(p.returncode, 0, p.stderr)
+        t.eq(owner(db), owner(dbdir), "(the database's owner)")
+        t.eq(os.stat(db).st_mode & 0o777, 0o640)
+        with open(os.path.join(spool, "2020-01-03.jsonl"), "wb") as f:
+            f.write(t.v1_line(t.event(smsId="b")))
+        own(os.path.join(spool, "2020-01-03.jsonl"))
+        p = as_user("-c", conf, "import")
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+        t.eq(check(conf).returncode, 0)
+        t.eq([n for n in os.listdir(dbdir) if owner(os.path.join(dbdir, n))
+              != owner(dbdir)], [], "(files of root's left)")
+    finally:
+        shutil.rmtree(d)
+
+
 def main():
     r = t.Runner("ctl-check")
     if os.getuid() != 0:
