@@ -11,10 +11,11 @@ csv_field(const char *v, int flags)
 	int formula;
 
 	if (v == NULL)
-		return;
+		return;		/* NULL: nothing; "" is quoted, below */
 	formula = (flags & CSV_TEXT) && v[0] != '\0' &&
 	    strchr("=+-@\t\r", v[0]) != NULL;
-	if (!formula && !(flags & CSV_QUOTE) && strpbrk(v, ",\"\r\n") == NULL) {
+	if (!formula && !(flags & CSV_QUOTE) && v[0] != '\0' &&
+	    strpbrk(v, ",\"\r\n") == NULL) {
 		fputs(v, stdout);
 		return;
 	}

@@ -7,7 +7,8 @@
 
 /*
  * Write v (nothing for NULL) as one CSV field on stdout, quoted when it
- * holds a comma, quote or line break (or with CSV_QUOTE). A text cell
+ * is empty (so that "" is not NULL) or holds a comma, quote or line
+ * break (or with CSV_QUOTE). A text cell
  * that a spreadsheet would run as a formula (starting with =, +, -, @,
  * tab or CR) gets a leading apostrophe, as OWASP advises.
  */

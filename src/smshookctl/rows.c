@@ -249,8 +249,9 @@ china_time(const char *s, long long *ms)
 	tm.tm_sec = digits(s + 17, 2);
 	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
 	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-	    tm.tm_sec > 59 || (t = timegm(&tm)) == (time_t)-1)
+	    tm.tm_sec > 59)
 		return 0;
+	t = timegm(&tm);	/* -1 is 1969-12-31 23:59:59, no error */
 	*ms = ((long long)t - 8 * 3600) * 1000;
 	return 1;
 }

@@ -65,6 +65,19 @@ def export_formats(e):
         g[-1] = ref.canon(json.loads(g[-1]))
         t.eq(g, w)
     t.expect(any(r[7] == tricky["message"] for r in got), "quoted message")
+    # an empty text is "", a NULL nothing, as COPY ... CSV reads them
+    empty = dict(t.SAMPLES["delivered"], smsId="empty", message="",
+                 smsUser=None,
+                 timestamp=1767225600000, token="e" * 50,
+                 signature="0" * 64)
+    ref.append(e.spool, "2026-01-01", t.v1_line(empty))
+    p = e.ctl("export", "--from", "2026-01-01", "--to", "2026-01-01")
+    row = [r.split(",") for r in p.stdout.splitlines()
+           if r.split(",")[2:3] == ["empty"]]
+    t.eq(len(row), 1, p.stdout)
+    t.eq((row[0][7], row[0][5]), ('""', ""), "(message \"\", sms_user "
+         "NULL)")
+    want = ref.reference(e.spool)
     p = e.ctl("export", "--format", "jsonl", "--from", "2026-01-02",
               "--to", "2026-01-02")
     t.eq(p.returncode, 0, p.stderr)
