@@ -110,7 +110,7 @@ static int
 row_new(struct keyset *ks, const struct rows *l, const struct row *r)
 {
 	const char *v[NCOLS];
-	char num[NCOLS][32], *keys[NKEYS];
+	char num[NCOLS][32], *keys[NKEYS], *nk;
 	size_t sz = 64, nkeys = 0, i;
 	int c, k, rc = 1;
 
@@ -131,6 +131,10 @@ row_new(struct keyset *ks, const struct rows *l, const struct row *r)
 		switch (schema_row_key(k, v, keys[nkeys], sz)) {
 		case 1:
 			if (!keyset_has(ks, keys[nkeys])) {
+				/* kept for the run: no more than it needs */
+				if ((nk = realloc(keys[nkeys],
+				    strlen(keys[nkeys]) + 1)) != NULL)
+					keys[nkeys] = nk;
 				nkeys++;
 				continue;
 			}
