@@ -194,12 +194,34 @@ to_sink(enum log_level level, const char *msg)
 	return log_sink_fn(log_sink_arg, line, len);
 }
 
+/*
+ * The bytes of the character at s that a log line must not carry, else
+ * 0: a C0 or C1 control or DEL (a new line, a terminal's escape), U+2028
+ * and U+2029 (new lines to some readers), or a mark or control of text
+ * direction (U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069), which
+ * would show a line's words in another order. s is NUL-terminated.
+ */
+static int
+forging(const unsigned char *s)
+{
+	if (s[0] < 0x20 || s[0] == 0x7f)
+		return 1;
+	if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
+		return 2;
+	if (s[0] == 0xe2 && s[1] == 0x80 && ((s[2] >= 0xa8 && s[2] <= 0xae) ||
+	    s[2] == 0x8e || s[2] == 0x8f))
+		return 3;
+	if (s[0] == 0xe2 && s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)
+		return 3;
+	return 0;
+}
+
 void
 logmsg(enum log_level level, const char *fmt, ...)
 {
 	char msg[LOG_LINE_MAX];
 	va_list ap;
-	int n;
+	int n, k;
 
 	if (level > log_threshold)
 		return;
@@ -208,10 +230,10 @@ logmsg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	/* no client byte may forge a line */
-	for (n = 0; msg[n] != '\0'; n++)
-		if ((unsigned char)msg[n] < 0x20 || msg[n] == 0x7f)
-			msg[n] = '?';
+	/* no client byte may forge a line: '?' for each of its bytes */
+	for (n = 0; msg[n] != '\0'; n += k > 0 ? k : 1)
+		if ((k = forging((unsigned char *)msg + n)) > 0)
+			memset(msg + n, '?', (size_t)k);
 	if (log_dest == LD_SYSLOG)
 		syslog(level_prio[level], "%s: %s", level_names[level], msg);
 	else if (log_dest != LD_FCGI || log_sink_fn == NULL ||

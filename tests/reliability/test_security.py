@@ -336,7 +336,10 @@ def log_forging(d):
     sub = os.path.join(d, "forge")
     os.mkdir(sub)
     conf = t.write_conf(sub, "log_level = debug")
-    tok = "a\nsmshook[1]: error: forged\r\x1b[2J" + "b" * 20
+    # C0 and C1 controls, new lines to some readers (U+0085, U+2028,
+    # U+2029), and marks that turn a line's words around (U+202E, ...)
+    tok = "a\nsmshook[1]: error: forged\r\x1b[2J\u009b2J\u0085x\u2028y" \
+        "\u2029z\u202e\u200f\u2066" + "b" * 20
     ev = t.event(token=tok)
     errs = []
     for _ in range(2):      # the second is a duplicate, logged with token
@@ -351,8 +354,12 @@ def log_forging(d):
     for line in text.splitlines():
         t.expect(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
                           r"smshook\[\d+\]: (error|warn|info|debug): ",
-                          line) and "\x1b" not in line and "\r" not in line,
+                          line) and not re.search(
+                              "[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e"
+                              "\u200f\u202a-\u202e\u2066-\u2069]", line),
                  "forged or raw log line: %r" % line)
+    t.expect("a?smshook[1]: error: forged??[2J??2J??x???y???z?????????b"
+             in text, text)
     t.expect("forged" not in "".join(l for l in text.splitlines()
                                      if l.split(" ", 1)[-1].startswith(
                                          "smshook[1]")))
