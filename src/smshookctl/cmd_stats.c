@@ -625,7 +625,7 @@ print_json(const struct stats *s, const char *from, const char *to,
 {
 	const struct status_def *d;
 	cJSON *doc, *days, *o;
-	char *text = NULL;
+	char *text = NULL, code[24];
 	size_t i;
 	int rc = -1;
 
@@ -651,8 +651,10 @@ print_json(const struct stats *s, const char *from, const char *to,
 		if ((o = cJSON_CreateObject()) == NULL)
 			goto out;
 		cJSON_AddItemToArray(days, o);
-		if ((s->fails[i].has_code ? cJSON_AddNumberToObject(o,
-		    "status_code", (double)s->fails[i].code) :
+		/* the code's exact digits: a double keeps 15 or so */
+		snprintf(code, sizeof(code), "%lld", s->fails[i].code);
+		if ((s->fails[i].has_code ? cJSON_AddRawToObject(o,
+		    "status_code", code) :
 		    cJSON_AddNullToObject(o, "status_code")) == NULL ||
 		    cJSON_AddNumberToObject(o, "count",
 		    (double)s->fails[i].n) == NULL ||

@@ -601,6 +601,24 @@ def test_stats_lag_ahead_of_the_clock():
         shutil.rmtree(d)
 
 
+def test_stats_long_status_code():
+    """A statusCode beyond a double's 15 digits keeps its exact digits in
+    the JSON document."""
+    d, conf, spool, posted, day = stats_fixture()
+    try:
+        for name in day_files(spool):
+            os.unlink(os.path.join(spool, name))
+        with open(os.path.join(spool, "2020-01-02.jsonl"), "wb") as f:
+            f.write(t.v1_line(t.event("failed",
+                                      statusCode=9007199254740993)))
+        p = ctl(conf, "stats", "--json")
+        t.eq(p.returncode, 0, p.stderr)
+        t.eq([x["status_code"] for x in json.loads(p.stdout)["failures"]],
+             [9007199254740993], p.stdout)
+    finally:
+        shutil.rmtree(d)
+
+
 def test_readers_make_no_database():
     """purge and optouts only read the database: one not made yet is
     nothing imported (days kept, no replies), and it is not made."""
