@@ -731,16 +731,25 @@ prom_write(FILE *f, const struct stats *s, const struct counters_page *cp,
 {
 	long long now = now_ms();
 	unsigned long long other;
+	const char *col;
 	size_t i, k;
 
 	prom_counters(f, cp);
 	prom_head(f, "smshook_spool_events", "gauge", "Events in the spool's "
 	    "day files, by event type.");
-	for (k = 0; k < s->ncols; k++) {
+	/* named types (and "unknown") as themselves, codes no name is
+	 * known for as "other": bounded, whatever codes come */
+	for (k = 0, other = 0; k < s->ncols; k++) {
+		col = s->cols[s->order[k]];
+		if (*col == '-' || (*col >= '0' && *col <= '9')) {
+			other += day_get(&s->all, s->order[k]);
+			continue;
+		}
 		fputs("smshook_spool_events{event=\"", f);
-		prom_label(f, s->cols[s->order[k]]);
+		prom_label(f, col);
 		fprintf(f, "\"} %llu\n", day_get(&s->all, s->order[k]));
 	}
+	fprintf(f, "smshook_spool_events{event=\"other\"} %llu\n", other);
 	prom_head(f, "smshook_spool_unverified_events", "gauge", "Events in "
 	    "the spool stored without a verified signature.");
 	fprintf(f, "smshook_spool_unverified_events %llu\n", s->all.unverified);
