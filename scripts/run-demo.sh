@@ -30,6 +30,7 @@ fi
 "$DEMO/sbin/smshook" -n -c "$DEMO/smshook.conf"
 
 sed -e "s|@SBINDIR@|$DEMO/sbin|g" -e "s|@CONF@|$DEMO/smshook.conf|g" \
+    -e "s|@ADDR@|127.0.0.1|g" \
     -e "s|@PORT@|$PORT|g" -e "s|@DOCROOT@|$DEMO/htdocs|g" \
     -e "s|@RUNDIR@|$DEMO/run|g" -e "s|@USER@|$USER_|g" \
     "$TOP/conf-examples/lighttpd.conf" >"$DEMO/lighttpd.conf"

@@ -1,5 +1,6 @@
 """The HTTP contract through a real lighttpd running smshook under
 mod_fastcgi, configured by conf-examples/lighttpd.conf."""
+import json
 import os
 import signal
 import sys
@@ -96,6 +97,20 @@ def check_secrets_not_served(target):
         expect(data not in body, name + " served")
 
 
+def check_route_and_get_body(target):
+    """The example takes /smshook alone: a signed event posted to
+    /smshookx or /smshook/x is not stored (a fastcgi.server key alone is
+    a prefix); a GET with a body is smshook's 200, not lighttpd's 400."""
+    base = "http://127.0.0.1:%d" % target.server.port
+    before = t.spool_lines(target.spool)
+    for path in ("/smshookx", "/smshook/x"):
+        status, _, _ = t.http(base + path, body=t.json_body(t.event()))
+        expect(status in (403, 404, 405), "%s answered %d" % (path, status))
+    eq(t.spool_lines(target.spool), before, "(stored from another path)")
+    status, hd, body = t.http(target.server.url, "GET", body=b"x" * 10)
+    eq((status, json.loads(body)), (200, {"status": "ok"}), "(GET + body)")
+
+
 def main():
     r = t.Runner("e2e-lighttpd")
     target = Target()
@@ -109,6 +124,7 @@ def main():
         r.check("sigterm_finishes_request", check_sigterm_finishes_request,
                 target)
         r.check("secrets_not_served", check_secrets_not_served, target)
+        r.check("route_and_get_body", check_route_and_get_body, target)
     finally:
         target.close()
     return r.finish()

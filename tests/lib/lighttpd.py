@@ -71,6 +71,7 @@ class Lighttpd:
         with open(self.lconf, "w") as f:
             f.write(render(EXAMPLE, {
                 "SBINDIR": self.sbindir, "CONF": self.conf, "PORT": self.port,
+                "ADDR": "127.0.0.1",
                 "DOCROOT": self.docroot, "RUNDIR": self.rundir,
                 "USER": user}))
         self.url = "http://127.0.0.1:%d/smshook" % self.port
