@@ -26,6 +26,17 @@ PIDFILE=${SOCKET%.sock}.pid
 
 case ${1:-} in
 start)
+	# workers started before would go on unseen on a removed socket,
+	# out of reach of stop: stop them first
+	if [ -f "$PIDFILE" ]; then
+		for pid in $(cat "$PIDFILE"); do
+			if kill -0 "$pid" 2>/dev/null; then
+				echo "$0: workers already running ($PIDFILE):" \
+				    "stop them first" >&2
+				exit 1
+			fi
+		done
+	fi
 	install -d -m 0755 "$(dirname "$SOCKET")"
 	rm -f "$SOCKET"
 	# spawn-fcgi points the workers' stderr at /dev/null: a shell

@@ -108,6 +108,15 @@ def check_backend_down(nginx):
     nginx.backend.start()
     servers.json_answer(t.post(nginx.url, t.event("delivered")), 200,
                         {"status": "success"})
+    # started again while running: refused, the running workers kept
+    # (they would go on unseen on a removed socket, out of stop's reach)
+    pids = nginx.backend.pids()
+    r = nginx.backend.run("start")
+    eq(r.returncode, 1, r.stderr)
+    expect("workers already running" in r.stderr, r.stderr)
+    eq(nginx.backend.pids(), pids)
+    servers.json_answer(t.post(nginx.url, t.event("delivered")), 200,
+                        {"status": "success"})
 
 
 def check_worker_identity(nginx):
