@@ -213,7 +213,7 @@ check_items(const struct check *c, const struct field *f,
 		if ((f->flags & F_LIST) && ++n > PAYLOAD_LIST_MAX)
 			return "list too long";
 		if (it.type != JSON_STRING && it.type != JSON_NUMBER)
-			continue;	/* kept; the importer skips it */
+			continue;	/* kept: a row without that value */
 		if ((why = check_scalar(c, f, &it)) != NULL)
 			return why;
 	}
