@@ -263,7 +263,6 @@ import_file(struct import *im, const struct day_file *f)
 		goto dberr;
 	committed(im);
 	intx = 0;
-	im->files += im->lines > before;
 	rc = 0;
 	goto out;
  dberr:
@@ -273,6 +272,7 @@ import_file(struct import *im, const struct day_file *f)
 		db_rollback(im->db);
 	/* not counted */
 	im->tx_lines = im->tx_rows = im->tx_rejects = 0;
+	im->files += im->lines > before;	/* batches committed count */
 	reader_close(r);
 	return rc;
 }
