@@ -430,12 +430,32 @@ add_key(struct pctx *p, const char *data, size_t len)
 	return 0;
 }
 
+/*
+ * What is wrong with a key of len bytes at k that no provider's key has,
+ * or NULL: a byte order mark an editor put first, or quotes around it,
+ * which would then be part of it and fail every signature.
+ */
+static const char *
+key_odd(const char *k, size_t len)
+{
+	if (len >= 3 && memcmp(k, "\xef\xbb\xbf", 3) == 0)
+		return "starts with a byte order mark (save it without one)";
+	if (len >= 2 && (k[0] == '"' || k[0] == '\'') && k[len - 1] == k[0])
+		return "is in quotes, which would be part of the key (remove "
+		    "them)";
+	return NULL;
+}
+
 /* A key given in the file itself, appended to the key list. */
 static int
 p_key(struct pctx *p, const char *v, void *dst)
 {
+	const char *odd;
+
 	(void)dst;
 	p->inline_key = 1;
+	if ((odd = key_odd(v, strlen(v))) != NULL)
+		return fail(p, "app_key %s", odd);
 	return add_key(p, v, strlen(v));
 }
 
@@ -518,6 +538,7 @@ static int
 p_keyfile(struct pctx *p, const char *v, void *dst)
 {
 	char *path = NULL, buf[CONF_KEY_FILE_MAX + 1];
+	const char *odd;
 	struct stat st;
 	ssize_t n;
 	size_t len;
@@ -567,6 +588,10 @@ p_keyfile(struct pctx *p, const char *v, void *dst)
 		else
 			kfail(p, "empty key", "key file %s: empty key (its "
 			    "first line is blank)", path);
+		goto out;
+	}
+	if ((odd = key_odd(buf, len)) != NULL) {
+		kfail(p, "bad value", "key file %s: the key %s", path, odd);
 		goto out;
 	}
 	if ((rc = add_key(p, buf, len)) == 0) {
@@ -636,6 +661,11 @@ p_timezone(struct pctx *p, const char *v, void *dst)
 			break;
 	if (v[i] != '\0' || v[0] == '/' || strstr(v, "..") != NULL)
 		return fail(p, "bad time zone name \"%s\"", v);
+	/* the system clock has no leap seconds: local days would start 27 s
+	 * late */
+	if (strncmp(v, "right/", 6) == 0)
+		return fail(p, "time zone \"%s\" counts leap seconds, which "
+		    "the system clock does not: use \"%s\"", v, v + 6);
 	if (strcmp(v, "UTC") != 0) {
 		if (dir == NULL || *dir == '\0')
 			dir = "/usr/share/zoneinfo";
@@ -829,7 +859,10 @@ conf_parse(struct conf *c, const char *path, char *err, size_t errlen)
 		case -1:
 			set_kind("syntax error", lineno);
 			snprintf(err, errlen, "%s:%lu: expected "
-			    "\"key = value\"", path, lineno);
+			    "\"key = value\"%s", path, lineno, lineno == 1 &&
+			    n >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0 ?
+			    " (the file starts with a byte order mark: save it "
+			    "without one)" : "");
 			goto out;
 		}
 		p.lineno = lineno;

@@ -494,6 +494,11 @@ test_bad_timezone(void **state)
 	bad_value(f, "timezone", "Asia/Shanghai junk", "time zone");
 	bad_value(f, "timezone", "Asia\\Shanghai", "time zone");
 	bad_value(f, "timezone", "UTC;rm", "time zone");
+	/* a TZif file, but local time 27 s behind the system clock's */
+	bad_value(f, "timezone", "right/UTC", "counts leap seconds, which "
+	    "the system clock does not: use \"UTC\"");
+	bad_value(f, "timezone", "right/Asia/Shanghai", "use \"Asia/"
+	    "Shanghai\"");
 }
 
 static void
@@ -669,6 +674,23 @@ test_key_file_bad(void **state)
 	bad(f, "spool_dir = /x\napp_key_file = absent.key\n", 2,
 	    "cannot read key file");
 	bad(f, "spool_dir = /x\napp_key_file = .\n", 2, "key file");
+	/* what an editor adds, and quotes: every signature would fail */
+	put(f, "bom.key", 0600, "\xef\xbb\xbfsecret\n");
+	bad(f, "spool_dir = /x\napp_key_file = bom.key\n", 2,
+	    "/bom.key: the key starts with a byte order mark");
+	assert_string_equal(conf_error_kind(), "bad value at line 2");
+	put(f, "quoted.key", 0600, "'secret'\n");
+	bad(f, "spool_dir = /x\napp_key_file = quoted.key\n", 2,
+	    "the key is in quotes");
+	bad(f, "spool_dir = /x\napp_key = \"secret\"\n", 2,
+	    "app_key is in quotes, which would be part of the key");
+	bad(f, "spool_dir = /x\napp_key = \xef\xbb\xbfsecret\n", 2,
+	    "app_key starts with a byte order mark");
+	/* quotes inside a key, or one alone, are the key's own */
+	good(f, "spool_dir = /x\napp_key = se\"cr\"et\n");
+	good(f, "spool_dir = /x\napp_key = \"secret\n");
+	bad(f, "\xef\xbb\xbfspool_dir = /x\napp_key = k\n", 1,
+	    "(the file starts with a byte order mark: save it without one)");
 	/* a NUL would cut the key short */
 	{
 		char path[256];
