@@ -68,8 +68,10 @@ $(OBJ)/smshookctl/%.o: src/smshookctl/%.c src/smshookctl/*.h \
     src/common/*.h $(BUILD)/.flags | $(OBJ)/smshookctl
 	$(CC) $(ALL_CFLAGS) $(CTL_CFLAGS) -Isrc/common -Isrc/smshookctl -c -o $@ $<
 
-# Rebuild when a setting compiled in changes (make install SYSCONFDIR=…).
-FLAGS_NOW = $(SYSCONFDIR) $(VERSION) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(SAN)
+# Rebuild when a setting compiled in changes (make install SYSCONFDIR=…),
+# or the compiler (CC=clang in a build directory gcc filled).
+FLAGS_NOW = $(CC) $(SYSCONFDIR) $(VERSION) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) \
+    $(SAN)
 $(BUILD)/.flags: FORCE | $(BUILD)
 	@printf '%s\n' "$(FLAGS_NOW)" | cmp -s - $@ || \
 	    printf '%s\n' "$(FLAGS_NOW)" > $@

@@ -33,6 +33,7 @@ struct import {
 	unsigned long long tx_lines, tx_rows, tx_rejects; /* not yet */
 	char		*clean;		/* a rejected line made valid UTF-8 */
 	size_t		 cleancap;
+	struct pos_tail	 tail;		/* the text before the reader's pos */
 	struct timespec	 t0, last;
 };
 
@@ -178,6 +179,7 @@ store_pos(struct import *im, const struct day_file *f,
 {
 	p->off = (long long)reader_pos(r);
 	p->gz_size = gz_size;
+	pos_tail_mark(&im->tail, p->off, p->tail);
 	if (reader_sync(r) == -1) {
 		snprintf(im->db->err, sizeof(im->db->err), "sync: %s",
 		    strerror(errno));
@@ -190,6 +192,21 @@ store_pos(struct import *im, const struct day_file *f,
 		return -1;
 	}
 	return db_set_pos(im->db, f->day, p);
+}
+
+/*
+ * 1 if the text before the position p in f is the text imported (or not
+ * known), else 0; a failure to read is 0 too, for pos_open_text to say.
+ */
+static int
+same_end(const struct day_file *f, const struct db_pos *p)
+{
+	struct reader *r;
+
+	if (p->tail[0] == '\0' || (r = pos_open(f, p, NULL)) == NULL)
+		return p->tail[0] == '\0';
+	reader_close(r);
+	return 1;
 }
 
 /* Import what is new in one day file; -1 with a message on stderr. */
@@ -220,12 +237,15 @@ import_file(struct import *im, const struct day_file *f)
 	if (same == POS_OTHER)
 		ctl_err("%s is not the file imported before as its day (its "
 		    "first line differs); read from its start", f->path);
-	/* nothing new: skip without reading (a day of two files: read) */
+	/*
+	 * nothing new: skip without reading (a day of two files: read), a
+	 * .jsonl once the text before its position is the text imported
+	 */
 	if (same == POS_SAME && f->late[0] == '\0' && (f->gz ? p.gz_size ==
-	    (long long)st.st_size : p.off == st.st_size))
+	    (long long)st.st_size : p.off == st.st_size && same_end(f, &p)))
 		return 0;
 	was = p.off;
-	if ((r = pos_open_text(f, &p, &other)) != NULL && other)
+	if ((r = pos_open_text(f, &p, &other, &im->tail)) != NULL && other)
 		ctl_err("%s is not the text imported before (no line ends at "
 		    "its imported position %lld: it was cut back); read from "
 		    "its start", f->path, was);
@@ -239,6 +259,7 @@ import_file(struct import *im, const struct day_file *f)
 	while ((n = reader_next(r, &line, &len, &off)) > 0) {
 		if (import_line(im, f->day, n, line, len, off) == -1)
 			goto dberr;
+		pos_tail_add(&im->tail, n, line, len);
 		im->tx_lines++;
 		if (++inbatch >= BATCH_LINES) {
 			if (store_pos(im, f, r, &p, -1) == -1 ||

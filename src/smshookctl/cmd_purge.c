@@ -45,7 +45,7 @@ imported(struct ctl_db *db, const struct day_file *f)
 		ctl_err("%s", err);
 		return -1;
 	}
-	if ((r = pos_open(f, &p)) == NULL) {
+	if ((r = pos_open(f, &p, NULL)) == NULL) {
 		if (errno != ERANGE) {
 			ctl_errno("%s", f->path);
 			return -1;

@@ -839,7 +839,7 @@ file_lag(struct ctl_db *db, const struct day_file *f, struct lag *lag)
 	if (f->gz && f->late[0] == '\0' && stat(f->path, &st) == 0 &&
 	    p.gz_size == (long long)st.st_size)
 		return 0;		/* read to its end before */
-	if ((r = pos_open_text(f, &p, NULL)) == NULL)
+	if ((r = pos_open_text(f, &p, NULL, NULL)) == NULL)
 		return errno == ENOENT ? 0 : -2;
 	/*
 	 * An unfinished line is never imported: no lag (a torn piece is).

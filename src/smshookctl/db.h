@@ -42,6 +42,8 @@ struct db_pos {
 	long long	gz_size;	/* its .jsonl.gz of this size was read
 					   to its end, or -1 */
 	char		mark[DB_MARK_SIZE];	/* of its first line, or "" */
+	char		tail[DB_MARK_SIZE];	/* of the bytes before off
+						   (pos.h), or "" */
 };
 
 struct ctl_db_ops {

@@ -93,17 +93,23 @@ static const char *const schema_names[] = {
 	"sms_events_full", "smshook_positions", "smshook_rejects",
 	"smshook_runs"
 };
-/* positions before version 4 had no mark of the day's first line */
+/* positions before version 4 had no mark of the day's first line, nor
+ * before version 5 of the bytes before them */
 static const char migrate_v3[] =
 	"ALTER TABLE smshook_positions ADD COLUMN IF NOT EXISTS"
-	" first_line text;";
+	" first_line text;"
+	"ALTER TABLE smshook_positions ADD COLUMN IF NOT EXISTS"
+	" last_line text;";
+/* A version 4 database's positions, for a look before import migrates. */
+static const char getpos_v4[] = "SELECT byte_offset, gz_size, first_line,"
+    " NULL FROM smshook_positions WHERE source = $1 AND day = $2";
 static const char schema_end[] =
 	"CREATE TABLE IF NOT EXISTS smshook_schema ("
 	" version integer NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS smshook_positions ("
 	" source text NOT NULL, day text NOT NULL,"
 	" byte_offset bigint NOT NULL, gz_size bigint, first_line text,"
-	" PRIMARY KEY (source, day));"
+	" last_line text, PRIMARY KEY (source, day));"
 	"CREATE TABLE IF NOT EXISTS smshook_rejects ("
 	" source text NOT NULL, day text NOT NULL, byte_offset bigint NOT NULL,"
 	" reason text NOT NULL, line text NOT NULL,"
@@ -121,13 +127,15 @@ static const struct {
 	{ "smshook_reject", "INSERT INTO smshook_rejects (source, day,"
 	    " byte_offset, reason, line) VALUES ($1,$2,$3,$4,$5)"
 	    " ON CONFLICT DO NOTHING", 5, 0 },
-	{ "smshook_getpos", "SELECT byte_offset, gz_size, first_line FROM"
-	    " smshook_positions WHERE source = $1 AND day = $2", 2, 1 },
+	{ "smshook_getpos", "SELECT byte_offset, gz_size, first_line,"
+	    " last_line FROM smshook_positions WHERE source = $1 AND day = $2",
+	    2, 1 },
 	{ "smshook_setpos", "INSERT INTO smshook_positions (source, day,"
-	    " byte_offset, gz_size, first_line) VALUES ($1,$2,$3,$4,$5)"
-	    " ON CONFLICT (source, day) DO UPDATE SET byte_offset ="
-	    " EXCLUDED.byte_offset, gz_size = EXCLUDED.gz_size,"
-	    " first_line = EXCLUDED.first_line", 5, 0 },
+	    " byte_offset, gz_size, first_line, last_line) VALUES"
+	    " ($1,$2,$3,$4,$5,$6) ON CONFLICT (source, day) DO UPDATE SET"
+	    " byte_offset = EXCLUDED.byte_offset, gz_size = EXCLUDED.gz_size,"
+	    " first_line = EXCLUDED.first_line,"
+	    " last_line = EXCLUDED.last_line", 6, 0 },
 	{ "smshook_setrun", "INSERT INTO smshook_runs (source, finished_at)"
 	    " VALUES ($1,$2) ON CONFLICT (source) DO UPDATE SET finished_at ="
 	    " EXCLUDED.finished_at", 2, 0 },
@@ -448,7 +456,7 @@ pg_get_pos(struct ctl_db *db, const char *day, struct db_pos *pos)
 
 	pos->off = 0;
 	pos->gz_size = -1;
-	pos->mark[0] = '\0';
+	pos->mark[0] = pos->tail[0] = '\0';
 	res = PQexecPrepared(p->c, "smshook_getpos", 2, v, NULL, NULL, 0);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
 		return pg_check(p, res, PGRES_TUPLES_OK, "read position");
@@ -458,9 +466,14 @@ pg_get_pos(struct ctl_db *db, const char *day, struct db_pos *pos)
 		    pg_ll(p, PQgetvalue(res, 0, 1), "read position",
 		    &pos->gz_size) == -1))
 			rc = -1;
-		else if (!PQgetisnull(res, 0, 2))
-			snprintf(pos->mark, sizeof(pos->mark), "%s",
-			    PQgetvalue(res, 0, 2));
+		else {
+			if (!PQgetisnull(res, 0, 2))
+				snprintf(pos->mark, sizeof(pos->mark), "%s",
+				    PQgetvalue(res, 0, 2));
+			if (!PQgetisnull(res, 0, 3))
+				snprintf(pos->tail, sizeof(pos->tail), "%s",
+				    PQgetvalue(res, 0, 3));
+		}
 	}
 	PQclear(res);
 	return rc;
@@ -471,14 +484,15 @@ pg_set_pos(struct ctl_db *db, const char *day, const struct db_pos *pos)
 {
 	struct pg_db *p = (struct pg_db *)db;
 	char o[32], g[32];
-	const char *v[5] = { db->source, day, o, pos->gz_size >= 0 ? g : NULL,
-	    pos->mark[0] != '\0' ? pos->mark : NULL };
+	const char *v[6] = { db->source, day, o, pos->gz_size >= 0 ? g : NULL,
+	    pos->mark[0] != '\0' ? pos->mark : NULL,
+	    pos->tail[0] != '\0' ? pos->tail : NULL };
 
 	if (pg_flush(p) == -1)
 		return -1;
 	snprintf(o, sizeof(o), "%lld", pos->off);
 	snprintf(g, sizeof(g), "%lld", pos->gz_size);
-	return pg_check(p, PQexecPrepared(p->c, "smshook_setpos", 5, v, NULL,
+	return pg_check(p, PQexecPrepared(p->c, "smshook_setpos", 6, v, NULL,
 	    NULL, 0), PGRES_COMMAND_OK, "store position");
 }
 
@@ -909,6 +923,7 @@ db_pg_open(const char *conninfo, int look, char *err, size_t errlen)
 {
 	struct pg_db *p;
 	PQconninfoOption *opts;
+	PGresult *res;
 	const char *m;
 	char *perr = NULL;
 	size_t i;
@@ -956,9 +971,17 @@ db_pg_open(const char *conninfo, int look, char *err, size_t errlen)
 			goto fail_db;
 		/* the reads, if the tables are there: else they fail later */
 		for (i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)
-			if (stmts[i].read)
-				PQclear(PQprepare(p->c, stmts[i].name,
-				    stmts[i].sql, stmts[i].nparams, NULL));
+			if (stmts[i].read && (res = PQprepare(p->c,
+			    stmts[i].name, stmts[i].sql, stmts[i].nparams,
+			    NULL)) != NULL) {
+				/* positions import has not migrated yet */
+				if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+				    strcmp(stmts[i].name, "smshook_getpos") ==
+				    0)
+					PQclear(PQprepare(p->c, stmts[i].name,
+					    getpos_v4, 2, NULL));
+				PQclear(res);
+			}
 		return &p->db;
 	}
 	if (make_schema(p) == -1 || pg_exec(p, pgsql.stage, "stage table") ==

@@ -44,7 +44,7 @@ static const char tables[] =
 	"CREATE TABLE IF NOT EXISTS smshook_positions ("
 	" source TEXT NOT NULL, day TEXT NOT NULL,"
 	" byte_offset INTEGER NOT NULL, gz_size INTEGER, first_line TEXT,"
-	" PRIMARY KEY (source, day));"
+	" last_line TEXT, PRIMARY KEY (source, day));"
 	"CREATE TABLE IF NOT EXISTS smshook_rejects ("
 	" source TEXT NOT NULL, day TEXT NOT NULL,"
 	" byte_offset INTEGER NOT NULL,"
@@ -55,6 +55,12 @@ static const char tables[] =
 /* Positions before version 4 had no mark of the day's first line. */
 static const char migrate_v3[] =
 	"ALTER TABLE smshook_positions ADD COLUMN first_line TEXT";
+/* Positions before version 5 had no mark of the bytes before them. */
+static const char migrate_v4[] =
+	"ALTER TABLE smshook_positions ADD COLUMN last_line TEXT";
+/* A version 4 database's positions, for a look before import migrates. */
+static const char getpos_v4[] = "SELECT byte_offset, gz_size, first_line,"
+    " NULL FROM smshook_positions WHERE source = ? AND day = ?";
 
 static const char *const sql[NST] = {
 	[ST_ROW] = NULL,	/* insert_sql() */
@@ -62,12 +68,13 @@ static const char *const sql[NST] = {
 	    " payload) VALUES (?,?,?)",
 	[ST_REJECT] = "INSERT INTO smshook_rejects (source, day, byte_offset,"
 	    " reason, line) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
-	[ST_GETPOS] = "SELECT byte_offset, gz_size, first_line FROM"
+	[ST_GETPOS] = "SELECT byte_offset, gz_size, first_line, last_line FROM"
 	    " smshook_positions WHERE source = ? AND day = ?",
 	[ST_SETPOS] = "INSERT INTO smshook_positions (source, day, byte_offset,"
-	    " gz_size, first_line) VALUES (?,?,?,?,?) ON CONFLICT (source, day)"
-	    " DO UPDATE SET byte_offset = excluded.byte_offset,"
-	    " gz_size = excluded.gz_size, first_line = excluded.first_line",
+	    " gz_size, first_line, last_line) VALUES (?,?,?,?,?,?) ON CONFLICT"
+	    " (source, day) DO UPDATE SET byte_offset = excluded.byte_offset,"
+	    " gz_size = excluded.gz_size, first_line = excluded.first_line,"
+	    " last_line = excluded.last_line",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_UNDO_ROWS] = "DELETE FROM sms_events WHERE payload_id = ?",
 	[ST_UNDO_PAYLOAD] = "DELETE FROM sms_event_payloads WHERE id = ?",
@@ -155,7 +162,7 @@ sq_get_pos(struct ctl_db *db, const char *day, struct db_pos *p)
 
 	p->off = 0;
 	p->gz_size = -1;
-	p->mark[0] = '\0';
+	p->mark[0] = p->tail[0] = '\0';
 	if (st == NULL)
 		return no_tables(s);
 	sqlite3_bind_text(st, 1, db->source, -1, SQLITE_STATIC);
@@ -166,6 +173,8 @@ sq_get_pos(struct ctl_db *db, const char *day, struct db_pos *p)
 			p->gz_size = sqlite3_column_int64(st, 1);
 		if ((mark = sqlite3_column_text(st, 2)) != NULL)
 			snprintf(p->mark, sizeof(p->mark), "%s", mark);
+		if ((mark = sqlite3_column_text(st, 3)) != NULL)
+			snprintf(p->tail, sizeof(p->tail), "%s", mark);
 		rc = 0;
 	} else if (r == SQLITE_DONE)
 		rc = 0;
@@ -189,6 +198,8 @@ sq_set_pos(struct ctl_db *db, const char *day, const struct db_pos *p)
 		sqlite3_bind_int64(st, 4, p->gz_size);
 	if (p->mark[0] != '\0')
 		sqlite3_bind_text(st, 5, p->mark, -1, SQLITE_STATIC);
+	if (p->tail[0] != '\0')
+		sqlite3_bind_text(st, 6, p->tail, -1, SQLITE_STATIC);
 	return sq_step_done(s, st, "store position");
 }
 
@@ -499,6 +510,8 @@ make_schema(struct sqlite_db *s)
 	    sq_exec(s, tables, "create schema") == -1 ||
 	    (marked = has_column(s, "smshook_positions", "first_line")) ==
 	    -1 || (!marked && sq_exec(s, migrate_v3, "migrate") == -1) ||
+	    (marked = has_column(s, "smshook_positions", "last_line")) ==
+	    -1 || (!marked && sq_exec(s, migrate_v4, "migrate") == -1) ||
 	    (v < SCHEMA_VERSION && sq_exec(s, SCHEMA_UNNAMED_PAYLOADS_SQLITE,
 	    "migrate") == -1))
 		goto fail;
@@ -634,6 +647,10 @@ db_sqlite_open(const char *path, int look, char *err, size_t errlen)
 			if (sqlite3_prepare_v2(s->h, sql[reads[i]], -1,
 			    &s->st[reads[i]], NULL) != SQLITE_OK)
 				s->st[reads[i]] = NULL;
+		/* positions import has not migrated yet: without their end */
+		if (s->st[ST_GETPOS] == NULL && sqlite3_prepare_v2(s->h,
+		    getpos_v4, -1, &s->st[ST_GETPOS], NULL) != SQLITE_OK)
+			s->st[ST_GETPOS] = NULL;
 		return &s->db;
 	}
 	if (sqlite3_exec(s->h, pragmas, NULL, NULL, NULL) != SQLITE_OK ||

@@ -15,16 +15,37 @@
  */
 #define MARK_WHOLE	65536
 
-int
-pos_mark(const struct day_file *f, char mark[DB_MARK_SIZE])
+/*
+ * "LEN:HEX" into mark: len and the SHA-256 of the n bytes at b (n is len,
+ * or a long line's head). 0, or -1 with errno.
+ */
+static int
+mark_of(const char *b, size_t n, size_t len, char mark[DB_MARK_SIZE])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen, i;
+	int o;
+
+	mark[0] = '\0';
+	if (!EVP_Digest(b, n, md, &mdlen, EVP_sha256(), NULL)) {
+		errno = ENOMEM;
+		return -1;
+	}
+	/* at most 20 digits, ':' and 64 hex digits: it fits */
+	o = snprintf(mark, DB_MARK_SIZE, "%zu:", len);
+	for (i = 0; i < mdlen && o + 3 <= DB_MARK_SIZE; i++, o += 2)
+		snprintf(mark + o, 3, "%02x", md[i]);
+	return 0;
+}
+
+int
+pos_mark(const struct day_file *f, char mark[DB_MARK_SIZE])
+{
 	struct reader *r;
 	const char *line;
 	size_t len;
 	off_t off;
-	int n, o, saved, rc = -1;
+	int n, saved, rc = -1;
 
 	mark[0] = '\0';
 	if ((r = reader_open(f, 0)) == NULL)
@@ -37,15 +58,9 @@ pos_mark(const struct day_file *f, char mark[DB_MARK_SIZE])
 		rc = n;
 		goto out;
 	}
-	if (!EVP_Digest(line, n == READER_LINE || len < READER_HEAD ? len :
-	    READER_HEAD, md, &mdlen, EVP_sha256(), NULL)) {
-		errno = ENOMEM;
+	if (mark_of(line, n == READER_LINE || len < READER_HEAD ? len :
+	    READER_HEAD, len, mark) == -1)
 		goto out;
-	}
-	/* at most 20 digits, ':' and 64 hex digits: it fits */
-	o = snprintf(mark, DB_MARK_SIZE, "%zu:", len);
-	for (i = 0; i < mdlen && o + 3 <= DB_MARK_SIZE; i++, o += 2)
-		snprintf(mark + o, 3, "%02x", md[i]);
 	rc = 1;
  out:
 	saved = errno;
@@ -60,7 +75,40 @@ pos_start(struct db_pos *p)
 {
 	p->off = 0;
 	p->gz_size = -1;
-	p->mark[0] = '\0';
+	p->mark[0] = p->tail[0] = '\0';
+}
+
+void
+pos_tail_add(struct pos_tail *t, int n, const char *line, size_t len)
+{
+	size_t keep;
+
+	if (n != READER_LINE) {
+		t->n = 0;	/* only a head, or no '\n': not known */
+		return;
+	}
+	if (len + 1 >= POS_TAIL) {
+		memcpy(t->b, line + len + 1 - POS_TAIL, POS_TAIL - 1);
+		t->b[POS_TAIL - 1] = '\n';
+		t->n = POS_TAIL;
+		return;
+	}
+	keep = t->n + len + 1 > POS_TAIL ? POS_TAIL - len - 1 : t->n;
+	memmove(t->b, t->b + t->n - keep, keep);
+	memcpy(t->b + keep, line, len);
+	t->b[keep + len] = '\n';
+	t->n = keep + len + 1;
+}
+
+void
+pos_tail_mark(const struct pos_tail *t, long long off,
+    char mark[DB_MARK_SIZE])
+{
+	size_t want = off < POS_TAIL ? (size_t)off : POS_TAIL;
+
+	mark[0] = '\0';
+	if (off > 0 && t->n == want)
+		(void)mark_of(t->b, t->n, t->n, mark);	/* "" if it fails */
 }
 
 int
@@ -98,22 +146,42 @@ pos_get(struct ctl_db *db, const struct day_file *f, struct db_pos *p,
 }
 
 struct reader *
-pos_open(const struct day_file *f, const struct db_pos *p)
+pos_open(const struct day_file *f, const struct db_pos *p,
+    struct pos_tail *t)
 {
+	struct pos_tail own;
 	struct reader *r;
 	const char *line;
+	char mark[DB_MARK_SIZE];
 	size_t len;
-	off_t off;
+	off_t off, from, at;
 	int n, saved;
 
+	if (t == NULL)
+		t = &own;
+	t->n = 0;
 	if (p->off <= 0)
 		return reader_open(f, 0);
-	if ((r = reader_open(f, (off_t)p->off - 1)) == NULL)
+	from = (off_t)p->off - (p->off < POS_TAIL ? (off_t)p->off : POS_TAIL);
+	if ((r = reader_open(f, from)) == NULL)
 		return NULL;
-	/* read from the byte before: the '\n' of a line, an empty line */
-	n = reader_next(r, &line, &len, &off);
-	if ((n == READER_LINE && len == 0) || (n == READER_TORN && len == 1))
-		return r;
+	/*
+	 * The text from POS_TAIL bytes before: the rest of a line, then
+	 * lines, the last ending at the position (its '\n', or a compressed
+	 * day's unfinished line before a late file, whose bytes say nothing)
+	 */
+	for (at = from, n = 1; n > 0 && at < (off_t)p->off; ) {
+		n = reader_next(r, &line, &len, &off);
+		if (n > 0 && (at = off + (off_t)len + (n != READER_TORN)) <=
+		    (off_t)p->off)
+			pos_tail_add(t, n, line, len);
+	}
+	if (n > 0 && at == (off_t)p->off) {
+		pos_tail_mark(t, p->off, mark);
+		if (p->tail[0] == '\0' || mark[0] == '\0' ||
+		    strcmp(mark, p->tail) == 0)
+			return r;
+	}
 	saved = n == -1 ? errno : ERANGE;
 	reader_close(r);
 	errno = saved;
@@ -121,7 +189,8 @@ pos_open(const struct day_file *f, const struct db_pos *p)
 }
 
 struct reader *
-pos_open_text(const struct day_file *f, struct db_pos *p, int *other)
+pos_open_text(const struct day_file *f, struct db_pos *p, int *other,
+    struct pos_tail *t)
 {
 	struct reader *r;
 	int dummy;
@@ -129,9 +198,11 @@ pos_open_text(const struct day_file *f, struct db_pos *p, int *other)
 	if (other == NULL)
 		other = &dummy;
 	*other = 0;
-	if ((r = pos_open(f, p)) != NULL || errno != ERANGE)
+	if ((r = pos_open(f, p, t)) != NULL || errno != ERANGE)
 		return r;
 	*other = 1;
 	pos_start(p);
+	if (t != NULL)
+		t->n = 0;
 	return reader_open(f, 0);
 }

@@ -5,7 +5,9 @@
  * day file's first line never changes: a file whose first line has
  * another mark, or that has none, is not the file the position was
  * taken from (the day was purged and written again) and is read from
- * its start.
+ * its start. The position also keeps a mark of the POS_TAIL bytes of
+ * text before it (fewer at a day's start): a text cut back and grown
+ * again so that a line ends at the position anew is told apart by them.
  */
 #ifndef SMSHOOK_POS_H
 #define SMSHOOK_POS_H
@@ -15,6 +17,14 @@
 #include "db.h"
 
 struct day_file;
+
+#define POS_TAIL	256	/* bytes before a position that it marks */
+
+/* The bytes of text known just before a position, up to POS_TAIL. */
+struct pos_tail {
+	char	b[POS_TAIL];
+	size_t	n;
+};
 
 #define POS_OTHER	0	/* the position was another file's */
 #define POS_SAME	1	/* it is this file's */
@@ -41,19 +51,34 @@ struct reader;
 
 /*
  * A reader of f at p's position, which must end a line of f's text (or
- * the unfinished line a compressed day ends in before a late .jsonl).
- * NULL with errno ERANGE if the text is shorter or no line ends there:
- * it is not the text the position was taken in (it was cut back, say
- * by power loss, and may have grown again since); else errno as
- * reader_open's.
+ * the unfinished line a compressed day ends in before a late .jsonl),
+ * the bytes before it matching p->tail when that is set. NULL with
+ * errno ERANGE if the text is shorter, no line ends there or those bytes
+ * differ: it is not the text the position was taken in (it was cut
+ * back, by a power loss or a restore, and may have grown again since);
+ * else errno as reader_open's. The bytes before the position go to *t
+ * unless t is NULL.
  */
-struct reader	*pos_open(const struct day_file *f, const struct db_pos *p);
+struct reader	*pos_open(const struct day_file *f, const struct db_pos *p,
+		    struct pos_tail *t);
 /*
  * As pos_open, but a text the position is not in is opened at its start,
  * with *p set to it and *other (unless NULL) to 1, else 0: import reads
  * it all again.
  */
 struct reader	*pos_open_text(const struct day_file *f, struct db_pos *p,
-		    int *other);
+		    int *other, struct pos_tail *t);
+/*
+ * t after a line reader_next gave as n (READER_LINE: its len bytes and
+ * its '\n'; else unknown bytes, after which t starts anew).
+ */
+void	pos_tail_add(struct pos_tail *t, int n, const char *line,
+	    size_t len);
+/*
+ * The mark of t into mark if t holds all min(POS_TAIL, off) bytes before
+ * off, else "" (not known: nothing to check).
+ */
+void	pos_tail_mark(const struct pos_tail *t, long long off,
+	    char mark[DB_MARK_SIZE]);
 
 #endif

@@ -22,8 +22,9 @@
 
 #include <stddef.h>
 
-#define SCHEMA_VERSION	4
+#define SCHEMA_VERSION	5
 #define SCHEMA_V3	3	/* the template key left replies out */
+#define SCHEMA_V4	4	/* positions without a mark of their end */
 
 /* The columns of a row, in table order. */
 enum col {

@@ -488,7 +488,7 @@ def lock_held(e):
     e.check_reference()
 
 
-SCHEMA = "4"		# the schema version import makes and migrates to
+SCHEMA = "5"		# the schema version import makes and migrates to
 
 
 def schema_sql(e, sql):
@@ -537,7 +537,7 @@ def replies_one_template(e):
                "(event_type, template_id, event_time) WHERE sms_id IS NULL")
     schema_sql(e, "UPDATE smshook_schema SET version = 2")
     p = e.ctl("check", "--user", "root")
-    t.expect("schema version 2 (import migrates it to 4)" in p.stdout,
+    t.expect("schema version 2 (import migrates it to 5)" in p.stdout,
              p.stdout)
     t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), ["2"],
          "(check migrates nothing)")
@@ -745,6 +745,35 @@ def positions_lost(e):
 
 
 @scenario
+def regrown_to_position(e):
+    """A day cut back (a spool restored from a backup) and grown again by
+    a line as long as the one lost, so that a line ends at the position
+    anew: the bytes before it are not those imported, so purge keeps the
+    day and import reads it from its start; the new line goes in."""
+    day = "2020-05-10"
+    a, b, c = (t.v1_line(t.event(smsId=i, timestamp=1589068800000 + k))
+               for k, i in enumerate(("AAAA", "BBBB", "CCCC")))
+    t.eq(len(b), len(c), "(the lines' lengths)")
+    path = ref.append(e.spool, day, a + b)
+    e.imp()
+    t.eq(sorted(r[2] for r in e.db.rows()), ["AAAA", "BBBB"])
+    with open(path, "wb") as f:
+        f.write(a + c)
+    p = e.ctl("purge", "--keep-days", "0")
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect("no line ends at its imported position" in p.stderr, p.stderr)
+    t.expect(os.path.exists(path), "(purged)")
+    p = e.imp("-v")
+    t.expect("is not the text imported before" in p.stderr, p.stderr)
+    t.eq(sorted(r[2] for r in e.db.rows()), ["AAAA", "BBBB", "CCCC"])
+    # and once more it is the text imported: nothing read, nothing said
+    p = e.imp("-v")
+    t.expect("0 lines" in p.stdout and p.stderr == "", p.stdout + p.stderr)
+    p = e.ctl("purge", "--keep-days", "0")
+    t.eq((p.returncode, p.stderr), (0, ""))
+
+
+@scenario
 def positions_unmarked(e):
     """A version 3 database, whose positions have no mark of their day's
     first line, is migrated by import, which takes each position as it
@@ -759,7 +788,7 @@ def positions_unmarked(e):
     schema_sql(e, "ALTER TABLE smshook_positions DROP COLUMN first_line")
     schema_sql(e, "UPDATE smshook_schema SET version = 3")
     p = e.ctl("check", "--user", "root")
-    t.expect("schema version 3 (import migrates it to 4)" in p.stdout,
+    t.expect("schema version 3 (import migrates it to 5)" in p.stdout,
              p.stdout)
     p = e.ctl("purge", "--keep-days", "0")
     t.eq(p.returncode, 1, "(an older version: import migrates it first)")
@@ -983,7 +1012,7 @@ SCENARIOS = [through_receiver, duplicates, numeric_ids, torn_line, rejects,
              batches_killed, lock_held, newer_schema, replies_one_template,
              form_repeated_ids, export_keys_apart,
              migrate_replies, migrate_refused, positions_lost,
-             positions_unmarked]
+             positions_unmarked, regrown_to_position]
 
 
 def main():
