@@ -100,9 +100,6 @@ static const char migrate_v3[] =
 	" first_line text;"
 	"ALTER TABLE smshook_positions ADD COLUMN IF NOT EXISTS"
 	" last_line text;";
-/* A version 4 database's positions, for a look before import migrates. */
-static const char getpos_v4[] = "SELECT byte_offset, gz_size, first_line,"
-    " NULL FROM smshook_positions WHERE source = $1 AND day = $2";
 static const char schema_end[] =
 	"CREATE TABLE IF NOT EXISTS smshook_schema ("
 	" version integer NOT NULL);"
@@ -923,7 +920,6 @@ db_pg_open(const char *conninfo, int look, char *err, size_t errlen)
 {
 	struct pg_db *p;
 	PQconninfoOption *opts;
-	PGresult *res;
 	const char *m;
 	char *perr = NULL;
 	size_t i;
@@ -971,17 +967,9 @@ db_pg_open(const char *conninfo, int look, char *err, size_t errlen)
 			goto fail_db;
 		/* the reads, if the tables are there: else they fail later */
 		for (i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)
-			if (stmts[i].read && (res = PQprepare(p->c,
-			    stmts[i].name, stmts[i].sql, stmts[i].nparams,
-			    NULL)) != NULL) {
-				/* positions import has not migrated yet */
-				if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-				    strcmp(stmts[i].name, "smshook_getpos") ==
-				    0)
-					PQclear(PQprepare(p->c, stmts[i].name,
-					    getpos_v4, 2, NULL));
-				PQclear(res);
-			}
+			if (stmts[i].read)
+				PQclear(PQprepare(p->c, stmts[i].name,
+				    stmts[i].sql, stmts[i].nparams, NULL));
 		return &p->db;
 	}
 	if (make_schema(p) == -1 || pg_exec(p, pgsql.stage, "stage table") ==

@@ -58,9 +58,6 @@ static const char migrate_v3[] =
 /* Positions before version 5 had no mark of the bytes before them. */
 static const char migrate_v4[] =
 	"ALTER TABLE smshook_positions ADD COLUMN last_line TEXT";
-/* A version 4 database's positions, for a look before import migrates. */
-static const char getpos_v4[] = "SELECT byte_offset, gz_size, first_line,"
-    " NULL FROM smshook_positions WHERE source = ? AND day = ?";
 
 static const char *const sql[NST] = {
 	[ST_ROW] = NULL,	/* insert_sql() */
@@ -647,10 +644,6 @@ db_sqlite_open(const char *path, int look, char *err, size_t errlen)
 			if (sqlite3_prepare_v2(s->h, sql[reads[i]], -1,
 			    &s->st[reads[i]], NULL) != SQLITE_OK)
 				s->st[reads[i]] = NULL;
-		/* positions import has not migrated yet: without their end */
-		if (s->st[ST_GETPOS] == NULL && sqlite3_prepare_v2(s->h,
-		    getpos_v4, -1, &s->st[ST_GETPOS], NULL) != SQLITE_OK)
-			s->st[ST_GETPOS] = NULL;
 		return &s->db;
 	}
 	if (sqlite3_exec(s->h, pragmas, NULL, NULL, NULL) != SQLITE_OK ||
