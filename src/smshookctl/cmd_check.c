@@ -514,6 +514,11 @@ check_database(struct check *k)
 	}
 	/* the scheme alone: the URL may hold a password */
 	n = (int)strcspn(c->database, ":");
+	if (db_url_known(c->database, err, sizeof(err)) == -1) {
+		fault(k, "database: %s (check \"database =\" in %s)", err,
+		    k->ctl->confpath);
+		return;
+	}
 	if (db_writable(c->database, err, sizeof(err)) == -1) {
 		fault(k, "database: %s (chown it to the receiver's user)", err);
 		return;

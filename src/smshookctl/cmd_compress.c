@@ -48,7 +48,9 @@ new_tmp(const char *tmp, const struct stat *st)
 
 /*
  * Write bytes [at, len) of fd to out, after what it holds, as one gzip
- * member, and sync out. Returns 0 or -1 with errno set.
+ * member, and sync out. Returns 0, -1 with errno set when fd could not
+ * be read, or -2 with errno set when out could not be written (a full
+ * disk is ENOSPC there, not zlib's EIO).
  */
 static int
 write_gz(int fd, off_t at, off_t len, int out)
@@ -56,7 +58,7 @@ write_gz(int fd, off_t at, off_t len, int out)
 	static char buf[CHUNK];
 	gzFile gz = NULL;
 	ssize_t n;
-	int gfd, rc = -1, saved;
+	int gfd, zerr, rc = -2, saved;
 
 	if ((gfd = dup(out)) == -1)
 		goto out;
@@ -73,10 +75,13 @@ write_gz(int fd, off_t at, off_t len, int out)
 		if (n <= 0) {
 			if (n == 0)
 				errno = EIO;	/* shrank under us */
+			rc = -1;
 			goto out;
 		}
 		if (gzwrite(gz, buf, (unsigned)n) != n) {
-			errno = EIO;
+			(void)gzerror(gz, &zerr);
+			if (zerr != Z_ERRNO)	/* else write(2)'s errno */
+				errno = EIO;
 			goto out;
 		}
 		at += n;
@@ -84,7 +89,8 @@ write_gz(int fd, off_t at, off_t len, int out)
 	n = gzclose(gz);
 	gz = NULL;
 	if (n != Z_OK) {
-		errno = EIO;
+		if (n != Z_ERRNO)
+			errno = EIO;
 		goto out;
 	}
 	if (fsync(out) == -1)
@@ -103,9 +109,10 @@ static int
 compress_day(const char *dir, const struct day_file *f, int verbose)
 {
 	char tmp[PATH_MAX], gzpath[PATH_MAX];
+	const char *what = f->path;	/* the file an error is about */
 	struct stat st, st2;
 	off_t end;
-	int fd = -1, out = -1, rc = -1;
+	int fd = -1, out = -1, rc = -1, w;
 
 	if ((size_t)snprintf(gzpath, sizeof(gzpath), "%s.gz", f->path) >=
 	    sizeof(gzpath) || (size_t)snprintf(tmp, sizeof(tmp), "%s.gz.tmp",
@@ -122,8 +129,13 @@ compress_day(const char *dir, const struct day_file *f, int verbose)
 		goto out;
 	}
 	if ((end = fs_line_end(fd, 0, st.st_size)) == -1 ||
-	    (out = new_tmp(tmp, &st)) == -1 || write_gz(fd, 0, end, out) == -1)
+	    (out = new_tmp(tmp, &st)) == -1)
 		goto syserr;
+	if ((w = write_gz(fd, 0, end, out)) != 0) {
+		if (w == -2)
+			what = tmp;
+		goto syserr;
+	}
 	if (reader_gz_len(tmp) != end) {
 		ctl_err("%s: the compressed copy does not read back; left as "
 		    "it is", f->path);
@@ -146,7 +158,7 @@ compress_day(const char *dir, const struct day_file *f, int verbose)
 	rc = 0;
 	goto out;
  syserr:
-	ctl_errno("%s", f->path);
+	ctl_errno("%s", what);
 	if (out != -1)
 		unlink(tmp);
  out:
@@ -199,7 +211,7 @@ merge_day(const char *dir, const struct day_file *f, int verbose)
 	char tmp[PATH_MAX];
 	struct stat st, st2;
 	off_t gzlen, skip, torn, end;
-	int fd = -1, out = -1, rc = -1;
+	int fd = -1, out = -1, rc = -1, w;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", f->path) >=
 	    sizeof(tmp)) {
@@ -228,9 +240,12 @@ merge_day(const char *dir, const struct day_file *f, int verbose)
 		goto out;
 	}
 	if ((end = fs_line_end(fd, skip, st.st_size)) == -1 ||
-	    (out = new_tmp(tmp, &st)) == -1 || copy_file(f->path, out) == -1 ||
-	    write_gz(fd, skip, end, out) == -1)
+	    (out = new_tmp(tmp, &st)) == -1 || copy_file(f->path, out) == -1)
 		goto syserr;
+	if ((w = write_gz(fd, skip, end, out)) != 0) {
+		what = w == -2 ? tmp : f->late;
+		goto syserr;
+	}
 	if (reader_gz_len(tmp) != gzlen + end - skip ||
 	    fstat(fd, &st2) == -1 || st2.st_size != st.st_size) {
 		ctl_err("%s: the merged copy does not read back; left as it "

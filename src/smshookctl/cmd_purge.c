@@ -38,7 +38,7 @@ imported(struct ctl_db *db, const struct day_file *f)
 	char err[1024];
 	size_t len;
 	off_t off;
-	int n;
+	int n, k = 0;
 
 	/* no tables yet (db NULL): nothing imported, read from the start */
 	if (pos_get(db, f, &p, err, sizeof(err)) == -1) {
@@ -55,12 +55,19 @@ imported(struct ctl_db *db, const struct day_file *f)
 		    "import)", f->path, p.off);
 		return 0;
 	}
-	n = reader_next(r, &line, &len, &off);
-	reader_close(r);
-	if (n == -1) {
+	/*
+	 * a line not imported: read on to the end, so that a damaged file
+	 * (which import can never finish) is named as such
+	 */
+	if ((n = reader_next(r, &line, &len, &off)) > 0)
+		while ((k = reader_next(r, &line, &len, &off)) > 0)
+			continue;
+	if (n == -1 || (n > 0 && k == -1)) {
 		ctl_errno("read %s", f->path);
+		reader_close(r);
 		return -1;
 	}
+	reader_close(r);
 	if (n == 0)
 		return 1;
 	ctl_err("%s is not fully imported; kept (run smshookctl import, or "

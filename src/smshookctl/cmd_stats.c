@@ -1006,8 +1006,13 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 	/* no file yet (nothing answered yet): zeros; not ours: left out */
 	have_cp = counters_read(ctl->conf.spool_dir, &cp) == 0 ||
 	    errno == ENOENT;
-	if (!have_cp)
-		ctl_errno("receiver counters left out");
+	if (!have_cp && errno == EINVAL)
+		ctl_err("receiver counters left out: %s/.counters is not a "
+		    "counters file (another program's, or cut short)",
+		    ctl->conf.spool_dir);
+	else if (!have_cp)
+		ctl_errno("receiver counters left out: %s/.counters",
+		    ctl->conf.spool_dir);
 	import_lag(ctl, &lag);
 	if (prom != NULL && prom_file(&s, prom, have_cp ? &cp : NULL,
 	    &lag) == -1)

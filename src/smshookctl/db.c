@@ -43,19 +43,22 @@ static const struct {
 static int
 backend(const char *url, char *err, size_t errlen)
 {
-	size_t i;
+	size_t i, n;
 
 	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
 		if (strncmp(url, backends[i].prefix,
 		    strlen(backends[i].prefix)) == 0)
 			return (int)i;
-	if (strchr(url, ':') != NULL)
+	/* a scheme's letters, never more: "password=..." may come first */
+	n = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789+.-");
+	if (n > 0 && url[n] == ':')
 		snprintf(err, errlen, "database scheme \"%.*s:\": expected "
-		    "sqlite:PATH or postgresql://...",
-		    (int)strcspn(url, ":"), url);
+		    "sqlite:PATH or postgresql://...", (int)n, url);
 	else
-		snprintf(err, errlen, "database \"%s\": expected sqlite:PATH "
-		    "or postgresql://...", url);
+		snprintf(err, errlen, "database: not a URL (its value is not "
+		    "shown: it may hold a password): expected sqlite:PATH or "
+		    "postgresql://...");
 	return -1;
 }
 

@@ -425,6 +425,16 @@ def test_database_faults():
             fails(check(conf), "database: sqlite: empty path")
         finally:
             shutil.rmtree(d)
+    # no known kind: the line to fix is named, not a chown, and a
+    # keyword form's password is not shown
+    d, conf, spool = setup("database = host=db password=hunter2")
+    try:
+        p = check(conf)
+        fails(p, "expected sqlite:PATH", 'check "database =" in')
+        t.expect("hunter2" not in p.stdout + p.stderr and "chown" not in
+                 p.stdout, p.stdout)
+    finally:
+        shutil.rmtree(d)
     # a folder root may use and the receiver's user may not: checked as
     # that user, as import runs
     d, conf, spool = setup()

@@ -516,7 +516,8 @@ def test_stats_import_lag():
         p = ctl(conf, "stats", "--json")
         t.eq(p.returncode, 0, p.stderr)
         t.eq(json.loads(p.stdout)["receiver"], None)
-        t.expect("receiver counters left out" in p.stderr, p.stderr)
+        t.expect("receiver counters left out: %s/.counters is not a "
+                 "counters file" % spool in p.stderr, p.stderr)
         # in the metrics, their series left out, not written as zeros
         # (a reset, to Prometheus)
         prom = os.path.join(d, "x.prom")
@@ -873,6 +874,14 @@ def test_help_and_usage():
             p = ctl(conf, *args)
             t.eq(p.returncode, 2, "%s: %s" % (args, p.stderr))
             t.expect("expected sqlite:PATH" in p.stderr, p.stderr)
+        # libpq's keyword form is no URL: named without its value, which
+        # may hold a password (with or without a ':' in it)
+        for url in ("host=db password=hunter2 dbname=x",
+                    "password=hunter2:x host=db"):
+            p = ctl(conf, "import", "--db", url)
+            t.eq(p.returncode, 2, p.stderr)
+            t.expect("expected sqlite:PATH" in p.stderr and
+                     "hunter2" not in p.stderr, p.stderr)
         # numbers of days are plain numbers: no size suffix
         for args in (["purge", "--keep-days", "1k"], ["compress", "--after",
                      "5k"], ["purge", "--keep-days", "+3"]):

@@ -231,6 +231,37 @@ def readonly_remount(mnt, d):
                    "remount rw")
 
 
+def compress_full(mnt, d):
+    """compress on a full disk: exit 1 naming the .gz.tmp it could not
+    write and "No space left on device" (zlib alone says EIO, which
+    smshookctl(1) uses for a damaged file); the day is kept whole, no
+    .tmp left."""
+    spool = os.path.join(mnt, "cspool")
+    os.mkdir(spool)
+    conf = t.write_conf(d, spool=spool, name="compress.conf")
+    day = os.path.join(spool, "2020-01-01.jsonl")
+    lines = b"".join(t.v1_line(t.event(smsId=os.urandom(24).hex()))
+                     for _ in range(60))
+    with open(day, "wb") as f:
+        f.write(lines)
+    os.utime(day, (1577836800, 1577836800))
+    filler = os.path.join(mnt, "filler-compress")
+    fill(filler)
+    try:
+        p = t.ctl(conf, "compress")
+        t.eq(p.returncode, 1, p.stderr)
+        t.expect("%s.gz.tmp: No space left on device" % day in p.stderr,
+                 p.stderr)
+        t.eq(open(day, "rb").read(), lines, "(the day kept whole)")
+        t.eq(sorted(os.listdir(spool)), [".smshookctl.lock",
+                                         "2020-01-01.jsonl"])
+    finally:
+        os.unlink(filler)
+    t.eq(t.ctl(conf, "compress").returncode, 0, "(with room again)")
+    t.eq(sorted(os.listdir(spool)), [".smshookctl.lock",
+                                     "2020-01-01.jsonl.gz"])
+
+
 def tmpfs_suite(r, d):
     mnt = os.path.join(d, "mnt")
     os.mkdir(mnt)
@@ -246,6 +277,11 @@ def tmpfs_suite(r, d):
             if f.startswith("filler"):
                 os.unlink(os.path.join(mnt, f))
         r.check("ENOSPC midway: 200 <=> stored", enospc_midway, mnt, d)
+        for f in os.listdir(mnt):
+            if f.startswith("filler"):
+                os.unlink(os.path.join(mnt, f))
+        r.check("compress on a full disk: ENOSPC named, day kept",
+                compress_full, mnt, d)
         r.check("read-only remount: 503", readonly_remount, mnt, d)
     finally:
         subprocess.run(["umount", "-l", mnt])
