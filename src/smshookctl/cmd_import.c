@@ -247,8 +247,9 @@ import_file(struct import *im, const struct day_file *f)
 	was = p.off;
 	if ((r = pos_open_text(f, &p, &other, &im->tail)) != NULL && other)
 		ctl_err("%s is not the text imported before (no line ends at "
-		    "its imported position %lld: it was cut back); read from "
-		    "its start", f->path, was);
+		    "its imported position %lld, or the bytes before it are "
+		    "not those imported: it was cut back); read from its "
+		    "start", f->path, was);
 	if (r == NULL) {
 		ctl_errno("%s", f->path);
 		return -1;

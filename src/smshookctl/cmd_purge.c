@@ -50,9 +50,10 @@ imported(struct ctl_db *db, const struct day_file *f)
 			ctl_errno("%s", f->path);
 			return -1;
 		}
-		ctl_err("%s: no line ends at its imported position %lld; kept "
-		    "(it is not the text that was imported: run smshookctl "
-		    "import)", f->path, p.off);
+		ctl_err("%s: no line ends at its imported position %lld, or "
+		    "the bytes before it are not those imported; kept (it is "
+		    "not the text that was imported: run smshookctl import)",
+		    f->path, p.off);
 		return 0;
 	}
 	/*

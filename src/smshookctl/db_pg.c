@@ -905,8 +905,9 @@ make_schema(struct pg_db *p)
 	    "migrate") == -1) ||
 	    pg_exec(p, ddl, "create schema") == -1 ||
 	    pg_exec(p, schema_end, "create schema") == -1 ||
-	    (v < SCHEMA_VERSION && (pg_exec(p, migrate_v3, "migrate") == -1 ||
-	    pg_exec(p, SCHEMA_UNNAMED_PAYLOADS_PG, "migrate") == -1)) ||
+	    (v < SCHEMA_VERSION && pg_exec(p, migrate_v3, "migrate") == -1) ||
+	    (v < SCHEMA_V4 && pg_exec(p, SCHEMA_UNNAMED_PAYLOADS_PG,
+	    "migrate") == -1) ||
 	    pg_exec(p, ver, "store schema version") == -1)
 		goto fail;
 	return 0;

@@ -509,7 +509,7 @@ make_schema(struct sqlite_db *s)
 	    -1 || (!marked && sq_exec(s, migrate_v3, "migrate") == -1) ||
 	    (marked = has_column(s, "smshook_positions", "last_line")) ==
 	    -1 || (!marked && sq_exec(s, migrate_v4, "migrate") == -1) ||
-	    (v < SCHEMA_VERSION && sq_exec(s, SCHEMA_UNNAMED_PAYLOADS_SQLITE,
+	    (v < SCHEMA_V4 && sq_exec(s, SCHEMA_UNNAMED_PAYLOADS_SQLITE,
 	    "migrate") == -1))
 		goto fail;
 	snprintf(ver, sizeof(ver), "DELETE FROM smshook_schema;"

@@ -81,23 +81,25 @@ pos_start(struct db_pos *p)
 void
 pos_tail_add(struct pos_tail *t, int n, const char *line, size_t len)
 {
-	size_t keep;
+	size_t keep, nl = n != READER_TORN;	/* a torn piece has no '\n' */
 
-	if (n != READER_LINE) {
-		t->n = 0;	/* only a head, or no '\n': not known */
+	if (n == READER_LONG || (n == READER_TORN && len > READER_HEAD)) {
+		t->n = 0;	/* only a head: not known */
 		return;
 	}
-	if (len + 1 >= POS_TAIL) {
-		memcpy(t->b, line + len + 1 - POS_TAIL, POS_TAIL - 1);
-		t->b[POS_TAIL - 1] = '\n';
+	if (len + nl >= POS_TAIL) {
+		memcpy(t->b, line + len + nl - POS_TAIL, POS_TAIL - nl);
+		if (nl)
+			t->b[POS_TAIL - 1] = '\n';
 		t->n = POS_TAIL;
 		return;
 	}
-	keep = t->n + len + 1 > POS_TAIL ? POS_TAIL - len - 1 : t->n;
+	keep = t->n + len + nl > POS_TAIL ? POS_TAIL - len - nl : t->n;
 	memmove(t->b, t->b + t->n - keep, keep);
 	memcpy(t->b + keep, line, len);
-	t->b[keep + len] = '\n';
-	t->n = keep + len + 1;
+	if (nl)
+		t->b[keep + len] = '\n';
+	t->n = keep + len + nl;
 }
 
 void

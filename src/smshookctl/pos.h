@@ -69,8 +69,9 @@ struct reader	*pos_open(const struct day_file *f, const struct db_pos *p,
 struct reader	*pos_open_text(const struct day_file *f, struct db_pos *p,
 		    int *other, struct pos_tail *t);
 /*
- * t after a line reader_next gave as n (READER_LINE: its len bytes and
- * its '\n'; else unknown bytes, after which t starts anew).
+ * t after a line reader_next gave as n: READER_LINE, its len bytes and
+ * its '\n'; READER_TORN, its bytes (no '\n') if all are at line; else
+ * unknown bytes, after which t starts anew.
  */
 void	pos_tail_add(struct pos_tail *t, int n, const char *line,
 	    size_t len);

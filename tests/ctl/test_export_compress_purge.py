@@ -210,6 +210,34 @@ def compressed_torn_then_late(e):
 
 
 @scenario
+def torn_then_regrown(e):
+    """A .gz with a torn tail and a late .jsonl of short lines: the 256
+    bytes a position marks take in the torn piece (it has no '\n'), so a
+    late file cut back and written again with a line as long as the
+    one lost is told apart: purge keeps the day, import reads it from
+    its start and takes the new line."""
+    lines = ref.gen_lines(3, 7, dup_rate=0, day_tag="t")
+    put_gz(e.spool, "2020-03-03", b"".join(lines[:2]) + b'{"v":1,qq')
+    late = ref.append(e.spool, "2020-03-03", b"k\n")
+    os.utime(late, (OLD, OLD))
+    p = e.ctl("import")
+    t.eq(p.returncode, 0, p.stderr)
+    with open(late, "wb") as f:
+        f.write(lines[2][:1] + b"\n" if lines[2][:1] != b"k" else b"j\n")
+    os.utime(late, (OLD, OLD))
+    p = e.ctl("purge", "--keep-days", "0")
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect("the bytes before it are not those imported" in p.stderr,
+             p.stderr)
+    p = e.ctl("import")
+    t.eq(p.returncode, 0, p.stderr)
+    t.expect("is not the text imported before" in p.stderr, p.stderr)
+    t.eq(sorted(o for d, o, _, _ in e.db.rejects() if d == "2020-03-03"),
+         sorted(o for d, o in ref.rejects_expected(e.spool)
+                if d == "2020-03-03"))
+
+
+@scenario
 def torn_gz_position(e):
     """A position where a .gz's torn tail ends, its late .jsonl still
     empty: no '\\n' comes before it, yet it is this text's, so the next
@@ -1236,7 +1264,7 @@ def crontab_example(e):
 
 
 SCENARIOS = [export_formats, compress_then_import, compressed_torn_then_late,
-             torn_gz_position,
+             torn_gz_position, torn_then_regrown,
              merge_stopped_before_unlink, compress_fifo, purge_guard,
              purge_before_import,
              purge_shorter, cut_back_and_grown, day_written_again,
