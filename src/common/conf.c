@@ -430,6 +430,13 @@ add_key(struct pctx *p, const char *data, size_t len)
 	return 0;
 }
 
+/* 1 if the len bytes at s start with a UTF-8 byte order mark, else 0. */
+static int
+bom(const char *s, size_t len)
+{
+	return len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0;
+}
+
 /*
  * What is wrong with a key of len bytes at k that no provider's key has,
  * or NULL: a byte order mark an editor put first, or quotes around it,
@@ -438,7 +445,7 @@ add_key(struct pctx *p, const char *data, size_t len)
 static const char *
 key_odd(const char *k, size_t len)
 {
-	if (len >= 3 && memcmp(k, "\xef\xbb\xbf", 3) == 0)
+	if (bom(k, len))
 		return "starts with a byte order mark (save it without one)";
 	if (len >= 2 && (k[0] == '"' || k[0] == '\'') && k[len - 1] == k[0])
 		return "is in quotes, which would be part of the key (remove "
@@ -860,7 +867,7 @@ conf_parse(struct conf *c, const char *path, char *err, size_t errlen)
 			set_kind("syntax error", lineno);
 			snprintf(err, errlen, "%s:%lu: expected "
 			    "\"key = value\"%s", path, lineno, lineno == 1 &&
-			    n >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0 ?
+			    bom(line, (size_t)n) ?
 			    " (the file starts with a byte order mark: save it "
 			    "without one)" : "");
 			goto out;

@@ -50,7 +50,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <fastcgi.h>
@@ -358,20 +357,6 @@ linger_setup(void)
 		linger_ms = (int)ms;
 }
 
-/* Milliseconds left until *end (CLOCK_MONOTONIC), at least 0. */
-static int
-ms_left(const struct timespec *end)
-{
-	struct timespec now;
-	long long ms;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
-		return 0;
-	ms = (long long)(end->tv_sec - now.tv_sec) * 1000 +
-	    (end->tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
-}
-
 /*
  * Close the connection fd lingering: shut its writing side, then read and
  * throw away what the web server still sends until it closes, linger_ms
@@ -382,26 +367,18 @@ static void
 linger_close(int fd)
 {
 	struct pollfd pfd = { fd, POLLIN, 0 };
-	struct timespec end;
+	long long end = mono_ms() + linger_ms, left;
 	char trash[1024];
-	int n, left;
+	int n;
 
-	if (shutdown(fd, SHUT_WR) == -1 ||
-	    clock_gettime(CLOCK_MONOTONIC, &end) == -1)
-		goto out;
-	end.tv_sec += linger_ms / 1000;
-	end.tv_nsec += linger_ms % 1000 * 1000000L;
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
-	while ((left = ms_left(&end)) > 0) {
-		if ((n = poll(&pfd, 1, left)) == -1 && errno == EINTR)
-			continue;
-		if (n <= 0 || read(fd, trash, sizeof(trash)) <= 0)
-			break;
-	}
-out:
+	if (shutdown(fd, SHUT_WR) == 0)
+		while ((left = end - mono_ms()) > 0) {
+			if ((n = poll(&pfd, 1, (int)left)) == -1 &&
+			    errno == EINTR)
+				continue;
+			if (n <= 0 || read(fd, trash, sizeof(trash)) <= 0)
+				break;
+		}
 	close(fd);
 }
 

@@ -274,13 +274,11 @@ handle_count(struct server *s, const struct response *rs)
 		[ANSWER_OK] = CNT_PING, [ANSWER_SUCCESS] = CNT_SUCCESS,
 		[ANSWER_DUPLICATE] = CNT_DUPLICATE,
 	};
-	struct timespec ts;
 	long long now;
 
 	if (!s->conf.counters)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = ms_of(&ts);
+	now = mono_ms();
 	if (!counters_fresh(&s->counters, now) &&
 	    counters_open(&s->counters, s->conf.spool_dir, now) == -1)
 		return;		/* no spool yet, or not ours: no count */

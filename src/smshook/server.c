@@ -13,6 +13,15 @@
 #include "spool.h"
 #include "verify.h"
 
+long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int
 server_init(struct server *s, const char *path, char *err, size_t errlen)
 {

@@ -36,5 +36,10 @@ int	handle(struct server *, const struct request *, struct response *);
  * under a worker's mapping: SIGBUS) can cost an answer.
  */
 void	handle_count(struct server *, const struct response *);
+/*
+ * Milliseconds on the monotonic clock, which a step of the system clock
+ * does not move: for intervals only.
+ */
+long long	mono_ms(void);
 
 #endif

@@ -40,24 +40,13 @@ struct pool {
 	int		 n;
 	int		 stopping;
 	int		 fails;		/* since window */
-	time_t		 window;	/* mono_s: a clock step moves it not */
+	long long	 window;	/* mono_ms: a clock step moves it not */
 };
 
 static void
 on_child(int sig)
 {
 	(void)sig;		/* only so that SIGCHLD is not discarded */
-}
-
-/* Seconds on the monotonic clock, which a step of the wall clock moves
- * not. */
-static time_t
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
 }
 
 /*
@@ -67,9 +56,9 @@ mono_s(void)
 static int
 lost(struct pool *p)
 {
-	time_t now = mono_s();
+	long long now = mono_ms();
 
-	if (now - p->window >= 60) {
+	if (now - p->window >= 60000) {
 		p->window = now;
 		p->fails = 0;
 	}
@@ -181,7 +170,7 @@ workers_run(struct server *s, int n)
 	siginfo_t si;
 	int sig, rc = 0;
 
-	p.window = mono_s();
+	p.window = mono_ms();
 	if ((p.pids = calloc((size_t)n, sizeof(*p.pids))) == NULL ||
 	    (p.busy = mmap(NULL, (size_t)n * sizeof(*p.busy), PROT_READ |
 	    PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {

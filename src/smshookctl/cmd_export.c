@@ -245,10 +245,8 @@ export_file(const struct day_file *f, enum fmt fmt, struct keyset *ks,
 	}
 	while ((n = reader_next(r, &line, &len, &off)) > 0) {
 		if (reader_unread(n, len)) {
-			ctl_err("%s: offset %lld: a line of %zu bytes, longer "
-			    "than max_body lets the receiver write now: raise "
-			    "max_body to export it", f->path, (long long)off,
-			    len);
+			ctl_unread(f->path, (long long)off, len, "raise "
+			    "max_body to export it");
 			goto out;
 		}
 		if (n != READER_LINE) {

@@ -262,10 +262,8 @@ count_file(struct stats *s, const struct day_file *f, struct day *d)
 	}
 	while ((n = reader_next(r, &line, &len, &off)) > 0) {
 		if (reader_unread(n, len)) {
-			ctl_err("%s: offset %lld: a line of %zu bytes, longer "
-			    "than max_body lets the receiver write now: not "
-			    "counted (raise max_body)", f->path, (long long)off,
-			    len);
+			ctl_unread(f->path, (long long)off, len, "not "
+			    "counted (raise max_body)");
 			s->unread++;
 			continue;
 		}

@@ -79,6 +79,12 @@ void	ctl_err(const char *fmt, ...)
 /* As ctl_err, with ": " and strerror(errno) appended (if errno is not 0). */
 void	ctl_errno(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
+/*
+ * Name the line of len bytes at off of path that reader_unread found (a
+ * larger max_body let the receiver write it), and done, what was done.
+ */
+void	ctl_unread(const char *path, long long off, size_t len,
+	    const char *done);
 
 /*
  * Take the cron lock (<spool_dir>/CTL_LOCK_FILE, flock) so two runs

@@ -87,11 +87,9 @@ static const char schema_begin[] =
 	"SET LOCAL client_min_messages = warning;"
 	"SET LOCAL lock_timeout = '60s';"
 	"SELECT pg_advisory_xact_lock(7262917);";
-/* The tables and the view of schema.h and of schema_end, by name. */
+/* What schema_current looks for besides schema.h's schema_tables. */
 static const char *const schema_names[] = {
-	"smshook_schema", "sms_events", "sms_event_payloads",
-	"sms_events_full", "smshook_positions", "smshook_rejects",
-	"smshook_runs"
+	"smshook_schema", "sms_events", "sms_events_full"
 };
 /* positions before version 4 had no mark of the day's first line, nor
  * before version 5 of the bytes before them */
@@ -806,6 +804,15 @@ make_sql(void)
 	    (size_t)n[3] >= sizeof(pgsql.from_stage) ? -1 : 0;
 }
 
+/* Append to the query q (qlen bytes, *o used) that name exists. */
+static void
+and_exists(char *q, size_t qlen, size_t *o, const char *name)
+{
+	if (*o < qlen)
+		*o += (size_t)snprintf(q + *o, qlen - *o, " AND "
+		    "to_regclass('%s') IS NOT NULL", name);
+}
+
 /*
  * 1 if the schema is current and whole (version SCHEMA_VERSION, and
  * every table, the view and the unique indexes there), else 0; -1 on
@@ -822,13 +829,12 @@ schema_current(struct pg_db *p)
 	int k, whole;
 
 	o = (size_t)snprintf(q, sizeof(q), "SELECT true");
-	for (i = 0; i < sizeof(schema_names) / sizeof(schema_names[0]) &&
-	    o < sizeof(q); i++)
-		o += (size_t)snprintf(q + o, sizeof(q) - o, " AND "
-		    "to_regclass('%s') IS NOT NULL", schema_names[i]);
-	for (k = 0; k < NKEYS && o < sizeof(q); k++)
-		o += (size_t)snprintf(q + o, sizeof(q) - o, " AND "
-		    "to_regclass('%s') IS NOT NULL", schema_keys[k].index);
+	for (i = 0; i < sizeof(schema_names) / sizeof(schema_names[0]); i++)
+		and_exists(q, sizeof(q), &o, schema_names[i]);
+	for (i = 0; i < SCHEMA_NTABLES; i++)
+		and_exists(q, sizeof(q), &o, schema_tables[i].name);
+	for (k = 0; k < NKEYS; k++)
+		and_exists(q, sizeof(q), &o, schema_keys[k].index);
 	if (o >= sizeof(q)) {
 		snprintf(p->db.err, sizeof(p->db.err), "postgresql: schema "
 		    "query too long");

@@ -51,6 +51,13 @@ ctl_err(const char *fmt, ...)
 	errno = saved;
 }
 
+void
+ctl_unread(const char *path, long long off, size_t len, const char *done)
+{
+	ctl_err("%s: offset %lld: a line of %zu bytes, longer than max_body "
+	    "lets the receiver write now: %s", path, off, len, done);
+}
+
 /* One message line ending in ": strerror(errno)"; errno is kept. */
 void
 ctl_errno(const char *fmt, ...)

@@ -547,22 +547,28 @@ def test_stats_import_lag():
         shutil.rmtree(d)
 
 
+def one_day_not_imported(d, conf, spool, day, before=""):
+    """The spool's day files replaced by day's, one line received at its
+    midnight (before, some text ahead of it), and an SQLite database
+    configured that has imported nothing."""
+    for name in day_files(spool):
+        os.unlink(os.path.join(spool, name))
+    rec = {"v": 1, "received_at": day + "T00:00:00.000Z",
+           "remote_addr": "127.0.0.1", "encoding": "json", "verified": True,
+           "payload": {"eventType": 20, "token": "a", "timestamp": 1}}
+    with open(os.path.join(spool, day + ".jsonl"), "w") as f:
+        f.write(before + json.dumps(rec) + "\n")
+    with open(conf, "a") as f:
+        f.write("database = sqlite:%s\n" % os.path.join(d, "ev.db"))
+
+
 def test_stats_lag_past_a_reject():
     """The import lag's age is that of the oldest line not imported that
     has a time: a line before it that is not valid (a reject to be) does
     not make it 0."""
     d, conf, spool, posted, day = stats_fixture()
     try:
-        for name in day_files(spool):
-            os.unlink(os.path.join(spool, name))
-        rec = {"v": 1, "received_at": "2020-01-02T00:00:00.000Z",
-               "remote_addr": "127.0.0.1", "encoding": "json",
-               "verified": True,
-               "payload": {"eventType": 20, "token": "a", "timestamp": 1}}
-        with open(os.path.join(spool, "2020-01-02.jsonl"), "w") as f:
-            f.write("garbage\n" + json.dumps(rec) + "\n")
-        with open(conf, "a") as f:
-            f.write("database = sqlite:%s\n" % os.path.join(d, "ev.db"))
+        one_day_not_imported(d, conf, spool, "2020-01-02", "garbage\n")
         p = ctl(conf, "stats", "--json")
         t.eq(p.returncode, 0, p.stderr)
         lag = json.loads(p.stdout)["import"]["lag_seconds"]
@@ -577,16 +583,7 @@ def test_stats_lag_ahead_of_the_clock():
     stepped back) is an age of 0, never a negative one, in every form."""
     d, conf, spool, posted, day = stats_fixture()
     try:
-        for name in day_files(spool):
-            os.unlink(os.path.join(spool, name))
-        rec = {"v": 1, "received_at": "2099-06-01T00:00:00.000Z",
-               "remote_addr": "127.0.0.1", "encoding": "json",
-               "verified": True,
-               "payload": {"eventType": 20, "token": "a", "timestamp": 1}}
-        with open(os.path.join(spool, "2099-06-01.jsonl"), "w") as f:
-            f.write(json.dumps(rec) + "\n")
-        with open(conf, "a") as f:
-            f.write("database = sqlite:%s\n" % os.path.join(d, "ev.db"))
+        one_day_not_imported(d, conf, spool, "2099-06-01")
         p = ctl(conf, "stats", "--json")
         t.eq(p.returncode, 0, p.stderr)
         t.eq(json.loads(p.stdout)["import"]["lag_seconds"], 0)
