@@ -153,6 +153,17 @@ program_safe(void)
 	return 0;
 }
 
+/* rc, unless it was 0 and standard output could not be written. */
+static int
+flushed(int rc)
+{
+	if ((fflush(stdout) == EOF || ferror(stdout)) && rc == 0) {
+		fprintf(stderr, "smshook: stdout: %s\n", strerror(errno));
+		return 1;
+	}
+	return rc;
+}
+
 /* -n: parse the configuration, say what it is, exit. */
 static int
 check(const char *path)
@@ -226,7 +237,7 @@ main(int argc, char *argv[])
 			nflag = 1;
 			break;
 		case 'V':
-			return version();
+			return flushed(version());
 		case 'w':
 			workers = workers_arg(optarg);
 			break;
@@ -240,7 +251,7 @@ main(int argc, char *argv[])
 	if (*note != '\0')
 		fprintf(stderr, "smshook: configuration not used: %s\n", note);
 	if (nflag)
-		return check(confpath);
+		return flushed(check(confpath));
 	if (cgi) {
 		fprintf(stderr, "smshook: not started by a web server "
 		    "(no FastCGI socket on stdin, no GATEWAY_INTERFACE)\n");

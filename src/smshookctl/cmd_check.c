@@ -604,14 +604,15 @@ cmd_check(struct ctl *ctl, int argc, char *argv[])
 		return done;
 	if (ctl_no_operands(argc, argv, usage) != 0)
 		return CTL_USAGE;
-	fine(&k, "config %s: ok, %zu app_key%s, require_signature %s, "
-	    "timezone %s", ctl->confpath, ctl->conf.nkeys,
-	    ctl->conf.nkeys == 1 ? "" : "s",
-	    ctl->conf.require_signature ? "yes" : "no", ctl->conf.timezone);
+	/* a usage error: before anything is said */
 	if (user != NULL && find_user(user, 0) == NULL) {
 		ctl_err("--user %s: no such user", user);
 		return CTL_USAGE;
 	}
+	fine(&k, "config %s: ok, %zu app_key%s, require_signature %s, "
+	    "timezone %s", ctl->confpath, ctl->conf.nkeys,
+	    ctl->conf.nkeys == 1 ? "" : "s",
+	    ctl->conf.require_signature ? "yes" : "no", ctl->conf.timezone);
 	k.no_user = user == NULL && geteuid() == 0;
 	if ((pw = receiver_user(ctl, user)) != NULL &&
 	    pw->pw_uid != geteuid()) {

@@ -309,6 +309,13 @@ def test_root_spool_without_user():
         t.expect("checking as" not in p.stdout, p.stdout)
         p = t.ctl(conf, "check", "--user", "root")
         t.eq(p.returncode, 0, p.stdout + p.stderr)
+        # a --user that does not exist is a usage error: nothing is
+        # said on stdout, where a script would look for the last line
+        p = t.ctl(conf, "check", "--user", "nosuchuser-smshook")
+        t.eq(p.returncode, 2, p.stderr)
+        t.eq(p.stdout, "", "(nothing checked)")
+        t.expect("--user nosuchuser-smshook: no such user" in p.stderr,
+                 p.stderr)
     finally:
         shutil.rmtree(d)
 

@@ -85,6 +85,15 @@ def check_workers_usage(target):
                        capture_output=True, text=True, timeout=10,
                        env=t.base_env())
     eq(p.returncode, 0, p.stderr)
+    # -n's "ok" and -V's versions that cannot be written are failures
+    for args in (["-n", "-c", target.conf], ["-V"]):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([t.SMSHOOK] + args, stdout=full,
+                               stderr=subprocess.PIPE, text=True,
+                               timeout=10, env=t.base_env())
+        eq(p.returncode, 1, "%s: %s" % (args, p.stderr))
+        expect("smshook: stdout: No space left on device" in p.stderr,
+               p.stderr)
 
 
 def check_spool_dir_unusable(target):
