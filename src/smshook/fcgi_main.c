@@ -340,7 +340,8 @@ serve(struct server *s, FCGX_Request *fr, struct request *rq,
 
 /*
  * The bound of a lingering close: LIBFCGI_OS_CLOSE_POLL_TIMEOUT
- * milliseconds if set and valid, as libfcgi's each wait, else LINGER_MS.
+ * milliseconds if set and valid, as libfcgi's each wait, else LINGER_MS
+ * (an invalid value is logged, not silently left out).
  */
 static void
 linger_setup(void)
@@ -355,6 +356,9 @@ linger_setup(void)
 	ms = strtol(v, &end, 10);
 	if (errno == 0 && end != v && *end == '\0' && ms > 0 && ms <= INT_MAX)
 		linger_ms = (int)ms;
+	else
+		logmsg(LL_WARN, "LIBFCGI_OS_CLOSE_POLL_TIMEOUT \"%.32s\": "
+		    "expected milliseconds, 1 or more; %d used", v, LINGER_MS);
 }
 
 /*

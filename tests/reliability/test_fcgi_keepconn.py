@@ -626,6 +626,34 @@ def drip_while_lingering(d):
         t.kill_left(proc)
 
 
+def linger_env_invalid(d):
+    # a LIBFCGI_OS_CLOSE_POLL_TIMEOUT that is no number of milliseconds
+    # is said at start, not silently replaced by the default
+    for bad in ("2s", "0", "-5", "99999999999"):
+        sub = os.path.join(d, "bad%s" % bad)
+        os.makedirs(sub)
+        proc, path, _ = start(sub, dict(
+            os.environ, LIBFCGI_OS_CLOSE_POLL_TIMEOUT=bad))
+        try:
+            ready(path)
+        finally:
+            t.kill_left(proc)
+        with open(os.path.join(sub, "stderr.log")) as f:
+            log = f.read()
+        t.expect('LIBFCGI_OS_CLOSE_POLL_TIMEOUT "%s": expected '
+                 'milliseconds, 1 or more; 2000 used' % bad in log,
+                 "%s: %s" % (bad, log))
+    proc, path, _ = start(d, dict(os.environ,
+                                  LIBFCGI_OS_CLOSE_POLL_TIMEOUT="1500"))
+    try:
+        ready(path)
+    finally:
+        t.kill_left(proc)
+    with open(os.path.join(d, "stderr.log")) as f:
+        log = f.read()
+    t.expect("LIBFCGI_OS_CLOSE_POLL_TIMEOUT" not in log, log)
+
+
 def stop_while_waiting(d):
     # an idle worker's accept(2) times out every second and begins again
     # (the bound on a stop signal sent just before it): send SIGTERM just
@@ -756,6 +784,8 @@ def main():
                  "close lingers waits for it, then exit 0"),
                 ("drip", drip_while_lingering, "a lingering close "
                  "ends after its bound, the peer sending all the while"),
+                ("lingerenv", linger_env_invalid, "an invalid "
+                 "LIBFCGI_OS_CLOSE_POLL_TIMEOUT is logged at start"),
                 ("idle", stop_while_waiting, "SIGTERM while waiting for a "
                  "connection exits 0 at once"),
                 ("idleconn", stop_idle_connection, "SIGTERM with a "
