@@ -130,6 +130,24 @@ still_there(int fd, const char *path, struct stat *st)
 }
 
 /*
+ * The name a foreign file at path is moved to: path.bad-seconds-pid, and
+ * -2, -3... after it when this process set one aside in that second (no
+ * other process writes names with our pid).
+ */
+static void
+set_aside_name(char *aside, size_t size, const char *path)
+{
+	struct stat st;
+	int n, k;
+
+	n = snprintf(aside, size, "%s.bad-%lld-%ld", path,
+	    (long long)time(NULL), (long)fs_pid());
+	for (k = 2; n > 0 && (size_t)n < size && k < 1000 &&
+	    lstat(aside, &st) == 0; k++)
+		snprintf(aside + n, size - (size_t)n, "-%d", k);
+}
+
+/*
  * Lock path, (re)creating it when absent or foreign; fd, or -1 with
  * errno set (a table whose header cannot be read, or a foreign file that
  * cannot be set aside, is left as it is).
@@ -169,8 +187,7 @@ open_locked(const char *path)
 			errno = saved;
 			return -1;
 		}
-		snprintf(aside, sizeof(aside), "%s.bad-%lld-%ld", path,
-		    (long long)time(NULL), (long)fs_pid());
+		set_aside_name(aside, sizeof(aside), path);
 		if (rename(path, aside) == 0)
 			logmsg(LL_ERROR, "%s: not a replay table, moved to %s",
 			    path, aside);
