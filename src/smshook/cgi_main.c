@@ -136,9 +136,12 @@ doc_roots(char roots[2][PATH_MAX])
 	return n;
 }
 
-/* NULL, or the kind of the first secret file that could be downloaded. */
+/*
+ * NULL, or the kind of the first secret file that could be downloaded,
+ * its path in *path.
+ */
 static const char *
-under_docroot(const struct conf *c)
+under_docroot(const struct conf *c, const char **path)
 {
 	char roots[2][PATH_MAX];
 	size_t i;
@@ -146,13 +149,13 @@ under_docroot(const struct conf *c)
 
 	if ((n = doc_roots(roots)) == 0)
 		return NULL;
-	if (served(c->path, roots, n))
+	if (served((*path = c->path), roots, n))
 		return "configuration file under the document root";
 	for (i = 0; i < c->nkeys; i++)
 		if (c->keys[i].file != NULL &&
-		    served(c->keys[i].file, roots, n))
+		    served((*path = c->keys[i].file), roots, n))
 			return "key file under the document root";
-	if (served(c->spool_dir, roots, n))
+	if (served((*path = c->spool_dir), roots, n))
 		return "spool_dir under the document root";
 	return NULL;
 }
@@ -161,7 +164,7 @@ under_docroot(const struct conf *c)
 static const char *
 setup(struct server *s, const char *confpath)
 {
-	const char *kind;
+	const char *kind, *path;
 	char err[512];
 
 	if (server_init(s, confpath, err, sizeof(err)) == -1) {
@@ -169,9 +172,9 @@ setup(struct server *s, const char *confpath)
 		return (kind = conf_error_kind()) != NULL ? kind :
 		    "cannot start";
 	}
-	if ((kind = under_docroot(&s->conf)) != NULL) {
-		logmsg(LL_ERROR, "configuration: %s: %s (move it out)",
-		    s->conf.path, kind);
+	if ((kind = under_docroot(&s->conf, &path)) != NULL) {
+		logmsg(LL_ERROR, "configuration: %s: %s %s (move it out)",
+		    s->conf.path, path, kind);
 		server_free(s);
 		return kind;
 	}

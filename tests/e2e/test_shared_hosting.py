@@ -394,6 +394,9 @@ def check_diagnosable(h):
         answer(t.http(h.url, "GET", ctype=None), 500,
                {"error": "configuration error (spool_dir under the "
                 "document root)"})
+        # the log, which only the customer reads, names the path
+        expect("public_html/spool spool_dir under the document root "
+               "(move it out)" in h.log(), h.log()[-1000:])
     finally:
         with open(conf, "w") as f:
             f.write(text)
