@@ -81,16 +81,20 @@ imported(struct ctl_db *db, const struct day_file *f)
  * force): 1 deleted, 0 gone meanwhile, -1 kept (not all imported) or on
  * error; messages on stderr. The day's
  * .jsonl, if any, is held under an exclusive lock from the check to its
- * removal, so no line the receiver appends in between is lost.
+ * removal, so no line the receiver appends in between is lost. A
+ * DAY.jsonl.gz.tmp a killed compress left goes too (the cron lock keeps
+ * out a running one): its path in tmp[PATH_MAX] if removed, else "".
  */
 static int
-purge_day(struct ctl_db *db, const struct day_file *f, int force)
+purge_day(struct ctl_db *db, const struct day_file *f, int force,
+    char *tmp)
 {
 	const char *plain = f->late[0] != '\0' ? f->late : f->gz ? NULL :
 	    f->path;
 	struct day_file held = *f;
 	int fd = -1, rc = -1;
 
+	*tmp = '\0';
 	if (plain != NULL && ((fd = open(plain, O_RDONLY | O_CLOEXEC |
 	    O_NOFOLLOW | O_NONBLOCK)) == -1 || flock(fd, LOCK_EX) == -1)) {
 		if (errno == ENOENT)
@@ -111,6 +115,14 @@ purge_day(struct ctl_db *db, const struct day_file *f, int force)
 		goto out;
 	}
 	rc = 1;
+	if ((size_t)snprintf(tmp, PATH_MAX, "%s%s", f->path, f->gz ? ".tmp" :
+	    ".gz.tmp") >= PATH_MAX)
+		*tmp = '\0';		/* a name too long was never made */
+	else if (unlink(tmp) == -1) {
+		if (errno != ENOENT)
+			ctl_errno("%s", tmp);	/* said; the day is gone */
+		*tmp = '\0';
+	}
  out:
 	if (fd != -1)
 		close(fd);	/* after the unlink: the lock went with it */
@@ -150,7 +162,7 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 	struct ctl_db *db = NULL;
 	unsigned long long keep = 0;
 	const char *url = NULL;
-	char last[11];
+	char last[11], tmp[PATH_MAX];
 	size_t n = 0, i;
 	int ch, ok, lock = -1, force = 0, verbose = 0, have_keep = 0, done;
 	int none = 0;
@@ -205,7 +217,7 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 		goto out;
 	rc = CTL_OK;
 	for (i = 0; i < n; i++) {
-		if ((ok = purge_day(db, &files[i], force)) == -1)
+		if ((ok = purge_day(db, &files[i], force, tmp)) == -1)
 			rc = CTL_FAIL;
 		if (ok != 1)
 			continue;
@@ -215,6 +227,8 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 		printf("purge: removed %s\n", files[i].path);
 		if (files[i].late[0] != '\0')
 			printf("purge: removed %s\n", files[i].late);
+		if (*tmp != '\0')
+			printf("purge: removed %s\n", tmp);
 	}
 	/* best effort: a deletion lost in a crash is redone next run */
 	if (removed)

@@ -771,15 +771,21 @@ def purge_guard(e):
     t.eq([n for n in names if n.startswith("20")],
          ["2020-01-02.jsonl.gz", "2020-01-04.jsonl", today + ".jsonl"])
     t.eq(e.db.rows(), rows, "(purge never touches rows)")
-    # and a late .jsonl beside the .gz: -v names both files it removes
+    # and a late .jsonl beside the .gz: -v names both files it removes,
+    # and the .gz.tmp a killed compress left of either kind of day
     ref.append(e.spool, "2020-01-02", b"".join(
         ref.gen_lines(1, 10, day_tag="late")))
+    for day in ("2020-01-02", "2020-01-04"):
+        with open(os.path.join(e.spool, day + ".jsonl.gz.tmp"), "wb") as f:
+            f.write(b"\x1f\x8b")
     p = e.ctl("purge", "--keep-days", "1", "--force", "-v")
     t.eq(p.returncode, 0, p.stderr)
     t.eq(sorted(ln.split("purge: removed ")[1] for ln in
                 p.stdout.splitlines()),
          [os.path.join(e.spool, n) for n in (
-             "2020-01-02.jsonl", "2020-01-02.jsonl.gz", "2020-01-04.jsonl")])
+             "2020-01-02.jsonl", "2020-01-02.jsonl.gz",
+             "2020-01-02.jsonl.gz.tmp", "2020-01-04.jsonl",
+             "2020-01-04.jsonl.gz.tmp")])
     t.eq([n for n in os.listdir(e.spool) if n.startswith("20")],
          [today + ".jsonl"])
 
