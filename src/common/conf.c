@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -652,15 +653,62 @@ p_logfacility(struct pctx *p, const char *v, void *dst)
 	return 0;
 }
 
+#define TZIF_HEAD	44	/* a TZif header's size */
+
+/* The big-endian 32-bit count at h[at]. */
+static uint32_t
+tzif_count(const unsigned char *h, size_t at)
+{
+	return (uint32_t)h[at] << 24 | (uint32_t)h[at + 1] << 16 |
+	    (uint32_t)h[at + 2] << 8 | h[at + 3];
+}
+
+/*
+ * The zone file at path: 1 a TZif file, 0 something else, -1 none there.
+ * *leap says if it counts leap seconds, in the 32-bit data's header or,
+ * from version 2, in the 64-bit data's, which follows the 32-bit data.
+ */
+static int
+tzif_read(const char *path, int *leap)
+{
+	unsigned char h[TZIF_HEAD];
+	struct stat st;
+	uint64_t data;
+	int fd, rc = 0;
+
+	*leap = 0;
+	if ((fd = open_regular(path, &st)) == -1)
+		return -1;
+	if (read(fd, h, sizeof(h)) != (ssize_t)sizeof(h) ||
+	    memcmp(h, "TZif", 4) != 0)
+		goto out;
+	rc = 1;
+	*leap = tzif_count(h, 28) != 0;
+	if (h[4] < '2' || *leap)
+		goto out;
+	/*
+	 * the counts at 20: isutcnt, isstdcnt, leapcnt (0 here), timecnt,
+	 * typecnt, charcnt; the data: 5 bytes a transition, 6 a type
+	 */
+	data = (uint64_t)tzif_count(h, 32) * 5 + (uint64_t)tzif_count(h,
+	    36) * 6 + tzif_count(h, 40) + tzif_count(h, 24) + tzif_count(h,
+	    20);
+	if (pread(fd, h, sizeof(h), (off_t)(TZIF_HEAD + data)) ==
+	    (ssize_t)sizeof(h) && memcmp(h, "TZif", 4) == 0)
+		*leap = tzif_count(h, 28) != 0;
+ out:
+	close(fd);
+	return rc;
+}
+
 /* An IANA zone name that exists under $TZDIR or /usr/share/zoneinfo. */
 static int
 p_timezone(struct pctx *p, const char *v, void *dst)
 {
 	const char *dir = getenv("TZDIR");
-	char path[PATH_MAX], magic[4];
-	struct stat st;
+	char path[PATH_MAX];
 	size_t i;
-	int fd, ok;
+	int kind, leap;
 
 	for (i = 0; v[i] != '\0'; i++)
 		if (!isalnum((unsigned char)v[i]) &&
@@ -673,19 +721,21 @@ p_timezone(struct pctx *p, const char *v, void *dst)
 	if (strncmp(v, "right/", 6) == 0)
 		return fail(p, "time zone \"%s\" counts leap seconds, which "
 		    "the system clock does not: use \"%s\"", v, v + 6);
-	if (strcmp(v, "UTC") != 0) {
-		if (dir == NULL || *dir == '\0')
-			dir = "/usr/share/zoneinfo";
-		/* a zone file begins "TZif"; leapseconds and the like do not */
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, v) >=
-		    sizeof(path) || (fd = open_regular(path, &st)) == -1)
-			return fail(p, "unknown time zone \"%s\"", v);
-		ok = read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
-		    memcmp(magic, "TZif", sizeof(magic)) == 0;
-		close(fd);
-		if (!ok)
-			return fail(p, "unknown time zone \"%s\"", v);
-	}
+	if (dir == NULL || *dir == '\0')
+		dir = "/usr/share/zoneinfo";
+	/*
+	 * a zone file begins "TZif"; leapseconds and the like do not. UTC
+	 * needs none (the C library knows it), but one there is used.
+	 */
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, v) >=
+	    sizeof(path))
+		return fail(p, "unknown time zone \"%s\"", v);
+	kind = tzif_read(path, &leap);
+	if (kind == 0 || (kind == -1 && strcmp(v, "UTC") != 0))
+		return fail(p, "unknown time zone \"%s\"", v);
+	if (leap)	/* TZDIR naming a right/ folder, say */
+		return fail(p, "time zone \"%s\" in %s counts leap seconds, "
+		    "which the system clock does not (check TZDIR)", v, dir);
 	return p_string(p, v, dst);
 }
 

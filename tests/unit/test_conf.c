@@ -505,14 +505,14 @@ static void
 test_timezone_tzdir(void **state)
 {
 	struct fx *f = *state;
-	char zdir[128];
+	char zdir[128], zone[44] = "TZif2";	/* a header, no data */
 	const char *old = getenv("TZDIR");
 	char *saved = old != NULL ? strdup(old) : NULL;
 	int rc;
 
 	snprintf(zdir, sizeof(zdir), "%s/zones", f->dir);
 	assert_int_equal(mkdir(zdir, 0700), 0);
-	put(f, "zones/Test_Zone", 0644, "TZif");
+	put_len(f, "zones/Test_Zone", 0644, zone, sizeof(zone));
 	put(f, "zones/leapseconds", 0644, "# Leap second list\n");
 	assert_int_equal(setenv("TZDIR", zdir, 1), 0);
 	rc = parse_mode(f, 0600, BASE "timezone = Test_Zone\n");
@@ -532,6 +532,59 @@ test_timezone_tzdir(void **state)
 	free(saved);
 	assert_int_equal(rc, 0);
 	check_err(f, 3, "unknown time zone");
+}
+
+/* TZDIR's name with TZDIR set to f->dir/zones; restored after. */
+static int
+parse_tzdir(struct fx *f, const char *zone)
+{
+	char zdir[128], text[256];
+	const char *old = getenv("TZDIR");
+	char *saved = old != NULL ? strdup(old) : NULL;
+	int rc;
+
+	snprintf(zdir, sizeof(zdir), "%s/zones", f->dir);
+	snprintf(text, sizeof(text), BASE "timezone = %s\n", zone);
+	assert_int_equal(setenv("TZDIR", zdir, 1), 0);
+	rc = parse_mode(f, 0600, text);
+	if (saved != NULL)
+		setenv("TZDIR", saved, 1);
+	else
+		unsetenv("TZDIR");
+	free(saved);
+	return rc;
+}
+
+/*
+ * A zone file that counts leap seconds is refused whatever its name (a
+ * TZDIR naming a right/ folder), in the 32-bit header or, from version
+ * 2, the 64-bit one; UTC needs no file, but one there is checked.
+ */
+static void
+test_timezone_leap(void **state)
+{
+	struct fx *f = *state;
+	char fat[44] = "TZif2", slim[88] = "TZif2", path[128];
+
+	fat[31] = 27;			/* leapcnt: 27 leap seconds */
+	memcpy(slim + 44, "TZif2", 5);	/* no 32-bit data: 64-bit header */
+	slim[44 + 31] = 27;
+	snprintf(path, sizeof(path), "%s/zones", f->dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(parse_tzdir(f, "UTC"), 0);	/* none there */
+	put_len(f, "zones/Fat_Leap", 0644, fat, sizeof(fat));
+	put_len(f, "zones/Slim_Leap", 0644, slim, sizeof(slim));
+	put_len(f, "zones/UTC", 0644, fat, sizeof(fat));
+	put_len(f, "zones/Slim", 0644, slim, 44);	/* v2, no leap */
+	assert_int_equal(parse_tzdir(f, "Slim"), 0);
+	assert_int_equal(parse_tzdir(f, "Fat_Leap"), -1);
+	check_err(f, 3, "time zone \"Fat_Leap\" in ");
+	assert_non_null(strstr(f->err, "/zones counts leap seconds, which "
+	    "the system clock does not (check TZDIR)"));
+	assert_int_equal(parse_tzdir(f, "Slim_Leap"), -1);
+	check_err(f, 3, "counts leap seconds");
+	assert_int_equal(parse_tzdir(f, "UTC"), -1);
+	check_err(f, 3, "time zone \"UTC\" in ");
 }
 
 static void
@@ -1053,6 +1106,7 @@ main(void)
 		T(test_bad_log_level),
 		T(test_bad_timezone),
 		T(test_timezone_tzdir),
+		T(test_timezone_leap),
 		T(test_required),
 		T(test_missing_file),
 		T(test_not_regular),
