@@ -20,10 +20,12 @@ ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN) \
               -DVERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
               $(shell $(PKG_CONFIG) --cflags libcjson libcrypto)
 # libfcgi has no version call: "smshook -V" shows pkg-config's and, when
-# there is one, the Debian package's, fixed at build time.
-FCGI_VERSION_TEXT := $(shell v=$$($(PKG_CONFIG) --modversion fcgi \
-    2>/dev/null); d=$$(dpkg-query -W -f='$${Version}' libfcgi-dev \
-    2>/dev/null); echo "$${v:-unknown}$${d:+, Debian $$d}")
+# there is one, the Debian package's, fixed at build time. Asked once,
+# when first needed: after "make deps" has installed the package.
+FCGI_VERSION_TEXT = $(eval FCGI_VERSION_TEXT := $(shell \
+    v=$$($(PKG_CONFIG) --modversion fcgi 2>/dev/null); \
+    d=$$(dpkg-query -W -f='$${Version}' libfcgi-dev 2>/dev/null); \
+    echo "$${v:-unknown}$${d:+, Debian $$d}"))$(FCGI_VERSION_TEXT)
 RECV_CFLAGS = $(shell $(PKG_CONFIG) --cflags fcgi) \
               -DFCGI_VERSION_TEXT='"$(FCGI_VERSION_TEXT)"'
 RECV_LIBS   = $(shell $(PKG_CONFIG) --libs fcgi libcjson libcrypto) -lm
@@ -69,9 +71,11 @@ $(OBJ)/smshookctl/%.o: src/smshookctl/%.c src/smshookctl/*.h \
 	$(CC) $(ALL_CFLAGS) $(CTL_CFLAGS) -Isrc/common -Isrc/smshookctl -c -o $@ $<
 
 # Rebuild when a setting compiled in changes (make install SYSCONFDIR=…),
-# or the compiler (CC=clang in a build directory gcc filled).
+# the compiler (CC=clang in a build directory gcc filled), or what
+# pkg-config or the libfcgi package say (-V shows its version).
 FLAGS_NOW = $(CC) $(SYSCONFDIR) $(VERSION) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) \
-    $(SAN)
+    $(SAN) $(PKG_CONFIG) $(FCGI_VERSION_TEXT) \
+    $(shell $(PKG_CONFIG) --cflags fcgi libcjson libcrypto sqlite3 libpq zlib)
 $(BUILD)/.flags: FORCE | $(BUILD)
 	@printf '%s\n' "$(FLAGS_NOW)" | cmp -s - $@ || \
 	    printf '%s\n' "$(FLAGS_NOW)" > $@
@@ -159,15 +163,20 @@ install: all
 	install -m 0640 conf-examples/smshook.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/smshook/smshook.conf.example
 
+# The configuration folder goes only if nothing is left in it (your
+# smshook.conf keeps it, quietly).
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/smshook $(DESTDIR)$(MANDIR)/man8/smshook.8 \
 	    $(DESTDIR)$(BINDIR)/smshookctl $(DESTDIR)$(MANDIR)/man1/smshookctl.1 \
 	    $(DESTDIR)$(MANDIR)/man5/smshook.conf.5 \
 	    $(DESTDIR)$(SYSCONFDIR)/smshook/smshook.conf.example
-	-rmdir $(DESTDIR)$(SYSCONFDIR)/smshook
+	rmdir $(DESTDIR)$(SYSCONFDIR)/smshook 2>/dev/null || :
 
+# The build folders: the default ones, and BUILD's (and its fuzz
+# folder) wherever it points, but never "/".
 clean:
 	rm -rf build build-*
+	case "$(BUILD)" in ""|/|/.) ;; *) rm -rf "$(BUILD)" "$(BUILD)-fuzz" ;; esac
 
 # Fragments for fuzzing, benchmarks and other optional targets.
 -include mk/*.mk

@@ -80,8 +80,13 @@ $(DIST_BUILD) $(DIST_BUILD)/bin $(DIST_BUILD)/lib $(DIST_OBJ)/common \
     $(DIST_OBJ)/smshook $(DIST_OBJ)/smshookctl:
 	mkdir -p $@
 
+# ... and the packages whose static libraries the programs take in: a
+# security update of one relinks the bundle
+DIST_PKGS_NOW := $(shell dpkg-query -W -f='$${Package}=$${Version} ' \
+                 libc6-dev libssl-dev libfcgi-dev libsqlite3-dev zlib1g-dev \
+                 2>/dev/null)
 DIST_FLAGS_NOW = $(CC) $(VERSION) $(SYSCONFDIR) $(DIST_OPT) \
-                 $(FCGI_VERSION_TEXT)
+                 $(FCGI_VERSION_TEXT) $(DIST_PKGS_NOW)
 $(DIST_BUILD)/.flags: FORCE | $(DIST_BUILD)
 	@printf '%s\n' "$(DIST_FLAGS_NOW)" | cmp -s - $@ || \
 	    printf '%s\n' "$(DIST_FLAGS_NOW)" > $@
@@ -127,7 +132,8 @@ $(DIST_OBJ)/smshookctl/%.o: src/smshookctl/%.c src/smshookctl/*.h \
 # ---------------------------------------------------------------- programs
 
 $(DIST_BUILD)/bin/smshook: $(DIST_RECV_OBJ) $(DIST_COMMON_OBJ) \
-    $(DIST_LIBCJSON) scripts/dist-ldcheck.sh | $(DIST_BUILD)/bin
+    $(DIST_LIBCJSON) scripts/dist-ldcheck.sh $(DIST_BUILD)/.flags \
+    | $(DIST_BUILD)/bin
 	$(CC) $(DIST_LDFLAGS) -o $@.tmp $(DIST_RECV_OBJ) $(DIST_COMMON_OBJ) \
 	    $(DIST_LIBCJSON) $(shell $(PKG_CONFIG) --static --libs fcgi \
 	    libcrypto) -lm 2>$@.ld || { cat $@.ld >&2; exit 1; }
@@ -135,7 +141,8 @@ $(DIST_BUILD)/bin/smshook: $(DIST_RECV_OBJ) $(DIST_COMMON_OBJ) \
 	mv $@.tmp $@
 
 $(DIST_BUILD)/bin/smshookctl: $(DIST_CTL_OBJ) $(DIST_COMMON_OBJ) \
-    $(DIST_LIBCJSON) scripts/dist-ldcheck.sh | $(DIST_BUILD)/bin
+    $(DIST_LIBCJSON) scripts/dist-ldcheck.sh $(DIST_BUILD)/.flags \
+    | $(DIST_BUILD)/bin
 	$(CC) $(DIST_LDFLAGS) -o $@.tmp $(DIST_CTL_OBJ) $(DIST_COMMON_OBJ) \
 	    $(DIST_LIBCJSON) $(shell $(PKG_CONFIG) --static --libs libcrypto \
 	    sqlite3 zlib) -lm 2>$@.ld || { cat $@.ld >&2; exit 1; }

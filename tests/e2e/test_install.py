@@ -105,6 +105,14 @@ def check_man_render(dest):
 
 
 def check_uninstall(dest, build):
+    # the operator's smshook.conf keeps its folder, quietly
+    mine = os.path.join(dest, "etc/smshook/smshook.conf")
+    with open(mine, "w") as f:
+        f.write("spool_dir = /x\n")
+    p = make("uninstall", "DESTDIR=" + dest, "BUILD=" + build, *VARS)
+    eq(sorted(files_under(dest)), ["etc/smshook/smshook.conf"])
+    expect("rmdir" not in p.stderr and "Error" not in p.stderr, p.stderr)
+    os.unlink(mine)
     make("uninstall", "DESTDIR=" + dest, "BUILD=" + build, *VARS)
     eq(sorted(files_under(dest)), [], "files left by uninstall")
     expect(not os.path.exists(os.path.join(dest, "etc/smshook")),
