@@ -46,12 +46,13 @@
  * flock and fdatasync of this test program, in front of the C library's.
  * With flock_unlink set, that file is unlinked each time before a lock is
  * taken (as if compress removed it while we waited); with
- * flock_unlock_fails set, the next unlock fails with EIO. fdatasync
+ * flock_unlock_fails set, the next unlock fails with EIO; the next
+ * flock_lock_fails exclusive locks fail with ENOLCK. fdatasync
  * counts its calls on open fds in syncs, and fails with EIO while
  * sync_fails is set.
  */
 static const char	*flock_unlink;
-static int		 flock_unlock_fails;
+static int		 flock_unlock_fails, flock_lock_fails;
 static int		 syncs, sync_fails;
 
 int
@@ -72,6 +73,11 @@ flock(int fd, int op)
 	if ((op & LOCK_UN) && flock_unlock_fails) {
 		flock_unlock_fails = 0;
 		errno = EIO;
+		return -1;
+	}
+	if ((op & LOCK_EX) && flock_lock_fails > 0) {
+		flock_lock_fails--;
+		errno = ENOLCK;
 		return -1;
 	}
 	if ((op & LOCK_EX) && flock_unlink != NULL)
@@ -1058,6 +1064,45 @@ test_unlock_fails(void **state)
 }
 
 /*
+ * The day file's lock refused (ENOLCK: an NFS mount without its lock
+ * daemon): -1 naming the lock and the file, nothing written. Refused once
+ * on the kept file, the lock is taken again on a fresh open; refused on
+ * both, -1, and the next append takes it.
+ */
+static void
+test_lock_fails(void **state)
+{
+	const struct fixture *f = *state;
+	struct spool_pending p;
+	char err[256] = "";
+
+	flock_lock_fails = 1;			/* the first open's */
+	assert_int_equal(spool_write(&p, f->dir, DAY, "{\"a\":1}\n", 8, err,
+	    sizeof(err)), -1);
+	assert_int_equal(flock_lock_fails, 0);
+	if (strstr(err, "lock") == NULL || strstr(err, f->file) == NULL ||
+	    strstr(err, strerror(ENOLCK)) == NULL)
+		fail_msg("err: %s", err);
+	assert_content(f->file, "");
+	write_ok(f, &p, DAY, "{\"b\":1}\n");	/* opened and kept */
+	assert_int_equal(spool_sync(&p, err, sizeof(err)), 0);
+	flock_lock_fails = 1;			/* the kept file's */
+	write_ok(f, &p, DAY, "{\"c\":1}\n");
+	assert_int_equal(flock_lock_fails, 0);
+	assert_int_equal(spool_sync(&p, err, sizeof(err)), 0);
+	flock_lock_fails = 2;			/* the kept and the fresh */
+	err[0] = '\0';
+	assert_int_equal(spool_write(&p, f->dir, DAY, "{\"d\":1}\n", 8, err,
+	    sizeof(err)), -1);
+	assert_int_equal(flock_lock_fails, 0);
+	if (strstr(err, "lock") == NULL)
+		fail_msg("err: %s", err);
+	write_ok(f, &p, DAY, "{\"e\":1}\n");
+	assert_int_equal(spool_sync(&p, err, sizeof(err)), 0);
+	assert_content(f->file, "{\"b\":1}\n{\"c\":1}\n{\"e\":1}\n");
+}
+
+/*
  * The spool directory moved by hand while a writer that has just opened
  * its day file waits for the lock: the path is checked under the lock
  * as for a kept file, so the line lands in a day file at the configured
@@ -1115,6 +1160,8 @@ main(void)
 		    test_reused_unlinked_while_waiting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_removed_every_time, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_lock_fails, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unlock_fails, setup,
 		    teardown),
