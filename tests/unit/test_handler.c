@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -38,6 +39,25 @@
 #define KEY	"test-app-key-0123456789"
 #define KEY2	"rotated-key-ABCDEFGHIJ"
 #define CLIENT	"203.0.113.9"
+
+/*
+ * OpenSSL's EVP_MAC_final, in front of the library's: fails while
+ * mac_fails is set (a MAC that cannot be computed), else the real one.
+ */
+static int mac_fails;
+
+int
+EVP_MAC_final(EVP_MAC_CTX *ctx, unsigned char *out, size_t *outl,
+    size_t outsize)
+{
+	static int (*real)(EVP_MAC_CTX *, unsigned char *, size_t *, size_t);
+
+	if (mac_fails)
+		return 0;
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "EVP_MAC_final");
+	return real(ctx, out, outl, outsize);
+}
 
 struct fixture {
 	char		 tmp[64];
@@ -1095,6 +1115,30 @@ test_replay_read_fails(void **state)
  * line stored without the duplicate check. The first is the body
  * buffer's, the last to answer 500 the line's.
  */
+/*
+ * A signature that cannot be checked (OpenSSL's MAC fails): 500 "signature
+ * check failed", nothing stored, the token not taken; the retry is 200.
+ */
+static void
+test_mac_fails(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char body[1024], tok[64];
+
+	start(f, "app_key = " KEY);
+	event(f, KEY, now_ms(), body, sizeof(body), tok);
+	mac_fails = 1;
+	assert_int_equal(post(f, body, &rs), 500);
+	mac_fails = 0;
+	assert_error(&rs, 500, "signature check failed");
+	assert_non_null(strstr(f->log, "500 from " CLIENT));
+	assert_int_equal(spool_count(f), 0);
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_body(&rs, 200, "{\"status\":\"success\"}");
+	assert_int_equal(spool_count(f), 1);
+}
+
 static void
 test_out_of_memory(void **state)
 {
@@ -1448,6 +1492,7 @@ main(void)
 		T(test_no_replay_window),
 		T(test_counted_kinds),
 		T(test_replay_read_fails),
+		T(test_mac_fails),
 		T(test_out_of_memory),
 		cmocka_unit_test(test_response_head),
 		cmocka_unit_test(test_record_line),
