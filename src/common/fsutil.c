@@ -242,3 +242,21 @@ fs_kept_drop(struct fs_kept *k)
 		close(k->fd);
 	k->fd = -1;
 }
+
+int
+fs_std_fds(void)
+{
+	int fd, null;
+
+	for (fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		if ((null = open("/dev/null", O_RDWR)) == -1)
+			return -1;
+		if (null != fd) {	/* not the lowest free: cannot be */
+			close(null);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -14,6 +14,13 @@
  */
 int	fs_parent_dir(const char *path, char *buf, size_t bufsz);
 /*
+ * Open /dev/null onto each of fds 0-2 that is closed, lowest first, so
+ * that a file opened later (the token table, a .gz being written) is
+ * never one of them and gets log lines, messages or the answer: 0, or
+ * -1 if /dev/null would not open.
+ */
+int	fs_std_fds(void);
+/*
  * Create the spool directory, mode 0750, unless it exists; 0, or -1
  * with errno set (ENOTDIR: something else has its name).
  */

@@ -5,7 +5,6 @@
  * server may fill it from the query string.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,29 +47,6 @@ workers_arg(const char *s)
 		usage();
 	}
 	return (int)n;
-}
-
-/*
- * Open /dev/null onto each of fds 0-2 that is closed, lowest first, so
- * that a file opened later (the token table) is never one of them and
- * gets log lines or the answer: 0, or -1 if /dev/null would not open.
- */
-static int
-std_fds(void)
-{
-	int fd, null;
-
-	for (fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
-		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
-			continue;
-		if ((null = open("/dev/null", O_RDWR)) == -1)
-			return -1;
-		if (null != fd) {	/* not the lowest free: cannot be */
-			close(null);
-			return -1;
-		}
-	}
-	return 0;
 }
 
 /* systemd socket activation: move the passed socket to fd 0. */
@@ -200,7 +176,7 @@ main(int argc, char *argv[])
 	char err[512], note[PATH_MAX + 128];
 	int ch, cgi, nflag = 0, workers = 1, rc;
 
-	if (std_fds() == -1)
+	if (fs_std_fds() == -1)
 		return 1;	/* nowhere safe to say so */
 	signal(SIGPIPE, SIG_IGN);
 	/* a file size limit (ulimit -f) must fail a write, not kill us */

@@ -21,6 +21,7 @@
 #endif
 
 #include "ctl.h"
+#include "fsutil.h"
 #include "log.h"
 #include "version.h"
 
@@ -94,6 +95,8 @@ main(int argc, char *argv[])
 	size_t i;
 	int ch, rc;
 
+	if (fs_std_fds() == -1)
+		return CTL_FAIL;	/* nowhere safe to say so */
 	memset(&ctl, 0, sizeof(ctl));
 	log_init("smshookctl", LL_INFO);
 	/* what it creates (database, exports, locks) is not for others */

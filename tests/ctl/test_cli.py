@@ -10,6 +10,7 @@ import os
 import pwd
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -266,6 +267,32 @@ def test_verify_clean():
         t.eq(p.returncode, 1, "a missing day is an error")
         p = ctl(conf, "verify", "2001-02-30")
         t.eq(p.returncode, 2, "not a day: usage")
+    finally:
+        shutil.rmtree(d)
+
+
+def test_std_fds_closed():
+    """Started with standard input, output and error closed (a careless
+    crontab or process manager): they are /dev/null, no file smshookctl
+    opens takes their place, and the commands do their work, exit 0."""
+    d, conf, spool, _ = filled_spool()
+    try:
+        db = os.path.join(d, "closed.db")
+        for args in (["verify"], ["import", "-v", "--db", "sqlite:" + db],
+                     ["compress", "-v", "--after", "0"], ["stats"]):
+            p = subprocess.run(
+                ["sh", "-c", 'exec "$@" <&- >&- 2>&-', "sh", t.SMSHOOKCTL,
+                 "-c", conf] + args, timeout=60)
+            t.eq(p.returncode, 0, "%s with fds 0-2 closed" % args)
+        con = sqlite3.connect(db)
+        try:
+            t.eq(con.execute("SELECT count(*) FROM sms_events").fetchone(),
+                 (5,))
+        finally:
+            con.close()
+        p = ctl(conf, "verify")
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+        t.expect("5 lines" in p.stdout, p.stdout)
     finally:
         shutil.rmtree(d)
 

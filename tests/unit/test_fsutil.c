@@ -311,6 +311,51 @@ test_spool_dir(void **state)
 }
 
 /* The folder that holds a path, as every caller of fs_parent_dir needs it. */
+/*
+ * fs_std_fds, in a child: with fds 0-2 closed (all, or only 1), each is
+ * /dev/null afterwards and the next file opened is above them; with
+ * none closed, nothing changes.
+ */
+static int
+std_fds_child(int first, int last)
+{
+	struct stat null, st;
+	int fd;
+
+	if (stat("/dev/null", &null) == -1)
+		return 2;
+	for (fd = first; fd <= last; fd++)
+		close(fd);
+	if (fs_std_fds() != 0)
+		return 3;
+	for (fd = 0; fd <= 2; fd++)
+		if (fstat(fd, &st) == -1 || (fd >= first && fd <= last &&
+		    st.st_rdev != null.st_rdev))
+			return 4;
+	if ((fd = open("/dev/zero", O_RDONLY)) <= 2)
+		return 5;
+	return 0;
+}
+
+static void
+test_std_fds(void **state)
+{
+	static const int ranges[][2] = { { 0, 2 }, { 1, 1 }, { 3, 2 } };
+	size_t i;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		if ((pid = fork()) == 0)
+			_exit(std_fds_child(ranges[i][0], ranges[i][1]));
+		assert_true(pid > 0);
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+}
+
 static void
 test_parent_dir(void **state)
 {
@@ -347,6 +392,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parent_dir),
+		cmocka_unit_test(test_std_fds),
 		cmocka_unit_test_setup_teardown(test_own, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
