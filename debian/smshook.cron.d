@@ -14,9 +14,9 @@ MAILTO=root
 43 2 * * 0	smshook	if [ -x /usr/bin/smshookctl ] && grep -qs '^[[:blank:]]*database[[:blank:]]*=' /etc/smshook/smshook.conf; then smshookctl -c /etc/smshook/smshook.conf purge --keep-days 90; fi
 # With node_exporter installed, its textfile collector gets smshook's
 # metrics (counts only, mode 0644): made by smshookctl as smshook, who
-# may read the spool and the database, on its standard output, which root
-# writes to a new file in the collector's directory (which only root and
-# node_exporter's user may write) and renames into place; root opens no
-# file of smshook's. It does nothing until the configuration sets a key
-# (or require_signature = no).
-*/5 * * * *	root	if [ -x /usr/bin/smshookctl ] && [ -d /var/lib/prometheus/node-exporter ] && grep -Eqs '^[[:blank:]]*(app_key(_file)?[[:blank:]]*=|require_signature[[:blank:]]*=[[:blank:]]*no)' /etc/smshook/smshook.conf && t=$(mktemp /var/lib/prometheus/node-exporter/.smshook.XXXXXX); then if /usr/sbin/runuser -u smshook -- smshookctl -c /etc/smshook/smshook.conf stats --prometheus - > "$t" && chmod 0644 "$t"; then mv "$t" /var/lib/prometheus/node-exporter/smshook.prom; else rm -f "$t"; false; fi; fi
+# may read the spool and the database, and written to a new file in the
+# collector's directory, then renamed into place, as the directory's
+# owner (node_exporter's user): root opens no file in a directory another
+# user may write, nor any file of smshook's. It does nothing until the
+# configuration sets a key (or require_signature = no).
+*/5 * * * *	root	d=/var/lib/prometheus/node-exporter; if [ -x /usr/bin/smshookctl ] && [ -d "$d" ] && grep -Eqs '^[[:blank:]]*(app_key(_file)?[[:blank:]]*=|require_signature[[:blank:]]*=[[:blank:]]*no)' /etc/smshook/smshook.conf; then m=$(/usr/sbin/runuser -u smshook -- smshookctl -c /etc/smshook/smshook.conf stats --prometheus -) && printf '%s\n' "$m" | /usr/sbin/runuser -u "$(stat -c %U "$d")" -- sh -c 'umask 022; t=$(mktemp "$1/.smshook.XXXXXX") || exit; if cat > "$t" && chmod 0644 "$t"; then mv "$t" "$1/smshook.prom"; else rm -f "$t"; false; fi' sh "$d"; fi

@@ -72,6 +72,31 @@ def apt_install(deb, *extra):
                + list(extra) + [deb], env=apt_env())
 
 
+def under_systemd(cmd, tmp):
+    """Run cmd (a list) as on a machine booted with systemd, as far as
+    maintainer scripts can tell: in a private mount namespace where
+    /run/systemd/system exists, with deb-systemd-invoke and systemctl
+    stubs that only note their arguments. The notes, a line each."""
+    stubs = os.path.join(tmp, "systemd-stubs")
+    notes = os.path.join(tmp, "systemd-calls")
+    os.makedirs(stubs, exist_ok=True)
+    for name in ("deb-systemd-invoke", "systemctl"):
+        with open(os.path.join(stubs, name), "w") as f:
+            f.write('#!/bin/sh\necho "%s $*" >> "%s"\n' % (name, notes))
+        os.chmod(os.path.join(stubs, name), 0o755)
+    if os.path.exists(notes):
+        os.unlink(notes)
+    env = apt_env()
+    env["PATH"] = stubs + ":" + env.get("PATH", "/usr/bin:/bin")
+    if cmd[0] == "apt-get":	# which sets dpkg's PATH itself
+        cmd = cmd[:1] + ["-o", "DPkg::Path=%s:/usr/sbin:/usr/bin:/sbin:/bin"
+                         % stubs] + cmd[1:]
+    run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+         'mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/system '
+         '&& exec "$@"', "sh"] + cmd, env=env)
+    return read(notes).splitlines() if os.path.exists(notes) else []
+
+
 def dpkg(*args):
     return run(["dpkg"] + list(args), env=apt_env())
 
@@ -642,14 +667,18 @@ class Suite:
             old[age] = name
         with open(CONF, "a") as f:
             f.write("database = sqlite:%s/smshook.db\n" % LIB)
+        # node_exporter's folder, its user's (nobody stands in for it)
         textfiles = os.path.join(self.tmp, "node-exporter")
         os.mkdir(textfiles, 0o755)
+        os.chown(textfiles, pwd.getpwnam("nobody").pw_uid,
+                 grp.getgrnam("nogroup").gr_gid)
         cron_quiet(run_cron(textfiles))
-        # the metrics line: made as smshook, written 0644 by root into a
-        # new file of its own; root opens nothing of smshook's
+        # the metrics line: made as smshook, written 0644 into a new file
+        # by the folder's owner, whose links root would otherwise follow;
+        # root opens nothing of smshook's either
         eq(os.listdir(textfiles), ["smshook.prom"])
         prom = os.path.join(textfiles, "smshook.prom")
-        eq(owner(prom), ("root", "root", 0o644))
+        eq(owner(prom), ("nobody", "nogroup", 0o644))
         expect(not os.path.exists(os.path.join(LIB, "smshook.prom")),
                "a metrics file left in " + LIB)
         expect("\nsmshook_stats_timestamp_seconds " in read(prom),
@@ -677,9 +706,16 @@ class Suite:
         conf = read(CONF)
         spool = spool_snapshot()
         start = time.time()
-        apt_install(self.deb(self.deb_version))
+        # as under systemd: the receiver's socket keeps listening (no
+        # stop before the new files), a running receiver is restarted
+        calls = under_systemd(["apt-get", "install", "-y", "-q",
+                               "--no-install-recommends",
+                               self.deb(self.deb_version)], self.tmp)
         print("  upgrade: %.1f s" % (time.time() - start))
         eq(installed_version(), self.deb_version)
+        expect(not any(" stop " in c + " " for c in calls), calls)
+        expect("deb-systemd-invoke try-restart smshook.service" in calls,
+               calls)
         eq(read(CONF), conf, "configuration after upgrade")
         eq(spool_snapshot(), spool, "spool after upgrade")
         self.check_layout()
