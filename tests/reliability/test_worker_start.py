@@ -190,6 +190,27 @@ def stop_while_short(d):
         t.kill_left(proc)
 
 
+def wait_fails(d):
+    """The wait for a connection fails (poll, EINVAL): logged, the worker
+    exits 1, nothing stored; a signal (EINTR) is no failure. (On TCP,
+    where libfcgi accepts, the worker waits in poll; on a Unix socket it
+    waits in its own accept.)"""
+    proc, _ = start(d, env={"LD_PRELOAD": os.path.abspath(ACCEPTFAIL_SO),
+                            "POLLFAIL": "%d,%d" % (errno.EINTR,
+                                                   errno.EINVAL),
+                            "FCGI_WEB_SERVER_ADDRS": "127.0.0.1"},
+                    family=socket.AF_INET)
+    try:
+        t.eq(proc.wait(timeout=10), 1, log_text(d))
+        text = log_text(d)
+        t.eq(text.count("FastCGI wait failed: %s"
+                        % os.strerror(errno.EINVAL)), 1, text)
+        t.expect(os.strerror(errno.EINTR) not in text, text)
+        t.eq(t.spool_lines(os.path.join(d, "spool")), [], "nothing stored")
+    finally:
+        t.kill_left(proc)
+
+
 def in_read(pid):
     """True once pid sleeps in read(2) (inside a request, not waiting
     for a connection); x86_64 and aarch64 numbers."""
@@ -363,6 +384,8 @@ def main():
                     os.path.join(d, "e"), socket.AF_INET)
             r.check("SIGTERM between two failed accepts: exit 0 at once",
                     stop_while_short, os.path.join(d, "f"))
+            r.check("the wait for a connection fails: logged, exit 1",
+                    wait_fails, os.path.join(d, "w"))
     finally:
         shutil.rmtree(d, ignore_errors=True)
     sys.exit(r.finish())
