@@ -178,6 +178,7 @@ setup(struct server *s, const char *confpath)
 		server_free(s);
 		return kind;
 	}
+	server_spool(s);
 	return NULL;
 }
 

@@ -151,6 +151,7 @@ check(const char *path)
 		fprintf(stderr, "smshook: %s\n", err);
 		return 1;
 	}
+	server_spool(&s);
 	if (s.spool_errno != 0) {	/* as a start would log it */
 		fprintf(stderr, "smshook: %s: spool_dir %s: %s\n", path,
 		    s.conf.spool_dir, strerror(s.spool_errno));
@@ -237,6 +238,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "smshook: %s\n", err);
 		return 1;
 	}
+	server_spool(&s);
 	rc = workers > 1 ? workers_run(&s, workers) : fcgi_run(&s);
 	server_free(&s);
 	return rc;

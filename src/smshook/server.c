@@ -40,15 +40,20 @@ server_init(struct server *s, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot prepare HMAC-SHA256 (OpenSSL)");
 		goto fail;
 	}
+	return 0;
+ fail:
+	server_free(s);
+	return -1;
+}
+
+void
+server_spool(struct server *s)
+{
 	if (fs_mkdir_spool(s->conf.spool_dir) == -1) {
 		s->spool_errno = errno;
 		logmsg(LL_ERROR, "spool_dir %s: %s", s->conf.spool_dir,
 		    strerror(errno));	/* each POST will answer 503 */
 	}
-	return 0;
- fail:
-	server_free(s);
-	return -1;
 }
 
 void

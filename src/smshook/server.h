@@ -21,11 +21,17 @@ struct server {
 };
 
 /*
- * Read the config at path and prepare keys, time zone and spool dir.
- * Returns 0, or -1 with the reason in err (the server is then empty).
+ * Read the config at path and prepare keys and time zone. Returns 0, or
+ * -1 with the reason in err (the server is then empty).
  */
 int	server_init(struct server *, const char *path, char *err,
 	    size_t errlen);
+/*
+ * Make spool_dir unless it exists; a failure is logged and kept in
+ * spool_errno (each POST then answers 503). Called once the caller's own
+ * checks passed: nothing is made for a configuration refused.
+ */
+void	server_spool(struct server *);
 /* Free all the server holds and zero it. */
 void	server_free(struct server *);
 /* Answer one request; returns the HTTP status also set in rs. */

@@ -1,5 +1,6 @@
 """The HTTP contract with smshook run directly as a CGI program (CGI
 environment variables and stdin), plus what only CGI can show."""
+import json
 import os
 import shutil
 import subprocess
@@ -126,6 +127,46 @@ def check_spool_dir_unusable(target):
         os.unlink(spool) if name == "afile" else None
 
 
+def check_secrets_under_docroot(target):
+    """A configuration file, key file or spool_dir the web server would
+    serve (under DOCUMENT_ROOT, or CONTEXT_DOCUMENT_ROOT for mod_userdir
+    and aliases): 500 naming the kind, never a path; the log names the
+    file; nothing stored, and a spool_dir there is not made."""
+    d = t.tmpdir()
+    try:
+        docroot = os.path.join(d, "htdocs")
+        os.mkdir(docroot)
+        key = os.path.join(docroot, "app.key")
+        with open(key, "w") as f:
+            f.write(t.KEY + "\n")
+        os.chmod(key, 0o600)
+        cases = (
+            ("configuration file", t.write_conf(
+                docroot, spool=os.path.join(d, "spool")), None),
+            ("key file", t.write_conf(d, "app_key_file = " + key, key=None,
+                                      name="keyfile.conf"), key),
+            ("spool_dir", t.write_conf(
+                d, spool=os.path.join(docroot, "spool"),
+                name="spool.conf"), os.path.join(docroot, "spool")))
+        for var in ("DOCUMENT_ROOT", "CONTEXT_DOCUMENT_ROOT"):
+            env = {"DOCUMENT_ROOT": "/nonexistent-docroot", var: docroot}
+            for kind, conf, path in cases:
+                st, _, body, err = t.cgi(conf, "POST",
+                                         t.json_body(t.event()), env=env)
+                eq(st, 500, "%s %s: %r" % (var, kind, body))
+                eq(json.loads(body), {"error": "configuration error (%s "
+                                      "under the document root)" % kind})
+                expect(d.encode() not in body, body)
+                expect("%s %s under the document root (move it out)"
+                       % (path or conf, kind) in err, err)
+        expect(not os.path.exists(os.path.join(docroot, "spool")),
+               "spool_dir made under the document root")
+        expect(not os.path.exists(os.path.join(d, "spool")),
+               "a refused configuration's spool_dir made")
+    finally:
+        shutil.rmtree(d)
+
+
 def check_forwarded_for(target):
     """X-Forwarded-For counts only from a trusted proxy."""
     proxied = target.make("trusted_proxies = 127.0.0.0/8\n"
@@ -234,6 +275,7 @@ def main():
         contract.run_all(r, target)
         for c in (check_length_lies, check_bad_config, check_argv_ignored,
                   check_workers_usage, check_spool_dir_unusable,
+                  check_secrets_under_docroot,
                   check_forwarded_for, check_std_fds_closed,
                   check_sigterm_blocked):
             r.check(c.__name__, c, target)

@@ -171,6 +171,7 @@ start(struct fixture *f, const char *lines)
 	fclose(fp);
 	if (server_init(&f->s, f->conf, err, sizeof(err)) != 0)
 		fail_msg("server_init: %s", err);
+	server_spool(&f->s);
 	f->up = 1;
 }
 
