@@ -969,6 +969,43 @@ def schema_left_alone(url):
         e.close()
 
 
+def commit_fails(url):
+    """The database refuses the commit (a deferred constraint trigger on
+    smshook_positions raising, as a full disk or a lost server would
+    fail it): import names the day and the reason, exits 1, and neither
+    rows nor positions move; once the commit goes through, the next
+    import brings exactly what was left out."""
+    e = Env("pg", url)
+    try:
+        ref.append(e.spool, "2020-06-01", b"".join(
+            ref.gen_lines(20, 80, day_tag="2020-06-01")))
+        e.imp()
+        t.psql(e.db.url, "CREATE FUNCTION smshook_test_refuse() RETURNS "
+               "trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+               "'commit refused for the test'; END $$; CREATE CONSTRAINT "
+               "TRIGGER smshook_test_refuse AFTER INSERT OR UPDATE ON "
+               "smshook_positions DEFERRABLE INITIALLY DEFERRED FOR EACH "
+               "ROW EXECUTE FUNCTION smshook_test_refuse()")
+        rows, positions = e.db.rows(), e.db.positions()
+        ref.append(e.spool, "2020-06-01", b"".join(
+            ref.gen_lines(5, 81, day_tag="2020-06-01-more")))
+        ref.append(e.spool, "2020-06-02", b"".join(
+            ref.gen_lines(7, 82, day_tag="2020-06-02")))
+        p = e.ctl("import")
+        t.eq(p.returncode, 1, p.stderr)
+        for day in ("2020-06-01", "2020-06-02"):
+            t.expect("%s: " % day in p.stderr and "commit refused for the "
+                     "test" in p.stderr, p.stderr)
+        t.eq(e.db.rows(), rows, "(rows after the refused commit)")
+        t.eq(e.db.positions(), positions, "(positions)")
+        t.psql(e.db.url, "DROP TRIGGER smshook_test_refuse ON "
+               "smshook_positions; DROP FUNCTION smshook_test_refuse()")
+        e.imp()
+        e.check_reference()
+    finally:
+        e.close()
+
+
 def latin1_and_secrets(url):
     """A database not in UTF8 is refused by import and check, naming the
     encoding, before any day: a line it cannot hold would be refused, and
@@ -1041,6 +1078,7 @@ def main():
                         url)
                 r.check("postgresql: latin1_and_secrets",
                         latin1_and_secrets, url)
+                r.check("postgresql: commit_fails", commit_fails, url)
     finally:
         if pgdir is not None:
             t.pg_stop(pgdir)
