@@ -63,6 +63,29 @@ pread(int fd, void *buf, size_t n, off_t off)
 	return (ssize_t)syscall(SYS_pread64, fd, buf, n, off);
 }
 
+/*
+ * fcntl of this test program, in front of the C library's: the next
+ * lock_fails waits for a bucket lock (F_OFD_SETLKW) fail with ENOLCK.
+ */
+static int lock_fails;
+
+int
+fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);	/* as the C library reads it */
+	va_end(ap);
+	if (cmd == F_OFD_SETLKW && lock_fails > 0) {
+		lock_fails--;
+		errno = ENOLCK;
+		return -1;
+	}
+	return (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
+
 static pid_t	spawn(void);
 static void	reap(pid_t);
 
@@ -1126,6 +1149,33 @@ test_header_unreadable(void **state)
 	assert_int_equal(count_prefix(f->dir, ".replay.bad-"), 0);
 }
 
+/*
+ * A token's bucket that cannot be locked: replay_seen and replay_add say
+ * -1 (errno kept), nothing is held; the next look locks and finds what
+ * was added before.
+ */
+static void
+test_bucket_lock_fails(void **state)
+{
+	const struct fixture *f = *state;
+	struct replay r;
+
+	lock(f, &r, WINDOW);
+	assert_int_equal(replay_add(&r, "tok-l", NOW, 0), 0);
+	replay_close(&r);
+	lock(f, &r, WINDOW);
+	lock_fails = 1;
+	assert_int_equal(replay_seen(&r, "tok-l", NOW), -1);
+	assert_int_equal(errno, ENOLCK);
+	assert_int_equal(lock_fails, 0);
+	assert_int_equal(bucket_held(f, "tok-l"), 0);
+	lock_fails = 1;
+	assert_int_equal(replay_add(&r, "tok-m", NOW, 0), -1);
+	assert_int_equal(replay_seen(&r, "tok-l", NOW), 1);
+	assert_int_equal(replay_seen(&r, "tok-m", NOW), 0);
+	replay_close(&r);
+}
+
 int
 main(void)
 {
@@ -1165,6 +1215,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_once_per_token, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_header_unreadable, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bucket_lock_fails, setup,
 		    teardown),
 	};
 
