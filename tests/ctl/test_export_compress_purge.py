@@ -634,6 +634,49 @@ def merge_write_fails(e):
     t.eq(ref.read_day(late + ".gz"), text)
 
 
+def fiu_ctl(e, fault, *args):
+    """smshookctl -c conf args... with libfiu's fault (a point name) hit
+    once with EIO."""
+    return subprocess.run([FIU, "-x", "-f", "", "-c", "enable name=%s,"
+                           "onetime=1,failinfo=5" % fault, t.SMSHOOKCTL,
+                           "-c", e.conf] + list(args), capture_output=True,
+                          text=True, timeout=60)
+
+
+@scenario
+def rename_unlink_fail(e):
+    """The rename that puts a .gz in place fails (libfiu), for a day
+    compressed and for a late .jsonl merged into its .gz: compress names
+    the file and the error, exits 1, and leaves the spool as it was, no
+    .gz.tmp. The unlink of an imported .gz day fails: purge names it,
+    exits 1, keeps the day. Each time the next run does the work."""
+    old_days(e, ["2020-02-05"])
+    gz = os.path.join(e.spool, "2020-02-05.jsonl.gz")
+    for what in ("compress", "merge"):
+        before = spool_snapshot(e.spool)
+        p = fiu_ctl(e, "posix/io/dir/rename", "compress")
+        t.eq(p.returncode, 1, "%s: %s" % (what, p.stderr))
+        t.expect("Input/output error" in p.stderr and "2020-02-05.jsonl"
+                 in p.stderr, p.stderr)
+        t.eq(spool_snapshot(e.spool), before, "(%s: spool as it was)" % what)
+        p = e.ctl("compress")
+        t.eq((p.returncode, p.stderr), (0, ""), what)
+        t.eq(list(spool_snapshot(e.spool)), ["2020-02-05.jsonl.gz"])
+        if what == "compress":
+            late = ref.append(e.spool, "2020-02-05", b"".join(
+                ref.gen_lines(4, 45, day_tag="late")))
+            os.utime(late, (OLD, OLD))
+    e.imp()
+    before = spool_snapshot(e.spool)
+    p = fiu_ctl(e, "posix/io/dir/unlink", "purge", "--keep-days", "1")
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect("%s: Input/output error" % gz in p.stderr, p.stderr)
+    t.eq(spool_snapshot(e.spool), before, "(purge: the day kept)")
+    p = e.ctl("purge", "--keep-days", "1")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    t.eq(spool_snapshot(e.spool), {})
+
+
 NOBODY = 65534
 
 
@@ -1293,8 +1336,8 @@ def main():
         # a preloaded shim (ours or libfiu's) does not stack with ASan;
         # the plain build runs these
         print("SKIP compress_read_back_fails, compress_changed, "
-              "merge_write_fails, import_sync_fails and the "
-              "DAYFAULT_SCENARIOS under AddressSanitizer")
+              "merge_write_fails, import_sync_fails, rename_unlink_fail "
+              "and the DAYFAULT_SCENARIOS under AddressSanitizer")
     else:
         if t.shim_built(r, GZCORRUPT_SO):
             r.check("sqlite: compress_read_back_fails",
@@ -1305,12 +1348,14 @@ def main():
             for s in DAYFAULT_SCENARIOS + DAYFAULT_SPOOL_SCENARIOS:
                 r.check("sqlite: " + s.__name__, s, "sqlite", None)
         if FIU is None:
-            print("SKIP merge_write_fails, import_sync_fails: fiu-run not "
-                  "installed (fiu-utils)")
+            print("SKIP merge_write_fails, import_sync_fails, "
+                  "rename_unlink_fail: fiu-run not installed (fiu-utils)")
         else:
             r.check("sqlite: merge_write_fails", merge_write_fails,
                     "sqlite", None)
             r.check("sqlite: import_sync_fails", import_sync_fails,
+                    "sqlite", None)
+            r.check("sqlite: rename_unlink_fail", rename_unlink_fail,
                     "sqlite", None)
     if os.geteuid() != 0:
         print("SKIP purge_unopenable, spool_unlistable, lock_unopenable: "
