@@ -238,6 +238,36 @@ def torn_then_regrown(e):
 
 
 @scenario
+def gz_only_torn_then_late(e):
+    """A .gz holding only an unfinished line (no complete one before it),
+    40 bytes long or longer than the 256 a position marks, then a late
+    .jsonl: the marks hold across runs, so a run with nothing new reads
+    nothing and says nothing, and a line added late is the only one
+    taken, not the day read again from its start."""
+    lines = ref.gen_lines(6, 9, dup_rate=0, day_tag="t")
+    for day, piece in (("2020-03-05", lines[0][:40]),
+                       ("2020-03-06", b'{"v":1,"x":"' + b"y" * 300)):
+        put_gz(e.spool, day, piece)
+        late = ref.append(e.spool, day, lines[1])
+        os.utime(late, (OLD, OLD))
+    p = e.ctl("import", "-v")
+    t.eq(p.returncode, 0, p.stderr)
+    t.expect("2 lines rejected" in p.stderr, p.stderr)
+    t.expect("4 lines" in p.stdout and "2 rejected" in p.stdout, p.stdout)
+    p = e.ctl("import", "-v")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    t.expect("0 files, 0 lines" in p.stdout, p.stdout)
+    for k, day in enumerate(("2020-03-05", "2020-03-06")):
+        ref.append(e.spool, day, lines[2 + k])
+    p = e.ctl("import", "-v")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    t.expect("2 lines" in p.stdout and "0 rejected" in p.stdout, p.stdout)
+    e.check_reference()
+    t.eq([(d, o) for d, o, _, _ in e.db.rejects()],
+         ref.rejects_expected(e.spool))
+
+
+@scenario
 def torn_gz_position(e):
     """A position where a .gz's torn tail ends, its late .jsonl still
     empty: no '\\n' comes before it, yet it is this text's, so the next
@@ -1313,7 +1343,7 @@ def crontab_example(e):
 
 
 SCENARIOS = [export_formats, compress_then_import, compressed_torn_then_late,
-             torn_gz_position, torn_then_regrown,
+             torn_gz_position, torn_then_regrown, gz_only_torn_then_late,
              merge_stopped_before_unlink, compress_fifo, purge_guard,
              purge_before_import,
              purge_shorter, cut_back_and_grown, day_written_again,
