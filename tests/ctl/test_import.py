@@ -1006,6 +1006,54 @@ def commit_fails(url):
         e.close()
 
 
+def reject_refused(url):
+    """Storing a reject fails for a reason that is not the line's (the
+    role may not insert into smshook_rejects): that day stops
+    uncommitted, named with the reason, exit 1, and the other days go
+    in; once the right is given, the next import takes the day whole."""
+    e = Env("pg", url)
+    role = "smshook_norej_%d" % os.getpid()
+    try:
+        ref.append(e.spool, "2020-07-01", b"".join(
+            ref.gen_lines(5, 90, day_tag="2020-07-01")))
+        e.imp()			# the tables, made by their owner
+        t.psql(e.db.url, "CREATE ROLE %s LOGIN; GRANT SELECT, INSERT, "
+               "UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %s; GRANT "
+               "USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %s; "
+               "REVOKE INSERT ON smshook_rejects FROM %s"
+               % (role, role, role, role))
+        lines = ref.gen_lines(6, 91, day_tag="2020-07-02")
+        ref.append(e.spool, "2020-07-02", b"".join(lines[:3]) +
+                   b"not an event\n" + b"".join(lines[3:]))
+        ref.append(e.spool, "2020-07-03", b"".join(
+            ref.gen_lines(4, 92, day_tag="2020-07-03")))
+        as_role = e.db.url.replace("postgres@", role + "@", 1)
+        before = e.db.positions()
+        p = t.ctl(e.conf, "import", "--db", as_role)
+        t.eq(p.returncode, 1, p.stderr)
+        t.expect("2020-07-02: " in p.stderr and "permission denied" in
+                 p.stderr, p.stderr)
+        t.expect("2020-07-03" not in p.stderr, p.stderr)
+        after = e.db.positions()
+        t.eq(after.get("2020-07-02"), before.get("2020-07-02"),
+             "(the refused day's position)")
+        t.expect("2020-07-03" in after, "the other day imported")
+        t.eq(e.db.rejects(), [], "(no reject stored)")
+        t.psql(e.db.url, "GRANT INSERT ON smshook_rejects TO %s" % role)
+        p = t.ctl(e.conf, "import", "--db", as_role)
+        t.eq(p.returncode, 0, p.stderr)
+        e.check_reference(ordered=False)	# the later day went first
+        t.eq([(d, o) for d, o, _, _ in e.db.rejects()],
+             ref.rejects_expected(e.spool))
+    finally:
+        try:
+            t.psql(e.db.url, "DROP OWNED BY %s; DROP ROLE %s"
+                   % (role, role))
+        except RuntimeError:
+            pass
+        e.close()
+
+
 def latin1_and_secrets(url):
     """A database not in UTF8 is refused by import and check, naming the
     encoding, before any day: a line it cannot hold would be refused, and
@@ -1079,6 +1127,7 @@ def main():
                 r.check("postgresql: latin1_and_secrets",
                         latin1_and_secrets, url)
                 r.check("postgresql: commit_fails", commit_fails, url)
+                r.check("postgresql: reject_refused", reject_refused, url)
     finally:
         if pgdir is not None:
             t.pg_stop(pgdir)
