@@ -1054,6 +1054,46 @@ def reject_refused(url):
         e.close()
 
 
+def positions_unreadable(url):
+    """The role may not read smshook_positions: import and purge each
+    name the day and the reason and exit 1; purge keeps the day, import
+    adds no row."""
+    e = Env("pg", url)
+    role = "smshook_nopos_%d" % os.getpid()
+    try:
+        path = ref.append(e.spool, "2020-08-01", b"".join(
+            ref.gen_lines(5, 93, day_tag="2020-08-01")))
+        os.utime(path, (0, 0))
+        e.imp()
+        t.psql(e.db.url, "CREATE ROLE %s LOGIN; GRANT SELECT, INSERT, "
+               "UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %s; GRANT "
+               "USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %s; "
+               "REVOKE SELECT ON smshook_positions FROM %s"
+               % (role, role, role, role))
+        as_role = e.db.url.replace("postgres@", role + "@", 1)
+        rows = e.db.rows()
+        ref.append(e.spool, "2020-08-01", b"".join(
+            ref.gen_lines(2, 94, day_tag="2020-08-01-more")))
+        os.utime(path, (0, 0))
+        # import names the day it stops at; purge stops before any
+        for args, where in ((["import"], "2020-08-01: postgresql: read "
+                             "position: "),
+                            (["purge", "--keep-days", "1"], "postgresql: ")):
+            p = t.ctl(e.conf, *(args + ["--db", as_role]))
+            t.eq(p.returncode, 1, "%s: %s" % (args, p.stderr))
+            t.expect(where in p.stderr and "permission denied for table "
+                     "smshook_positions" in p.stderr, p.stderr)
+        t.expect(os.path.exists(path), "purge kept the day")
+        t.eq(e.db.rows(), rows, "(no row added)")
+    finally:
+        try:
+            t.psql(e.db.url, "DROP OWNED BY %s; DROP ROLE %s"
+                   % (role, role))
+        except RuntimeError:
+            pass
+        e.close()
+
+
 def latin1_and_secrets(url):
     """A database not in UTF8 is refused by import and check, naming the
     encoding, before any day: a line it cannot hold would be refused, and
@@ -1128,6 +1168,8 @@ def main():
                         latin1_and_secrets, url)
                 r.check("postgresql: commit_fails", commit_fails, url)
                 r.check("postgresql: reject_refused", reject_refused, url)
+                r.check("postgresql: positions_unreadable",
+                        positions_unreadable, url)
     finally:
         if pgdir is not None:
             t.pg_stop(pgdir)
