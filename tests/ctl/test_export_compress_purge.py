@@ -268,6 +268,41 @@ def gz_only_torn_then_late(e):
 
 
 @scenario
+def late_still_written(e):
+    """A late .jsonl beside its .gz written within the last ten minutes
+    (a receiver on a lagging clock, say) is left alone by compress, as a
+    day not yet over is; once quiet, it is merged. A .gz cut short with a
+    late .jsonl beside it is named, both kept, exit 1."""
+    old_days(e, ["2020-02-06", "2020-02-07"])
+    p = e.ctl("compress")
+    t.eq(p.returncode, 0, p.stderr)
+    late = ref.append(e.spool, "2020-02-06", b"".join(
+        ref.gen_lines(3, 46, day_tag="late")))
+    before = spool_snapshot(e.spool)
+    p = e.ctl("compress")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    t.eq(spool_snapshot(e.spool), before, "(the late file left alone)")
+    os.utime(late, (OLD, OLD))
+    p = e.ctl("compress")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    t.expect(not os.path.exists(late), "merged once quiet")
+    gz = os.path.join(e.spool, "2020-02-07.jsonl.gz")
+    with open(gz, "rb") as f:
+        data = f.read()
+    with open(gz, "wb") as f:
+        f.write(data[:len(data) // 2])
+    os.utime(gz, (OLD, OLD))
+    late = ref.append(e.spool, "2020-02-07", b"".join(
+        ref.gen_lines(2, 47, day_tag="late")))
+    os.utime(late, (OLD, OLD))
+    before = spool_snapshot(e.spool)
+    p = e.ctl("compress")
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect(gz in p.stderr, p.stderr)
+    t.eq(spool_snapshot(e.spool), before, "(both kept as they were)")
+
+
+@scenario
 def torn_gz_position(e):
     """A position where a .gz's torn tail ends, its late .jsonl still
     empty: no '\\n' comes before it, yet it is this text's, so the next
@@ -1344,6 +1379,7 @@ def crontab_example(e):
 
 SCENARIOS = [export_formats, compress_then_import, compressed_torn_then_late,
              torn_gz_position, torn_then_regrown, gz_only_torn_then_late,
+             late_still_written,
              merge_stopped_before_unlink, compress_fifo, purge_guard,
              purge_before_import,
              purge_shorter, cut_back_and_grown, day_written_again,
