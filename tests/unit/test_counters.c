@@ -115,6 +115,15 @@ test_reasons(void **state)
 		assert_non_null(counter_defs[i].reason);
 }
 
+/* The size of the file at path, or -1. */
+static long long
+file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
 /* A file that is not ours, or not a file: left alone, not counted. */
 static void
 test_foreign(void **state)
@@ -138,6 +147,15 @@ test_foreign(void **state)
 	assert_int_equal(mkfifo(path, 0640), 0);
 	assert_int_equal(counters_open(&c, dir, 0), -1);
 	assert_int_equal(errno, EINVAL);
+	assert_int_equal(unlink(path), 0);
+	/* shorter than a page (mapping it would fault): left as it is */
+	assert_true((fd = open(path, O_WRONLY | O_CREAT, 0640)) != -1);
+	assert_int_equal(write(fd, "short", 5), 5);
+	close(fd);
+	assert_int_equal(counters_open(&c, dir, 0), -1);
+	assert_int_equal(errno, EINVAL);
+	counters_add(&c, CNT_SUCCESS, 1, 1);
+	assert_int_equal(file_size(path), 5);
 	assert_int_equal(unlink(path), 0);
 }
 
