@@ -812,8 +812,15 @@ finish(struct pctx *p, const struct stat *st)
 		return kfail(p, "configuration file readable by others",
 		    "holds app_key but is readable by others "
 		    "(chmod o-r, or use app_key_file)");
-	if (c->timezone == NULL && (c->timezone = strdup("UTC")) == NULL)
-		return kfail(p, "out of memory", "out of memory");
+	/* the default is checked as a written one is (TZDIR may name a
+	 * right/ folder) */
+	*p->why = '\0';
+	if (c->timezone == NULL && p_timezone(p, "UTC", &c->timezone) == -1) {
+		if (*p->why == '\0')
+			return kfail(p, "out of memory", "out of memory");
+		p->kind = "time zone";
+		return -1;
+	}
 	/* a signature must never outlive the memory of its token */
 	if (c->replay_window > 0 && (c->timestamp_tolerance == 0 ||
 	    c->timestamp_tolerance > c->replay_window)) {

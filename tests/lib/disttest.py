@@ -102,8 +102,18 @@ def crontab_lines(text, system=False):
             for num in re.findall(r"\d+", field.split("/")[0]):
                 t.expect(lo <= int(num) <= hi, "crontab line %d: %s out "
                          "of %d-%d" % (n, num, lo, hi))
-        cmds.append((parts[5], parts[6]) if system else parts[5])
+        cmd = cron_command(parts[-1], n)
+        cmds.append((parts[5], cmd) if system else cmd)
     return env, cmds
+
+
+def cron_command(text, n):
+    """The command cron runs for a line's command text: an unescaped '%'
+    ends it (what follows is its standard input: never wanted here), and
+    cron takes the backslash off each escaped one."""
+    t.expect(re.search(r"(?<!\\)%", text) is None, "crontab line %d: a "
+             "'%%' not escaped as '\\%%' cuts the command there" % n)
+    return text.replace("\\%", "%")
 
 # ---------------------------------------------------------------- namespaces
 

@@ -534,7 +534,10 @@ test_timezone_tzdir(void **state)
 	check_err(f, 3, "unknown time zone");
 }
 
-/* TZDIR's name with TZDIR set to f->dir/zones; restored after. */
+/*
+ * Parse BASE with "timezone = zone" (none if zone is NULL), TZDIR set to
+ * f->dir/zones; restored after.
+ */
 static int
 parse_tzdir(struct fx *f, const char *zone)
 {
@@ -544,7 +547,10 @@ parse_tzdir(struct fx *f, const char *zone)
 	int rc;
 
 	snprintf(zdir, sizeof(zdir), "%s/zones", f->dir);
-	snprintf(text, sizeof(text), BASE "timezone = %s\n", zone);
+	if (zone != NULL)
+		snprintf(text, sizeof(text), BASE "timezone = %s\n", zone);
+	else
+		snprintf(text, sizeof(text), BASE);
 	assert_int_equal(setenv("TZDIR", zdir, 1), 0);
 	rc = parse_mode(f, 0600, text);
 	if (saved != NULL)
@@ -585,6 +591,44 @@ test_timezone_leap(void **state)
 	check_err(f, 3, "counts leap seconds");
 	assert_int_equal(parse_tzdir(f, "UTC"), -1);
 	check_err(f, 3, "time zone \"UTC\" in ");
+	/* the default, UTC, no timezone line: the same, without a line */
+	assert_int_equal(parse_tzdir(f, NULL), -1);
+	check_err(f, 0, "time zone \"UTC\" in ");
+	snprintf(path, sizeof(path), "%s/zones/UTC", f->dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(parse_tzdir(f, NULL), 0);
+	assert_string_equal(f->c.timezone, "UTC");
+}
+
+/*
+ * The 64-bit header found past 32-bit data of every kind: transitions
+ * (5 bytes each), types (6), abbreviation text, standard/wall and UT
+ * flags; its leap count is what decides.
+ */
+static void
+test_timezone_v2_offset(void **state)
+{
+	struct fx *f = *state;
+	unsigned char z[44 + 22 + 44];
+	char path[128];
+
+	memset(z, 0, sizeof(z));
+	memcpy(z, "TZif2", 5);
+	z[23] = 1;	/* isutcnt */
+	z[27] = 1;	/* isstdcnt */
+	z[35] = 2;	/* timecnt: 2 * 5 bytes */
+	z[39] = 1;	/* typecnt: 6 bytes */
+	z[43] = 4;	/* charcnt: 4 bytes; with the flags, 22 in all */
+	memcpy(z + 66, "TZif2", 5);
+	z[66 + 31] = 27;	/* the 64-bit data's leapcnt */
+	snprintf(path, sizeof(path), "%s/zones", f->dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	put_len(f, "zones/Data_Leap", 0644, (char *)z, sizeof(z));
+	assert_int_equal(parse_tzdir(f, "Data_Leap"), -1);
+	check_err(f, 3, "counts leap seconds");
+	z[66 + 31] = 0;
+	put_len(f, "zones/Data", 0644, (char *)z, sizeof(z));
+	assert_int_equal(parse_tzdir(f, "Data"), 0);
 }
 
 static void
@@ -1107,6 +1151,7 @@ main(void)
 		T(test_bad_timezone),
 		T(test_timezone_tzdir),
 		T(test_timezone_leap),
+		T(test_timezone_v2_offset),
 		T(test_required),
 		T(test_missing_file),
 		T(test_not_regular),
