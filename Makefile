@@ -172,11 +172,16 @@ uninstall:
 	    $(DESTDIR)$(SYSCONFDIR)/smshook/smshook.conf.example
 	rmdir $(DESTDIR)$(SYSCONFDIR)/smshook 2>/dev/null || :
 
-# The build folders: the default ones, and BUILD's (and its fuzz
-# folder) wherever it points, but never "/".
+# The build folders: the default ones, and BUILD (with its fuzz folder)
+# wherever it points, if a build made it (its .flags is there) and it
+# does not hold this tree.
 clean:
 	rm -rf build build-*
-	case "$(BUILD)" in ""|/|/.) ;; *) rm -rf "$(BUILD)" "$(BUILD)-fuzz" ;; esac
+	@b=$$(cd "$(BUILD)" 2>/dev/null && pwd -P) && [ -f "$$b/.flags" ] || \
+	    exit 0; \
+	case "$$(pwd -P)/" in "$$b"/*) echo "clean: $(BUILD) holds the" \
+	    "source tree: left alone" >&2; exit 0 ;; esac; \
+	echo "rm -rf $$b $$b-fuzz"; rm -rf "$$b" "$$b-fuzz"
 
 # Fragments for fuzzing, benchmarks and other optional targets.
 -include mk/*.mk

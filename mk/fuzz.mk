@@ -38,8 +38,14 @@ FUZZ_import_sqlite_SRC = smshookctl/rows smshookctl/schema \
                     common/fsutil
 FUZZ_import_sqlite_SEEDS = ctl_rows
 FUZZ_import_sqlite_CFLAGS = -DNO_PG
+FUZZ_roundtrip_SRC = smshook/payload smshook/form smshookctl/rows \
+                    smshookctl/schema smshookctl/db_sqlite smshookctl/db \
+                    common/json common/line common/day common/event \
+                    common/utf8 common/fsutil
+FUZZ_roundtrip_SEEDS = payload
+FUZZ_roundtrip_CFLAGS = -DNO_PG
 
-FUZZ_NAMES = payload conf cidr ctl_rows json_diff import_sqlite
+FUZZ_NAMES = payload conf cidr ctl_rows json_diff import_sqlite roundtrip
 FUZZ_BINS  = $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 
 .PHONY: fuzz fuzz-ci fuzz-build $(FUZZ_NAMES:%=fuzz-run-%)

@@ -129,12 +129,17 @@ program_safe(void)
 	return 0;
 }
 
-/* rc, unless it was 0 and standard output could not be written. */
+/*
+ * rc, unless it was 0 and standard output could not be written (an
+ * earlier write's error, that the flush does not repeat, as EIO).
+ */
 static int
 flushed(int rc)
 {
-	if ((fflush(stdout) == EOF || ferror(stdout)) && rc == 0) {
-		fprintf(stderr, "smshook: stdout: %s\n", strerror(errno));
+	int e = fflush(stdout) == EOF ? errno : ferror(stdout) ? EIO : 0;
+
+	if (e != 0 && rc == 0) {
+		fprintf(stderr, "smshook: stdout: %s\n", strerror(e));
 		return 1;
 	}
 	return rc;

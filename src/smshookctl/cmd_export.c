@@ -351,10 +351,8 @@ cmd_export(struct ctl *c, int argc, char *argv[])
 		ctl_err("skipped %llu line%s that %s not v1 spool lines "
 		    "(see smshookctl verify)", rejects,
 		    rejects == 1 ? "" : "s", rejects == 1 ? "is" : "are");
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		ctl_errno("stdout");
+	if (ctl_stdout_flush() == -1)
 		goto out;
-	}
 	rc = CTL_OK;
  out:
 	keyset_free(&ks);

@@ -241,10 +241,8 @@ cmd_optouts(struct ctl *c, int argc, char *argv[])
 			goto oom;
 		printf("%s\n", text);
 	}
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		ctl_errno("stdout");
+	if (ctl_stdout_flush() == -1)
 		goto out;
-	}
 	rc = CTL_OK;
 	goto out;
  oom:

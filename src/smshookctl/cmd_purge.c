@@ -78,8 +78,8 @@ imported(struct ctl_db *db, const struct day_file *f)
 
 /*
  * Delete the files of one day if import has committed all of it (or
- * force): 1 deleted, 0 gone meanwhile, -1 kept (not all imported) or on
- * error; messages on stderr. The day's
+ * force): 1 deleted, 2 deleted but for a leftover .gz.tmp (said), 0 gone
+ * meanwhile, -1 kept (not all imported) or on error; messages on stderr. The day's
  * .jsonl, if any, is held under an exclusive lock from the check to its
  * removal, so no line the receiver appends in between is lost. A
  * DAY.jsonl.gz.tmp a killed compress left goes too (the cron lock keeps
@@ -119,8 +119,10 @@ purge_day(struct ctl_db *db, const struct day_file *f, int force,
 	    ".gz.tmp") >= PATH_MAX)
 		*tmp = '\0';		/* a name too long was never made */
 	else if (unlink(tmp) == -1) {
-		if (errno != ENOENT)
-			ctl_errno("%s", tmp);	/* said; the day is gone */
+		if (errno != ENOENT) {
+			ctl_errno("%s", tmp);	/* the day is gone */
+			rc = 2;
+		}
 		*tmp = '\0';
 	}
  out:
@@ -217,9 +219,10 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 		goto out;
 	rc = CTL_OK;
 	for (i = 0; i < n; i++) {
-		if ((ok = purge_day(db, &files[i], force, tmp)) == -1)
+		if ((ok = purge_day(db, &files[i], force, tmp)) == -1 ||
+		    ok == 2)
 			rc = CTL_FAIL;
-		if (ok != 1)
+		if (ok < 1)
 			continue;
 		removed = 1;
 		if (!verbose)

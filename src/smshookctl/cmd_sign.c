@@ -373,10 +373,8 @@ cmd_sign(struct ctl *ctl, int argc, char *argv[])
 	}
 	if (!form)
 		printf("%s\n", text);
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		ctl_errno("stdout");
+	if (ctl_stdout_flush() == -1)
 		goto out;
-	}
 	rc = CTL_OK;
  out:
 	cJSON_free(text);

@@ -1024,10 +1024,8 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 		if (!json)
 			print_state(have_cp ? &cp : NULL, &lag);
 	}
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		ctl_errno("stdout");
+	if (ctl_stdout_flush() == -1)
 		goto out;
-	}
 	rc = lag.unreadable || s.unread > 0 ? CTL_FAIL : CTL_OK;
  out:
 	stats_free(&s);

@@ -251,10 +251,8 @@ cmd_verify(struct ctl *ctl, int argc, char *argv[])
 	    st.files, st.files == 1 ? "" : "s", st.lines,
 	    st.lines == 1 ? "" : "s", st.invalid, st.foreign, st.incomplete,
 	    st.errors);
-	if (fflush(stdout) == EOF) {
-		ctl_errno("stdout");
+	if (ctl_stdout_flush() == -1)
 		goto out;
-	}
 	if (st.invalid == 0 && st.foreign == 0 && st.errors == 0)
 		rc = CTL_OK;
  out:

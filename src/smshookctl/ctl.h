@@ -76,6 +76,11 @@ void	ctl_err_init(const char *cmd);
 /* "smshookctl CMD: message\n" on stderr ("smshookctl: " before a command). */
 void	ctl_err(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
+/*
+ * Flush standard output: 0, or -1 having said why (an earlier write's
+ * error, that the flush does not repeat, as EIO).
+ */
+int	ctl_stdout_flush(void);
 /* As ctl_err, with ": " and strerror(errno) appended (if errno is not 0). */
 void	ctl_errno(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));

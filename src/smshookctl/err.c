@@ -70,3 +70,15 @@ ctl_errno(const char *fmt, ...)
 	va_end(ap);
 	errno = saved;
 }
+
+int
+ctl_stdout_flush(void)
+{
+	int e = fflush(stdout) == EOF ? errno : ferror(stdout) ? EIO : 0;
+
+	if (e == 0)
+		return 0;
+	errno = e;
+	ctl_errno("stdout");
+	return -1;
+}

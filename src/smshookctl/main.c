@@ -79,10 +79,8 @@ usage(FILE *f)
 static int
 flushed(int rc)
 {
-	if ((fflush(stdout) == EOF || ferror(stdout)) && rc == CTL_OK) {
-		ctl_errno("stdout");
+	if (rc == CTL_OK && ctl_stdout_flush() == -1)
 		return CTL_FAIL;
-	}
 	return rc;
 }
 
