@@ -81,10 +81,10 @@ $(DIST_BUILD) $(DIST_BUILD)/bin $(DIST_BUILD)/lib $(DIST_OBJ)/common \
 	mkdir -p $@
 
 # ... and the packages whose static libraries the programs take in: a
-# security update of one relinks the bundle
-DIST_PKGS_NOW := $(shell dpkg-query -W -f='$${Package}=$${Version} ' \
-                 libc6-dev libssl-dev libfcgi-dev libsqlite3-dev zlib1g-dev \
-                 2>/dev/null)
+# security update of one relinks the bundle (asked once, when needed)
+DIST_PKGS_NOW = $(eval DIST_PKGS_NOW := $(shell dpkg-query -W \
+    -f='$${Package}=$${Version} ' libc6-dev libssl-dev libfcgi-dev \
+    libsqlite3-dev zlib1g-dev 2>/dev/null))$(DIST_PKGS_NOW)
 DIST_FLAGS_NOW = $(CC) $(VERSION) $(SYSCONFDIR) $(DIST_OPT) \
                  $(FCGI_VERSION_TEXT) $(DIST_PKGS_NOW)
 $(DIST_BUILD)/.flags: FORCE | $(DIST_BUILD)

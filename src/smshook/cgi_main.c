@@ -173,8 +173,12 @@ setup(struct server *s, const char *confpath)
 		    "cannot start";
 	}
 	if ((kind = under_docroot(&s->conf, &path)) != NULL) {
-		logmsg(LL_ERROR, "configuration: %s: %s %s (move it out)",
-		    s->conf.path, path, kind);
+		if (path == s->conf.path)
+			logmsg(LL_ERROR, "configuration: %s: %s (move it out)",
+			    path, kind);
+		else
+			logmsg(LL_ERROR, "configuration: %s: %s %s (move it "
+			    "out)", s->conf.path, path, kind);
 		server_free(s);
 		return kind;
 	}

@@ -157,8 +157,10 @@ def check_secrets_under_docroot(target):
                 eq(json.loads(body), {"error": "configuration error (%s "
                                       "under the document root)" % kind})
                 expect(d.encode() not in body, body)
-                expect("%s %s under the document root (move it out)"
-                       % (path or conf, kind) in err, err)
+                named = conf if path is None else conf + ": " + path
+                sep = ": " if path is None else " "
+                expect("configuration: %s%s%s under the document root "
+                       "(move it out)" % (named, sep, kind) in err, err)
         expect(not os.path.exists(os.path.join(docroot, "spool")),
                "spool_dir made under the document root")
         expect(not os.path.exists(os.path.join(d, "spool")),

@@ -310,7 +310,6 @@ test_spool_dir(void **state)
 	assert_int_equal(errno, EIO);
 }
 
-/* The folder that holds a path, as every caller of fs_parent_dir needs it. */
 /*
  * fs_std_fds, in a child: with fds 0-2 closed (all, or only 1), each is
  * /dev/null afterwards and the next file opened is above them; with
@@ -356,6 +355,7 @@ test_std_fds(void **state)
 	}
 }
 
+/* The folder that holds a path, as every caller of fs_parent_dir needs it. */
 static void
 test_parent_dir(void **state)
 {
