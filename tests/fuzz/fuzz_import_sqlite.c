@@ -4,7 +4,9 @@
  * rows_parse and, when accepted, db_insert_event, in one transaction as
  * smshookctl import does. Whatever a line holds, the database either
  * takes it or refuses it into smshook_rejects: db_insert_event never
- * fails, and the transaction commits. Seeds: tests/fuzz/corpus/ctl_rows.
+ * fails, and the transaction commits. Seeds: tests/fuzz/corpus/ctl_rows,
+ * whose first byte (fuzz_ctl_rows' path selector) is left out, and whose
+ * last piece, most often their one line, is taken as if '\n' ended it.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -42,9 +44,15 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	struct rows l;
 	size_t len;
 
+	if (n == 0)
+		return 0;
+	s++;		/* ctl_rows' path selector */
+	n--;
 	if (db_begin(db) == -1)
 		abort();
-	while (n > 0 && (nl = memchr(s, '\n', n)) != NULL) {
+	while (n > 0) {
+		if ((nl = memchr(s, '\n', n)) == NULL)
+			nl = s + n;	/* the last piece, as a line */
 		len = (size_t)(nl - s);
 		if (rows_parse(&l, s, len, &why) == 0) {
 			dl.text = s;
@@ -57,6 +65,8 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		}
 		rows_free(&l);
 		dl.off += (long long)len + 1;
+		if (len == n)
+			break;
 		n -= len + 1;
 		s = nl + 1;
 	}
