@@ -79,11 +79,12 @@ imported(struct ctl_db *db, const struct day_file *f)
 /*
  * Delete the files of one day if import has committed all of it (or
  * force): 1 deleted, 2 deleted but for a leftover .gz.tmp (said), 0 gone
- * meanwhile, -1 kept (not all imported) or on error; messages on stderr. The day's
- * .jsonl, if any, is held under an exclusive lock from the check to its
- * removal, so no line the receiver appends in between is lost. A
- * DAY.jsonl.gz.tmp a killed compress left goes too (the cron lock keeps
- * out a running one): its path in tmp[PATH_MAX] if removed, else "".
+ * meanwhile, -1 kept (not all imported) or on error; messages on
+ * stderr. The day's .jsonl, if any, is held under an exclusive lock from
+ * the check to its removal, so no line the receiver appends in between
+ * is lost. A DAY.jsonl.gz.tmp a killed compress left goes too (the cron
+ * lock keeps out a running one): its path in tmp[PATH_MAX] if removed,
+ * else "".
  */
 static int
 purge_day(struct ctl_db *db, const struct day_file *f, int force,
