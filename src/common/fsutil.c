@@ -260,3 +260,9 @@ fs_std_fds(void)
 	}
 	return 0;
 }
+
+int
+fs_stdout_error(void)
+{
+	return fflush(stdout) == EOF ? errno : ferror(stdout) ? EIO : 0;
+}

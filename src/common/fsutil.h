@@ -21,6 +21,11 @@ int	fs_parent_dir(const char *path, char *buf, size_t bufsz);
  */
 int	fs_std_fds(void);
 /*
+ * Flush standard output: 0, or the errno of its failure (an earlier
+ * write's error, that the flush does not repeat, as EIO).
+ */
+int	fs_stdout_error(void);
+/*
  * Create the spool directory, mode 0750, unless it exists; 0, or -1
  * with errno set (ENOTDIR: something else has its name).
  */

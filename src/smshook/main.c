@@ -129,14 +129,11 @@ program_safe(void)
 	return 0;
 }
 
-/*
- * rc, unless it was 0 and standard output could not be written (an
- * earlier write's error, that the flush does not repeat, as EIO).
- */
+/* rc, unless it was 0 and standard output could not be written. */
 static int
 flushed(int rc)
 {
-	int e = fflush(stdout) == EOF ? errno : ferror(stdout) ? EIO : 0;
+	int e = fs_stdout_error();
 
 	if (e != 0 && rc == 0) {
 		fprintf(stderr, "smshook: stdout: %s\n", strerror(e));

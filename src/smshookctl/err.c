@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "ctl.h"
+#include "fsutil.h"
 #include "reader.h"
 
 static const char *err_cmd;	/* NULL until main knows the command */
@@ -74,7 +75,7 @@ ctl_errno(const char *fmt, ...)
 int
 ctl_stdout_flush(void)
 {
-	int e = fflush(stdout) == EOF ? errno : ferror(stdout) ? EIO : 0;
+	int e = fs_stdout_error();
 
 	if (e == 0)
 		return 0;

@@ -915,6 +915,25 @@ def lock_wait_fails(url):
         e.close()
 
 
+def rows_role(e, role, extra=""):
+    """Make role in e's database with rights on the rows alone (not the
+    tables' owner), then run extra (with {r} for its name); the URL to
+    connect as it."""
+    t.psql(e.db.url, ("CREATE ROLE {r} LOGIN; GRANT SELECT, INSERT, "
+                      "UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r};"
+                      " GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "
+                      "public TO {r}; " + extra).format(r=role))
+    return e.db.url.replace("postgres@", role + "@", 1)
+
+
+def drop_role(e, role):
+    """Drop role and what it owns, if it was made."""
+    try:
+        t.psql(e.db.url, "DROP OWNED BY %s; DROP ROLE %s" % (role, role))
+    except RuntimeError:
+        pass
+
+
 def schema_left_alone(url):
     """With the schema current, import runs no DDL: a reader's open
     transaction on the view holds it up no more than it holds up the
@@ -946,26 +965,18 @@ def schema_left_alone(url):
         reader.stdin.close()
         reader.wait(timeout=30)
         reader = None
-        t.psql(e.db.url, "CREATE ROLE %s LOGIN; GRANT SELECT, INSERT, "
-               "UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %s; GRANT "
-               "USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %s; "
-               "REVOKE CREATE ON SCHEMA public FROM PUBLIC"
-               % (role, role, role))
+        as_role = rows_role(e, role, "REVOKE CREATE ON SCHEMA public "
+                            "FROM PUBLIC")
         ref.append(e.spool, "2020-05-03", b"".join(
             ref.gen_lines(20, 72, day_tag="2020-05-03")))
-        p = t.ctl(e.conf, "import", "--db",
-                  e.db.url.replace("postgres@", role + "@", 1))
+        p = t.ctl(e.conf, "import", "--db", as_role)
         t.eq((p.returncode, p.stderr), (0, ""), "(import as %s)" % role)
         e.check_reference()
     finally:
         if reader is not None:
             reader.kill()
             reader.wait()
-        try:
-            t.psql(e.db.url, "DROP OWNED BY %s; DROP ROLE %s"
-                   % (role, role))
-        except RuntimeError:
-            pass
+        drop_role(e, role)
         e.close()
 
 
@@ -1017,17 +1028,13 @@ def reject_refused(url):
         ref.append(e.spool, "2020-07-01", b"".join(
             ref.gen_lines(5, 90, day_tag="2020-07-01")))
         e.imp()			# the tables, made by their owner
-        t.psql(e.db.url, "CREATE ROLE %s LOGIN; GRANT SELECT, INSERT, "
-               "UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %s; GRANT "
-               "USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %s; "
-               "REVOKE INSERT ON smshook_rejects FROM %s"
-               % (role, role, role, role))
+        as_role = rows_role(e, role, "REVOKE INSERT ON smshook_rejects "
+                            "FROM {r}")
         lines = ref.gen_lines(6, 91, day_tag="2020-07-02")
         ref.append(e.spool, "2020-07-02", b"".join(lines[:3]) +
                    b"not an event\n" + b"".join(lines[3:]))
         ref.append(e.spool, "2020-07-03", b"".join(
             ref.gen_lines(4, 92, day_tag="2020-07-03")))
-        as_role = e.db.url.replace("postgres@", role + "@", 1)
         before = e.db.positions()
         p = t.ctl(e.conf, "import", "--db", as_role)
         t.eq(p.returncode, 1, p.stderr)
@@ -1046,11 +1053,7 @@ def reject_refused(url):
         t.eq([(d, o) for d, o, _, _ in e.db.rejects()],
              ref.rejects_expected(e.spool))
     finally:
-        try:
-            t.psql(e.db.url, "DROP OWNED BY %s; DROP ROLE %s"
-                   % (role, role))
-        except RuntimeError:
-            pass
+        drop_role(e, role)
         e.close()
 
 
@@ -1065,12 +1068,8 @@ def positions_unreadable(url):
             ref.gen_lines(5, 93, day_tag="2020-08-01")))
         os.utime(path, (0, 0))
         e.imp()
-        t.psql(e.db.url, "CREATE ROLE %s LOGIN; GRANT SELECT, INSERT, "
-               "UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %s; GRANT "
-               "USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %s; "
-               "REVOKE SELECT ON smshook_positions FROM %s"
-               % (role, role, role, role))
-        as_role = e.db.url.replace("postgres@", role + "@", 1)
+        as_role = rows_role(e, role, "REVOKE SELECT ON smshook_positions "
+                            "FROM {r}")
         rows = e.db.rows()
         ref.append(e.spool, "2020-08-01", b"".join(
             ref.gen_lines(2, 94, day_tag="2020-08-01-more")))
@@ -1086,11 +1085,7 @@ def positions_unreadable(url):
         t.expect(os.path.exists(path), "purge kept the day")
         t.eq(e.db.rows(), rows, "(no row added)")
     finally:
-        try:
-            t.psql(e.db.url, "DROP OWNED BY %s; DROP ROLE %s"
-                   % (role, role))
-        except RuntimeError:
-            pass
+        drop_role(e, role)
         e.close()
 
 

@@ -15,6 +15,7 @@
 
 #include "db.h"
 #include "rows.h"
+#include "fuzzutil.h"
 
 int LLVMFuzzerInitialize(int *, char ***);
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -24,15 +25,9 @@ static struct ctl_db *db;
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char err[512];
-
 	(void)argc;
 	(void)argv;
-	if ((db = db_sqlite_open(":memory:", 0, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
-		abort();
-	}
-	snprintf(db->source, sizeof(db->source), "fuzz");
+	db = fuzz_db();
 	return 0;
 }
 

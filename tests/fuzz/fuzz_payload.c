@@ -13,6 +13,7 @@
 
 #include "event.h"
 #include "payload.h"
+#include "fuzzutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -26,14 +27,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *body;
 	size_t len;
 
-	if (size == 0)
+	if ((body = fuzz_body(data, size, &enc, &len)) == NULL)
 		return 0;
-	enc = (data[0] & 1) ? LINE_FORM : LINE_JSON;
-	len = size - 1;
-	if ((body = malloc(len + 1)) == NULL)
-		return 0;
-	memcpy(body, data + 1, len);
-	body[len] = '\0';
 	switch (payload_parse(&ev, body, len, enc, &pe)) {
 	case 0:
 		if (ev.token == NULL || *ev.token == '\0' ||

@@ -18,6 +18,7 @@
 #include "line.h"
 #include "payload.h"
 #include "rows.h"
+#include "fuzzutil.h"
 
 int LLVMFuzzerInitialize(int *, char ***);
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -27,15 +28,9 @@ static struct ctl_db *db;
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char err[512];
-
 	(void)argc;
 	(void)argv;
-	if ((db = db_sqlite_open(":memory:", 0, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
-		abort();
-	}
-	snprintf(db->source, sizeof(db->source), "fuzz");
+	db = fuzz_db();
 	return 0;
 }
 
@@ -97,14 +92,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *body, *line = NULL;
 	size_t len, cap = 0, n;
 
-	if (size == 0)
+	if ((body = fuzz_body(data, size, &enc, &len)) == NULL)
 		return 0;
-	enc = (data[0] & 1) ? LINE_FORM : LINE_JSON;
-	len = size - 1;
-	if ((body = malloc(len + 1)) == NULL)
-		return 0;
-	memcpy(body, data + 1, len);
-	body[len] = '\0';
 	if (payload_parse(&ev, body, len, enc, &pe) != 0)
 		goto out;
 	if ((n = line_format(&line, &cap, &now, "203.0.113.9", enc, 1,

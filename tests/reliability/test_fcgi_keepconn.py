@@ -629,28 +629,24 @@ def drip_while_lingering(d):
 def linger_env_invalid(d):
     # a LIBFCGI_OS_CLOSE_POLL_TIMEOUT that is no number of milliseconds
     # is said at start, not silently replaced by the default
-    for bad in ("2s", "0", "-5", "99999999999"):
-        sub = os.path.join(d, "bad%s" % bad)
+    def start_log(value):
+        """A worker's log once it served, the variable set to value."""
+        sub = os.path.join(d, "v%s" % value)
         os.makedirs(sub)
         proc, path, _ = start(sub, dict(
-            os.environ, LIBFCGI_OS_CLOSE_POLL_TIMEOUT=bad))
+            os.environ, LIBFCGI_OS_CLOSE_POLL_TIMEOUT=value))
         try:
             ready(path)
         finally:
             t.kill_left(proc)
         with open(os.path.join(sub, "stderr.log")) as f:
-            log = f.read()
+            return f.read()
+    for bad in ("2s", "0", "-5", "99999999999"):
+        log = start_log(bad)
         t.expect('LIBFCGI_OS_CLOSE_POLL_TIMEOUT "%s": expected '
                  'milliseconds, 1 or more; 2000 used' % bad in log,
                  "%s: %s" % (bad, log))
-    proc, path, _ = start(d, dict(os.environ,
-                                  LIBFCGI_OS_CLOSE_POLL_TIMEOUT="1500"))
-    try:
-        ready(path)
-    finally:
-        t.kill_left(proc)
-    with open(os.path.join(d, "stderr.log")) as f:
-        log = f.read()
+    log = start_log("1500")
     t.expect("LIBFCGI_OS_CLOSE_POLL_TIMEOUT" not in log, log)
 
 
