@@ -81,12 +81,22 @@ static const char *const sql[NST] = {
 	[ST_GETRUN] = "SELECT finished_at FROM smshook_runs WHERE source = ?",
 };
 
-/* Record the handle's last error in db->err; returns -1. */
+/*
+ * Record the handle's last error in db->err, with the system's reason
+ * for an I/O one (a file size limit, a full disk); returns -1.
+ */
 static int
 sq_fail(struct sqlite_db *s, const char *what)
 {
-	snprintf(s->db.err, sizeof(s->db.err), "sqlite: %s: %s", what,
-	    sqlite3_errmsg(s->h));
+	int rc = sqlite3_errcode(s->h) & 0xff, e = sqlite3_system_errno(s->h);
+
+	if ((rc == SQLITE_IOERR || rc == SQLITE_FULL || rc == SQLITE_CANTOPEN)
+	    && e != 0)
+		snprintf(s->db.err, sizeof(s->db.err), "sqlite: %s: %s (%s)",
+		    what, sqlite3_errmsg(s->h), strerror(e));
+	else
+		snprintf(s->db.err, sizeof(s->db.err), "sqlite: %s: %s", what,
+		    sqlite3_errmsg(s->h));
 	return -1;
 }
 

@@ -7,6 +7,7 @@
 
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,8 @@ main(int argc, char *argv[])
 	log_init("smshookctl", LL_INFO);
 	/* what it creates (database, exports, locks) is not for others */
 	umask(027);
+	/* a file size limit (ulimit -f) must fail a write, not kill us */
+	signal(SIGXFSZ, SIG_IGN);
 	/* no openssl.cnf: a static build must not load modules from the host */
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 	static const struct option longopts[] = {

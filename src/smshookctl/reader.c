@@ -388,37 +388,41 @@ reader_gz_len(const char *path)
 }
 
 /*
- * 1 if the text of the .gz at gzpath from offset p to its end (gzlen)
- * is what the .jsonl fd starts with, 0 if not, -1 on error.
+ * How many leading bytes of the .jsonl fd are the text of the .gz at
+ * gzpath from offset p on (up to end), counted to the last '\n' among
+ * them: whole lines only. -1 on error.
  */
-static int
-copied_from(const char *gzpath, off_t p, off_t gzlen, int fd)
+static off_t
+copied_len(const char *gzpath, off_t p, off_t end, int fd)
 {
 	struct reader g;
 	char a[READ_CHUNK], b[READ_CHUNK];
-	off_t left = gzlen - p;
-	ssize_t k, m;
-	int rc = -1, saved;
+	const char *nl;
+	off_t done = 0, lines = 0, rc = -1;
+	ssize_t k, m, same;
+	int saved;
 
 	blank(&g);
 	if (open_gz(&g, gzpath, p) == -1)
 		goto out;
-	while (left > 0) {
-		if ((k = gz_read(g.gz, a, left < READ_CHUNK ? (size_t)left :
-		    READ_CHUNK)) <= 0) {
+	while (done < end - p) {
+		if ((k = gz_read(g.gz, a, end - p - done < READ_CHUNK ?
+		    (size_t)(end - p - done) : READ_CHUNK)) <= 0) {
 			if (k == 0)
 				errno = EIO;	/* shorter than it was */
 			goto out;
 		}
-		if ((m = pread(fd, b, (size_t)k, gzlen - p - left)) == -1)
+		if ((m = pread(fd, b, (size_t)k, done)) == -1)
 			goto out;
-		if (m < k || memcmp(a, b, (size_t)k) != 0) {
-			rc = 0;
-			goto out;
-		}
-		left -= k;
+		for (same = 0; same < m && a[same] == b[same]; same++)
+			;
+		if ((nl = memrchr(a, '\n', (size_t)same)) != NULL)
+			lines = done + (nl - a) + 1;
+		if (same < k)
+			break;
+		done += k;
 	}
-	rc = 1;
+	rc = lines;
  out:
 	saved = errno;
 	reader_free(&g);
@@ -428,11 +432,15 @@ copied_from(const char *gzpath, off_t p, off_t gzlen, int fd)
 
 /*
  * How many leading bytes of the .jsonl the .gz's complete lines (its
- * first end bytes) end with already, in *skip: all of a .jsonl compress
- * copied, or merged, and was stopped before it removed it. Such a copy
- * starts at a line of the .gz as long as the .jsonl's first line and
- * with the same head, and the bytes confirm it. Lines are compared
- * whatever their length, so the answer does not change with max_body.
+ * first end bytes) hold already, in *skip: the whole lines a .jsonl
+ * starts with that are, in order, lines of the .gz from one of them on.
+ * That is all of a copy compress made, or merged, and was stopped before
+ * it removed it, and the part of a day file restored from a backup beside
+ * the .gz made of it; never a line written anew, which carries its own
+ * time and token. Such a copy starts at a line of the .gz as long as the
+ * .jsonl's first line and with the same head, and the bytes confirm it;
+ * the longest run counts. Lines are compared whatever their length, so
+ * the answer does not change with max_body.
  */
 static int
 merged_prefix(const struct day_file *f, off_t end, off_t *skip)
@@ -441,8 +449,8 @@ merged_prefix(const struct day_file *f, off_t end, off_t *skip)
 	const char *line;
 	char first[READER_HEAD];
 	size_t len, flen = 0, head = 0;
-	off_t off;
-	int n, same, rc = -1;
+	off_t off, same;
+	int n, rc = -1;
 
 	blank(&g);
 	blank(&l);
@@ -458,15 +466,14 @@ merged_prefix(const struct day_file *f, off_t end, off_t *skip)
 		head = len < READER_HEAD ? len : READER_HEAD;
 		memcpy(first, line, head);
 	}
-	while (*skip == 0 && n > 0 &&
-	    (n = reader_next(&g, &line, &len, &off)) > 0) {
+	while (n > 0 && (n = reader_next(&g, &line, &len, &off)) > 0) {
 		if (len != flen || memcmp(line, first, head) != 0 ||
 		    off >= end)
 			continue;
-		if ((same = copied_from(f->path, off, end, l.fd)) == -1)
+		if ((same = copied_len(f->path, off, end, l.fd)) == -1)
 			goto out;
-		if (same == 1)
-			*skip = end - off;
+		if (same > *skip)
+			*skip = same;
 	}
 	if (n == -1)
 		goto out;

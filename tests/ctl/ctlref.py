@@ -205,16 +205,18 @@ def day_files(spool):
 
 
 def merged(data, more):
-    """How many leading bytes of a late .jsonl (more) the .gz's text
-    (data) ends with already: a copy compress made, or merged, and was
-    stopped before it removed it; it starts at a complete line of the
-    .gz."""
-    p = 0
-    while data.find(b"\n", p) != -1:
-        if data[p:] == more[:len(data) - p]:
-            return len(data) - p
+    """How many leading bytes of a .jsonl beside a .gz (more) the .gz's
+    text (data) holds already: the whole lines it starts with that are,
+    in order, complete lines of the .gz from one of them on (a copy
+    compress made or merged and was stopped before it removed it, a day
+    file restored from a backup); the longest such run."""
+    end = data.rfind(b"\n") + 1
+    best = p = 0
+    while p < end:
+        same = len(os.path.commonprefix([data[p:end], more]))
+        best = max(best, more.rfind(b"\n", 0, same) + 1)
         p = data.find(b"\n", p) + 1
-    return 0
+    return best
 
 
 def day_parts(path):

@@ -297,6 +297,36 @@ def test_std_fds_closed():
         shutil.rmtree(d)
 
 
+def test_file_size_limit():
+    """Under a file size limit (ulimit -f) smaller than what it writes,
+    export and import fail with exit 1 and a message, as any I/O error
+    does, instead of being killed by SIGXFSZ in silence."""
+    d, conf, spool, _ = filled_spool(n_each=8)
+    try:
+        out = os.path.join(d, "out.csv")
+        db = os.path.join(d, "limited.db")
+        for args, what in ((["export"], "stdout: "),
+                           (["import", "--db", "sqlite:" + db], "sqlite: ")):
+            with open(out, "wb") as f:
+                p = subprocess.run(
+                    ["prlimit", "--fsize=8192", t.SMSHOOKCTL, "-c",
+                     conf] + args, stdout=f, stderr=subprocess.PIPE,
+                    text=True, timeout=60)
+            t.eq(p.returncode, 1, "%s: %s" % (args[0], p.stderr))
+            t.expect(what in p.stderr and "File too large" in p.stderr,
+                     p.stderr)
+        p = ctl(conf, "import", "--db", "sqlite:" + db)
+        t.eq(p.returncode, 0, p.stderr)
+        con = sqlite3.connect(db)
+        try:
+            t.eq(con.execute("SELECT count(*) FROM sms_events").fetchone(),
+                 (40,))
+        finally:
+            con.close()
+    finally:
+        shutil.rmtree(d)
+
+
 def test_no_spool_yet():
     d, conf, spool = setup()
     try:

@@ -350,6 +350,59 @@ def merge_stopped_before_unlink(e):
 
 
 @scenario
+def restored_beside_gz(e):
+    """A day file restored from a backup (the day's first lines, or a run
+    from its middle) beside the .gz compress made of the whole day: its
+    lines are the .gz's already, so verify and stats count each once,
+    import adds nothing and compress merges nothing; a line the receiver
+    writes after the restore is taken once."""
+    day = "2020-03-07"
+    lines = ref.gen_lines(12, 71, dup_rate=0, day_tag="r")
+    late = ref.append(e.spool, day, b"".join(lines))
+    os.utime(late, (OLD, OLD))
+    t.eq(e.ctl("import").returncode, 0)
+    t.eq(e.ctl("compress").returncode, 0)
+    t.expect(not os.path.exists(late), "compressed")
+    gz = late + ".gz"
+
+    def restore(data):
+        with open(late, "wb") as f:
+            f.write(data)
+        os.utime(late, (OLD, OLD))
+
+    def counted(n):
+        p = e.ctl("verify", day)
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+        t.expect("%d lines, 0 invalid" % n in p.stdout, p.stdout)
+        p = e.ctl("stats", "--json", "--from", day, "--to", day)
+        t.eq(p.returncode, 0, p.stderr)
+        t.eq(json.loads(p.stdout)["days"][0]["total"], n)
+
+    for backup in (lines[:5], lines[3:9]):
+        restore(b"".join(backup))
+        counted(12)
+        p = e.ctl("import", "-v")
+        t.eq((p.returncode, p.stderr), (0, ""))
+        t.expect(" 0 lines" in p.stdout, p.stdout)
+        e.check_reference()
+        p = e.ctl("compress", "-v")
+        t.eq((p.returncode, p.stderr), (0, ""))
+        t.expect(not os.path.exists(late), "the copy removed")
+        with gzip.open(gz) as f:
+            t.eq(f.read(), b"".join(lines), "(nothing merged twice)")
+    more = ref.gen_lines(1, 72, dup_rate=0, day_tag="after")[0]
+    restore(b"".join(lines[:5]) + more)
+    counted(13)
+    p = e.ctl("import", "-v")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    t.expect(" 1 lines" in p.stdout, p.stdout)
+    e.check_reference()
+    t.eq(e.ctl("compress").returncode, 0)
+    with gzip.open(gz) as f:
+        t.eq(f.read(), b"".join(lines) + more)
+
+
+@scenario
 def compress_fifo(e):
     """A FIFO at a day's path: compress says so and goes on, it does not
     wait for a writer while holding the cron lock."""
@@ -1387,7 +1440,8 @@ def crontab_example(e):
 SCENARIOS = [export_formats, compress_then_import, compressed_torn_then_late,
              torn_gz_position, torn_then_regrown, gz_only_torn_then_late,
              late_still_written,
-             merge_stopped_before_unlink, compress_fifo, purge_guard,
+             merge_stopped_before_unlink, restored_beside_gz,
+             compress_fifo, purge_guard,
              purge_before_import,
              purge_shorter, cut_back_and_grown, day_written_again,
              gz_cut_mid_stream, gz_cut_before_trailer, gz_not_gzip,
