@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "log.h"
 
 int
 fs_parent_dir(const char *path, char *buf, size_t bufsz)
@@ -47,6 +48,17 @@ fs_mkdir_spool(const char *dir)
 		return -1;
 	}
 	return 0;
+}
+
+int
+fs_remake_spool(const char *dir)
+{
+	if (mkdir(dir, 0750) == 0) {
+		logmsg(LL_WARN, "spool_dir %s was gone: made it anew (moved or "
+		    "removed while the receiver ran?)", dir);
+		return 0;
+	}
+	return fs_mkdir_spool(dir);
 }
 
 int

@@ -31,6 +31,12 @@ int	fs_stdout_error(void);
  */
 int	fs_mkdir_spool(const char *dir);
 /*
+ * The spool directory gone while the receiver ran (moved or removed):
+ * made anew as fs_mkdir_spool does, with a warning naming it if it was
+ * missing; 0 or -1.
+ */
+int	fs_remake_spool(const char *dir);
+/*
  * fsync the spool directory dir and the directory holding it, so that
  * the files made in it and its own name (it may have been made just
  * now, by any process) survive a crash; 0 or -1. A parent this user may

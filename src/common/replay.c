@@ -274,7 +274,7 @@ replay_open(struct replay *r, const char *dir, long long window_s,
 		return -1;
 	}
 	if ((r->fd = open_locked(path)) == -1 && errno == ENOENT &&
-	    fs_mkdir_spool(dir) == 0)	/* the spool dir itself was gone */
+	    fs_remake_spool(dir) == 0)	/* the spool dir itself was gone */
 		r->fd = open_locked(path);
 	if (r->fd == -1) {
 		snprintf(err, errlen, "replay table %s: %s", path,
@@ -457,6 +457,12 @@ replay_count(const char *path, long long window_ms, long long now_ms,
  out:
 	close(r.fd);
 	return rc;
+}
+
+void
+replay_let_go(void)
+{
+	fs_kept_drop(&table);
 }
 
 void

@@ -59,5 +59,7 @@ int	replay_count(const char *path, long long window_ms, long long now_ms,
 	    long long *count);
 /* Drop the bucket's lock; close the file unless this process keeps it. */
 void	replay_close(struct replay *);
+/* Close the table kept open between requests; the next one opens it. */
+void	replay_let_go(void);
 
 #endif

@@ -37,8 +37,9 @@
  *
  * An accept that fails for want of descriptors or memory (EMFILE,
  * ENFILE, ENOBUFS, ENOMEM), on either path, passes: the worker logs it,
- * sleeps WAIT_MS (the listening socket stays readable, so no poll on it)
- * and tries again; a stop signal cuts the sleep short.
+ * closes the files it keeps open between requests if descriptors ran
+ * out, sleeps WAIT_MS (the listening socket stays readable, so no poll
+ * on it) and tries again; a stop signal cuts the sleep short.
  */
 #include <sys/socket.h>
 
@@ -186,15 +187,20 @@ passing(int err)
 }
 
 /*
- * After an accept that failed with the passing errno err: log it, then
- * sleep WAIT_MS, or less if a stop signal comes. One line a failure, so
- * at most one a second.
+ * After an accept that failed with the passing errno err: log it, close
+ * the files s keeps open between requests if descriptors ran out (they
+ * may be what took the last ones), then sleep WAIT_MS, or less if a stop
+ * signal comes. One line a failure, so at most one a second.
  */
 static void
-pause_accept(int err)
+pause_accept(struct server *s, int err)
 {
-	logmsg(LL_ERROR, "FastCGI accept failed: %s: trying again in %d ms",
-	    strerror(err), WAIT_MS);
+	int fds = err == EMFILE || err == ENFILE;
+
+	if (fds)
+		server_let_go(s);
+	logmsg(LL_ERROR, "FastCGI accept failed: %s: trying again in %d ms%s",
+	    strerror(err), WAIT_MS, fds ? " (kept files closed)" : "");
 	if (!stopping)
 		poll(NULL, 0, WAIT_MS);		/* EINTR on a stop signal */
 }
@@ -520,7 +526,7 @@ fcgi_run(struct server *s)
 			continue;
 		}
 		if (rc < 0 && rc != FCGX_NO_ERRNO && passing(-rc)) {
-			pause_accept(-rc);
+			pause_accept(s, -rc);
 			continue;
 		}
 		if (rc < 0) {

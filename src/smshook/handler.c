@@ -159,6 +159,7 @@ stale_event(struct server *s, const struct event *ev, struct response *rs,
  * carrying the token is on disk (synced, with fsync on). The token's
  * bucket stays locked until the token is recorded, across the sync: a
  * second copy waits, other tokens do not, and their syncs share commits.
+ * The signals in s->hold wait from the bucket's lock to its release.
  */
 static int
 store(struct server *s, const struct event *ev, struct response *rs,
@@ -170,11 +171,14 @@ store(struct server *s, const struct event *ev, struct response *rs,
 	char day[DAY_LEN + 1], err[512];
 	long long now_ms = ms_of(now);
 	size_t len;
+	sigset_t was;
 	int status;
 
 	if ((len = line_format(&s->line, &s->linecap, now, c->text,
 	    ev->encoding, verified, ev->payload, ev->payload_len)) == 0)
 		return reject(rs, c, 500, CNT_500, "out of memory", NULL);
+	if (s->hold_on)
+		sigprocmask(SIG_BLOCK, &s->hold, &was);
 	if (cf->replay_window > 0 && token_seen(s, &r, ev->token, now_ms,
 	    "storing without duplicate check")) {
 		logmsg(LL_INFO, "duplicate token %s from %s", ev->token,
@@ -203,6 +207,8 @@ store(struct server *s, const struct event *ev, struct response *rs,
 	rs->stored_ms = now_ms;
  out:
 	replay_close(&r);
+	if (s->hold_on)
+		sigprocmask(SIG_SETMASK, &was, NULL);	/* held ones act now */
 	return status;
 }
 

@@ -9,6 +9,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "replay.h"
 #include "server.h"
 #include "spool.h"
 #include "verify.h"
@@ -54,6 +55,14 @@ server_spool(struct server *s)
 		logmsg(LL_ERROR, "spool_dir %s: %s", s->conf.spool_dir,
 		    strerror(errno));	/* each POST will answer 503 */
 	}
+}
+
+void
+server_let_go(struct server *s)
+{
+	spool_let_go();
+	replay_let_go();
+	counters_close(&s->counters);
 }
 
 void

@@ -2,6 +2,7 @@
 #ifndef SMSHOOK_SERVER_H
 #define SMSHOOK_SERVER_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "conf.h"
@@ -18,6 +19,14 @@ struct server {
 	size_t		 linecap;
 	struct counters	 counters;	/* mapped by the first answer */
 	int		 spool_errno;	/* spool_dir could not be made */
+	/*
+	 * Signals held off from a line's write to its token's record, when
+	 * hold_on: those whose action would end the process between them
+	 * (CGI keeps their default actions), so that a retry of an event
+	 * whose line is in is found a duplicate, not stored again.
+	 */
+	sigset_t	 hold;
+	int		 hold_on;
 };
 
 /*
@@ -34,6 +43,12 @@ int	server_init(struct server *, const char *path, char *err,
 void	server_spool(struct server *);
 /* Free all the server holds and zero it. */
 void	server_free(struct server *);
+/*
+ * Close the files kept open between requests (day file, token table,
+ * answer counters) to free their descriptors; the next request opens
+ * them again.
+ */
+void	server_let_go(struct server *);
 /* Answer one request; returns the HTTP status also set in rs. */
 int	handle(struct server *, const struct request *, struct response *);
 /*

@@ -41,6 +41,26 @@ fail(char *err, size_t errlen, const char *what, const char *path)
 }
 
 /*
+ * write(2) of line to fd; a short write is followed by one more of the
+ * rest, which says why (EFBIG for a file size limit, ENOSPC, EDQUOT) or
+ * ends the line. len, or -1 with errno set.
+ */
+static ssize_t
+write_line(int fd, const char *line, size_t len)
+{
+	ssize_t n, m;
+
+	if ((n = write(fd, line, len)) == -1 || (size_t)n == len)
+		return n;
+	if ((m = write(fd, line + n, len - (size_t)n)) == -1)
+		return -1;
+	if ((size_t)m == len - (size_t)n)
+		return (ssize_t)len;
+	errno = ENOSPC;			/* short twice: out of space */
+	return -1;
+}
+
+/*
  * Open the day file for appending and for reading its tail (cut_torn_tail),
  * creating the directory if missing.
  */
@@ -51,7 +71,7 @@ open_day(const char *dir, const char *path)
 	    O_NONBLOCK;		/* a FIFO there must not block the request */
 
 	if ((fd = fs_open_noatime(path, flags, 0640)) == -1 &&
-	    errno == ENOENT && fs_mkdir_spool(dir) == 0)
+	    errno == ENOENT && fs_remake_spool(dir) == 0)
 		fd = fs_open_noatime(path, flags, 0640);
 	return fd;
 }
@@ -174,9 +194,7 @@ spool_write(struct spool_pending *p, const char *dir, const char *day,
 		goto out;
 	}
 	own_end = -1;
-	if ((n = write(fd, line, len)) != (ssize_t)len) {
-		if (n >= 0)
-			errno = ENOSPC;		/* short write: out of space */
+	if ((n = write_line(fd, line, len)) != (ssize_t)len) {
 		fail(err, errlen, "write", path);
 		saved = errno;
 		if (ftruncate(fd, before) == -1 || fdatasync(fd) == -1)
@@ -202,6 +220,13 @@ spool_write(struct spool_pending *p, const char *dir, const char *day,
 	} else if (rc == -1)
 		fs_kept_drop(&kept);
 	return rc;
+}
+
+void
+spool_let_go(void)
+{
+	fs_kept_drop(&kept);
+	own_end = -1;
 }
 
 int

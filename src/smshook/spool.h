@@ -32,5 +32,7 @@ int	spool_write(struct spool_pending *, const char *dir, const char *day,
  * again by a retry (importers collapse duplicates).
  */
 int	spool_sync(struct spool_pending *, char *err, size_t errlen);
+/* Close the day file kept open between requests; the next one opens it. */
+void	spool_let_go(void);
 
 #endif

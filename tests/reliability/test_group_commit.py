@@ -336,6 +336,24 @@ def killed_alone(e):
     t.eq(e.import_rows(), {tok: 1})
 
 
+@scenario
+def stopped_in_sync(e):
+    """A web server's restart or stop signals the CGI (Apache: SIGHUP or
+    SIGTERM to its process group) between its line's write and its
+    token's record: the signal waits till the token is in, then ends the
+    process unanswered; the retry is a duplicate, no second line."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        tok, body, a = gated_writer(e, "A")
+        a.send_signal(sig)
+        not_answered(a, "A after %s" % sig.name)
+        e.release(a, b"y")
+        t.eq(a.wait(timeout=30), -sig, "A ended by %s" % sig.name)
+        t.eq(a.stdout.read(), b"", "A answered nothing")
+        expect_status(e.post(body), "duplicate", "the retry")
+        t.eq(e.tokens()[tok], 1, "one line for the token")
+    e.verify_ok()
+
+
 def main():
     r = t.Runner("test_group_commit")
     if "ASAN_OPTIONS" in os.environ:
@@ -364,6 +382,8 @@ def main():
                     "retry stored", fiu_sync_fails_beside_gated, d)
         r.check("kill -9 before the sync: the token is not remembered",
                 killed_alone, d)
+        r.check("SIGTERM or SIGHUP in the sync: the token is remembered "
+                "first, the retry a duplicate", stopped_in_sync, d)
     finally:
         shutil.rmtree(d, ignore_errors=True)
     sys.exit(r.finish())

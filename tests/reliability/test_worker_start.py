@@ -38,6 +38,7 @@ import datetime
 import errno
 import glob
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -59,19 +60,25 @@ FAKETIME = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))
 
 
 def start(d, args=(), env=None, kind=socket.SOCK_STREAM,
-          family=socket.AF_UNIX):
+          family=socket.AF_UNIX, extra="", nofile=None):
     """smshook -c CONF args, a fresh spool, a socket of kind on fd 0
-    (listening if a stream socket), a unix one or on 127.0.0.1;
-    (process, its address)."""
+    (listening if a stream socket), a unix one or on 127.0.0.1, extra in
+    the configuration, at most nofile descriptors if given; (process,
+    its address)."""
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
-    conf = t.write_conf(d)
+    conf = t.write_conf(d, extra)
     sock, path = t.listen_socket(d, family, kind)
+
+    def limit():
+        if nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
     with open(os.path.join(d, "stderr.log"), "wb") as log:
         proc = subprocess.Popen([t.SMSHOOK, "-c", conf] + list(args),
                                 stdin=sock.fileno(),
                                 stdout=subprocess.DEVNULL, stderr=log,
-                                env=dict(os.environ, **(env or {})))
+                                env=dict(os.environ, **(env or {})),
+                                preexec_fn=limit)
     sock.close()
     return proc, path
 
@@ -171,6 +178,22 @@ def accept_passes(d, family):
                                 % os.strerror(e)) == 1,
                      "%s logged once: %s" % (errno.errorcode[e], text))
         t.eq(len(t.spool_lines(os.path.join(d, "spool"))), 2, "stored")
+        t.sigterm_exits(proc)
+    finally:
+        t.kill_left(proc)
+
+
+def out_of_fds(d):
+    """Descriptors run out for real (RLIMIT_NOFILE 6: the socket, stdout,
+    stderr and the three files a worker keeps between requests): the
+    next accept fails with EMFILE, the worker closes its kept files and
+    serves on, each request stored."""
+    proc, addr = start(d, extra="fsync = no", nofile=6)
+    try:
+        for i in range(3):
+            t.fcgi_store_one(addr, "request %d" % i)
+        t.eq(len(t.spool_lines(os.path.join(d, "spool"))), 3, "stored")
+        t.expect("(kept files closed)" in log_text(d), log_text(d))
         t.sigterm_exits(proc)
     finally:
         t.kill_left(proc)
@@ -386,6 +409,8 @@ def main():
                     stop_while_short, os.path.join(d, "f"))
             r.check("the wait for a connection fails: logged, exit 1",
                     wait_fails, os.path.join(d, "w"))
+        r.check("out of descriptors for real: kept files closed, served",
+                out_of_fds, os.path.join(d, "n"))
     finally:
         shutil.rmtree(d, ignore_errors=True)
     sys.exit(r.finish())

@@ -7,6 +7,7 @@
  */
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -20,6 +21,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +35,7 @@
 #include <cjson/cJSON.h>
 
 #include "day.h"
+#include "log.h"
 #include "spool.h"
 #include "testutil.h"
 
@@ -673,6 +676,64 @@ test_no_space(void **state)
 		fail_msg("no-space check %d failed", st);
 }
 
+/*
+ * In a child: with a file size limit (SIGXFSZ ignored, as the receiver
+ * does) inside a line and then at the file's end, the append fails with
+ * "File too large", not a guessed "No space left", and leaves the file
+ * as it was; without the limit it goes in. 0, or which check failed.
+ */
+static int
+size_limited(const struct fixture *f)
+{
+	static const char line[] = "{\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}\n";
+	struct rlimit rl;
+	char err[256];
+	off_t size;
+	int i;
+
+	if (spool_append(f->dir, DAY, line, sizeof(line) - 1, 0, err,
+	    sizeof(err)) != 0 || signal(SIGXFSZ, SIG_IGN) == SIG_ERR ||
+	    getrlimit(RLIMIT_FSIZE, &rl) == -1)
+		return 1;
+	size = file_size(f->file);
+	for (i = 0; i < 2; i++) {
+		rl.rlim_cur = (rlim_t)size + (i == 0 ? 20 : 0);
+		if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
+			return 2;
+		err[0] = '\0';
+		if (spool_append(f->dir, DAY, line, sizeof(line) - 1, i, err,
+		    sizeof(err)) != -1)
+			return 3;
+		if (strstr(err, "File too large") == NULL) {
+			fprintf(stderr, "size_limited: %s\n", err);
+			return 4;
+		}
+		if (file_size(f->file) != size)
+			return 5;
+	}
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_FSIZE, &rl) == -1 ||
+	    spool_append(f->dir, DAY, line, sizeof(line) - 1, 1, err,
+	    sizeof(err)) != 0 ||
+	    file_size(f->file) != size + (off_t)sizeof(line) - 1)
+		return 6;
+	return 0;
+}
+
+static void
+test_size_limit(void **state)
+{
+	const struct fixture *f = *state;
+	pid_t pid;
+	int st;
+
+	if ((pid = fork()) == 0)
+		_exit(size_limited(f));
+	if ((st = exit_status(pid)) != 0)
+		fail_msg("size-limit check %d failed", st);
+}
+
 /* 1 if /proc/locks shows pid waiting for a lock; polled as readiness. */
 static int
 lock_waiting(pid_t pid)
@@ -988,6 +1049,44 @@ test_sync(void **state)
 }
 
 /*
+ * The spool folder moved away while the receiver ran: the next line goes
+ * to a folder made anew at its path, and a warning on stderr names it;
+ * a line to the folder as it is says nothing.
+ */
+static void
+test_dir_made_anew(void **state)
+{
+	const struct fixture *f = *state;
+	struct spool_pending p;
+	char moved[160], logf[160], *got;
+	size_t len;
+	int fd, saved;
+
+	snprintf(moved, sizeof(moved), "%s/moved", f->tmp);
+	snprintf(logf, sizeof(logf), "%s/stderr", f->tmp);
+	write_ok(f, &p, DAY, "{\"s\":1}\n");
+	assert_int_equal(rename(f->dir, moved), 0);
+	assert_true((fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
+	assert_true((saved = dup(STDERR_FILENO)) >= 0);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+	log_init("smshook", LL_WARN);
+	log_open(LD_STDERR, 0);
+	write_ok(f, &p, DAY, "{\"s\":2}\n");
+	write_ok(f, &p, DAY, "{\"s\":3}\n");
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	assert_content(f->file, "{\"s\":2}\n{\"s\":3}\n");
+	assert_non_null(got = slurp(logf, &len));
+	if (strstr(got, "warn: spool_dir ") == NULL ||
+	    strstr(got, f->dir) == NULL || strstr(got, "made it anew") == NULL ||
+	    strchr(got, '\n') != got + len - 1)
+		fail_msg("stderr: %s", got);
+	free(got);
+	test_rmtree(moved);
+}
+
+/*
  * The day file removed every time this process has just locked it:
  * given up after three opens with ESTALE, nothing written anywhere;
  * the next append, the file left alone, works.
@@ -1147,6 +1246,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_too_long, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_space, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_size_limit, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_unlinked_while_waiting,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_moved_while_waiting, setup,
@@ -1159,6 +1260,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_reused_unlinked_while_waiting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dir_made_anew, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_removed_every_time, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_lock_fails, setup,
