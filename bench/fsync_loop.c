@@ -1,10 +1,12 @@
 /*
- * fsync_loop.c: the disk's limit for a synced spool. P processes append
- * one line each time to the same file (O_APPEND) and fdatasync it, for S
- * seconds; prints the total lines per second. -l takes an exclusive flock
- * around write + fdatasync, as smshook's spool does; -w takes it around
- * the write only and syncs after unlocking (lets syncs of several writers
- * share one journal commit). -g is explicit group commit at its cheapest:
+ * fsync_loop.c: what the disk gives a synced spool with P writers. P
+ * processes append one line each time to the same file (O_APPEND) and
+ * fdatasync it, for S seconds; prints the total lines per second (more
+ * writers give more: one sync can carry others' lines). -l takes an
+ * exclusive flock around write + fdatasync, as smshook's spool did before
+ * group commit; -w takes it around the write only and syncs after
+ * unlocking (a sync may then carry several writers' lines, as the spool's
+ * does now). -g is explicit group commit at its cheapest:
  * flock around the write, then under a second lock a writer syncs only if
  * no sync that began after its write has succeeded (the synced length is
  * kept in memory all writers share); it prints the syncs made too.

@@ -34,6 +34,9 @@ import smshooktest as t  # noqa: E402
 
 WORKER = "www-data"
 KEY = t.KEY
+# the size of the spool line a bench body makes (584-589 bytes), for
+# fsync_loop's lines
+LINE_BYTES = 584
 CONC = [1, 2, 4, 8, 16, 32]
 RESULT_RE = re.compile(r"RESULT (.*)")
 
@@ -544,6 +547,10 @@ def measure(name, conns, secs, delay=0):
         c1 = cpu_ticks(pids)
         f1 = cpu_ticks(front)
         stored = spool_count(srv.spool) - before
+        # a worker that ended or was replaced would take its CPU with it
+        if sorted(srv.workers()) != sorted(pids):
+            raise RuntimeError("%s: workers %r became %r while measured" % (
+                name, pids, srv.workers()))
     finally:
         srv.stop()
     r["stored"] = stored
@@ -802,7 +809,8 @@ def latency(res):
 
 def fsync(res):
     """smshook fsync = yes against write + fdatasync in a C loop, same
-    directory's file system, 2 writers (one per FastCGI worker)."""
+    directory's file system, 2 writers (one per FastCGI worker), and 4
+    for the receiver's 4 workers."""
     c = ARGS.conns
     log("== fsync: smshook fsync=yes (%d connections) vs fsync_loop "
         "(2 writers), %d rounds, %d s each" % (c, ARGS.rounds, ARGS.duration))
@@ -813,29 +821,34 @@ def fsync(res):
         h4 = measure("hello-fsync-4", c, ARGS.duration)
         d = fresh_dir("fsync-loop")
         out = {}
-        for lock in ("", "-l", "-w", "-g"):
-            f = os.path.join(d, "loop%s.jsonl" % lock)
-            cmd = [os.path.join(BUILD, "bench", "fsync_loop"), "-p", "2",
-                   "-t", str(ARGS.duration), "-b", "560"] + \
-                ([lock] if lock else []) + [f]
+        # LINE_BYTES: the spool line a bench body makes (584-589 bytes)
+        for lock, procs in (("", 2), ("-l", 2), ("-w", 2), ("-g", 2),
+                            ("", 4)):
+            f = os.path.join(d, "loop%s-%d.jsonl" % (lock, procs))
+            cmd = [os.path.join(BUILD, "bench", "fsync_loop"), "-p",
+                   str(procs), "-t", str(ARGS.duration), "-b",
+                   str(LINE_BYTES)] + ([lock] if lock else []) + [f]
             line = sh(cmd)
-            out[lock] = float(re.search(r"rate=([0-9.]+)", line).group(1))
+            key = lock if procs == 2 else "p4"
+            out[key] = float(re.search(r"rate=([0-9.]+)", line).group(1))
             m = re.search(r"syncs=([0-9]+)", line)
             if m:
                 out["syncs"] = int(m.group(1))
         shutil.rmtree(d, ignore_errors=True)
         log("  round %d: smshook %.0f req/s (4 workers: %.0f, worker CPU "
             "%.1f us; hello-world + sync, 4 workers: %.0f, %.1f us), "
-            "fsync_loop %.0f lines/s, -l (flock around write+sync) %.0f, -w "
-            "(flock around write) %.0f, -g (explicit group commit) %.0f (%d "
-            "syncs)" % (rnd + 1, r["rps"], r4["rps"], r4["worker_cpu_us"],
-                        h4["rps"], h4["worker_cpu_us"], out[""], out["-l"],
-                        out["-w"], out["-g"], out.get("syncs", 0)))
+            "fsync_loop %.0f lines/s (4 writers: %.0f), -l (flock around "
+            "write+sync) %.0f, -w (flock around write) %.0f, -g (explicit "
+            "group commit) %.0f (%d syncs)" % (
+                rnd + 1, r["rps"], r4["rps"], r4["worker_cpu_us"], h4["rps"],
+                h4["worker_cpu_us"], out[""], out["p4"], out["-l"],
+                out["-w"], out["-g"], out.get("syncs", 0)))
         rows.append(dict(round=rnd + 1, smshook_rps=r["rps"],
                          smshook4_rps=r4["rps"], hello4_rps=h4["rps"],
                          smshook4_cpu_us=r4["worker_cpu_us"],
                          hello4_cpu_us=h4["worker_cpu_us"],
-                         loop_rate=out[""], loop_flock_rate=out["-l"],
+                         loop_rate=out[""], loop4_rate=out["p4"],
+                         loop_flock_rate=out["-l"],
                          loop_wlock_rate=out["-w"],
                          loop_group_rate=out["-g"],
                          loop_group_syncs=out.get("syncs", 0),
@@ -843,7 +856,7 @@ def fsync(res):
                          max4_us=r4["max_us"]))
     write_csv("fsync.csv", ["round", "smshook_rps", "smshook4_rps",
                             "hello4_rps", "smshook4_cpu_us", "hello4_cpu_us",
-                            "loop_rate",
+                            "loop_rate", "loop4_rate",
                             "loop_flock_rate", "loop_wlock_rate",
                             "loop_group_rate", "loop_group_syncs", "p99_us",
                             "max_us", "max4_us"], rows)
@@ -854,6 +867,11 @@ def fsync(res):
         "ratio": median([r["smshook_rps"] / r["loop_rate"] for r in rows]),
         "smshook4_rps": median([r["smshook4_rps"] for r in rows]),
         "ratio4": median([r["smshook4_rps"] / r["loop_rate"] for r in rows]),
+        "loop4_rate": median([r["loop4_rate"] for r in rows]),
+        "ratio4_loop4": median([r["smshook4_rps"] / r["loop4_rate"]
+                                for r in rows]),
+        "hello4_loop4": median([r["hello4_rps"] / r["loop4_rate"]
+                                for r in rows]),
         "hello4_rps": median([r["hello4_rps"] for r in rows]),
         "hello4_loop": median([r["hello4_rps"] / r["loop_rate"]
                                for r in rows]),
@@ -938,10 +956,10 @@ def memory(res):
     bodies = gen_bodies(total + 20000, "mem-bodies.jsonl")
     srv = Lighttpd("smshook", procs=1, fsync="no").start()
     samples = []
+    days = {}  # every day file: midnight may pass meanwhile
     try:
         pid = srv.workers()[0]
-        day = None
-        pos = count = 0
+        count = 0
         cmd = ["wrk", "-t", "1", "-c", "8", "-d", "3600s", "--timeout", "3s",
                "-s", os.path.join(HERE, "post.lua"), srv.url, "--", bodies,
                "1", "0"]
@@ -954,14 +972,10 @@ def memory(res):
         start = time.time()
         while marks:
             time.sleep(0.05)
-            if day is None:
-                names = [n for n in os.listdir(srv.spool)
-                         if n.endswith(".jsonl")]
-                if not names:
-                    continue
-                day = open(os.path.join(srv.spool, names[0]), "rb")
-            chunk = day.read()
-            count += chunk.count(b"\n")
+            for n in os.listdir(srv.spool):
+                if n.endswith(".jsonl") and n not in days:
+                    days[n] = open(os.path.join(srv.spool, n), "rb")
+            count += sum(f.read().count(b"\n") for f in days.values())
             if count >= marks[0]:
                 samples.append(dict(requests=count, rss_kib=vmrss(pid),
                                     seconds=round(time.time() - start, 1)))
@@ -975,6 +989,8 @@ def memory(res):
         if srv.workers() != [pid]:
             raise RuntimeError("the worker was restarted: %r" % srv.workers())
     finally:
+        for f in days.values():
+            f.close()
         srv.stop()
     write_csv("memory.csv", ["requests", "rss_kib", "seconds"], samples)
     first, last = samples[0], samples[-1]
@@ -1016,9 +1032,12 @@ def report(res):
                 h.get("cpu_smshook/hello_rounds", float("nan"))))
         if "hello-close" in cpu:
             add("  against a hello-world that also closes at once, as smshook"
-                " does: worker CPU %.2f, requests/s %.2f" % (
+                " does: worker CPU %.2f (<= 1.5: %s), requests/s %.2f "
+                "(>= 0.9: %s)" % (
                     cpu["smshook"] / cpu["hello-close"],
-                    h["smshook/hello-close"]))
+                    verdict(cpu["smshook"] <= 1.5 * cpu["hello-close"]),
+                    h["smshook/hello-close"],
+                    verdict(h["smshook/hello-close"] >= 0.9)))
         if "vs_base" in h:
             add("  against --base %s, same rounds: worker CPU %.2f, "
                 "requests/s %.2f (medians of the rounds' ratios)" % (
@@ -1086,6 +1105,10 @@ def report(res):
         add("fsync = yes with 4 FastCGI workers: smshook %.0f req/s: ratio "
             "%.2f to the 2-writer loop (>= 0.8: %s)" % (
                 f["smshook4_rps"], f["ratio4"], verdict(f["ratio4"] >= 0.8)))
+        if "ratio4_loop4" in f:
+            add("  against the loop with 4 writers too (%.0f lines/s): "
+                "smshook %.2f, hello-world + sync %.2f" % (
+                    f["loop4_rate"], f["ratio4_loop4"], f["hello4_loop4"]))
         add("  the transport's limit: hello-world + the same write and sync, "
             "4 workers, %.0f req/s = %.2f x the loop; smshook / it = %.2f" % (
                 f["hello4_rps"], f["hello4_loop"], f["ratio4_hello"]))
