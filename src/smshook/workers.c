@@ -5,7 +5,9 @@
  * N of them let requests, and their syncs, overlap. The parent answers
  * nothing: it starts the workers, starts a new one in place of one that
  * ended or could not be started, gives up (exit status 1) when that
- * happens too often, and on a stop signal (SIGTERM, SIGINT, SIGUSR1,
+ * happens too often (a fork that fails while others serve is tried again
+ * later, each wait twice the last up to a minute, and not counted), and
+ * on a stop signal (SIGTERM, SIGINT, SIGUSR1,
  * SIGHUP, SIGQUIT: fcgi_stop_signals) passes the signal on and waits for
  * all of them, each finishing the request in hand.
  *
@@ -41,12 +43,25 @@ struct pool {
 	int		 stopping;
 	int		 fails;		/* since window */
 	long long	 window;	/* mono_ms: a clock step moves it not */
+	long long	 next_fill;	/* mono_ms: no fork before it */
+	long long	 backoff;	/* ms between tries, some running */
 };
 
 static void
 on_child(int sig)
 {
 	(void)sig;		/* only so that SIGCHLD is not discarded */
+}
+
+/* Workers running. */
+static int
+running(const struct pool *p)
+{
+	int i, k = 0;
+
+	for (i = 0; i < p->n; i++)
+		k += p->pids[i] > 0;
+	return k;
 }
 
 /*
@@ -66,16 +81,20 @@ lost(struct pool *p)
 }
 
 /*
- * Fork a worker into every empty slot, up to the first fork that fails
- * (one loss: the next pass, a second later, tries again); -1 if losses
- * are too many.
+ * Fork a worker into every empty slot, up to the first fork that fails.
+ * With none running that is one loss (the next pass, a second later,
+ * tries again); with some, the pool serves on with fewer and tries again
+ * after twice the last wait, up to a minute. -1 if losses are too many.
  */
 static int
 fill(struct pool *p)
 {
 	pid_t pid, parent = getpid();
+	long long now = mono_ms();
 	int i;
 
+	if (now < p->next_fill && running(p) > 0)
+		return 0;
 	for (i = 0; i < p->n; i++) {
 		if (p->pids[i] != 0)
 			continue;
@@ -94,9 +113,21 @@ fill(struct pool *p)
 			p->pids[i] = pid;
 			continue;
 		}
-		logmsg(LL_ERROR, "cannot start a worker: %s", strerror(errno));
-		return lost(p);
+		if (running(p) == 0) {
+			logmsg(LL_ERROR, "cannot start a worker: %s",
+			    strerror(errno));
+			return lost(p);
+		}
+		p->backoff = p->backoff == 0 ? 1000 : p->backoff * 2;
+		if (p->backoff > 60000)
+			p->backoff = 60000;
+		p->next_fill = now + p->backoff;
+		logmsg(LL_ERROR, "cannot start a worker: %s: %d of %d running, "
+		    "trying again in %lld s", strerror(errno), running(p), p->n,
+		    p->backoff / 1000);
+		return 0;
 	}
+	p->backoff = 0;
 	return 0;
 }
 
@@ -140,17 +171,6 @@ reap(struct pool *p)
 	return rc;
 }
 
-/* Workers running. */
-static int
-running(const struct pool *p)
-{
-	int i, k = 0;
-
-	for (i = 0; i < p->n; i++)
-		k += p->pids[i] > 0;
-	return k;
-}
-
 /* Stop: pass sig on to the workers, start no more. */
 static void
 stop(struct pool *p, int sig)
@@ -163,7 +183,7 @@ stop(struct pool *p, int sig)
 int
 workers_run(struct server *s, int n)
 {
-	struct pool p = { s, NULL, MAP_FAILED, n, 0, 0, 0 };
+	struct pool p = { s, NULL, MAP_FAILED, n, 0, 0, 0, 0, 0 };
 	struct timespec retry = { 1, 0 };	/* for a worker not started */
 	struct sigaction sa;
 	sigset_t set;

@@ -6,7 +6,8 @@ memory): the parent logs each failure and tries again every second, so
 the workers come up once fork works; if it keeps failing (more than 10
 workers lost in a minute) the parent exits 1, leaving nothing behind.
 A failed fork ends the pass over the empty slots: the next, a second
-later, tries again. A bare parent (listening unix socket on fd 0, as
+later, tries again. While some workers run, a failed fork is no loss:
+the pool serves on, trying again after a wait that doubles. A bare parent (listening unix socket on fd 0, as
 systemd passes it) with $BUILD/tests/forkfail.so preloaded: fork fails
 the first $FORKFAIL times, or always.
 
@@ -108,6 +109,30 @@ def fails_then_works(d):
         t.sigterm_exits(proc)
         t.eq([k for k in kids if os.path.exists("/proc/%d" % k)], [],
              "workers left (the parent reaps them before it ends)")
+    finally:
+        t.kill_left(proc)
+
+
+def some_running(d):
+    """fork fails once one worker of two runs (a process limit reached):
+    the parent serves on with the one, trying again 1, 2, 4 s later and
+    then 8 (logged, not counted towards giving up: 11 failures at one a
+    second used to stop the pool); SIGTERM, exit 0."""
+    proc, path = start_forkfail(d, "always-after-1")
+    try:
+        t.wait_children(proc.pid, 1, what="the one worker")
+        t.wait_for(lambda: log_text(d).count(NOT_STARTED) >= 4,
+                   "four tries", timeout=20)
+        t.eq(proc.poll(), None, "the parent still serves")
+        t.fcgi_store_one(path, "stored by the one worker")
+        text = log_text(d)
+        t.expect("1 of 2 running, trying again in 8 s" in text, text)
+        t.expect("lost too often" not in text, text)
+        at = failure_times(text)
+        t.expect(all(b - a > 0.9 * 2 ** k
+                     for k, (a, b) in enumerate(zip(at, at[1:]))),
+                 "tries 1, 2, 4 s apart: %s" % text)
+        t.sigterm_exits(proc)
     finally:
         t.kill_left(proc)
 
@@ -398,6 +423,9 @@ def main():
                     fails_then_works, os.path.join(d, "a"))
             r.check("fork always fails: exit 1 after 11 failures",
                     always_fails, os.path.join(d, "b"))
+            r.check("fork fails with one worker of two running: served "
+                    "on, tried again with a growing wait, not given up",
+                    some_running, os.path.join(d, "p"))
         if t.shim_ready(r, ACCEPTFAIL_SO, "accept failures"):
             r.check("accept short of descriptors or memory, unix socket: "
                     "logged, retried, served", accept_passes,
