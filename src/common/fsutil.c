@@ -40,7 +40,7 @@ fs_mkdir_spool(const char *dir)
 	struct stat st;
 
 	if (mkdir(dir, 0750) == 0)
-		return 0;
+		return 1;
 	if (errno != EEXIST || stat(dir, &st) == -1)
 		return -1;
 	if (!S_ISDIR(st.st_mode)) {
@@ -53,12 +53,12 @@ fs_mkdir_spool(const char *dir)
 int
 fs_remake_spool(const char *dir)
 {
-	if (mkdir(dir, 0750) == 0) {
-		logmsg(LL_WARN, "spool_dir %s was gone: made it anew (moved or "
-		    "removed while the receiver ran?)", dir);
-		return 0;
-	}
-	return fs_mkdir_spool(dir);
+	int rc;
+
+	if ((rc = fs_mkdir_spool(dir)) == 1)
+		logmsg(LL_WARN, "spool_dir %s was missing: made it anew (moved "
+		    "or removed while the receiver ran?)", dir);
+	return rc == -1 ? -1 : 0;
 }
 
 int

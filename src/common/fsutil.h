@@ -26,8 +26,9 @@ int	fs_std_fds(void);
  */
 int	fs_stdout_error(void);
 /*
- * Create the spool directory, mode 0750, unless it exists; 0, or -1
- * with errno set (ENOTDIR: something else has its name).
+ * Create the spool directory, mode 0750, unless it exists: 1 made, 0
+ * there already, or -1 with errno set (ENOTDIR: something else has its
+ * name).
  */
 int	fs_mkdir_spool(const char *dir);
 /*

@@ -89,14 +89,12 @@ static int
 sq_fail(struct sqlite_db *s, const char *what)
 {
 	int rc = sqlite3_errcode(s->h) & 0xff, e = sqlite3_system_errno(s->h);
+	int io = (rc == SQLITE_IOERR || rc == SQLITE_FULL ||
+	    rc == SQLITE_CANTOPEN) && e != 0;
 
-	if ((rc == SQLITE_IOERR || rc == SQLITE_FULL || rc == SQLITE_CANTOPEN)
-	    && e != 0)
-		snprintf(s->db.err, sizeof(s->db.err), "sqlite: %s: %s (%s)",
-		    what, sqlite3_errmsg(s->h), strerror(e));
-	else
-		snprintf(s->db.err, sizeof(s->db.err), "sqlite: %s: %s", what,
-		    sqlite3_errmsg(s->h));
+	snprintf(s->db.err, sizeof(s->db.err), "sqlite: %s: %s%s%s%s", what,
+	    sqlite3_errmsg(s->h), io ? " (" : "", io ? strerror(e) : "",
+	    io ? ")" : "");
 	return -1;
 }
 

@@ -388,12 +388,12 @@ reader_gz_len(const char *path)
 }
 
 /*
- * How many leading bytes of the .jsonl fd are the text of the .gz at
- * gzpath from offset p on (up to end), counted to the last '\n' among
- * them: whole lines only. -1 on error.
+ * How many bytes of the .jsonl fd from its offset from on are the text
+ * of the .gz at gzpath from offset p on (up to end), counted to the last
+ * '\n' among them: whole lines only. -1 on error.
  */
 static off_t
-copied_len(const char *gzpath, off_t p, off_t end, int fd)
+copied_len(const char *gzpath, off_t p, off_t end, int fd, off_t from)
 {
 	struct reader g;
 	char a[READ_CHUNK], b[READ_CHUNK];
@@ -412,7 +412,7 @@ copied_len(const char *gzpath, off_t p, off_t end, int fd)
 				errno = EIO;	/* shorter than it was */
 			goto out;
 		}
-		if ((m = pread(fd, b, (size_t)k, done)) == -1)
+		if ((m = pread(fd, b, (size_t)k, from + done)) == -1)
 			goto out;
 		for (same = 0; same < m && a[same] == b[same]; same++)
 			;
@@ -431,19 +431,17 @@ copied_len(const char *gzpath, off_t p, off_t end, int fd)
 }
 
 /*
- * How many leading bytes of the .jsonl the .gz's complete lines (its
- * first end bytes) hold already, in *skip: the whole lines a .jsonl
- * starts with that are, in order, lines of the .gz from one of them on.
- * That is all of a copy compress made, or merged, and was stopped before
- * it removed it, and the part of a day file restored from a backup beside
- * the .gz made of it; never a line written anew, which carries its own
- * time and token. Such a copy starts at a line of the .gz as long as the
- * .jsonl's first line and with the same head, and the bytes confirm it;
- * the longest run counts. Lines are compared whatever their length, so
- * the answer does not change with max_body.
+ * The longest run of whole lines the .jsonl holds from offset from that
+ * are, in order, complete lines of the .gz (its first end bytes) from one
+ * of them on, in *run; with to_end only a run that ends where the .gz's
+ * complete lines do counts. A run starts at a line of the .gz as long as
+ * the .jsonl's line at from and with the same head, and the bytes confirm
+ * it; lines are compared whatever their length, so the answer does not
+ * change with max_body. 0, or -1 on error.
  */
 static int
-merged_prefix(const struct day_file *f, off_t end, off_t *skip)
+gz_run(const struct day_file *f, off_t end, off_t from, int to_end,
+    off_t *run)
 {
 	struct reader g, l;
 	const char *line;
@@ -455,9 +453,11 @@ merged_prefix(const struct day_file *f, off_t end, off_t *skip)
 	blank(&g);
 	blank(&l);
 	l.locked = f->locked;
+	l.base = from;
 	l.max = g.max = READER_HEAD;	/* heads are all it compares */
-	*skip = 0;
-	if (open_plain(&l, f->late, 0) == -1 || open_gz(&g, f->path, 0) == -1)
+	*run = 0;
+	if (open_plain(&l, f->late, from) == -1 ||
+	    open_gz(&g, f->path, 0) == -1)
 		goto out;
 	if ((n = reader_next(&l, &line, &len, &off)) == -1)
 		goto out;
@@ -470,10 +470,10 @@ merged_prefix(const struct day_file *f, off_t end, off_t *skip)
 		if (len != flen || memcmp(line, first, head) != 0 ||
 		    off >= end)
 			continue;
-		if ((same = copied_len(f->path, off, end, l.fd)) == -1)
+		if ((same = copied_len(f->path, off, end, l.fd, from)) == -1)
 			goto out;
-		if (same > *skip)
-			*skip = same;
+		if (same > *run && (!to_end || same == end - off))
+			*run = same;
 	}
 	if (n == -1)
 		goto out;
@@ -482,6 +482,28 @@ merged_prefix(const struct day_file *f, off_t end, off_t *skip)
 	reader_free(&g);
 	reader_free(&l);
 	return rc;
+}
+
+/*
+ * How many leading bytes of the .jsonl the .gz's complete lines (its
+ * first end bytes) hold already, in *skip: a run of the .gz's lines from
+ * one of them on (all of a copy compress made, or merged, and was stopped
+ * before it removed it; the part of a day file restored from a backup
+ * that the .gz holds), then, if the .gz ends with them, the lines after
+ * it (a restored file's new lines a merge added to the .gz and was
+ * stopped before it removed the file). Never a line written anew, which
+ * carries its own time and token. 0, or -1 on error.
+ */
+static int
+merged_prefix(const struct day_file *f, off_t end, off_t *skip)
+{
+	off_t more = 0;
+
+	if (gz_run(f, end, 0, 0, skip) == -1 ||
+	    (*skip > 0 && gz_run(f, end, *skip, 1, &more) == -1))
+		return -1;
+	*skip += more;
+	return 0;
 }
 
 int

@@ -60,9 +60,9 @@ struct reader	*reader_open(const struct day_file *f, off_t from);
  * For a day with both files: the .gz's uncompressed length in *gzlen,
  * how many leading bytes of the .jsonl its text holds already (all of
  * a .jsonl compress copied or merged and was stopped before removing
- * it, the lines of a day file restored from a backup beside it; 0 for a
- * late file) in *skip, and its bytes after its last '\n' in *torn. 0,
- * or -1.
+ * it, the lines of a day file restored from a backup beside it and the
+ * new ones a stopped merge added; 0 for a late file) in *skip, and its
+ * bytes after its last '\n' in *torn. 0, or -1.
  */
 int	reader_pair(const struct day_file *f, off_t *gzlen, off_t *skip,
 	    off_t *torn);

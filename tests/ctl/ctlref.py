@@ -206,17 +206,27 @@ def day_files(spool):
 
 def merged(data, more):
     """How many leading bytes of a .jsonl beside a .gz (more) the .gz's
-    text (data) holds already: the whole lines it starts with that are,
-    in order, complete lines of the .gz from one of them on (a copy
-    compress made or merged and was stopped before it removed it, a day
-    file restored from a backup); the longest such run."""
+    text (data) holds already: the longest run of whole lines it starts
+    with that are, in order, complete lines of the .gz from one of them
+    on (a copy compress made or merged and was stopped before it removed
+    it, a day file restored from a backup), then, if the .gz ends with
+    them, the whole lines after that run (a restored file's new lines a
+    merge added to the .gz before it was stopped)."""
     end = data.rfind(b"\n") + 1
-    best = p = 0
-    while p < end:
-        same = len(os.path.commonprefix([data[p:end], more]))
-        best = max(best, more.rfind(b"\n", 0, same) + 1)
-        p = data.find(b"\n", p) + 1
-    return best
+
+    def run(frm, to_end):
+        best = p = 0
+        while p < end:
+            same = len(os.path.commonprefix([data[p:end], more[frm:]]))
+            k = more.rfind(b"\n", frm, frm + same) + 1
+            k = k - frm if k > 0 else 0
+            if k > best and (not to_end or k == end - p):
+                best = k
+            p = data.find(b"\n", p) + 1
+        return best
+
+    first = run(0, False)
+    return first + run(first, True) if first else 0
 
 
 def day_parts(path):

@@ -355,7 +355,8 @@ def restored_beside_gz(e):
     from its middle) beside the .gz compress made of the whole day: its
     lines are the .gz's already, so verify and stats count each once,
     import adds nothing and compress merges nothing; a line the receiver
-    writes after the restore is taken once."""
+    writes after the restore is taken once, also when compress merged it
+    and was stopped before it removed the day file."""
     day = "2020-03-07"
     lines = ref.gen_lines(12, 71, dup_rate=0, day_tag="r")
     late = ref.append(e.spool, day, b"".join(lines))
@@ -397,9 +398,18 @@ def restored_beside_gz(e):
     t.eq((p.returncode, p.stderr), (0, ""))
     t.expect(" 1 lines" in p.stdout, p.stdout)
     e.check_reference()
+    # compress merges that line and is stopped before it removes the file
+    put_gz(e.spool, day, b"".join(lines) + more)
+    restore(b"".join(lines[:5]) + more)
+    counted(13)
+    p = e.ctl("import", "-v")
+    t.eq((p.returncode, p.stderr), (0, ""))
+    t.expect(" 0 lines" in p.stdout, p.stdout)
+    e.check_reference()
     t.eq(e.ctl("compress").returncode, 0)
+    t.expect(not os.path.exists(late), "the copy removed")
     with gzip.open(gz) as f:
-        t.eq(f.read(), b"".join(lines) + more)
+        t.eq(f.read(), b"".join(lines) + more, "(nothing merged twice)")
 
 
 @scenario

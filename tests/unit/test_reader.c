@@ -912,14 +912,17 @@ test_pair_merged(void **state)
 /*
  * A day file restored from a backup beside the .gz compress made of the
  * whole day: its lines, the .gz's first ones or any run of them, are read
- * once; a line the receiver writes after it is read too.
+ * once; a line the receiver writes after it is read too, once, also after
+ * a merge of it stopped before the file was removed.
  */
 static void
 test_pair_restored(void **state)
 {
 	static const char gz[] = "g1\ng2\ng3\ng4\n";
+	static const char merged[] = "g1\ng2\ng3\ng4\nl1\n";
 	static const struct exp all[] = {
-		{ "g1", 0 }, { "g2", 3 }, { "g3", 6 }, { "g4", 9 }, { "l1", 12 }
+		{ "g1", 0 }, { "g2", 3 }, { "g3", 6 }, { "g4", 9 }, { "l1", 12 },
+		{ "l2", 15 }
 	};
 	struct fixture *f = *state;
 	struct day_file *v = NULL;
@@ -942,6 +945,21 @@ test_pair_restored(void **state)
 	reader_close(r);
 	assert_non_null(r = reader_open(&v[0], 12));
 	expect_lines(r, all + 4, 1);
+	reader_close(r);
+	/*
+	 * compress merged that line and was stopped before it removed the
+	 * file: the text stays the same, then one more line comes
+	 */
+	put_pair(f->dir, "2026-04-04", merged, sizeof(merged) - 1,
+	    "g1\ng2\nl1\n", 9, &v);
+	expect_pair(&v[0], 15, 9, 0);
+	assert_non_null(r = reader_open(&v[0], 0));
+	expect_lines(r, all, 5);
+	reader_close(r);
+	put(f->dir, "2026-04-04.jsonl", "l2\n", 3, 1);
+	expect_pair(&v[0], 15, 9, 0);
+	assert_non_null(r = reader_open(&v[0], 0));
+	expect_lines(r, all, 6);
 	reader_close(r);
 	free(v);
 }
