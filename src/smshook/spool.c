@@ -7,6 +7,7 @@
  * commit); a failed sync leaves a whole line, never a partial one.
  */
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -41,23 +42,18 @@ fail(char *err, size_t errlen, const char *what, const char *path)
 }
 
 /*
- * write(2) of line to fd; a short write is followed by one more of the
- * rest, which says why (EFBIG for a file size limit, ENOSPC, EDQUOT) or
- * ends the line. len, or -1 with errno set.
+ * Why a write that should have taken the file to want bytes came up
+ * short: EFBIG past the process's file size limit (ulimit -f), else
+ * ENOSPC (a full disk, a quota).
  */
-static ssize_t
-write_line(int fd, const char *line, size_t len)
+static int
+short_cause(off_t want)
 {
-	ssize_t n, m;
+	struct rlimit rl;
 
-	if ((n = write(fd, line, len)) == -1 || (size_t)n == len)
-		return n;
-	if ((m = write(fd, line + n, len - (size_t)n)) == -1)
-		return -1;
-	if ((size_t)m == len - (size_t)n)
-		return (ssize_t)len;
-	errno = ENOSPC;			/* short twice: out of space */
-	return -1;
+	return getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && (rlim_t)want > rl.rlim_cur ?
+	    EFBIG : ENOSPC;
 }
 
 /*
@@ -194,7 +190,9 @@ spool_write(struct spool_pending *p, const char *dir, const char *day,
 		goto out;
 	}
 	own_end = -1;
-	if ((n = write_line(fd, line, len)) != (ssize_t)len) {
+	if ((n = write(fd, line, len)) != (ssize_t)len) {
+		if (n >= 0)		/* short: cut back, as a failure */
+			errno = short_cause(before + (off_t)len);
 		fail(err, errlen, "write", path);
 		saved = errno;
 		if (ftruncate(fd, before) == -1 || fdatasync(fd) == -1)
