@@ -81,6 +81,28 @@ lost(struct pool *p)
 }
 
 /*
+ * A fork failed (errno) at now: logged; with no worker running one loss
+ * (0, or -1 if too many), else none, and the next try waits twice as
+ * long as the last, up to a minute.
+ */
+static int
+not_started(struct pool *p, long long now)
+{
+	if (running(p) == 0) {
+		logmsg(LL_ERROR, "cannot start a worker: %s", strerror(errno));
+		return lost(p);
+	}
+	p->backoff = p->backoff == 0 ? 1000 : p->backoff * 2;
+	if (p->backoff > 60000)
+		p->backoff = 60000;
+	p->next_fill = now + p->backoff;
+	logmsg(LL_ERROR, "cannot start a worker: %s: %d of %d running, trying "
+	    "again in %lld s", strerror(errno), running(p), p->n,
+	    p->backoff / 1000);
+	return 0;
+}
+
+/*
  * Fork a worker into every empty slot, up to the first fork that fails.
  * With none running that is one loss (the next pass, a second later,
  * tries again); with some, the pool serves on with fewer and tries again
@@ -113,19 +135,7 @@ fill(struct pool *p)
 			p->pids[i] = pid;
 			continue;
 		}
-		if (running(p) == 0) {
-			logmsg(LL_ERROR, "cannot start a worker: %s",
-			    strerror(errno));
-			return lost(p);
-		}
-		p->backoff = p->backoff == 0 ? 1000 : p->backoff * 2;
-		if (p->backoff > 60000)
-			p->backoff = 60000;
-		p->next_fill = now + p->backoff;
-		logmsg(LL_ERROR, "cannot start a worker: %s: %d of %d running, "
-		    "trying again in %lld s", strerror(errno), running(p), p->n,
-		    p->backoff / 1000);
-		return 0;
+		return not_started(p, now);
 	}
 	p->backoff = 0;
 	return 0;
