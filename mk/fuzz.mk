@@ -29,19 +29,19 @@ FUZZ_cidr_SRC     = common/cidr
 FUZZ_ctl_rows_SRC = smshookctl/rows smshookctl/schema smshookctl/reader \
                     common/json \
                     common/line common/day common/event common/utf8 \
-                    common/fsutil
+                    common/fsutil common/log
 FUZZ_json_diff_SRC = common/json common/line common/day common/utf8
 FUZZ_json_diff_SEEDS = ctl_rows
 FUZZ_import_sqlite_SRC = smshookctl/rows smshookctl/schema \
                     smshookctl/db_sqlite smshookctl/db common/json \
                     common/line common/day common/event common/utf8 \
-                    common/fsutil
+                    common/fsutil common/log
 FUZZ_import_sqlite_SEEDS = ctl_rows
 FUZZ_import_sqlite_CFLAGS = -DNO_PG
 FUZZ_roundtrip_SRC = smshook/payload smshook/form smshookctl/rows \
                     smshookctl/schema smshookctl/db_sqlite smshookctl/db \
                     common/json common/line common/day common/event \
-                    common/utf8 common/fsutil
+                    common/utf8 common/fsutil common/log
 FUZZ_roundtrip_SEEDS = payload
 FUZZ_roundtrip_CFLAGS = -DNO_PG
 
