@@ -79,14 +79,22 @@ static const char unused_payloads[] = "DELETE FROM sms_event_payloads p "
     "e.payload_id = p.id)";
 
 /*
- * Around the tables of schema.h: one creator at a time, and a lock a
- * reader's open transaction holds on them waited for a minute at most.
+ * Around the tables of schema.h: one creator at a time (read committed
+ * whatever the session's default, so that the one that waited sees what
+ * the other made), a lock a reader's open transaction holds on them
+ * waited for a minute at most, and the tables made or migrated in the
+ * schema that already holds them (else the first of search_path: a
+ * schema named after the role, made since, must not get a second set).
  */
 static const char schema_begin[] =
-	"BEGIN;"
+	"BEGIN ISOLATION LEVEL READ COMMITTED;"
 	"SET LOCAL client_min_messages = warning;"
 	"SET LOCAL lock_timeout = '60s';"
-	"SELECT pg_advisory_xact_lock(7262917);";
+	"SELECT pg_advisory_xact_lock(7262917);"
+	"SELECT set_config('search_path', quote_ident(n.nspname), true)"
+	" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+	" WHERE c.oid = coalesce(to_regclass('sms_events'),"
+	" to_regclass('smshook_schema'));";
 /* What schema_current looks for besides schema.h's schema_tables. */
 static const char *const schema_names[] = {
 	"smshook_schema", "sms_events", "sms_events_full"
@@ -405,9 +413,15 @@ pg_flush(struct pg_db *p)
 	return rc;
 }
 
-/* The key is "smshook" in ASCII; the lock ends with the transaction. */
+/*
+ * The key is "smshook" in ASCII; the lock ends with the transaction,
+ * which reads committed whatever the session's default: under
+ * repeatable read or serializable its snapshot would be taken while it
+ * waited, and every write meeting the other host's rows would fail.
+ */
 static const char begin_import[] =
-	"BEGIN; SELECT pg_advisory_xact_lock(32489964762525547)";
+	"BEGIN ISOLATION LEVEL READ COMMITTED;"
+	"SELECT pg_advisory_xact_lock(32489964762525547)";
 
 static int
 pg_begin(struct ctl_db *db)

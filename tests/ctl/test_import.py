@@ -830,15 +830,21 @@ def no_database():
         shutil.rmtree(d, ignore_errors=True)
 
 
-def two_hosts_at_once(url):
+def two_hosts_at_once(url, isolation=None):
     """Two receiver hosts whose spools hold the same 8000 events in
     opposite orders (retries that reached the other host) import into one
     PostgreSQL at the same cron minute: each would wait on the other's
     uncommitted keys, and PostgreSQL end one as a deadlock. They take
-    turns instead: both exit 0, and every event is one row."""
+    turns instead: both exit 0, and every event is one row; also when
+    the database's default isolation is repeatable read or serializable
+    (each transaction would start its snapshot while it waited)."""
     e = Env("pg", url)
     d2 = t.tmpdir("smshook-ctl-")
     try:
+        if isolation:
+            t.psql(e.db.url, "DO $$BEGIN EXECUTE format('ALTER DATABASE %%I "
+                   "SET default_transaction_isolation = %%L', "
+                   "current_database(), '%s'); END$$" % isolation)
         spool2 = os.path.join(d2, "spool")
         os.makedirs(spool2)
         conf2 = t.write_conf(d2, extra="database = %s" % e.db.url)
@@ -912,6 +918,31 @@ def lock_wait_fails(url):
         if holder is not None:
             holder.kill()
             holder.wait()
+        e.close()
+
+
+def schema_of_role(url):
+    """An older schema's tables in public, and a schema named after the
+    role made since (search_path "$user", public puts it first): the
+    migration changes the tables where they are, it makes no second set
+    in the role's schema, and the next day's rows go in beside the old."""
+    e = Env("pg", url)
+    try:
+        ref.append(e.spool, "2020-06-01", b"".join(
+            ref.gen_lines(30, 61, day_tag="2020-06-01")))
+        e.imp()
+        schema_sql(e, "ALTER TABLE smshook_positions DROP COLUMN last_line;"
+                   " UPDATE smshook_schema SET version = 4; CREATE SCHEMA "
+                   "postgres")
+        ref.append(e.spool, "2020-06-02", b"".join(
+            ref.gen_lines(30, 62, day_tag="2020-06-02")))
+        e.imp()
+        t.eq(schema_sql(e, "SELECT count(*) FROM pg_tables WHERE "
+                        "schemaname = 'postgres'"), ["0"], "(no second set)")
+        t.eq(schema_sql(e, "SELECT version FROM public.smshook_schema"),
+             [SCHEMA])
+        e.check_reference()
+    finally:
         e.close()
 
 
@@ -1156,6 +1187,9 @@ def main():
             if not only or only == "two_hosts_at_once":
                 r.check("postgresql: two_hosts_at_once", two_hosts_at_once,
                         url)
+                r.check("postgresql: two_hosts_at_once, serializable",
+                        two_hosts_at_once, url, "serializable")
+                r.check("postgresql: schema_of_role", schema_of_role, url)
                 r.check("postgresql: lock_wait_fails", lock_wait_fails, url)
                 r.check("postgresql: schema_left_alone", schema_left_alone,
                         url)
