@@ -16,7 +16,9 @@ WARN        = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
               -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
 CFLAGS     ?= -O2 -g
 SAN        ?=
-ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(SAN) \
+# _FILE_OFFSET_BITS: on 32-bit hosts too, day files past 2 GiB
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) \
+              $(CPPFLAGS) $(CFLAGS) $(SAN) \
               -DVERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
               $(shell $(PKG_CONFIG) --cflags libcjson libcrypto)
 # libfcgi has no version call: "smshook -V" shows pkg-config's and, when

@@ -7,6 +7,9 @@
 
 #include <limits.h>
 
+/* day files and import positions past 2 GiB (-D_FILE_OFFSET_BITS=64) */
+_Static_assert(sizeof(off_t) == 8, "off_t must have 64 bits");
+
 /*
  * The directory that holds path into buf: "." for a bare name, "/" for a
  * name in /, trailing slashes not counted; 0, or -1 (ENAMETOOLONG) if it
