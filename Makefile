@@ -16,8 +16,10 @@ WARN        = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
               -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
 CFLAGS     ?= -O2 -g
 SAN        ?=
-# _FILE_OFFSET_BITS: on 32-bit hosts too, day files past 2 GiB
-ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) \
+# Large files on a 32-bit host too (day files past 2 GiB); nothing on a
+# 64-bit one, where open and pread stay the symbols the test shims take
+LFS_CFLAGS := $(shell getconf LFS_CFLAGS 2>/dev/null)
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(LFS_CFLAGS) $(WARN) \
               $(CPPFLAGS) $(CFLAGS) $(SAN) \
               -DVERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
               $(shell $(PKG_CONFIG) --cflags libcjson libcrypto)
@@ -116,8 +118,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBRECV) \
 # LD_PRELOAD shims the Python tests load into the receiver. Built without
 # $(SAN): the tests that use them skip themselves under AddressSanitizer.
 $(BUILD)/tests/%.so: tests/lib/%.c tests/lib/fifogate.h $(BUILD)/.flags | $(BUILD)/tests
-	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) -shared \
-	    -fPIC $(LDFLAGS) -o $@ $< -ldl
+	$(CC) -std=c11 -D_GNU_SOURCE $(LFS_CFLAGS) $(WARN) $(CPPFLAGS) \
+	    $(CFLAGS) -shared -fPIC $(LDFLAGS) -o $@ $< -ldl
 
 # Install whatever Debian packages are missing (needs root or sudo).
 deps:

@@ -31,7 +31,7 @@ DIST_BUILD    = $(BUILD)/dist
 DIST_TARBALL  = $(BUILD)/$(DIST_NAME).tar.gz
 DIST_OBJ      = $(DIST_BUILD)/obj
 DIST_OPT     ?= -O2
-DIST_CFLAGS   = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) \
+DIST_CFLAGS   = -std=c11 -D_GNU_SOURCE $(LFS_CFLAGS) $(WARN) \
                 $(DIST_OPT) \
                 -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
                 -ffunction-sections -fdata-sections \

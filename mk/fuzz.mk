@@ -12,7 +12,8 @@ FUZZ_CC      ?= clang
 FUZZ_BUILD   ?= $(BUILD)-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?=
-FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE $(LFS_CFLAGS) -g -O1 \
+                -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all -Wall -Wextra \
                 -Isrc/common -Isrc/smshook -Isrc/smshookctl \

@@ -7,7 +7,7 @@
 
 #include <limits.h>
 
-/* day files and import positions past 2 GiB (-D_FILE_OFFSET_BITS=64) */
+/* day files and import positions past 2 GiB (getconf LFS_CFLAGS) */
 _Static_assert(sizeof(off_t) == 8, "off_t must have 64 bits");
 
 /*

@@ -169,6 +169,7 @@ reap(struct pool *p)
 			p->pids[i] = 0;
 			if (p->stopping)
 				break;
+			p->next_fill = 0;	/* room again: fill it now */
 			logmsg(LL_ERROR, "worker %ld ended (%s %d): starting "
 			    "another", (long)pid, WIFSIGNALED(status) ?
 			    "signal" : "exit status", WIFSIGNALED(status) ?

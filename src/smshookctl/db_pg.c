@@ -888,8 +888,15 @@ make_schema(struct pg_db *p)
 	if ((v = schema_current(p)) != 0)
 		return v == 1 ? 0 : -1;
 	if (ddl == NULL || pg_check(p, PQexec(p->c, schema_begin),
-	    PGRES_TUPLES_OK, "create schema") == -1 ||
-	    pg_exec(p, schema_version_table, "create schema") == -1)
+	    PGRES_TUPLES_OK, "create schema") == -1)
+		goto fail;
+	/* another host made it current while this one waited its turn */
+	if ((v = schema_current(p)) != 0) {
+		if (v == 1 && pg_exec(p, "COMMIT", "create schema") == 0)
+			return 0;
+		goto fail;
+	}
+	if (pg_exec(p, schema_version_table, "create schema") == -1)
 		goto fail;
 	res = PQexec(p->c, schema_version_query);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||

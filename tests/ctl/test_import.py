@@ -946,6 +946,72 @@ def schema_of_role(url):
         e.close()
 
 
+SCHEMA_LOCK = 7262917		# db_pg.c's advisory key for the tables
+
+
+def psql_session(url):
+    """An open psql reading its statements from stdin."""
+    return subprocess.Popen(["psql", "-X", "-q", "-d", url],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, text=True)
+
+
+def say(session, sql):
+    session.stdin.write(sql + "\n")
+    session.stdin.flush()
+
+
+def schema_made_meanwhile(url):
+    """Two hosts find an older schema at once: the one that waited for
+    the other's migration finds the tables current and changes nothing,
+    so a reader's open transaction on the view (which the view's
+    re-creation would wait a minute for) does not hold it up."""
+    e = Env("pg", url)
+    sessions, p = [], None
+    try:
+        ref.append(e.spool, "2020-06-03", b"".join(
+            ref.gen_lines(30, 63, day_tag="2020-06-03")))
+        e.imp()
+        schema_sql(e, "ALTER TABLE smshook_positions DROP COLUMN last_line;"
+                   " UPDATE smshook_schema SET version = 4")
+        other = psql_session(e.db.url)	# the other host, migrating
+        sessions.append(other)
+        say(other, "SELECT pg_advisory_lock(%d);" % SCHEMA_LOCK)
+        locks = "SELECT count(*) FROM pg_locks WHERE locktype = " \
+            "'advisory' AND %s"
+        t.wait_for(lambda: t.psql(e.db.url, locks % "granted").strip() ==
+                   "1", what="the other host's lock")
+        ref.append(e.spool, "2020-06-04", b"".join(
+            ref.gen_lines(30, 64, day_tag="2020-06-04")))
+        p = subprocess.Popen([t.SMSHOOKCTL, "-c", e.conf, "import"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        t.wait_for(lambda: t.psql(e.db.url, locks % "NOT granted").strip()
+                   == "1", what="this host waiting its turn")
+        say(other, "ALTER TABLE smshook_positions ADD COLUMN last_line "
+            "text; UPDATE smshook_schema SET version = %s;" % SCHEMA)
+        reader = psql_session(e.db.url)
+        sessions.append(reader)
+        say(reader, "BEGIN; SELECT count(*) FROM sms_events_full;")
+        t.wait_for(lambda: t.psql(e.db.url, "SELECT count(*) FROM pg_locks "
+                                  "l JOIN pg_class c ON c.oid = l.relation "
+                                  "WHERE c.relname = 'sms_events_full' "
+                                  "AND l.granted").strip() == "1",
+                   what="the reader's transaction open")
+        say(other, "SELECT pg_advisory_unlock(%d);" % SCHEMA_LOCK)
+        out, err = p.communicate(timeout=30)
+        t.eq((p.returncode, err), (0, ""), "import beside the reader")
+        e.check_reference()
+    finally:
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.communicate()
+        for q in sessions:
+            q.stdin.close()
+            q.wait(timeout=30)
+        e.close()
+
+
 def rows_role(e, role, extra=""):
     """Make role in e's database with rights on the rows alone (not the
     tables' owner), then run extra (with {r} for its name); the URL to
@@ -1190,6 +1256,8 @@ def main():
                 r.check("postgresql: two_hosts_at_once, serializable",
                         two_hosts_at_once, url, "serializable")
                 r.check("postgresql: schema_of_role", schema_of_role, url)
+                r.check("postgresql: schema_made_meanwhile",
+                        schema_made_meanwhile, url)
                 r.check("postgresql: lock_wait_fails", lock_wait_fails, url)
                 r.check("postgresql: schema_left_alone", schema_left_alone,
                         url)

@@ -84,9 +84,9 @@ def start(d, args=(), env=None, kind=socket.SOCK_STREAM,
     return proc, path
 
 
-def start_forkfail(d, failures):
-    """smshook -w WORKERS, fork failing the first failures times."""
-    return start(d, ("-w", str(WORKERS)),
+def start_forkfail(d, failures, workers=WORKERS):
+    """smshook -w workers, fork failing as forkfail.c's $FORKFAIL says."""
+    return start(d, ("-w", str(workers)),
                  {"LD_PRELOAD": os.path.abspath(FORKFAIL_SO),
                   "FORKFAIL": str(failures)})
 
@@ -114,24 +114,33 @@ def fails_then_works(d):
 
 
 def some_running(d):
-    """fork fails once one worker of two runs (a process limit reached):
-    the parent serves on with the one, trying again 1, 2, 4 s later and
-    then 8 (logged, not counted towards giving up: 11 failures at one a
-    second used to stop the pool); SIGTERM, exit 0."""
-    proc, path = start_forkfail(d, "always-after-1")
+    """fork fails while two workers of three run (a process limit
+    reached): the parent serves on with the two, trying again 1, 2, 4 s
+    later and then 8 (logged, not counted towards giving up: 11 failures
+    at one a second used to stop the pool). When a worker ends, its place
+    is filled at once, not after the wait. SIGTERM, exit 0."""
+    proc, path = start_forkfail(d, "children-2", workers=3)
     try:
-        t.wait_children(proc.pid, 1, what="the one worker")
+        t.wait_children(proc.pid, 2, what="two workers")
         t.wait_for(lambda: log_text(d).count(NOT_STARTED) >= 4,
                    "four tries", timeout=20)
         t.eq(proc.poll(), None, "the parent still serves")
         t.fcgi_store_one(path, "stored by the one worker")
         text = log_text(d)
-        t.expect("1 of 2 running, trying again in 8 s" in text, text)
+        t.expect("2 of 3 running, trying again in 8 s" in text, text)
         t.expect("lost too often" not in text, text)
         at = failure_times(text)
         t.expect(all(b - a > 0.9 * 2 ** k
                      for k, (a, b) in enumerate(zip(at, at[1:]))),
                  "tries 1, 2, 4 s apart: %s" % text)
+        old = t.children(proc.pid)
+        os.kill(old[0], signal.SIGKILL)
+        began = time.monotonic()
+        t.wait_for(lambda: [k for k in t.children(proc.pid)
+                            if k not in old], "a new worker", timeout=5)
+        t.expect(time.monotonic() - began < 2, "replaced in %.1f s, not "
+                 "after the 8 s wait" % (time.monotonic() - began))
+        t.fcgi_store_one(path, "stored by the new worker")
         t.sigterm_exits(proc)
     finally:
         t.kill_left(proc)
