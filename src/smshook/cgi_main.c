@@ -186,7 +186,6 @@ setup(struct server *s, const char *confpath)
 	/* a web server's restart or stop (Apache signals the CGI's process
 	 * group) ends it once its line and token are both in */
 	fcgi_stop_signals(&s->hold);
-	s->hold_on = 1;
 	return NULL;
 }
 

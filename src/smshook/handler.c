@@ -172,12 +172,12 @@ store(struct server *s, const struct event *ev, struct response *rs,
 	long long now_ms = ms_of(now);
 	size_t len;
 	sigset_t was;
-	int status;
+	int status, hold = !sigisemptyset(&s->hold);
 
 	if ((len = line_format(&s->line, &s->linecap, now, c->text,
 	    ev->encoding, verified, ev->payload, ev->payload_len)) == 0)
 		return reject(rs, c, 500, CNT_500, "out of memory", NULL);
-	if (s->hold_on)
+	if (hold)
 		sigprocmask(SIG_BLOCK, &s->hold, &was);
 	if (cf->replay_window > 0 && token_seen(s, &r, ev->token, now_ms,
 	    "storing without duplicate check")) {
@@ -207,7 +207,7 @@ store(struct server *s, const struct event *ev, struct response *rs,
 	rs->stored_ms = now_ms;
  out:
 	replay_close(&r);
-	if (s->hold_on)
+	if (hold)
 		sigprocmask(SIG_SETMASK, &was, NULL);	/* held ones act now */
 	return status;
 }

@@ -27,6 +27,7 @@ int
 server_init(struct server *s, const char *path, char *err, size_t errlen)
 {
 	memset(s, 0, sizeof(*s));
+	sigemptyset(&s->hold);
 	if (conf_parse(&s->conf, path, err, errlen) == -1)
 		goto fail;
 	log_init("smshook", s->conf.log_level);

@@ -20,14 +20,13 @@ struct server {
 	struct counters	 counters;	/* mapped by the first answer */
 	int		 spool_errno;	/* spool_dir could not be made */
 	/*
-	 * Signals held off, when hold_on, from a token's lookup until its
-	 * line and the token are both in: those whose action would end the
-	 * process between the two (CGI keeps their default actions), so
-	 * that a retry of an event whose line is in is found a duplicate,
-	 * not stored again.
+	 * Signals held off from a token's lookup until its line and the
+	 * token are both in (none: empty, as server_init leaves it): those
+	 * whose action would end the process between the two (CGI keeps
+	 * their default actions), so that a retry of an event whose line
+	 * is in is found a duplicate, not stored again.
 	 */
 	sigset_t	 hold;
-	int		 hold_on;
 };
 
 /*

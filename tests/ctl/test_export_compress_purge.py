@@ -379,37 +379,34 @@ def restored_beside_gz(e):
         t.eq(p.returncode, 0, p.stderr)
         t.eq(json.loads(p.stdout)["days"][0]["total"], n)
 
-    for backup in (lines[:5], lines[3:9]):
-        restore(b"".join(backup))
-        counted(12)
+    def imported(n):
         p = e.ctl("import", "-v")
         t.eq((p.returncode, p.stderr), (0, ""))
-        t.expect(" 0 lines" in p.stdout, p.stdout)
+        t.expect(" %d lines" % n in p.stdout, p.stdout)
         e.check_reference()
+
+    def compressed(text):
         p = e.ctl("compress", "-v")
         t.eq((p.returncode, p.stderr), (0, ""))
         t.expect(not os.path.exists(late), "the copy removed")
         with gzip.open(gz) as f:
-            t.eq(f.read(), b"".join(lines), "(nothing merged twice)")
+            t.eq(f.read(), text, "(nothing merged twice)")
+
+    for backup in (lines[:5], lines[3:9]):
+        restore(b"".join(backup))
+        counted(12)
+        imported(0)
+        compressed(b"".join(lines))
     more = ref.gen_lines(1, 72, dup_rate=0, day_tag="after")[0]
     restore(b"".join(lines[:5]) + more)
     counted(13)
-    p = e.ctl("import", "-v")
-    t.eq((p.returncode, p.stderr), (0, ""))
-    t.expect(" 1 lines" in p.stdout, p.stdout)
-    e.check_reference()
+    imported(1)
     # compress merges that line and is stopped before it removes the file
     put_gz(e.spool, day, b"".join(lines) + more)
     restore(b"".join(lines[:5]) + more)
     counted(13)
-    p = e.ctl("import", "-v")
-    t.eq((p.returncode, p.stderr), (0, ""))
-    t.expect(" 0 lines" in p.stdout, p.stdout)
-    e.check_reference()
-    t.eq(e.ctl("compress").returncode, 0)
-    t.expect(not os.path.exists(late), "the copy removed")
-    with gzip.open(gz) as f:
-        t.eq(f.read(), b"".join(lines) + more, "(nothing merged twice)")
+    imported(0)
+    compressed(b"".join(lines) + more)
 
 
 @scenario

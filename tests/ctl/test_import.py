@@ -961,6 +961,19 @@ def say(session, sql):
     session.stdin.flush()
 
 
+def view_reader(e):
+    """A session with a transaction open on sms_events_full (as a report
+    left running), once its lock is held; close its stdin to end it."""
+    reader = psql_session(e.db.url)
+    say(reader, "BEGIN; SELECT count(*) FROM sms_events_full WHERE false;")
+    t.wait_for(lambda: t.psql(e.db.url, "SELECT count(*) FROM pg_locks l "
+                              "JOIN pg_class c ON c.oid = l.relation WHERE "
+                              "c.relname = 'sms_events_full' AND "
+                              "l.granted").strip() == "1",
+               what="the reader's transaction open")
+    return reader
+
+
 def schema_made_meanwhile(url):
     """Two hosts find an older schema at once: the one that waited for
     the other's migration finds the tables current and changes nothing,
@@ -990,14 +1003,7 @@ def schema_made_meanwhile(url):
                    == "1", what="this host waiting its turn")
         say(other, "ALTER TABLE smshook_positions ADD COLUMN last_line "
             "text; UPDATE smshook_schema SET version = %s;" % SCHEMA)
-        reader = psql_session(e.db.url)
-        sessions.append(reader)
-        say(reader, "BEGIN; SELECT count(*) FROM sms_events_full;")
-        t.wait_for(lambda: t.psql(e.db.url, "SELECT count(*) FROM pg_locks "
-                                  "l JOIN pg_class c ON c.oid = l.relation "
-                                  "WHERE c.relname = 'sms_events_full' "
-                                  "AND l.granted").strip() == "1",
-                   what="the reader's transaction open")
+        sessions.append(view_reader(e))
         say(other, "SELECT pg_advisory_unlock(%d);" % SCHEMA_LOCK)
         out, err = p.communicate(timeout=30)
         t.eq((p.returncode, err), (0, ""), "import beside the reader")
@@ -1043,18 +1049,7 @@ def schema_left_alone(url):
         ref.append(e.spool, "2020-05-01", b"".join(
             ref.gen_lines(20, 70, day_tag="2020-05-01")))
         e.imp()
-        reader = subprocess.Popen(["psql", "-X", "-q", "-d", e.db.url],
-                                  stdin=subprocess.PIPE,
-                                  stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL, text=True)
-        reader.stdin.write("BEGIN; SELECT count(*) FROM sms_events_full "
-                           "WHERE false;\n")
-        reader.stdin.flush()
-        t.wait_for(lambda: t.psql(e.db.url, "SELECT count(*) FROM pg_locks "
-                                  "l JOIN pg_class c ON c.oid = l.relation "
-                                  "WHERE c.relname = 'sms_events_full' "
-                                  "AND l.granted").strip() == "1",
-                   what="the reader's transaction open")
+        reader = view_reader(e)
         ref.append(e.spool, "2020-05-02", b"".join(
             ref.gen_lines(20, 71, day_tag="2020-05-02")))
         p = t.ctl(e.conf, "import", timeout=30)

@@ -17,23 +17,12 @@
 #include "rows.h"
 #include "fuzzutil.h"
 
-int LLVMFuzzerInitialize(int *, char ***);
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-static struct ctl_db *db;
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	db = fuzz_db();
-	return 0;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
+	struct ctl_db *db = fuzz_db();
 	struct db_line dl = { "2026-01-01", 0, NULL, 0 };
 	const char *s = (const char *)d, *nl, *why;
 	struct rows l;

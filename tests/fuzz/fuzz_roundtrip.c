@@ -20,19 +20,7 @@
 #include "rows.h"
 #include "fuzzutil.h"
 
-int LLVMFuzzerInitialize(int *, char ***);
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-static struct ctl_db *db;
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	db = fuzz_db();
-	return 0;
-}
 
 /* Stop the run, saying what and the line it is about. */
 static void
@@ -82,6 +70,7 @@ rows_wrong(const struct event *ev, const struct rows *l)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct ctl_db *db = fuzz_db();
 	struct timespec now = { 1764000000, 123000000 };
 	struct db_line dl = { "2026-01-01", 0, NULL, 0 };
 	enum line_encoding enc;

@@ -37,13 +37,18 @@ fuzz_body(const uint8_t *data, size_t size, enum line_encoding *enc,
 #ifdef SMSHOOK_DB_H
 #include <stdio.h>
 
-/* An in-memory SQLite database for smshookctl's rows; aborts if none. */
+/*
+ * The run's in-memory SQLite database for smshookctl's rows, opened on
+ * the first call; aborts if none.
+ */
 static inline struct ctl_db *
 fuzz_db(void)
 {
-	struct ctl_db *db;
+	static struct ctl_db *db;
 	char err[512];
 
+	if (db != NULL)
+		return db;
 	if ((db = db_sqlite_open(":memory:", 0, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		abort();

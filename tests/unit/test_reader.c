@@ -909,6 +909,20 @@ test_pair_merged(void **state)
 	free(v);
 }
 
+/* Read f from offset from to its end: want[0..n), then the end. */
+static void
+read_from(const struct day_file *f, off_t from, const struct exp *want,
+    size_t n)
+{
+	struct reader *r;
+
+	assert_non_null(r = reader_open(f, from));
+	expect_lines(r, want, n);
+	assert_int_equal(reader_pos(r), n > 0 ? want[n - 1].off +
+	    (off_t)strlen(want[n - 1].s) + 1 : from);
+	reader_close(r);
+}
+
 /*
  * A day file restored from a backup beside the .gz compress made of the
  * whole day: its lines, the .gz's first ones or any run of them, are read
@@ -926,26 +940,18 @@ test_pair_restored(void **state)
 	};
 	struct fixture *f = *state;
 	struct day_file *v = NULL;
-	struct reader *r;
 
 	put_pair(f->dir, "2026-04-04", gz, sizeof(gz) - 1, "g1\ng2\n", 6, &v);
 	expect_pair(&v[0], 12, 6, 0);
-	assert_non_null(r = reader_open(&v[0], 0));
-	expect_lines(r, all, 4);
-	assert_int_equal(reader_pos(r), 12);
-	reader_close(r);
+	read_from(&v[0], 0, all, 4);
 	/* a backup from the middle of the day's text, and a torn tail */
 	put(f->dir, "2026-04-04.jsonl", "g2\ng3\ng", 7, 0);
 	expect_pair(&v[0], 12, 6, 0);
 	/* a line written after the restore */
 	put(f->dir, "2026-04-04.jsonl", "g1\ng2\nl1\n", 9, 0);
 	expect_pair(&v[0], 12, 6, 0);
-	assert_non_null(r = reader_open(&v[0], 0));
-	expect_lines(r, all, 5);
-	reader_close(r);
-	assert_non_null(r = reader_open(&v[0], 12));
-	expect_lines(r, all + 4, 1);
-	reader_close(r);
+	read_from(&v[0], 0, all, 5);
+	read_from(&v[0], 12, all + 4, 1);
 	/*
 	 * compress merged that line and was stopped before it removed the
 	 * file: the text stays the same, then one more line comes
@@ -953,14 +959,10 @@ test_pair_restored(void **state)
 	put_pair(f->dir, "2026-04-04", merged, sizeof(merged) - 1,
 	    "g1\ng2\nl1\n", 9, &v);
 	expect_pair(&v[0], 15, 9, 0);
-	assert_non_null(r = reader_open(&v[0], 0));
-	expect_lines(r, all, 5);
-	reader_close(r);
+	read_from(&v[0], 0, all, 5);
 	put(f->dir, "2026-04-04.jsonl", "l2\n", 3, 1);
 	expect_pair(&v[0], 15, 9, 0);
-	assert_non_null(r = reader_open(&v[0], 0));
-	expect_lines(r, all, 6);
-	reader_close(r);
+	read_from(&v[0], 0, all, 6);
 	free(v);
 }
 
