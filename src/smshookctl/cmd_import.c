@@ -352,9 +352,16 @@ cmd_import(struct ctl *c, int argc, char *argv[])
 	im.tty = c->tty;
 	im.max_body = c->conf.max_body;
 	clock_gettime(CLOCK_MONOTONIC, &im.t0);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (import_file(&im, &files[i]) == -1)
 			failed = 1;	/* the other days still go in */
+		if (im.db->busy && i + 1 < n) {	/* but would wait as long */
+			ctl_err("the database stayed locked by another "
+			    "session: the days after %s are left for the next "
+			    "run", files[i].day);
+			break;
+		}
+	}
 	if (im.lines > 0)
 		progress(&im, "done", 0, 1);
 	im.rejects += im.db->refused;

@@ -79,6 +79,11 @@ struct ctl_db {
 	unsigned long long	 pending;	/* new rows */
 	unsigned long long	 pending_refused;	/* lines refused */
 	unsigned long long	 pending_refused_rows;	/* their rows */
+	/*
+	 * set when a begin failed because another session held the lock
+	 * past the wait: the next day's begin would wait as long
+	 */
+	int			 busy;
 };
 
 /*

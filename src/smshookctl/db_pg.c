@@ -418,19 +418,40 @@ pg_flush(struct pg_db *p)
  * which reads committed whatever the session's default: under
  * repeatable read or serializable its snapshot would be taken while it
  * waited, and every write meeting the other host's rows would fail.
+ * The wait is the role's lock_timeout, or five minutes if it has none.
  */
 static const char begin_import[] =
 	"BEGIN ISOLATION LEVEL READ COMMITTED;"
+	"SELECT set_config('lock_timeout', '5min', true)"
+	" WHERE current_setting('lock_timeout') = '0';"
 	"SELECT pg_advisory_xact_lock(32489964762525547)";
+
+/*
+ * An import stopped or cut off inside a transaction would hold the lock
+ * above, and every other host's turn, until the server noticed: it ends
+ * the session after a minute idle in one, unless the role sets its own.
+ */
+static const char session_limits[] =
+	"SELECT set_config('idle_in_transaction_session_timeout', '1min',"
+	" false) WHERE current_setting('idle_in_transaction_session_timeout')"
+	" = '0'";
 
 static int
 pg_begin(struct ctl_db *db)
 {
 	struct pg_db *p = (struct pg_db *)db;
+	const char *st;
+	PGresult *res;
 
 	p->nq = p->nrows = p->len = 0;
-	return pg_check(p, PQexec(p->c, begin_import), PGRES_TUPLES_OK,
-	    "begin");
+	res = PQexec(p->c, begin_import);
+	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK) {
+		PQclear(res);
+		return 0;
+	}
+	st = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	db->busy = st != NULL && strcmp(st, "55P03") == 0;  /* lock timeout */
+	return pg_check(p, res, PGRES_TUPLES_OK, "begin");
 }
 
 static int
@@ -1000,8 +1021,9 @@ db_pg_open(const char *conninfo, int look, char *err, size_t errlen)
 				    stmts[i].sql, stmts[i].nparams, NULL));
 		return &p->db;
 	}
-	if (make_schema(p) == -1 || pg_exec(p, pgsql.stage, "stage table") ==
-	    -1)
+	if (pg_check(p, PQexec(p->c, session_limits), PGRES_TUPLES_OK,
+	    "session settings") == -1 || make_schema(p) == -1 ||
+	    pg_exec(p, pgsql.stage, "stage table") == -1)
 		goto fail_db;
 	for (i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)
 		if (pg_check(p, PQprepare(p->c, stmts[i].name, stmts[i].sql,
