@@ -25,6 +25,7 @@ request_params(struct request *rq, char *const *env)
 
 	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 		*field[i] = NULL;
+	rq->forwarded_twice = 0;
 	for (; env != NULL && *env != NULL; env++) {
 		if ((eq = strchr(*env, '=')) == NULL)
 			continue;
@@ -34,6 +35,8 @@ request_params(struct request *rq, char *const *env)
 			    memcmp(vars[i].name, *env, n) == 0) {
 				if (*field[i] == NULL)	/* the first counts */
 					*field[i] = eq + 1;
+				else if (field[i] == &rq->forwarded_for)
+					rq->forwarded_twice = 1;
 				break;
 			}
 	}
@@ -116,6 +119,8 @@ request_client(const struct conf *cf, const struct request *rq,
 		return -1;
 	if (xff == NULL || !cidr_list_match(&cf->trusted_proxies, c->addr))
 		return 0;
+	if (rq->forwarded_twice)
+		return -1;	/* which line did the proxy write? */
 	end = xff + strlen(xff);
 	while (end > xff && isspace((unsigned char)end[-1]))
 		end--;			/* an empty header: none */

@@ -18,6 +18,7 @@ struct request {
 	const char	*content_length;
 	const char	*remote_addr;
 	const char	*forwarded_for;	/* X-Forwarded-For, or NULL */
+	int		 forwarded_twice;	/* and it came more than once */
 	/* Read up to len body bytes: >0 read, 0 at the end, -1 on error. */
 	ssize_t		(*read)(void *io, char *buf, size_t len);
 	void		*io;
@@ -37,7 +38,8 @@ struct client {
 
 /*
  * Set rq's five CGI variables from env ("NAME=value" strings, ending in
- * NULL) in one pass; the first of a name counts, as with getenv(3). The
+ * NULL) in one pass; the first of a name counts, as with getenv(3), and
+ * forwarded_twice says whether HTTP_X_FORWARDED_FOR came again. The
  * pointers point into env.
  */
 void		request_params(struct request *, char *const *env);
@@ -46,7 +48,10 @@ enum method	request_method(const char *name);
 /*
  * The client's address: REMOTE_ADDR, or the nearest untrusted address of
  * X-Forwarded-For when REMOTE_ADDR is a trusted proxy (a hop's port
- * dropped). -1 if unparsable, or if a hop read on the way is not one.
+ * dropped). -1 if unparsable, if a hop read on the way is not one, or
+ * if X-Forwarded-For came twice from a trusted proxy (a client's own
+ * line may come first, as a server passes a second line or a header
+ * spelt X_Forwarded_For: which one did the proxy write is not known).
  */
 int		request_client(const struct conf *, const struct request *,
 		    struct client *);

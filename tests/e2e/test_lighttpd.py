@@ -111,6 +111,16 @@ def check_route_and_get_body(target):
     eq((status, json.loads(body)), (200, {"status": "ok"}), "(GET + body)")
 
 
+def check_forwarded_twice(target):
+    """X_Forwarded_For beside X-Forwarded-For, which lighttpd passes on
+    under one name (see contract.check_forwarded_twice)."""
+    proxied = target.make(contract.PROXIED)
+    try:
+        contract.check_forwarded_twice(proxied)
+    finally:
+        proxied.close()
+
+
 def main():
     r = t.Runner("e2e-lighttpd")
     target = Target()
@@ -125,6 +135,7 @@ def main():
                 target)
         r.check("secrets_not_served", check_secrets_not_served, target)
         r.check("route_and_get_body", check_route_and_get_body, target)
+        r.check("forwarded_twice", check_forwarded_twice, target)
     finally:
         target.close()
     return r.finish()

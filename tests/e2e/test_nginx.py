@@ -96,6 +96,16 @@ def check_concurrent(nginx):
     check_stored_once(nginx.spool, before, sent, acked, "concurrent")
 
 
+def check_forwarded_twice():
+    """X-Forwarded-For in two lines, each of which nginx passes on as a
+    parameter of its own (see contract.check_forwarded_twice)."""
+    proxied = servers.Nginx("spawn", contract.PROXIED).start()
+    try:
+        contract.check_forwarded_twice(contract.ServerTarget(proxied))
+    finally:
+        proxied.cleanup()
+
+
 def check_backend_down(nginx):
     """spawn-fcgi.sh stop ends the workers; nginx then answers a JSON 503
     with Retry-After (SendCloud retries); start brings them back."""
@@ -271,6 +281,7 @@ def run(r, backend):
         if backend == "spawn":
             r.check("spawn: workers down, JSON 503, back up",
                     check_backend_down, nginx)
+            r.check("spawn: X-Forwarded-For twice", check_forwarded_twice)
         else:
             r.check("systemd: -w workers, one replaced, all stopped",
                     check_workers, nginx)

@@ -371,15 +371,32 @@ def parse_cgi(out):
 
 # ---------------------------------------------------------------- HTTP
 
+class _Pairs:
+    """Header lines for http.client, a name possibly more than once."""
+
+    def __init__(self, pairs):
+        self.pairs = pairs
+
+    def __iter__(self):
+        return iter([k for k, _ in self.pairs])
+
+    def items(self):
+        return list(self.pairs)
+
+
 def http(url, method="POST", body=None, ctype=JSON, headers=None,
          timeout=10):
-    """One HTTP request; returns (status, headers (lower-case), body)."""
+    """One HTTP request; headers a dict, or (name, value) pairs to send a
+    name twice. Returns (status, headers (lower-case), body)."""
     import http.client
     u = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
-    h = dict(headers or {})
-    if body is not None and ctype is not None:
-        h.setdefault("Content-Type", ctype)
+    pairs = list((headers or {}).items() if isinstance(headers, dict)
+                 else headers or [])
+    if body is not None and ctype is not None and \
+            not any(k.lower() == "content-type" for k, _ in pairs):
+        pairs.append(("Content-Type", ctype))
+    h = _Pairs(pairs)
     try:
         conn.request(method, u.path + ("?" + u.query if u.query else ""),
                      body=body, headers=h)

@@ -29,6 +29,9 @@ test_params(void **state)
 		"REMOTE_ADDR=203.0.113.9", "REMOTE_ADDR=198.51.100.1", NULL
 	};
 	char *none[] = { "PATH=/bin", "=x", "", NULL };
+	char *twice[] = { "HTTP_X_FORWARDED_FOR=203.0.113.5",
+		"HTTP_X_FORWARDED_FORX=no", "HTTP_X_FORWARDED_FOR=198.51.100.7",
+		NULL };
 	struct request rq;
 
 	(void)state;
@@ -39,6 +42,15 @@ test_params(void **state)
 	assert_string_equal(rq.content_length, "");
 	assert_string_equal(rq.remote_addr, "203.0.113.9");
 	assert_string_equal(rq.forwarded_for, "a=b, c");
+	assert_int_equal(rq.forwarded_twice, 0);
+	/* a second X-Forwarded-For is seen, not taken */
+	memset(&rq, 0xa5, sizeof(rq));
+	request_params(&rq, twice);
+	assert_string_equal(rq.forwarded_for, "203.0.113.5");
+	assert_int_equal(rq.forwarded_twice, 1);
+	twice[2] = "HTTP_X_FORWARDED_FO=no";
+	request_params(&rq, twice);
+	assert_int_equal(rq.forwarded_twice, 0);
 	memset(&rq, 0xa5, sizeof(rq));
 	request_params(&rq, none);
 	assert_null(rq.method);
@@ -443,6 +455,21 @@ test_client(void **state)
 	/* an IPv4-mapped REMOTE_ADDR is the IPv4 proxy */
 	check_client(&cf, "::ffff:10.0.0.1", "198.51.100.1", 0,
 	    "198.51.100.1");
+
+	/*
+	 * X-Forwarded-For twice (a second line, or one spelt
+	 * X_Forwarded_For, passed on under the same name): the client's own
+	 * may be the first, so from a trusted proxy the client is unknown;
+	 * from another address, neither is read
+	 */
+	memset(&rq, 0, sizeof(rq));
+	rq.remote_addr = "10.0.0.1";
+	rq.forwarded_for = "203.0.113.5";
+	rq.forwarded_twice = 1;
+	assert_int_equal(request_client(&cf, &rq, &c), -1);
+	rq.remote_addr = "198.51.100.7";
+	assert_int_equal(request_client(&cf, &rq, &c), 0);
+	assert_string_equal(c.text, "198.51.100.7");
 
 	/* the address bytes, not only the text */
 	memset(&rq, 0, sizeof(rq));
