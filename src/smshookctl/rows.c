@@ -410,6 +410,9 @@ rows_parse(struct rows *l, const char *line, size_t len,
 			r->sms_id = text_of(&a, line, &f[PF_SMS_ID]);
 			r->phone = text_of(&a, line, &f[PF_PHONE]);
 		}
+		/* "" names no message: not one key for every such event */
+		if (r->sms_id != NULL && *r->sms_id == '\0')
+			r->sms_id = NULL;
 	}
 	rc = 0;
  out:

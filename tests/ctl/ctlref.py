@@ -184,7 +184,8 @@ def line_rows(raw):
                       _text(_first(p.get("phone")))))
     rows = []
     for sid, phone in pairs:
-        r = dict(common, event_type=code, event=name, sms_id=sid, phone=phone)
+        r = dict(common, event_type=code, event=name, sms_id=sid or None,
+                 phone=phone)
         rows.append(tuple(r[c] for c in COLS))
     return rows
 

@@ -158,6 +158,23 @@ def numeric_ids(e):
 
 
 @scenario
+def empty_ids(e):
+    """An event with an empty smsId names no message: two such events
+    of one type are two rows (the empty text was one key for all)."""
+    lines = b"".join(t.v1_line(dict(t.SAMPLES["suppressed"], smsId="",
+                                    phone="1380000000%d" % i,
+                                    timestamp=1767225600000 + i,
+                                    token="e%d" % i * 25,
+                                    signature="0" * 64)) for i in (1, 2))
+    ref.append(e.spool, "2026-01-02", lines)
+    p = e.imp("-v")
+    t.expect("2 rows inserted" in p.stdout, p.stdout)
+    rows = e.check_reference()
+    t.eq([(r[2], r[3]) for r in rows],
+         [(None, "13800000001"), (None, "13800000002")])
+
+
+@scenario
 def torn_line(e):
     lines = ref.gen_lines(20, 7, dup_rate=0)
     last = lines[-1]
@@ -1315,8 +1332,8 @@ def latin1_and_secrets(url):
         e.close()
 
 
-SCENARIOS = [through_receiver, duplicates, numeric_ids, torn_line, rejects,
-             refused_line, written_while_importing, kill_nine,
+SCENARIOS = [through_receiver, duplicates, numeric_ids, empty_ids, torn_line,
+             rejects, refused_line, written_while_importing, kill_nine,
              batches_killed, lock_held, newer_schema, replies_one_template,
              form_repeated_ids, export_keys_apart,
              migrate_replies, migrate_refused, positions_lost,

@@ -335,6 +335,11 @@ test_form_single(void **state)
 	/* an empty list falls back to smsId/phone */
 	static const char l3[] = ENV("json", "{\"eventType\":20,"
 	    "\"smsIds\":[],\"smsId\":\"z\",\"phone\":\"1390\"," TT "}");
+	/* an empty id names no message: no id, not one shared by all */
+	static const char l4[] = ENV("json", "{\"eventType\":4,"
+	    "\"smsId\":\"\",\"phone\":\"1391\"," TT "}");
+	static const char l5[] = ENV("form", "{\"eventType\":\"1\","
+	    "\"smsIds\":[\"\",\"c\"],\"phones\":[\"1\",\"2\"]," TT "}");
 	struct rows l;
 
 	(void)state;
@@ -354,6 +359,17 @@ test_form_single(void **state)
 	assert_int_equal(l.nrows, 1);
 	assert_string_equal(l.rows[0].sms_id, "z");
 	assert_string_equal(l.rows[0].phone, "1390");
+	rows_free(&l);
+	parse_ok(&l, l4);
+	assert_int_equal(l.nrows, 1);
+	assert_null(l.rows[0].sms_id);
+	assert_string_equal(l.rows[0].phone, "1391");
+	rows_free(&l);
+	parse_ok(&l, l5);
+	assert_int_equal(l.nrows, 2);
+	assert_null(l.rows[0].sms_id);
+	assert_string_equal(l.rows[1].sms_id, "c");
+	assert_string_equal(l.rows[1].phone, "2");
 	rows_free(&l);
 }
 
