@@ -168,7 +168,8 @@ check_scalar(const struct check *c, const struct field *f,
 
 	if (sp->type == JSON_STRING && !sp->esc) {	/* the usual case */
 		n = sp->len - 2;
-		if ((f->flags & F_INT) &&
+		/* an empty value (a form's way to say null) is one */
+		if ((f->flags & F_INT) && (n > 0 || (f->flags & F_REQ)) &&
 		    json_int(c->text + sp->off + 1, n, &v) == -1)
 			return "field must be an integer";
 		if (f->max > 0 && n > f->max)

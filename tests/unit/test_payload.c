@@ -669,6 +669,16 @@ test_form_repeated(void **state)
 	    "integer", "verfiyResult");
 	parse_bad_str(FSIGNED "&verfiyResult=1&verfiyResult=x", LINE_FORM,
 	    "integer", "verfiyResult");
+	/* an empty value is a form's null: kept, but not for timestamp */
+	parse_ok(&ev, FSIGNED "&verfiyResult=&eventType=", LINE_FORM);
+	assert_non_null(strstr(ev.payload, "\"eventType\":\"\""));
+	assert_int_equal(ev.event_type, 0);
+	payload_free(&ev);
+	parse_ok(&ev, "{" SIGNED ",\"eventType\":\"\",\"verfiyResult\":\"\"}",
+	    LINE_JSON);
+	assert_int_equal(ev.event_type, 0);
+	payload_free(&ev);
+	parse_bad_str("token=a&timestamp=", LINE_FORM, "integer", "timestamp");
 }
 
 /* An object or form without any field is the dashboard's test: 1. */
