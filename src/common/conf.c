@@ -939,7 +939,8 @@ conf_parse(struct conf *c, const char *path, char *err, size_t errlen)
 			goto out;
 		}
 	}
-	if (ferror(f)) {
+	/* getline's -1 is also for want of memory to grow the line */
+	if (ferror(f) || !feof(f)) {
 		set_kind("configuration file unreadable", 0);
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;

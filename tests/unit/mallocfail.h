@@ -8,6 +8,7 @@
 #ifndef SMSHOOK_MALLOCFAIL_H
 #define SMSHOOK_MALLOCFAIL_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -28,19 +29,24 @@ void	*realloc(void *, size_t);
 /* >= 0: each call counts down, and the one that finds it at 0 fails */
 static long fail_in = -1;
 
+/* as the C library's fail: NULL and ENOMEM */
 void *
 malloc(size_t n)
 {
-	if (fail_in >= 0 && fail_in-- == 0)
+	if (fail_in >= 0 && fail_in-- == 0) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	return __libc_malloc(n);
 }
 
 void *
 realloc(void *p, size_t n)
 {
-	if (fail_in >= 0 && fail_in-- == 0)
+	if (fail_in >= 0 && fail_in-- == 0) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	return __libc_realloc(p, n);
 }
 

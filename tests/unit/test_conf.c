@@ -19,6 +19,8 @@
 #include "conf.h"
 #include "log.h"
 
+#include "mallocfail.h"
+
 /* The minimum valid file: two lines, so a line added below is line 3. */
 #define BASE	"spool_dir = /var/spool/smshook\napp_key = k\n"
 
@@ -1130,6 +1132,45 @@ test_bad_log_keys(void **state)
 	assert_string_equal(conf_error_kind(), "bad value at line 3");
 }
 
+/*
+ * Out of memory at each allocation in turn: the file is refused, never
+ * read as cut short (getline's -1 for want of memory is not its end: a
+ * line long enough to grow its buffer, then allow_from after it).
+ */
+static void
+test_out_of_memory(void **state)
+{
+#ifdef NO_MALLOC_SHIM
+	(void)state;
+	skip();
+#else
+	struct fx *f = *state;
+	char text[512];
+	long n;
+	int rc, failed;
+
+	if (!mallocfail_works())	/* valgrind's malloc comes first */
+		skip();
+	snprintf(text, sizeof(text), BASE "# %0300d\nallow_from = 10.0.0.0/8\n",
+	    0);
+	put(f, "smshook.conf", 0600, text);
+	for (n = 0;; n++) {
+		conf_free(&f->c);
+		fail_in = n;
+		rc = conf_parse(&f->c, f->path, f->err, sizeof(f->err));
+		failed = fail_in < 0;
+		fail_in = -1;
+		if (rc == 0 && f->c.allow_from.n != 1)
+			fail_msg("allocation %ld failed: accepted without "
+			    "allow_from", n);
+		if (!failed)
+			break;		/* every allocation done */
+	}
+	assert_int_equal(rc, 0);
+	assert_true(n > 2);
+#endif
+}
+
 int
 main(void)
 {
@@ -1167,6 +1208,7 @@ main(void)
 		T(test_key_file_bound),
 		T(test_log_keys),
 		T(test_bad_log_keys),
+		T(test_out_of_memory),
 	};
 #undef T
 

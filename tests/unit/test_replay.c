@@ -29,9 +29,12 @@
 
 #include <cmocka.h>
 #include <openssl/evp.h>
+#include <openssl/evp.h>
 
 #include "replay.h"
 #include "testutil.h"
+
+#include "mallocfail.h"
 
 #define TABLE_SIZE	(64LL + 65536LL * 16 * 32)
 #define NOW		1764174582123LL		/* 2025-11-26, in ms */
@@ -1201,10 +1204,61 @@ test_bucket_lock_fails(void **state)
 	replay_close(&r);
 }
 
+/*
+ * The token's digest cannot be had for want of memory, at each of
+ * OpenSSL's allocations in turn: -1 with ENOMEM (the allocation's), not
+ * an errno left from before, which the log would give as the cause; or
+ * OpenSSL gets over it. In a child each: the digest is fetched once per
+ * process.
+ */
+static void
+test_digest_no_memory(void **state)
+{
+#ifdef NO_MALLOC_SHIM
+	(void)state;
+	skip();
+#else
+	struct fixture *f = *state;
+	struct replay r;
+	pid_t pid;
+	long n;
+	int st, rc, failed = 0;
+
+	if (!mallocfail_works())	/* valgrind's malloc comes first */
+		skip();
+	/* OpenSSL started, as the receiver starts it (verify.c) */
+	EVP_MAC_free(EVP_MAC_fetch(NULL, "HMAC", NULL));
+	for (n = 0;; n++) {
+		assert_true((pid = fork()) != -1);
+		if (pid == 0) {
+			lock(f, &r, WINDOW);
+			errno = EEXIST;
+			fail_in = n;
+			rc = replay_seen(&r, "tok-d", NOW);
+			/* done; -1 and ENOMEM; -1 and another; a failure
+			   OpenSSL got over */
+			_exit(fail_in >= 0 ? 0 : rc == -1 && errno == ENOMEM ?
+			    1 : rc == -1 ? 2 : 3);
+		}
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) == 2)
+			fail_msg("allocation %ld failed: %s %d", n,
+			    WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ?
+			    WEXITSTATUS(st) : WTERMSIG(st));
+		if (WEXITSTATUS(st) == 0)
+			break;		/* every allocation done */
+		failed += WEXITSTATUS(st) == 1;
+	}
+	assert_true(failed > 0);
+#endif
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_digest_no_memory, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_create, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seen_and_window, setup,
