@@ -1140,10 +1140,6 @@ test_bad_log_keys(void **state)
 static void
 test_out_of_memory(void **state)
 {
-#ifdef NO_MALLOC_SHIM
-	(void)state;
-	skip();
-#else
 	struct fx *f = *state;
 	char text[512];
 	long n;
@@ -1168,7 +1164,6 @@ test_out_of_memory(void **state)
 	}
 	assert_int_equal(rc, 0);
 	assert_true(n > 2);
-#endif
 }
 
 int

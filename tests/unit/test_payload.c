@@ -868,7 +868,6 @@ test_faults(void **state)
 	}
 }
 
-#ifndef NO_MALLOC_SHIM
 /*
  * glibc keeps up to 7 freed blocks of each small size for reuse, and
  * counts them as allocated: a parse may leave some there or take some
@@ -919,7 +918,6 @@ parse_failing(struct event *ev, const char *body, enum line_encoding enc,
 		    "allocated", i, k, after.uordblks - before.uordblks);
 	return -1;
 }
-#endif
 
 /*
  * Out of memory at each allocation in turn, for every kind of body:
@@ -931,10 +929,6 @@ parse_failing(struct event *ev, const char *body, enum line_encoding enc,
 static void
 test_out_of_memory(void **state)
 {
-#ifdef NO_MALLOC_SHIM
-	(void)state;
-	skip();
-#else
 	static const struct {
 		const char		*body;
 		enum line_encoding	 enc;
@@ -980,7 +974,6 @@ test_out_of_memory(void **state)
 		assert_true(k < 1000);		/* it did get through */
 		assert_true(failed >= 3);	/* and allocations failed */
 	}
-#endif
 }
 
 int
