@@ -1143,7 +1143,6 @@ test_mac_fails(void **state)
 static void
 test_out_of_memory(void **state)
 {
-#ifndef NO_MALLOC_SHIM
 	struct fixture *f = *state;
 	struct response rs;
 	char body[1024], tok[64];
@@ -1187,9 +1186,6 @@ test_out_of_memory(void **state)
 	assert_int_equal(spool_count(f), ++lines);
 	assert_true(k > 1);
 	assert_true(line_failed);		/* line_format */
-#else
-	skip();
-#endif
 }
 
 static void
@@ -1444,7 +1440,6 @@ test_counted_kinds(void **state)
 	assert_int_equal(post(f, body, &rs), 403);
 	assert_counted(f, &before, CNT_403_CLOCK, "clock");
 	/* out of memory while the body is checked: 500, never a 400 */
-#ifndef NO_MALLOC_SHIM
 	if (mallocfail_works()) {
 		start(f, "app_key = " KEY);
 		event(f, KEY, now_ms(), body, sizeof(body), tok);
@@ -1459,7 +1454,6 @@ test_counted_kinds(void **state)
 		assert_int_equal(post(f, body, &rs), 200);  /* then stored */
 		assert_body(&rs, 200, "{\"status\":\"success\"}");
 	}
-#endif
 	/* not in allow_from: 403 client */
 	start(f, "app_key = " KEY "\nallow_from = 10.0.0.0/8");
 	counts(f, &before);

@@ -772,7 +772,6 @@ test_form_repeated(void **state)
 	rows_free(&l);
 }
 
-#ifndef NO_MALLOC_SHIM
 /*
  * Memory running out says nothing of the line: -2, never -1 (a reject),
  * at whichever allocation it happens.
@@ -804,7 +803,6 @@ test_nomem(void **state)
 	}
 	assert_true(n >= 3);	/* smsIds, phones, the rows */
 }
-#endif
 
 /*
  * An eventType the receiver took as an integer is one here too, however
@@ -889,9 +887,7 @@ main(void)
 		cmocka_unit_test(test_row_text_ints),
 		cmocka_unit_test(test_reply_time),
 		cmocka_unit_test(test_form_repeated),
-#ifndef NO_MALLOC_SHIM
 		cmocka_unit_test(test_nomem),
-#endif
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
