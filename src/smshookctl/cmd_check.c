@@ -573,7 +573,7 @@ cmd_check(struct ctl *ctl, int argc, char *argv[])
 	k.min_free = MIN_FREE;
 	k.min_inodes = MIN_INODES;
 	ctl->conf_err_own = 1;
-	while ((ch = ctl_getopt(ctl, argc, argv, "hqu:", longopts, usage,
+	while ((ch = ctl_getopt(argc, argv, "hqu:", longopts, usage,
 	    &done)) != -1) {
 		switch (ch) {
 		case 'u':
@@ -594,12 +594,6 @@ cmd_check(struct ctl *ctl, int argc, char *argv[])
 			break;
 		}
 	}
-	if (done == CTL_FAIL) {
-		/* the receiver would not start, or answer 500 to everything */
-		fault(&k, "%s (the receiver refuses to start under FastCGI, "
-		    "answers 500 as CGI, until it is fixed)", ctl->conf_err);
-		return finish(&k);
-	}
 	if (done != -1)
 		return done;
 	if (ctl_no_operands(argc, argv, usage) != 0)
@@ -608,6 +602,12 @@ cmd_check(struct ctl *ctl, int argc, char *argv[])
 	if (user != NULL && find_user(user, 0) == NULL) {
 		ctl_err("--user %s: no such user", user);
 		return CTL_USAGE;
+	}
+	if (ctl_conf_ready(ctl) != CTL_OK) {
+		/* the receiver would not start, or answer 500 to everything */
+		fault(&k, "%s (the receiver refuses to start under FastCGI, "
+		    "answers 500 as CGI, until it is fixed)", ctl->conf_err);
+		return finish(&k);
 	}
 	fine(&k, "config %s: ok, %zu app_key%s, require_signature %s, "
 	    "timezone %s", ctl->confpath, ctl->conf.nkeys,

@@ -300,7 +300,7 @@ cmd_compress(struct ctl *c, int argc, char *argv[])
 	size_t n = 0, i;
 	int ch, lock = -1, verbose = 0, rc = CTL_OK, done, walk;
 
-	while ((ch = ctl_getopt(c, argc, argv, "a:vh", opts, usage,
+	while ((ch = ctl_getopt(argc, argv, "a:vh", opts, usage,
 	    &done)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -319,6 +319,8 @@ cmd_compress(struct ctl *c, int argc, char *argv[])
 		return done;
 	if (ctl_no_operands(argc, argv, usage) != 0)
 		return CTL_USAGE;
+	if (ctl_conf_ready(c) != CTL_OK)
+		return CTL_FAIL;
 	/* never today, whatever --after says */
 	if (day_before_today(c->conf.timezone, after > 0 ? (int)after : 1,
 	    last) == -1) {

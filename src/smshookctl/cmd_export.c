@@ -301,7 +301,7 @@ cmd_export(struct ctl *c, int argc, char *argv[])
 	size_t n = 0, i;
 	int ch, col, first, rc = CTL_FAIL, done;
 
-	while ((ch = ctl_getopt(c, argc, argv, "h", opts, usage,
+	while ((ch = ctl_getopt(argc, argv, "h", opts, usage,
 	    &done)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -329,6 +329,8 @@ cmd_export(struct ctl *c, int argc, char *argv[])
 		return CTL_USAGE;
 	if (ctl_day_range(from, to) != 0)
 		return CTL_USAGE;
+	if (ctl_conf_ready(c) != CTL_OK)
+		return CTL_FAIL;
 	if (reader_list(c->conf.spool_dir, from, to, &files, &n) == -1) {
 		if (errno != ENOENT) {
 			ctl_errno("%s", c->conf.spool_dir);

@@ -326,7 +326,7 @@ cmd_import(struct ctl *c, int argc, char *argv[])
 	int ch, lock = -1, verbose = 0, failed = 0, rc = CTL_FAIL, done, walk;
 
 	memset(&im, 0, sizeof(im));
-	while ((ch = ctl_getopt(c, argc, argv, "d:vh", opts, usage,
+	while ((ch = ctl_getopt(argc, argv, "d:vh", opts, usage,
 	    &done)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -343,7 +343,8 @@ cmd_import(struct ctl *c, int argc, char *argv[])
 		return done;
 	if (ctl_no_operands(argc, argv, usage) != 0)
 		return CTL_USAGE;
-	if ((url = ctl_db_pick(c, url, "", 0)) == NULL)
+	if (ctl_conf_ready(c) != CTL_OK ||
+	    (url = ctl_db_pick(c, url, "", 0)) == NULL)
 		return CTL_FAIL;
 	if ((walk = ctl_walk_begin(c, NULL, NULL, &files, &n, &lock)) != 1)
 		return walk == 0 ? CTL_OK : CTL_FAIL;	/* 0: nothing yet */

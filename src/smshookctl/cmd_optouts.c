@@ -186,7 +186,7 @@ cmd_optouts(struct ctl *c, int argc, char *argv[])
 	int ch, done, none, rc = CTL_FAIL;
 
 	memset(&o, 0, sizeof(o));
-	while ((ch = ctl_getopt(c, argc, argv, "h", longopts, usage,
+	while ((ch = ctl_getopt(argc, argv, "h", longopts, usage,
 	    &done)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -217,7 +217,8 @@ cmd_optouts(struct ctl *c, int argc, char *argv[])
 		return done;
 	if (ctl_no_operands(argc, argv, usage) != 0)
 		return CTL_USAGE;
-	if ((url = ctl_db_pick(c, url, "", 0)) == NULL)
+	if (ctl_conf_ready(c) != CTL_OK ||
+	    (url = ctl_db_pick(c, url, "", 0)) == NULL)
 		return CTL_FAIL;
 	for (i = 0; o.nwords == 0 && i < sizeof(default_words) /
 	    sizeof(default_words[0]); i++)

@@ -172,7 +172,7 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 	int walk;
 	int removed = 0, rc = CTL_FAIL;
 
-	while ((ch = ctl_getopt(c, argc, argv, "k:fd:vh", opts, usage,
+	while ((ch = ctl_getopt(argc, argv, "k:fd:vh", opts, usage,
 	    &done)) != -1) {
 		switch (ch) {
 		case 'k':
@@ -205,6 +205,8 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 		usage(stderr);
 		return CTL_USAGE;
 	}
+	if (ctl_conf_ready(c) != CTL_OK)
+		return CTL_FAIL;
 	if ((url = ctl_db_pick(c, url, " to tell which days were imported "
 	    "(--force deletes regardless)", force)) == NULL && !force)
 		return CTL_FAIL;

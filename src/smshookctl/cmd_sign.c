@@ -290,7 +290,7 @@ cmd_sign(struct ctl *ctl, int argc, char *argv[])
 	long long ms;
 	int ch, form = 0, rc = CTL_FAIL, done;
 
-	while ((ch = ctl_getopt(ctl, argc, argv, "hk:", longopts, usage,
+	while ((ch = ctl_getopt(argc, argv, "hk:", longopts, usage,
 	    &done)) != -1) {
 		switch (ch) {
 		case 'e':

@@ -968,7 +968,7 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 	const char *from = NULL, *to = NULL, *prom = NULL;
 	int ch, json = 0, rc = CTL_FAIL, done, have_cp;
 
-	while ((ch = ctl_getopt(ctl, argc, argv, "h", longopts, usage,
+	while ((ch = ctl_getopt(argc, argv, "h", longopts, usage,
 	    &done)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -996,6 +996,8 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 		usage(stderr);
 		return CTL_USAGE;
 	}
+	if (ctl_conf_ready(ctl) != CTL_OK)
+		return CTL_FAIL;
 	if (collect(&s, ctl->conf.spool_dir, from, to) == -1)
 		goto out;
 	if (s.all.invalid > 0)

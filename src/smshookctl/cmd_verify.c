@@ -202,7 +202,7 @@ cmd_verify(struct ctl *ctl, int argc, char *argv[])
 	size_t n = 0, i;
 	int a, rc = CTL_FAIL, done;
 
-	while (ctl_getopt(ctl, argc, argv, "h", longopts, usage, &done) != -1)
+	while (ctl_getopt(argc, argv, "h", longopts, usage, &done) != -1)
 		;
 	if (done != -1)
 		return done;
@@ -212,6 +212,8 @@ cmd_verify(struct ctl *ctl, int argc, char *argv[])
 			usage(stderr);
 			return CTL_USAGE;
 		}
+	if (ctl_conf_ready(ctl) != CTL_OK)
+		return CTL_FAIL;
 	memset(&st, 0, sizeof(st));
 	if (optind == argc) {
 		if (reader_list(ctl->conf.spool_dir, NULL, NULL, &files,

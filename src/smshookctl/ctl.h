@@ -20,7 +20,7 @@ struct ctl {
 	struct conf	 conf;
 	const char	*confpath;
 	int		 tty;		/* stderr is a tty: show progress */
-	int		 conf_due;	/* to read after the options */
+	int		 conf_due;	/* to read once the arguments are good */
 	int		 conf_err_own;	/* the command reports conf_err */
 	char		 conf_err[1024];	/* why conf could not be read */
 };
@@ -45,11 +45,17 @@ int	cmd_optouts(struct ctl *, int, char *[]);
 /*
  * getopt_long for a command, answering -h/--help and bad options: the
  * next option, or -1 when the loop is over, with *done set to -1 (go on),
- * CTL_OK (help was printed on stdout), CTL_USAGE (usage on stderr) or
- * CTL_FAIL (the configuration, read at the end when due, is bad).
+ * CTL_OK (help was printed on stdout) or CTL_USAGE (usage on stderr).
  */
-int	ctl_getopt(struct ctl *, int argc, char *argv[], const char *optstring,
+int	ctl_getopt(int argc, char *argv[], const char *optstring,
 	    const struct option *longopts, void (*usage)(FILE *), int *done);
+/*
+ * Read the configuration, when the command needs it, once its options
+ * and operands are found good (a usage error is one whatever the file
+ * holds): CTL_OK, or CTL_FAIL with why in conf_err, said on stderr
+ * unless the command says it itself (conf_err_own).
+ */
+int	ctl_conf_ready(struct ctl *);
 /* 0 if no operand follows the options, else CTL_USAGE after saying so. */
 int	ctl_no_operands(int argc, char *argv[], void (*usage)(FILE *));
 /*

@@ -145,7 +145,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "smshookctl: configuration not used: %s\n",
 		    note);
 	ctl.tty = isatty(STDERR_FILENO);
-	/* read by ctl_getopt once the options are: help needs none */
+	/* read by ctl_conf_ready once the arguments are: help needs none */
 	ctl.conf_due = cmds[i].needs_conf;
 	/* glibc: full re-initialisation for the command */
 	optind = 0;

@@ -30,12 +30,9 @@ conf_load(struct ctl *c)
 	return 0;
 }
 
-/*
- * The next option; -1 at the end or after help/usage, with *done set.
- * Help needs no configuration: it is read only once the options are.
- */
+/* The next option; -1 at the end or after help/usage, with *done set. */
 int
-ctl_getopt(struct ctl *c, int argc, char *argv[], const char *optstring,
+ctl_getopt(int argc, char *argv[], const char *optstring,
     const struct option *longopts, void (*cmd_usage)(FILE *), int *done)
 {
 	int ch;
@@ -52,12 +49,16 @@ ctl_getopt(struct ctl *c, int argc, char *argv[], const char *optstring,
 		*done = CTL_USAGE;
 		return -1;
 	case -1:
-		if (c->conf_due && conf_load(c) == -1)
-			*done = CTL_FAIL;
 		return -1;
 	default:
 		return ch;
 	}
+}
+
+int
+ctl_conf_ready(struct ctl *c)
+{
+	return c->conf_due && conf_load(c) == -1 ? CTL_FAIL : CTL_OK;
 }
 
 /* 0 if the options are all there is, else CTL_USAGE after saying so. */

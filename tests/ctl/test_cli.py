@@ -944,6 +944,19 @@ def test_help_and_usage():
         t.eq(p.returncode, 2)
         p = ctl(conf, "stats", "extra")
         t.eq(p.returncode, 2)
+        # a usage error is one whatever the configuration: said before
+        # the file is read (a missing one made them failures, exit 1)
+        for args in (["purge"], ["stats", "--from", "x"], ["verify",
+                     "2026-13-01"], ["export", "--from", "2020-01-02",
+                     "--to", "2020-01-01"], ["check", "extra"], ["compress",
+                     "extra"], ["import", "extra"], ["optouts", "extra"],
+                     ["check", "--user", "no-such-user-here"]):
+            p = ctl(None, *args, env={"SMSHOOK_CONFIG": "/nonexistent/x"})
+            t.eq(p.returncode, 2, "%s: %s" % (args, p.stderr))
+            t.expect("/nonexistent/x" not in p.stderr, p.stderr)
+        p = ctl(None, "stats", env={"SMSHOOK_CONFIG": "/nonexistent/x"})
+        t.eq(p.returncode, 1, p.stderr)
+        t.expect("/nonexistent/x" in p.stderr, p.stderr)
     finally:
         shutil.rmtree(d)
 
