@@ -356,10 +356,9 @@ cmd_import(struct ctl *c, int argc, char *argv[])
 	for (i = 0; i < n; i++) {
 		if (import_file(&im, &files[i]) == -1)
 			failed = 1;	/* the other days still go in */
-		if (im.db->busy && i + 1 < n) {	/* but would wait as long */
-			ctl_err("the database stayed locked by another "
-			    "session: the days after %s are left for the next "
-			    "run", files[i].day);
+		if (im.db->stop != NULL && i + 1 < n) {	/* unless none can */
+			ctl_err("%s: the days after %s are left for the next "
+			    "run", im.db->stop, files[i].day);
 			break;
 		}
 	}

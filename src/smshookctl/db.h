@@ -80,10 +80,11 @@ struct ctl_db {
 	unsigned long long	 pending_refused;	/* lines refused */
 	unsigned long long	 pending_refused_rows;	/* their rows */
 	/*
-	 * set when a begin failed because another session held the lock
-	 * past the wait: the next day's begin would wait as long
+	 * why no later day can go in this run, once one cannot: another
+	 * session held the lock past the wait (the next day would wait as
+	 * long), or the connection is lost; else NULL
 	 */
-	int			 busy;
+	const char		*stop;
 };
 
 /*

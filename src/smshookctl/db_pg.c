@@ -154,7 +154,10 @@ quiet(void *arg, const char *msg)
 	(void)msg;
 }
 
-/* The first line of res's error (or the connection's) into buf. */
+/*
+ * The first line of res's error (or the connection's) into buf; a lost
+ * connection stops the run.
+ */
 static void
 reason(struct pg_db *p, const PGresult *res, const char *what, char *buf,
     size_t bufsz)
@@ -165,6 +168,8 @@ reason(struct pg_db *p, const PGresult *res, const char *what, char *buf,
 		m = PQerrorMessage(p->c);
 	snprintf(buf, bufsz, "postgresql: %s: %.*s", what,
 	    (int)strcspn(m, "\n"), m);
+	if (PQstatus(p->c) == CONNECTION_BAD)
+		p->db.stop = "the connection to the database was lost";
 }
 
 /*
@@ -449,8 +454,11 @@ pg_begin(struct ctl_db *db)
 		PQclear(res);
 		return 0;
 	}
+	/* the wait for the lock ended by lock_timeout or statement_timeout */
 	st = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	db->busy = st != NULL && strcmp(st, "55P03") == 0;  /* lock timeout */
+	if (st != NULL && (strcmp(st, "55P03") == 0 ||
+	    strcmp(st, "57014") == 0))
+		db->stop = "the database stayed locked by another session";
 	return pg_check(p, res, PGRES_TUPLES_OK, "begin");
 }
 

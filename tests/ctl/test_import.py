@@ -890,10 +890,11 @@ IMPORT_LOCK = 32489964762525547	# "smshook": db_pg.c's advisory key
 
 def lock_wait_fails(url):
     """The import lock cannot be had (another session holds it, and the
-    role's lock_timeout ends the wait): the first day says so, without
-    finding its connection in a transaction the failed begin left
-    aborted, the run leaves the other days (each would wait as long) and
-    exits 1 with nothing committed; once the lock is free, all goes in."""
+    role's lock_timeout or statement_timeout ends the wait): the first
+    day says so, without finding its connection in a transaction the
+    failed begin left aborted, the run leaves the other days (each would
+    wait as long) and exits 1 with nothing committed; once the lock is
+    free, all goes in."""
     e = Env("pg", url)
     holder = None
     try:
@@ -914,14 +915,18 @@ def lock_wait_fails(url):
             "AND granted"
         t.wait_for(lambda: t.psql(e.db.url, held).strip() == "1",
                    what="the lock held")
-        env = dict(os.environ, PGOPTIONS="-c lock_timeout=200")
-        p = t.ctl(e.conf, "import", env=env)
-        t.eq(p.returncode, 1, p.stderr)
-        t.eq(p.stderr.splitlines(), [
-            "smshookctl import: 2020-04-04: postgresql: begin: ERROR:  "
-            "canceling statement due to lock timeout",
-            "smshookctl import: the database stayed locked by another "
-            "session: the days after 2020-04-04 are left for the next run"])
+        # the role's lock_timeout, or its statement_timeout, ends the wait
+        for opt, why in (("lock_timeout", "lock"), ("statement_timeout",
+                                                     "statement")):
+            env = dict(os.environ, PGOPTIONS="-c %s=200" % opt)
+            p = t.ctl(e.conf, "import", env=env)
+            t.eq(p.returncode, 1, p.stderr)
+            t.eq(p.stderr.splitlines(), [
+                "smshookctl import: 2020-04-04: postgresql: begin: ERROR:  "
+                "canceling statement due to %s timeout" % why,
+                "smshookctl import: the database stayed locked by another "
+                "session: the days after 2020-04-04 are left for the next "
+                "run"])
         t.eq((e.db.rows(), e.db.positions()), (rows, pos),
              "(nothing committed)")
         # end the holding session itself: killing psql alone leaves its
@@ -976,8 +981,10 @@ def stopped_holder(url):
     the server) holds the import lock: the server ends its session after
     a minute idle in the transaction, so another host's import, waiting
     for its turn, goes on and exits 0 (it waited for ever before). The
-    stopped one, let go, fails its day with nothing committed; its next
-    run imports the rest of the day, and every event is one row."""
+    stopped one, let go, fails its day with nothing committed and, its
+    connection lost, leaves the next day for the next run in one line
+    (not one failure a day); that run imports both, every event one
+    row."""
     e = Env("pg", url)
     d2 = t.tmpdir("smshook-ctl-")
     a, sessions = None, []
@@ -986,6 +993,8 @@ def stopped_holder(url):
         ref.append(e.spool, "2020-04-07", b"".join(lines[:50]))
         e.imp()				# the tables, and the day's position
         ref.append(e.spool, "2020-04-07", b"".join(lines[50:]))
+        ref.append(e.spool, "2020-04-08", b"".join(ref.gen_lines(
+            20, 100, dup_rate=0, day_tag="2020-04-08")))
         spool2 = os.path.join(d2, "spool")	# the other host: retries
         os.makedirs(spool2)
         ref.append(spool2, "2020-04-07", b"".join(lines[:100]))
@@ -1014,8 +1023,13 @@ def stopped_holder(url):
         a.send_signal(signal.SIGCONT)
         out, err = a.communicate(timeout=60)
         t.eq(a.returncode, 1, err)
-        t.expect(err.startswith("smshookctl import: 2020-04-07: "
-                                "postgresql: commit: "), err)
+        err = err.splitlines()
+        t.eq(len(err), 2, err)
+        t.expect(err[0].startswith("smshookctl import: 2020-04-07: "
+                                   "postgresql: commit: "), err)
+        t.eq(err[1], "smshookctl import: the connection to the database "
+             "was lost: the days after 2020-04-07 are left for the next "
+             "run")
         a = None
         t.eq(count("smshook_positions WHERE byte_offset = %d" %
                    len(b"".join(lines[:50]))), "1",

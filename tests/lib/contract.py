@@ -231,9 +231,9 @@ PROXIED = "trusted_proxies = 127.0.0.0/8\nallow_from = 203.0.113.0/24"
 def check_forwarded_twice(target):
     """target, configured with PROXIED, behind a trusted proxy: a client's
     own X-Forwarded-For never counts, sent as a line before the proxy's
-    (nginx passes each line on as a parameter of its own) or spelt
-    X_Forwarded_For (lighttpd passes it on under the same name): 403,
-    nothing written. The proxy's one line counts."""
+    (nginx before 1.23 passes each line on as a parameter of its own) or
+    spelt X_Forwarded_For (lighttpd passes it on under the same name):
+    403, nothing written. The proxy's one line counts."""
     before = t.spool_bytes(target.spool)
     for own in ("X-Forwarded-For", "X_Forwarded_For"):
         pairs = [(own, "203.0.113.5"), ("X-Forwarded-For", "198.51.100.7")]
