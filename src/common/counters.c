@@ -215,6 +215,11 @@ counters_read(const char *dir, struct counters_page *out)
 	}
 	if ((fd = open_page(path, 0, &st)) == -1)
 		return -1;
+	if (st.st_size == 0) {		/* made, not yet filled: none yet */
+		close(fd);
+		errno = ENOENT;
+		return -1;
+	}
 	if (pread(fd, out, sizeof(*out), 0) != (ssize_t)sizeof(*out) ||
 	    memcmp(out->magic, magic, sizeof(magic)) != 0) {
 		memset(out, 0, sizeof(*out));	/* nothing of a foreign file */

@@ -66,7 +66,12 @@ void	counters_close(struct counters *);
 /* Count one answer; with bytes > 0, an event stored at ms. */
 void	counters_add(struct counters *, enum counter, uint64_t bytes,
 	    uint64_t ms);
-/* A copy of dir's counters into *out, without creating the file. */
+/*
+ * A copy of dir's counters into *out, without creating the file: 0, or
+ * -1 with ENOENT when there is none yet (or an empty one, made by a
+ * receiver that could not fill it), EINVAL when it is not the
+ * receiver's.
+ */
 int	counters_read(const char *dir, struct counters_page *out);
 
 #endif

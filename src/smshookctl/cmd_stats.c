@@ -64,7 +64,8 @@ struct stats {
 
 /* The import's state for this spool, when a database is configured. */
 struct lag {
-	int		 have;		/* a database answered */
+	int		 tried;		/* a database is configured */
+	int		 have;		/* it answered, the figures are made */
 	int		 unreadable;	/* a day file could not be read */
 	char		 source[512];
 	long long	 bytes;		/* complete or not, not yet imported */
@@ -786,6 +787,14 @@ prom_write(FILE *f, const struct stats *s, const struct counters_page *cp,
 		fprintf(f, "\"} %.3f\n", lag->last_run_ms < 0 ? 0.0 :
 		    (double)lag->last_run_ms / 1000);
 	}
+	/* without it, a database down would only take the lag away */
+	if (lag->tried) {
+		prom_head(f, "smshook_import_up", "gauge", "1 if the import's "
+		    "figures could be made (its database read), else 0.");
+		fputs("smshook_import_up{source=\"", f);
+		prom_label(f, lag->source);
+		fprintf(f, "\"} %d\n", lag->have);
+	}
 	prom_head(f, "smshook_stats_timestamp_seconds", "gauge", "When "
 	    "smshookctl stats wrote this file.");
 	fprintf(f, "smshook_stats_timestamp_seconds %lld\n",
@@ -880,6 +889,7 @@ import_lag(const struct ctl *ctl, struct lag *lag)
 	lag->oldest_ms = lag->last_run_ms = -1;
 	if (ctl->conf.database == NULL)
 		return;
+	lag->tried = 1;
 	db_source(ctl->conf.spool_dir, lag->source, sizeof(lag->source));
 	if ((db = ctl_db_read(ctl, ctl->conf.database, "import metrics left "
 	    "out: ", &none)) == NULL && !none)
@@ -1003,14 +1013,17 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 	if (s.all.invalid > 0)
 		ctl_err("%llu invalid line%s not counted (see smshookctl "
 		    "verify)", s.all.invalid, s.all.invalid == 1 ? "" : "s");
-	/* no file yet (nothing answered yet): zeros; not ours: left out */
-	have_cp = counters_read(ctl->conf.spool_dir, &cp) == 0 ||
-	    errno == ENOENT;
-	if (!have_cp && errno == EINVAL)
+	/*
+	 * no file yet (nothing answered yet): zeros; not ours, or not
+	 * counted (counters = no: what is there is old): left out
+	 */
+	have_cp = ctl->conf.counters && (counters_read(ctl->conf.spool_dir,
+	    &cp) == 0 || errno == ENOENT);
+	if (ctl->conf.counters && !have_cp && errno == EINVAL)
 		ctl_err("receiver counters left out: %s/.counters is not a "
 		    "counters file (another program's, or cut short)",
 		    ctl->conf.spool_dir);
-	else if (!have_cp)
+	else if (ctl->conf.counters && !have_cp)
 		ctl_errno("receiver counters left out: %s/.counters",
 		    ctl->conf.spool_dir);
 	import_lag(ctl, &lag);

@@ -761,6 +761,16 @@ def test_stats_prometheus():
         t.eq(untimed(p.stdout), untimed(text))
         t.eq(ctl(conf, "stats", "--prometheus", "-", "--json").returncode,
              2)
+        # counters = no: the file holds old counts, not the receiver's
+        # answers now: left out, not reported as if counted
+        with open(conf, "a") as f:
+            f.write("counters = no\n")
+        p = ctl(conf, "stats", "--prometheus", "-")
+        t.eq((p.returncode, p.stderr), (0, ""))
+        t.expect("smshook_answers_total" not in p.stdout and
+                 "smshook_last_stored" not in p.stdout, p.stdout)
+        p = ctl(conf, "stats", "--json")
+        t.eq((p.returncode, json.loads(p.stdout)["receiver"]), (0, None))
     finally:
         shutil.rmtree(d)
 

@@ -17,7 +17,8 @@ from smshooktest import eq, expect  # noqa: E402
 
 RULES = os.path.join(t.TOP, "conf-examples", "smshook-alerts.yml")
 METRICS = {"smshook_last_stored_event_timestamp_seconds",
-           "smshook_answers_total", "smshook_import_lag_seconds"}
+           "smshook_answers_total", "smshook_import_lag_seconds",
+           "smshook_import_up"}
 
 
 def rules():
@@ -35,7 +36,7 @@ def promtool(*args):
 def check_rules():
     p = promtool("check", "rules", RULES)
     eq(p.returncode, 0, p.stdout + p.stderr)
-    expect("SUCCESS: 4 rules found" in p.stdout, p.stdout)
+    expect("SUCCESS: 5 rules found" in p.stdout, p.stdout)
     used = set()
     for r in rules().values():
         used |= set(re.findall(r"\bsmshook_[a-z_]+", r["expr"]))
@@ -63,7 +64,8 @@ def series(name, labels, values):
 def check_alerts_fire():
     """One minute per sample: a 503 at minute 5; 401s at one a minute
     (source a) and a single one (source b); events stored until minute
-    10, then none; an import lag growing by a minute a minute."""
+    10, then none; an import lag growing by a minute a minute; the
+    import's database unreadable from minute 3."""
     s503 = {"status": "503", "reason": "spool unavailable"}
     s401a = {"status": "401", "reason": "Invalid signature", "source": "a"}
     s401b = {"status": "401", "reason": "Invalid signature", "source": "b"}
@@ -82,6 +84,7 @@ def check_alerts_fire():
                 series("smshook_last_stored_event_timestamp_seconds", {},
                        "0+60x10 600+0x300"),
                 series("smshook_import_lag_seconds", lag, "0+60x60"),
+                series("smshook_import_up", lag, "1 1 1 0+0x60"),
             ],
             "alert_rule_test": [
                 quiet("SmshookSpoolUnavailable", "4m"),
@@ -92,6 +95,8 @@ def check_alerts_fire():
                 fires("SmshookNoEventsStored", {}, "200m"),
                 quiet("SmshookImportLagging", "25m"),
                 fires("SmshookImportLagging", lag, "35m"),
+                quiet("SmshookImportUnknown", "20m"),
+                fires("SmshookImportUnknown", lag, "40m"),
             ],
         }],
     }
@@ -119,9 +124,20 @@ def check_metrics_exist():
             p = t.ctl(conf, *args)
             eq(p.returncode, 0, " ".join(args) + ": " + p.stderr)
         with open(os.path.join(d, "smshook.prom")) as f:
-            have = set(re.findall(r"^(smshook_[a-z_]+)[{ ]", f.read(),
-                                  re.M))
+            text = f.read()
+        have = set(re.findall(r"^(smshook_[a-z_]+)[{ ]", text, re.M))
         eq(METRICS - have, set(), "metrics the rules use but stats lacks")
+        expect(re.search(r"^smshook_import_up\{source=.*\} 1$", text, re.M),
+               text)
+        # the database unreadable: no lag, and import_up says so
+        with open(os.path.join(d, "smshook.db"), "wb") as f:
+            f.write(b"not a database" * 100)
+        p = t.ctl(conf, "stats", "--prometheus", "-")
+        eq(p.returncode, 0, p.stderr)
+        expect("import metrics left out" in p.stderr, p.stderr)
+        expect("smshook_import_lag_seconds" not in p.stdout and
+               re.search(r"^smshook_import_up\{source=.*\} 0$", p.stdout,
+                         re.M), p.stdout)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

@@ -129,6 +129,7 @@ static void
 test_foreign(void **state)
 {
 	struct counters c;
+	struct counters_page p;
 	char path[128];
 	int fd;
 
@@ -156,6 +157,12 @@ test_foreign(void **state)
 	assert_int_equal(errno, EINVAL);
 	counters_add(&c, CNT_SUCCESS, 1, 1);
 	assert_int_equal(file_size(path), 5);
+	assert_int_equal(counters_read(dir, &p), -1);
+	assert_int_equal(errno, EINVAL);
+	/* empty (made by a receiver that could not fill it): none yet */
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(counters_read(dir, &p), -1);
+	assert_int_equal(errno, ENOENT);
 	assert_int_equal(unlink(path), 0);
 }
 
