@@ -505,8 +505,9 @@ static void
 check_database(struct check *k)
 {
 	const struct conf *c = &k->ctl->conf;
+	enum db_state st;
 	char err[512];
-	int n, v;
+	int n, v, file;
 
 	if (c->database == NULL) {
 		fine(k, "database: none configured");
@@ -519,22 +520,35 @@ check_database(struct check *k)
 		    k->ctl->confpath);
 		return;
 	}
-	if (db_writable(c->database, err, sizeof(err)) == -1) {
+	/* a file import cannot write: said before what looking finds */
+	file = strncmp(c->database, "sqlite", 6) == 0;
+	if (file && db_writable(c->database, 0, err, sizeof(err)) == -1) {
 		fault(k, "database: %s (chown it to the receiver's user)", err);
 		return;
 	}
-	switch (db_look(c->database, &v, err, sizeof(err))) {
+	switch ((st = db_look(c->database, &v, err, sizeof(err)))) {
 	case DB_BROKEN:
 		fault(k, "database: %s (check \"database =\" in %s)", err,
 		    k->ctl->confpath);
-		break;
+		return;
 	case DB_FOREIGN:
 		fault(k, "database: %s (its tables are not this version's: "
 		    "import into a new database, or fix them)", err);
-		break;
+		return;
 	case DB_NEWER:
 		fault(k, "database: %s", err);
+		return;
+	default:
 		break;
+	}
+	/* a role without the rights import needs: once the server answers */
+	if (!file && db_writable(c->database, st == DB_OLDER, err,
+	    sizeof(err)) == -1) {
+		fault(k, "database: %s (GRANT it to the role, or connect as "
+		    "one that has it)", err);
+		return;
+	}
+	switch (st) {
 	case DB_NONE:
 		fine(k, "database %.*s: no tables yet (import makes them)", n,
 		    c->database);
@@ -543,7 +557,7 @@ check_database(struct check *k)
 		fine(k, "database %.*s: reachable, schema version %d (import "
 		    "migrates it to %d)", n, c->database, v, SCHEMA_VERSION);
 		break;
-	case DB_CURRENT:
+	default:
 		fine(k, "database %.*s: reachable, schema version %d", n,
 		    c->database, v);
 		break;

@@ -215,15 +215,20 @@ db_look_open(const char *url, const char *source, int *version,
 }
 
 int
-db_writable(const char *url, char *err, size_t errlen)
+db_writable(const char *url, int migrate, char *err, size_t errlen)
 {
 	int b;
 
 	if ((b = backend(url, err, errlen)) == -1)
 		return -1;
-	if (strcmp(backends[b].name, "sqlite") != 0)
-		return 0;	/* the server's grants: import says */
-	return db_sqlite_writable(url + backends[b].skip, err, errlen);
+	if (strcmp(backends[b].name, "sqlite") == 0)
+		return db_sqlite_writable(url + backends[b].skip, err, errlen);
+#ifndef NO_PG
+	return db_pg_rights(url + backends[b].skip, migrate, err, errlen);
+#else
+	(void)migrate;
+	return 0;		/* db_look said it is not built in */
+#endif
 }
 
 int

@@ -142,11 +142,23 @@ struct ctl_db	*db_pg_open(const char *conninfo, int look, char *err,
  * this user may create it, -1 with why in err if neither.
  */
 int		 db_sqlite_absent(const char *path, char *err, size_t errlen);
-/* 0 if import, as this user, could write the database at url (-1, why in
+/*
+ * 0 if import, as this user, could write the database at url (-1, why in
  * err, if not): an SQLite file there must be writable, and so must its
- * folder, where SQLite makes the file's -wal and -shm. */
-int		 db_writable(const char *url, char *err, size_t errlen);
+ * folder, where SQLite makes the file's -wal and -shm; a PostgreSQL role
+ * needs the rights db_pg_rights names (with migrate, to own the tables).
+ */
+int		 db_writable(const char *url, int migrate, char *err,
+		    size_t errlen);
 int		 db_sqlite_writable(const char *path, char *err, size_t errlen);
+/*
+ * 0 if the role of conninfo has what import needs: TEMPORARY on the
+ * database; with no tables, CREATE on the schema they go in; with
+ * them, its rights on each table and sequence import writes, and with
+ * migrate their ownership. -1 with the first right missing in err.
+ */
+int		 db_pg_rights(const char *conninfo, int migrate, char *err,
+		    size_t errlen);
 
 /*
  * Wrappers: 0 on success, -1 with the reason in db->err. get_pos gives

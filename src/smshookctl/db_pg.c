@@ -1044,3 +1044,71 @@ db_pg_open(const char *conninfo, int look, char *err, size_t errlen)
 	pg_close(&p->db);
 	return NULL;
 }
+
+/*
+ * The first right import needs that the session's role lacks, as text
+ * (NULL: none); $1: the tables are to be migrated. The rights of each
+ * table are those of its statements: rows read, added, updated (the
+ * upserts) and payload rows taken back; the sequences number rows.
+ */
+static const char rights_sql[] =
+	"SELECT CASE"
+	" WHEN NOT has_database_privilege(current_database(), 'TEMPORARY')"
+	" THEN 'no TEMPORARY right on database ' ||"
+	" quote_ident(current_database()) || ' (import stages its rows in a"
+	" temporary table)'"
+	" WHEN to_regclass('sms_events') IS NULL THEN CASE"
+	" WHEN current_schema() IS NULL THEN 'no schema of its search_path"
+	" exists (import makes the tables in the first)'"
+	" WHEN NOT has_schema_privilege(current_schema(), 'CREATE')"
+	" THEN 'no CREATE right on schema ' || quote_ident(current_schema())"
+	" || ' (import makes the tables there)' END"
+	" WHEN $1::boolean AND NOT pg_has_role((SELECT relowner FROM pg_class"
+	" WHERE oid = to_regclass('sms_events')), 'USAGE')"
+	" THEN 'not the owner of table sms_events (import migrates the"
+	" tables: run it once as their owner)'"
+	" ELSE (SELECT w FROM (SELECT 'no ' || p || ' right on table ' || o"
+	" AS w FROM (VALUES ('sms_events', 'SELECT'), ('sms_events', 'INSERT'),"
+	" ('sms_event_payloads', 'SELECT'), ('sms_event_payloads', 'INSERT'),"
+	" ('sms_event_payloads', 'DELETE'), ('smshook_positions', 'SELECT'),"
+	" ('smshook_positions', 'INSERT'), ('smshook_positions', 'UPDATE'),"
+	" ('smshook_rejects', 'INSERT'), ('smshook_runs', 'SELECT'),"
+	" ('smshook_runs', 'INSERT'), ('smshook_runs', 'UPDATE'),"
+	" ('smshook_schema', 'SELECT')) v(o, p)"
+	" WHERE to_regclass(o) IS NOT NULL AND"
+	" NOT has_table_privilege(to_regclass(o), p)"
+	" UNION ALL SELECT 'no USAGE right on sequence ' || s FROM"
+	" (SELECT pg_get_serial_sequence(a.attrelid::regclass::text, 'id') s"
+	" FROM pg_attribute a WHERE a.attname = 'id' AND a.attrelid IN"
+	" (to_regclass('sms_events'), to_regclass('sms_event_payloads'))) q"
+	" WHERE s IS NOT NULL AND NOT has_sequence_privilege(s, 'USAGE')) r"
+	" LIMIT 1) END";
+
+int
+db_pg_rights(const char *conninfo, int migrate, char *err, size_t errlen)
+{
+	const char *v[1] = { migrate ? "true" : "false" };
+	struct ctl_db *db;
+	struct pg_db *p;
+	PGresult *res;
+	int rc = -1;
+
+	if ((db = db_pg_open(conninfo, 1, err, errlen)) == NULL)
+		return -1;
+	p = (struct pg_db *)db;
+	res = PQexecParams(p->c, rights_sql, 1, NULL, v, NULL, NULL, 0);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    PQntuples(res) != 1) {
+		reason(p, res, "rights", err, errlen);
+		goto out;
+	}
+	if (!PQgetisnull(res, 0, 0)) {
+		snprintf(err, errlen, "postgresql: %s", PQgetvalue(res, 0, 0));
+		goto out;
+	}
+	rc = 0;
+ out:
+	PQclear(res);
+	pg_close(db);
+	return rc;
+}

@@ -1164,6 +1164,56 @@ def drop_role(e, role):
         pass
 
 
+def check_role_rights(url):
+    """smshookctl check names the right import lacks, as import would
+    fail without it: CREATE on the schema when there are no tables yet
+    (PostgreSQL 15 gives it to no role but the owner), the rows' rights
+    and the sequences' on tables made, TEMPORARY on the database, and
+    ownership when the tables are to be migrated; with them, ok."""
+    e = Env("pg", url)
+    role = "smshook_check_%d" % os.getpid()
+    try:
+        as_role = rows_role(e, role, "REVOKE ALL ON ALL TABLES IN SCHEMA "
+                            "public FROM {r}")
+        conf = t.write_conf(e.dir, extra="database = %s" % as_role,
+                            name="role.conf")
+
+        def check(*want):
+            p = t.ctl(conf, "check", "--user", "root")
+            if not want:
+                t.eq(p.returncode, 0, p.stdout + p.stderr)
+                return
+            t.eq(p.returncode, 1, p.stdout + p.stderr)
+            t.expect(any(w in p.stdout for w in want) and "GRANT it to "
+                     "the role" in p.stdout, p.stdout)
+        check("no CREATE right on schema public")
+        ref.append(e.spool, "2020-07-10", b"".join(
+            ref.gen_lines(20, 110, day_tag="2020-07-10")))
+        e.imp()					# made by their owner
+        t.psql(e.db.url, "GRANT SELECT ON ALL TABLES IN SCHEMA public TO "
+               + role)
+        check("no INSERT right on table sms_events")
+        t.psql(e.db.url, "GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN "
+               "SCHEMA public TO " + role)
+        check("no USAGE right on sequence public.sms_event")
+        t.psql(e.db.url, "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public "
+               "TO " + role)
+        check()
+        p = t.ctl(e.conf, "import", "--db", as_role)
+        t.eq(p.returncode, 0, p.stderr)
+        temp = "DO $$BEGIN EXECUTE format('%s TEMPORARY ON DATABASE %%I " \
+            "%s PUBLIC', current_database()); END$$"
+        t.psql(e.db.url, temp % ("REVOKE", "FROM"))
+        check("no TEMPORARY right on database")
+        t.psql(e.db.url, temp % ("GRANT", "TO"))
+        schema_sql(e, "ALTER TABLE smshook_positions DROP COLUMN "
+                   "last_line; UPDATE smshook_schema SET version = 4")
+        check("not the owner of table sms_events")
+    finally:
+        drop_role(e, role)
+        e.close()
+
+
 def schema_left_alone(url):
     """With the schema current, import runs no DDL: a reader's open
     transaction on the view holds it up no more than it holds up the
@@ -1385,6 +1435,8 @@ def main():
                 r.check("postgresql: lock_wait_fails", lock_wait_fails, url)
                 r.check("postgresql: stopped_holder", stopped_holder, url)
                 r.check("postgresql: schema_left_alone", schema_left_alone,
+                        url)
+                r.check("postgresql: check_role_rights", check_role_rights,
                         url)
                 r.check("postgresql: latin1_and_secrets",
                         latin1_and_secrets, url)
