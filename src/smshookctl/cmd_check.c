@@ -210,6 +210,25 @@ check_no_spool(struct check *k)
 	    dir);
 }
 
+/* How to fix a file the receiver's user cannot write, by errno e. */
+static const char *
+write_fix(int e)
+{
+	switch (e) {
+	case ENOSPC:
+		return "its file system is full: free space or inodes, "
+		    "smshookctl compress or purge";
+	case EDQUOT:
+		return "the user's disk quota is reached";
+	case EROFS:
+		return "its file system is mounted read-only";
+	case EPERM:
+		return "a file attribute forbids it: see lsattr, chattr -i";
+	default:
+		return "chown it to the receiver's user";
+	}
+}
+
 /* spool_dir takes a new file, or does not exist and could be made. */
 static void
 check_spool(struct check *k)
@@ -243,12 +262,21 @@ check_spool(struct check *k)
 	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.smshookctl.check.XXXXXX",
 	    dir) >= sizeof(tmp) || (fd = mkstemp(tmp)) == -1) {
-		fault(k, "spool_dir %s is not writable: %s (chown it to the "
-		    "receiver's user)", dir, strerror(errno));
+		saved = errno;
+		fault(k, "spool_dir %s is not writable: %s (%s)", dir,
+		    strerror(saved), write_fix(saved));
 		return;
 	}
 	close(fd);
-	unlink(tmp);
+	if (unlink(tmp) == -1) {	/* left there at every run */
+		saved = errno;
+		fault(k, "spool_dir %s does not let files be removed: %s "
+		    "(compress and purge remove them too; %s, and remove "
+		    "%s)", dir, strerror(saved), saved == EPERM ?
+		    "see lsattr, chattr -a" : "chown it to the receiver's user",
+		    tmp);
+		return;
+	}
 	/* with fsync = yes the receiver opens it to sync it */
 	if (k->ctl->conf.fsync && (fd = open(dir, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1) {
@@ -270,7 +298,7 @@ static void
 check_today(struct check *k)
 {
 	char day[DAY_LEN + 1], path[PATH_MAX];
-	int fd;
+	int fd, e;
 
 	if (day_before_today(k->ctl->conf.timezone, 0, day) == -1) {
 		fault(k, "today's day file: %s (check the clock and "
@@ -282,10 +310,10 @@ check_today(struct check *k)
 		return;
 	if ((fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK)) == -1) {
-		if (errno != ENOENT)
-			fault(k, "today's day file %s: %s (chown it to the "
-			    "receiver's user, mode 0640)", path,
-			    strerror(errno));
+		if ((e = errno) != ENOENT)
+			fault(k, "today's day file %s: %s (%s)", path,
+			    strerror(e), e == EACCES ? "chown it to the "
+			    "receiver's user, mode 0640" : write_fix(e));
 		return;
 	}
 	if (!fs_regular(fd, NULL))

@@ -152,6 +152,36 @@ def test_day_file_not_writable():
         shutil.rmtree(d)
 
 
+def test_file_attributes():
+    """chattr: an immutable day file is named as such, not as one to
+    chown; an append-only spool_dir, where check's own probe file (and
+    compress's and purge's files) cannot be removed, is a fault naming
+    it, not a file left behind at every run in silence."""
+    d, conf, spool = setup()
+    paths = day_files(spool)
+    try:
+        for path in paths:
+            with open(path, "w") as f:
+                f.write("")
+            own(path)
+            p = subprocess.run(["chattr", "+i", path], capture_output=True,
+                               text=True)
+            t.eq(p.returncode, 0, "chattr on the spool's file system "
+                 "(ext4 or another that has attributes): " + p.stderr)
+        fails(check(conf), "today's day file", "Operation not permitted",
+              "a file attribute forbids it")
+        for path in paths:
+            subprocess.run(["chattr", "-i", path], check=True)
+        t.eq(check(conf).returncode, 0)
+        subprocess.run(["chattr", "+a", spool], check=True)
+        fails(check(conf), "spool_dir %s does not let files be removed"
+              % spool, "chattr -a")
+    finally:
+        subprocess.run(["chattr", "-i", "-a", spool] + paths,
+                       capture_output=True)
+        shutil.rmtree(d)
+
+
 def test_config_not_readable():
     d, conf, spool = setup()
     try:
