@@ -723,6 +723,17 @@ prom_counters(FILE *f, const struct counters_page *cp)
 	    (double)cp->last_stored_ms / 1000);
 }
 
+/* One gauge of the import, labelled by its source; v its value. */
+static void
+prom_import(FILE *f, const char *name, const char *help,
+    const struct lag *lag, const char *v)
+{
+	prom_head(f, name, "gauge", help);
+	fprintf(f, "%s{source=\"", name);
+	prom_label(f, lag->source);
+	fprintf(f, "\"} %s\n", v);
+}
+
 /* The metrics in node_exporter textfile format on f (smshookctl(1)). */
 static void
 prom_write(FILE *f, const struct stats *s, const struct counters_page *cp,
@@ -731,6 +742,7 @@ prom_write(FILE *f, const struct stats *s, const struct counters_page *cp,
 	long long now = now_ms();
 	unsigned long long other;
 	const char *col;
+	char v[64];
 	size_t i, k;
 
 	prom_counters(f, cp);
@@ -768,33 +780,24 @@ prom_write(FILE *f, const struct stats *s, const struct counters_page *cp,
 	fprintf(f, "smshook_spool_failed_events{status_code=\"other\"} "
 	    "%llu\n", other);
 	if (lag->have) {
-		prom_head(f, "smshook_import_lag_bytes", "gauge", "Spool bytes "
-		    "not yet imported.");
-		fputs("smshook_import_lag_bytes{source=\"", f);
-		prom_label(f, lag->source);
-		fprintf(f, "\"} %lld\n", lag->bytes);
-		prom_head(f, "smshook_import_lag_seconds", "gauge", "Age of "
-		    "the oldest complete spool line not yet imported (0: "
-		    "none).");
-		fputs("smshook_import_lag_seconds{source=\"", f);
-		prom_label(f, lag->source);
-		fprintf(f, "\"} %.3f\n", lag_seconds(lag, now));
-		prom_head(f, "smshook_last_import_timestamp_seconds", "gauge",
-		    "When smshookctl import last finished without error (0: "
-		    "never).");
-		fputs("smshook_last_import_timestamp_seconds{source=\"", f);
-		prom_label(f, lag->source);
-		fprintf(f, "\"} %.3f\n", lag->last_run_ms < 0 ? 0.0 :
+		snprintf(v, sizeof(v), "%lld", lag->bytes);
+		prom_import(f, "smshook_import_lag_bytes", "Spool bytes not "
+		    "yet imported.", lag, v);
+		snprintf(v, sizeof(v), "%.3f", lag_seconds(lag, now));
+		prom_import(f, "smshook_import_lag_seconds", "Age of the "
+		    "oldest complete spool line not yet imported (0: none).",
+		    lag, v);
+		snprintf(v, sizeof(v), "%.3f", lag->last_run_ms < 0 ? 0.0 :
 		    (double)lag->last_run_ms / 1000);
+		prom_import(f, "smshook_last_import_timestamp_seconds", "When "
+		    "smshookctl import last finished without error (0: "
+		    "never).", lag, v);
 	}
 	/* without it, a database down would only take the lag away */
-	if (lag->tried) {
-		prom_head(f, "smshook_import_up", "gauge", "1 if the import's "
-		    "figures could be made (its database read), else 0.");
-		fputs("smshook_import_up{source=\"", f);
-		prom_label(f, lag->source);
-		fprintf(f, "\"} %d\n", lag->have);
-	}
+	if (lag->tried)
+		prom_import(f, "smshook_import_up", "1 if the import's figures "
+		    "could be made (its database read), else 0.", lag,
+		    lag->have ? "1" : "0");
 	prom_head(f, "smshook_stats_timestamp_seconds", "gauge", "When "
 	    "smshookctl stats wrote this file.");
 	fprintf(f, "smshook_stats_timestamp_seconds %lld\n",
