@@ -1041,9 +1041,7 @@ def stopped_holder(url):
             a.send_signal(signal.SIGCONT)
             a.kill()
             a.communicate()
-        for q in sessions:
-            q.stdin.close()
-            q.wait(timeout=30)
+        end_sessions(sessions)
         e.close()
         shutil.rmtree(d2, ignore_errors=True)
 
@@ -1086,6 +1084,14 @@ def psql_session(url):
 def say(session, sql):
     session.stdin.write(sql + "\n")
     session.stdin.flush()
+
+
+def end_sessions(sessions):
+    """End each psql_session: its stdin closed, psql and its
+    transaction end."""
+    for q in sessions:
+        q.stdin.close()
+        q.wait(timeout=30)
 
 
 def view_reader(e):
@@ -1139,9 +1145,7 @@ def schema_made_meanwhile(url):
         if p is not None and p.poll() is None:
             p.kill()
             p.communicate()
-        for q in sessions:
-            q.stdin.close()
-            q.wait(timeout=30)
+        end_sessions(sessions)
         e.close()
 
 
