@@ -155,7 +155,8 @@ int		 db_sqlite_writable(const char *path, char *err, size_t errlen);
  * 0 if the role of conninfo has what import needs: TEMPORARY on the
  * database; with no tables, CREATE on the schema they go in; with
  * them, its rights on each table and sequence import writes, and with
- * migrate their ownership. -1 with the first right missing in err.
+ * migrate, or tables of this version not whole, their ownership and
+ * CREATE in their schema. -1 with the first right missing in err.
  */
 int		 db_pg_rights(const char *conninfo, int migrate, char *err,
 		    size_t errlen);

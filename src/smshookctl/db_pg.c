@@ -1067,6 +1067,12 @@ static const char rights_sql[] =
 	" WHERE oid = to_regclass('sms_events')), 'USAGE')"
 	" THEN 'not the owner of table sms_events (import migrates the"
 	" tables: run it once as their owner)'"
+	" WHEN $1::boolean AND NOT has_schema_privilege((SELECT relnamespace"
+	" FROM pg_class WHERE oid = to_regclass('sms_events')), 'CREATE')"
+	" THEN 'no CREATE right on schema ' || (SELECT quote_ident(nspname)"
+	" FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid"
+	" WHERE c.oid = to_regclass('sms_events')) || ' (import migrates"
+	" the tables there)'"
 	" ELSE (SELECT w FROM (SELECT 'no ' || p || ' right on table ' || o"
 	" AS w FROM (VALUES ('sms_events', 'SELECT'), ('sms_events', 'INSERT'),"
 	" ('sms_event_payloads', 'SELECT'), ('sms_event_payloads', 'INSERT'),"
@@ -1081,21 +1087,29 @@ static const char rights_sql[] =
 	" (SELECT pg_get_serial_sequence(a.attrelid::regclass::text, 'id') s"
 	" FROM pg_attribute a WHERE a.attname = 'id' AND a.attrelid IN"
 	" (to_regclass('sms_events'), to_regclass('sms_event_payloads'))) q"
-	" WHERE s IS NOT NULL AND NOT has_sequence_privilege(s, 'USAGE')) r"
+	" WHERE s IS NOT NULL AND"
+	" NOT has_sequence_privilege(s, 'USAGE, UPDATE')) r"
 	" LIMIT 1) END";
 
 int
 db_pg_rights(const char *conninfo, int migrate, char *err, size_t errlen)
 {
-	const char *v[1] = { migrate ? "true" : "false" };
+	const char *v[1] = { "true" };
 	struct ctl_db *db;
 	struct pg_db *p;
-	PGresult *res;
-	int rc = -1;
+	PGresult *res = NULL;
+	int rc = -1, cur = 0;
 
 	if ((db = db_pg_open(conninfo, 1, err, errlen)) == NULL)
 		return -1;
 	p = (struct pg_db *)db;
+	/* tables of this version but not whole: import makes what lacks */
+	if (!migrate && (cur = schema_current(p)) == -1) {
+		snprintf(err, errlen, "%s", db->err);
+		goto out;
+	}
+	if (cur == 1)
+		v[0] = "false";
 	res = PQexecParams(p->c, rights_sql, 1, NULL, v, NULL, NULL, 0);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
 	    PQntuples(res) != 1) {

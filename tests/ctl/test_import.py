@@ -1172,8 +1172,10 @@ def check_role_rights(url):
     """smshookctl check names the right import lacks, as import would
     fail without it: CREATE on the schema when there are no tables yet
     (PostgreSQL 15 gives it to no role but the owner), the rows' rights
-    and the sequences' on tables made, TEMPORARY on the database, and
-    ownership when the tables are to be migrated; with them, ok."""
+    and the sequences' (USAGE, or UPDATE, as nextval takes either) on
+    tables made, TEMPORARY on the database, and ownership when the
+    tables are to be migrated or lack a part (the view); with them,
+    ok."""
     e = Env("pg", url)
     role = "smshook_check_%d" % os.getpid()
     try:
@@ -1203,6 +1205,10 @@ def check_role_rights(url):
         t.psql(e.db.url, "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public "
                "TO " + role)
         check()
+        t.psql(e.db.url, "REVOKE USAGE ON ALL SEQUENCES IN SCHEMA public "
+               "FROM {r}; GRANT UPDATE ON ALL SEQUENCES IN SCHEMA public "
+               "TO {r}".format(r=role))
+        check()
         p = t.ctl(e.conf, "import", "--db", as_role)
         t.eq(p.returncode, 0, p.stderr)
         temp = "DO $$BEGIN EXECUTE format('%s TEMPORARY ON DATABASE %%I " \
@@ -1210,6 +1216,10 @@ def check_role_rights(url):
         t.psql(e.db.url, temp % ("REVOKE", "FROM"))
         check("no TEMPORARY right on database")
         t.psql(e.db.url, temp % ("GRANT", "TO"))
+        schema_sql(e, "DROP VIEW sms_events_full")
+        check("not the owner of table sms_events")
+        e.imp()					# its owner makes it again
+        check()
         schema_sql(e, "ALTER TABLE smshook_positions DROP COLUMN "
                    "last_line; UPDATE smshook_schema SET version = 4")
         check("not the owner of table sms_events")
