@@ -374,7 +374,9 @@ extract(struct event *ev, const struct check *c)
 	if (c->slot[S_SIGNATURE] != NULL && (ev->signature = string_of(c,
 	    c->slot[S_SIGNATURE], &n)) == NULL)
 		return nomem;
-	if (et != NULL && et->type != JSON_NULL) {
+	/* an empty eventType is null, as check_scalar takes it: the name */
+	if (et != NULL && et->type != JSON_NULL && !(et->type == JSON_STRING &&
+	    et->len == 2)) {
 		if (et->type == JSON_NUMBER)	/* plain digits, or 2e1 */
 			rc = json_int(c->text + et->off, et->len, &code) == 0 ||
 			    exact_integer(c, et, &code) ? 0 : -1;

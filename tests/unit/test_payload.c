@@ -678,6 +678,10 @@ test_form_repeated(void **state)
 	    LINE_JSON);
 	assert_int_equal(ev.event_type, 0);
 	payload_free(&ev);
+	/* and the type is the name's then, as the importer reads it */
+	parse_ok(&ev, FSIGNED "&eventType=&event=Failed", LINE_FORM);
+	assert_int_equal(ev.event_type, 5);
+	payload_free(&ev);
 	parse_bad_str("token=a&timestamp=", LINE_FORM, "integer", "timestamp");
 }
 
