@@ -156,6 +156,14 @@ exact_integer(const struct check *c, const struct json_span *sp,
 	return 1;
 }
 
+/* 1 if sp is null, or the empty string a form writes for one. */
+static int
+nullish(const struct json_span *sp)
+{
+	return sp->type == JSON_NULL || (sp->type == JSON_STRING &&
+	    sp->len == 2);
+}
+
 /* Check one scalar (a field's value or a list item); NULL or why. */
 static const char *
 check_scalar(const struct check *c, const struct field *f,
@@ -166,10 +174,11 @@ check_scalar(const struct check *c, const struct field *f,
 	char *s;
 	int bad;
 
+	if (nullish(sp) && !(f->flags & F_REQ))
+		return NULL;
 	if (sp->type == JSON_STRING && !sp->esc) {	/* the usual case */
 		n = sp->len - 2;
-		/* an empty value (a form's way to say null) is one */
-		if ((f->flags & F_INT) && (n > 0 || (f->flags & F_REQ)) &&
+		if ((f->flags & F_INT) &&
 		    json_int(c->text + sp->off + 1, n, &v) == -1)
 			return "field must be an integer";
 		if (f->max > 0 && n > f->max)
@@ -374,9 +383,7 @@ extract(struct event *ev, const struct check *c)
 	if (c->slot[S_SIGNATURE] != NULL && (ev->signature = string_of(c,
 	    c->slot[S_SIGNATURE], &n)) == NULL)
 		return nomem;
-	/* an empty eventType is null, as check_scalar takes it: the name */
-	if (et != NULL && et->type != JSON_NULL && !(et->type == JSON_STRING &&
-	    et->len == 2)) {
+	if (et != NULL && !nullish(et)) {
 		if (et->type == JSON_NUMBER)	/* plain digits, or 2e1 */
 			rc = json_int(c->text + et->off, et->len, &code) == 0 ||
 			    exact_integer(c, et, &code) ? 0 : -1;

@@ -535,7 +535,7 @@ check_database(struct check *k)
 	const struct conf *c = &k->ctl->conf;
 	enum db_state st;
 	char err[512];
-	int n, v, file;
+	int n, v;
 
 	if (c->database == NULL) {
 		fine(k, "database: none configured");
@@ -549,8 +549,7 @@ check_database(struct check *k)
 		return;
 	}
 	/* a file import cannot write: said before what looking finds */
-	file = strncmp(c->database, "sqlite", 6) == 0;
-	if (file && db_writable(c->database, 0, err, sizeof(err)) == -1) {
+	if (db_writable(c->database, err, sizeof(err)) == -1) {
 		fault(k, "database: %s (chown it to the receiver's user)", err);
 		return;
 	}
@@ -570,8 +569,7 @@ check_database(struct check *k)
 		break;
 	}
 	/* a role without the rights import needs: once the server answers */
-	if (!file && db_writable(c->database, st == DB_OLDER, err,
-	    sizeof(err)) == -1) {
+	if (db_rights(c->database, st == DB_OLDER, err, sizeof(err)) == -1) {
 		fault(k, "database: %s (GRANT it to the role, or connect as "
 		    "one that has it)", err);
 		return;

@@ -1020,15 +1020,18 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 	 * no file yet (nothing answered yet): zeros; not ours, or not
 	 * counted (counters = no: what is there is old): left out
 	 */
-	have_cp = ctl->conf.counters && (counters_read(ctl->conf.spool_dir,
-	    &cp) == 0 || errno == ENOENT);
-	if (ctl->conf.counters && !have_cp && errno == EINVAL)
-		ctl_err("receiver counters left out: %s/.counters is not a "
-		    "counters file (another program's, or cut short)",
-		    ctl->conf.spool_dir);
-	else if (ctl->conf.counters && !have_cp)
-		ctl_errno("receiver counters left out: %s/.counters",
-		    ctl->conf.spool_dir);
+	have_cp = 0;
+	if (ctl->conf.counters) {
+		have_cp = counters_read(ctl->conf.spool_dir, &cp) == 0 ||
+		    errno == ENOENT;
+		if (!have_cp && errno == EINVAL)
+			ctl_err("receiver counters left out: %s/.counters is "
+			    "not a counters file (another program's, or cut "
+			    "short)", ctl->conf.spool_dir);
+		else if (!have_cp)
+			ctl_errno("receiver counters left out: %s/.counters",
+			    ctl->conf.spool_dir);
+	}
 	import_lag(ctl, &lag);
 	if (prom != NULL && prom_file(&s, prom, have_cp ? &cp : NULL,
 	    &lag) == -1)

@@ -215,14 +215,26 @@ db_look_open(const char *url, const char *source, int *version,
 }
 
 int
-db_writable(const char *url, int migrate, char *err, size_t errlen)
+db_writable(const char *url, char *err, size_t errlen)
+{
+	int b;
+
+	if ((b = backend(url, err, errlen)) == -1)
+		return -1;
+	if (strcmp(backends[b].name, "sqlite") != 0)
+		return 0;	/* a server's grants: db_rights */
+	return db_sqlite_writable(url + backends[b].skip, err, errlen);
+}
+
+int
+db_rights(const char *url, int migrate, char *err, size_t errlen)
 {
 	int b;
 
 	if ((b = backend(url, err, errlen)) == -1)
 		return -1;
 	if (strcmp(backends[b].name, "sqlite") == 0)
-		return db_sqlite_writable(url + backends[b].skip, err, errlen);
+		return 0;	/* a file's: db_writable */
 #ifndef NO_PG
 	return db_pg_rights(url + backends[b].skip, migrate, err, errlen);
 #else

@@ -142,15 +142,18 @@ struct ctl_db	*db_pg_open(const char *conninfo, int look, char *err,
  * this user may create it, -1 with why in err if neither.
  */
 int		 db_sqlite_absent(const char *path, char *err, size_t errlen);
-/*
- * 0 if import, as this user, could write the database at url (-1, why in
+/* 0 if import, as this user, could write the database at url (-1, why in
  * err, if not): an SQLite file there must be writable, and so must its
- * folder, where SQLite makes the file's -wal and -shm; a PostgreSQL role
- * needs the rights db_pg_rights names (with migrate, to own the tables).
- */
-int		 db_writable(const char *url, int migrate, char *err,
-		    size_t errlen);
+ * folder, where SQLite makes the file's -wal and -shm; a server: 0. */
+int		 db_writable(const char *url, char *err, size_t errlen);
 int		 db_sqlite_writable(const char *path, char *err, size_t errlen);
+/*
+ * 0 if the role import connects as to the server at url has the rights
+ * it needs (-1, the first one missing in err, if not): db_pg_rights;
+ * a file: 0 (db_writable).
+ */
+int		 db_rights(const char *url, int migrate, char *err,
+		    size_t errlen);
 /*
  * 0 if the role of conninfo has what import needs: TEMPORARY on the
  * database; with no tables, CREATE on the schema they go in; with

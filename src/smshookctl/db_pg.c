@@ -423,20 +423,22 @@ pg_flush(struct pg_db *p)
  * which reads committed whatever the session's default: under
  * repeatable read or serializable its snapshot would be taken while it
  * waited, and every write meeting the other host's rows would fail.
- * The wait is the role's lock_timeout, or five minutes if it has none.
+ * The wait is bounded by session_limits.
  */
 static const char begin_import[] =
 	"BEGIN ISOLATION LEVEL READ COMMITTED;"
-	"SELECT set_config('lock_timeout', '5min', true)"
-	" WHERE current_setting('lock_timeout') = '0';"
 	"SELECT pg_advisory_xact_lock(32489964762525547)";
 
 /*
- * An import stopped or cut off inside a transaction would hold the lock
- * above, and every other host's turn, until the server noticed: it ends
- * the session after a minute idle in one, unless the role sets its own.
+ * Set once per import session, where the role sets none: a turn above
+ * is waited for five minutes at most; and as an import stopped or cut
+ * off inside a transaction would hold it, and every other host's turn,
+ * until the server noticed, the server ends a session a minute idle in
+ * one.
  */
 static const char session_limits[] =
+	"SELECT set_config('lock_timeout', '5min', false)"
+	" WHERE current_setting('lock_timeout') = '0';"
 	"SELECT set_config('idle_in_transaction_session_timeout', '1min',"
 	" false) WHERE current_setting('idle_in_transaction_session_timeout')"
 	" = '0'";
