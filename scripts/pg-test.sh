@@ -1,6 +1,9 @@
 #!/bin/sh
 # A throwaway PostgreSQL cluster for the tests.
 #   scripts/pg-test.sh start DIR   initdb into DIR, start, print the URL
+#   scripts/pg-test.sh standby DIR PRIMARY
+#                                  a hot standby of the cluster started in
+#                                  PRIMARY, in DIR, started; print its URL
 #   scripts/pg-test.sh stop DIR    stop it and remove DIR
 # It listens only on a unix socket inside DIR (no TCP). As root, the
 # cluster runs as the "postgres" user. PGBIN overrides the binaries.
@@ -18,15 +21,27 @@ as_owner() {
 	fi
 }
 
+# make folder $1, for the cluster's owner
+folder() {
+	mkdir -p "$1"
+	[ "$(id -u)" -ne 0 ] || chown postgres: "$1"
+	chmod 0755 "$1"
+}
+
 case ${1:-} in
-start)
-	dir=${2:?usage: pg-test.sh start DIR}
-	mkdir -p "$dir"
-	[ "$(id -u)" -ne 0 ] || chown postgres: "$dir"
-	chmod 0755 "$dir"
-	as_owner "$PGBIN/initdb" -D "$dir/data" -U postgres -A trust \
-	    -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
-	    { cat "$dir/initdb.log" >&2; exit 1; }
+start|standby)
+	dir=${2:?usage: pg-test.sh start DIR | standby DIR PRIMARY}
+	folder "$dir"
+	if [ "$1" = standby ]; then
+		primary=${3:?usage: pg-test.sh standby DIR PRIMARY}
+		as_owner "$PGBIN/pg_basebackup" -h "$primary" -p "$PORT" \
+		    -U postgres -D "$dir/data" -R >"$dir/initdb.log" 2>&1 ||
+		    { cat "$dir/initdb.log" >&2; exit 1; }
+	else
+		as_owner "$PGBIN/initdb" -D "$dir/data" -U postgres -A trust \
+		    -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+		    { cat "$dir/initdb.log" >&2; exit 1; }
+	fi
 	as_owner "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
 	    -t 60 -o "-c listen_addresses='' -c unix_socket_directories='$dir' \
 	    -p $PORT -c fsync=off -c synchronous_commit=off \
@@ -43,7 +58,7 @@ stop)
 	rm -rf "$dir"
 	;;
 *)
-	echo "usage: pg-test.sh start|stop DIR" >&2
+	echo "usage: pg-test.sh start|standby|stop DIR" >&2
 	exit 2
 	;;
 esac

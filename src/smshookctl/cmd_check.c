@@ -569,7 +569,11 @@ check_database(struct check *k)
 		break;
 	}
 	/* a role without the rights import needs: once the server answers */
-	if (db_rights(c->database, st == DB_OLDER, err, sizeof(err)) == -1) {
+	switch (db_rights(c->database, st == DB_OLDER, err, sizeof(err))) {
+	case -2:			/* read only: err says how to fix */
+		fault(k, "database: %s", err);
+		return;
+	case -1:
 		fault(k, "database: %s (GRANT it to the role, or connect as "
 		    "one that has it)", err);
 		return;

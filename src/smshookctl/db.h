@@ -149,8 +149,9 @@ int		 db_writable(const char *url, char *err, size_t errlen);
 int		 db_sqlite_writable(const char *path, char *err, size_t errlen);
 /*
  * 0 if the role import connects as to the server at url has the rights
- * it needs (-1, the first one missing in err, if not): db_pg_rights;
- * a file: 0 (db_writable).
+ * it needs (-1, the first one missing in err, if not; -2 if no session
+ * of it could write, why and its fix in err): db_pg_rights; a file: 0
+ * (db_writable).
  */
 int		 db_rights(const char *url, int migrate, char *err,
 		    size_t errlen);
@@ -159,7 +160,9 @@ int		 db_rights(const char *url, int migrate, char *err,
  * database; with no tables, CREATE on the schema they go in; with
  * them, its rights on each table and sequence import writes, and with
  * migrate, or tables of this version not whole, their ownership and
- * CREATE in their schema. -1 with the first right missing in err.
+ * CREATE in their schema. -1 with the first right missing in err; -2
+ * with why and its fix if its sessions are read only (a standby, or
+ * default_transaction_read_only).
  */
 int		 db_pg_rights(const char *conninfo, int migrate, char *err,
 		    size_t errlen);

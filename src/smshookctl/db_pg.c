@@ -1093,26 +1093,31 @@ static const char rights_sql[] =
 	" NOT has_sequence_privilege(s, 'USAGE, UPDATE')) r"
 	" LIMIT 1) END";
 
-int
-db_pg_rights(const char *conninfo, int migrate, char *err, size_t errlen)
-{
-	const char *v[1] = { "true" };
-	struct ctl_db *db;
-	struct pg_db *p;
-	PGresult *res = NULL;
-	int rc = -1, cur = 0;
+/*
+ * Why no session of the role could write (NULL: it could): a standby, or
+ * transactions read only by default before the look-only session's own
+ * SET (reset_val: the role's, the database's, PGOPTIONS' or the
+ * server's), each with its fix.
+ */
+static const char read_only_sql[] =
+	"SELECT CASE WHEN pg_is_in_recovery() THEN 'the server is a standby,"
+	" read only (point \"database =\" at the primary)'"
+	" WHEN (SELECT reset_val FROM pg_settings"
+	" WHERE name = 'default_transaction_read_only') = 'on'"
+	" THEN 'transactions are read only by default for this role"
+	" (default_transaction_read_only is on: ALTER ROLE ... SET"
+	" default_transaction_read_only = off, or find where it is set:"
+	" the database, PGOPTIONS, postgresql.conf)' END";
 
-	if ((db = db_pg_open(conninfo, 1, err, errlen)) == NULL)
-		return -1;
-	p = (struct pg_db *)db;
-	/* tables of this version but not whole: import makes what lacks */
-	if (!migrate && (cur = schema_current(p)) == -1) {
-		snprintf(err, errlen, "%s", db->err);
-		goto out;
-	}
-	if (cur == 1)
-		v[0] = "false";
-	res = PQexecParams(p->c, rights_sql, 1, NULL, v, NULL, NULL, 0);
+/* Run q, one text or NULL, on p: 0, -1 with q's text or the failure in err. */
+static int
+pg_why(struct pg_db *p, const char *q, int nparams, const char *const *v,
+    char *err, size_t errlen)
+{
+	PGresult *res;
+	int rc = -1;
+
+	res = PQexecParams(p->c, q, nparams, NULL, v, NULL, NULL, 0);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
 	    PQntuples(res) != 1) {
 		reason(p, res, "rights", err, errlen);
@@ -1125,6 +1130,33 @@ db_pg_rights(const char *conninfo, int migrate, char *err, size_t errlen)
 	rc = 0;
  out:
 	PQclear(res);
+	return rc;
+}
+
+int
+db_pg_rights(const char *conninfo, int migrate, char *err, size_t errlen)
+{
+	const char *v[1] = { "true" };
+	struct ctl_db *db;
+	struct pg_db *p;
+	int rc = -1, cur = 0;
+
+	if ((db = db_pg_open(conninfo, 1, err, errlen)) == NULL)
+		return -1;
+	p = (struct pg_db *)db;
+	if (pg_why(p, read_only_sql, 0, NULL, err, errlen) == -1) {
+		rc = -2;
+		goto out;
+	}
+	/* tables of this version but not whole: import makes what lacks */
+	if (!migrate && (cur = schema_current(p)) == -1) {
+		snprintf(err, errlen, "%s", db->err);
+		goto out;
+	}
+	if (cur == 1)
+		v[0] = "false";
+	rc = pg_why(p, rights_sql, 1, v, err, errlen);
+ out:
 	pg_close(db);
 	return rc;
 }

@@ -1228,6 +1228,53 @@ def check_role_rights(url):
         e.close()
 
 
+def check_read_only(url, pgdir):
+    """smshook check fails, with the fix, where no session of the role
+    could write, as import then fails: a role whose transactions are read
+    only by default, and a hot standby; the role made writable again,
+    ok."""
+    e = Env("pg", url)
+    role = "smshook_ro_%d" % os.getpid()
+    sdir = None
+    try:
+        ref.append(e.spool, "2020-07-10", b"".join(
+            ref.gen_lines(5, 111, day_tag="2020-07-10")))
+        e.imp()
+        as_role = rows_role(e, role, "ALTER ROLE {r} SET "
+                            "default_transaction_read_only = on")
+        conf = t.write_conf(e.dir, extra="database = %s" % as_role,
+                            name="role.conf")
+
+        def check(conf, want):
+            p = t.ctl(conf, "check", "--user", "root")
+            if want is None:
+                t.eq(p.returncode, 0, p.stdout + p.stderr)
+                return
+            t.eq(p.returncode, 1, p.stdout + p.stderr)
+            t.expect(want in p.stdout and "GRANT" not in p.stdout, p.stdout)
+        check(conf, "transactions are read only by default for this role "
+              "(default_transaction_read_only is on: ALTER ROLE")
+        ref.append(e.spool, "2020-07-11", b"".join(
+            ref.gen_lines(5, 112, day_tag="2020-07-11")))
+        p = t.ctl(conf, "import")
+        t.expect(p.returncode != 0 and "read-only transaction" in p.stderr,
+                 "import as the read-only role: %r" % p.stderr)
+        t.psql(e.db.url, "ALTER ROLE %s RESET default_transaction_read_only"
+               % role)
+        check(conf, None)
+        sdir, surl = t.pg_start(standby_of=pgdir)
+        db = t.pg_db_url(surl, e.db.url.partition("?")[0].rsplit("/")[-1])
+        conf = t.write_conf(e.dir, extra="database = %s" % db,
+                            name="standby.conf")
+        check(conf, "the server is a standby, read only (point "
+              "\"database =\" at the primary)")
+    finally:
+        if sdir is not None:
+            t.pg_stop(sdir)
+        drop_role(e, role)
+        e.close()
+
+
 def schema_left_alone(url):
     """With the schema current, import runs no DDL: a reader's open
     transaction on the view holds it up no more than it holds up the
@@ -1452,6 +1499,8 @@ def main():
                         url)
                 r.check("postgresql: check_role_rights", check_role_rights,
                         url)
+                r.check("postgresql: check_read_only", check_read_only,
+                        url, pgdir)
                 r.check("postgresql: latin1_and_secrets",
                         latin1_and_secrets, url)
                 r.check("postgresql: commit_fails", commit_fails, url)

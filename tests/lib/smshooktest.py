@@ -559,13 +559,15 @@ def v1_line(payload, received_at="2026-01-02T03:04:05.678Z", encoding="json",
             "\n").encode()
 
 
-def pg_start():
-    """Start a throwaway PostgreSQL (scripts/pg-test.sh); returns (dir, url).
-    Always pair with pg_stop(dir) in a finally."""
+def pg_start(standby_of=None):
+    """Start a throwaway PostgreSQL (scripts/pg-test.sh), or a hot standby
+    of the one started in dir standby_of; returns (dir, url). Always pair
+    with pg_stop(dir) in a finally."""
     d = tempfile.mkdtemp(prefix="smshook-pg-")
-    p = subprocess.run(["sh", os.path.join(TOP, "scripts", "pg-test.sh"),
-                        "start", d], capture_output=True, text=True,
-                       timeout=120)
+    how = ["start", d] if standby_of is None else \
+        ["standby", d, standby_of]
+    p = subprocess.run(["sh", os.path.join(TOP, "scripts", "pg-test.sh")] +
+                       how, capture_output=True, text=True, timeout=120)
     if p.returncode != 0:
         pg_stop(d)
         raise RuntimeError("pg-test.sh start: " + p.stderr)
@@ -587,8 +589,13 @@ def psql(url, sql):
     return p.stdout
 
 
+def pg_db_url(url, name):
+    """The URL of database name on the server of url."""
+    base, _, query = url.partition("?")
+    return base.rsplit("/", 1)[0] + "/" + name + ("?" + query if query else "")
+
+
 def pg_new_db(url, name):
     """Create database name on the server of url; returns its URL."""
     psql(url, "CREATE DATABASE %s" % name)
-    base, _, query = url.partition("?")
-    return base.rsplit("/", 1)[0] + "/" + name + ("?" + query if query else "")
+    return pg_db_url(url, name)
