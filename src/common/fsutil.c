@@ -258,18 +258,34 @@ fs_kept_drop(struct fs_kept *k)
 int
 fs_std_fds(void)
 {
-	int fd, null;
+	int fd, null, filled = 0;
 
 	for (fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
 		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
 			continue;
-		if ((null = open("/dev/null", O_RDWR)) == -1)
+		/* output given nowhere fails; messages go nowhere */
+		if ((null = open("/dev/null", fd == STDERR_FILENO ? O_WRONLY :
+		    O_RDONLY)) == -1)
 			return -1;
 		if (null != fd) {	/* not the lowest free: cannot be */
 			close(null);
 			return -1;
 		}
+		filled |= 1 << fd;
 	}
+	return filled;
+}
+
+int
+fs_stdout_nowhere(void)
+{
+	int null;
+
+	if ((null = open("/dev/null", O_WRONLY)) == -1)
+		return -1;
+	if (null != STDOUT_FILENO && (dup2(null, STDOUT_FILENO) == -1 ||
+	    close(null) == -1))
+		return -1;
 	return 0;
 }
 

@@ -19,10 +19,14 @@ int	fs_parent_dir(const char *path, char *buf, size_t bufsz);
 /*
  * Open /dev/null onto each of fds 0-2 that is closed, lowest first, so
  * that a file opened later (the token table, a .gz being written) is
- * never one of them and gets log lines, messages or the answer: 0, or
- * -1 if /dev/null would not open.
+ * never one of them and gets log lines, messages or the answer: the
+ * fds filled (1 << fd each), or -1 if /dev/null would not open. A
+ * standard output so filled is read only: what is written there fails
+ * (EBADF), as it goes nowhere.
  */
 int	fs_std_fds(void);
+/* Make standard output a /dev/null that takes what is written: 0 or -1. */
+int	fs_stdout_nowhere(void);
 /*
  * Flush standard output: 0, or the errno of its failure (an earlier
  * write's error, that the flush does not repeat, as EIO).

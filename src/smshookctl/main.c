@@ -26,21 +26,27 @@
 #include "log.h"
 #include "version.h"
 
+/*
+ * Each command; prints: what it writes is what it is for, so written
+ * nowhere (standard output closed) it fails, where the others, whose
+ * output only reports what they did or found, do their work.
+ */
 static const struct {
 	const char	*name;
 	ctl_cmd_fn	 fn;
 	int		 needs_conf;
+	int		 prints;
 	const char	*what;
 } cmds[] = {
-	{ "check",	cmd_check,	1, "validate the configuration and spool" },
-	{ "sign",	cmd_sign,	0, "print a signed sample event" },
-	{ "verify",	cmd_verify,	1, "report torn, invalid or foreign lines" },
-	{ "stats",	cmd_stats,	1, "count events per day and type" },
-	{ "import",	cmd_import,	1, "load the spool into the database" },
-	{ "export",	cmd_export,	1, "write normalised rows as CSV or JSONL" },
-	{ "compress",	cmd_compress,	1, "gzip closed days" },
-	{ "purge",	cmd_purge,	1, "delete days beyond retention" },
-	{ "optouts",	cmd_optouts,	1, "list phones that replied to unsubscribe" },
+	{ "check",	cmd_check,	1, 0, "validate the configuration and spool" },
+	{ "sign",	cmd_sign,	0, 1, "print a signed sample event" },
+	{ "verify",	cmd_verify,	1, 0, "report torn, invalid or foreign lines" },
+	{ "stats",	cmd_stats,	1, 1, "count events per day and type" },
+	{ "import",	cmd_import,	1, 0, "load the spool into the database" },
+	{ "export",	cmd_export,	1, 1, "write normalised rows as CSV or JSONL" },
+	{ "compress",	cmd_compress,	1, 0, "gzip closed days" },
+	{ "purge",	cmd_purge,	1, 0, "delete days beyond retention" },
+	{ "optouts",	cmd_optouts,	1, 1, "list phones that replied to unsubscribe" },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -92,9 +98,9 @@ main(int argc, char *argv[])
 	const char *opt_c = NULL;
 	char note[PATH_MAX + 128];
 	size_t i;
-	int ch, rc;
+	int ch, rc, filled;
 
-	if (fs_std_fds() == -1)
+	if ((filled = fs_std_fds()) == -1)
 		return CTL_FAIL;	/* nowhere safe to say so */
 	memset(&ctl, 0, sizeof(ctl));
 	log_init("smshookctl", LL_INFO);
@@ -140,6 +146,9 @@ main(int argc, char *argv[])
 		return CTL_USAGE;
 	}
 	ctl_err_init(cmds[i].name);
+	if ((filled & 1 << STDOUT_FILENO) && !cmds[i].prints &&
+	    fs_stdout_nowhere() == -1)
+		return CTL_FAIL;
 	ctl.confpath = conf_locate(opt_c, NULL, note, sizeof(note));
 	if (*note != '\0')
 		fprintf(stderr, "smshookctl: configuration not used: %s\n",

@@ -274,16 +274,20 @@ def test_verify_clean():
 def test_std_fds_closed():
     """Started with standard input, output and error closed (a careless
     crontab or process manager): they are /dev/null, no file smshookctl
-    opens takes their place, and the commands do their work, exit 0."""
+    opens takes their place, and the commands do their work, exit 0;
+    but a command whose output is what it is for (stats, export) fails,
+    its output gone nowhere."""
     d, conf, spool, _ = filled_spool()
     try:
         db = os.path.join(d, "closed.db")
-        for args in (["verify"], ["import", "-v", "--db", "sqlite:" + db],
-                     ["compress", "-v", "--after", "0"], ["stats"]):
+        for args, rc in ((["verify"], 0), (["stats"], 1),
+                         (["import", "-v", "--db", "sqlite:" + db], 0),
+                         (["compress", "-v", "--after", "0"], 0),
+                         (["export", "--format", "jsonl"], 1)):
             p = subprocess.run(
                 ["sh", "-c", 'exec "$@" <&- >&- 2>&-', "sh", t.SMSHOOKCTL,
                  "-c", conf] + args, timeout=60)
-            t.eq(p.returncode, 0, "%s with fds 0-2 closed" % args)
+            t.eq(p.returncode, rc, "%s with fds 0-2 closed" % args)
         con = sqlite3.connect(db)
         try:
             t.eq(con.execute("SELECT count(*) FROM sms_events").fetchone(),
@@ -918,6 +922,15 @@ def test_help_and_usage():
             t.eq(q.returncode, 1, "%s: %s" % (args, q.stderr))
             t.expect("stdout: No space left on device" in q.stderr,
                      q.stderr)
+        # output given nowhere (standard output closed) is a failure too
+        for args in (["export"], ["stats"], ["-V"],
+                     ["sign", "--event", "delivered"]):
+            q = subprocess.run([t.SMSHOOKCTL, "-c", conf] + args,
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: os.close(1))
+            t.eq(q.returncode, 1, "%s >&-: %s" % (args, q.stderr))
+            t.expect("stdout: Bad file descriptor" in q.stderr, q.stderr)
         # after other options too, still without a configuration
         for args in (["stats", "--json", "--help"], ["import", "-vh"],
                      ["stats", "--he"]):

@@ -312,25 +312,35 @@ test_spool_dir(void **state)
 
 /*
  * fs_std_fds, in a child: with fds 0-2 closed (all, or only 1), each is
- * /dev/null afterwards and the next file opened is above them; with
- * none closed, nothing changes.
+ * /dev/null afterwards, named in the mask returned, and the next file
+ * opened is above them; with none closed, nothing changes. Output to a
+ * standard output so filled fails (EBADF), until fs_stdout_nowhere;
+ * messages to a standard error so filled are taken.
  */
 static int
 std_fds_child(int first, int last)
 {
 	struct stat null, st;
-	int fd;
+	int fd, want = 0;
 
 	if (stat("/dev/null", &null) == -1)
 		return 2;
-	for (fd = first; fd <= last; fd++)
+	for (fd = first; fd <= last; fd++) {
 		close(fd);
-	if (fs_std_fds() != 0)
+		want |= 1 << fd;
+	}
+	if (fs_std_fds() != want)
 		return 3;
 	for (fd = 0; fd <= 2; fd++)
 		if (fstat(fd, &st) == -1 || (fd >= first && fd <= last &&
 		    st.st_rdev != null.st_rdev))
 			return 4;
+	if ((want & 1 << STDOUT_FILENO) && (write(STDOUT_FILENO, "x", 1) !=
+	    -1 || errno != EBADF || fs_stdout_nowhere() != 0 ||
+	    write(STDOUT_FILENO, "x", 1) != 1))
+		return 6;
+	if ((want & 1 << STDERR_FILENO) && write(STDERR_FILENO, "x", 1) != 1)
+		return 7;
 	if ((fd = open("/dev/zero", O_RDONLY)) <= 2)
 		return 5;
 	return 0;
