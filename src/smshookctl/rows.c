@@ -33,7 +33,7 @@ struct arena {
 	char	*o;
 };
 
-/* 1 if a number span is an integer short enough to copy as text. */
+/* 1 if a number span is an integer short enough to be exact in a double. */
 static int
 short_int(const struct json_span *sp)
 {
@@ -56,9 +56,11 @@ num_value(const char *s, const struct json_span *sp)
 }
 
 /*
- * Member sp of s as new text in the arena: a string unescaped, a number
- * as its integer text (or %.17g when it is not an exact integer); NULL
- * for any other type or when absent.
+ * Member sp of s as new text in the arena: a string unescaped, an
+ * integer as its own text, however many digits (a double's integers are
+ * exact to 16 only: two ids one apart beyond would be one row), another
+ * number through a double (%.0f when that is an exact integer, else
+ * %.17g); NULL for any other type or when absent.
  */
 static char *
 text_of(struct arena *a, const char *s, const struct json_span *sp)
@@ -77,7 +79,7 @@ text_of(struct arena *a, const char *s, const struct json_span *sp)
 		}
 		return r;
 	case JSON_NUMBER:
-		if (short_int(sp)) {
+		if (sp->integer) {
 			memcpy(r, s + sp->off, sp->len);
 			r[sp->len] = '\0';
 		} else {
@@ -375,11 +377,12 @@ rows_parse(struct rows *l, const char *line, size_t len,
 		goto out;
 	first_values(line, ln.f, f);
 	/*
-	 * Rows, then every string: each unescapes to at most its span, a
-	 * number to NUM_TEXT; the payload is copied whole.
+	 * Rows, then every string: each unescapes to at most its span, an
+	 * integer is its span, another number at most NUM_TEXT; the payload
+	 * is copied whole.
 	 */
 	l->nrows = n > 0 ? n : 1;
-	sz = l->nrows * sizeof(*l->rows) + 2 * len +
+	sz = l->nrows * sizeof(*l->rows) + 3 * len +
 	    NUM_TEXT * (2 * l->nrows + 16);
 	if ((l->mem = malloc(sz)) == NULL)
 		goto out;

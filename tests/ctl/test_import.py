@@ -155,6 +155,18 @@ def numeric_ids(e):
          [("12345", "13999999999", "19999", "7", 412, 1767225600000),
           ("1", "13800000001", "19999", "29999", None, 1767225600002),
           ("2", None, "19999", "29999", None, 1767225600002)])
+    # ids too long for a double's exact integers are their own text: two
+    # such messages one apart are two rows, not one taken twice
+    longs = (12345678901234567, 12345678901234568, 123456789012345678901,
+             123456789012345678902, -9876543210987654321098765432109)
+    ref.append(e.spool, "2026-01-03", b"".join(t.v1_line(dict(
+        t.SAMPLES["delivered"], smsId=i, timestamp=1767312000000,
+        token="L%d" % k * 10, signature="0" * 64))
+        for k, i in enumerate(longs)))
+    p = e.imp("-v")
+    t.expect("5 rows inserted" in p.stdout, p.stdout)
+    rows = e.check_reference()
+    t.eq(sorted(r[2] for r in rows[3:]), sorted(str(i) for i in longs))
 
 
 @scenario
