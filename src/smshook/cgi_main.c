@@ -35,22 +35,53 @@ server_gone(void)
 	return (pfd.revents & (POLLERR | POLLHUP)) != 0;
 }
 
+/* What the request's body on stdin is, and how much of it was read. */
+struct cgi_in {
+	int	lengthless;	/* no CONTENT_LENGTH: its end is stdin's */
+	int	ended;		/* stdin's end was read */
+	size_t	got;		/* bytes read */
+};
+
 /*
- * Read body bytes from stdin. Without a CONTENT_LENGTH (*io set) the end
- * of stdin is the body's end only if the web server still waits for the
- * answer: one that gave up (a client gone, a bad chunk) closed both.
+ * Read body bytes from stdin (io: a struct cgi_in). Without a
+ * CONTENT_LENGTH the end of stdin is the body's end only if the web
+ * server still waits for the answer: one that gave up (a client gone, a
+ * bad chunk) closed both.
  */
 static ssize_t
 cgi_read(void *io, char *buf, size_t len)
 {
-	const int *lengthless = io;
+	struct cgi_in *in = io;
 	ssize_t n;
 
 	while ((n = read(STDIN_FILENO, buf, len)) == -1 && errno == EINTR)
 		;
-	if (n == 0 && *lengthless && server_gone())
-		return -1;
+	if (n > 0)
+		in->got += (size_t)n;
+	if (n == 0) {
+		in->ended = 1;
+		if (in->lengthless && server_gone())
+			return -1;
+	}
 	return n;
+}
+
+/*
+ * 1 if the body on stdin was not read to its end (the answer came
+ * before: a 405, 413, 403 or 400), else 0.
+ */
+static int
+body_unread(const struct request *rq, const struct cgi_in *in)
+{
+	size_t len;
+	int known;
+
+	if (in->ended)
+		return 0;
+	if (in->lengthless || request_length(rq, SIZE_MAX / 10, &len,
+	    &known) != 0)
+		return 1;
+	return in->got < len;
 }
 
 /* Write all of buf to stdout; -1 if the server went away. */
@@ -195,14 +226,16 @@ cgi_run(const char *confpath)
 	struct server s;
 	struct request rq;
 	struct response rs;
+	struct cgi_in in = { 0, 0, 0 };
 	const char *bad;
 	char head[512];
-	int n, lengthless, rc = 0;
+	int n, rc = 0;
 
 	request_params(&rq, environ);
-	lengthless = rq.content_length == NULL || *rq.content_length == '\0';
+	in.lengthless = rq.content_length == NULL ||
+	    *rq.content_length == '\0';
 	rq.read = cgi_read;
-	rq.io = &lengthless;
+	rq.io = &in;
 	rq.ends_body = 0;	/* no EOF is owed after CONTENT_LENGTH */
 	if ((bad = setup(&s, confpath)) != NULL) {
 		memset(&rs, 0, sizeof(rs));
@@ -215,6 +248,13 @@ cgi_run(const char *confpath)
 	    (request_method(rq.method) != M_HEAD &&
 	    write_all(rs.body, rs.body_len) == -1))
 		rc = 1;
+	/*
+	 * A body left unread on a socket (mod_cgid's one socket for stdin
+	 * and stdout) makes the close a reset, and the web server loses the
+	 * answer it is reading: close it lingering. Pipes (mod_cgi) need not.
+	 */
+	if (body_unread(&rq, &in))
+		linger_close(STDIN_FILENO, LINGER_MS);
 	if (bad == NULL) {
 		handle_count(&s, &rs);	/* answered: see server.h */
 		server_free(&s);

@@ -74,9 +74,6 @@
 /* The most of an unread body thrown away to keep its connection. */
 #define DRAIN_MAX	(16 << 20)
 
-/* The longest a lingering close waits in all, as libfcgi's each wait. */
-#define LINGER_MS	2000
-
 static volatile sig_atomic_t stopping = 0;
 static volatile sig_atomic_t *busy_mark;	/* fcgi_mark_busy */
 static int linger_ms = LINGER_MS;		/* linger_setup */
@@ -368,16 +365,14 @@ linger_setup(void)
 }
 
 /*
- * Close the connection fd lingering: shut its writing side, then read and
- * throw away what the web server still sends until it closes, linger_ms
- * in all. libfcgi's own close waits anew after every read, so a peer that
- * keeps sending would hold the worker for ever.
+ * libfcgi's own close waits anew after every read, so a peer that keeps
+ * sending would hold the worker for ever: linger_close bounds the whole.
  */
-static void
-linger_close(int fd)
+void
+linger_close(int fd, int ms)
 {
 	struct pollfd pfd = { fd, POLLIN, 0 };
-	long long end = mono_ms() + linger_ms, left;
+	long long end = mono_ms() + ms, left;
 	char trash[1024];
 	int n;
 
@@ -413,7 +408,7 @@ finish(FCGX_Request *fr, int lingers, const sigset_t *held)
 	}
 	FCGX_Finish_r(fr);
 	if (fd != -1)
-		linger_close(fd);
+		linger_close(fd, linger_ms);
 	if (blocked)
 		sigprocmask(SIG_SETMASK, &was, NULL);
 }

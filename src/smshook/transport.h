@@ -17,6 +17,17 @@ void	fcgi_stop_signals(sigset_t *set);
  */
 void	fcgi_mark_busy(volatile sig_atomic_t *mark);
 
+/* The longest a lingering close waits in all, as libfcgi's each wait. */
+#define LINGER_MS	2000
+
+/*
+ * Close the connection fd lingering, so that no reset eats the answer
+ * sent on it: shut its writing side, then read and throw away what the
+ * web server still sends until it closes, ms in all. Not a socket: just
+ * closed.
+ */
+void	linger_close(int fd, int ms);
+
 /* Serve FastCGI requests on fd 0 until told to stop; exit status. */
 int	fcgi_run(struct server *);
 /*

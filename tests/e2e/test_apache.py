@@ -1,7 +1,8 @@
 """smshook behind a real Apache, configured by conf-examples/: under
 mod_fcgid (apache-mod_fcgid.conf) and as CGI from an .htaccess
-(apache-cgi.htaccess), plus mod_fcgid's process recycling and two
-graceful restarts during a stream of events."""
+(apache-cgi.htaccess) under mod_cgi and under mod_cgid, plus mod_fcgid's
+process recycling and two graceful restarts during a stream of
+events."""
 import os
 import shutil
 import sys
@@ -266,7 +267,7 @@ def graceful_stream(per_thread=250, threads=4):
 def main():
     r = t.Runner("test_apache")
     start = time.time()
-    for kind in ("fcgid", "cgi"):
+    for kind in ("fcgid", "cgi", "cgid"):
         apache = servers.Apache(kind, extra=EXPOSE_SPOOL if kind == "fcgid"
                                 else "")
         try:
@@ -279,11 +280,11 @@ def main():
                         "example's environment", check_fcgid_env,
                         apache)
             else:
-                r.check("cgi: suEXEC wrapper from the .htaccess header",
+                r.check(kind + ": suEXEC wrapper from the .htaccess header",
                         check_cgi_wrapper, apache)
                 for how in ("close", "badchunk"):
-                    r.check("cgi: chunked body cut short (%s): nothing "
-                            "stored, the whole retry stored" % how,
+                    r.check("%s: chunked body cut short (%s): nothing "
+                            "stored, the whole retry stored" % (kind, how),
                             check_chunked_cut, apache, how)
         except Exception as e:  # noqa: BLE001 - a server that did not start
             r.check(kind + ": server", lambda: (_ for _ in ()).throw(e))

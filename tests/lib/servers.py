@@ -173,7 +173,10 @@ class Apache:
     """apache2 -DFOREGROUND in a temp dir around one rendered example.
     kind "fcgid": conf-examples/apache-mod_fcgid.conf as the vhost;
     kind "cgi": the vhost from conf-examples/apache-cgi.htaccess's
-    comments, and that .htaccess in the document root. extra, after:
+    comments, and that .htaccess in the document root, under mpm_prefork
+    and mod_cgi (pipes); kind "cgid": the same under mpm_event and
+    mod_cgid (one socket for stdin and stdout), what a2enmod cgi gives on
+    Debian's default MPM. extra, after:
     lines for the top-level config before and after the example (or
     functions of the Site that return them); values: placeholders
     rendered other than Site.values() has them (SERVERNAME=...)."""
@@ -192,9 +195,13 @@ class Apache:
                    "FcgidProcessTableFile \"%s/fcgid/shm\"" % (s.dir, s.dir))
             vhost = render("apache-mod_fcgid.conf", s.values(**values))
             self.url = "http://127.0.0.1:%d/smshook" % s.port
-        elif kind == "cgi":
-            mods += ["mpm_prefork", "cgi"]
-            mpm = "StartServers 2"
+        elif kind in ("cgi", "cgid"):
+            if kind == "cgi":
+                mods += ["mpm_prefork", "cgi"]
+                mpm = "StartServers 2"
+            else:
+                mods += ["mpm_event", "cgid"]
+                mpm = "StartServers 2\nScriptSock \"%s/cgisock\"" % s.dir
             vhost = render("apache-cgi.htaccess", s.values(**values),
                            self.htaccess_vhost())
             write(os.path.join(s.docroot, ".htaccess"),
