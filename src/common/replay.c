@@ -394,15 +394,15 @@ replay_add(struct replay *r, const char *token, long long now_ms,
 	if (load_bucket(r, token) == -1)
 		return -1;
 	memcpy(b, r->bucket, sizeof(b));
-	for (i = 0; i < BUCKET_SLOTS; i++) {
-		if (!live(r, &b[i], now_ms)) {
-			pick = i;
-			break;
-		}
+	/*
+	 * The oldest slot, an empty one (0) first: a receiver of the same
+	 * spool with a longer window may still need a token this one's
+	 * window calls ended.
+	 */
+	for (i = 1; i < BUCKET_SLOTS; i++)
 		if (b[i].when_ms < b[pick].when_ms)
 			pick = i;
-	}
-	if (i == BUCKET_SLOTS)
+	if (live(r, &b[pick], now_ms))
 		logmsg(LL_WARN, "replay table bucket full: forgetting a "
 		    "token %lld s before its window ends",
 		    (b[pick].when_ms + r->window_ms - now_ms) / 1000);

@@ -552,6 +552,46 @@ test_bucket_reuse_expired(void **state)
 }
 
 /*
+ * Two receivers of one spool with different windows (a migration, or a
+ * pool still on the old configuration): the shorter one's token takes an
+ * empty slot, not one of the other's tokens that its own window calls
+ * ended; in a full bucket the oldest goes.
+ */
+static void
+test_shorter_window(void **state)
+{
+	const struct fixture *f = *state;
+	char toks[SAME][32];
+	struct replay r;
+	int k;
+
+	same_bucket(toks);
+	lock(f, &r, WINDOW);			/* 15 days */
+	assert_int_equal(replay_add(&r, toks[0], NOW, 0), 0);
+	replay_close(&r);
+	/* three days on, a 2-day window adds one of the same bucket */
+	lock_at(f, &r, 2 * 86400, NOW + 3 * 86400000LL);
+	assert_int_equal(replay_add(&r, toks[1], NOW + 3 * 86400000LL, 0), 0);
+	replay_close(&r);
+	lock_at(f, &r, WINDOW, NOW + 3 * 86400000LL);
+	assert_int_equal(replay_seen(&r, toks[0], NOW + 3 * 86400000LL), 1);
+	assert_int_equal(replay_seen(&r, toks[1], NOW + 3 * 86400000LL), 1);
+	/* the bucket full, newer tokens after toks[0]: it goes first */
+	for (k = 2; k < SAME - 1; k++)
+		assert_int_equal(replay_add(&r, toks[k], NOW + k, 0), 0);
+	replay_close(&r);
+	lock_at(f, &r, 2 * 86400, NOW + 4 * 86400000LL);
+	assert_int_equal(replay_add(&r, toks[SAME - 1],
+	    NOW + 4 * 86400000LL, 0), 0);
+	replay_close(&r);
+	lock_at(f, &r, WINDOW, NOW + 4 * 86400000LL);
+	for (k = 0; k < SAME; k++)
+		assert_int_equal(replay_seen(&r, toks[k],
+		    NOW + 4 * 86400000LL), k != 0);
+	replay_close(&r);
+}
+
+/*
  * A window starting ahead of now (an event's timestamp): the token is
  * live till a window after that, and counted meanwhile; a start behind
  * now is now, one more than a window ahead is a window ahead. The other
@@ -1272,6 +1312,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bucket_overflow, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_window_ahead, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_shorter_window, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bucket_reuse_expired,
 		    setup, teardown),
