@@ -71,22 +71,24 @@ static char table_dir[PATH_MAX];
 static EVP_MD *sha256;		/* fetched once per process */
 static EVP_MD_CTX *sha256_ctx;	/* re-initialised per token, not re-made */
 
-/* Write a fresh table under a temporary name and link it into place. */
+/*
+ * Write a fresh table under a temporary name of its own and link it into
+ * place. The name is made unique by mkostemp, not by our pid: processes
+ * in other PID namespaces (containers sharing the spool) share pids.
+ */
 static int
 create_table(const char *path)
 {
 	char tmp[PATH_MAX], hdr[HDR_SIZE] = MAGIC;
 	int fd, rc = -1;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld", path,
-	    (long)fs_pid()) >= sizeof(tmp))
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
+	    sizeof(tmp))
 		return -1;
-	/* left by a killed process of our pid */
-	(void)unlink(tmp);
-	if ((fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0640)) == -1)
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
 		return -1;
-	if (write(fd, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr) &&
+	if (fchmod(fd, 0640) == 0 &&
+	    write(fd, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr) &&
 	    ftruncate(fd, FILE_SIZE) == 0 &&
 	    (link(tmp, path) == 0 || errno == EEXIST))
 		rc = 0;			/* EEXIST: another process won */

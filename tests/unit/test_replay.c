@@ -189,7 +189,13 @@ test_create(void **state)
 	const struct fixture *f = *state;
 	struct replay r;
 	struct stat st;
+	char other[128];
+	int fd;
 
+	/* what a process of our pid in another PID namespace is making */
+	snprintf(other, sizeof(other), "%s.%ld", f->table, (long)getpid());
+	assert_true((fd = open(other, O_WRONLY | O_CREAT | O_EXCL, 0600)) >= 0);
+	close(fd);
 	assert_int_equal(stat(f->table, &st), -1);
 	lock(f, &r, WINDOW);
 	assert_int_equal(stat(f->table, &st), 0);
@@ -200,7 +206,9 @@ test_create(void **state)
 	replay_close(&r);
 	assert_int_equal(r.fd, -1);
 	replay_close(&r);		/* twice is harmless */
-	/* no temporary left behind */
+	/* no temporary of its own left behind, the other's left alone */
+	assert_int_equal(stat(other, &st), 0);
+	assert_int_equal(unlink(other), 0);
 	assert_int_equal(count_prefix(f->dir, ".replay."), 0);
 	assert_int_equal(count_prefix(f->dir, ".replay"), 1);
 }
