@@ -45,21 +45,6 @@ reject(struct response *rs, const struct client *c, int status,
 	return response_error(rs, status, msg, field);
 }
 
-/* Make room for a body of up to n bytes plus a NUL. */
-static int
-body_room(struct server *s, size_t n)
-{
-	char *nb;
-
-	if (n + 1 <= s->bodycap)
-		return 0;
-	if ((nb = realloc(s->body, n + 1)) == NULL)
-		return -1;
-	s->body = nb;
-	s->bodycap = n + 1;
-	return 0;
-}
-
 /*
  * Signature and clock checks: 0 to go on (with *verified, and *stale
  * set when the timestamp is timestamp_tolerance or more from now), or a
@@ -240,22 +225,22 @@ post(struct server *s, const struct request *rq, struct response *rs,
 		    NULL);
 	if (known && len == 0)
 		return response_status(rs, ANSWER_OK);	/* dashboard test */
-	if (body_room(s, known ? len : (size_t)cf->max_body + 1) == -1)
-		return reject(rs, c, 500, CNT_500, "out of memory", NULL);
-	if ((status = request_body(rq, s->body, len, known, cf->max_body,
+	if ((status = request_body(rq, &s->body, len, known, cf->max_body,
 	    &got)) == 413)
 		return too_large(rs, c);
+	if (status == -1)
+		return reject(rs, c, 500, CNT_500, "out of memory", NULL);
 	if (status == 400)
 		return reject(rs, c, 400, CNT_400_BODY,
 		    "body shorter than Content-Length", NULL);
 	if (status != 0)
 		return reject(rs, c, 500, CNT_500, "cannot read body", NULL);
-	if (got == strspn(s->body, " \t\r\n"))
+	if (got == strspn(s->body.p, " \t\r\n"))
 		return response_status(rs, ANSWER_OK);	/* blank: a test */
-	if (request_encoding(rq->content_type, s->body, got, &enc) != 0)
+	if (request_encoding(rq->content_type, s->body.p, got, &enc) != 0)
 		return reject(rs, c, 415, CNT_415,
 		    "unsupported content type", NULL);
-	if ((status = payload_parse(&ev, s->body, got, enc, &pe)) == 1)
+	if ((status = payload_parse(&ev, s->body.p, got, enc, &pe)) == 1)
 		return response_status(rs, ANSWER_OK);	/* {}: a test */
 	if (status == -1 && pe.fault == PAYLOAD_NOMEM)
 		return reject(rs, c, 500, CNT_500, pe.why, NULL);

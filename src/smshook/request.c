@@ -1,5 +1,6 @@
 /* request.c: method, client address, length and type, each to a status. */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -167,24 +168,54 @@ request_length(const struct request *rq, unsigned long long max, size_t *len,
 	return 0;
 }
 
+/*
+ * Make room in b for have bytes, a NUL and, below most bytes in all, one
+ * more byte: grown to step, or to twice its size once it has that, never
+ * past most. 0, or -1 out of memory.
+ */
+static int
+body_grow(struct request_buf *b, size_t have, size_t step, size_t most)
+{
+	size_t need = have + 2 < most ? have + 2 : most;
+	size_t n = b->cap >= step ? b->cap * 2 : step;
+	char *p;
+
+	if (need <= b->cap)
+		return 0;
+	if (n > most)
+		n = most;
+	if (n < need)
+		n = need;
+	if ((p = realloc(b->p, n)) == NULL)
+		return -1;
+	b->p = p;
+	b->cap = n;
+	return 0;
+}
+
 int
-request_body(const struct request *rq, char *buf, size_t want, int known,
-    unsigned long long max, size_t *got)
+request_body(const struct request *rq, struct request_buf *b, size_t want,
+    int known, unsigned long long max, size_t *got)
 {
 	size_t limit = known ? want + (rq->ends_body != 0) : (size_t)max + 1;
+	/* a known length at once; an unknown one as it comes */
+	size_t step = known ? limit + 1 : REQUEST_BUF_STEP;
 	ssize_t n;
 
 	*got = 0;
-	while (*got < limit) {
-		if ((n = rq->read(rq->io, buf + *got, limit - *got)) == -1)
-			return 500;
-		if (n == 0)
+	do {
+		if (body_grow(b, *got, step, limit + 1) == -1)
+			return -1;
+		if (*got == limit)
 			break;
+		if ((n = rq->read(rq->io, b->p + *got, (limit < b->cap - 1 ?
+		    limit : b->cap - 1) - *got)) == -1)
+			return 500;
 		*got += (size_t)n;
-	}
+	} while (n > 0);
 	if (known && *got > want)
 		*got = want;		/* past Content-Length: not the body */
-	buf[*got] = '\0';
+	b->p[*got] = '\0';
 	if (known && *got < want)
 		return 400;
 	if (!known && *got > max)

@@ -61,13 +61,26 @@ int		request_client(const struct conf *, const struct request *,
  */
 int		request_length(const struct request *, unsigned long long max,
 		    size_t *len, int *known);
+/* A body's buffer, grown as needed and kept for the next request. */
+struct request_buf {
+	char	*p;
+	size_t	 cap;
+};
+
+/* An unknown length's buffer starts at this size, and doubles. */
+#define REQUEST_BUF_STEP	(64 * 1024)
+
 /*
- * Read the body into buf (cap >= want + 1, NUL-terminated). With a known
- * length read exactly want bytes (400 if fewer come; with ends_body a
- * read past them sees the end, and any more is left); otherwise read to
- * the end (413 past max). 0 with *got on success, 400/413, or 500.
+ * Read the body into b, NUL-terminated, growing it: at once to a known
+ * length, as the bytes come without one, so that a large max_body costs
+ * no memory a short body does not need. With a known length read
+ * exactly want bytes (400 if fewer come; with ends_body a read past them
+ * sees the end, and any more is left); otherwise read to the end (413
+ * past max). 0 with *got on success, 400/413, 500 if the read failed,
+ * -1 out of memory.
  */
-int		request_body(const struct request *, char *buf, size_t want,
+int		request_body(const struct request *, struct request_buf *b,
+		    size_t want,
 		    int known, unsigned long long max, size_t *got);
 /* The body's encoding from CONTENT_TYPE: 0, or 415 if unsupported. */
 int		request_encoding(const char *content_type, const char *body,

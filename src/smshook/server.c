@@ -72,7 +72,7 @@ server_free(struct server *s)
 	verify_free(s->verifier);
 	counters_close(&s->counters);
 	conf_free(&s->conf);
-	free(s->body);
+	free(s->body.p);
 	free(s->line);
 	memset(s, 0, sizeof(*s));
 }

@@ -13,8 +13,7 @@
 struct server {
 	struct conf	 conf;
 	struct verifier	*verifier;	/* NULL when no key is configured */
-	char		*body;		/* request body buffer, reused */
-	size_t		 bodycap;
+	struct request_buf body;	/* request body buffer, reused */
 	char		*line;		/* spool line buffer, reused */
 	size_t		 linecap;
 	struct counters	 counters;	/* mapped by the first answer */

@@ -1176,8 +1176,8 @@ test_out_of_memory(void **state)
 		assert_non_null(strstr(f->log, "500 from " CLIENT));
 		assert_int_equal(spool_count(f), lines);
 		if (k == 0)
-			assert_null(f->s.body);		/* body_room */
-		line_failed = f->s.body != NULL && f->s.line == NULL;
+			assert_null(f->s.body.p);	/* request_body */
+		line_failed = f->s.body.p != NULL && f->s.line == NULL;
 		assert_int_equal(post(f, body, &rs), 200);	/* the retry */
 		assert_body(&rs, 200, "{\"status\":\"success\"}");
 		assert_int_equal(spool_count(f), ++lines);

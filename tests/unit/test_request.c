@@ -17,6 +17,8 @@
 
 #include "request.h"
 
+#include "mallocfail.h"
+
 /* The five variables in one pass: exact names, the first one wins. */
 static void
 test_params(void **state)
@@ -164,13 +166,18 @@ fake_read(void *io, char *buf, size_t len)
 	return (ssize_t)n;
 }
 
-/* request_body over data in chunks, the transport marking the end or not. */
+/*
+ * request_body over data in chunks, the transport marking the end or not,
+ * into a fresh buffer; what it holds copied to buf (64 bytes or more).
+ */
 static int
 read_body_as(int ends_body, const char *data, size_t chunk, int known,
     size_t want, unsigned long long max, char *buf, size_t *got,
     struct fake *f)
 {
+	struct request_buf b = { NULL, 0 };
 	struct request rq;
+	int rc;
 
 	memset(&rq, 0, sizeof(rq));
 	memset(f, 0, sizeof(*f));
@@ -180,7 +187,13 @@ read_body_as(int ends_body, const char *data, size_t chunk, int known,
 	rq.read = fake_read;
 	rq.io = f;
 	rq.ends_body = ends_body;
-	return request_body(&rq, buf, want, known, max, got);
+	rc = request_body(&rq, &b, want, known, max, got);
+	if (rc != -1) {
+		assert_true(*got < b.cap && *got < 64);
+		memcpy(buf, b.p, *got + 1);
+	}
+	free(b.p);
+	return rc;
 }
 
 static int
@@ -237,6 +250,7 @@ test_body(void **state)
 	/* read errors */
 	f.fail_at = 0;
 	{
+		struct request_buf b = { NULL, 0 };
 		struct request rq;
 
 		memset(&rq, 0, sizeof(rq));
@@ -247,19 +261,94 @@ test_body(void **state)
 		f.fail_at = 3;
 		rq.read = fake_read;
 		rq.io = &f;
-		assert_int_equal(request_body(&rq, buf, n, 1, 100, &got), 500);
+		assert_int_equal(request_body(&rq, &b, n, 1, 100, &got), 500);
 		memset(&f, 0, sizeof(f));
 		f.data = data;
 		f.len = n;
 		f.chunk = 4;
 		f.fail_at = 2;
-		assert_int_equal(request_body(&rq, buf, 0, 0, 100, &got), 500);
+		assert_int_equal(request_body(&rq, &b, 0, 0, 100, &got), 500);
+		free(b.p);
 	}
 
 	/* empty body with a zero length */
 	assert_int_equal(read_body("", 4, 1, 0, 100, buf, &got, &f), 0);
 	assert_int_equal(got, 0);
 	assert_string_equal(buf, "");
+}
+
+/*
+ * The buffer grows with what comes: without a length, a short body under
+ * a max_body of 1 GiB takes REQUEST_BUF_STEP, not the max (Apache's CGI
+ * passes chunked bodies so, under a memory limit); a long one doubles it
+ * as needed, read whole; a known length is made room for at once.
+ */
+static void
+test_body_grows(void **state)
+{
+	struct request_buf b = { NULL, 0 };
+	struct request rq;
+	struct fake f;
+	size_t n = 200000, got;
+	char *data;
+
+	(void)state;
+	assert_non_null(data = malloc(n + 1));
+	memset(data, 'a', n);
+	data[n] = '\0';
+	memset(&rq, 0, sizeof(rq));
+	rq.read = fake_read;
+	rq.io = &f;
+	memset(&f, 0, sizeof(f));
+	f.data = "{}";
+	f.len = 2;
+	f.chunk = 4096;
+	assert_int_equal(request_body(&rq, &b, 0, 0, 1ULL << 30, &got), 0);
+	assert_int_equal(got, 2);
+	assert_int_equal(b.cap, REQUEST_BUF_STEP);
+	assert_string_equal(b.p, "{}");
+	memset(&f, 0, sizeof(f));
+	f.data = data;
+	f.len = n;
+	f.chunk = 4096;
+	assert_int_equal(request_body(&rq, &b, 0, 0, 1ULL << 30, &got), 0);
+	assert_int_equal(got, n);
+	assert_int_equal(b.cap, 4 * REQUEST_BUF_STEP);
+	assert_int_equal(strlen(b.p), n);
+	/* kept for the next request, and not shrunk: a known length fits */
+	memset(&f, 0, sizeof(f));
+	f.data = data;
+	f.len = n;
+	f.chunk = 4096;
+	assert_int_equal(request_body(&rq, &b, 100, 1, 1ULL << 30, &got), 0);
+	assert_int_equal(got, 100);
+	assert_int_equal(b.cap, 4 * REQUEST_BUF_STEP);
+	free(b.p);
+	/* a known length in one go: its bytes and a NUL */
+	b.p = NULL;
+	b.cap = 0;
+	memset(&f, 0, sizeof(f));
+	f.data = data;
+	f.len = n;
+	f.chunk = 4096;
+	assert_int_equal(request_body(&rq, &b, 1000, 1, 1ULL << 30, &got), 0);
+	assert_int_equal(b.cap, 1001);
+	/* out of memory: -1 */
+	free(b.p);
+	b.p = NULL;
+	b.cap = 0;
+	memset(&f, 0, sizeof(f));
+	f.data = data;
+	f.len = n;
+	f.chunk = 4096;
+	if (mallocfail_works()) {
+		fail_in = 1;	/* the first doubling */
+		assert_int_equal(request_body(&rq, &b, 0, 0, 1ULL << 30, &got),
+		    -1);
+		fail_in = -1;
+	}
+	free(b.p);
+	free(data);
 }
 
 /*
@@ -490,6 +579,7 @@ main(void)
 		cmocka_unit_test(test_method),
 		cmocka_unit_test(test_length),
 		cmocka_unit_test(test_body),
+		cmocka_unit_test(test_body_grows),
 		cmocka_unit_test(test_body_end),
 		cmocka_unit_test(test_encoding),
 		cmocka_unit_test(test_client),
