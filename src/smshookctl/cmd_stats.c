@@ -893,7 +893,9 @@ import_lag(const struct ctl *ctl, struct lag *lag)
 	if (ctl->conf.database == NULL)
 		return;
 	lag->tried = 1;
-	db_source(ctl->conf.spool_dir, lag->source, sizeof(lag->source));
+	/* a source too long: ctl_db_read says so */
+	(void)db_source(ctl->conf.spool_dir, lag->source, sizeof(lag->source),
+	    NULL, 0);
 	if ((db = ctl_db_read(ctl, ctl->conf.database, "import metrics left "
 	    "out: ", &none)) == NULL && !none)
 		return;

@@ -249,8 +249,9 @@ db_url_known(const char *url, char *err, size_t errlen)
 	return backend(url, err, errlen) == -1 ? -1 : 0;
 }
 
-void
-db_source(const char *spool_dir, char *buf, size_t bufsz)
+int
+db_source(const char *spool_dir, char *buf, size_t bufsz, char *err,
+    size_t errlen)
 {
 	char host[256], real[PATH_MAX];
 
@@ -259,7 +260,14 @@ db_source(const char *spool_dir, char *buf, size_t bufsz)
 	host[sizeof(host) - 1] = '\0';
 	if (realpath(spool_dir, real) == NULL)
 		snprintf(real, sizeof(real), "%s", spool_dir);
-	snprintf(buf, bufsz, "%s:%s", host, real);
+	/* cut short, two spools alike in their first bytes would be one */
+	if ((size_t)snprintf(buf, bufsz, "%s:%s", host, real) >= bufsz) {
+		snprintf(err, errlen, "spool_dir: the spool's name in the "
+		    "database (host name:path) is longer than %zu bytes: use a "
+		    "shorter path", bufsz - 1);
+		return -1;
+	}
+	return 0;
 }
 
 /* A transaction's rows and refused lines not counted: it began or ended. */

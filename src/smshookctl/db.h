@@ -96,8 +96,12 @@ struct ctl_db	*db_open(const char *url, const char *source, char *err,
 		    size_t errlen);
 /* 0 if url names a database smshookctl knows, else -1 with why in err. */
 int		 db_url_known(const char *url, char *err, size_t errlen);
-/* The source name of this host's spool: "hostname:realpath(dir)". */
-void		 db_source(const char *spool_dir, char *buf, size_t bufsz);
+/*
+ * The source name of this host's spool: "hostname:realpath(dir)"; 0, or
+ * -1 with why in err if it does not fit buf whole.
+ */
+int		 db_source(const char *spool_dir, char *buf, size_t bufsz,
+		    char *err, size_t errlen);
 
 /* How a database stands for import, as db_look() finds it. */
 enum db_state {

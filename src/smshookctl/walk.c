@@ -18,9 +18,12 @@ ctl_db_open(const struct ctl *c, const char *url)
 	struct ctl_db *db;
 	char source[sizeof(db->source)], err[512];
 
-	db_source(c->conf.spool_dir, source, sizeof(source));
-	if ((db = db_open(url, source, err, sizeof(err))) == NULL)
+	if (db_source(c->conf.spool_dir, source, sizeof(source), err,
+	    sizeof(err)) == -1 ||
+	    (db = db_open(url, source, err, sizeof(err))) == NULL) {
 		ctl_err("%s", err);
+		return NULL;
+	}
 	return db;
 }
 
@@ -33,7 +36,11 @@ ctl_db_read(const struct ctl *c, const char *url, const char *what,
 	int version;
 
 	*none = 0;
-	db_source(c->conf.spool_dir, source, sizeof(source));
+	if (db_source(c->conf.spool_dir, source, sizeof(source), err,
+	    sizeof(err)) == -1) {
+		ctl_err("%s%s", what, err);
+		return NULL;
+	}
 	switch (db_look_open(url, source, &version, err, sizeof(err), &db)) {
 	case DB_CURRENT:
 		return db;

@@ -956,6 +956,35 @@ def lock_wait_fails(url):
         e.close()
 
 
+def long_source():
+    """Two spools whose paths are alike in their first 500 bytes: each
+    import's source name (host:path) would be cut to the same 511 bytes,
+    and the two spools' positions one row. A name that does not fit is
+    refused: import stores nothing, stats leaves its import metrics
+    out."""
+    e = Env("sqlite", None, db_in_conf=False)
+    try:
+        deep = os.path.join(e.dir, "a" * 200, "b" * 200, "c" * 100)
+        for name in ("spoolA", "spoolB"):
+            spool = os.path.join(deep, name)
+            os.makedirs(spool)
+            ref.append(spool, "2020-04-08", b"".join(
+                ref.gen_lines(5, 120, day_tag="2020-04-08")))
+            conf = t.write_conf(e.dir, extra="database = " + e.db.url,
+                                spool=spool, name=name + ".conf")
+            # stats leaves its import metrics out, as for a database
+            # it cannot read
+            for cmd, rc in (("import", 1), ("stats", 0)):
+                p = t.ctl(conf, cmd)
+                t.eq(p.returncode, rc, "%s: %s" % (cmd, p.stderr))
+                t.expect("spool_dir: the spool's name in the database "
+                         "(host name:path) is longer than 511 bytes: use a "
+                         "shorter path" in p.stderr, p.stderr)
+        t.eq(e.db.positions(), {}, "positions stored")
+    finally:
+        e.close()
+
+
 def sqlite_locked():
     """Another connection holds the SQLite file's write lock past the
     wait (30 s): the run, which takes the lock first to look at the
@@ -1486,6 +1515,8 @@ def main():
         r.check("sqlite: " + s.__name__, s, "sqlite", None)
     if not only or only == "sqlite_locked":
         r.check("sqlite: sqlite_locked", sqlite_locked)
+    if not only or only == "long_source":
+        r.check("sqlite: long_source", long_source)
     pgdir = None
     try:
         try:
