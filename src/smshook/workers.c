@@ -41,8 +41,10 @@ struct pool {
 	volatile sig_atomic_t *busy;	/* shared: had a connection */
 	int		 n;
 	int		 stopping;
-	int		 fails;		/* since window */
-	long long	 window;	/* mono_ms: a clock step moves it not */
+	/* mono_ms of the last losses, oldest first (a clock step moves
+	 * them not); nlost of them */
+	long long	 lost_at[FAILS_MAX + 1];
+	int		 nlost;
 	long long	 next_fill;	/* mono_ms: no fork before it */
 	long long	 backoff;	/* ms between tries, some running */
 };
@@ -66,18 +68,18 @@ running(const struct pool *p)
 
 /*
  * One more worker lost (ended, or not started): 0, or -1 when that makes
- * more than FAILS_MAX within a minute.
+ * more than FAILS_MAX within the last minute.
  */
 static int
 lost(struct pool *p)
 {
 	long long now = mono_ms();
 
-	if (now - p->window >= 60000) {
-		p->window = now;
-		p->fails = 0;
-	}
-	return ++p->fails > FAILS_MAX ? -1 : 0;
+	memmove(p->lost_at, p->lost_at + 1, FAILS_MAX * sizeof(*p->lost_at));
+	p->lost_at[FAILS_MAX] = now;
+	if (p->nlost <= FAILS_MAX)
+		p->nlost++;
+	return p->nlost > FAILS_MAX && now - p->lost_at[0] < 60000 ? -1 : 0;
 }
 
 /*
@@ -194,14 +196,13 @@ stop(struct pool *p, int sig)
 int
 workers_run(struct server *s, int n)
 {
-	struct pool p = { s, NULL, MAP_FAILED, n, 0, 0, 0, 0, 0 };
+	struct pool p = { .s = s, .busy = MAP_FAILED, .n = n };
 	struct timespec retry = { 1, 0 };	/* for a worker not started */
 	struct sigaction sa;
 	sigset_t set;
 	siginfo_t si;
 	int sig, rc = 0;
 
-	p.window = mono_ms();
 	if ((p.pids = calloc((size_t)n, sizeof(*p.pids))) == NULL ||
 	    (p.busy = mmap(NULL, (size_t)n * sizeof(*p.busy), PROT_READ |
 	    PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {

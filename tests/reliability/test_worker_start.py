@@ -411,6 +411,40 @@ def clock_step(d):
         os.unlink(stamp)
 
 
+def minute_straddled(d):
+    """Losses counted over the last minute, not a minute from the first
+    loss: one loss, nine 59 s later and two more 2 s after those (the
+    monotonic clock moved ahead by libfaketime) are 11 within a minute:
+    exit 1. Counted in a window begun at the first loss, the last two
+    began a new window, and up to 20 losses in a moment went by."""
+    t.expect(FAKETIME, "libfaketime not installed (faketime)")
+    stamp = d + ".faketime"
+    with open(stamp, "w") as f:
+        f.write("+0\n")
+    proc, _ = start(d, ("-w", str(WORKERS)),
+                    {"LD_PRELOAD": FAKETIME[0],
+                     "FAKETIME_TIMESTAMP_FILE": stamp,
+                     "FAKETIME_NO_CACHE": "1", "TZ": "UTC"})
+    try:
+        killed = []
+        for ahead, n in (("+0", 1), ("+59s", 9), ("+61s", 1)):
+            with open(stamp, "w") as f:
+                f.write(ahead + "\n")
+            kill_idle(proc, n, killed)
+            # replaced: the losses counted at this time, not the next
+            t.wait_children(proc.pid, WORKERS, gone=killed,
+                            what="workers up")
+        t.expect(proc.poll() is None and "lost too often" not in
+                 log_text(d), "11 losses over 61 s: given up")
+        kill_idle(proc, 1, killed)
+        t.eq(proc.wait(timeout=10), 1, "exit status")
+        t.expect("workers lost too often: stopping" in log_text(d),
+                 log_text(d))
+    finally:
+        t.kill_left(proc)
+        os.unlink(stamp)
+
+
 def main():
     r = t.Runner("test_worker_start")
     d = t.tmpdir()
@@ -427,6 +461,8 @@ def main():
         r.check("-w, 11 losses in a minute, the wall clock stepped an "
                 "hour ahead among them: exit 1", clock_step,
                 os.path.join(d, "h"))
+        r.check("-w, 11 losses in the last minute, 61 s after the first "
+                "loss: exit 1", minute_straddled, os.path.join(d, "m"))
         if t.shim_ready(r, FORKFAIL_SO, "fork failures"):
             r.check("fork fails 3 times: logged, retried, workers serve",
                     fails_then_works, os.path.join(d, "a"))
