@@ -596,6 +596,7 @@ test_timezone_leap(void **state)
 	/* the default, UTC, no timezone line: the same, without a line */
 	assert_int_equal(parse_tzdir(f, NULL), -1);
 	check_err(f, 0, "time zone \"UTC\" in ");
+	assert_string_equal(conf_error_kind(), "time zone");
 	snprintf(path, sizeof(path), "%s/zones/UTC", f->dir);
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(parse_tzdir(f, NULL), 0);
