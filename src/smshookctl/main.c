@@ -28,8 +28,9 @@
 
 /*
  * Each command; prints: what it writes is what it is for, so written
- * nowhere (standard output closed) it fails, where the others, whose
- * output only reports what they did or found, do their work.
+ * nowhere (standard output closed) it fails, and a closed pipe ends it
+ * (SIGPIPE), where the others, whose output only reports what they did
+ * or found, do their work and then fail.
  */
 static const struct {
 	const char	*name;
@@ -149,6 +150,9 @@ main(int argc, char *argv[])
 	if ((filled & 1 << STDOUT_FILENO) && !cmds[i].prints &&
 	    fs_stdout_nowhere() == -1)
 		return CTL_FAIL;
+	/* a report into a closed pipe must not stop the work half done */
+	if (!cmds[i].prints)
+		signal(SIGPIPE, SIG_IGN);
 	ctl.confpath = conf_locate(opt_c, NULL, note, sizeof(note));
 	if (*note != '\0')
 		fprintf(stderr, "smshookctl: configuration not used: %s\n",

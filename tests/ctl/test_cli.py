@@ -10,6 +10,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -297,6 +298,39 @@ def test_std_fds_closed():
         p = ctl(conf, "verify")
         t.eq(p.returncode, 0, p.stdout + p.stderr)
         t.expect("5 lines" in p.stdout, p.stdout)
+    finally:
+        shutil.rmtree(d)
+
+
+def test_closed_pipe():
+    """compress -v into a pipe whose reader is gone (| true): it does its
+    work, every day, then fails (exit 1, not killed by SIGPIPE half
+    way, its report past the pipe's buffer); export so piped ends at
+    once, as a printing command does."""
+    d, conf, spool, _ = filled_spool()
+    try:
+        with open(os.path.join(spool, day_files(spool)[0]), "rb") as f:
+            text = f.read()
+        days = ["2020-%02d-%02d" % (1 + k // 28, 1 + k % 28)
+                for k in range(80)]
+        for day in days:			# quiet for long: compressed
+            with open(os.path.join(spool, day + ".jsonl"), "wb") as f:
+                f.write(text)
+            os.utime(os.path.join(spool, day + ".jsonl"), (1e9, 1e9))
+        for args, rc in ((["compress", "-v", "--after", "0"], 1),
+                         (["export"], -signal.SIGPIPE)):
+            r, w = os.pipe()
+            os.close(r)
+            try:
+                p = subprocess.run([t.SMSHOOKCTL, "-c", conf] + args,
+                                   stdout=w, stderr=subprocess.PIPE,
+                                   text=True, timeout=60)
+            finally:
+                os.close(w)
+            t.eq(p.returncode, rc, "%s | true: %s" % (args, p.stderr))
+            t.expect(rc != 1 or "stdout: Broken pipe" in p.stderr, p.stderr)
+        t.eq(sorted(n for n in os.listdir(spool) if n.startswith("2020")),
+             sorted(day + ".jsonl.gz" for day in days), "days compressed")
     finally:
         shutil.rmtree(d)
 
