@@ -271,8 +271,15 @@ handle_count(struct server *s, const struct response *rs)
 		return;
 	now = mono_ms();
 	if (!counters_fresh(&s->counters, now) &&
-	    counters_open(&s->counters, s->conf.spool_dir, now) == -1)
-		return;		/* no spool yet, or not ours: no count */
+	    counters_open(&s->counters, s->conf.spool_dir, now) == -1) {
+		/* none yet is made by the first answer; else said once */
+		if (errno != ENOENT && !s->counters_said++)
+			logmsg(LL_WARN, "answer counters %s/%s: %s: answers "
+			    "not counted (chown it to the receiver's user; "
+			    "see smshookctl check)", s->conf.spool_dir,
+			    COUNTERS_FILE, strerror(errno));
+		return;
+	}
 	counters_add(&s->counters, rs->status == 200 ? ok[rs->answer] :
 	    rs->kind, rs->stored, (uint64_t)rs->stored_ms);
 }

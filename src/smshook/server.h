@@ -17,6 +17,7 @@ struct server {
 	char		*line;		/* spool line buffer, reused */
 	size_t		 linecap;
 	struct counters	 counters;	/* mapped by the first answer */
+	int		 counters_said;	/* why they cannot be: logged */
 	int		 spool_errno;	/* spool_dir could not be made */
 	/*
 	 * Signals held off from a token's lookup until its line and the

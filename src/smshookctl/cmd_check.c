@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "counters.h"
 #include "ctl.h"
 #include "day.h"
 #include "db.h"
@@ -325,27 +326,48 @@ check_today(struct check *k)
 }
 
 /*
- * 1 if the receiver could open path as its token table: a regular file
- * it can write (to use it, or to set it aside when it is not a table);
- * else 0, said as a fault.
+ * 1 if the receiver could open path, its file named what (its token
+ * table, its answer counters), as it does: a regular file it can write
+ * (to use it, or to set a table aside when it is not one); else 0, said
+ * as a fault.
  */
 static int
-replay_writable(struct check *k, const char *path)
+kept_writable(struct check *k, const char *what, const char *path)
 {
 	int fd, ok;
 
 	if ((fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) ==
 	    -1) {
-		fault(k, "replay table %s is not writable: %s (%s)", path,
+		fault(k, "%s %s is not writable: %s (%s)", what, path,
 		    strerror(errno), errno == EISDIR ? "remove it" :
 		    "chown it to the receiver's user");
 		return 0;
 	}
 	if (!(ok = fs_regular(fd, NULL)))
-		fault(k, "replay table %s is not a regular file (remove it)",
+		fault(k, "%s %s is not a regular file (remove it)", what,
 		    path);
 	close(fd);
 	return ok;
+}
+
+/*
+ * The answer counters, if on and made, are a file the receiver can
+ * write: else it counts nothing, and stats and the alerts on its
+ * answers see none.
+ */
+static void
+check_counters(struct check *k)
+{
+	const struct conf *c = &k->ctl->conf;
+	char path[PATH_MAX];
+
+	if (!c->counters)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", c->spool_dir, COUNTERS_FILE);
+	if (access(path, F_OK) == -1 && errno == ENOENT)
+		return;		/* made by the first answer */
+	if (kept_writable(k, "answer counters", path))
+		fine(k, "answer counters %s: writable", path);
 }
 
 /*
@@ -374,12 +396,12 @@ check_replay(struct check *k)
 		else if (errno != EINVAL)
 			fault(k, "replay table %s: %s (check the spool's "
 			    "permissions)", path, strerror(errno));
-		else if (replay_writable(k, path))
+		else if (kept_writable(k, "replay table", path))
 			fine(k, "note: %s is not a replay table (the receiver "
 			    "sets it aside and makes a new one)", path);
 		return;
 	}
-	if (replay_writable(k, path))
+	if (kept_writable(k, "replay table", path))
 		fine(k, "replay table %s: ok, %lld token%s in the window", path,
 		    live, live == 1 ? "" : "s");
 }
@@ -429,6 +451,7 @@ receiver_checks(struct check *k)
 	check_spool(k);
 	check_today(k);
 	check_replay(k);
+	check_counters(k);
 	check_room(k);
 	check_database(k);
 }

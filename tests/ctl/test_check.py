@@ -300,6 +300,42 @@ def test_replay_table_not_a_table():
         shutil.rmtree(d)
 
 
+def test_counters_not_writable():
+    """Answer counters the receiver's user cannot write (made by root
+    testing by hand): the receiver counts nothing, and stats and the
+    alerts on its answers see none; a fault, until chowned. With
+    counters = no, not looked at; none yet, nothing to say."""
+    d, conf, spool = setup()
+    try:
+        path = os.path.join(spool, ".counters")
+        p = check(conf)
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+        t.expect("answer counters" not in p.stdout, p.stdout)
+        os.chown(conf, 0, 0)
+        st, _, answer, log = t.cgi(conf, body=b"{}")	# as root
+        t.eq((st, answer), (200, b'{"status":"ok"}'), log)
+        own(conf)
+        t.eq(os.stat(path).st_uid, 0, "made by root")
+        os.chmod(path, 0o640)
+        fails(check(conf), "answer counters %s is not writable" % path,
+              "Permission denied", "chown it to the receiver's user")
+        with open(conf, "a") as f:
+            f.write("counters = no\n")
+        p = check(conf)
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+        own(path)
+        with open(conf) as f:
+            text = f.read().replace("counters = no\n", "")
+        with open(conf, "w") as f:
+            f.write(text)
+        p = check(conf)
+        t.eq(p.returncode, 0, p.stdout + p.stderr)
+        t.expect("answer counters %s: writable" % path in p.stdout,
+                 p.stdout)
+    finally:
+        shutil.rmtree(d)
+
+
 def test_read_access():
     """The receiver reads what it writes: today's day file (its tail) and,
     with fsync = yes, spool_dir (to sync it). Write access alone is a

@@ -1359,6 +1359,31 @@ assert_counted(const struct fixture *f, const struct counters_page *before,
 }
 
 /*
+ * Counters the receiver cannot open (here a folder in their place, as
+ * root can open any file): the answer is given, uncounted, and why is
+ * logged once per process, not at every answer.
+ */
+static void
+test_counters_unusable(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char path[160];
+	const char *hit;
+
+	start(f, "app_key = " KEY);
+	assert_true(mkdir(f->spool, 0750) == 0 || errno == EEXIST);
+	snprintf(path, sizeof(path), "%s/" COUNTERS_FILE, f->spool);
+	assert_int_equal(mkdir(path, 0750), 0);
+	assert_int_equal(post(f, "{}", &rs), 200);
+	assert_non_null(hit = strstr(f->log, "answer counters "));
+	assert_non_null(strstr(hit, "answers not counted (chown it"));
+	assert_int_equal(call(f, "GET", NULL, NULL, NULL, NULL, &rs), 200);
+	assert_null(strstr(f->log, "answer counters "));
+	assert_int_equal(rmdir(path), 0);
+}
+
+/*
  * Each answer adds one to the counter of its kind (counters.h), the
  * kind given where the answer is made: read back from the spool's
  * counter page after every request.
@@ -1486,6 +1511,7 @@ main(void)
 		T(test_key_rotation),
 		T(test_no_replay_window),
 		T(test_counted_kinds),
+		T(test_counters_unusable),
 		T(test_replay_read_fails),
 		T(test_mac_fails),
 		T(test_out_of_memory),
