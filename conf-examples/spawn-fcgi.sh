@@ -17,8 +17,12 @@
 #
 # Four workers, each answering one request at a time: with fsync = yes
 # each also waits for the disk, and two workers per core let their syncs
-# share journal commits; raise -F for more. The workers' pids go to
-# smshook.pid beside the socket.
+# share journal commits; raise -w for more. spawn-fcgi starts one
+# smshook, whose -w 4 runs them and starts another in place of one that
+# ends (spawn-fcgi watches nothing once started: without -w, workers
+# killed by the OOM killer or a crash would leave nginx answering 503
+# until someone ran this again). Its pid goes to smshook.pid beside the
+# socket; a stop signal to it stops the workers too.
 set -eu
 
 SOCKET=@SOCKET@
@@ -45,14 +49,14 @@ start)
 	chown @USER@ @LOGFILE@
 	chmod 0640 @LOGFILE@
 	spawn-fcgi -s "$SOCKET" -M 0660 -U @WEBUSER@ -G @WEBUSER@ \
-	    -u @USER@ -F 4 -P "$PIDFILE" -- \
-	    /bin/sh -c 'exec "$0" -c "$1" 2>>"$2"' \
+	    -u @USER@ -F 1 -P "$PIDFILE" -- \
+	    /bin/sh -c 'exec "$0" -w 4 -c "$1" 2>>"$2"' \
 	    @SBINDIR@/smshook @CONF@ @LOGFILE@
 	;;
 stop)
 	if [ -f "$PIDFILE" ]; then
-		# SIGTERM: an idle worker exits at once, a busy one after
-		# its answer, so no line is ever torn
+		# SIGTERM, passed on to the workers: an idle one exits at
+		# once, a busy one after its answer, so no line is ever torn
 		kill $(cat "$PIDFILE") 2>/dev/null || true
 		rm -f "$PIDFILE"
 	fi

@@ -129,6 +129,24 @@ def check_backend_down(nginx):
                         {"status": "success"})
 
 
+def check_spawn_workers(nginx):
+    """spawn-fcgi.sh's one smshook -w 4: its four workers run as the
+    script's user; one killed (the OOM killer, a crash) is replaced, as
+    spawn-fcgi itself replaces none, and requests go on."""
+    parent = nginx.backend.pids()
+    eq(len(parent), 1, "one process in the pid file")
+    kids = t.wait_children(parent[0], 4, what="start")
+    for k in kids:
+        eq(os.stat("/proc/%d" % k).st_uid, servers.worker_ids()[0],
+           "worker uid")
+    for k in kids:
+        os.kill(k, 9)
+    t.wait_children(parent[0], 4, gone=kids, what="after SIGKILL")
+    for _ in range(8):
+        servers.json_answer(t.post(nginx.url, t.event("delivered")), 200,
+                            {"status": "success"})
+
+
 def check_worker_identity(nginx):
     """Workers run as the unit's / script's user, with umask 027: the
     day file they create is 0640."""
@@ -279,6 +297,8 @@ def run(r, backend):
                 check_debian_default_site, nginx)
         r.check(name + ": 4 concurrent clients", check_concurrent, nginx)
         if backend == "spawn":
+            r.check("spawn: workers killed are replaced",
+                    check_spawn_workers, nginx)
             r.check("spawn: workers down, JSON 503, back up",
                     check_backend_down, nginx)
             r.check("spawn: X-Forwarded-For twice", check_forwarded_twice)
