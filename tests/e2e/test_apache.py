@@ -43,6 +43,18 @@ def run_server_checks(r, apache, name):
     target = contract.ServerTarget(apache)
     for c in contract.SERVER_CHECKS:
         r.check("%s: %s" % (name, c.__name__), c, target)
+    r.check(name + ": the URL alone, no path after it", check_path_info,
+            apache)
+
+
+def check_path_info(apache):
+    """The receiver's URL alone, as behind lighttpd and nginx: with a
+    path after it (AcceptPathInfo Off), 404 and nothing stored."""
+    before = t.spool_bytes(apache.spool)
+    for extra in ("/x", "/"):
+        r = t.post(apache.url + extra, t.event("delivered"))
+        eq(r[0], 404, apache.url + extra)
+    eq(t.spool_bytes(apache.spool), before, "stored from another path")
 
 
 def EXPOSE_SPOOL(site):
