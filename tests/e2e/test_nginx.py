@@ -87,6 +87,25 @@ def check_debian_default_site(nginx):
     eq((r[0], r[2]), (404, b"default site\n"), "another name")
 
 
+def check_acme_challenge(nginx):
+    """certbot --webroot's challenge under the document root is served,
+    though the example refuses other names that start with a dot; one
+    beside it, a dot file, is not."""
+    d = os.path.join(nginx.docroot, ".well-known", "acme-challenge")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "tok123"), "w") as f:
+        f.write("tok123.thumbprint\n")
+    with open(os.path.join(nginx.docroot, ".well-known", ".replay"),
+              "w") as f:
+        f.write("secret\n")
+    base = "http://127.0.0.1:%d" % nginx.port
+    r = t.http(base + "/.well-known/acme-challenge/tok123", "GET",
+               ctype=None)
+    eq((r[0], r[2]), (200, b"tok123.thumbprint\n"), "challenge")
+    r = t.http(base + "/.well-known/.replay", "GET", ctype=None)
+    eq(r[0], 404, "a dot file beside it")
+
+
 def check_concurrent(nginx):
     before = len(t.spool_lines(nginx.spool))
     sent, acked, other = stream(nginx.url)
@@ -295,6 +314,8 @@ def run(r, backend):
             r.check("%s: %s" % (name, c.__name__), c, target)
         r.check(name + ": server_name beside a default server",
                 check_debian_default_site, nginx)
+        r.check(name + ": ACME challenges served", check_acme_challenge,
+                nginx)
         r.check(name + ": 4 concurrent clients", check_concurrent, nginx)
         if backend == "spawn":
             r.check("spawn: workers killed are replaced",
