@@ -42,37 +42,54 @@ open_lock(const char *dir, const char *path)
 	return -1;
 }
 
-/* The cron lock's fd, waiting up to LOCK_WAIT_MS; -1 after saying why. */
+/* 1 if fd is still the file at path (not removed or replaced), else 0. */
+static int
+still_linked(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
+ * The cron lock's fd, waiting up to LOCK_WAIT_MS; -1 after saying why.
+ * A lock taken on a file no longer at its path (removed as if stale
+ * while another run held it) is no lock: taken again on the new one.
+ */
 int
 ctl_lock(struct ctl *c)
 {
 	struct timespec step = { 0, LOCK_STEP_MS * 1000000L };
 	char path[PATH_MAX];
-	int fd = -1, waited;
+	int fd = -1, waited = 0;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", c->conf.spool_dir,
 	    CTL_LOCK_FILE) >= sizeof(path)) {
 		ctl_err("%s: path too long", c->conf.spool_dir);
 		goto fail;
 	}
-	if ((fd = open_lock(c->conf.spool_dir, path)) == -1) {
-		ctl_errno("%s", path);
-		goto fail;
-	}
-	for (waited = 0; flock(fd, LOCK_EX | LOCK_NB) == -1;
-	    waited += LOCK_STEP_MS) {
-		if (errno != EWOULDBLOCK && errno != EINTR) {
+	for (;;) {
+		if ((fd = open_lock(c->conf.spool_dir, path)) == -1) {
+			ctl_errno("%s", path);
+			goto fail;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			if (still_linked(fd, path))
+				return fd;
+		} else if (errno != EWOULDBLOCK && errno != EINTR) {
 			ctl_errno("lock %s", path);
 			goto fail;
 		}
-		if (waited >= LOCK_WAIT_MS) {
-			ctl_err("another smshookctl is running (%s is locked)",
-			    path);
+		close(fd);
+		fd = -1;
+		if ((waited += LOCK_STEP_MS) > LOCK_WAIT_MS) {
+			ctl_err("another smshookctl is running (%s is locked; "
+			    "it is never stale: do not remove it)", path);
 			goto fail;
 		}
 		nanosleep(&step, NULL);
 	}
-	return fd;
  fail:
 	if (fd != -1)
 		close(fd);

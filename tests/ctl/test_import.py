@@ -956,6 +956,49 @@ def lock_wait_fails(url):
         e.close()
 
 
+def lock_replaced():
+    """The cron lock removed as if stale while a run holds it, and made
+    anew by a third run: a run that waited on the removed file and gets
+    it once its holder ends holds no lock; it takes the new file's,
+    waits for that run, and says so (nothing imported meanwhile)."""
+    e = Env("sqlite", None)
+    path = os.path.join(e.spool, ".smshookctl.lock")
+    p = None
+    try:
+        ref.append(e.spool, "2026-01-07", b"".join(ref.gen_lines(3, 5)))
+        held = open(path, "a")
+        fcntl.flock(held, fcntl.LOCK_EX)
+        p = subprocess.Popen([t.SMSHOOKCTL, "-c", e.conf, "import"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+
+
+        def waits():		# tried the lock, sleeps till the next try
+            try:
+                with open("/proc/%d/wchan" % p.pid) as f:
+                    return "nanosleep" in f.read()
+            except OSError:
+                return False
+        t.wait_for(waits, "import waiting for the lock")
+        os.unlink(path)
+        third = open(path, "a")
+        fcntl.flock(third, fcntl.LOCK_EX)
+        held.close()		# the first holder ends
+        out, err = p.communicate(timeout=30)
+        t.eq(p.returncode, 1, err)
+        t.expect("another smshookctl is running" in err and
+                 "do not remove it" in err, err)
+        t.eq(e.db.rows(), [])
+        third.close()
+        e.imp()
+        e.check_reference()
+    finally:
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.communicate()
+        e.close()
+
+
 def long_source():
     """Two spools whose paths are alike in their first 500 bytes: each
     import's source name (host:path) would be cut to the same 511 bytes,
@@ -1515,6 +1558,8 @@ def main():
         r.check("sqlite: " + s.__name__, s, "sqlite", None)
     if not only or only == "sqlite_locked":
         r.check("sqlite: sqlite_locked", sqlite_locked)
+    if not only or only == "lock_replaced":
+        r.check("sqlite: lock_replaced", lock_replaced)
     if not only or only == "long_source":
         r.check("sqlite: long_source", long_source)
     pgdir = None
