@@ -167,8 +167,11 @@ find_foreign(const char *dir, struct vstats *st)
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		if (name_known(de->d_name) && de->d_type != DT_DIR)
 			continue;
+		/* a spool at the root of a file system of its own */
 		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
+		    strcmp(de->d_name, "..") == 0 ||
+		    (strcmp(de->d_name, "lost+found") == 0 &&
+		    de->d_type == DT_DIR))
 			continue;
 		printf("%s/%s:0: foreign %s\n", dir, de->d_name,
 		    de->d_type == DT_DIR ? "directory" : "file");

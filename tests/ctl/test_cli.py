@@ -437,8 +437,15 @@ def test_verify_problems():
             f.write(good)
         for name in (".smshookctl.lock", ".replay.bad-1700000000"):
             open(os.path.join(spool, name), "w").close()
+        # nor is a spool file system's own lost+found (a folder only)
+        os.mkdir(os.path.join(spool, "lost+found"))
         p = ctl(conf, "verify")
         t.eq(p.returncode, 0, p.stdout)
+        os.rmdir(os.path.join(spool, "lost+found"))
+        open(os.path.join(spool, "lost+found"), "w").close()
+        p = ctl(conf, "verify")
+        t.eq(p.returncode, 1, p.stdout)
+        os.unlink(os.path.join(spool, "lost+found"))
         # a foreign file alone fails too
         os.mkdir(os.path.join(spool, "old"))
         p = ctl(conf, "verify")
