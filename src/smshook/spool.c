@@ -195,9 +195,13 @@ spool_write(struct spool_pending *p, const char *dir, const char *day,
 			errno = short_cause(before + (off_t)len);
 		fail(err, errlen, "write", path);
 		saved = errno;
-		if (ftruncate(fd, before) == -1 || fdatasync(fd) == -1)
+		if (ftruncate(fd, before) == -1)
 			logmsg(LL_ERROR, "%s: cannot cut back to %lld bytes: "
 			    "%s", path, (long long)before, strerror(errno));
+		else if (fdatasync(fd) == -1)
+			logmsg(LL_ERROR, "%s: cut back to %lld bytes, but not "
+			    "synced: %s", path, (long long)before,
+			    strerror(errno));
 		errno = saved;
 		goto out;
 	}

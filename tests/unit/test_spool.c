@@ -734,6 +734,61 @@ test_size_limit(void **state)
 		fail_msg("size-limit check %d failed", st);
 }
 
+/*
+ * A write that fails (a file size limit), then the sync of its cut-back:
+ * the file is cut back all the same, and the log says so, not that it
+ * could not be cut back. In a child: the limit and stderr are its own.
+ */
+static int
+cut_back_unsynced(const struct fixture *f)
+{
+	static const char line[] = "{\"pad\":\"xxxxxxxxxxxxxxxx\"}\n";
+	char err[256], got[1024];
+	struct rlimit rl;
+	off_t size;
+	ssize_t n;
+	int pfd[2];
+
+	/* the log into a pipe: no file, so no file size limit on it */
+	if (spool_append(f->dir, DAY, line, sizeof(line) - 1, 0, err,
+	    sizeof(err)) != 0 || signal(SIGXFSZ, SIG_IGN) == SIG_ERR ||
+	    getrlimit(RLIMIT_FSIZE, &rl) == -1 || pipe(pfd) == -1 ||
+	    dup2(pfd[1], STDERR_FILENO) == -1)
+		return 1;
+	size = file_size(f->file);
+	rl.rlim_cur = (rlim_t)size + 5;
+	if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
+		return 2;
+	log_init("smshook", LL_WARN);
+	log_open(LD_STDERR, 0);
+	sync_fails = 1;
+	if (spool_append(f->dir, DAY, line, sizeof(line) - 1, 0, err,
+	    sizeof(err)) != -1 || file_size(f->file) != size)
+		return 3;
+	close(STDERR_FILENO);
+	close(pfd[1]);
+	if ((n = read(pfd[0], got, sizeof(got) - 1)) <= 0)
+		return 4;
+	got[n] = '\0';
+	if (strstr(got, "but not synced: Input/output error") == NULL ||
+	    strstr(got, "cannot cut back") != NULL)
+		return 5;
+	return 0;
+}
+
+static void
+test_cut_back_unsynced(void **state)
+{
+	const struct fixture *f = *state;
+	pid_t pid;
+	int st;
+
+	if ((pid = fork()) == 0)
+		_exit(cut_back_unsynced(f));
+	if ((st = exit_status(pid)) != 0)
+		fail_msg("cut-back check %d failed", st);
+}
+
 /* 1 if /proc/locks shows pid waiting for a lock; polled as readiness. */
 static int
 lock_waiting(pid_t pid)
@@ -1246,6 +1301,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_too_long, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_space, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cut_back_unsynced, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_size_limit, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unlinked_while_waiting,
