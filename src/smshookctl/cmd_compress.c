@@ -128,9 +128,12 @@ compress_day(const char *dir, const struct day_file *f, int verbose)
 		rc = 0;			/* still being written: not closed */
 		goto out;
 	}
-	if ((end = fs_line_end(fd, 0, st.st_size)) == -1 ||
-	    (out = new_tmp(tmp, &st)) == -1)
+	if ((end = fs_line_end(fd, 0, st.st_size)) == -1)
 		goto syserr;
+	if ((out = new_tmp(tmp, &st)) == -1) {
+		what = tmp;
+		goto syserr;
+	}
 	if ((w = write_gz(fd, 0, end, out)) != 0) {
 		if (w == -2)
 			what = tmp;
@@ -169,7 +172,10 @@ compress_day(const char *dir, const struct day_file *f, int verbose)
 	return rc;
 }
 
-/* Copy the regular file at from to out; 0 or -1 with errno set. */
+/*
+ * Copy the regular file at from to out; 0, or with errno set -1 if from
+ * could not be read, -2 if out could not be written.
+ */
 static int
 copy_file(const char *from, int out)
 {
@@ -186,6 +192,7 @@ copy_file(const char *from, int out)
 		if ((w = write(out, buf, (size_t)n)) != n) {
 			if (w >= 0)
 				errno = ENOSPC;	/* short: out of space */
+			rc = -2;
 			goto out;
 		}
 	if (n == 0)
@@ -239,9 +246,16 @@ merge_day(const char *dir, const struct day_file *f, int verbose)
 		rc = 0;
 		goto out;
 	}
-	if ((end = fs_line_end(fd, skip, st.st_size)) == -1 ||
-	    (out = new_tmp(tmp, &st)) == -1 || copy_file(f->path, out) == -1)
+	if ((end = fs_line_end(fd, skip, st.st_size)) == -1)
 		goto syserr;
+	if ((out = new_tmp(tmp, &st)) == -1) {
+		what = tmp;
+		goto syserr;
+	}
+	if ((w = copy_file(f->path, out)) != 0) {
+		what = w == -2 ? tmp : f->path;
+		goto syserr;
+	}
 	if ((w = write_gz(fd, skip, end, out)) != 0) {
 		what = w == -2 ? tmp : f->late;
 		goto syserr;

@@ -735,10 +735,17 @@ FIU = shutil.which("fiu-run")
 @scenario
 def merge_write_fails(e):
     """Writing the copy a late .jsonl is merged into fails (libfiu: the
-    first write(2) gets EIO): compress names the .jsonl and the error and
-    exits 1, the .gz and the .jsonl are as they were and no copy stays;
-    the next compress merges them."""
+    first write(2) gets EIO): compress names that copy (the .gz.tmp) and
+    the error and exits 1, the .gz and the .jsonl are as they were and no
+    copy stays; the next compress merges them. A copy that cannot be
+    made (a folder in its place) is named too, not the day file."""
     old_days(e, ["2020-02-04"])
+    day = os.path.join(e.spool, "2020-02-04.jsonl")
+    os.mkdir(day + ".gz.tmp")		# compressing the day: the same
+    p = e.ctl("compress")
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect("%s.gz.tmp: " % day in p.stderr, p.stderr)
+    os.rmdir(day + ".gz.tmp")
     p = e.ctl("compress")
     t.eq(p.returncode, 0, p.stderr)		# a .gz to merge into
     late = ref.append(e.spool, "2020-02-04", b"".join(
@@ -751,8 +758,13 @@ def merge_write_fails(e):
                         e.conf, "compress"], capture_output=True, text=True,
                        timeout=60)
     t.eq(p.returncode, 1, p.stderr)
-    t.expect("%s: Input/output error" % late in p.stderr, p.stderr)
+    t.expect("%s.gz.tmp: Input/output error" % late in p.stderr, p.stderr)
     t.eq(spool_snapshot(e.spool), before, "spool unchanged, no copy left")
+    os.mkdir(late + ".gz.tmp")
+    p = e.ctl("compress")
+    t.eq(p.returncode, 1, p.stderr)
+    t.expect("%s.gz.tmp: " % late in p.stderr, p.stderr)
+    os.rmdir(late + ".gz.tmp")
     p = e.ctl("compress")
     t.eq((p.returncode, p.stderr), (0, ""))
     t.eq(list(spool_snapshot(e.spool)), ["2020-02-04.jsonl.gz"])
