@@ -2,8 +2,10 @@
  * cmd_optouts.c: smshookctl optouts [--db URL] [--format csv|json]
  * [--word WORD ...]. The phones whose latest reply (an inbound SMS,
  * imported as event type 6) is an unsubscribe word, for honouring
- * opt-outs: the reply trimmed of white space and punctuation must equal
- * one of the words, ASCII letters compared without case.
+ * opt-outs: the reply trimmed of white space, punctuation and symbols
+ * (emoji) must equal one of the words, full-width letters as ASCII ones
+ * and ASCII letters compared without case. A reply that is nothing but
+ * those (a "?", an emoji) says neither: the one before it decides.
  */
 #include <ctype.h>
 #include <getopt.h>
@@ -37,6 +39,7 @@ struct optouts {
 	int		 json;
 	cJSON		*list;		/* --format json: the rows so far */
 	unsigned long	 n;
+	char		*decided;	/* the phone its latest reply decided */
 };
 
 static const struct option longopts[] = {
@@ -60,82 +63,134 @@ usage(FILE *f)
 	    "\xe9\x80\x80\xe8\xae\xa2TD; --word replaces them).\n");
 }
 
-/* 1 for bytes trimmed around a reply: ASCII space and punctuation. */
-static int
-trim_byte(unsigned char c)
-{
-	return isspace(c) || (ispunct(c) && c < 0x80);
-}
-
-/* The wide punctuation trimmed around a reply, as code point ranges. */
+/*
+ * The characters trimmed around a reply, as code point ranges: white
+ * space, punctuation and symbols, ASCII and wide (emoji among them).
+ */
 static const struct {
 	unsigned int	lo, hi;
-} wide_punct[] = {
-	{ 0x2010, 0x2027 },	/* dashes, quotes, bullets, ellipsis: “”… */
+} trimmed[] = {
+	{ 0x00, 0x2f }, { 0x3a, 0x40 }, { 0x5b, 0x60 }, { 0x7b, 0x7f },
+	{ 0xa0, 0xbf },		/* no-break space, ¡ « · » ¿ ... */
+	{ 0x200b, 0x2027 },	/* zero-width spaces, dashes, quotes “”… */
+	{ 0x2060, 0x206f },	/* word joiner and other invisibles */
+	{ 0x2190, 0x27bf },	/* arrows, symbols, dingbats: ☺ ✔ */
 	{ 0x3000, 0x303f },	/* CJK space and punctuation: 。、「」 */
+	{ 0xfe00, 0xfe0f },	/* variation selectors (emoji style) */
+	{ 0xfeff, 0xfeff },	/* byte order mark */
 	{ 0xff01, 0xff0f },	/* full-width ASCII punctuation: ！，． */
 	{ 0xff1a, 0xff20 },	/* ：；＜＝＞？＠ */
 	{ 0xff3b, 0xff40 },	/* ［＼］＾＿｀ */
 	{ 0xff5b, 0xff65 },	/* ｛｜｝～ and half-width 。「」、・ */
+	{ 0x1f000, 0x1faff },	/* emoji and pictographs */
 };
 
 /*
- * 3 if s (n bytes) begins (or with at_end, ends) with a three-byte UTF-8
- * character of wide_punct, else 0.
+ * The character of UTF-8 text s (n > 0 bytes) that starts at s, or with
+ * at_end ends at s + n: its code point in *cp and its length. The text
+ * is valid UTF-8 (the receiver let no other in).
  */
 static size_t
-trim_wide(const unsigned char *s, size_t n, int at_end)
+char_at(const unsigned char *s, size_t n, int at_end, unsigned int *cp)
 {
-	const unsigned char *p = at_end ? s + n - 3 : s;
-	unsigned int cp;
+	size_t k = 1, i;
+
+	if (at_end)
+		while (k < n && k < 4 && (s[n - k] & 0xc0) == 0x80)
+			k++;
+	s += at_end ? n - k : 0;
+	if (!at_end)
+		k = s[0] < 0x80 ? 1 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (k > n)
+		k = n;
+	*cp = k == 1 ? s[0] : s[0] & (0x7fU >> k);
+	for (i = 1; i < k; i++)
+		*cp = *cp << 6 | (s[i] & 0x3fU);
+	return k;
+}
+
+/* 1 if code point cp is trimmed around a reply. */
+static int
+is_trimmed(unsigned int cp)
+{
 	size_t i;
 
-	if (n < 3 || (p[0] & 0xf0) != 0xe0 || (p[1] & 0xc0) != 0x80 ||
-	    (p[2] & 0xc0) != 0x80)
-		return 0;
-	cp = (p[0] & 0x0fU) << 12 | (p[1] & 0x3fU) << 6 | (p[2] & 0x3fU);
-	for (i = 0; i < sizeof(wide_punct) / sizeof(wide_punct[0]); i++)
-		if (cp >= wide_punct[i].lo && cp <= wide_punct[i].hi)
-			return 3;
+	for (i = 0; i < sizeof(trimmed) / sizeof(trimmed[0]); i++)
+		if (cp >= trimmed[i].lo && cp <= trimmed[i].hi)
+			return 1;
 	return 0;
 }
 
-/* 1 if text, trimmed, is one of the words. */
+/*
+ * Text s (n bytes) folded into out (n + 1 bytes or more): full-width
+ * letters and digits (U+FF10 to U+FF5E) as their ASCII ones, ASCII
+ * letters in lower case; its length.
+ */
+static size_t
+fold(const unsigned char *s, size_t n, char *out)
+{
+	unsigned int cp;
+	size_t k, o = 0;
+
+	for (; n > 0; s += k, n -= k) {
+		k = char_at(s, n, 0, &cp);
+		if (k == 3 && cp >= 0xff10 && cp <= 0xff5e)
+			out[o++] = (char)tolower((int)(cp - 0xfee0));
+		else if (k == 1)
+			out[o++] = (char)tolower(s[0]);
+		else {
+			memcpy(out + o, s, k);
+			o += k;
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/*
+ * 1 if text, trimmed and folded, is one of the words (folded alike); 0
+ * if not; -1 if nothing is left of it (it says neither); -2 out of
+ * memory.
+ */
 static int
 matches(const struct optouts *o, const char *text)
 {
 	const unsigned char *s = (const unsigned char *)text;
-	size_t n = strlen(text), k, i, w;
+	size_t n = strlen(text), k, w;
+	unsigned int cp;
+	char *a, *b;
+	int rc = 0;
 
-	for (;;) {
-		if (n > 0 && trim_byte(s[0])) {
-			s++;
-			n--;
-		} else if ((k = trim_wide(s, n, 0)) > 0) {
-			s += k;
-			n -= k;
-		} else if (n > 0 && trim_byte(s[n - 1]))
-			n--;
-		else if ((k = trim_wide(s, n, 1)) > 0)
-			n -= k;
-		else
+	while (n > 0 && is_trimmed((k = char_at(s, n, 0, &cp), cp))) {
+		s += k;
+		n -= k;
+	}
+	while (n > 0 && is_trimmed((k = char_at(s, n, 1, &cp), cp)))
+		n -= k;
+	if (n == 0)
+		return -1;
+	if ((a = malloc(n + 1)) == NULL)
+		return -2;
+	n = fold(s, n, a);
+	for (w = 0; rc == 0 && w < o->nwords; w++) {
+		k = strlen(o->words[w]);
+		if ((b = malloc(k + 1)) == NULL) {
+			rc = -2;
 			break;
+		}
+		rc = fold((const unsigned char *)o->words[w], k, b) == n &&
+		    memcmp(a, b, n) == 0;
+		free(b);
 	}
-	for (w = 0; w < o->nwords; w++) {
-		if (strlen(o->words[w]) != n)
-			continue;
-		for (i = 0; i < n && tolower(s[i]) ==
-		    tolower((unsigned char)o->words[w][i]); i++)
-			;
-		if (i == n)
-			return 1;
-	}
-	return 0;
+	free(a);
+	return rc;
 }
 
 /*
- * db_replies' callback: print (or keep) a phone that opted out; a reply
- * without a time (ms NULL) is printed with none.
+ * db_replies' callback, each phone's replies latest first: the first
+ * that says something (not only punctuation or symbols, nor without a
+ * text) decides; print (or keep) the phone if it is an unsubscribe
+ * word. A reply without a time (ms NULL) is printed with none.
  */
 static int
 one(void *arg, const char *phone, const char *text, const long long *ms)
@@ -145,8 +200,18 @@ one(void *arg, const char *phone, const char *text, const long long *ms)
 	struct tm tm;
 	time_t t;
 	cJSON *row;
+	int m;
 
-	if (text == NULL || !matches(o, text))
+	if (o->decided != NULL && strcmp(o->decided, phone) == 0)
+		return 0;		/* an older reply of a phone decided */
+	if (text == NULL || (m = matches(o, text)) == -1)
+		return 0;		/* says neither: the one before decides */
+	if (m == -2)
+		return -1;
+	free(o->decided);
+	if ((o->decided = strdup(phone)) == NULL)
+		return -1;
+	if (m == 0)
 		return 0;
 	if (ms != NULL) {
 		t = (time_t)(*ms / 1000 - (*ms % 1000 < 0));
@@ -232,7 +297,7 @@ cmd_optouts(struct ctl *c, int argc, char *argv[])
 	if (!o.json)
 		printf("phone,reply,replied_at\r\n");
 	if (db != NULL && db_replies(db, one, &o) == -1) {
-		if (o.json && db->err[0] == '\0')
+		if (db->err[0] == '\0')
 			goto oom;
 		ctl_err("%s", db->err);
 		goto out;
@@ -249,6 +314,7 @@ cmd_optouts(struct ctl *c, int argc, char *argv[])
  oom:
 	ctl_err("out of memory");
  out:
+	free(o.decided);
 	cJSON_free(text);
 	cJSON_Delete(o.list);
 	db_close(db);

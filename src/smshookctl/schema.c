@@ -47,13 +47,14 @@ const struct schema_key schema_keys[NKEYS] = {
 	    NULL },
 };
 
-/* NULLS LAST: PostgreSQL would put a reply without a time first. */
+/*
+ * Every phone's replies together, latest first. NULLS LAST: PostgreSQL
+ * would put a reply without a time first.
+ */
 const char schema_latest_replies[] =
-	"SELECT phone, message, event_time FROM sms_events r "
-	"WHERE event_type = 6 AND phone IS NOT NULL AND id = (SELECT id FROM "
-	"sms_events x WHERE x.event_type = 6 AND x.phone = r.phone "
-	"ORDER BY x.event_time DESC NULLS LAST, x.id DESC LIMIT 1) "
-	"ORDER BY phone";
+	"SELECT phone, message, event_time FROM sms_events "
+	"WHERE event_type = 6 AND phone IS NOT NULL "
+	"ORDER BY phone, event_time DESC NULLS LAST, id DESC";
 
 /* Per backend: the primary key column, the payloads table. */
 static const char *const id_def[2] = {

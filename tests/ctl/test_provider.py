@@ -157,9 +157,11 @@ def test_samples_into_both_databases():
 
 def test_replies_and_optouts():
     """Retries of a reply are one row; optouts lists the phones whose
-    latest reply unsubscribes, on both databases. A reply without a time
-    (no replyTime, a timestamp with a fraction, as no receiver of today
-    writes) is older than any with one, and counts when it is alone."""
+    latest reply unsubscribes, on both databases: a later reply of
+    nothing but punctuation or an emoji says neither, full-width letters
+    are letters. A reply without a time (no replyTime, a timestamp with
+    a fraction, as no receiver of today writes) is older than any with
+    one, and counts when it is alone."""
     d = t.tmpdir("smshook-optouts-")
     pgdir = None
     try:
@@ -183,7 +185,21 @@ def test_replies_and_optouts():
                      ("13800000008", "退订～", "2026-01-01 10:00:00"),
                      ("13800000009", "“TD”", "2026-01-01 10:00:00"),
                      ("13800000010", "「退订…」", "2026-01-01 10:00:00"),
-                     ("13800000011", "TD退订x", "2026-01-01 10:00:00")]:
+                     ("13800000011", "TD退订x", "2026-01-01 10:00:00"),
+                     # a later "?" or emoji says neither: TD stands
+                     ("13800000012", "TD", "2026-01-01 10:00:00"),
+                     ("13800000012", "？", "2026-01-01 10:01:00"),
+                     ("13800000013", "退订", "2026-01-01 10:00:00"),
+                     ("13800000013", "😡", "2026-01-01 10:01:00"),
+                     # full-width letters, invisible spaces around
+                     ("13800000014", "ＴＤ", "2026-01-01 10:00:00"),
+                     ("13800000015", "\u00a0TD\u200b\ufeff",
+                      "2026-01-01 10:00:00"),
+                     # a later reply with words in it decides
+                     ("13800000016", "TD", "2026-01-01 10:00:00"),
+                     ("13800000016", "👍 ok", "2026-01-01 10:01:00"),
+                     # nothing but punctuation: not an opt-out
+                     ("13800000017", "？！", "2026-01-01 10:00:00")]:
             reply(*args)
         for phone, text in (("13800000006", "hello"), ("13800000007", "TD")):
             ref.append(os.path.join(d, "spool"), "2026-01-01", t.v1_line({
@@ -196,7 +212,7 @@ def test_replies_and_optouts():
         for db in (sq, pg):
             p = t.ctl(conf, "import", "--db", db.url)
             t.eq(p.returncode, 0, p.stderr)
-            t.eq(len([r for r in db.rows() if r[0] == 6]), 13,
+            t.eq(len([r for r in db.rows() if r[0] == 6]), 22,
                  "the retried reply is one row")
             p = t.ctl(conf, "optouts", "--db", db.url)
             t.eq(p.returncode, 0, p.stderr)
@@ -204,7 +220,9 @@ def test_replies_and_optouts():
                    p.stdout.splitlines()[1:]]
             t.eq(got, ["13800000001", "13800000002", "13800000004",
                        "13800000006", "13800000007", "13800000008",
-                       "13800000009", "13800000010"], db.kind)
+                       "13800000009", "13800000010", "13800000012",
+                       "13800000013", "13800000014", "13800000015"],
+                 db.kind)
             p = t.ctl(conf, "optouts", "--db", db.url, "--format", "json",
                       "--word", "hello")
             t.eq([x["phone"] for x in json.loads(p.stdout)],
