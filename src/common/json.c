@@ -823,3 +823,58 @@ json_int(const char *s, size_t n, long long *out)
 	*out = s[0] == '-' ? -v : v;
 	return 0;
 }
+
+int
+json_exact(const char *s, size_t n, long long *out)
+{
+	const long long top = 9007199254740992LL;	/* 2^53 */
+	const char *d = s + (n > 0 && s[0] == '-'), *end = s + n, *p;
+	const char *digits[2] = { d, NULL };	/* integer, fraction */
+	size_t len[2] = { 0, 0 }, k, nd = 0, tz = 0;
+	long long e = 0, v = 0;
+	int esign = 1, i;
+
+	for (p = d; p < end && *p >= '0' && *p <= '9'; p++)
+		len[0]++;
+	if (p < end && *p == '.') {
+		digits[1] = ++p;
+		for (; p < end && *p >= '0' && *p <= '9'; p++)
+			len[1]++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			esign = *p++ == '-' ? -1 : 1;
+		for (; p < end && *p >= '0' && *p <= '9'; p++)
+			if ((e = e * 10 + (*p - '0')) > 100000)
+				e = 100000;	/* past any number's digits */
+	}
+	if (p != end || len[0] == 0)
+		return -1;
+	/* the significant digits: leading zeros out, trailing ones counted */
+	for (i = 0; i < 2; i++)
+		for (k = 0; k < len[i]; k++) {
+			if (digits[i][k] == '0' && nd == 0)
+				continue;
+			nd++;
+			tz = digits[i][k] == '0' ? tz + 1 : 0;
+		}
+	if (nd == tz) {			/* all zeros: 0, -0, 0.0e5 */
+		*out = 0;
+		return 0;
+	}
+	/* the value: those digits but the trailing zeros, times 10^e */
+	e = esign * e - (long long)len[1] + (long long)tz;
+	if (e < 0 || (long long)(nd - tz) + e > 16)
+		return -1;		/* a fraction, or past 10^16 */
+	for (i = 0, k = 0; i < 2; i++)
+		for (p = digits[i]; p != NULL && p < digits[i] + len[i]; p++)
+			if ((*p != '0' || v > 0) && k++ < nd - tz)
+				v = v * 10 + (*p - '0');
+	for (; e > 0; e--)
+		v *= 10;
+	if (v > top)
+		return -1;
+	*out = d != s ? -v : v;
+	return 0;
+}

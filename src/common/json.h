@@ -118,4 +118,13 @@ size_t	json_quote(const char *s, size_t n, char *out);
  */
 int	json_int(const char *s, size_t n, long long *out);
 
+/*
+ * A JSON number's text s[0..n) (valid: json_lex's) that names an integer
+ * of at most 2^53 in magnitude, exactly, whatever its form (20, 2e1,
+ * 20.0, 200e-1): 0 with *out; -1 if it names a fraction, however close
+ * to an integer (5.9999999999999999), or a larger one. Decided on the
+ * text, not on a double, which rounds.
+ */
+int	json_exact(const char *s, size_t n, long long *out);
+
 #endif

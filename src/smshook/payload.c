@@ -10,7 +10,6 @@
  * a form is decoded to an object (form.c), printed as the payload, and
  * that text checked the same way.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,25 +134,15 @@ string_of(const struct check *c, const struct json_span *sp, size_t *n)
 }
 
 /*
- * 1 if number span sp is an integer a double holds exactly (20, 2e1,
- * 20.0), with its value in *v; else 0.
+ * 1 if number span sp is an integer of at most 2^53 (20, 2e1, 20.0),
+ * with its value in *v; else 0 (json_exact: on the text, as the
+ * importer's int_of decides it too).
  */
 static int
 exact_integer(const struct check *c, const struct json_span *sp,
     long long *v)
 {
-	char buf[JSON_NUM_MAX + 1];
-	double d;
-
-	if (sp->len > JSON_NUM_MAX)
-		return 0;
-	memcpy(buf, c->text + sp->off, sp->len);
-	buf[sp->len] = '\0';
-	d = strtod(buf, NULL);
-	if (d != floor(d) || fabs(d) > 9007199254740992.0)
-		return 0;
-	*v = (long long)d;
-	return 1;
+	return json_exact(c->text + sp->off, sp->len, v) == 0;
 }
 
 /* 1 if sp is null, or the empty string a form writes for one. */

@@ -107,7 +107,6 @@ int_of(const char *s, const struct json_span *sp, long long *out)
 	/* json_int's longest, each character as the receiver may see it
 	 * escaped (\uXXXX), and the quotes: any longer cannot be one */
 	char buf[6 * (JSON_INT_DIGITS + 1) + 2];
-	double d;
 
 	switch (sp->type) {
 	case JSON_STRING:
@@ -117,11 +116,8 @@ int_of(const char *s, const struct json_span *sp, long long *out)
 	case JSON_NUMBER:
 		if (short_int(sp))
 			return json_int(s + sp->off, sp->len, out) == 0;
-		d = num_value(s, sp);
-		if (d != floor(d) || fabs(d) > 9007199254740992.0)
-			return 0;
-		*out = (long long)d;
-		return 1;
+		/* on the text: a double would round 5.9999999999999999 up */
+		return json_exact(s + sp->off, sp->len, out) == 0;
 	default:
 		return 0;
 	}

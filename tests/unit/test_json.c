@@ -651,6 +651,40 @@ test_int(void **state)
 	assert_true(v == 1);
 }
 
+/* json_exact: an integer by the number's text, in any JSON form. */
+static void
+test_exact(void **state)
+{
+	static const struct {
+		const char	*num;
+		int		 rc;
+		long long	 v;
+	} t[] = {
+		{ "20", 0, 20 }, { "2e1", 0, 20 }, { "20.0", 0, 20 },
+		{ "200e-1", 0, 20 }, { "2.0E+1", 0, 20 }, { "-5", 0, -5 },
+		{ "-0", 0, 0 }, { "0.000", 0, 0 }, { "0e99999", 0, 0 },
+		{ "0.5e1", 0, 5 }, { "105", 0, 105 }, { "1.05e2", 0, 105 },
+		{ "9007199254740992", 0, 9007199254740992LL },
+		{ "-9007199254740992", 0, -9007199254740992LL },
+		{ "9007199254740993", -1, 0 }, { "1e16", -1, 0 },
+		{ "1e15", 0, 1000000000000000LL }, { "1e99999", -1, 0 },
+		{ "5.9999999999999999", -1, 0 }, { "20.000000000000001", -1, 0 },
+		{ "1e-400", -1, 0 }, { "6e-400", -1, 0 }, { "0.5", -1, 0 },
+		{ "15e-1", -1, 0 }, { "1.5e1", 0, 15 },
+		{ "100000000000000000000e-20", 0, 1 },
+	};
+	long long v;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		v = 12345;
+		if (json_exact(t[i].num, strlen(t[i].num), &v) != t[i].rc ||
+		    (t[i].rc == 0 && v != t[i].v))
+			fail_msg("json_exact(%s): %lld", t[i].num, v);
+	}
+}
+
 int
 main(void)
 {
@@ -658,6 +692,7 @@ main(void)
 		cmocka_unit_test(test_whitespace),
 		cmocka_unit_test(test_numbers_kept),
 		cmocka_unit_test(test_numbers_bad),
+		cmocka_unit_test(test_exact),
 		cmocka_unit_test(test_escapes),
 		cmocka_unit_test(test_surrogate_escapes),
 		cmocka_unit_test(test_raw_bytes),

@@ -683,6 +683,19 @@ test_form_repeated(void **state)
 	assert_int_equal(ev.event_type, 5);
 	payload_free(&ev);
 	parse_bad_str("token=a&timestamp=", LINE_FORM, "integer", "timestamp");
+	/* a fraction however close to an integer is none, as the text
+	 * says, though a double rounds it to one */
+	parse_bad_str("{" SIGNED ",\"eventType\":5.9999999999999999}",
+	    LINE_JSON, "integer", "eventType");
+	parse_bad_str("{" SIGNED ",\"eventType\":20.000000000000001}",
+	    LINE_JSON, "integer", "eventType");
+	parse_bad_str("{" SIGNED ",\"verfiyResult\":1e-400}", LINE_JSON,
+	    "integer", "verfiyResult");
+	parse_bad_str("{" SIGNED ",\"eventType\":9007199254740993}",
+	    LINE_JSON, "integer", "eventType");
+	parse_ok(&ev, "{" SIGNED ",\"eventType\":200e-1}", LINE_JSON);
+	assert_int_equal(ev.event_type, 20);
+	payload_free(&ev);
 }
 
 /* An object or form without any field is the dashboard's test: 1. */
