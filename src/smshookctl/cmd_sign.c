@@ -20,6 +20,7 @@
 #include "ctl.h"
 #include "event.h"
 #include "json.h"
+#include "utf8.h"
 #include "verify.h"
 
 #define TOKEN_LEN	50
@@ -108,6 +109,18 @@ find_event(const char *s)
 	if (json_int(s, strlen(s), &code) == 0)
 		return event_by_code(code);
 	return event_by_name(s);
+}
+
+/* 1 if d's sample names a message (its "ID" placeholder), else 0. */
+static int
+names_message(const struct event_def *d)
+{
+	size_t i;
+
+	for (i = 0; i < NSAMPLES; i++)
+		if (samples[i].code == d->code)
+			return strstr(samples[i].fields, "\"ID\"") != NULL;
+	return 0;
 }
 
 /* Fill out with n random alphanumerics and a NUL; -1 if RAND_bytes fails. */
@@ -322,9 +335,12 @@ cmd_sign(struct ctl *ctl, int argc, char *argv[])
 		usage(stderr);
 		return CTL_USAGE;
 	}
+	/* what the receiver would refuse is a usage error here */
 	if (opt_token != NULL && (*opt_token == '\0' ||
-	    strlen(opt_token) > EVENT_TOKEN_MAX)) {
-		ctl_err("token must be 1 to %d bytes", EVENT_TOKEN_MAX);
+	    strlen(opt_token) > EVENT_TOKEN_MAX ||
+	    !utf8_valid(opt_token, strlen(opt_token)))) {
+		ctl_err("token must be 1 to %d bytes of UTF-8 text",
+		    EVENT_TOKEN_MAX);
 		return CTL_USAGE;
 	}
 	if (opt_ts != NULL && (json_int(opt_ts, strlen(opt_ts), &ms) == -1 ||
@@ -338,8 +354,14 @@ cmd_sign(struct ctl *ctl, int argc, char *argv[])
 		return CTL_USAGE;
 	}
 	if (opt_id != NULL && (*opt_id == '\0' ||
-	    strlen(opt_id) > SMS_ID_MAX)) {
-		ctl_err("--sms-id must be 1 to %d bytes", SMS_ID_MAX);
+	    strlen(opt_id) > SMS_ID_MAX || !utf8_valid(opt_id,
+	    strlen(opt_id)))) {
+		ctl_err("--sms-id must be 1 to %d bytes of UTF-8 text",
+		    SMS_ID_MAX);
+		return CTL_USAGE;
+	}
+	if (opt_id != NULL && !names_message(d)) {
+		ctl_err("--sms-id: a %s event names no message", d->slug);
 		return CTL_USAGE;
 	}
 	if (pick_key(ctl, opt_k, &key) == -1)

@@ -167,6 +167,17 @@ def test_sign_fresh_ids_and_reply():
         t.eq(status, 200, "%r %s" % (out, err))
         p = ctl(conf, "sign", "--sms-id", "")
         t.eq(p.returncode, 2, "an empty --sms-id is a usage error")
+        # what the receiver would refuse: not UTF-8, or an id for an
+        # event that names no message (it would be left out unseen)
+        bad = os.fsdecode(b"ab\xffcd")
+        for args in (("--token", bad), ("--sms-id", bad),
+                     ("--event", "reply", "--sms-id", "X1"),
+                     ("--event", "template", "--sms-id", "X1")):
+            p = ctl(conf, "sign", *args)
+            t.eq((p.returncode, p.stdout), (2, ""), "%s: %s" % (args,
+                                                                p.stderr))
+            t.expect("UTF-8 text" in p.stderr or "names no message" in
+                     p.stderr, p.stderr)
         # an id that reads as a placeholder stays itself
         for sid in ("NOW", "ID"):
             p = ctl(conf, "sign", "--sms-id", sid)
