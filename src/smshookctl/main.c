@@ -97,7 +97,7 @@ main(int argc, char *argv[])
 {
 	struct ctl ctl;
 	const char *opt_c = NULL;
-	char note[PATH_MAX + 128];
+	char note[PATH_MAX + 128], prog[32];
 	size_t i;
 	int ch, rc, filled;
 
@@ -117,6 +117,9 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 
+	/* getopt's own messages begin with argv[0]: name us as ctl_err does */
+	if (argc > 0)
+		argv[0] = "smshookctl";
 	while ((ch = getopt_long(argc, argv, "+c:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -147,6 +150,8 @@ main(int argc, char *argv[])
 		return CTL_USAGE;
 	}
 	ctl_err_init(cmds[i].name);
+	snprintf(prog, sizeof(prog), "smshookctl %s", cmds[i].name);
+	argv[0] = prog;
 	if ((filled & 1 << STDOUT_FILENO) && !cmds[i].prints &&
 	    fs_stdout_nowhere() == -1)
 		return CTL_FAIL;

@@ -966,6 +966,12 @@ def test_help_and_usage():
             t.eq(p.returncode, 2, "%s bad option" % cmd)
             t.expect("usage:" in p.stderr and p.stdout == "",
                      "%s: %r %r" % (cmd, p.stdout, p.stderr))
+            # getopt's own message names the command as every other
+            t.expect(p.stderr.startswith("smshookctl %s: unrecognized "
+                                         "option" % cmd), p.stderr)
+        p = ctl(conf, "-x")
+        t.expect(p.stderr.startswith("smshookctl: invalid option"),
+                 p.stderr)
         # help and version that cannot be written are failures
         for args in (["-h"], ["-V"], ["stats", "--help"]):
             with open("/dev/full", "w") as full:
