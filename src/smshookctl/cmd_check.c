@@ -163,6 +163,45 @@ check_config(struct check *k)
 		    k->ctl->confpath, nfiles, nfiles == 1 ? "" : "s");
 }
 
+/*
+ * 1 if range r holds every IPv4 address (::ffff:0.0.0.0/96 or wider) or
+ * every address (::/0), else 0.
+ */
+static int
+holds_all(const struct cidr *r)
+{
+	static const uint8_t v4[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
+	    0xff };
+
+	return r->prefix == 0 || (r->prefix <= 96 &&
+	    memcmp(r->addr, v4, (size_t)r->prefix / 8) == 0);
+}
+
+/*
+ * A trusted_proxies range that holds every client lets each one name its
+ * own address in X-Forwarded-For: allow_from then keeps no one out.
+ */
+static void
+check_proxies(struct check *k)
+{
+	const struct conf *c = &k->ctl->conf;
+	size_t i;
+
+	for (i = 0; i < c->trusted_proxies.n; i++)
+		if (holds_all(&c->trusted_proxies.v[i]))
+			break;
+	if (i == c->trusted_proxies.n)
+		return;
+	if (c->allow_from.n > 0)
+		fault(k, "trusted_proxies holds every client's address: each "
+		    "names its own in X-Forwarded-For, and allow_from keeps no "
+		    "one out (list the proxies' own addresses)");
+	else
+		fine(k, "note: trusted_proxies holds every client's address: "
+		    "the spool records the address each client claims (list "
+		    "the proxies' own addresses)");
+}
+
 /* The current user can make a directory in dir; 0, or -1 with errno. */
 static int
 can_mkdir_in(const char *dir)
@@ -448,6 +487,7 @@ static void
 receiver_checks(struct check *k)
 {
 	check_config(k);
+	check_proxies(k);
 	check_spool(k);
 	check_today(k);
 	check_replay(k);

@@ -300,6 +300,35 @@ def test_replay_table_not_a_table():
         shutil.rmtree(d)
 
 
+def test_proxies_trust_everyone():
+    """trusted_proxies that holds every address (0.0.0.0/0, ::/0, or a
+    wider IPv6 range holding all of IPv4) lets each client name its own
+    address: a fault beside allow_from, which it voids; a note without
+    it. The proxies' own addresses: ok."""
+    for proxies, allow, want in (
+            ("0.0.0.0/0", "203.0.113.0/24", "fault"),
+            ("10.0.0.0/8 ::/0", "203.0.113.0/24", "fault"),
+            ("::ffff:0:0/96", "203.0.113.0/24", "fault"),
+            ("0.0.0.0/0", None, "note"),
+            ("10.0.0.0/8 2001:db8::/32", "203.0.113.0/24", None),
+            ("0.0.0.0/1", "203.0.113.0/24", None)):
+        extra = "trusted_proxies = " + proxies
+        if allow is not None:
+            extra += "\nallow_from = " + allow
+        d, conf, spool = setup(extra)
+        try:
+            p = check(conf)
+            if want == "fault":
+                fails(p, "trusted_proxies holds every client's address",
+                      "allow_from keeps no one out")
+                continue
+            t.eq(p.returncode, 0, p.stdout + p.stderr)
+            t.eq("note: trusted_proxies holds every client" in p.stdout,
+                 want == "note", "%s: %s" % (proxies, p.stdout))
+        finally:
+            shutil.rmtree(d)
+
+
 def test_counters_not_writable():
     """Answer counters the receiver's user cannot write (made by root
     testing by hand): the receiver counts nothing, and stats and the
