@@ -378,19 +378,26 @@ def kill_idle(proc, n, killed):
         killed.append(k)
 
 
+def start_faked(d, stamp, monotonic):
+    """smshook -w WORKERS under libfaketime, its offset read from the
+    file stamp at every call ("+0" now), the monotonic clock moved too
+    if monotonic, else the wall clock alone."""
+    t.expect(FAKETIME, "libfaketime not installed (faketime)")
+    with open(stamp, "w") as f:
+        f.write("+0\n")
+    env = {"LD_PRELOAD": FAKETIME[0], "FAKETIME_TIMESTAMP_FILE": stamp,
+           "FAKETIME_NO_CACHE": "1", "TZ": "UTC"}
+    if not monotonic:
+        env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+    return start(d, ("-w", str(WORKERS)), env)[0]
+
+
 def clock_step(d):
     """11 workers lost within a minute, the wall clock stepped an hour
     ahead after the sixth: exit 1. Counted on the wall clock, the step
     began a new minute (and a step back made one last for ever)."""
-    t.expect(FAKETIME, "libfaketime not installed (faketime)")
     stamp = d + ".faketime"
-    with open(stamp, "w") as f:
-        f.write("+0\n")
-    proc, _ = start(d, ("-w", str(WORKERS)),
-                    {"LD_PRELOAD": FAKETIME[0],
-                     "FAKETIME_TIMESTAMP_FILE": stamp,
-                     "FAKETIME_NO_CACHE": "1",
-                     "FAKETIME_DONT_FAKE_MONOTONIC": "1", "TZ": "UTC"})
+    proc = start_faked(d, stamp, False)
     try:
         killed = []
         kill_idle(proc, 6, killed)
@@ -417,14 +424,8 @@ def minute_straddled(d):
     monotonic clock moved ahead by libfaketime) are 11 within a minute:
     exit 1. Counted in a window begun at the first loss, the last two
     began a new window, and up to 20 losses in a moment went by."""
-    t.expect(FAKETIME, "libfaketime not installed (faketime)")
     stamp = d + ".faketime"
-    with open(stamp, "w") as f:
-        f.write("+0\n")
-    proc, _ = start(d, ("-w", str(WORKERS)),
-                    {"LD_PRELOAD": FAKETIME[0],
-                     "FAKETIME_TIMESTAMP_FILE": stamp,
-                     "FAKETIME_NO_CACHE": "1", "TZ": "UTC"})
+    proc = start_faked(d, stamp, True)
     try:
         killed = []
         for ahead, n in (("+0", 1), ("+59s", 9), ("+61s", 1)):

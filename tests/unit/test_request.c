@@ -277,6 +277,16 @@ test_body(void **state)
 	assert_string_equal(buf, "");
 }
 
+/* Make f hand out data (len bytes) in 4096-byte pieces from its start. */
+static void
+feed(struct fake *f, const char *data, size_t len)
+{
+	memset(f, 0, sizeof(*f));
+	f->data = data;
+	f->len = len;
+	f->chunk = 4096;
+}
+
 /*
  * The buffer grows with what comes: without a length, a short body under
  * a max_body of 1 GiB takes REQUEST_BUF_STEP, not the max (Apache's CGI
@@ -299,27 +309,18 @@ test_body_grows(void **state)
 	memset(&rq, 0, sizeof(rq));
 	rq.read = fake_read;
 	rq.io = &f;
-	memset(&f, 0, sizeof(f));
-	f.data = "{}";
-	f.len = 2;
-	f.chunk = 4096;
+	feed(&f, "{}", 2);
 	assert_int_equal(request_body(&rq, &b, 0, 0, 1ULL << 30, &got), 0);
 	assert_int_equal(got, 2);
 	assert_int_equal(b.cap, REQUEST_BUF_STEP);
 	assert_string_equal(b.p, "{}");
-	memset(&f, 0, sizeof(f));
-	f.data = data;
-	f.len = n;
-	f.chunk = 4096;
+	feed(&f, data, n);
 	assert_int_equal(request_body(&rq, &b, 0, 0, 1ULL << 30, &got), 0);
 	assert_int_equal(got, n);
 	assert_int_equal(b.cap, 4 * REQUEST_BUF_STEP);
 	assert_int_equal(strlen(b.p), n);
 	/* kept for the next request, and not shrunk: a known length fits */
-	memset(&f, 0, sizeof(f));
-	f.data = data;
-	f.len = n;
-	f.chunk = 4096;
+	feed(&f, data, n);
 	assert_int_equal(request_body(&rq, &b, 100, 1, 1ULL << 30, &got), 0);
 	assert_int_equal(got, 100);
 	assert_int_equal(b.cap, 4 * REQUEST_BUF_STEP);
@@ -327,20 +328,14 @@ test_body_grows(void **state)
 	/* a known length in one go: its bytes and a NUL */
 	b.p = NULL;
 	b.cap = 0;
-	memset(&f, 0, sizeof(f));
-	f.data = data;
-	f.len = n;
-	f.chunk = 4096;
+	feed(&f, data, n);
 	assert_int_equal(request_body(&rq, &b, 1000, 1, 1ULL << 30, &got), 0);
 	assert_int_equal(b.cap, 1001);
 	/* out of memory: -1 */
 	free(b.p);
 	b.p = NULL;
 	b.cap = 0;
-	memset(&f, 0, sizeof(f));
-	f.data = data;
-	f.len = n;
-	f.chunk = 4096;
+	feed(&f, data, n);
 	if (mallocfail_works()) {
 		fail_in = 1;	/* the first doubling */
 		assert_int_equal(request_body(&rq, &b, 0, 0, 1ULL << 30, &got),
