@@ -60,6 +60,7 @@ struct stats {
 	size_t			  ndays;
 	struct day		  all;		/* the totals */
 	unsigned long long	  unread;	/* reader_unread lines */
+	unsigned long long	  unreadable;	/* day files not read whole */
 };
 
 /* The import's state for this spool, when a database is configured. */
@@ -241,7 +242,8 @@ meaning(const struct failure *f)
 
 /*
  * Count the lines of f into d: 0, 1 if f was purged since the listing
- * (d untouched), -1 on a read or allocation failure.
+ * (d untouched), -2 if it could not be read (said; d holds the lines
+ * read before), -1 on an allocation failure.
  */
 static int
 count_file(struct stats *s, const struct day_file *f, struct day *d)
@@ -259,7 +261,7 @@ count_file(struct stats *s, const struct day_file *f, struct day *d)
 		if (errno == ENOENT)
 			return 1;
 		ctl_errno("%s", f->path);
-		return -1;
+		return errno == ENOMEM ? -1 : -2;
 	}
 	while ((n = reader_next(r, &line, &len, &off)) > 0) {
 		if (reader_unread(n, len)) {
@@ -296,6 +298,7 @@ count_file(struct stats *s, const struct day_file *f, struct day *d)
 	}
 	if (n == -1) {
 		ctl_errno("%s", f->path);
+		rc = errno == ENOMEM ? -1 : -2;
 		goto out;
 	}
 	rc = 0;
@@ -369,6 +372,8 @@ collect(struct stats *s, const char *dir, const char *from, const char *to)
 			s->ndays--;
 			continue;
 		}
+		/* a day not read whole: its lines read count, the rest too */
+		s->unreadable += got == -2;
 		for (k = 0; k < dy->nc; k++)
 			if (day_add(&s->all, dy->c[k].col, dy->c[k].n) == -1)
 				goto nomem;
@@ -921,9 +926,9 @@ import_lag(const struct ctl *ctl, struct lag *lag)
 }
 
 /*
- * Write the metrics to path through path.tmp, made anew (whatever another
- * user left at that name is removed, never written through), and rename;
- * "-" is standard output. cp may be NULL.
+ * Write the metrics to path through a file of a name of its own beside it
+ * (path.tmp.XXXXXX, made anew: never one another run or user made), and
+ * rename; "-" is standard output. cp may be NULL.
  */
 static int
 prom_file(const struct stats *s, const char *path,
@@ -937,14 +942,13 @@ prom_file(const struct stats *s, const char *path,
 		prom_write(stdout, s, cp, lag);	/* stdout checked after */
 		return 0;
 	}
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >=
+	/* a name of its own: two runs at once must not share one */
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >=
 	    sizeof(tmp)) {
 		errno = ENAMETOOLONG;
 		goto out;
 	}
-	if (unlink(tmp) == -1 && errno != ENOENT)
-		goto out;
-	if ((fd = fs_create(tmp, O_WRONLY, 0644, (uid_t)-1, (gid_t)-1)) == -1)
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
 		goto out;
 	/* counts only, for node_exporter's user: 0644 whatever the umask */
 	if (fchmod(fd, 0644) == -1 || (f = fdopen(fd, "w")) == NULL) {
@@ -1015,7 +1019,8 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 		return CTL_FAIL;
 	if (collect(&s, ctl->conf.spool_dir, from, to) == -1)
 		goto out;
-	if (s.all.invalid > 0)
+	/* metrics carry it (smshook_spool_invalid_lines): said by them */
+	if (s.all.invalid > 0 && prom == NULL)
 		ctl_err("%llu invalid line%s not counted (see smshookctl "
 		    "verify)", s.all.invalid, s.all.invalid == 1 ? "" : "s");
 	/*
@@ -1049,7 +1054,8 @@ cmd_stats(struct ctl *ctl, int argc, char *argv[])
 	}
 	if (ctl_stdout_flush() == -1)
 		goto out;
-	rc = lag.unreadable || s.unread > 0 ? CTL_FAIL : CTL_OK;
+	rc = lag.unreadable || s.unread > 0 || s.unreadable > 0 ? CTL_FAIL :
+	    CTL_OK;
  out:
 	stats_free(&s);
 	return rc;

@@ -656,6 +656,18 @@ def test_stats_import_lag():
             t.expect(p.stdout if args[:1] != ["--prometheus"] else
                      open(prom).read(), "(the rest written)")
         t.expect("smshook_import_lag_bytes{" not in open(prom).read())
+        # and without --from, as cron runs it: the day is counted as far
+        # as it reads, named, stats fails; every other series is written
+        # (one old damaged day must not stop the metrics the alerts read)
+        for args in ([], ["--json"], ["--prometheus", prom],
+                     ["--prometheus", "-"]):
+            p = ctl(conf, "stats", *args)
+            t.eq(p.returncode, 1, p.stderr)
+            t.expect("%s: truncated gzip file" % cut in p.stderr, p.stderr)
+            out = p.stdout if args[-1:] != [prom] else open(prom).read()
+            t.expect(out, "(nothing written)")
+            if args[:1] == ["--prometheus"]:
+                t.expect("smshook_spool_events{" in out, out)
     finally:
         shutil.rmtree(d)
 
@@ -766,7 +778,8 @@ def test_stats_prometheus():
         p = ctl(conf, "stats", "--prometheus", prom)
         t.eq(p.returncode, 0, p.stderr)
         t.eq(p.stdout, "", "quiet with --prometheus")
-        t.expect(not os.path.exists(prom + ".tmp"), "tmp left behind")
+        t.eq([n for n in os.listdir(d) if n.startswith("smshook.prom.")],
+             [], "tmp left behind")
         text = open(prom).read()
         t.expect("stale" not in text)
         t.expect("# TYPE smshook_answers_total counter" in text, text)
@@ -798,8 +811,9 @@ def test_stats_prometheus():
         p = ctl(conf, "stats", "--prometheus",
                 os.path.join(d, "missing-dir", "x.prom"))
         t.eq(p.returncode, 1)
-        # what another user left at the .tmp name is removed, never
-        # written through: a FIFO (no hang), a link to another file
+        # the new file has a name of its own: what another user (or
+        # another run) has at FILE.tmp is left alone, never written
+        # through: a FIFO (no hang), a link to another file
         other = os.path.join(d, "other")
         with open(other, "w") as f:
             f.write("other\n")
@@ -809,7 +823,8 @@ def test_stats_prometheus():
             p = t.ctl(conf, "stats", "--prometheus", prom, timeout=20)
             t.eq(p.returncode, 0, p.stderr)
             t.eq(open(other).read(), "other\n", "written through")
-            t.expect(not os.path.lexists(prom + ".tmp"))
+            t.expect(os.path.lexists(prom + ".tmp"), "another's removed")
+            os.unlink(prom + ".tmp")
             t.eq(untimed(open(prom).read()), untimed(text))
         # "-": standard output, and not beside --json
         p = ctl(conf, "stats", "--prometheus", "-")
