@@ -65,24 +65,32 @@ usage(FILE *f)
 
 /*
  * The characters trimmed around a reply, as code point ranges: white
- * space, punctuation and symbols, ASCII and wide (emoji among them).
+ * space, punctuation and symbols, ASCII and wide (emoji among them):
+ * whole Unicode blocks of them, so that no space, mark or symbol of a
+ * block is left to count as a word.
  */
 static const struct {
 	unsigned int	lo, hi;
 } trimmed[] = {
 	{ 0x00, 0x2f }, { 0x3a, 0x40 }, { 0x5b, 0x60 }, { 0x7b, 0x7f },
-	{ 0xa0, 0xbf },		/* no-break space, ¡ « · » ¿ ... */
-	{ 0x200b, 0x2027 },	/* zero-width spaces, dashes, quotes “”… */
-	{ 0x2060, 0x206f },	/* word joiner and other invisibles */
-	{ 0x2190, 0x27bf },	/* arrows, symbols, dingbats: ☺ ✔ */
+	{ 0x80, 0xbf },		/* controls, no-break space, ¡ « · » ¿ ² */
+	{ 0xd7, 0xd7 }, { 0xf7, 0xf7 },		/* × ÷ */
+	{ 0x2000, 0x2bff },	/* spaces, punctuation “”…‼, super- and
+				 * subscripts, currency, letterlike ™,
+				 * arrows, maths, shapes, symbols ☺ ✔ ⭐ */
+	{ 0x2e00, 0x2e7f },	/* supplemental punctuation */
 	{ 0x3000, 0x303f },	/* CJK space and punctuation: 。、「」 */
-	{ 0xfe00, 0xfe0f },	/* variation selectors (emoji style) */
+	{ 0x3200, 0x32ff },	/* enclosed CJK: ㊙ ㊗ */
+	{ 0xfe00, 0xfe1f },	/* variation selectors, vertical forms */
+	{ 0xfe30, 0xfe6f },	/* CJK compatibility and small forms */
 	{ 0xfeff, 0xfeff },	/* byte order mark */
 	{ 0xff01, 0xff0f },	/* full-width ASCII punctuation: ！，． */
 	{ 0xff1a, 0xff20 },	/* ：；＜＝＞？＠ */
 	{ 0xff3b, 0xff40 },	/* ［＼］＾＿｀ */
 	{ 0xff5b, 0xff65 },	/* ｛｜｝～ and half-width 。「」、・ */
+	{ 0xffe0, 0xffef },	/* full-width ￠￡￥ and half-width symbols */
 	{ 0x1f000, 0x1faff },	/* emoji and pictographs */
+	{ 0xe0000, 0xe007f },	/* tags (flags of regions) */
 };
 
 /*
