@@ -266,6 +266,7 @@ handle_count(struct server *s, const struct response *rs)
 		[ANSWER_DUPLICATE] = CNT_DUPLICATE,
 	};
 	long long now;
+	int e;
 
 	if (!s->conf.counters)
 		return;
@@ -273,11 +274,13 @@ handle_count(struct server *s, const struct response *rs)
 	if (!counters_fresh(&s->counters, now) &&
 	    counters_open(&s->counters, s->conf.spool_dir, now) == -1) {
 		/* none yet is made by the first answer; else said once */
-		if (errno != ENOENT && !s->counters_said++)
+		if ((e = errno) != ENOENT && !s->counters_said++)
 			logmsg(LL_WARN, "answer counters %s/%s: %s: answers "
-			    "not counted (chown it to the receiver's user; "
-			    "see smshookctl check)", s->conf.spool_dir,
-			    COUNTERS_FILE, strerror(errno));
+			    "not counted (%s; see smshookctl check)",
+			    s->conf.spool_dir, COUNTERS_FILE, e == EINVAL ?
+			    "not a counters file" : strerror(e), e == EINVAL ?
+			    "remove it, a new one is made" : "chown it to the "
+			    "receiver's user");
 		return;
 	}
 	counters_add(&s->counters, rs->status == 200 ? ok[rs->answer] :

@@ -398,6 +398,7 @@ static void
 check_counters(struct check *k)
 {
 	const struct conf *c = &k->ctl->conf;
+	struct counters_page page;
 	char path[PATH_MAX];
 
 	if (!c->counters)
@@ -405,7 +406,13 @@ check_counters(struct check *k)
 	snprintf(path, sizeof(path), "%s/%s", c->spool_dir, COUNTERS_FILE);
 	if (access(path, F_OK) == -1 && errno == ENOENT)
 		return;		/* made by the first answer */
-	if (kept_writable(k, "answer counters", path))
+	if (!kept_writable(k, "answer counters", path))
+		return;
+	if (counters_read(c->spool_dir, &page) == -1 && errno == EINVAL)
+		fault(k, "answer counters %s: not a counters file (another "
+		    "program's, or cut short: remove it, the receiver makes a "
+		    "new one)", path);
+	else
 		fine(k, "answer counters %s: writable", path);
 }
 

@@ -361,6 +361,11 @@ def test_counters_not_writable():
         t.eq(p.returncode, 0, p.stdout + p.stderr)
         t.expect("answer counters %s: writable" % path in p.stdout,
                  p.stdout)
+        # cut short (or another program's): the receiver counts nothing
+        # in it; remove it, and the receiver makes a new one
+        os.truncate(path, 100)
+        fails(check(conf), "answer counters %s: not a counters file" % path,
+              "remove it")
     finally:
         shutil.rmtree(d)
 

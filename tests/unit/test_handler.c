@@ -1361,7 +1361,8 @@ assert_counted(const struct fixture *f, const struct counters_page *before,
 /*
  * Counters the receiver cannot open (here a folder in their place, as
  * root can open any file): the answer is given, uncounted, and why is
- * logged once per process, not at every answer.
+ * logged once per process, not at every answer; a file that is not a
+ * counters page is named so, with its fix.
  */
 static void
 test_counters_unusable(void **state)
@@ -1370,6 +1371,7 @@ test_counters_unusable(void **state)
 	struct response rs;
 	char path[160];
 	const char *hit;
+	FILE *fp;
 
 	start(f, "app_key = " KEY);
 	assert_true(mkdir(f->spool, 0750) == 0 || errno == EEXIST);
@@ -1381,6 +1383,16 @@ test_counters_unusable(void **state)
 	assert_int_equal(call(f, "GET", NULL, NULL, NULL, NULL, &rs), 200);
 	assert_null(strstr(f->log, "answer counters "));
 	assert_int_equal(rmdir(path), 0);
+	/* another program's file (or one cut short): remove it, it says */
+	start(f, "app_key = " KEY);
+	assert_non_null(fp = fopen(path, "w"));
+	assert_true(fputs("not-smshook-counters\n", fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(post(f, "{}", &rs), 200);
+	assert_non_null(hit = strstr(f->log, "answer counters "));
+	assert_non_null(strstr(hit, "not a counters file: answers not "
+	    "counted (remove it, a new one is made"));
+	assert_int_equal(unlink(path), 0);
 }
 
 /*
