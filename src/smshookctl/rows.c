@@ -59,8 +59,8 @@ num_value(const char *s, const struct json_span *sp)
  * Member sp of s as new text in the arena: a string unescaped, an
  * integer as its own text, however many digits (a double's integers are
  * exact to 16 only: two ids one apart beyond would be one row), another
- * number through a double (%.0f when that is an exact integer, else
- * %.17g); NULL for any other type or when absent.
+ * number through a double (%.0f when that is an integer of at most
+ * 2^53, else %.17g); NULL for any other type or when absent.
  */
 static char *
 text_of(struct arena *a, const char *s, const struct json_span *sp)

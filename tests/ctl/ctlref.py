@@ -3,6 +3,7 @@ smshookctl import must load (smshookctl(1), import), readers for both
 databases, and spool line generators. Not a suite itself (no test_
 prefix)."""
 import datetime
+import decimal
 import fcntl
 import gzip
 import json
@@ -29,25 +30,40 @@ NAMES = {"requested": 1, "request": 1, "delivered": 20, "deliver": 20,
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
+EXACT = 2 ** 53		# a double's exact integers, and json_exact's
+
+
 def _text(v):
+    """A column's text as rows.c's text_of makes it: an integer as its
+    own text, however long; another number (a Decimal: its text, not a
+    float) through a double, %.0f when that is an exact integer, else
+    %.17g."""
     if isinstance(v, bool) or v is None:
         return None
     if isinstance(v, str):
         return v
     if isinstance(v, int):
         return str(v)
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
+    if isinstance(v, decimal.Decimal):
+        f = float(v)
+        if f.is_integer() and abs(f) <= EXACT:
+            return str(int(f))
+        return "%.17g" % f
     return None
 
 
 def _int(v):
+    """A column's integer as rows.c's int_of reads it: an integer of up
+    to 16 characters as it is; any other number by its text (json_exact):
+    an integer of at most 2^53, or none; a string of up to 18 digits."""
     if isinstance(v, bool):
         return None
     if isinstance(v, int):
-        return v
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
+        return v if len(str(v)) <= 16 or abs(v) <= EXACT else None
+    if isinstance(v, decimal.Decimal):
+        if v == v.to_integral_value() and abs(v) <= EXACT:
+            return int(v)
+        return None
     if isinstance(v, str) and re.fullmatch(r"-?\d{1,18}", v):
         return int(v)
     return None
@@ -65,7 +81,7 @@ def _list(v):
         return v
     if isinstance(v, str) and v.lstrip(" \t").startswith("["):
         try:
-            x = json.loads(v)
+            x = json.loads(v, parse_float=decimal.Decimal)
             if isinstance(x, list):
                 return x
         except ValueError:
@@ -144,7 +160,9 @@ def line_rows(raw):
         return None
     if not _clean(env) or not line_valid(env):
         return None
-    p = env["payload"]
+    canon_payload = canon(env["payload"])
+    # the columns from the numbers' text, as the importer reads them
+    p = json.loads(text, parse_float=decimal.Decimal)["payload"]
     code = _int(_first(p.get("eventType")))
     name = None
     if code is not None:
@@ -163,7 +181,7 @@ def line_rows(raw):
                   event_time=_int(p.get("timestamp")),
                   received_at=env["received_at"],
                   verified=1 if env["verified"] else 0,
-                  payload=canon(p))
+                  payload=canon_payload)
     if code == 6:		# a reply: its text and its time (UTC+8)
         if isinstance(_first(p.get("replyContent")), str):
             common["message"] = _first(p["replyContent"])
