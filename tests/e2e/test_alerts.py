@@ -18,7 +18,7 @@ from smshooktest import eq, expect  # noqa: E402
 RULES = os.path.join(t.TOP, "conf-examples", "smshook-alerts.yml")
 METRICS = {"smshook_last_stored_event_timestamp_seconds",
            "smshook_answers_total", "smshook_import_lag_seconds",
-           "smshook_import_up"}
+           "smshook_import_up", "smshook_stats_timestamp_seconds"}
 
 
 def rules():
@@ -36,7 +36,7 @@ def promtool(*args):
 def check_rules():
     p = promtool("check", "rules", RULES)
     eq(p.returncode, 0, p.stdout + p.stderr)
-    expect("SUCCESS: 5 rules found" in p.stdout, p.stdout)
+    expect("SUCCESS: 6 rules found" in p.stdout, p.stdout)
     used = set()
     for r in rules().values():
         used |= set(re.findall(r"\bsmshook_[a-z_]+", r["expr"]))
@@ -65,7 +65,8 @@ def check_alerts_fire():
     """One minute per sample: a 503 at minute 5; 401s at one a minute
     (source a) and a single one (source b); events stored until minute
     10, then none; an import lag growing by a minute a minute; the
-    import's database unreadable from minute 3."""
+    import's database unreadable from minute 3; the metrics written
+    every 5 minutes until minute 20, then no more."""
     s503 = {"status": "503", "reason": "spool unavailable"}
     s401a = {"status": "401", "reason": "Invalid signature", "source": "a"}
     s401b = {"status": "401", "reason": "Invalid signature", "source": "b"}
@@ -85,6 +86,9 @@ def check_alerts_fire():
                        "0+60x10 600+0x300"),
                 series("smshook_import_lag_seconds", lag, "0+60x60"),
                 series("smshook_import_up", lag, "1 1 1 0+0x60"),
+                series("smshook_stats_timestamp_seconds", {},
+                       "0 0 0 0 0 300 300 300 300 300 600 600 600 600 600 "
+                       "900 900 900 900 900 1200+0x60"),
             ],
             "alert_rule_test": [
                 quiet("SmshookSpoolUnavailable", "4m"),
@@ -97,6 +101,8 @@ def check_alerts_fire():
                 fires("SmshookImportLagging", lag, "35m"),
                 quiet("SmshookImportUnknown", "20m"),
                 fires("SmshookImportUnknown", lag, "40m"),
+                quiet("SmshookMetricsStale", "45m"),
+                fires("SmshookMetricsStale", {}, "55m"),
             ],
         }],
     }
