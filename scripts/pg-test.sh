@@ -34,8 +34,11 @@ start|standby)
 	folder "$dir"
 	if [ "$1" = standby ]; then
 		primary=${3:?usage: pg-test.sh standby DIR PRIMARY}
+		# -c fast: at once, not after a spread checkpoint (minutes
+		# on a primary that earlier tests filled)
 		as_owner "$PGBIN/pg_basebackup" -h "$primary" -p "$PORT" \
-		    -U postgres -D "$dir/data" -R >"$dir/initdb.log" 2>&1 ||
+		    -U postgres -D "$dir/data" -R -c fast \
+		    >"$dir/initdb.log" 2>&1 ||
 		    { cat "$dir/initdb.log" >&2; exit 1; }
 	else
 		as_owner "$PGBIN/initdb" -D "$dir/data" -U postgres -A trust \

@@ -1009,9 +1009,11 @@ def lock_replaced():
             except OSError:
                 return False
         t.wait_for(waits, "import waiting for the lock")
-        os.unlink(path)
-        third = open(path, "a")
+        # the file replaced by another, locked, in one step: the path
+        # is never without a file the waiting run could make its own
+        third = open(path + ".new", "a")
         fcntl.flock(third, fcntl.LOCK_EX)
+        os.rename(path + ".new", path)
         held.close()		# the first holder ends
         out, err = p.communicate(timeout=30)
         t.eq(p.returncode, 1, err)

@@ -566,8 +566,13 @@ def pg_start(standby_of=None):
     d = tempfile.mkdtemp(prefix="smshook-pg-")
     how = ["start", d] if standby_of is None else \
         ["standby", d, standby_of]
-    p = subprocess.run(["sh", os.path.join(TOP, "scripts", "pg-test.sh")] +
-                       how, capture_output=True, text=True, timeout=120)
+    try:
+        p = subprocess.run(["sh", os.path.join(TOP, "scripts",
+                                               "pg-test.sh")] + how,
+                           capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pg_stop(d)
+        raise
     if p.returncode != 0:
         pg_stop(d)
         raise RuntimeError("pg-test.sh start: " + p.stderr)
