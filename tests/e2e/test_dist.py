@@ -94,6 +94,15 @@ def check_same_rules(b):
             return re.findall(r'<FilesMatch "[^"]*">', f.read())
     eq(denies(os.path.join(b, "htaccess")),
        denies(os.path.join(EXAMPLES, "apache-cgi.htaccess")))
+
+    def program(path):		# the program's own block, comments out
+        with open(path) as f:
+            m = re.search(r'<Files "smshook.cgi">\n(.*?)</Files>',
+                          f.read(), re.S)
+        return m and [ln.strip() for ln in m.group(1).splitlines()
+                      if ln.strip() and not ln.strip().startswith("#")]
+    eq(program(os.path.join(b, "htaccess")),
+       program(os.path.join(EXAMPLES, "apache-cgi.htaccess")))
     with open(os.path.join(EXAMPLES, "crontab")) as f:
         example = f.read().replace("@BINDIR@", "$HOME/bin").replace(
             "@CONF@", "$HOME/smshook/smshook.conf")
