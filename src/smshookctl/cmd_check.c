@@ -378,8 +378,8 @@ kept_writable(struct check *k, const char *what, const char *path)
 	if ((fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) ==
 	    -1) {
 		fault(k, "%s %s is not writable: %s (%s)", what, path,
-		    strerror(errno), errno == EISDIR ? "remove it" :
-		    "chown it to the receiver's user");
+		    strerror(errno), errno == EISDIR || errno == ELOOP ?
+		    "remove it" : "chown it to the receiver's user");
 		return 0;
 	}
 	if (!(ok = fs_regular(fd, NULL)))
@@ -400,11 +400,13 @@ check_counters(struct check *k)
 	const struct conf *c = &k->ctl->conf;
 	struct counters_page page;
 	char path[PATH_MAX];
+	struct stat st;
 
 	if (!c->counters)
 		return;
 	snprintf(path, sizeof(path), "%s/%s", c->spool_dir, COUNTERS_FILE);
-	if (access(path, F_OK) == -1 && errno == ENOENT)
+	/* the name itself: a link, dangling or not, is none of ours */
+	if (lstat(path, &st) == -1 && errno == ENOENT)
 		return;		/* made by the first answer */
 	if (!kept_writable(k, "answer counters", path))
 		return;

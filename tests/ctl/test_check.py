@@ -366,6 +366,11 @@ def test_counters_not_writable():
         os.truncate(path, 100)
         fails(check(conf), "answer counters %s: not a counters file" % path,
               "remove it")
+        # a link in its place, dangling: the receiver opens no link
+        os.unlink(path)
+        os.symlink(os.path.join(d, "elsewhere"), path)
+        fails(check(conf), "answer counters %s is not writable" % path,
+              "remove it")
     finally:
         shutil.rmtree(d)
 
