@@ -20,6 +20,7 @@ MAILTO=root
 # user may write, nor any file of smshook's. It does nothing until the
 # configuration sets a key (or require_signature = no). The metrics are
 # published whenever stats wrote them, also when it exits 1 (a damaged
-# day named in the mail: the other series are whole). cron reads a
+# day named in the mail: the other series are whole), but not when it
+# was killed (its output may be cut short). cron reads a
 # '%' as the end of the command: each is written '\%'.
-*/5 * * * *	root	d=/var/lib/prometheus/node-exporter; if [ -x /usr/bin/smshookctl ] && [ -d "$d" ] && grep -Eqs '^[[:blank:]]*(app_key(_file)?[[:blank:]]*=|require_signature[[:blank:]]*=[[:blank:]]*no)' /etc/smshook/smshook.conf; then m=$(/usr/sbin/runuser -u smshook -- smshookctl -c /etc/smshook/smshook.conf stats --prometheus -); [ -n "$m" ] && printf '\%s\n' "$m" | /usr/sbin/runuser -u "$(stat -c \%U "$d")" -- sh -c 'umask 022; t=$(mktemp "$1/.smshook.XXXXXX") || exit; if cat > "$t" && chmod 0644 "$t"; then mv "$t" "$1/smshook.prom"; else rm -f "$t"; false; fi' sh "$d"; fi
+*/5 * * * *	root	d=/var/lib/prometheus/node-exporter; if [ -x /usr/bin/smshookctl ] && [ -d "$d" ] && grep -Eqs '^[[:blank:]]*(app_key(_file)?[[:blank:]]*=|require_signature[[:blank:]]*=[[:blank:]]*no)' /etc/smshook/smshook.conf; then m=$(/usr/sbin/runuser -u smshook -- smshookctl -c /etc/smshook/smshook.conf stats --prometheus -); [ $? -le 1 ] && [ -n "$m" ] && printf '\%s\n' "$m" | /usr/sbin/runuser -u "$(stat -c \%U "$d")" -- sh -c 'umask 022; t=$(mktemp "$1/.smshook.XXXXXX") || exit; if cat > "$t" && chmod 0644 "$t"; then mv "$t" "$1/smshook.prom"; else rm -f "$t"; false; fi' sh "$d"; fi

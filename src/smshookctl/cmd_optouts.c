@@ -75,11 +75,14 @@ static const struct {
 	{ 0x00, 0x2f }, { 0x3a, 0x40 }, { 0x5b, 0x60 }, { 0x7b, 0x7f },
 	{ 0x80, 0xbf },		/* controls, no-break space, ¡ « · » ¿ ² */
 	{ 0xd7, 0xd7 }, { 0xf7, 0xf7 },		/* × ÷ */
+	{ 0x115f, 0x1160 },	/* Hangul fillers, blank */
+	{ 0x1680, 0x1680 },	/* Ogham space mark */
 	{ 0x2000, 0x2bff },	/* spaces, punctuation “”…‼, super- and
 				 * subscripts, currency, letterlike ™,
 				 * arrows, maths, shapes, symbols ☺ ✔ ⭐ */
 	{ 0x2e00, 0x2e7f },	/* supplemental punctuation */
 	{ 0x3000, 0x303f },	/* CJK space and punctuation: 。、「」 */
+	{ 0x3164, 0x3164 },	/* Hangul filler */
 	{ 0x3200, 0x32ff },	/* enclosed CJK: ㊙ ㊗ */
 	{ 0xfe00, 0xfe1f },	/* variation selectors, vertical forms */
 	{ 0xfe30, 0xfe6f },	/* CJK compatibility and small forms */
@@ -88,6 +91,7 @@ static const struct {
 	{ 0xff1a, 0xff20 },	/* ：；＜＝＞？＠ */
 	{ 0xff3b, 0xff40 },	/* ［＼］＾＿｀ */
 	{ 0xff5b, 0xff65 },	/* ｛｜｝～ and half-width 。「」、・ */
+	{ 0xffa0, 0xffa0 },	/* half-width Hangul filler */
 	{ 0xffe0, 0xffef },	/* full-width ￠￡￥ and half-width symbols */
 	{ 0x1f000, 0x1faff },	/* emoji and pictographs */
 	{ 0xe0000, 0xe007f },	/* tags (flags of regions) */

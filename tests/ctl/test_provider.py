@@ -204,7 +204,11 @@ def test_replies_and_optouts():
                      ("13800000018", "TD", "2026-01-01 10:00:00"),
                      ("13800000018", "⭐‼️™㊙", "2026-01-01 10:01:00"),
                      ("13800000019", "STOP\u202f!\u2009\u2028",
-                      "2026-01-01 10:00:00")]:
+                      "2026-01-01 10:00:00"),
+                     # blank letters and the Ogham space are no words
+                     ("13800000020", "TD", "2026-01-01 10:00:00"),
+                     ("13800000020", "\u3164\u1680", "2026-01-01 10:01:00"),
+                     ("13800000021", "TD\uffa0\u115f", "2026-01-01 10:00:00")]:
             reply(*args)
         for phone, text in (("13800000006", "hello"), ("13800000007", "TD")):
             ref.append(os.path.join(d, "spool"), "2026-01-01", t.v1_line({
@@ -217,7 +221,7 @@ def test_replies_and_optouts():
         for db in (sq, pg):
             p = t.ctl(conf, "import", "--db", db.url)
             t.eq(p.returncode, 0, p.stderr)
-            t.eq(len([r for r in db.rows() if r[0] == 6]), 25,
+            t.eq(len([r for r in db.rows() if r[0] == 6]), 28,
                  "the retried reply is one row")
             p = t.ctl(conf, "optouts", "--db", db.url)
             t.eq(p.returncode, 0, p.stderr)
@@ -229,7 +233,8 @@ def test_replies_and_optouts():
                        "13800000006", "13800000007", "13800000008",
                        "13800000009", "13800000010", "13800000012",
                        "13800000013", "13800000014", "13800000015",
-                       "13800000018", "13800000019"],
+                       "13800000018", "13800000019", "13800000020",
+                       "13800000021"],
                  db.kind)
             p = t.ctl(conf, "optouts", "--db", db.url, "--format", "json",
                       "--word", "hello")

@@ -18,7 +18,8 @@ from smshooktest import eq, expect  # noqa: E402
 RULES = os.path.join(t.TOP, "conf-examples", "smshook-alerts.yml")
 METRICS = {"smshook_last_stored_event_timestamp_seconds",
            "smshook_answers_total", "smshook_import_lag_seconds",
-           "smshook_import_up", "smshook_stats_timestamp_seconds"}
+           "smshook_import_up", "smshook_stats_timestamp_seconds",
+           "smshook_spool_invalid_lines"}
 
 
 def rules():
@@ -36,7 +37,7 @@ def promtool(*args):
 def check_rules():
     p = promtool("check", "rules", RULES)
     eq(p.returncode, 0, p.stdout + p.stderr)
-    expect("SUCCESS: 6 rules found" in p.stdout, p.stdout)
+    expect("SUCCESS: 7 rules found" in p.stdout, p.stdout)
     used = set()
     for r in rules().values():
         used |= set(re.findall(r"\bsmshook_[a-z_]+", r["expr"]))
@@ -66,7 +67,8 @@ def check_alerts_fire():
     (source a) and a single one (source b); events stored until minute
     10, then none; an import lag growing by a minute a minute; the
     import's database unreadable from minute 3; the metrics written
-    every 5 minutes until minute 20, then no more."""
+    every 5 minutes until minute 20, then no more; an invalid line
+    more at minute 30, none new after it."""
     s503 = {"status": "503", "reason": "spool unavailable"}
     s401a = {"status": "401", "reason": "Invalid signature", "source": "a"}
     s401b = {"status": "401", "reason": "Invalid signature", "source": "b"}
@@ -89,6 +91,8 @@ def check_alerts_fire():
                 series("smshook_stats_timestamp_seconds", {},
                        "0 0 0 0 0 300 300 300 300 300 600 600 600 600 600 "
                        "900 900 900 900 900 1200+0x60"),
+                series("smshook_spool_invalid_lines", {},
+                       "2+0x30 3+0x60"),
             ],
             "alert_rule_test": [
                 quiet("SmshookSpoolUnavailable", "4m"),
@@ -103,6 +107,9 @@ def check_alerts_fire():
                 fires("SmshookImportUnknown", lag, "40m"),
                 quiet("SmshookMetricsStale", "45m"),
                 fires("SmshookMetricsStale", {}, "55m"),
+                quiet("SmshookSpoolInvalidLines", "29m"),
+                fires("SmshookSpoolInvalidLines", {}, "40m"),
+                quiet("SmshookSpoolInvalidLines", "70m"),
             ],
         }],
     }
