@@ -410,12 +410,16 @@ def clock_step(d):
         k = t.wait_children(proc.pid, WORKERS, gone=killed,
                             what="workers up")[0]
         os.kill(k, signal.SIGKILL)
-        t.eq(proc.wait(timeout=10), 1, "exit status")
-        t.expect("workers lost too often: stopping" in log_text(d),
-                 log_text(d))
+        gave_up(proc, d)
     finally:
         t.kill_left(proc)
         os.unlink(stamp)
+
+
+def gave_up(proc, d):
+    """proc, the parent of -w, ends with exit 1, and says why."""
+    t.eq(proc.wait(timeout=10), 1, "exit status")
+    t.expect("workers lost too often: stopping" in log_text(d), log_text(d))
 
 
 def minute_straddled(d):
@@ -438,9 +442,7 @@ def minute_straddled(d):
         t.expect(proc.poll() is None and "lost too often" not in
                  log_text(d), "11 losses over 61 s: given up")
         kill_idle(proc, 1, killed)
-        t.eq(proc.wait(timeout=10), 1, "exit status")
-        t.expect("workers lost too often: stopping" in log_text(d),
-                 log_text(d))
+        gave_up(proc, d)
     finally:
         t.kill_left(proc)
         os.unlink(stamp)
