@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@ server_gone(void)
 /* What the request's body on stdin is, and how much of it was read. */
 struct cgi_in {
 	int	lengthless;	/* no CONTENT_LENGTH: its end is stdin's */
+	size_t	want;		/* CONTENT_LENGTH (SIZE_MAX if not a number) */
 	int	ended;		/* stdin's end was read */
 	size_t	got;		/* bytes read */
 };
@@ -71,17 +73,9 @@ cgi_read(void *io, char *buf, size_t len)
  * before: a 405, 413, 403 or 400), else 0.
  */
 static int
-body_unread(const struct request *rq, const struct cgi_in *in)
+body_unread(const struct cgi_in *in)
 {
-	size_t len;
-	int known;
-
-	if (in->ended)
-		return 0;
-	if (in->lengthless || request_length(rq, SIZE_MAX / 10, &len,
-	    &known) != 0)
-		return 1;
-	return in->got < len;
+	return !in->ended && (in->lengthless || in->got < in->want);
 }
 
 /* Write all of buf to stdout; -1 if the server went away. */
@@ -226,14 +220,15 @@ cgi_run(const char *confpath)
 	struct server s;
 	struct request rq;
 	struct response rs;
-	struct cgi_in in = { 0, 0, 0 };
+	struct cgi_in in = { 0, 0, 0, 0 };
 	const char *bad;
 	char head[512];
-	int n, rc = 0;
+	int n, known, rc = 0;
 
 	request_params(&rq, environ);
-	in.lengthless = rq.content_length == NULL ||
-	    *rq.content_length == '\0';
+	if (request_length(&rq, SIZE_MAX / 10, &in.want, &known) != 0)
+		in.want = SIZE_MAX;	/* answered unread: 400 */
+	in.lengthless = !known;
 	rq.read = cgi_read;
 	rq.io = &in;
 	rq.ends_body = 0;	/* no EOF is owed after CONTENT_LENGTH */
@@ -253,7 +248,7 @@ cgi_run(const char *confpath)
 	 * and stdout) makes the close a reset, and the web server loses the
 	 * answer it is reading: close it lingering. Pipes (mod_cgi) need not.
 	 */
-	if (body_unread(&rq, &in))
+	if (body_unread(&in))
 		linger_close(STDIN_FILENO, LINGER_MS);
 	if (bad == NULL) {
 		handle_count(&s, &rs);	/* answered: see server.h */

@@ -133,18 +133,6 @@ string_of(const struct check *c, const struct json_span *sp, size_t *n)
 	return s;
 }
 
-/*
- * 1 if number span sp is an integer of at most 2^53 (20, 2e1, 20.0),
- * with its value in *v; else 0 (json_exact: on the text, as the
- * importer's int_of decides it too).
- */
-static int
-exact_integer(const struct check *c, const struct json_span *sp,
-    long long *v)
-{
-	return json_exact(c->text + sp->off, sp->len, v) == 0;
-}
-
 /* 1 if sp is null, or the empty string a form writes for one. */
 static int
 nullish(const struct json_span *sp)
@@ -186,8 +174,9 @@ check_scalar(const struct check *c, const struct field *f,
 		return NULL;
 	}
 	if (sp->type == JSON_NUMBER) {
+		/* on the number's text, as the importer's int_of decides */
 		if ((f->flags & F_INT) && f->slot != S_TIMESTAMP &&
-		    !exact_integer(c, sp, &v))
+		    json_exact(c->text + sp->off, sp->len, &v) != 0)
 			return "field must be an integer";
 		if (f->max > 0 && sp->len > f->max)
 			return "field too long";
@@ -374,8 +363,7 @@ extract(struct event *ev, const struct check *c)
 		return nomem;
 	if (et != NULL && !nullish(et)) {
 		if (et->type == JSON_NUMBER)	/* plain digits, or 2e1 */
-			rc = json_int(c->text + et->off, et->len, &code) == 0 ||
-			    exact_integer(c, et, &code) ? 0 : -1;
+			rc = json_exact(c->text + et->off, et->len, &code);
 		else if ((s = string_of(c, et, &n)) != NULL) {
 			rc = json_int(s, n, &code);
 			free(s);

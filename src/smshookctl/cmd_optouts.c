@@ -35,6 +35,7 @@ static const char *const default_words[] = {
 
 struct optouts {
 	const char	*words[MAX_WORDS];
+	char		*folded[MAX_WORDS];	/* each word folded, once */
 	size_t		 nwords;
 	int		 json;
 	cJSON		*list;		/* --format json: the rows so far */
@@ -160,7 +161,7 @@ fold(const unsigned char *s, size_t n, char *out)
 }
 
 /*
- * 1 if text, trimmed and folded, is one of the words (folded alike); 0
+ * 1 if text, trimmed and folded, is one of o's words (folded at start); 0
  * if not; -1 if nothing is left of it (it says neither); -2 out of
  * memory.
  */
@@ -170,7 +171,7 @@ matches(const struct optouts *o, const char *text)
 	const unsigned char *s = (const unsigned char *)text;
 	size_t n = strlen(text), k, w;
 	unsigned int cp;
-	char *a, *b;
+	char *a;
 	int rc = 0;
 
 	while (n > 0 && is_trimmed((k = char_at(s, n, 0, &cp), cp))) {
@@ -184,16 +185,9 @@ matches(const struct optouts *o, const char *text)
 	if ((a = malloc(n + 1)) == NULL)
 		return -2;
 	n = fold(s, n, a);
-	for (w = 0; rc == 0 && w < o->nwords; w++) {
-		k = strlen(o->words[w]);
-		if ((b = malloc(k + 1)) == NULL) {
-			rc = -2;
-			break;
-		}
-		rc = fold((const unsigned char *)o->words[w], k, b) == n &&
-		    memcmp(a, b, n) == 0;
-		free(b);
-	}
+	for (w = 0; rc == 0 && w < o->nwords; w++)
+		rc = strlen(o->folded[w]) == n && memcmp(a, o->folded[w],
+		    n) == 0;
 	free(a);
 	return rc;
 }
@@ -302,6 +296,12 @@ cmd_optouts(struct ctl *c, int argc, char *argv[])
 		o.words[i] = default_words[i];
 	if (o.nwords == 0)
 		o.nwords = i;
+	for (i = 0; i < o.nwords; i++) {
+		if ((o.folded[i] = malloc(strlen(o.words[i]) + 1)) == NULL)
+			goto oom;
+		fold((const unsigned char *)o.words[i], strlen(o.words[i]),
+		    o.folded[i]);
+	}
 	if (o.json && (o.list = cJSON_CreateArray()) == NULL)
 		goto oom;
 	if ((db = ctl_db_read(c, url, "", &none)) == NULL && !none)
@@ -326,6 +326,8 @@ cmd_optouts(struct ctl *c, int argc, char *argv[])
  oom:
 	ctl_err("out of memory");
  out:
+	for (i = 0; i < o.nwords; i++)
+		free(o.folded[i]);
 	free(o.decided);
 	cJSON_free(text);
 	cJSON_Delete(o.list);
