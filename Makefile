@@ -55,7 +55,7 @@ LIBCTL      = $(BUILD)/libctl.a
 UNIT_BIN    = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 TEST_SHIMS  = $(BUILD)/tests/syncgate.so $(BUILD)/tests/forkfail.so \
 	      $(BUILD)/tests/gzcorrupt.so $(BUILD)/tests/dayfault.so \
-	      $(BUILD)/tests/acceptfail.so
+	      $(BUILD)/tests/acceptfail.so $(BUILD)/tests/flockgate.so
 OBJ         = $(BUILD)/obj
 
 .PHONY: FORCE all deps run test unit e2e lint-man check check-asan check-valgrind \

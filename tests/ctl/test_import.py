@@ -990,9 +990,8 @@ def lock_replaced():
     run) while a run waits for it: once the first holder ends, the
     waiting run does not take the removed file's lock and run beside
     the third; it waits for the new file's, and says so (nothing
-    imported meanwhile). (A lock taken on a file unlinked between its
-    open and its flock, still_linked's case, has no test: it needs a
-    stop between two calls.)"""
+    imported meanwhile). lock_unlinked below is the same race inside
+    one try."""
     e = Env("sqlite", None)
     path = os.path.join(e.spool, ".smshookctl.lock")
     p = None
@@ -1030,6 +1029,51 @@ def lock_replaced():
         if p is not None and p.poll() is None:
             p.kill()
             p.communicate()
+        e.close()
+
+
+FLOCKGATE_SO = os.path.join(t.BUILD, "tests", "flockgate.so")
+
+
+def lock_unlinked():
+    """The cron lock file replaced (removed as if stale, made anew and
+    locked by a third run) between a run's open of it and its flock:
+    the flock on the removed file succeeds, but is no lock; the run
+    takes the new file's instead, waits for it, and says so (nothing
+    imported meanwhile). tests/lib/flockgate.c holds the run between the
+    two calls."""
+    e = Env("sqlite", None)
+    path = os.path.join(e.spool, ".smshookctl.lock")
+    gate = t.tmpdir("smshook-gate-")
+    p = third = None
+    try:
+        ref.append(e.spool, "2026-01-07", b"".join(ref.gen_lines(3, 5)))
+        env = dict(os.environ, LD_PRELOAD=FLOCKGATE_SO, FLOCKGATE=gate)
+        p = subprocess.Popen([t.SMSHOOKCTL, "-c", e.conf, "import"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=env)
+        t.gate_wait(gate, p, "import", exited=lambda q: q.communicate())
+        t.expect(os.path.exists(path), "the run made its lock file")
+        third = open(path + ".new", "a")
+        fcntl.flock(third, fcntl.LOCK_EX)
+        os.rename(path + ".new", path)
+        t.gate_release(gate, p)
+        out, err = p.communicate(timeout=30)
+        t.eq(p.returncode, 1, err)
+        t.expect("another smshookctl is running" in err and
+                 "do not remove it" in err, err)
+        t.eq(e.db.rows(), [])
+        third.close()
+        third = None
+        e.imp()
+        e.check_reference()
+    finally:
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.communicate()
+        if third is not None:
+            third.close()
+        shutil.rmtree(gate, ignore_errors=True)
         e.close()
 
 
@@ -1595,6 +1639,9 @@ def main():
         r.check("sqlite: sqlite_locked", sqlite_locked)
     if not only or only == "lock_replaced":
         r.check("sqlite: lock_replaced", lock_replaced)
+    if (not only or only == "lock_unlinked") and t.shim_ready(
+            r, FLOCKGATE_SO, "sqlite: lock_unlinked"):
+        r.check("sqlite: lock_unlinked", lock_unlinked)
     if not only or only == "long_source":
         r.check("sqlite: long_source", long_source)
     pgdir = None
