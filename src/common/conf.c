@@ -440,14 +440,18 @@ bom(const char *s, size_t len)
 
 /*
  * What is wrong with a key of len bytes at k that no provider's key has,
- * or NULL: a byte order mark an editor put first, or quotes around it,
- * which would then be part of it and fail every signature.
+ * or NULL: a byte order mark an editor put first, white space before it
+ * or quotes around it, which would then be part of it and fail every
+ * signature.
  */
 static const char *
 key_odd(const char *k, size_t len)
 {
 	if (bom(k, len))
 		return "starts with a byte order mark (save it without one)";
+	if (len > 0 && isspace((unsigned char)k[0]))
+		return "starts with white space, which would be part of the "
+		    "key (remove it)";
 	if (len >= 2 && (k[0] == '"' || k[0] == '\'') && k[len - 1] == k[0])
 		return "is in quotes, which would be part of the key (remove "
 		    "them)";
@@ -569,6 +573,11 @@ p_keyfile(struct pctx *p, const char *v, void *dst)
 	if (st.st_mode & S_IROTH) {
 		kfail(p, "key file readable by others",
 		    "key file %s is readable by others (chmod o-r)", path);
+		goto out;
+	}
+	if (st.st_mode & S_IWOTH) {	/* anyone could sign with their own */
+		kfail(p, "key file writable by others",
+		    "key file %s is writable by others (chmod o-w)", path);
 		goto out;
 	}
 	if ((n = key_line(fd, buf)) == -1) {
@@ -815,6 +824,10 @@ finish(struct pctx *p, const struct stat *st)
 		return kfail(p, "configuration file readable by others",
 		    "holds app_key but is readable by others "
 		    "(chmod o-r, or use app_key_file)");
+	/* anyone could name their own key, or another spool */
+	if (st->st_mode & S_IWOTH)
+		return kfail(p, "configuration file writable by others",
+		    "is writable by others (chmod o-w)");
 	/* the default is checked as a written one is (TZDIR may name a
 	 * right/ folder) */
 	*p->why = '\0';

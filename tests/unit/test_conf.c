@@ -714,6 +714,18 @@ test_mode(void **state)
 	assert_int_equal(f->c.nkeys, 1);
 	assert_int_equal(parse_mode(f, 0644,
 	    "spool_dir = /x\nrequire_signature = no\n"), 0);
+	/* writable by others, with a key or without: anyone could name
+	 * their own key file, or another spool */
+	assert_int_equal(parse_mode(f, 0602,
+	    "spool_dir = /x\nrequire_signature = no\n"), -1);
+	check_err(f, 0, "is writable by others (chmod o-w)");
+	assert_string_equal(conf_error_kind(),
+	    "configuration file writable by others");
+	assert_int_equal(parse_mode(f, 0666,
+	    "spool_dir = /x\napp_key_file = key\n"), -1);
+	check_err(f, 0, "writable by others");
+	assert_int_equal(parse_mode(f, 0664,
+	    "spool_dir = /x\napp_key_file = key\n"), 0);
 }
 
 static void
@@ -760,6 +772,23 @@ test_key_file_bad(void **state)
 	put(f, "open.key", 0604, "secret\n");
 	bad(f, "spool_dir = /x\napp_key_file = open.key\n", 2,
 	    "readable by others");
+	/* anyone could put their own key there */
+	put(f, "open.key", 0602, "secret\n");
+	bad(f, "spool_dir = /x\napp_key_file = open.key\n", 2,
+	    "open.key is writable by others (chmod o-w)");
+	assert_string_equal(conf_error_kind(),
+	    "key file writable by others at line 2");
+	put(f, "open.key", 0620, "secret\n");	/* the group's own: kept */
+	good(f, "spool_dir = /x\napp_key_file = open.key\n");
+	/* inline, the white space is the separator's; in a file, the key's */
+	put(f, "spaced.key", 0600, " secret\n");
+	bad(f, "spool_dir = /x\napp_key_file = spaced.key\n", 2,
+	    "/spaced.key: the key starts with white space, which would be "
+	    "part of the key (remove it)");
+	put(f, "spaced.key", 0600, "\tsecret\n");
+	bad(f, "spool_dir = /x\napp_key_file = spaced.key\n", 2,
+	    "starts with white space");
+	good(f, "spool_dir = /x\napp_key =  \tsecret\n");
 	put(f, "empty.key", 0600, "");
 	bad(f, "spool_dir = /x\napp_key_file = empty.key\n", 2, "empty");
 	put(f, "blank.key", 0600, "\n");
