@@ -6,13 +6,19 @@
 
 #include "day.h"
 
-void
+int
 day_of(time_t t, char day[DAY_LEN + 1])
 {
 	struct tm tm;
 
-	localtime_r(&t, &tm);
-	strftime(day, DAY_LEN + 1, "%Y-%m-%d", &tm);
+	/* the years day_valid takes: four digits */
+	if (localtime_r(&t, &tm) == NULL || tm.tm_year < 1000 - 1900 ||
+	    tm.tm_year > 9999 - 1900 ||
+	    strftime(day, DAY_LEN + 1, "%Y-%m-%d", &tm) != DAY_LEN) {
+		day[0] = '\0';
+		return -1;
+	}
+	return 0;
 }
 
 void

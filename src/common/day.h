@@ -10,8 +10,11 @@
 #define DAY_LEN	10	/* YYYY-MM-DD */
 #define DAY_STAMP_LEN	24	/* YYYY-MM-DDTHH:MM:SS.mmmZ */
 
-/* The day of t in the process time zone (TZ). */
-void	day_of(time_t t, char day[DAY_LEN + 1]);
+/*
+ * The day of t in the process time zone (TZ): 0, or -1 (day empty) for
+ * a time outside the years 1000 to 9999.
+ */
+int	day_of(time_t t, char day[DAY_LEN + 1]);
 
 /*
  * ts as an RFC 3339 time in UTC with milliseconds: a spool line's

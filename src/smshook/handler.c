@@ -171,7 +171,14 @@ store(struct server *s, const struct event *ev, struct response *rs,
 		status = response_status(rs, ANSWER_DUPLICATE);
 		goto out;
 	}
-	day_of(now->tv_sec, day);
+	if (day_of(now->tv_sec, day) == -1) {
+		status = reject(rs, c, 503, CNT_503, "spool unavailable",
+		    NULL);
+		logmsg(LL_ERROR, "the clock (%lld s) is outside the years "
+		    "1000 to 9999: no day file to store in",
+		    (long long)now->tv_sec);
+		goto out;
+	}
 	if (spool_write(&p, cf->spool_dir, day, s->line, len, err,
 	    sizeof(err)) == -1 ||
 	    (cf->fsync && spool_sync(&p, err, sizeof(err)) == -1)) {

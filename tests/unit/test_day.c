@@ -298,6 +298,31 @@ test_before_null_tz(void **state)
 	assert_string_equal(getenv("TZ"), "Asia/Shanghai");
 }
 
+/* day_of names the years 1000 to 9999 only, in the process's zone. */
+static void
+test_day_of_bounds(void **state)
+{
+	char day[DAY_LEN + 1];
+
+	(void)state;
+	assert_int_equal(setenv("TZ", "UTC", 1), 0);
+	tzset();
+	assert_int_equal(day_of(253402300799, day), 0);
+	assert_string_equal(day, "9999-12-31");
+	assert_int_equal(day_of(253402300800, day), -1);
+	assert_string_equal(day, "");
+	assert_int_equal(day_of(-30610224000, day), 0);	/* 1000-01-01 */
+	assert_string_equal(day, "1000-01-01");
+	assert_int_equal(day_of(-30610224001, day), -1);
+	assert_int_equal(day_of(-62198755200 - 86400 * 366, day), -1);
+	/* a day ahead east of UTC: the zone's year, not UTC's */
+	assert_int_equal(setenv("TZ", "Asia/Shanghai", 1), 0);
+	tzset();
+	assert_int_equal(day_of(253402300799 - 8 * 3600, day), 0);
+	assert_string_equal(day, "9999-12-31");
+	assert_int_equal(day_of(253402300800 - 8 * 3600, day), -1);
+}
+
 int
 main(void)
 {
@@ -313,6 +338,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_relations, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_before_null_tz, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_day_of_bounds, setup,
 		    teardown),
 	};
 

@@ -986,6 +986,30 @@ test_spool_dir_missing(void **state)
 	assert_int_equal(spool_count(f), 1);
 }
 
+/*
+ * A clock past the year 9999 (or before 1000) names no day file a
+ * reader takes: 503, nothing written, the reason logged.
+ */
+static void
+test_clock_out_of_days(void **state)
+{
+	struct fixture *f = *state;
+	struct response rs;
+	char body[1024], tok[64];
+
+	start(f, "require_signature = no\nreplay_window = 0\n"
+	    "timestamp_tolerance = 0");
+	event(f, NULL, 1700000000000LL, body, sizeof(body), tok);
+	clock_fixed_ms = 253402300800000LL;	/* 10000-01-01T00:00:00Z */
+	assert_int_equal(post(f, body, &rs), 503);
+	assert_string_equal(rs.header, "Retry-After: 120");
+	assert_non_null(strstr(f->log, "outside the years 1000 to 9999"));
+	assert_int_equal(spool_entries(f), 0);
+	clock_fixed_ms = 253402300799000LL;	/* 9999-12-31T23:59:59Z */
+	assert_int_equal(post(f, body, &rs), 200);
+	assert_int_equal(spool_count(f), 1);
+}
+
 static void
 test_no_signature_required(void **state)
 {
@@ -1521,6 +1545,7 @@ main(void)
 		T(test_spool_unwritable),
 		T(test_spool_dir_missing),
 		T(test_no_signature_required),
+		T(test_clock_out_of_days),
 		T(test_key_rotation),
 		T(test_no_replay_window),
 		T(test_counted_kinds),
