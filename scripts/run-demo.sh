@@ -9,7 +9,7 @@ DEMO=${SMSHOOK_DEMO_DIR:-/tmp/smshook-demo}
 PORT=${PORT:-8080}
 
 if [ "$(id -u)" -eq 0 ]; then USER_=www-data; else USER_=$(id -un); fi
-mkdir -p "$DEMO/sbin" "$DEMO/spool" "$DEMO/run" "$DEMO/htdocs"
+mkdir -p "$DEMO/sbin" "$DEMO/spool" "$DEMO/run" "$DEMO/htdocs" "$DEMO/db"
 chmod 755 "$DEMO" "$DEMO/sbin" "$DEMO/htdocs"
 cp "$TOP/$BUILD/smshook" "$DEMO/sbin/smshook"
 [ -s "$DEMO/app.key" ] || { umask 077; openssl rand -hex 24 >"$DEMO/app.key"; }
@@ -19,13 +19,13 @@ app_key_file = app.key
 spool_dir = spool
 timezone = UTC
 log_level = debug
-database = sqlite:$DEMO/smshook.db
+database = sqlite:$DEMO/db/smshook.db
 CONF
 chmod 640 "$DEMO/smshook.conf" "$DEMO/app.key"
-chmod 750 "$DEMO/spool"
+chmod 750 "$DEMO/spool" "$DEMO/db"
 if [ "$(id -u)" -eq 0 ]; then
 	chown "$USER_:$USER_" "$DEMO/smshook.conf" "$DEMO/app.key" \
-	    "$DEMO/spool" "$DEMO/run"
+	    "$DEMO/spool" "$DEMO/run" "$DEMO/db"
 fi
 "$DEMO/sbin/smshook" -n -c "$DEMO/smshook.conf"
 
