@@ -626,6 +626,15 @@ class Suite:
         eq(lines[-1][1]["verified"], True)
         eq(lines[-1][1]["remote_addr"], "127.0.0.1")
         expect(spool_snapshot() != before)
+        # the snippet takes /smshook itself, nothing below or beside it
+        before = spool_snapshot()
+        for path in ("/smshook/", "/smshook/other/page", "/smshookx"):
+            status, _, answer = t.http(server.url[:-len("/smshook")] +
+                                       path, body=signed_event(),
+                                       ctype=t.JSON)
+            expect(status != 200, "%s %s: %d %r" % (server.kind, path,
+                                                     status, answer))
+        eq(spool_snapshot(), before, "spool after posts beside /smshook")
         self.check_spool_files()
 
     def check_spool_files(self):
@@ -766,10 +775,16 @@ class Suite:
                                            "50-smshook.conf")))
 
     def install_after_remove(self):
-        """Installed again: everything as it was, Apache's snippet too."""
+        """Installed again: everything as it was, Apache's snippet too,
+        and (under systemd) the socket the removal stopped started again
+        if it is enabled; the stubs say every unit is."""
         conf = read(CONF)
         spool = spool_snapshot()
-        apt_install(self.deb(self.deb_version))
+        calls = under_systemd(["apt-get", "install", "-y", "-q",
+                               "--no-install-recommends",
+                               self.deb(self.deb_version)], self.tmp)
+        expect("systemctl --quiet is-enabled smshook.socket" in calls and
+               "deb-systemd-invoke start smshook.socket" in calls, calls)
         eq(installed_version(), self.deb_version)
         eq(read(CONF), conf)
         eq(spool_snapshot(), spool)
