@@ -957,7 +957,7 @@ make_schema(struct pg_db *p)
 	PQclear(res);
 	snprintf(ver, sizeof(ver), "INSERT INTO smshook_schema VALUES (%d);"
 	    "COMMIT;", SCHEMA_VERSION);
-	if ((v < SCHEMA_V3 && pg_exec(p, schema_migrate_v2,
+	if ((v < SCHEMA_VERSION && pg_exec(p, schema_migrate_v2,
 	    "migrate") == -1) ||
 	    (old && pg_exec(p, schema_migrate_v1(SCHEMA_PG),
 	    "migrate") == -1) ||

@@ -39,9 +39,10 @@ const struct schema_key schema_keys[NKEYS] = {
 	/* message events: one row per (type, message id) */
 	{ "sms_events_message", "sms_id IS NOT NULL", COL_SMS_ID, NULL, 0,
 	    NULL },
-	/* other events without a message id: one per (type, template, time) */
-	{ "sms_events_template", "sms_id IS NULL AND event_type <> 6",
-	    COL_SMS_ID, NULL, 1, "6" },
+	/* template reviews: one per (type, template, time); not other events
+	 * without a message id, two of which may share all three */
+	{ "sms_events_template", "sms_id IS NULL AND event_type = 8",
+	    COL_SMS_ID, NULL, 1, "8" },
 	/* replies: one per (phone, reply time, text), only */
 	{ "sms_events_reply", "event_type = 6", COL_EVENT_TYPE, "6", 0,
 	    NULL },
@@ -322,8 +323,8 @@ schema_row_key(int k, const char *const v[NCOLS], char *buf, size_t bufsz)
 	if (key->equals != NULL ? (x == NULL || strcmp(x, key->equals) != 0) :
 	    (x == NULL) != key->null)
 		return 0;		/* not a row of this index */
-	if (key->not_type != NULL && v[COL_EVENT_TYPE] != NULL &&
-	    strcmp(v[COL_EVENT_TYPE], key->not_type) == 0)
+	if (key->type != NULL && (v[COL_EVENT_TYPE] == NULL ||
+	    strcmp(v[COL_EVENT_TYPE], key->type) != 0))
 		return 0;		/* ... nor is this */
 	if (add(buf, bufsz, &o, "%d", k) == -1)
 		return -1;

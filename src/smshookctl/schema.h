@@ -13,17 +13,16 @@
  * From the column table below come both backends' DDL and inserts,
  * export's header and its duplicate rule: a unique key applies to a row
  * when its condition column is NULL, not NULL or a given value (and its
- * event_type is not the one it leaves out), and a row whose key columns
- * are all set is a duplicate of an earlier row with the same key, as the
- * database's partial unique indexes say.
+ * event_type is the one it takes, if it names one), and a row whose key
+ * columns are all set is a duplicate of an earlier row with the same
+ * key, as the database's partial unique indexes say.
  */
 #ifndef SMSHOOK_SCHEMA_H
 #define SMSHOOK_SCHEMA_H
 
 #include <stddef.h>
 
-#define SCHEMA_VERSION	5
-#define SCHEMA_V3	3	/* the template key left replies out */
+#define SCHEMA_VERSION	6	/* the template key holds template reviews alone */
 #define SCHEMA_V4	4	/* positions without a mark of their end */
 
 /* The columns of a row, in table order. */
@@ -54,7 +53,7 @@ struct schema_key {
 	enum col	 col;		/* ... the same in C: this column */
 	const char	*equals;	/* equal to this text, or NULL: */
 	int		 null;		/* NULL (1) or not (0) */
-	const char	*not_type;	/* and event_type not this, or NULL */
+	const char	*type;		/* and event_type this, or NULL */
 };
 
 #define NKEYS	3
@@ -74,11 +73,12 @@ const char	*schema_ddl(enum schema_backend b);
  */
 const char	*schema_migrate_v1(enum schema_backend b);
 /*
- * The statement that takes a version 1 or 2 database's template key
- * away (it held replies too, so that two phones' replies could be one
- * row), run before schema_migrate_v1 gives replies their reply time;
- * schema_ddl() then makes it anew, without replies. The rows already
- * meet the narrower key.
+ * The statement that takes an older database's template key away (up
+ * to version 5 it held every event without a message id, so that two
+ * such events of one template and millisecond were one row; in versions
+ * 1 and 2 replies too), run before schema_migrate_v1 gives replies their
+ * reply time; schema_ddl() then makes it anew, for template reviews
+ * alone. The rows already meet the narrower key.
  */
 extern const char schema_migrate_v2[];
 /*

@@ -302,7 +302,7 @@ def reference(spool, days=None):
                 keys = []
                 if et is not None and sid is not None:
                     keys.append(("m", et, sid))
-                if et not in (None, 6) and sid is None and \
+                if et == 8 and sid is None and \
                         tpl is not None and tm is not None:
                     keys.append(("t", et, tpl, tm))
                 if et == 6 and None not in (ph, tm, msg):

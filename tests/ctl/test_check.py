@@ -90,7 +90,7 @@ def test_ok_then_quiet():
         t.eq(p.returncode, 0, p.stderr)
         p = check(conf)
         t.eq(p.returncode, 0, p.stdout + p.stderr)
-        t.expect("reachable, schema version 5" in p.stdout, p.stdout)
+        t.expect("reachable, schema version 6" in p.stdout, p.stdout)
     finally:
         shutil.rmtree(d)
 
@@ -614,7 +614,7 @@ def test_old_schema_not_migrated():
             f.write("database = sqlite:%s\n" % db)
         p = check(conf)
         t.eq(p.returncode, 0, p.stdout + p.stderr)
-        t.expect("schema version 1 (import migrates it to 5)" in p.stdout,
+        t.expect("schema version 1 (import migrates it to 6)" in p.stdout,
                  p.stdout)
         t.eq(tables(db), ["sms_events"], "(check changed nothing)")
         t.eq(sorted(os.listdir(d)), ["smshook.conf", "spool", "v1.db"],

@@ -216,6 +216,38 @@ def empty_ids(e):
 
 
 @scenario
+def keyless_events(e):
+    """Events without a message id but of one template and millisecond
+    are rows of their own, a row each (up to schema version 5 the
+    template key held them, and import took the second for a retry of
+    the first); two template reviews of one template and millisecond
+    are one row. Also in a version 5 database, which is migrated."""
+    def line(kind, i, **kw):
+        ev = dict(t.SAMPLES[kind], timestamp=1767225600000,
+                  token="k%d" % i * 25, signature="0" * 64, **kw)
+        ev.pop("smsId", None)
+        return t.v1_line(ev)
+    e.imp()
+    # the version 5 template key
+    schema_sql(e, "DROP INDEX sms_events_template")
+    schema_sql(e, "CREATE UNIQUE INDEX sms_events_template ON sms_events "
+               "(event_type, template_id, event_time) WHERE sms_id IS NULL "
+               "AND event_type <> 6")
+    schema_sql(e, "UPDATE smshook_schema SET version = 5")
+    ref.append(e.spool, "2026-01-02", b"".join(
+        [line("suppressed", i, phone="1380000000%d" % i) for i in (1, 2)] +
+        [line("delivered", i, phone="1390000000%d" % i) for i in (3, 4)] +
+        [line("template", i) for i in (5, 6)]))
+    p = e.imp("-v")
+    t.expect("6 lines, 5 rows inserted, 1 duplicate" in p.stdout, p.stdout)
+    rows = e.check_reference()
+    t.eq(sorted((r[0], r[3]) for r in rows),
+         [(4, "13800000001"), (4, "13800000002"), (8, None),
+          (20, "13900000003"), (20, "13900000004")])
+    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), [SCHEMA])
+
+
+@scenario
 def torn_line(e):
     lines = ref.gen_lines(20, 7, dup_rate=0)
     last = lines[-1]
@@ -546,7 +578,7 @@ def lock_held(e):
     e.check_reference()
 
 
-SCHEMA = "5"		# the schema version import makes and migrates to
+SCHEMA = "6"		# the schema version import makes and migrates to
 
 
 def schema_sql(e, sql):
@@ -595,7 +627,7 @@ def replies_one_template(e):
                "(event_type, template_id, event_time) WHERE sms_id IS NULL")
     schema_sql(e, "UPDATE smshook_schema SET version = 2")
     p = e.ctl("check", "--user", "root")
-    t.expect("schema version 2 (import migrates it to 5)" in p.stdout,
+    t.expect("schema version 2 (import migrates it to 6)" in p.stdout,
              p.stdout)
     t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), ["2"],
          "(check migrates nothing)")
@@ -846,7 +878,7 @@ def positions_unmarked(e):
     schema_sql(e, "ALTER TABLE smshook_positions DROP COLUMN first_line")
     schema_sql(e, "UPDATE smshook_schema SET version = 3")
     p = e.ctl("check", "--user", "root")
-    t.expect("schema version 3 (import migrates it to 5)" in p.stdout,
+    t.expect("schema version 3 (import migrates it to 6)" in p.stdout,
              p.stdout)
     p = e.ctl("purge", "--keep-days", "0")
     t.eq(p.returncode, 1, "(an older version: import migrates it first)")
@@ -1620,7 +1652,7 @@ def latin1_and_secrets(url):
 
 
 SCENARIOS = [through_receiver, duplicates, numeric_ids, number_forms,
-             empty_ids, torn_line, rejects, refused_line,
+             empty_ids, keyless_events, torn_line, rejects, refused_line,
              written_while_importing, kill_nine, batches_killed,
              lock_held, newer_schema, replies_one_template,
              form_repeated_ids, export_keys_apart,
