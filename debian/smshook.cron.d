@@ -12,6 +12,10 @@ MAILTO=root
 */5 * * * *	smshook	if [ -x /usr/bin/smshookctl ] && grep -qs '^[[:blank:]]*database[[:blank:]]*=' /etc/smshook/smshook.conf; then smshookctl -c /etc/smshook/smshook.conf import; fi
 17 1 * * *	smshook	if [ -x /usr/bin/smshookctl ] && grep -qs '^[[:blank:]]*database[[:blank:]]*=' /etc/smshook/smshook.conf; then smshookctl -c /etc/smshook/smshook.conf compress --after 1; fi
 43 2 * * 0	smshook	if [ -x /usr/bin/smshookctl ] && grep -qs '^[[:blank:]]*database[[:blank:]]*=' /etc/smshook/smshook.conf; then smshookctl -c /etc/smshook/smshook.conf purge --keep-days 90; fi
+# Once a key is set, every 10 minutes: whether the receiver can still
+# store events (its spool writable, space left, the key readable); the
+# whole report is mailed only when something is not.
+*/10 * * * *	smshook	if [ -x /usr/bin/smshookctl ] && grep -Eqs '^[[:blank:]]*(app_key(_file)?[[:blank:]]*=|require_signature[[:blank:]]*=[[:blank:]]*no)' /etc/smshook/smshook.conf; then smshookctl -c /etc/smshook/smshook.conf check -q || smshookctl -c /etc/smshook/smshook.conf check; fi
 # With node_exporter installed, its textfile collector gets smshook's
 # metrics (counts only, mode 0644): made by smshookctl as smshook, who
 # may read the spool and the database, and written to a new file in the

@@ -428,8 +428,9 @@ def check_readme_try(h):
 
 def check_cron(h):
     """Step 5's edit, then every crontab command as cron runs it for the
-    customer: quiet, exit 0; the events land in ~/smshook/smshook.db,
-    mode 0640, the customer's."""
+    customer: quiet, exit 0 (check too: the receiver, run as the
+    customer, can store); the events land in ~/smshook/smshook.db, mode
+    0640, the customer's."""
     bundle = "~/" + dt.bundle_name()
     sed = readme(h)["5. Cron"][0]
     r = h.customer("cd %s && %s" % (bundle, sed))
@@ -437,10 +438,21 @@ def check_cron(h):
     with open(cust_path(h, dt.bundle_name() + "/crontab")) as f:
         env, cmds = dt.crontab_lines(f.read())
     eq(env["MAILTO"], "you@example.com")
-    eq([c.split()[3] for c in cmds], ["import", "compress", "purge"])
+    eq([c.split()[3] for c in cmds], ["import", "compress", "purge",
+                                      "check"])
     for cmd in cmds:
         r = h.as_user(CUSTOMER, "PATH=%s; %s" % (env["PATH"], cmd))
         eq((r.returncode, r.stdout, r.stderr), (0, "", ""), cmd)
+    # a spool the receiver cannot write: check's whole report, for mail
+    spool = cust_path(h, "smshook/spool")
+    mode = stat.S_IMODE(os.stat(spool).st_mode)
+    os.chmod(spool, 0o550)
+    try:
+        r = h.as_user(CUSTOMER, "PATH=%s; %s" % (env["PATH"], cmds[3]))
+    finally:
+        os.chmod(spool, mode)
+    expect(r.returncode == 1 and "FAIL" in r.stdout + r.stderr and
+           "spool_dir" in r.stdout + r.stderr, r)
     db = cust_path(h, "smshook/smshook.db")
     st = os.stat(db)
     eq((st.st_uid, oct(stat.S_IMODE(st.st_mode))), (h.uid, oct(0o640)))
