@@ -58,7 +58,7 @@ TEST_SHIMS  = $(BUILD)/tests/syncgate.so $(BUILD)/tests/forkfail.so \
 	      $(BUILD)/tests/acceptfail.so $(BUILD)/tests/flockgate.so
 OBJ         = $(BUILD)/obj
 
-.PHONY: FORCE all deps run test unit e2e lint-man check check-asan check-valgrind \
+.PHONY: FORCE all all-run-deps deps run test unit e2e lint-man check check-asan check-valgrind \
         install uninstall clean
 
 all: $(BUILD)/smshook $(BUILD)/smshookctl
@@ -126,8 +126,13 @@ deps:
 	@sh scripts/deps.sh
 
 # Quick start: build, then serve on 127.0.0.1:8080 through lighttpd.
-run: deps all
+run: all-run-deps
 	@sh scripts/run-demo.sh $(BUILD)
+
+# make run installs only what it needs (make test, everything).
+all-run-deps:
+	@sh scripts/deps.sh run
+	@$(MAKE) --no-print-directory all
 
 test: deps all $(UNIT_BIN) $(TEST_SHIMS)
 	@sh tests/run.sh $(BUILD)

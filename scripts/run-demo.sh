@@ -9,9 +9,22 @@ DEMO=${SMSHOOK_DEMO_DIR:-/tmp/smshook-demo}
 PORT=${PORT:-8080}
 
 if [ "$(id -u)" -eq 0 ]; then USER_=www-data; else USER_=$(id -un); fi
+# The folder is at a path anyone may take first: use it only if it is
+# ours and nobody else may write it (a link planted in it would lead
+# what is written below, as root, elsewhere).
+mkdir -p "$DEMO"
+if [ -L "$DEMO" ] || [ "$(stat -c %u "$DEMO")" != "$(id -u)" ] ||
+    [ -n "$(find "$DEMO" -maxdepth 0 -perm /022)" ]; then
+	echo "make run: $DEMO is not $(id -un)'s alone (a link, another" \
+	    "user's, or writable by others): remove it, or set" \
+	    "SMSHOOK_DEMO_DIR to a folder of your own" >&2
+	exit 1
+fi
 mkdir -p "$DEMO/sbin" "$DEMO/spool" "$DEMO/run" "$DEMO/htdocs" "$DEMO/db"
 chmod 755 "$DEMO" "$DEMO/sbin" "$DEMO/htdocs"
-cp "$TOP/$BUILD/smshook" "$DEMO/sbin/smshook"
+# install: a new file (a running one is not written over), 0755 whatever
+# the umask, for the web server's user
+install -m 755 "$TOP/$BUILD/smshook" "$DEMO/sbin/smshook"
 [ -s "$DEMO/app.key" ] || { umask 077; openssl rand -hex 24 >"$DEMO/app.key"; }
 cat >"$DEMO/smshook.conf" <<CONF
 # demo configuration written by make run

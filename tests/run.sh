@@ -21,6 +21,28 @@ fail=0
 skip=0
 failed=""
 
+# Where the suites cannot run, say why at once rather than fail many
+# checks: LD_PRELOAD (the shims) and sh -c lines split a path at white
+# space; as root, the tests run the programs as www-data, who must reach
+# the build and $TMPDIR (a clone in root's 0700 home cannot be reached).
+case $TOP in
+*[[:space:]]*)
+	echo "tests: the tree's path has white space in it ($TOP):" \
+	    "clone it elsewhere" >&2
+	exit 2 ;;
+esac
+case $BUILD in /*) bin=$BUILD ;; *) bin=$TOP/$BUILD ;; esac
+if [ "$(id -u)" -eq 0 ] && id www-data >/dev/null 2>&1; then
+	for d in "$bin" "${TMPDIR:-/tmp}"; do
+		[ -d "$d" ] || continue
+		runuser -u www-data -- test -x "$d" && continue
+		echo "tests: www-data cannot enter $d, and the tests run the" \
+		    "programs as www-data: clone the tree (or point TMPDIR)" \
+		    "under a folder others may enter, such as /srv or /tmp" >&2
+		exit 2
+	done
+fi
+
 # Add the counts a suite printed ("N passed, N failed" or cmocka's).
 tally() {	# name rc logfile
 	p=$(sed -n 's/^.*\[  PASSED  \] \([0-9]*\) test.*/\1/p; s/^\([a-z0-9_-]*: \)\{0,1\}\([0-9]*\) passed, [0-9]* failed.*/\2/p' "$3" | tail -n 1)
