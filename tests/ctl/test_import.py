@@ -4,6 +4,7 @@ Every scenario runs against SQLite and against a real PostgreSQL server
 started (and stopped) here with scripts/pg-test.sh. The expected rows are
 computed independently from the spool by ctlref.reference()."""
 import fcntl
+import glob
 import itertools
 import json
 import os
@@ -21,6 +22,11 @@ import ctlref as ref  # noqa: E402
 from ctlref import t  # noqa: E402
 
 QUICK = os.environ.get("SMSHOOK_QUICK") == "1"
+# libfaketime (Debian's faketime) sleeping ten times faster: for waits
+# that are counted in sleeps asked for, not read from the clock
+FAKETIME_LIB = glob.glob("/usr/lib/*/faketime/libfaketime.so.1")
+FAST_SLEEPS = ({"LD_PRELOAD": FAKETIME_LIB[0], "FAKETIME": "+0 x10"}
+               if FAKETIME_LIB else {})
 KILL_ROUNDS = 8 if QUICK else 30
 KILL_LINES = 4000 if QUICK else 20000
 
@@ -1155,7 +1161,9 @@ def sqlite_locked():
                 20, 102 + k, day_tag=day)))
         con = sqlite3.connect(e.db.path, isolation_level=None)
         con.execute("BEGIN IMMEDIATE")
-        p = e.ctl("import", timeout=120)
+        # SQLite's busy handler adds up the sleeps it asks for: the 30 s
+        # counted in full, slept ten times faster
+        p = e.ctl("import", timeout=120, env=FAST_SLEEPS)
         t.eq(p.returncode, 1, p.stderr)
         t.eq(p.stderr, "smshookctl import: sqlite: begin: database is "
              "locked\n")
@@ -1202,9 +1210,15 @@ def stopped_holder(url):
         t.wait_for(lambda: count("pg_stat_activity WHERE state = "
                                  "'idle in transaction'") == "1",
                    what="the position locked")
+        # the plain run waits out import's own minute; under ASan, which
+        # runs the same code slower, the session sets a few seconds
+        # (import keeps a value set, as for a role's)
+        env = dict(os.environ)
+        if "ASAN_OPTIONS" in env:
+            env["PGOPTIONS"] = "-c idle_in_transaction_session_timeout=3s"
         a = subprocess.Popen([t.SMSHOOKCTL, "-c", e.conf, "import"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
+                             text=True, env=env)
         t.wait_for(lambda: count(
             "pg_locks WHERE locktype = 'transactionid' AND NOT granted") ==
             "1", what="the import in its turn, waiting for the row")
@@ -1685,8 +1699,11 @@ def main():
             url = None
         if url is not None:
             kill_nine.pg_url = url
+            # lock_held: the cron lock is taken before the database is
+            # opened, so PostgreSQL's run would be SQLite's again
             for s in scenarios:
-                r.check("postgresql: " + s.__name__, s, "pg", url)
+                if s is not lock_held:
+                    r.check("postgresql: " + s.__name__, s, "pg", url)
             if not only or only == "two_hosts_at_once":
                 r.check("postgresql: two_hosts_at_once", two_hosts_at_once,
                         url)
