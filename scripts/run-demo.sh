@@ -12,7 +12,7 @@ if [ "$(id -u)" -eq 0 ]; then USER_=www-data; else USER_=$(id -un); fi
 # The folder is at a path anyone may take first: use it only if it is
 # ours and nobody else may write it (a link planted in it would lead
 # what is written below, as root, elsewhere).
-mkdir -p "$DEMO"
+(umask 022; mkdir -p "$DEMO")
 if [ -L "$DEMO" ] || [ "$(stat -c %u "$DEMO")" != "$(id -u)" ] ||
     [ -n "$(find "$DEMO" -maxdepth 0 -perm /022)" ]; then
 	echo "make run: $DEMO is not $(id -un)'s alone (a link, another" \
