@@ -1023,6 +1023,29 @@ def lock_wait_fails(url):
         e.close()
 
 
+def lock_taken_over(path):
+    """The cron lock file at path replaced by another, locked, in one
+    step (the path is never without a file a waiting run could make its
+    own); that file, held."""
+    third = open(path + ".new", "a")
+    fcntl.flock(third, fcntl.LOCK_EX)
+    os.rename(path + ".new", path)
+    return third
+
+
+def gave_way(e, p, third):
+    """Run p, which had to wait for third's lock, gave up and said so,
+    importing nothing; once third lets go, all goes in."""
+    out, err = p.communicate(timeout=30)
+    t.eq(p.returncode, 1, err)
+    t.expect("another smshookctl is running" in err and
+             "do not remove it" in err, err)
+    t.eq(e.db.rows(), [])
+    third.close()
+    e.imp()
+    e.check_reference()
+
+
 def lock_replaced():
     """The cron lock replaced (removed as if stale, made anew by a third
     run) while a run waits for it: once the first holder ends, the
@@ -1049,20 +1072,9 @@ def lock_replaced():
             except OSError:
                 return False
         t.wait_for(waits, "import waiting for the lock")
-        # the file replaced by another, locked, in one step: the path
-        # is never without a file the waiting run could make its own
-        third = open(path + ".new", "a")
-        fcntl.flock(third, fcntl.LOCK_EX)
-        os.rename(path + ".new", path)
+        third = lock_taken_over(path)
         held.close()		# the first holder ends
-        out, err = p.communicate(timeout=30)
-        t.eq(p.returncode, 1, err)
-        t.expect("another smshookctl is running" in err and
-                 "do not remove it" in err, err)
-        t.eq(e.db.rows(), [])
-        third.close()
-        e.imp()
-        e.check_reference()
+        gave_way(e, p, third)
     finally:
         if p is not None and p.poll() is None:
             p.kill()
@@ -1092,19 +1104,9 @@ def lock_unlinked():
                              text=True, env=env)
         t.gate_wait(gate, p, "import", exited=lambda q: q.communicate())
         t.expect(os.path.exists(path), "the run made its lock file")
-        third = open(path + ".new", "a")
-        fcntl.flock(third, fcntl.LOCK_EX)
-        os.rename(path + ".new", path)
+        third = lock_taken_over(path)
         t.gate_release(gate, p)
-        out, err = p.communicate(timeout=30)
-        t.eq(p.returncode, 1, err)
-        t.expect("another smshookctl is running" in err and
-                 "do not remove it" in err, err)
-        t.eq(e.db.rows(), [])
-        third.close()
-        third = None
-        e.imp()
-        e.check_reference()
+        gave_way(e, p, third)
     finally:
         if p is not None and p.poll() is None:
             p.kill()
