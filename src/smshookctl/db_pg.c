@@ -966,6 +966,12 @@ make_schema(struct pg_db *p)
 	    (v < SCHEMA_VERSION && pg_exec(p, migrate_v3, "migrate") == -1) ||
 	    (v < SCHEMA_V4 && pg_exec(p, SCHEMA_UNNAMED_PAYLOADS_PG,
 	    "migrate") == -1) ||
+	    (v < SCHEMA_V4 && pg_exec(p, schema_unmark_first,
+	    "migrate") == -1) ||
+	    (v < SCHEMA_V5 && pg_exec(p, schema_unmark_last,
+	    "migrate") == -1) ||
+	    (v < SCHEMA_VERSION && pg_exec(p, schema_migrate_v5,
+	    "migrate") == -1) ||
 	    pg_exec(p, ver, "store schema version") == -1)
 		goto fail;
 	return 0;

@@ -518,6 +518,12 @@ make_schema(struct sqlite_db *s)
 	    (marked = has_column(s, "smshook_positions", "last_line")) ==
 	    -1 || (!marked && sq_exec(s, migrate_v4, "migrate") == -1) ||
 	    (v < SCHEMA_V4 && sq_exec(s, SCHEMA_UNNAMED_PAYLOADS_SQLITE,
+	    "migrate") == -1) ||
+	    (v < SCHEMA_V4 && sq_exec(s, schema_unmark_first, "migrate") ==
+	    -1) ||
+	    (v < SCHEMA_V5 && sq_exec(s, schema_unmark_last, "migrate") ==
+	    -1) ||
+	    (v < SCHEMA_VERSION && sq_exec(s, schema_migrate_v5,
 	    "migrate") == -1))
 		goto fail;
 	snprintf(ver, sizeof(ver), "DELETE FROM smshook_schema;"

@@ -159,6 +159,12 @@ static const char *const migrate_v1[2] = {
 };
 
 const char schema_migrate_v2[] = "DROP INDEX IF EXISTS sms_events_template;";
+const char schema_unmark_first[] =
+	"UPDATE smshook_positions SET first_line = NULL;";
+const char schema_unmark_last[] =
+	"UPDATE smshook_positions SET last_line = NULL;";
+const char schema_migrate_v5[] = "UPDATE sms_events SET sms_id = NULL "
+	"WHERE sms_id = '' AND event_type IS DISTINCT FROM 8;";
 
 /* Append to buf at *o; -1 once it no longer fits. */
 static int

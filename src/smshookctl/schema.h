@@ -23,7 +23,8 @@
 #include <stddef.h>
 
 #define SCHEMA_VERSION	6	/* the template key holds template reviews alone */
-#define SCHEMA_V4	4	/* positions without a mark of their end */
+#define SCHEMA_V4	4	/* the first version marking a day's first line */
+#define SCHEMA_V5	5	/* the first marking the text before a position */
 
 /* The columns of a row, in table order. */
 enum col {
@@ -81,6 +82,19 @@ const char	*schema_migrate_v1(enum schema_backend b);
  * alone. The rows already meet the narrower key.
  */
 extern const char schema_migrate_v2[];
+/*
+ * The marks of positions a version before the mark's own kept may be
+ * stale (a binary that old, run on newer tables, moved positions
+ * without them): taken away, the positions are taken as they are.
+ */
+extern const char schema_unmark_first[];
+extern const char schema_unmark_last[];
+/*
+ * An empty smsId names no message: rows versions before 6 stored with
+ * sms_id '' get NULL, as import now stores them (not template reviews,
+ * which the narrowed template key may hold already).
+ */
+extern const char schema_migrate_v5[];
 /*
  * Remove the payload rows no event row names: those of replies the
  * version 1 migration found the same, and of retries an earlier version

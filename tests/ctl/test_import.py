@@ -254,6 +254,38 @@ def keyless_events(e):
 
 
 @scenario
+def old_binary_between(e):
+    """Tables a binary from before the version check stepped back (it
+    took them for its own, version 2, and moved a position without the
+    marks it did not know): the marks are taken away, the position is
+    taken as it is, and no day is read again (which would double every
+    row no key holds). A row stored with sms_id '' (versions before 6)
+    gets NULL, as import stores an empty smsId now."""
+    def keyless(i):
+        ev = dict(t.SAMPLES["delivered"], timestamp=1767225600000 + i,
+                  token="o%d" % i * 25, signature="0" * 64)
+        ev.pop("smsId")
+        return t.v1_line(ev)
+    day = "2026-01-02"
+    ref.append(e.spool, day, b"".join(keyless(i) for i in range(6)))
+    e.imp()
+    # as the old binary left them: its version, the position moved on
+    # under a mark of where it stood before
+    schema_sql(e, "UPDATE smshook_positions SET last_line = 'before', "
+               "first_line = 'before'")
+    schema_sql(e, "UPDATE smshook_schema SET version = 2")
+    schema_sql(e, "UPDATE sms_events SET sms_id = '' WHERE id = "
+               "(SELECT min(id) FROM sms_events)")
+    p = e.imp("-v")
+    t.expect("read from its start" not in p.stderr, p.stderr)
+    t.eq(len(e.db.rows()), 6, "(no row doubled)")
+    e.check_reference()
+    t.eq(schema_sql(e, "SELECT count(*) FROM sms_events WHERE sms_id = "
+                    "''"), ["0"])
+    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), [SCHEMA])
+
+
+@scenario
 def torn_line(e):
     lines = ref.gen_lines(20, 7, dup_rate=0)
     last = lines[-1]
@@ -1668,7 +1700,7 @@ def latin1_and_secrets(url):
 
 
 SCENARIOS = [through_receiver, duplicates, numeric_ids, number_forms,
-             empty_ids, keyless_events, torn_line, rejects, refused_line,
+             empty_ids, keyless_events, old_binary_between, torn_line, rejects, refused_line,
              written_while_importing, kill_nine, batches_killed,
              lock_held, newer_schema, replies_one_template,
              form_repeated_ids, export_keys_apart,
