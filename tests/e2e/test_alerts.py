@@ -111,6 +111,20 @@ def check_alerts_fire():
                 fires("SmshookSpoolInvalidLines", {}, "40m"),
                 quiet("SmshookSpoolInvalidLines", "70m"),
             ],
+        }, {
+            # a purge drops old invalid lines at minute 20, a new one
+            # comes at minute 31: the net change over the half hour is
+            # down, the alert fires all the same
+            "interval": "1m",
+            "input_series": [
+                series("smshook_spool_invalid_lines", {},
+                       "10+0x20 3+0x10 4+0x60"),
+            ],
+            "alert_rule_test": [
+                quiet("SmshookSpoolInvalidLines", "25m"),
+                fires("SmshookSpoolInvalidLines", {}, "35m"),
+                quiet("SmshookSpoolInvalidLines", "70m"),
+            ],
         }],
     }
     d = t.tmpdir("smshook-alerts-")
