@@ -510,7 +510,8 @@ make_schema(struct sqlite_db *s)
 	    s->db.err, sizeof(s->db.err)) == -1 ||
 	    (old = has_column(s, "sms_events", "payload")) == -1 ||
 	    (v < SCHEMA_VERSION && sq_exec(s, schema_migrate_v2,
-	    "migrate") == -1) || (old && sq_exec(s, schema_migrate_v1(SCHEMA_SQLITE),
+	    "migrate") == -1) ||
+	    (old && sq_exec(s, schema_migrate_v1(SCHEMA_SQLITE),
 	    "migrate") == -1) || sq_exec(s, ddl, "create schema") == -1 ||
 	    sq_exec(s, tables, "create schema") == -1 ||
 	    (marked = has_column(s, "smshook_positions", "first_line")) ==

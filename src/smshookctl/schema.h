@@ -22,9 +22,10 @@
 
 #include <stddef.h>
 
-#define SCHEMA_VERSION	6	/* the template key holds template reviews alone */
-#define SCHEMA_V4	4	/* the first version marking a day's first line */
-#define SCHEMA_V5	5	/* the first marking the text before a position */
+/* version 6: the template key holds template reviews alone */
+#define SCHEMA_VERSION	6
+#define SCHEMA_V4	4	/* the first to mark a day's first line */
+#define SCHEMA_V5	5	/* the first to mark what precedes a position */
 
 /* The columns of a row, in table order. */
 enum col {
