@@ -289,6 +289,13 @@ fs_stdout_nowhere(void)
 	return 0;
 }
 
+const char *
+fs_kept_fix(int e)
+{
+	return e == EISDIR || e == ELOOP || e == EINVAL ? "remove it, a new "
+	    "one is made" : "chown it to the receiver's user";
+}
+
 int
 fs_stdout_error(void)
 {

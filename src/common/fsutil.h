@@ -125,6 +125,13 @@ void	fs_kept_set(struct fs_kept *k, int fd, const struct stat *st,
 	    const char *path);
 /* Forget the kept file, closing it in the process that opened it. */
 void	fs_kept_drop(struct fs_kept *k);
+/*
+ * What to do about a file the receiver keeps (its token table, its
+ * answer counters) that it could not open for writing with errno e: a
+ * folder, a link or another program's file is removed (the receiver
+ * makes a new one); else it is given to the receiver's user.
+ */
+const char	*fs_kept_fix(int e);
 
 /*
  * getpid(2), asked once per process: files a process keeps open are

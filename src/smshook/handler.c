@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "day.h"
+#include "fsutil.h"
 #include "log.h"
 #include "payload.h"
 #include "line.h"
@@ -285,9 +286,8 @@ handle_count(struct server *s, const struct response *rs)
 			logmsg(LL_WARN, "answer counters %s/%s: %s: answers "
 			    "not counted (%s; see smshookctl check)",
 			    s->conf.spool_dir, COUNTERS_FILE, e == EINVAL ?
-			    "not a counters file" : strerror(e), e == EINVAL ||
-			    e == EISDIR || e == ELOOP ? "remove it, a new one "
-			    "is made" : "chown it to the receiver's user");
+			    "not a counters file" : strerror(e),
+			    fs_kept_fix(e));
 		return;
 	}
 	counters_add(&s->counters, rs->status == 200 ? ok[rs->answer] :

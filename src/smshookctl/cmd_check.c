@@ -378,8 +378,7 @@ kept_writable(struct check *k, const char *what, const char *path)
 	if ((fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) ==
 	    -1) {
 		fault(k, "%s %s is not writable: %s (%s)", what, path,
-		    strerror(errno), errno == EISDIR || errno == ELOOP ?
-		    "remove it" : "chown it to the receiver's user");
+		    strerror(errno), fs_kept_fix(errno));
 		return 0;
 	}
 	if (!(ok = fs_regular(fd, NULL)))
