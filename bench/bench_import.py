@@ -32,17 +32,19 @@ CREATE TABLE sms_events (
  event_type bigint, event text, sms_id text, phone text,
  user_id text, sms_user text, template_id text, message text,
  status_code bigint, event_time bigint, received_at timestamptz,
- verified boolean, payload_id bigint);
+ verified boolean, payload_id bigint, token text, token_row bigint);
 CREATE UNIQUE INDEX sms_events_message
  ON sms_events (event_type, sms_id) WHERE sms_id IS NOT NULL;
 CREATE UNIQUE INDEX sms_events_template
  ON sms_events (event_type, template_id, event_time) WHERE sms_id IS NULL;
+CREATE UNIQUE INDEX sms_events_token
+ ON sms_events (verified, token, token_row) WHERE sms_id IS NULL;
 CREATE INDEX sms_events_time ON sms_events (event_time);
 CREATE INDEX sms_events_payload ON sms_events (payload_id);
 """
 COLS = ("event_type, event, sms_id, phone, user_id, sms_user, template_id, "
         "message, status_code, event_time, received_at, verified, "
-        "payload_id")
+        "token, token_row, payload_id")
 DAYS = ("2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23")
 
 

@@ -2,8 +2,8 @@
 """py_import.py: the straightforward Python importer smshookctl import is
 measured against: stdlib json + sqlite3, one transaction, the same tables,
 indexes and normalisation (a payload row per line; one row per message
-pointing at it; event type 2 -> 20; current event names; ids as text;
-event_time from "timestamp").
+pointing at it, with its event's token; event type 2 -> 20; current event
+names; ids as text; event_time from "timestamp").
     py_import.py SPOOL_DIR sqlite.db       load every *.jsonl day
     py_import.py SPOOL_DIR --csv out.csv   write the rows as CSV instead,
                                            and the payloads to
@@ -17,7 +17,7 @@ import sys
 
 COLS = ("event_type", "event", "sms_id", "phone", "user_id", "sms_user",
         "template_id", "message", "status_code", "event_time", "received_at",
-        "verified", "payload_id")
+        "verified", "token", "token_row", "payload_id")
 PAYLOAD_COLS = ("id", "received_at", "verified", "payload")
 # code -> (normalised code, current name); older names map to codes
 EVENTS = {1: (1, "Requested"), 20: (20, "Delivered"), 2: (20, "Delivered"),
@@ -36,11 +36,13 @@ CREATE TABLE IF NOT EXISTS sms_events (
  event_type INTEGER, event TEXT, sms_id TEXT, phone TEXT,
  user_id TEXT, sms_user TEXT, template_id TEXT, message TEXT,
  status_code INTEGER, event_time INTEGER, received_at TEXT,
- verified INTEGER, payload_id INTEGER);
+ verified INTEGER, payload_id INTEGER, token TEXT, token_row INTEGER);
 CREATE UNIQUE INDEX IF NOT EXISTS sms_events_message
  ON sms_events (event_type, sms_id) WHERE sms_id IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS sms_events_template
  ON sms_events (event_type, template_id, event_time) WHERE sms_id IS NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS sms_events_token
+ ON sms_events (verified, token, token_row) WHERE sms_id IS NULL;
 CREATE INDEX IF NOT EXISTS sms_events_time ON sms_events (event_time);
 CREATE INDEX IF NOT EXISTS sms_events_payload ON sms_events (payload_id);
 """
@@ -93,18 +95,21 @@ def rows(line, pid):
     common = (text(p.get("userId")), text(p.get("smsUser")),
               text(p.get("templateId")), text(p.get("message")),
               integer(p.get("statusCode")), integer(p.get("timestamp")),
-              o["received_at"], verified, pid)
+              o["received_at"], verified)
     out = []
     ids = listof(p.get("smsIds")) if "smsIds" in p else None
     if ids:
         phones = listof(p.get("phones")) or []
-        for i, sid in enumerate(ids):
-            out.append((code, name, text(sid),
-                        text(phones[i]) if i < len(phones) else None) +
-                       common)
+        pairs = [(text(sid), text(phones[i]) if i < len(phones) else None)
+                 for i, sid in enumerate(ids)]
     else:
-        out.append((code, name, text(p.get("smsId")),
-                    text(p.get("phone"))) + common)
+        pairs = [(text(p.get("smsId")), text(p.get("phone")))]
+    nokey = 0
+    for sid, phone in pairs:
+        sid = sid or None
+        out.append((code, name, sid, phone) + common +
+                   (p.get("token"), None if sid else nokey, pid))
+        nokey += sid is None
     return payload, out
 
 

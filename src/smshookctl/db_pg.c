@@ -647,7 +647,7 @@ queue_line(struct pg_db *p, const struct rows *l, const struct db_line *dl,
 	char num[32], idtext[32];
 	const char *v;
 	size_t i;
-	int c;
+	int c, last;
 
 	snprintf(q->day, sizeof(q->day), "%s", dl->day);
 	q->off = dl->off;
@@ -667,6 +667,8 @@ queue_line(struct pg_db *p, const struct rows *l, const struct db_line *dl,
 		return -1;
 	q->paylen = p->len - q->pay;
 	q->rows = p->len;
+	for (last = NCOLS - 1; !(schema_cols[last].where & SC_TABLE); last--)
+		;			/* the record's last field */
 	for (i = 0; i < l->nrows; i++)
 		for (c = 0; c < NCOLS; c++) {
 			if (!(schema_cols[c].where & SC_TABLE))
@@ -674,8 +676,8 @@ queue_line(struct pg_db *p, const struct rows *l, const struct db_line *dl,
 			v = c == COL_PAYLOAD_ID ? idtext :
 			    row_text(l, &l->rows[i], c, num, sizeof(num));
 			if (copy_field(p, v, v != NULL ? strlen(v) : 0) == -1 ||
-			    copy_sep(p, c == COL_PAYLOAD_ID) == -1)
-				return -1;	/* payload_id: the last */
+			    copy_sep(p, c == last) == -1)
+				return -1;
 		}
 	q->rowslen = p->len - q->rows;
 	q->nrows = l->nrows;
@@ -910,15 +912,17 @@ schema_current(struct pg_db *p)
 static int
 make_schema(struct pg_db *p)
 {
-	const char *ddl = schema_ddl(SCHEMA_PG);
+	const char *ddl = schema_ddl(SCHEMA_PG),
+	    *add7 = schema_add_v7(SCHEMA_PG),
+	    *mig6 = schema_migrate_v6(SCHEMA_PG);
 	PGresult *res;
 	char ver[96];
 	long long n;
-	int old, v;
+	int old, had, v;
 
 	if ((v = schema_current(p)) != 0)
 		return v == 1 ? 0 : -1;
-	if (ddl == NULL || pg_check(p, PQexec(p->c, schema_begin),
+	if (ddl == NULL || add7 == NULL || mig6 == NULL || pg_check(p, PQexec(p->c, schema_begin),
 	    PGRES_TUPLES_OK, "create schema") == -1)
 		goto fail;
 	/* another host made it current while this one waited its turn */
@@ -946,14 +950,18 @@ make_schema(struct pg_db *p)
 	if (schema_may_write(v, "postgresql", p->db.err,
 	    sizeof(p->db.err)) == -1)
 		goto fail;
-	res = PQexec(p->c, "SELECT 1 FROM information_schema.columns WHERE "
-	    "table_schema = current_schema() AND table_name = 'sms_events' "
-	    "AND column_name = 'payload'");
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+	/* whether sms_events is there, and still with its payload */
+	res = PQexec(p->c, "SELECT count(*) > 0, count(*) FILTER (WHERE "
+	    "column_name = 'payload') > 0 FROM information_schema.columns "
+	    "WHERE table_schema = current_schema() AND table_name = "
+	    "'sms_events'");
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    PQntuples(res) != 1) {
 		pg_check(p, res, PGRES_TUPLES_OK, "read schema");
 		goto fail;
 	}
-	old = PQntuples(res) > 0;
+	had = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	old = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	PQclear(res);
 	snprintf(ver, sizeof(ver), "INSERT INTO smshook_schema VALUES (%d);"
 	    "COMMIT;", SCHEMA_VERSION);
@@ -961,6 +969,10 @@ make_schema(struct pg_db *p)
 	    "migrate") == -1) ||
 	    (old && pg_exec(p, schema_migrate_v1(SCHEMA_PG),
 	    "migrate") == -1) ||
+	    (had && v < SCHEMA_V6 && pg_exec(p, schema_migrate_v5,
+	    "migrate") == -1) ||
+	    (had && pg_exec(p, add7, "migrate") == -1) ||
+	    (had && v < SCHEMA_VERSION && pg_exec(p, mig6, "migrate") == -1) ||
 	    pg_exec(p, ddl, "create schema") == -1 ||
 	    pg_exec(p, schema_end, "create schema") == -1 ||
 	    (v < SCHEMA_VERSION && pg_exec(p, migrate_v3, "migrate") == -1) ||
@@ -969,8 +981,6 @@ make_schema(struct pg_db *p)
 	    (v < SCHEMA_V4 && pg_exec(p, schema_unmark_first,
 	    "migrate") == -1) ||
 	    (v < SCHEMA_V5 && pg_exec(p, schema_unmark_last,
-	    "migrate") == -1) ||
-	    (v < SCHEMA_VERSION && pg_exec(p, schema_migrate_v5,
 	    "migrate") == -1) ||
 	    pg_exec(p, ver, "store schema version") == -1)
 		goto fail;

@@ -500,19 +500,29 @@ sq_version(struct sqlite_db *s)
 static int
 make_schema(struct sqlite_db *s)
 {
-	const char *ddl = schema_ddl(SCHEMA_SQLITE);
+	const char *ddl = schema_ddl(SCHEMA_SQLITE),
+	    *add7 = schema_add_v7(SCHEMA_SQLITE),
+	    *mig6 = schema_migrate_v6(SCHEMA_SQLITE);
 	char ver[128];
-	int old, marked, v;
+	int old, had, tokens, marked, v;
 
-	if (ddl == NULL || sq_exec(s, "BEGIN IMMEDIATE", "begin") == -1)
+	if (ddl == NULL || add7 == NULL || mig6 == NULL ||
+	    sq_exec(s, "BEGIN IMMEDIATE", "begin") == -1)
 		return -1;
 	if ((v = sq_version(s)) == -1 || schema_may_write(v, "sqlite",
 	    s->db.err, sizeof(s->db.err)) == -1 ||
 	    (old = has_column(s, "sms_events", "payload")) == -1 ||
+	    (had = has_column(s, "sms_events", "event_type")) == -1 ||
+	    (tokens = has_column(s, "sms_events", "token")) == -1 ||
 	    (v < SCHEMA_VERSION && sq_exec(s, schema_migrate_v2,
 	    "migrate") == -1) ||
 	    (old && sq_exec(s, schema_migrate_v1(SCHEMA_SQLITE),
-	    "migrate") == -1) || sq_exec(s, ddl, "create schema") == -1 ||
+	    "migrate") == -1) ||
+	    (had && v < SCHEMA_V6 && sq_exec(s, schema_migrate_v5,
+	    "migrate") == -1) ||
+	    (had && !tokens && sq_exec(s, add7, "migrate") == -1) ||
+	    (had && v < SCHEMA_VERSION && sq_exec(s, mig6, "migrate") == -1) ||
+	    sq_exec(s, ddl, "create schema") == -1 ||
 	    sq_exec(s, tables, "create schema") == -1 ||
 	    (marked = has_column(s, "smshook_positions", "first_line")) ==
 	    -1 || (!marked && sq_exec(s, migrate_v3, "migrate") == -1) ||
@@ -523,9 +533,7 @@ make_schema(struct sqlite_db *s)
 	    (v < SCHEMA_V4 && sq_exec(s, schema_unmark_first, "migrate") ==
 	    -1) ||
 	    (v < SCHEMA_V5 && sq_exec(s, schema_unmark_last, "migrate") ==
-	    -1) ||
-	    (v < SCHEMA_VERSION && sq_exec(s, schema_migrate_v5,
-	    "migrate") == -1))
+	    -1))
 		goto fail;
 	snprintf(ver, sizeof(ver), "DELETE FROM smshook_schema;"
 	    "INSERT INTO smshook_schema VALUES (%d);", SCHEMA_VERSION);

@@ -358,7 +358,7 @@ rows_parse(struct rows *l, const char *line, size_t len,
 	const char *ename;
 	struct row *r;
 	long long type = 0, sc = 0;
-	size_t n = 0, nph = 0, i, sz;
+	size_t n = 0, nph = 0, i, sz, nokey = 0;
 	int has_type, has_sc, rc;
 
 	memset(l, 0, sizeof(*l));
@@ -393,6 +393,7 @@ rows_parse(struct rows *l, const char *line, size_t len,
 	memcpy(a.o, line + m[LINE_PAYLOAD].off, l->payload_len);
 	a.o[l->payload_len] = '\0';
 	a.o += l->payload_len + 1;
+	l->token = text_of(&a, line, &f[PF_TOKEN]);
 	event_fields(l, &a, line, f, &type, &has_type, &ename);
 	has_sc = int_of(line, &f[PF_STATUS_CODE], &sc);
 	for (i = 0; i < l->nrows; i++) {
@@ -412,6 +413,9 @@ rows_parse(struct rows *l, const char *line, size_t len,
 		/* "" names no message: not one key for every such event */
 		if (r->sms_id != NULL && *r->sms_id == '\0')
 			r->sms_id = NULL;
+		/* what the message key does not hold, the token key does */
+		r->token_row = r->sms_id == NULL || !has_type ?
+		    (long long)nokey++ : -1;
 	}
 	rc = 0;
  out:
@@ -452,6 +456,9 @@ row_int(const struct rows *l, const struct row *r,
 	case COL_VERIFIED:
 		*v = l->verified;
 		return 1;
+	case COL_TOKEN_ROW:
+		*v = r->token_row;
+		return r->token_row >= 0;
 	default:
 		return 0;		/* payload_id: the database's */
 	}
@@ -485,6 +492,8 @@ row_text(const struct rows *l, const struct row *r,
 		return l->received_at;
 	case COL_PAYLOAD:
 		return l->payload;
+	case COL_TOKEN:			/* the token key's rows alone */
+		return r->token_row >= 0 ? l->token : NULL;
 	default:
 		return NULL;
 	}

@@ -22,11 +22,16 @@ struct row {
 	char		*phone;
 	long long	 status_code;
 	int		 has_status_code;
+	long long	 token_row;	/* without sms_id or event_type:
+					 * its place among the line's such
+					 * rows; else -1 */
 };
 
 /* A parsed line; rows share the per-event fields held here. */
 struct rows {
 	char		*received_at;
+	char		*token;		/* the payload's "token" (a column of
+					 * the token key's rows alone) */
 	char		*remote_addr;
 	char		*encoding;	/* "json" or "form" */
 	int		 verified;

@@ -8,6 +8,7 @@
 #define K_MESSAGE	(1u << 0)
 #define K_TEMPLATE	(1u << 1)
 #define K_REPLY		(1u << 2)
+#define K_TOKEN		(1u << 3)
 #define BOTH		(SC_TABLE | SC_EXPORT)
 
 const struct schema_col schema_cols[NCOLS] = {
@@ -27,25 +28,39 @@ const struct schema_col schema_cols[NCOLS] = {
 	    K_TEMPLATE | K_REPLY, BOTH },
 	[COL_RECEIVED_AT] = { "received_at", { "TEXT", "timestamptz" }, 0,
 	    0, BOTH },
-	[COL_VERIFIED] = { "verified", { "INTEGER", "boolean" }, 1, 0,
+	[COL_VERIFIED] = { "verified", { "INTEGER", "boolean" }, 1, K_TOKEN,
 	    BOTH },
 	[COL_PAYLOAD] = { "payload", { "TEXT NOT NULL", "jsonb NOT NULL" },
 	    0, 0, SC_EXPORT },
 	[COL_PAYLOAD_ID] = { "payload_id", { "INTEGER", "bigint" }, 1, 0,
 	    SC_TABLE },
+	/* of the token key's rows alone; the payload has it too: not
+	 * exported */
+	[COL_TOKEN] = { "token", { "TEXT", "text" }, 0, K_TOKEN,
+	    SC_TABLE | SC_V7 },
+	[COL_TOKEN_ROW] = { "token_row", { "INTEGER", "bigint" }, 1, K_TOKEN,
+	    SC_TABLE | SC_V7 },
 };
+
+/* The rows the message key does not hold: the token key's. */
+#define UNKEYED	"sms_id IS NULL OR event_type IS NULL"
 
 const struct schema_key schema_keys[NKEYS] = {
 	/* message events: one row per (type, message id) */
 	{ "sms_events_message", "sms_id IS NOT NULL", COL_SMS_ID, NULL, 0,
-	    NULL },
+	    NULL, 0 },
 	/* template reviews: one per (type, template, time); not other events
 	 * without a message id, two of which may share all three */
 	{ "sms_events_template", "sms_id IS NULL AND event_type = 8",
-	    COL_SMS_ID, NULL, 1, "8" },
+	    COL_SMS_ID, NULL, 1, "8", 0 },
 	/* replies: one per (phone, reply time, text), only */
 	{ "sms_events_reply", "event_type = 6", COL_EVENT_TYPE, "6", 0,
-	    NULL },
+	    NULL, 0 },
+	/* a row the message key does not hold (no message id, or no
+	 * type): one per (token, verified, its place among its event's
+	 * such rows), however the event reads; keyed by verified too, so
+	 * that an unverified line cannot stand in for a verified one */
+	{ "sms_events_token", UNKEYED, COL_SMS_ID, NULL, 1, NULL, 1 },
 };
 
 /*
@@ -69,11 +84,8 @@ static const char *const payloads_ddl[2] = {
 	"id bigserial PRIMARY KEY, received_at timestamptz, verified boolean, "
 	"payload jsonb NOT NULL);"
 };
-static const char *const view_ddl[2] = {
-	"CREATE VIEW IF NOT EXISTS sms_events_full AS SELECT e.*, p.payload "
-	"FROM sms_events e JOIN sms_event_payloads p ON p.id = e.payload_id;",
-	"CREATE OR REPLACE VIEW sms_events_full AS SELECT e.*, p.payload "
-	"FROM sms_events e JOIN sms_event_payloads p ON p.id = e.payload_id;"
+static const char *const view_make[2] = {
+	"CREATE VIEW IF NOT EXISTS", "CREATE OR REPLACE VIEW"
 };
 
 /*
@@ -166,6 +178,42 @@ const char schema_unmark_last[] =
 const char schema_migrate_v5[] = "UPDATE sms_events SET sms_id = NULL "
 	"WHERE sms_id = '' AND event_type IS DISTINCT FROM 8;";
 
+/*
+ * The token of each row the token key holds (UNKEYED), from its payload
+ * if that holds one as a string; no other row is rewritten.
+ */
+static const char *const fill_tokens[2] = {
+	"UPDATE sms_events SET token = p.t FROM (SELECT id, CASE WHEN "
+	"json_valid(payload) THEN CASE json_type(payload, '$.token') WHEN "
+	"'text' THEN json_extract(payload, '$.token') END END AS t FROM "
+	"sms_event_payloads) AS p WHERE p.id = sms_events.payload_id AND "
+	"(" UNKEYED ");",
+	"UPDATE sms_events SET token = p.payload->>'token' FROM "
+	"sms_event_payloads p WHERE p.id = sms_events.payload_id AND "
+	"jsonb_typeof(p.payload->'token') = 'string' AND (" UNKEYED ");"
+};
+
+/*
+ * A row the message key does not hold: its place among such rows of its
+ * payload, in the order they were stored (that of the line's messages);
+ * then, of the rows the token key finds the same, the first alone, and
+ * the payloads no row names any more.
+ */
+#define TOKEN_ROWS \
+	"UPDATE sms_events SET token_row = w.n FROM (SELECT id, " \
+	"row_number() OVER (PARTITION BY payload_id ORDER BY id) - 1 AS n " \
+	"FROM sms_events WHERE " UNKEYED ") AS w WHERE w.id = " \
+	"sms_events.id;" \
+	"DELETE FROM sms_events WHERE (" UNKEYED ") AND verified IS NOT " \
+	"NULL AND token IS NOT NULL AND token_row IS NOT NULL AND id NOT IN " \
+	"(SELECT min(id) FROM sms_events WHERE " UNKEYED " GROUP BY " \
+	"verified, token, token_row);"
+
+static const char *const migrate_v6[2] = {
+	TOKEN_ROWS SCHEMA_UNNAMED_PAYLOADS_SQLITE,
+	TOKEN_ROWS SCHEMA_UNNAMED_PAYLOADS_PG
+};
+
 /* Append to buf at *o; -1 once it no longer fits. */
 static int
 add(char *buf, size_t sz, size_t *o, const char *fmt, ...)
@@ -223,6 +271,70 @@ schema_col_defs(enum schema_backend b)
 	return buf[b];
 }
 
+/*
+ * The view at *o: sms_events' columns as of version 6, the payload,
+ * then the columns added since (PostgreSQL's CREATE OR REPLACE VIEW
+ * keeps a view's columns where they are, and takes new ones only
+ * after them).
+ */
+static int
+add_view(char *buf, size_t sz, size_t *o, enum schema_backend b)
+{
+	int c, late;
+
+	if (add(buf, sz, o, "%s sms_events_full AS SELECT e.id",
+	    view_make[b]) == -1)
+		return -1;
+	for (late = 0; late < 2; late++) {
+		if (late && add(buf, sz, o, ", p.payload") == -1)
+			return -1;
+		for (c = 0; c < NCOLS; c++)
+			if ((schema_cols[c].where & SC_TABLE) &&
+			    !(schema_cols[c].where & SC_V7) == !late &&
+			    add(buf, sz, o, ", e.%s", schema_cols[c].name) ==
+			    -1)
+				return -1;
+	}
+	return add(buf, sz, o, " FROM sms_events e JOIN sms_event_payloads "
+	    "p ON p.id = e.payload_id;");
+}
+
+const char *
+schema_add_v7(enum schema_backend b)
+{
+	static char buf[2][512];
+	size_t o = 0;
+	int c;
+
+	if (buf[b][0] != '\0')
+		return buf[b];
+	/* SQLite keeps a view's "e.*" unexpanded: made again, in order */
+	if (b == SCHEMA_SQLITE && add(buf[b], sizeof(buf[b]), &o,
+	    "DROP VIEW IF EXISTS sms_events_full;") == -1)
+		goto fail;
+	for (c = 0; c < NCOLS; c++)
+		if ((schema_cols[c].where & SC_V7) && add(buf[b],
+		    sizeof(buf[b]), &o, "ALTER TABLE sms_events ADD COLUMN %s%s "
+		    "%s;", b == SCHEMA_PG ? "IF NOT EXISTS " : "",
+		    schema_cols[c].name, schema_cols[c].type[b]) == -1)
+			goto fail;
+	return buf[b];
+ fail:
+	buf[b][0] = '\0';
+	return NULL;
+}
+
+const char *
+schema_migrate_v6(enum schema_backend b)
+{
+	static char buf[2][2048];
+
+	if (buf[b][0] == '\0' && snprintf(buf[b], sizeof(buf[b]), "%s%s",
+	    fill_tokens[b], migrate_v6[b]) >= (int)sizeof(buf[b]))
+		buf[b][0] = '\0';
+	return buf[b][0] != '\0' ? buf[b] : NULL;
+}
+
 /* "CREATE UNIQUE INDEX ... (cols) WHERE ...;" for key k at *o. */
 static int
 add_key(char *buf, size_t sz, size_t *o, int k)
@@ -262,9 +374,10 @@ schema_ddl(enum schema_backend b)
 			goto fail;
 	if (add(buf[b], sz, &o, "CREATE INDEX IF NOT EXISTS sms_events_time "
 	    "ON sms_events (%s);CREATE INDEX IF NOT EXISTS "
-	    "sms_events_payload ON sms_events (%s);%s",
+	    "sms_events_payload ON sms_events (%s);",
 	    schema_cols[COL_EVENT_TIME].name,
-	    schema_cols[COL_PAYLOAD_ID].name, view_ddl[b]) == -1 ||
+	    schema_cols[COL_PAYLOAD_ID].name) == -1 ||
+	    add_view(buf[b], sz, &o, b) == -1 ||
 	    add(buf[b], sz, &o, "CREATE INDEX IF NOT EXISTS sms_events_phone "
 	    "ON sms_events (%s, %s) WHERE event_type = 6;",
 	    schema_cols[COL_PHONE].name, schema_cols[COL_EVENT_TIME].name) ==
@@ -287,7 +400,9 @@ const char *
 schema_shape(enum schema_shape which)
 {
 	static char buf[1024];
-	const char *cols = schema_col_list(SC_TABLE);
+	char cols[512];
+	size_t o = 0;
+	int c;
 
 	switch (which) {
 	case SHAPE_ANY:
@@ -301,7 +416,16 @@ schema_shape(enum schema_shape which)
 	case SHAPE_THIS:
 		break;
 	}
-	if (buf[0] == '\0' && cols != NULL)
+	if (buf[0] != '\0')
+		return buf;
+	/* not version 7's columns: an older version's tables have all
+	 * the rest, and import adds them */
+	for (c = 0; c < NCOLS; c++)
+		if ((schema_cols[c].where & SC_TABLE) &&
+		    !(schema_cols[c].where & SC_V7) && add(cols, sizeof(cols),
+		    &o, "%s%s", o > 0 ? ", " : "", schema_cols[c].name) == -1)
+			return NULL;
+	if (o > 0)
 		snprintf(buf, sizeof(buf), "SELECT (SELECT count(*) FROM "
 		    "(SELECT %s FROM sms_events LIMIT 0) e) + "
 		    "(SELECT count(*) FROM "
@@ -326,8 +450,9 @@ schema_row_key(int k, const char *const v[NCOLS], char *buf, size_t bufsz)
 	size_t o = 0;
 	int c;
 
-	if (key->equals != NULL ? (x == NULL || strcmp(x, key->equals) != 0) :
-	    (x == NULL) != key->null)
+	if ((key->equals != NULL ? (x == NULL ||
+	    strcmp(x, key->equals) != 0) : (x == NULL) != key->null) &&
+	    !(key->untyped && v[COL_EVENT_TYPE] == NULL))
 		return 0;		/* not a row of this index */
 	if (key->type != NULL && (v[COL_EVENT_TYPE] == NULL ||
 	    strcmp(v[COL_EVENT_TYPE], key->type) != 0))

@@ -7,7 +7,8 @@
  *   sms_events          one row per message (a requested event with N
  *                       smsIds gives N rows), payload_id naming its
  *                       payload; unique keys collapse retries: per
- *                       message, per template review, per reply
+ *                       message, per template review, per reply, and
+ *                       a row without a message id per token
  *   sms_events_full     a view: sms_events with its payload
  *
  * From the column table below come both backends' DDL and inserts,
@@ -22,23 +23,26 @@
 
 #include <stddef.h>
 
-/* version 6: the template key holds template reviews alone */
-#define SCHEMA_VERSION	6
+/* version 7: rows without a message id are held by their token */
+#define SCHEMA_VERSION	7
 #define SCHEMA_V4	4	/* the first to mark a day's first line */
 #define SCHEMA_V5	5	/* the first to mark what precedes a position */
+#define SCHEMA_V6	6	/* the first whose template key is narrow */
 
 /* The columns of a row, in table order. */
 enum col {
 	COL_EVENT_TYPE, COL_EVENT, COL_SMS_ID, COL_PHONE, COL_USER_ID,
 	COL_SMS_USER, COL_TEMPLATE_ID, COL_MESSAGE, COL_STATUS_CODE,
 	COL_EVENT_TIME, COL_RECEIVED_AT, COL_VERIFIED, COL_PAYLOAD,
-	COL_PAYLOAD_ID, NCOLS
+	COL_PAYLOAD_ID, COL_TOKEN, COL_TOKEN_ROW, NCOLS
 };
 
 enum schema_backend { SCHEMA_SQLITE, SCHEMA_PG };
 
 #define SC_TABLE	0x1	/* a column of sms_events */
 #define SC_EXPORT	0x2	/* written by smshookctl export */
+#define SC_V7		0x4	/* since version 7: added to older tables,
+				 * after every older column */
 
 struct schema_col {
 	const char	*name;
@@ -56,9 +60,10 @@ struct schema_key {
 	const char	*equals;	/* equal to this text, or NULL: */
 	int		 null;		/* NULL (1) or not (0) */
 	const char	*type;		/* and event_type this, or NULL */
+	int		 untyped;	/* or else event_type is NULL */
 };
 
-#define NKEYS	3
+#define NKEYS	4
 
 extern const struct schema_col schema_cols[NCOLS];
 extern const struct schema_key schema_keys[NKEYS];
@@ -96,6 +101,20 @@ extern const char schema_unmark_last[];
  * which the narrowed template key may hold already).
  */
 extern const char schema_migrate_v5[];
+/*
+ * Version 7's columns for the tables of an older version (SQLite: one
+ * ALTER TABLE a statement; PostgreSQL: only those missing), before the
+ * view is made again (its new columns go last).
+ */
+const char	*schema_add_v7(enum schema_backend b);
+/*
+ * Then every row gets its event's token, and each row without a message
+ * id its place among its event's such rows; of rows the token key then
+ * finds the same (one event read twice before), all but the first go,
+ * and the payloads no row names any more. Run before schema_ddl()
+ * makes the token key.
+ */
+const char	*schema_migrate_v6(enum schema_backend b);
 /*
  * Remove the payload rows no event row names: those of replies the
  * version 1 migration found the same, and of retries an earlier version

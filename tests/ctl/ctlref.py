@@ -17,6 +17,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import smshooktest as t  # noqa: E402
 
+SCHEMA = "7"		# the schema version import makes and migrates to
 COLS = ("event_type", "event", "sms_id", "phone", "user_id", "sms_user",
         "template_id", "message", "status_code", "event_time", "received_at",
         "verified", "payload")
@@ -300,9 +301,14 @@ def reference(spool, days=None):
         if days is not None and day not in days:
             continue
         for _, raw in day_lines(path):
+            nokey = 0
             for r in line_rows(raw) or []:
                 et, sid, ph, tpl, msg, tm = r[0], r[2], r[3], r[6], r[7], r[9]
                 keys = []
+                if sid is None or et is None:	# the token key's rows
+                    keys.append(("k", r[11], json.loads(r[-1])["token"],
+                                 nokey))
+                    nokey += 1
                 if et is not None and sid is not None:
                     keys.append(("m", et, sid))
                 if et == 8 and sid is None and \

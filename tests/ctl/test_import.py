@@ -253,14 +253,131 @@ def keyless_events(e):
     t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), [SCHEMA])
 
 
+# rows with a token, with a token_row, and all: as one text
+TOKEN_COUNTS = ("SELECT count(token) || ',' || count(token_row) || ',' || "
+                "count(*) FROM sms_events")
+
+
+def tokened_lines():
+    """Lines whose rows no message id keys, some of them of one event:
+    a delivered event without smsId, an unknown event, a requested one
+    with two empty ids beside a real one, a template review without
+    templateId, a reply without time; the first again unverified (a
+    forged copy, which must not stand in for it)."""
+    def ev(kind, tok, **kw):
+        p = dict(t.SAMPLES[kind], timestamp=1767225600000,
+                 token=tok * 25, signature="0" * 64, **kw)
+        for k in ("smsId", "templateId"):
+            if k not in kw:
+                p.pop(k, None)
+        return p
+    first = ev("delivered", "a1", phone="13900000001")
+    return [t.v1_line(first),
+            t.v1_line(ev("failed", "b2", eventType=77, event="x")),
+            t.v1_line(ev("failed", "f6", smsId="s6$1", event="zzz",
+                         eventType=None)),
+            t.v1_line(ev("requested", "c3", smsIds=["", "m1$1", ""],
+                         phones=["1", "2", "3"])),
+            t.v1_line(ev("template", "d4")),
+            t.v1_line(ev("delivered", "e5", eventType=6, event="Reply",
+                         phone="13900000005", replyContent="TD")),
+            t.v1_line(first, verified=False)]
+
+
+@scenario
+def keyless_read_again(e):
+    """A row without a message id is keyed by its event's token and its
+    place among the event's such rows: the same lines read again (a day
+    whose positions were lost, the receiver storing a retry twice, a
+    second host) add no row and no payload; the unverified copy of a
+    verified event is a row of its own."""
+    lines = tokened_lines()
+    ref.append(e.spool, "2026-01-02", b"".join(lines))
+    p = e.imp("-v")
+    t.expect("7 lines, 9 rows inserted, 0 duplicates" in p.stdout,
+             p.stdout)
+    rows, payloads = e.check_reference(), e.db.payloads()
+    t.eq(schema_sql(e, TOKEN_COUNTS), ["8,8,9"],
+         "(the token key's rows have both columns, the other neither)")
+    t.eq(schema_sql(e, "SELECT token_row FROM sms_events WHERE token = "
+                    "'%s' ORDER BY id" % ("c3" * 25)), ["0", "1"])
+    schema_sql(e, "DELETE FROM smshook_positions")
+    ref.append(e.spool, "2026-01-03", b"".join(lines))
+    p = e.imp("-v")
+    t.expect("14 lines, 0 rows inserted, 18 duplicates" in p.stdout,
+             p.stdout)
+    t.eq(e.db.rows(), rows, "(no row twice)")
+    t.eq(e.db.payloads(), payloads, "(no payload row twice)")
+    e.check_reference()
+    # export applies the same key to the spool, which holds them twice
+    p = e.ctl("export", "--format", "jsonl")
+    t.eq(p.returncode, 0, p.stderr)
+    t.eq(len(p.stdout.splitlines()), len(rows), p.stdout)
+
+
+@scenario
+def migrate_tokens(e):
+    """A version 6 database holding one event's rows twice (each copy
+    with a payload of its own, as a day read again left them): import
+    gives every row its token, keeps the first copy alone, drops the
+    payloads no row names, and makes the token key."""
+    lines = tokened_lines()
+    ref.append(e.spool, "2026-01-02", b"".join(lines))
+    e.imp()
+    rows = e.check_reference()
+    # version 6's tables, the view as it made it (a report's view on
+    # it), and the rows no key held then stored again
+    for q in ("DROP VIEW sms_events_full", "DROP INDEX sms_events_token",
+              "ALTER TABLE sms_events DROP COLUMN token",
+              "ALTER TABLE sms_events DROP COLUMN token_row",
+              "CREATE VIEW sms_events_full AS SELECT e.*, p.payload FROM "
+              "sms_events e JOIN sms_event_payloads p ON p.id = "
+              "e.payload_id",
+              "CREATE VIEW my_report AS SELECT id, payload FROM "
+              "sms_events_full",
+              "UPDATE smshook_schema SET version = 6"):
+        schema_sql(e, q)
+    copy = ("event_type, event, sms_id, phone, user_id, sms_user, "
+            "template_id, message, status_code, event_time, received_at, "
+            "verified")
+    # the rows no other key holds, of sms_events e
+    keyless = ("(e.sms_id IS NULL OR e.event_type IS NULL) AND "
+               "(e.event_type IS NULL OR e.event_type NOT IN (6, 8))")
+    schema_sql(e, "INSERT INTO sms_event_payloads (received_at, verified, "
+               "payload) SELECT received_at, verified, payload FROM "
+               "sms_event_payloads WHERE id IN (SELECT payload_id FROM "
+               "sms_events e WHERE %s) ORDER BY id" % keyless)
+    schema_sql(e, "INSERT INTO sms_events (%s, payload_id) SELECT %s, "
+               "(SELECT max(q.id) FROM sms_event_payloads q WHERE "
+               "q.payload = p.payload AND q.verified = p.verified) FROM "
+               "sms_events e JOIN sms_event_payloads p ON p.id = "
+               "e.payload_id WHERE %s ORDER BY e.id" %
+               (copy, ", ".join("e." + c for c in copy.split(", ")),
+                keyless))
+    t.eq(len(e.db.rows()), len(rows) + 6, "(the copies)")
+    p = e.imp("-v")
+    t.expect(" 0 lines," in p.stdout, p.stdout)
+    t.eq(e.db.rows(), rows, "(the first copy alone)")
+    t.eq(e.db.payloads(), (7, 0))
+    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), [SCHEMA])
+    t.eq(schema_sql(e, TOKEN_COUNTS), ["8,8,9"], "(the token key's rows)")
+    t.eq(schema_sql(e, "SELECT count(*) FROM my_report"), ["9"])
+    # and the key is made: the lines read again add nothing
+    schema_sql(e, "DELETE FROM smshook_positions")
+    p = e.imp("-v")
+    t.expect("7 lines, 0 rows inserted, 9 duplicates" in p.stdout,
+             p.stdout)
+    e.check_reference()
+
+
 @scenario
 def old_binary_between(e):
     """Tables a binary from before the version check stepped back (it
     took them for its own, version 2, and moved a position without the
     marks it did not know): the marks are taken away, the position is
-    taken as it is, and no day is read again (which would double every
-    row no key holds). A row stored with sms_id '' (versions before 6)
-    gets NULL, as import stores an empty smsId now."""
+    taken as it is, and no day is read again (import reads no line). A
+    row stored with sms_id '' (versions before 6) gets NULL, as import
+    stores an empty smsId now."""
     def keyless(i):
         ev = dict(t.SAMPLES["delivered"], timestamp=1767225600000 + i,
                   token="o%d" % i * 25, signature="0" * 64)
@@ -278,6 +395,7 @@ def old_binary_between(e):
                "(SELECT min(id) FROM sms_events)")
     p = e.imp("-v")
     t.expect("read from its start" not in p.stderr, p.stderr)
+    t.expect(" 0 lines," in p.stdout, p.stdout)
     t.eq(len(e.db.rows()), 6, "(no row doubled)")
     e.check_reference()
     t.eq(schema_sql(e, "SELECT count(*) FROM sms_events WHERE sms_id = "
@@ -470,8 +588,7 @@ def kill_nine(e):
         t.eq(err, "", "(importer stderr)")
     # one run more, killed after it committed a day and before it
     # committed the last: the first day's few new lines go in at once,
-    # the others' take long enough for the readiness check to see it;
-    # lines no key holds show a day read twice
+    # the others' take long enough for the readiness check to see it
     ref.append(e.spool, days[0], b"".join(
         ref.gen_lines(10, 2000, day_tag="c0") +
         [keyless_line("c0-%d" % i) for i in range(5)]))
@@ -495,7 +612,10 @@ def kill_nine(e):
     # kill is read on from its position, not again
     for day in days:
         ref.append(e.spool, day, keyless_line("after-" + day))
-    e.imp()
+    want = lines_after(e, pos)
+    p = e.imp("-v")
+    t.expect(", %d lines," % want in p.stdout, "read %d lines from the "
+             "positions: %s" % (want, p.stdout))
     rows = e.check_reference(ordered=False)
     t.expect(len(rows) > KILL_LINES, "rows: %d" % len(rows))
     e.imp()
@@ -539,10 +659,21 @@ BATCH_LINES = 50000	# cmd_import.c: lines one transaction holds at most
 
 
 def keyless_line(tag):
-    """A small valid spool line whose row no unique key holds (no smsId,
-    no templateId): read twice, it would be two rows."""
+    """A small valid spool line without a message id or template (only
+    its token keys its row)."""
     return t.v1_line({"eventType": 20, "phone": tag,
                       "timestamp": 1767225600000, "token": "k" + tag})
+
+
+def lines_after(e, pos):
+    """How many complete lines the days hold past positions pos (plain
+    day files): what an import that goes on from pos reads."""
+    n = 0
+    for day, path in ref.day_files(e.spool):
+        with open(path, "rb") as f:
+            f.seek(pos.get(day, 0))
+            n += f.read().count(b"\n")
+    return n
 
 
 def upto(e, pos):
@@ -575,8 +706,8 @@ def batches_killed(e):
     lines, with the position after them: import killed -9 after a batch
     committed (a readiness check on the position, not a time) leaves the
     rows of exactly the lines before that position, and a rerun takes
-    the others from there. No unique key holds these rows: only the
-    position keeps a line from being imported twice."""
+    the others from there, and reads no line before it (the token key
+    would hide a line imported twice: import's count shows it)."""
     day = "2026-03-01"
     n = 2 * BATCH_LINES + 1000
     lines = [keyless_line("b%d" % i) for i in range(n)]
@@ -593,7 +724,8 @@ def batches_killed(e):
     k = ends.index(pos[day]) + 1
     same_rows(e.db.rows(), upto(e, pos))
     t.eq(e.db.payloads(), (k, 0))
-    e.imp()
+    p = e.imp("-v")
+    t.expect(", %d lines," % (n - k) in p.stdout, p.stdout)
     t.eq(len(e.check_reference()), n)
     t.eq(e.db.positions()[day], ends[-1])
     print("     (%s: killed after %d of %d lines committed)" %
@@ -616,7 +748,7 @@ def lock_held(e):
     e.check_reference()
 
 
-SCHEMA = "6"		# the schema version import makes and migrates to
+SCHEMA = ref.SCHEMA
 
 
 def schema_sql(e, sql):
@@ -665,8 +797,8 @@ def replies_one_template(e):
                "(event_type, template_id, event_time) WHERE sms_id IS NULL")
     schema_sql(e, "UPDATE smshook_schema SET version = 2")
     p = e.ctl("check", "--user", "root")
-    t.expect("schema version 2 (import migrates it to 6)" in p.stdout,
-             p.stdout)
+    t.expect("schema version 2 (import migrates it to %s)" % SCHEMA in
+             p.stdout, p.stdout)
     t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), ["2"],
          "(check migrates nothing)")
     ref.append(e.spool, "2026-01-09", b + a + b)
@@ -916,8 +1048,8 @@ def positions_unmarked(e):
     schema_sql(e, "ALTER TABLE smshook_positions DROP COLUMN first_line")
     schema_sql(e, "UPDATE smshook_schema SET version = 3")
     p = e.ctl("check", "--user", "root")
-    t.expect("schema version 3 (import migrates it to 6)" in p.stdout,
-             p.stdout)
+    t.expect("schema version 3 (import migrates it to %s)" % SCHEMA in
+             p.stdout, p.stdout)
     p = e.ctl("purge", "--keep-days", "0")
     t.eq(p.returncode, 1, "(an older version: import migrates it first)")
     t.expect("smshookctl import migrates them" in p.stderr, p.stderr)
@@ -1700,7 +1832,8 @@ def latin1_and_secrets(url):
 
 
 SCENARIOS = [through_receiver, duplicates, numeric_ids, number_forms,
-             empty_ids, keyless_events, old_binary_between, torn_line, rejects, refused_line,
+             empty_ids, keyless_events, keyless_read_again,
+             migrate_tokens, old_binary_between, torn_line, rejects, refused_line,
              written_while_importing, kill_nine, batches_killed,
              lock_held, newer_schema, replies_one_template,
              form_repeated_ids, export_keys_apart,

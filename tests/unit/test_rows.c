@@ -80,7 +80,38 @@ parse_bad(const char *s, size_t len)
 	return why;
 }
 
-/* Compare every column of row i of l with w (payload: if w has one). */
+/*
+ * The token columns of row i of l, by their rule: for a row without
+ * sms_id or event_type (the token key's), the payload's token (tok) and
+ * its place among the line's such rows; else both NULL.
+ */
+static void
+check_token(const struct rows *l, size_t i, const char *tok)
+{
+	char buf[32], want[32];
+	const char *got;
+	size_t j, n = 0;
+
+	for (j = 0; j < i; j++)
+		n += l->rows[j].sms_id == NULL || !l->rows[j].has_event_type;
+	got = row_text(l, &l->rows[i], COL_TOKEN_ROW, buf, sizeof(buf));
+	if (l->rows[i].sms_id != NULL && l->rows[i].has_event_type) {
+		assert_null(got);
+		assert_null(row_text(l, &l->rows[i], COL_TOKEN, buf,
+		    sizeof(buf)));
+		return;
+	}
+	assert_string_equal(row_text(l, &l->rows[i], COL_TOKEN, buf,
+	    sizeof(buf)), tok);
+	snprintf(want, sizeof(want), "%zu", n);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+}
+
+/*
+ * Compare every column of row i of l with w (payload: if w has one),
+ * the token columns by their rule (token "t", as every fixture has).
+ */
 static void
 check_row(const struct rows *l, size_t i, const struct want *w)
 {
@@ -91,6 +122,8 @@ check_row(const struct rows *l, size_t i, const struct want *w)
 
 	assert_true(i < l->nrows);
 	for (c = 0; c < NCOLS; c++) {
+		if (c == COL_TOKEN || c == COL_TOKEN_ROW)
+			continue;
 		memset(buf, 'x', sizeof(buf));
 		got = row_text(l, &l->rows[i], c, buf, sizeof(buf));
 		if (w->col[c] == NULL) {
@@ -107,6 +140,7 @@ check_row(const struct rows *l, size_t i, const struct want *w)
 		if (has)
 			assert_int_equal(v, strtoll(w->col[c], NULL, 10));
 	}
+	check_token(l, i, "t");
 }
 
 /* The envelope fields every ENV() line carries. */
@@ -127,7 +161,7 @@ test_col_names(void **state)
 		"event_type", "event", "sms_id", "phone", "user_id",
 		"sms_user", "template_id", "message", "status_code",
 		"event_time", "received_at", "verified", "payload",
-		"payload_id"
+		"payload_id", "token", "token_row"
 	};
 	int c;
 
@@ -137,8 +171,49 @@ test_col_names(void **state)
 		assert_string_equal(schema_cols[c].name, names[c]);
 		assert_int_equal(schema_cols[c].integer, c == COL_EVENT_TYPE ||
 		    c == COL_STATUS_CODE || c == COL_EVENT_TIME ||
-		    c == COL_VERIFIED || c == COL_PAYLOAD_ID);
+		    c == COL_VERIFIED || c == COL_PAYLOAD_ID ||
+		    c == COL_TOKEN_ROW);
+		/* added by a migration: after every older column */
+		assert_int_equal(!!(schema_cols[c].where & SC_V7),
+		    c >= COL_TOKEN);
 	}
+}
+
+/*
+ * The token keys rows without a message id: each gets the token, as
+ * its text (escapes undone), and its place among the line's such rows.
+ */
+static void
+test_token_rows(void **state)
+{
+	static const char line[] = ENV("json", "{\"eventType\":1,"
+	    "\"smsIds\":[\"\",\"m$1\",\"\",\"n$2\",\"\"],"
+	    "\"token\":\"a\\u0042c\",\"timestamp\":1}");
+	static const char one[] = ENV("json", "{\"eventType\":77,"
+	    "\"token\":\"t\",\"timestamp\":1}");
+	static const char untyped[] = ENV("json", "{\"event\":\"zzz\","
+	    "\"smsId\":\"s$1\",\"token\":\"t\",\"timestamp\":1}");
+	struct rows l;
+	size_t i;
+
+	(void)state;
+	parse_ok(&l, line);
+	assert_int_equal(l.nrows, 5);
+	for (i = 0; i < l.nrows; i++)
+		check_token(&l, i, "aBc");
+	assert_int_equal(l.rows[4].token_row, 2);
+	rows_free(&l);
+	parse_ok(&l, one);
+	assert_int_equal(l.nrows, 1);
+	check_token(&l, 0, "t");
+	assert_int_equal(l.rows[0].token_row, 0);
+	rows_free(&l);
+	/* a message id without a type: no message key, so the token's */
+	parse_ok(&l, untyped);
+	assert_int_equal(l.nrows, 1);
+	check_token(&l, 0, "t");
+	assert_int_equal(l.rows[0].token_row, 0);
+	rows_free(&l);
 }
 
 static void
@@ -868,6 +943,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_col_names),
+		cmocka_unit_test(test_token_rows),
 		cmocka_unit_test(test_line_limits),
 		cmocka_unit_test(test_escaped_event_type),
 		cmocka_unit_test(test_long_number),
