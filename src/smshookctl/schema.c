@@ -194,20 +194,27 @@ static const char *const fill_tokens[2] = {
 };
 
 /*
- * A row the message key does not hold: its place among such rows of its
- * payload, in the order they were stored (that of the line's messages);
- * then, of the rows the token key finds the same, the first alone, and
- * the payloads no row names any more.
+ * The token key goes first: tables of this version an older binary
+ * wrote to (it steps the version back) hold its copies of rows, without
+ * token columns, which the key did not see. A row the message key does
+ * not hold: its place among such rows of its payload, in the order they
+ * were stored (that of the line's messages); then, of the rows the
+ * token key finds the same, the first alone (numbered in one pass: a
+ * NOT IN would make PostgreSQL scan a list per row once it outgrows
+ * work_mem), and the payloads no row names any more. schema_ddl() makes
+ * the key again.
  */
 #define TOKEN_ROWS \
+	"DROP INDEX IF EXISTS sms_events_token;" \
 	"UPDATE sms_events SET token_row = w.n FROM (SELECT id, " \
 	"row_number() OVER (PARTITION BY payload_id ORDER BY id) - 1 AS n " \
 	"FROM sms_events WHERE " UNKEYED ") AS w WHERE w.id = " \
 	"sms_events.id;" \
-	"DELETE FROM sms_events WHERE (" UNKEYED ") AND verified IS NOT " \
-	"NULL AND token IS NOT NULL AND token_row IS NOT NULL AND id NOT IN " \
-	"(SELECT min(id) FROM sms_events WHERE " UNKEYED " GROUP BY " \
-	"verified, token, token_row);"
+	"DELETE FROM sms_events WHERE id IN (SELECT id FROM (SELECT id, " \
+	"row_number() OVER (PARTITION BY verified, token, token_row ORDER " \
+	"BY id) AS k FROM sms_events WHERE (" UNKEYED ") AND verified IS " \
+	"NOT NULL AND token IS NOT NULL AND token_row IS NOT NULL) AS d " \
+	"WHERE k > 1);"
 
 static const char *const migrate_v6[2] = {
 	TOKEN_ROWS SCHEMA_UNNAMED_PAYLOADS_SQLITE,

@@ -315,6 +315,29 @@ def keyless_read_again(e):
     t.eq(len(p.stdout.splitlines()), len(rows), p.stdout)
 
 
+def copy_keyless(e):
+    """Store again, each with a payload row of its own, the rows that
+    only the token key holds (as a version before 7 did when it read
+    their lines again), without token columns."""
+    copy = ("event_type, event, sms_id, phone, user_id, sms_user, "
+            "template_id, message, status_code, event_time, received_at, "
+            "verified")
+    # the rows no other key holds, of sms_events e
+    keyless = ("(e.sms_id IS NULL OR e.event_type IS NULL) AND "
+               "(e.event_type IS NULL OR e.event_type NOT IN (6, 8))")
+    schema_sql(e, "INSERT INTO sms_event_payloads (received_at, verified, "
+               "payload) SELECT received_at, verified, payload FROM "
+               "sms_event_payloads WHERE id IN (SELECT payload_id FROM "
+               "sms_events e WHERE %s) ORDER BY id" % keyless)
+    schema_sql(e, "INSERT INTO sms_events (%s, payload_id) SELECT %s, "
+               "(SELECT max(q.id) FROM sms_event_payloads q WHERE "
+               "q.payload = p.payload AND q.verified = p.verified) FROM "
+               "sms_events e JOIN sms_event_payloads p ON p.id = "
+               "e.payload_id WHERE %s ORDER BY e.id" %
+               (copy, ", ".join("e." + c for c in copy.split(", ")),
+                keyless))
+
+
 @scenario
 def migrate_tokens(e):
     """A version 6 database holding one event's rows twice (each copy
@@ -337,23 +360,7 @@ def migrate_tokens(e):
               "sms_events_full",
               "UPDATE smshook_schema SET version = 6"):
         schema_sql(e, q)
-    copy = ("event_type, event, sms_id, phone, user_id, sms_user, "
-            "template_id, message, status_code, event_time, received_at, "
-            "verified")
-    # the rows no other key holds, of sms_events e
-    keyless = ("(e.sms_id IS NULL OR e.event_type IS NULL) AND "
-               "(e.event_type IS NULL OR e.event_type NOT IN (6, 8))")
-    schema_sql(e, "INSERT INTO sms_event_payloads (received_at, verified, "
-               "payload) SELECT received_at, verified, payload FROM "
-               "sms_event_payloads WHERE id IN (SELECT payload_id FROM "
-               "sms_events e WHERE %s) ORDER BY id" % keyless)
-    schema_sql(e, "INSERT INTO sms_events (%s, payload_id) SELECT %s, "
-               "(SELECT max(q.id) FROM sms_event_payloads q WHERE "
-               "q.payload = p.payload AND q.verified = p.verified) FROM "
-               "sms_events e JOIN sms_event_payloads p ON p.id = "
-               "e.payload_id WHERE %s ORDER BY e.id" %
-               (copy, ", ".join("e." + c for c in copy.split(", ")),
-                keyless))
+    copy_keyless(e)
     t.eq(len(e.db.rows()), len(rows) + 6, "(the copies)")
     p = e.imp("-v")
     t.expect(" 0 lines," in p.stdout, p.stdout)
@@ -368,6 +375,26 @@ def migrate_tokens(e):
     t.expect("7 lines, 0 rows inserted, 9 duplicates" in p.stdout,
              p.stdout)
     e.check_reference()
+
+
+@scenario
+def old_binary_on_v7(e):
+    """Version 7 tables a binary from before the version check wrote to
+    (it steps the version back, and its copies of the rows only the
+    token key holds have no token columns, so the key let them in):
+    import migrates them like version 6's, keeping the first of each."""
+    ref.append(e.spool, "2026-01-02", b"".join(tokened_lines()))
+    e.imp()
+    rows = e.check_reference()
+    copy_keyless(e)
+    schema_sql(e, "UPDATE smshook_schema SET version = 2")
+    t.eq(len(e.db.rows()), len(rows) + 6, "(the copies)")
+    p = e.imp("-v")
+    t.expect(" 0 lines," in p.stdout, p.stdout)
+    t.eq(e.db.rows(), rows, "(the first copy alone)")
+    t.eq(e.db.payloads(), (7, 0))
+    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), [SCHEMA])
+    t.eq(schema_sql(e, TOKEN_COUNTS), ["8,8,9"], "(the token key's rows)")
 
 
 @scenario
@@ -1833,7 +1860,7 @@ def latin1_and_secrets(url):
 
 SCENARIOS = [through_receiver, duplicates, numeric_ids, number_forms,
              empty_ids, keyless_events, keyless_read_again,
-             migrate_tokens, old_binary_between, torn_line, rejects, refused_line,
+             migrate_tokens, old_binary_on_v7, old_binary_between, torn_line, rejects, refused_line,
              written_while_importing, kill_nine, batches_killed,
              lock_held, newer_schema, replies_one_template,
              form_repeated_ids, export_keys_apart,
