@@ -6,6 +6,7 @@
  * needs it (database = or --db) unless forced.
  */
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -78,13 +80,14 @@ imported(struct ctl_db *db, const struct day_file *f)
 
 /*
  * Delete the files of one day if import has committed all of it (or
- * force): 1 deleted, 2 deleted but for a leftover .gz.tmp (said), 0 gone
- * meanwhile, -1 kept (not all imported) or on error; messages on
- * stderr. The day's .jsonl, if any, is held under an exclusive lock from
- * the check to its removal, so no line the receiver appends in between
- * is lost. A DAY.jsonl.gz.tmp a killed compress left goes too (the cron
- * lock keeps out a running one): its path in tmp[PATH_MAX] if removed,
- * else "".
+ * force): 1 deleted, 0 gone meanwhile, -1 kept (not all imported) or on
+ * error; messages on stderr. The day's .jsonl, if any, is held under an
+ * exclusive lock from the check to its removal, so no line the receiver
+ * appends in between is lost. A DAY.jsonl.gz.tmp a killed compress left
+ * goes first (the cron lock keeps out a running one): left after the
+ * day's files, no later run would visit the day again to remove it, so
+ * one that cannot be removed keeps the day. Its path in tmp[PATH_MAX] if
+ * removed, else "".
  */
 static int
 purge_day(struct ctl_db *db, const struct day_file *f, int force,
@@ -93,6 +96,7 @@ purge_day(struct ctl_db *db, const struct day_file *f, int force,
 	const char *plain = f->late[0] != '\0' ? f->late : f->gz ? NULL :
 	    f->path;
 	struct day_file held = *f;
+	struct stat st;
 	int fd = -1, rc = -1;
 
 	*tmp = '\0';
@@ -107,6 +111,19 @@ purge_day(struct ctl_db *db, const struct day_file *f, int force,
 	held.locked = 1;	/* the reader must not wait for our lock */
 	if (!force && imported(db, &held) != 1)
 		goto out;
+	/* looked for first: most days have none */
+	if ((size_t)snprintf(tmp, PATH_MAX, "%s%s", f->path, f->gz ? ".tmp" :
+	    ".gz.tmp") >= PATH_MAX)
+		*tmp = '\0';		/* a name too long was never made */
+	else if (lstat(tmp, &st) == -1 || unlink(tmp) == -1) {
+		if (errno != ENOENT) {
+			ctl_err("%s: %s; the day is kept until it can be "
+			    "removed", tmp, strerror(errno));
+			*tmp = '\0';
+			goto out;
+		}
+		*tmp = '\0';
+	}
 	if (f->gz && unlink(f->path) == -1 && errno != ENOENT) {
 		ctl_errno("%s", f->path);
 		goto out;
@@ -116,16 +133,6 @@ purge_day(struct ctl_db *db, const struct day_file *f, int force,
 		goto out;
 	}
 	rc = 1;
-	if ((size_t)snprintf(tmp, PATH_MAX, "%s%s", f->path, f->gz ? ".tmp" :
-	    ".gz.tmp") >= PATH_MAX)
-		*tmp = '\0';		/* a name too long was never made */
-	else if (unlink(tmp) == -1) {
-		if (errno != ENOENT) {
-			ctl_errno("%s", tmp);	/* the day is gone */
-			rc = 2;
-		}
-		*tmp = '\0';
-	}
  out:
 	if (fd != -1)
 		close(fd);	/* after the unlink: the lock went with it */
@@ -222,8 +229,7 @@ cmd_purge(struct ctl *c, int argc, char *argv[])
 		goto out;
 	rc = CTL_OK;
 	for (i = 0; i < n; i++) {
-		if ((ok = purge_day(db, &files[i], force, tmp)) == -1 ||
-		    ok == 2)
+		if ((ok = purge_day(db, &files[i], force, tmp)) == -1)
 			rc = CTL_FAIL;
 		if (ok < 1)
 			continue;
