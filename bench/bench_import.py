@@ -38,7 +38,8 @@ CREATE UNIQUE INDEX sms_events_message
 CREATE UNIQUE INDEX sms_events_template
  ON sms_events (event_type, template_id, event_time) WHERE sms_id IS NULL;
 CREATE UNIQUE INDEX sms_events_token
- ON sms_events (verified, token, token_row) WHERE sms_id IS NULL;
+ ON sms_events (verified, token, token_row)
+ WHERE sms_id IS NULL OR event_type IS NULL;
 CREATE INDEX sms_events_time ON sms_events (event_time);
 CREATE INDEX sms_events_payload ON sms_events (payload_id);
 """

@@ -2,8 +2,9 @@
 """py_import.py: the straightforward Python importer smshookctl import is
 measured against: stdlib json + sqlite3, one transaction, the same tables,
 indexes and normalisation (a payload row per line; one row per message
-pointing at it, with its event's token; event type 2 -> 20; current event
-names; ids as text; event_time from "timestamp").
+pointing at it, a row without message id or type with its event's token;
+event type 2 -> 20; current event names; ids as text; event_time from
+"timestamp").
     py_import.py SPOOL_DIR sqlite.db       load every *.jsonl day
     py_import.py SPOOL_DIR --csv out.csv   write the rows as CSV instead,
                                            and the payloads to
@@ -42,7 +43,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS sms_events_message
 CREATE UNIQUE INDEX IF NOT EXISTS sms_events_template
  ON sms_events (event_type, template_id, event_time) WHERE sms_id IS NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS sms_events_token
- ON sms_events (verified, token, token_row) WHERE sms_id IS NULL;
+ ON sms_events (verified, token, token_row)
+ WHERE sms_id IS NULL OR event_type IS NULL;
 CREATE INDEX IF NOT EXISTS sms_events_time ON sms_events (event_time);
 CREATE INDEX IF NOT EXISTS sms_events_payload ON sms_events (payload_id);
 """
@@ -107,9 +109,11 @@ def rows(line, pid):
     nokey = 0
     for sid, phone in pairs:
         sid = sid or None
+        key = sid is None or code is None	# the token key's row
         out.append((code, name, sid, phone) + common +
-                   (p.get("token"), None if sid else nokey, pid))
-        nokey += sid is None
+                   (p.get("token") if key else None,
+                    nokey if key else None, pid))
+        nokey += key
     return payload, out
 
 

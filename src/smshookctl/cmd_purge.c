@@ -111,7 +111,11 @@ purge_day(struct ctl_db *db, const struct day_file *f, int force,
 	held.locked = 1;	/* the reader must not wait for our lock */
 	if (!force && imported(db, &held) != 1)
 		goto out;
-	/* looked for first: most days have none */
+	/*
+	 * looked for first, so that only a leftover that is there is
+	 * unlinked (a fault injected into unlink(2) then reaches the day's
+	 * own files, as the tests need)
+	 */
 	if ((size_t)snprintf(tmp, PATH_MAX, "%s%s", f->path, f->gz ? ".tmp" :
 	    ".gz.tmp") >= PATH_MAX)
 		*tmp = '\0';		/* a name too long was never made */

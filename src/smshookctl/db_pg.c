@@ -68,6 +68,7 @@ static struct {
 	char	copy_events[512];	/* COPY sms_events (...) */
 	char	copy_stage[512];	/* COPY smshook_stage (...) */
 	char	from_stage[1024];	/* INSERT INTO sms_events ... */
+	int	last;			/* the last column of a row record */
 } pgsql;
 
 static const char copy_payloads[] = "COPY sms_event_payloads (id, "
@@ -647,7 +648,7 @@ queue_line(struct pg_db *p, const struct rows *l, const struct db_line *dl,
 	char num[32], idtext[32];
 	const char *v;
 	size_t i;
-	int c, last;
+	int c;
 
 	snprintf(q->day, sizeof(q->day), "%s", dl->day);
 	q->off = dl->off;
@@ -667,8 +668,6 @@ queue_line(struct pg_db *p, const struct rows *l, const struct db_line *dl,
 		return -1;
 	q->paylen = p->len - q->pay;
 	q->rows = p->len;
-	for (last = NCOLS - 1; !(schema_cols[last].where & SC_TABLE); last--)
-		;			/* the record's last field */
 	for (i = 0; i < l->nrows; i++)
 		for (c = 0; c < NCOLS; c++) {
 			if (!(schema_cols[c].where & SC_TABLE))
@@ -676,7 +675,7 @@ queue_line(struct pg_db *p, const struct rows *l, const struct db_line *dl,
 			v = c == COL_PAYLOAD_ID ? idtext :
 			    row_text(l, &l->rows[i], c, num, sizeof(num));
 			if (copy_field(p, v, v != NULL ? strlen(v) : 0) == -1 ||
-			    copy_sep(p, c == last) == -1)
+			    copy_sep(p, c == pgsql.last) == -1)
 				return -1;
 		}
 	q->rowslen = p->len - q->rows;
@@ -836,6 +835,9 @@ make_sql(void)
 
 	if (cols == NULL || defs == NULL)
 		return -1;
+	for (pgsql.last = NCOLS - 1; !(schema_cols[pgsql.last].where &
+	    SC_TABLE); pgsql.last--)
+		continue;
 	n[0] = snprintf(pgsql.stage, sizeof(pgsql.stage), "CREATE TEMP TABLE "
 	    "smshook_stage (seq bigserial, %s)", defs);
 	n[1] = snprintf(pgsql.copy_events, sizeof(pgsql.copy_events),
@@ -922,8 +924,9 @@ make_schema(struct pg_db *p)
 
 	if ((v = schema_current(p)) != 0)
 		return v == 1 ? 0 : -1;
-	if (ddl == NULL || add7 == NULL || mig6 == NULL || pg_check(p, PQexec(p->c, schema_begin),
-	    PGRES_TUPLES_OK, "create schema") == -1)
+	if (ddl == NULL || add7 == NULL || mig6 == NULL ||
+	    pg_check(p, PQexec(p->c, schema_begin), PGRES_TUPLES_OK,
+	    "create schema") == -1)
 		goto fail;
 	/* another host made it current while this one waited its turn */
 	if ((v = schema_current(p)) != 0) {

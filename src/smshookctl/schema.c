@@ -237,24 +237,34 @@ add(char *buf, size_t sz, size_t *o, const char *fmt, ...)
 	return 0;
 }
 
+/*
+ * "a, b, ..." of the columns with where-flag w and without flag not
+ * into buf; -1 if it does not fit.
+ */
+static int
+col_list(char *buf, size_t sz, unsigned w, unsigned not)
+{
+	size_t o = 0;
+	int c;
+
+	*buf = '\0';
+	for (c = 0; c < NCOLS; c++)
+		if ((schema_cols[c].where & w) && !(schema_cols[c].where &
+		    not) && add(buf, sz, &o, "%s%s", o > 0 ? ", " : "",
+		    schema_cols[c].name) == -1)
+			return -1;
+	return 0;
+}
+
 const char *
 schema_col_list(unsigned w)
 {
 	static char buf[4][512];
-	size_t o = 0;
-	int c, first = 1;
 
-	if (buf[w & 3][0] != '\0')
-		return buf[w & 3];
-	for (c = 0; c < NCOLS; c++) {
-		if (!(schema_cols[c].where & w))
-			continue;
-		if (add(buf[w & 3], sizeof(buf[0]), &o, "%s%s",
-		    first ? "" : ", ", schema_cols[c].name) == -1)
-			return NULL;
-		first = 0;
-	}
-	return buf[w & 3];
+	if (buf[w & 3][0] == '\0' && col_list(buf[w & 3], sizeof(buf[0]), w,
+	    0) == -1)
+		buf[w & 3][0] = '\0';
+	return buf[w & 3][0] != '\0' ? buf[w & 3] : NULL;
 }
 
 const char *
@@ -321,8 +331,8 @@ schema_add_v7(enum schema_backend b)
 		goto fail;
 	for (c = 0; c < NCOLS; c++)
 		if ((schema_cols[c].where & SC_V7) && add(buf[b],
-		    sizeof(buf[b]), &o, "ALTER TABLE sms_events ADD COLUMN %s%s "
-		    "%s;", b == SCHEMA_PG ? "IF NOT EXISTS " : "",
+		    sizeof(buf[b]), &o, "ALTER TABLE sms_events ADD COLUMN "
+		    "%s%s %s;", b == SCHEMA_PG ? "IF NOT EXISTS " : "",
 		    schema_cols[c].name, schema_cols[c].type[b]) == -1)
 			goto fail;
 	return buf[b];
@@ -408,8 +418,6 @@ schema_shape(enum schema_shape which)
 {
 	static char buf[1024];
 	char cols[512];
-	size_t o = 0;
-	int c;
 
 	switch (which) {
 	case SHAPE_ANY:
@@ -427,12 +435,7 @@ schema_shape(enum schema_shape which)
 		return buf;
 	/* not version 7's columns: an older version's tables have all
 	 * the rest, and import adds them */
-	for (c = 0; c < NCOLS; c++)
-		if ((schema_cols[c].where & SC_TABLE) &&
-		    !(schema_cols[c].where & SC_V7) && add(cols, sizeof(cols),
-		    &o, "%s%s", o > 0 ? ", " : "", schema_cols[c].name) == -1)
-			return NULL;
-	if (o > 0)
+	if (col_list(cols, sizeof(cols), SC_TABLE, SC_V7) == 0)
 		snprintf(buf, sizeof(buf), "SELECT (SELECT count(*) FROM "
 		    "(SELECT %s FROM sms_events LIMIT 0) e) + "
 		    "(SELECT count(*) FROM "

@@ -8,7 +8,7 @@
  *                       smsIds gives N rows), payload_id naming its
  *                       payload; unique keys collapse retries: per
  *                       message, per template review, per reply, and
- *                       a row without a message id per token
+ *                       a row without a message id or type per token
  *   sms_events_full     a view: sms_events with its payload
  *
  * From the column table below come both backends' DDL and inserts,
@@ -49,7 +49,7 @@ struct schema_col {
 	const char	*type[2];	/* per enum schema_backend */
 	int		 integer;	/* bound and exported as an integer */
 	unsigned	 keys;		/* bit k: part of schema_keys[k] */
-	unsigned	 where;		/* SC_TABLE, SC_EXPORT */
+	unsigned	 where;		/* SC_TABLE, SC_EXPORT, SC_V7 */
 };
 
 /* A partial unique index: its columns have the key's bit. */
@@ -108,8 +108,9 @@ extern const char schema_migrate_v5[];
  */
 const char	*schema_add_v7(enum schema_backend b);
 /*
- * Then every row gets its event's token, and each row without a message
- * id its place among its event's such rows; of rows the token key then
+ * Then each row the message key does not hold (no message id, or no
+ * type) gets its event's token and its place among its event's such
+ * rows; of rows the token key then
  * finds the same (one event read twice before), all but the first go,
  * and the payloads no row names any more. Run before schema_ddl()
  * makes the token key.
