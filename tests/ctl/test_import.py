@@ -343,6 +343,20 @@ def copy_keyless(e):
                 keyless))
 
 
+def migrated_to_first(e, rows):
+    """Over rows, the tokened lines' reference rows, copy_keyless's 7
+    copies; an import reads no line, migrates, and keeps the first of
+    each: the rows, their payloads, the token columns of the 8 rows the
+    token key holds."""
+    t.eq(len(e.db.rows()), len(rows) + 7, "(the copies)")
+    p = e.imp("-v")
+    t.expect(" 0 lines," in p.stdout, p.stdout)
+    t.eq(e.db.rows(), rows, "(the first copy alone)")
+    t.eq(e.db.payloads(), (7, 0))
+    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), [SCHEMA])
+    t.eq(schema_sql(e, TOKEN_COUNTS), ["8,8,9"], "(the token key's rows)")
+
+
 @scenario
 def migrate_tokens(e):
     """A version 6 database holding one event's rows twice (each copy
@@ -366,13 +380,7 @@ def migrate_tokens(e):
               "UPDATE smshook_schema SET version = 6"):
         schema_sql(e, q)
     copy_keyless(e)
-    t.eq(len(e.db.rows()), len(rows) + 7, "(the copies)")
-    p = e.imp("-v")
-    t.expect(" 0 lines," in p.stdout, p.stdout)
-    t.eq(e.db.rows(), rows, "(the first copy alone)")
-    t.eq(e.db.payloads(), (7, 0))
-    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), [SCHEMA])
-    t.eq(schema_sql(e, TOKEN_COUNTS), ["8,8,9"], "(the token key's rows)")
+    migrated_to_first(e, rows)
     t.eq(schema_sql(e, "SELECT count(*) FROM my_report"), ["9"])
     # and the key is made: the lines read again add nothing
     schema_sql(e, "DELETE FROM smshook_positions")
@@ -393,13 +401,7 @@ def old_binary_on_v7(e):
     rows = e.check_reference()
     copy_keyless(e)
     schema_sql(e, "UPDATE smshook_schema SET version = 2")
-    t.eq(len(e.db.rows()), len(rows) + 7, "(the copies)")
-    p = e.imp("-v")
-    t.expect(" 0 lines," in p.stdout, p.stdout)
-    t.eq(e.db.rows(), rows, "(the first copy alone)")
-    t.eq(e.db.payloads(), (7, 0))
-    t.eq(schema_sql(e, "SELECT version FROM smshook_schema"), [SCHEMA])
-    t.eq(schema_sql(e, TOKEN_COUNTS), ["8,8,9"], "(the token key's rows)")
+    migrated_to_first(e, rows)
 
 
 @scenario
