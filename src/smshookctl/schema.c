@@ -42,8 +42,9 @@ const struct schema_col schema_cols[NCOLS] = {
 	    SC_TABLE | SC_V7 },
 };
 
-/* The rows the message key does not hold: the token key's. */
-#define UNKEYED	"sms_id IS NULL OR event_type IS NULL"
+/* The rows the message key does not hold: the token key's, by name. */
+#define UNKEYED		"sms_id IS NULL OR event_type IS NULL"
+#define TOKEN_INDEX	"sms_events_token"
 
 const struct schema_key schema_keys[NKEYS] = {
 	/* message events: one row per (type, message id) */
@@ -60,7 +61,7 @@ const struct schema_key schema_keys[NKEYS] = {
 	 * type): one per (token, verified, its place among its event's
 	 * such rows), however the event reads; keyed by verified too, so
 	 * that an unverified line cannot stand in for a verified one */
-	{ "sms_events_token", UNKEYED, COL_SMS_ID, NULL, 1, NULL, 1 },
+	{ TOKEN_INDEX, UNKEYED, COL_SMS_ID, NULL, 1, NULL, 1 },
 };
 
 /*
@@ -205,7 +206,7 @@ static const char *const fill_tokens[2] = {
  * the key again.
  */
 #define TOKEN_ROWS \
-	"DROP INDEX IF EXISTS sms_events_token;" \
+	"DROP INDEX IF EXISTS " TOKEN_INDEX ";" \
 	"UPDATE sms_events SET token_row = w.n FROM (SELECT id, " \
 	"row_number() OVER (PARTITION BY payload_id ORDER BY id) - 1 AS n " \
 	"FROM sms_events WHERE " UNKEYED ") AS w WHERE w.id = " \

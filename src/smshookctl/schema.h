@@ -110,10 +110,9 @@ const char	*schema_add_v7(enum schema_backend b);
 /*
  * Then each row the message key does not hold (no message id, or no
  * type) gets its event's token and its place among its event's such
- * rows; of rows the token key then
- * finds the same (one event read twice before), all but the first go,
- * and the payloads no row names any more. Run before schema_ddl()
- * makes the token key.
+ * rows; of rows the token key then finds the same (one event read twice
+ * before), all but the first go, and the payloads no row names any
+ * more. Run before schema_ddl() makes the token key.
  */
 const char	*schema_migrate_v6(enum schema_backend b);
 /*
