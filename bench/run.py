@@ -675,6 +675,7 @@ def headline(res):
         "smshook/node": ratio("smshook", "node"),
         "smshook/node-nginx": ratio("smshook", "node-nginx"),
         "hello/node": ratio("hello", "node"),
+        "hello/php": ratio("hello", "php"),
         "replay_on/off": ratio("smshook", "smshook-noreplay"),
         "guard_calls_us": median(guard),
         "guard_cmd": " ".join(guard_cmd("DIR")),
@@ -1055,6 +1056,9 @@ def report(res):
             h["smshook/hello"], verdict(h["smshook/hello"] >= 0.9)))
         add("  smshook fsync=no / PHP (php-cgi FastCGI) = %.2f (>= 2: %s)" % (
             h["smshook/php"], verdict(h["smshook/php"] >= 2)))
+        if "hello/php" in h:
+            add("    hello-world FastCGI / PHP = %.2f (the bound for any "
+                "responder behind the same lighttpd)" % h["hello/php"])
         add("  smshook fsync=no / Node.js cluster = %.2f (>= 2: %s)" % (
             h["smshook/node"], verdict(h["smshook/node"] >= 2)))
         if "smshook/node-nginx" in h:
