@@ -18,7 +18,6 @@ import os
 import platform
 import pwd
 import re
-import secrets
 import shutil
 import signal
 import statistics
