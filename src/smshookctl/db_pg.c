@@ -924,7 +924,7 @@ make_schema(struct pg_db *p)
 
 	if ((v = schema_current(p)) != 0)
 		return v == 1 ? 0 : -1;
-	if (ddl == NULL || add7 == NULL || mig6 == NULL ||
+	if (ddl == NULL || add7 == NULL ||
 	    pg_check(p, PQexec(p->c, schema_begin), PGRES_TUPLES_OK,
 	    "create schema") == -1)
 		goto fail;

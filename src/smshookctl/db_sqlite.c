@@ -506,7 +506,7 @@ make_schema(struct sqlite_db *s)
 	char ver[128];
 	int old, had, tokens, marked, v;
 
-	if (ddl == NULL || add7 == NULL || mig6 == NULL ||
+	if (ddl == NULL || add7 == NULL ||
 	    sq_exec(s, "BEGIN IMMEDIATE", "begin") == -1)
 		return -1;
 	if ((v = sq_version(s)) == -1 || schema_may_write(v, "sqlite",

@@ -183,16 +183,16 @@ const char schema_migrate_v5[] = "UPDATE sms_events SET sms_id = NULL "
  * The token of each row the token key holds (UNKEYED), from its payload
  * if that holds one as a string; no other row is rewritten.
  */
-static const char *const fill_tokens[2] = {
-	"UPDATE sms_events SET token = p.t FROM (SELECT id, CASE WHEN "
-	"json_valid(payload) THEN CASE json_type(payload, '$.token') WHEN "
-	"'text' THEN json_extract(payload, '$.token') END END AS t FROM "
-	"sms_event_payloads) AS p WHERE p.id = sms_events.payload_id AND "
-	"(" UNKEYED ");",
-	"UPDATE sms_events SET token = p.payload->>'token' FROM "
-	"sms_event_payloads p WHERE p.id = sms_events.payload_id AND "
+#define FILL_TOKENS_SQLITE \
+	"UPDATE sms_events SET token = p.t FROM (SELECT id, CASE WHEN " \
+	"json_valid(payload) THEN CASE json_type(payload, '$.token') WHEN " \
+	"'text' THEN json_extract(payload, '$.token') END END AS t FROM " \
+	"sms_event_payloads) AS p WHERE p.id = sms_events.payload_id AND " \
+	"(" UNKEYED ");"
+#define FILL_TOKENS_PG \
+	"UPDATE sms_events SET token = p.payload->>'token' FROM " \
+	"sms_event_payloads p WHERE p.id = sms_events.payload_id AND " \
 	"jsonb_typeof(p.payload->'token') = 'string' AND (" UNKEYED ");"
-};
 
 /*
  * The token key goes first: tables of this version an older binary
@@ -218,8 +218,8 @@ static const char *const fill_tokens[2] = {
 	"WHERE k > 1);"
 
 static const char *const migrate_v6[2] = {
-	TOKEN_ROWS SCHEMA_UNNAMED_PAYLOADS_SQLITE,
-	TOKEN_ROWS SCHEMA_UNNAMED_PAYLOADS_PG
+	FILL_TOKENS_SQLITE TOKEN_ROWS SCHEMA_UNNAMED_PAYLOADS_SQLITE,
+	FILL_TOKENS_PG TOKEN_ROWS SCHEMA_UNNAMED_PAYLOADS_PG
 };
 
 /* Append to buf at *o; -1 once it no longer fits. */
@@ -345,12 +345,7 @@ schema_add_v7(enum schema_backend b)
 const char *
 schema_migrate_v6(enum schema_backend b)
 {
-	static char buf[2][2048];
-
-	if (buf[b][0] == '\0' && snprintf(buf[b], sizeof(buf[b]), "%s%s",
-	    fill_tokens[b], migrate_v6[b]) >= (int)sizeof(buf[b]))
-		buf[b][0] = '\0';
-	return buf[b][0] != '\0' ? buf[b] : NULL;
+	return migrate_v6[b];
 }
 
 /* "CREATE UNIQUE INDEX ... (cols) WHERE ...;" for key k at *o. */
